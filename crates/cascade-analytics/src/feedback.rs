@@ -1,0 +1,91 @@
+//! The feedback gain m of a liquidation wall (MODEL.md §3): m(p) = λ(p)·κ·ρ(p), computed as
+//! "collateral sold per 1% fall divided by the depth that absorbs a 1% fall".
+//!
+//! For every account holding the asset, the price of that asset at which the account becomes
+//! liquidatable (other prices held) is found; the accounts whose trigger lies within 1% below the
+//! start price are the ones a 1% fall liquidates. Each sells the fraction κ of that collateral
+//! that one fixed-spread call seizes at its trigger, min(1, close factor · debt · (1 + bonus) /
+//! collateral value) — for a single collateral, min(1, close factor · threshold · (1 + bonus)) —
+//! if the protocol's first keeper sells that asset on the asset's primary venue. The depth is
+//! the units that move the primary venue's best bid down 1%. For a uniform wall under linear
+//! impact, a shock s leads to a total fall s / (1 − m) while m < 1.
+
+use cascade_engine::World;
+use cascade_model::ids::{AssetId, ProtocolId};
+use serde::Serialize;
+
+/// The width of the price window, as a fraction of the start price.
+pub const WINDOW: f64 = 0.01;
+
+/// The feedback gain of one asset and what it is made of.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FeedbackGain {
+    /// m: units sold by the liquidations a 1% fall triggers, over the depth that absorbs 1%.
+    pub gain: f64,
+    /// Collateral units whose liquidation a 1% fall triggers.
+    pub collateral_in_window: f64,
+    /// Units of it that would be sold on the primary venue.
+    pub units_sold: f64,
+    /// Units that move the primary venue's best bid down 1%.
+    pub depth_for_one_percent: f64,
+}
+
+/// The feedback gain of `asset` at its start price, or `None` if the asset has no venue.
+pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
+    let venue_id = world.assets[asset.index()].primary_venue?;
+    let state = &world.initial;
+    let fundamental = state.fundamentals[asset.index()].price();
+    let depth = state.venues[venue_id.index()].depth_for_fall(fundamental, WINDOW);
+    let mut in_window = 0.0;
+    let mut sold = 0.0;
+    for (p, info) in world.protocols.iter().enumerate() {
+        let protocol = ProtocolId(p as u32);
+        let price = |a: AssetId| world.protocol_price(state, protocol, a);
+        let start = price(asset);
+        let low = start * (1.0 - WINDOW);
+        let Some(collateral) = info.params.collateral[asset.index()] else {
+            continue;
+        };
+        let sells_here = info.keepers.first().is_some_and(|k| {
+            world.keepers[k.index()].spec.sell_on[asset.index()] == Some(venue_id)
+        });
+        let close_factor = info.params.liquidation.close_factor_at(1.0 - 1e-12);
+        for account in &state.protocols[p].accounts {
+            let units = account.collateral_of(asset);
+            if units <= 0.0 || account.debt <= 0.0 {
+                continue;
+            }
+            let others: f64 = account
+                .collateral
+                .iter()
+                .filter(|c| c.0 != asset)
+                .map(|&(a, u)| {
+                    u * price(a)
+                        * info.params.collateral[a.index()].map_or(0.0, |c| c.liquidation_threshold)
+                })
+                .sum();
+            let debt_value = account.debt_value(&price);
+            let trigger = (debt_value - others) / (units * collateral.liquidation_threshold);
+            if trigger < start && trigger >= low {
+                in_window += units;
+                if sells_here {
+                    let kappa = (close_factor * debt_value * (1.0 + collateral.liquidation_bonus)
+                        / (units * trigger))
+                        .min(1.0);
+                    sold += kappa * units;
+                }
+            }
+        }
+    }
+    let gain = if depth.is_finite() && depth > 0.0 {
+        sold / depth
+    } else {
+        0.0
+    };
+    Some(FeedbackGain {
+        gain,
+        collateral_in_window: in_window,
+        units_sold: sold,
+        depth_for_one_percent: depth,
+    })
+}

@@ -1,0 +1,412 @@
+//! The run summary (summary.json): a fold over the audit events.
+//!
+//! Key names are a public contract (MODEL.md §4): add, never rename.
+
+use std::collections::BTreeMap;
+
+use cascade_engine::{Event, EventKind, World};
+use cascade_model::ids::AssetId;
+use serde::Serialize;
+
+use crate::feedback::{FeedbackGain, feedback_gain};
+
+/// What the summary needs to know beyond the events.
+#[derive(Clone, Debug, Default)]
+pub struct RunInfo {
+    /// Scenario hash.
+    pub hash: String,
+    /// Scenario description.
+    pub description: Option<String>,
+    /// Validation warnings.
+    pub warnings: Vec<String>,
+}
+
+/// summary.json.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Scenario identity.
+    pub scenario: ScenarioSummary,
+    /// Per asset price measures.
+    pub assets: BTreeMap<String, AssetSummary>,
+    /// Liquidation totals.
+    pub liquidations: LiquidationSummary,
+    /// Realised plus unrealised bad debt, USD.
+    pub bad_debt_usd: f64,
+    /// Debt written off during the run, USD.
+    pub bad_debt_realised_usd: f64,
+    /// Σ max(0, debt − collateral) over open accounts at the end, USD.
+    pub bad_debt_unrealised_usd: f64,
+    /// Per protocol.
+    pub protocols: BTreeMap<String, ProtocolSummary>,
+    /// Per keeper.
+    pub keepers: BTreeMap<String, KeeperSummary>,
+    /// Cascade dynamics.
+    pub cascade: CascadeSummary,
+    /// Warnings about the scenario's parameters.
+    pub warnings: Vec<String>,
+}
+
+/// `scenario.*`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioSummary {
+    /// Name.
+    pub name: String,
+    /// Master seed.
+    pub seed: u64,
+    /// SHA-256 of the scenario and its data files.
+    pub hash: String,
+    /// Description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Steps run.
+    pub steps: u64,
+    /// Seconds per step.
+    pub step_seconds: u64,
+}
+
+/// `assets.<SYMBOL>.*`.
+#[derive(Clone, Debug, Serialize)]
+pub struct AssetSummary {
+    /// Price of the primary venue (the fundamental if the asset has no venue) at the start.
+    pub start_price: f64,
+    /// Its minimum over the run (including prices inside cascade rounds).
+    pub min_price: f64,
+    /// Its final value.
+    pub final_price: f64,
+    /// The venue whose prices these are, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venue: Option<String>,
+    /// Fundamental price at the start.
+    pub fundamental_start_price: f64,
+    /// Minimum fundamental price.
+    pub fundamental_min_price: f64,
+    /// Final fundamental price.
+    pub fundamental_final_price: f64,
+    /// Largest drawdown of the fundamental, a fraction.
+    pub exogenous_drop: f64,
+    /// Largest drawdown of the primary venue's price, a fraction.
+    pub total_drop: f64,
+    /// total_drop / exogenous_drop; null when there was no exogenous drop.
+    pub amplification: Option<f64>,
+}
+
+/// `liquidations.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LiquidationSummary {
+    /// Liquidation calls.
+    pub count: u64,
+    /// Debt repaid, USD at the protocols' prices.
+    pub debt_repaid_usd: f64,
+    /// Collateral units seized, per asset.
+    pub collateral_seized: BTreeMap<String, f64>,
+    /// Collateral seized valued at the protocols' prices, USD.
+    pub collateral_seized_usd: f64,
+    /// Collateral units paid to protocol treasuries, per asset.
+    pub protocol_fees: BTreeMap<String, f64>,
+    /// Units sold on venues, per asset.
+    pub collateral_sold: BTreeMap<String, f64>,
+    /// Units offered on venues that found no bids, per asset.
+    pub collateral_unsold: BTreeMap<String, f64>,
+    /// USD received for collateral sold.
+    pub sale_proceeds_usd: f64,
+    /// Oracle value of the collateral sold minus the proceeds, USD.
+    pub slippage_usd: f64,
+    /// Liquidatable accounts skipped in a round because no keeper could or would act.
+    pub missed: u64,
+}
+
+/// `protocols.<NAME>.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ProtocolSummary {
+    /// Liquidation calls.
+    pub liquidations: u64,
+    /// Accounts liquidated at least once.
+    pub accounts_liquidated: u64,
+    /// Accounts at the start.
+    pub accounts: u64,
+    /// Accounts still owing at the end.
+    pub open_accounts: u64,
+    /// Debt outstanding at the start, USD at start prices.
+    pub initial_debt_usd: f64,
+    /// Debt repaid by liquidations, USD.
+    pub debt_repaid_usd: f64,
+    /// Realised plus unrealised bad debt, USD.
+    pub bad_debt_usd: f64,
+    /// Debt written off, USD.
+    pub bad_debt_realised_usd: f64,
+    /// Underwater open accounts at the end, USD.
+    pub bad_debt_unrealised_usd: f64,
+    /// Collateral units seized, per asset.
+    pub collateral_seized: BTreeMap<String, f64>,
+    /// Treasury units from protocol fees, per asset.
+    pub protocol_fees: BTreeMap<String, f64>,
+}
+
+/// `keepers.<NAME>.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KeeperSummary {
+    /// Liquidation calls executed.
+    pub liquidations: u64,
+    /// USD spent repaying debt.
+    pub spent_usd: f64,
+    /// USD received from sales.
+    pub received_usd: f64,
+    /// received − spent, USD (collateral still held not included).
+    pub realised_profit_usd: f64,
+    /// Units held at the end, per asset.
+    pub inventory: BTreeMap<String, f64>,
+}
+
+/// `cascade.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CascadeSummary {
+    /// Most settle rounds with activity in one step.
+    pub rounds_max: u32,
+    /// Total settle rounds with activity.
+    pub rounds_total: u64,
+    /// Steps in which anything was liquidated.
+    pub steps_with_liquidations: u64,
+    /// Steps whose cascade hit the round limit.
+    pub round_limit_hits: u64,
+    /// Feedback gain m at the start price, per asset with a venue.
+    pub feedback_gain: BTreeMap<String, f64>,
+    /// What each gain is made of.
+    pub feedback_gain_detail: BTreeMap<String, FeedbackGain>,
+}
+
+/// Tracks the largest drawdown, minimum and last value of a price path.
+#[derive(Clone, Copy, Debug)]
+struct PricePath {
+    start: f64,
+    min: f64,
+    last: f64,
+    peak: f64,
+    drawdown: f64,
+}
+
+impl PricePath {
+    fn new(start: f64) -> Self {
+        Self {
+            start,
+            min: start,
+            last: start,
+            peak: start,
+            drawdown: 0.0,
+        }
+    }
+
+    fn push(&mut self, price: f64) {
+        self.last = price;
+        self.min = self.min.min(price);
+        self.peak = self.peak.max(price);
+        if self.peak > 0.0 {
+            self.drawdown = self.drawdown.max((self.peak - price) / self.peak);
+        }
+    }
+}
+
+fn add(map: &mut BTreeMap<String, f64>, key: &str, value: f64) {
+    *map.entry(key.to_string()).or_insert(0.0) += value;
+}
+
+/// Folds a run's events into its summary.
+pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
+    let symbol = |a: AssetId| world.assets[a.index()].symbol.as_str();
+    let mut fundamentals: Vec<Option<PricePath>> = vec![None; world.assets.len()];
+    let mut venues: Vec<Option<PricePath>> = vec![None; world.venues.len()];
+    let mut liquidations = LiquidationSummary::default();
+    let mut protocols: Vec<ProtocolSummary> = world
+        .protocols
+        .iter()
+        .map(|_| ProtocolSummary::default())
+        .collect();
+    let mut keepers: Vec<KeeperSummary> = world
+        .keepers
+        .iter()
+        .map(|_| KeeperSummary::default())
+        .collect();
+    let mut liquidated: Vec<Vec<bool>> = world.protocols.iter().map(|_| Vec::new()).collect();
+    let mut cascade = CascadeSummary::default();
+    let mut step_had_liquidation = false;
+    for event in events {
+        match &event.kind {
+            EventKind::PositionsOpened {
+                protocol,
+                accounts,
+                debt,
+                ..
+            } => {
+                let p = &mut protocols[protocol.index()];
+                p.accounts = *accounts;
+                p.initial_debt_usd = debt
+                    .iter()
+                    .enumerate()
+                    .map(|(a, units)| units * world.assets[a].start_price)
+                    .sum();
+                liquidated[protocol.index()] = vec![false; *accounts as usize];
+            }
+            EventKind::FundamentalMoved { asset, price }
+            | EventKind::ShockApplied { asset, price, .. } => {
+                let path = &mut fundamentals[asset.index()];
+                match path {
+                    Some(p) => p.push(*price),
+                    None => *path = Some(PricePath::new(*price)),
+                }
+            }
+            EventKind::VenuePriceMoved { venue, price } => {
+                let path = &mut venues[venue.index()];
+                match path {
+                    Some(p) => p.push(*price),
+                    None => *path = Some(PricePath::new(*price)),
+                }
+            }
+            EventKind::Liquidation(l) => {
+                step_had_liquidation = true;
+                liquidations.count += 1;
+                let repaid = l.debt_repaid * l.debt_price;
+                liquidations.debt_repaid_usd += repaid;
+                let sym = symbol(l.collateral_asset);
+                add(
+                    &mut liquidations.collateral_seized,
+                    sym,
+                    l.collateral_seized,
+                );
+                add(&mut liquidations.protocol_fees, sym, l.protocol_fee);
+                liquidations.collateral_seized_usd += l.collateral_seized * l.collateral_price;
+                let p = &mut protocols[l.protocol.index()];
+                p.liquidations += 1;
+                p.debt_repaid_usd += repaid;
+                add(&mut p.collateral_seized, sym, l.collateral_seized);
+                add(&mut p.protocol_fees, sym, l.protocol_fee);
+                if let Some(seen) = liquidated[l.protocol.index()].get_mut(l.account.index()) {
+                    if !*seen {
+                        *seen = true;
+                        p.accounts_liquidated += 1;
+                    }
+                }
+                keepers[l.keeper.index()].liquidations += 1;
+            }
+            EventKind::Sale(s) => {
+                let sym = symbol(s.asset);
+                add(&mut liquidations.collateral_sold, sym, s.filled);
+                if s.units > s.filled {
+                    add(&mut liquidations.collateral_unsold, sym, s.units - s.filled);
+                }
+                liquidations.sale_proceeds_usd += s.proceeds;
+                liquidations.slippage_usd += s.oracle_value - s.proceeds;
+                if let Some(p) = &mut venues[s.venue.index()] {
+                    p.push(s.price_after);
+                }
+            }
+            EventKind::BadDebt { protocol, usd, .. } => {
+                protocols[protocol.index()].bad_debt_realised_usd += usd;
+            }
+            EventKind::LiquidationsMissed { count, .. } => liquidations.missed += count,
+            EventKind::CascadeSettled {
+                rounds,
+                hit_round_limit,
+            } => {
+                cascade.rounds_max = cascade.rounds_max.max(*rounds);
+                cascade.rounds_total += u64::from(*rounds);
+                cascade.round_limit_hits += u64::from(*hit_round_limit);
+                cascade.steps_with_liquidations += u64::from(step_had_liquidation);
+                step_had_liquidation = false;
+            }
+            EventKind::PositionsMarked {
+                protocol,
+                open_accounts,
+                unrealised_bad_debt_usd,
+                ..
+            } => {
+                let p = &mut protocols[protocol.index()];
+                p.open_accounts = *open_accounts;
+                p.bad_debt_unrealised_usd = *unrealised_bad_debt_usd;
+            }
+            EventKind::KeeperMarked {
+                keeper,
+                spent,
+                received,
+                inventory,
+            } => {
+                let k = &mut keepers[keeper.index()];
+                k.spent_usd = *spent;
+                k.received_usd = *received;
+                k.realised_profit_usd = received - spent;
+                for (a, units) in inventory.iter().enumerate() {
+                    if units.abs() > 0.0 {
+                        k.inventory.insert(world.assets[a].symbol.clone(), *units);
+                    }
+                }
+            }
+            EventKind::RunStarted | EventKind::OraclePublished { .. } | EventKind::StepEnded => {}
+        }
+    }
+    let mut assets = BTreeMap::new();
+    let mut feedback = BTreeMap::new();
+    let mut feedback_detail = BTreeMap::new();
+    for (a, asset) in world.assets.iter().enumerate() {
+        let fundamental = fundamentals[a].unwrap_or_else(|| PricePath::new(asset.start_price));
+        let (venue_name, market) = match asset.primary_venue {
+            Some(v) => (
+                Some(world.venues[v.index()].name.clone()),
+                venues[v.index()].unwrap_or_else(|| PricePath::new(asset.start_price)),
+            ),
+            None => (None, fundamental),
+        };
+        let exogenous = fundamental.drawdown;
+        assets.insert(
+            asset.symbol.clone(),
+            AssetSummary {
+                start_price: market.start,
+                min_price: market.min,
+                final_price: market.last,
+                venue: venue_name,
+                fundamental_start_price: fundamental.start,
+                fundamental_min_price: fundamental.min,
+                fundamental_final_price: fundamental.last,
+                exogenous_drop: exogenous,
+                total_drop: market.drawdown,
+                amplification: (exogenous > 0.0).then(|| market.drawdown / exogenous),
+            },
+        );
+        if let Some(gain) = feedback_gain(world, AssetId(a as u32)) {
+            feedback.insert(asset.symbol.clone(), gain.gain);
+            feedback_detail.insert(asset.symbol.clone(), gain);
+        }
+    }
+    cascade.feedback_gain = feedback;
+    cascade.feedback_gain_detail = feedback_detail;
+    let mut protocol_map = BTreeMap::new();
+    let (mut realised, mut unrealised) = (0.0, 0.0);
+    for (info, mut p) in world.protocols.iter().zip(protocols) {
+        p.bad_debt_usd = p.bad_debt_realised_usd + p.bad_debt_unrealised_usd;
+        realised += p.bad_debt_realised_usd;
+        unrealised += p.bad_debt_unrealised_usd;
+        protocol_map.insert(info.name.clone(), p);
+    }
+    let keeper_map = world
+        .keepers
+        .iter()
+        .map(|k| k.name.clone())
+        .zip(keepers)
+        .collect();
+    Summary {
+        scenario: ScenarioSummary {
+            name: world.simulation.name.clone(),
+            seed: world.simulation.seed,
+            hash: info.hash.clone(),
+            description: info.description.clone(),
+            steps: world.simulation.steps,
+            step_seconds: world.simulation.step_seconds,
+        },
+        assets,
+        liquidations,
+        bad_debt_usd: realised + unrealised,
+        bad_debt_realised_usd: realised,
+        bad_debt_unrealised_usd: unrealised,
+        protocols: protocol_map,
+        keepers: keeper_map,
+        cascade,
+        warnings: info.warnings.clone(),
+    }
+}

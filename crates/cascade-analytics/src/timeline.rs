@@ -1,0 +1,88 @@
+//! The timeline (timeline.csv): one row per step, folded from the audit events.
+
+use cascade_engine::{Event, EventKind, World};
+
+/// A table with one row per step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Timeline {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows, one per step, values in column order.
+    pub rows: Vec<Vec<f64>>,
+}
+
+/// Number of leading columns that are integers (step, time, counts are formatted as such).
+pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
+
+/// Folds events into the timeline. Columns: `step`, `time_seconds`; `fundamental_<ASSET>` per
+/// asset; `venue_<NAME>` (best bid at the end of the step) per venue; `oracle_<NAME>` per
+/// oracle; then per-step flows `liquidations`, `debt_repaid_usd`, `collateral_sold_units`,
+/// `sale_proceeds_usd`, `bad_debt_realised_usd` (this step), `missed`, `rounds`; then the
+/// running total `bad_debt_realised_cumulative_usd`.
+pub fn timeline(world: &World, events: &[Event]) -> Timeline {
+    let mut columns: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
+    columns.extend(
+        world
+            .assets
+            .iter()
+            .map(|a| format!("fundamental_{}", a.symbol)),
+    );
+    columns.extend(world.venues.iter().map(|v| format!("venue_{}", v.name)));
+    columns.extend(world.oracles.iter().map(|o| format!("oracle_{}", o.name)));
+    for flow in [
+        "liquidations",
+        "debt_repaid_usd",
+        "collateral_sold_units",
+        "sale_proceeds_usd",
+        "bad_debt_realised_usd",
+        "missed",
+        "rounds",
+        "bad_debt_realised_cumulative_usd",
+    ] {
+        columns.push(flow.to_string());
+    }
+    let (na, nv, no) = (world.assets.len(), world.venues.len(), world.oracles.len());
+    let mut fundamental: Vec<f64> = world.assets.iter().map(|a| a.start_price).collect();
+    let mut venue = vec![f64::NAN; nv];
+    let mut oracle = vec![f64::NAN; no];
+    let mut flows = [0.0f64; 7];
+    let mut cumulative_bad_debt = 0.0;
+    let mut rows = Vec::new();
+    for event in events {
+        match &event.kind {
+            EventKind::FundamentalMoved { asset, price }
+            | EventKind::ShockApplied { asset, price, .. } => fundamental[asset.index()] = *price,
+            EventKind::VenuePriceMoved { venue: v, price } => venue[v.index()] = *price,
+            EventKind::OraclePublished { oracle: o, price } => oracle[o.index()] = *price,
+            EventKind::Liquidation(l) => {
+                flows[0] += 1.0;
+                flows[1] += l.debt_repaid * l.debt_price;
+            }
+            EventKind::Sale(s) => {
+                flows[2] += s.filled;
+                flows[3] += s.proceeds;
+                venue[s.venue.index()] = s.price_after;
+            }
+            EventKind::BadDebt { usd, .. } => {
+                flows[4] += usd;
+                cumulative_bad_debt += usd;
+            }
+            EventKind::LiquidationsMissed { count, .. } => flows[5] += *count as f64,
+            EventKind::CascadeSettled { rounds, .. } => flows[6] = f64::from(*rounds),
+            EventKind::StepEnded => {
+                let mut row = Vec::with_capacity(columns.len());
+                row.push(event.step as f64);
+                row.push(event.time as f64);
+                row.extend_from_slice(&fundamental[..na]);
+                row.extend_from_slice(&venue);
+                row.extend_from_slice(&oracle);
+                row.extend_from_slice(&flows);
+                row.push(cumulative_bad_debt);
+                rows.push(row);
+                flows = [0.0; 7];
+            }
+            _ => {}
+        }
+    }
+    Timeline { columns, rows }
+}

@@ -1,0 +1,180 @@
+//! `cascade`: the command-line front end. The only crate that reads arguments, prints, writes
+//! files and chooses exit codes: 0 success, 2 invalid input, 1 internal error.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use cascade_analytics::{RunInfo, summarize, timeline};
+use cascade_engine::Engine;
+use cascade_scenario::{Scenario, ScenarioError};
+use clap::{Parser, Subcommand};
+
+/// The bundled default scenario: an ETH crash over a lending market with a liquidation wall and a
+/// thin order book. Embedded so that `cascade run` works from any directory.
+const DEFAULT_SCENARIO: &str = include_str!("../../../examples/eth-crash.toml");
+const DEFAULT_NAME: &str = "examples/eth-crash.toml (bundled)";
+
+/// Simulate and measure systemic liquidation risk: forced selling that feeds on its own price
+/// impact.
+#[derive(Parser, Debug)]
+#[command(name = "cascade", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario (the bundled default when none is given), print a summary and write
+    /// summary.json, timeline.csv and events.csv.
+    Run {
+        /// Scenario file (TOML). Omit to run the bundled ETH-crash scenario.
+        scenario: Option<PathBuf>,
+        /// Directory for the outputs (created if missing) [default: out/<scenario name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not print the summary.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Check a scenario file without running it; lists every problem found.
+    Validate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+    },
+}
+
+/// Why the command failed, which decides the exit code.
+enum Failure {
+    Input(ScenarioError),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Internal(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Input(e)) => {
+            let count = e.problems.len();
+            eprintln!(
+                "error: invalid scenario ({count} problem{})",
+                if count == 1 { "" } else { "s" }
+            );
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Internal(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load(path: Option<&Path>) -> Result<Scenario, Failure> {
+    match path {
+        Some(path) => cascade_scenario::load(path).map_err(Failure::Input),
+        None => {
+            cascade_scenario::from_str(DEFAULT_SCENARIO, Path::new(DEFAULT_NAME), Path::new("."))
+                .map_err(Failure::Input)
+        }
+    }
+}
+
+fn execute(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Validate { scenario: path } => {
+            let scenario = load(Some(&path))?;
+            let world = &scenario.world;
+            let accounts: usize = world
+                .initial
+                .protocols
+                .iter()
+                .map(|p| p.accounts.len())
+                .sum();
+            println!(
+                "ok: {} — {} assets, {} venues, {} oracles, {} protocols, {} accounts, {} keepers, {} steps of {} s",
+                world.simulation.name,
+                world.assets.len(),
+                world.venues.len(),
+                world.oracles.len(),
+                world.protocols.len(),
+                accounts,
+                world.keepers.len(),
+                world.simulation.steps,
+                world.simulation.step_seconds
+            );
+            for warning in &scenario.warnings {
+                println!("warning: {warning}");
+            }
+            Ok(())
+        }
+        Command::Run {
+            scenario: path,
+            out,
+            quiet,
+        } => {
+            let scenario = load(path.as_deref())?;
+            let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
+            let Scenario {
+                world,
+                hash,
+                description,
+                warnings,
+            } = scenario;
+            let world = Arc::new(world);
+            let events = Engine::new(Arc::clone(&world), 0).run();
+            let info = RunInfo {
+                hash,
+                description,
+                warnings,
+            };
+            let summary = summarize(&world, &info, &events);
+            let timeline = timeline(&world, &events);
+            fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+            write_file(&out.join("summary.json"), |w| {
+                cascade_report::write_summary_json(&summary, w)
+            })?;
+            write_file(&out.join("timeline.csv"), |w| {
+                cascade_report::write_timeline(&timeline, w)
+            })?;
+            write_file(&out.join("events.csv"), |w| {
+                cascade_report::write_events(&world, &events, w)
+            })?;
+            if !quiet {
+                let stdout = io::stdout();
+                let mut lock = stdout.lock();
+                cascade_report::write_text(&summary, &mut lock)
+                    .context("cannot print the summary")?;
+                writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<fs::File>) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    let file =
+        fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    write(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;
+    writer
+        .flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Integration tests of the `cascade` command and, through scenarios, of the engine.

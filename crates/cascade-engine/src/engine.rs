@@ -1,0 +1,636 @@
+//! The step loop and the settle-until-quiet cascade.
+
+use std::sync::Arc;
+
+use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
+use cascade_model::lending::fixed_spread_seizure;
+use cascade_model::rng::{RngStream, stream};
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::event::{Event, EventKind, LiquidationRecord, SaleRecord};
+use crate::world::{OracleSource, State, World};
+
+/// Collateral a keeper has seized this round and will sell at the round's end.
+#[derive(Clone, Copy, Debug)]
+struct PendingSale {
+    keeper: KeeperId,
+    venue: VenueId,
+    units: f64,
+    oracle_value: f64,
+}
+
+/// Runs one path of a world.
+///
+/// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
+/// 1. fundamental prices advance, then shocks of the step apply;
+/// 2. venues recover transient impact and follow the fundamental;
+/// 3. oracles read their sources and publish by their rules;
+/// 4. (borrower actions: none yet);
+/// 5. the cascade ([`Engine::settle`]): liquidate what is liquidatable at published prices, sell,
+///    let oracles that may re-read do so, and repeat until quiet or `max_rounds`;
+/// 6. (time-driven mechanisms: none yet);
+/// 7. the step ends (one timeline row).
+#[derive(Clone, Debug)]
+pub struct Engine {
+    world: Arc<World>,
+    path: u64,
+    state: State,
+    step: u64,
+    time: u64,
+    events: Vec<Event>,
+    innovations: RngStream,
+    jumps: Vec<RngStream>,
+    last_venue_price: Vec<f64>,
+    pending: Vec<PendingSale>,
+    pending_by_venue: Vec<f64>,
+    candidates: Vec<AccountId>,
+    started: bool,
+}
+
+impl Engine {
+    /// An engine at time 0 of path `path` (path 0 is the scenario's own run).
+    pub fn new(world: Arc<World>, path: u64) -> Self {
+        let seed = world.simulation.seed;
+        let jumps = world
+            .assets
+            .iter()
+            .map(|a| stream(seed, path, &format!("jumps:{}", a.symbol)))
+            .collect();
+        let state = world.initial.clone();
+        let last_venue_price = world
+            .venues
+            .iter()
+            .zip(&state.venues)
+            .map(|(info, venue)| venue.price(state.fundamentals[info.base.index()].price()))
+            .collect();
+        let venue_count = world.venues.len();
+        Self {
+            innovations: stream(seed, path, "fundamental"),
+            jumps,
+            world,
+            path,
+            state,
+            step: 0,
+            time: 0,
+            events: Vec::new(),
+            last_venue_price,
+            pending: Vec::new(),
+            pending_by_venue: vec![0.0; venue_count],
+            candidates: Vec::new(),
+            started: false,
+        }
+    }
+
+    /// Restarts the same path from time 0, dropping recorded events.
+    pub fn reset(&mut self) {
+        *self = Self::new(Arc::clone(&self.world), self.path);
+    }
+
+    /// The world.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The current state.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Events recorded so far.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// The current step (0 until the first call to [`Engine::step`] after the initial instant).
+    pub fn current_step(&self) -> u64 {
+        self.step
+    }
+
+    /// Whether every step has run.
+    pub fn finished(&self) -> bool {
+        self.started && self.step >= self.world.simulation.steps
+    }
+
+    /// Runs every remaining step, marks the books and returns the audit trail.
+    pub fn run(mut self) -> Vec<Event> {
+        while !self.finished() {
+            self.step();
+        }
+        self.mark();
+        self.events
+    }
+
+    /// Advances one step (the first call runs the initial instant, step 0).
+    pub fn step(&mut self) {
+        if !self.started {
+            self.started = true;
+            self.initial_instant();
+        } else {
+            self.step += 1;
+            self.time = self.step * self.world.simulation.step_seconds;
+            self.advance_fundamentals();
+            self.move_venues(self.world.simulation.step_seconds);
+            self.read_oracles(0);
+        }
+        self.settle();
+        self.emit(0, EventKind::StepEnded);
+    }
+
+    fn emit(&mut self, round: u32, kind: EventKind) {
+        self.events.push(Event {
+            step: self.step,
+            time: self.time,
+            round,
+            kind,
+        });
+    }
+
+    fn initial_instant(&mut self) {
+        self.emit(0, EventKind::RunStarted);
+        let world = Arc::clone(&self.world);
+        for (p, protocol) in self.state.protocols.iter().enumerate() {
+            let mut collateral = vec![0.0; world.assets.len()];
+            let mut debt = vec![0.0; world.assets.len()];
+            for account in &protocol.accounts {
+                for &(asset, units) in &account.collateral {
+                    collateral[asset.index()] += units;
+                }
+                debt[account.debt_asset.index()] += account.debt;
+            }
+            self.events.push(Event {
+                step: 0,
+                time: 0,
+                round: 0,
+                kind: EventKind::PositionsOpened {
+                    protocol: ProtocolId(p as u32),
+                    accounts: protocol.accounts.len() as u64,
+                    collateral,
+                    debt,
+                },
+            });
+        }
+        for a in 0..world.assets.len() {
+            let price = self.state.fundamentals[a].price();
+            self.emit(
+                0,
+                EventKind::FundamentalMoved {
+                    asset: AssetId(a as u32),
+                    price,
+                },
+            );
+        }
+        for v in 0..world.venues.len() {
+            let price = self.last_venue_price[v];
+            self.emit(
+                0,
+                EventKind::VenuePriceMoved {
+                    venue: VenueId(v as u32),
+                    price,
+                },
+            );
+        }
+        for o in 0..world.oracles.len() {
+            let price = self.state.oracles[o].published();
+            self.emit(
+                0,
+                EventKind::OraclePublished {
+                    oracle: OracleId(o as u32),
+                    price,
+                },
+            );
+        }
+    }
+
+    /// Phase 1: drivers advance with (possibly correlated) Gaussian innovations, then shocks.
+    fn advance_fundamentals(&mut self) {
+        let world = Arc::clone(&self.world);
+        let dt = world.simulation.step_seconds;
+        let n = world.assets.len();
+        let mut z = vec![0.0; n];
+        for (a, value) in z.iter_mut().enumerate() {
+            if self.state.fundamentals[a].driver().is_stochastic() {
+                *value = StandardNormal.sample(&mut self.innovations);
+            }
+        }
+        if let Some((assets, factor)) = &world.correlation {
+            let independent: Vec<f64> = assets.iter().map(|a| z[a.index()]).collect();
+            for (row, asset) in assets.iter().enumerate() {
+                z[asset.index()] = (0..=row)
+                    .map(|col| factor[row][col] * independent[col])
+                    .sum();
+            }
+        }
+        for (a, &innovation) in z.iter().enumerate() {
+            let before = self.state.fundamentals[a].price();
+            self.state.fundamentals[a].advance(self.time, dt, innovation, &mut self.jumps[a]);
+            let price = self.state.fundamentals[a].price();
+            if price != before {
+                self.emit(
+                    0,
+                    EventKind::FundamentalMoved {
+                        asset: AssetId(a as u32),
+                        price,
+                    },
+                );
+            }
+        }
+        for &(asset, shock) in &world.shocks {
+            if shock.step == self.step {
+                let fundamental = &mut self.state.fundamentals[asset.index()];
+                fundamental.apply_shock(shock.factor);
+                let price = fundamental.price();
+                self.emit(
+                    0,
+                    EventKind::ShockApplied {
+                        asset,
+                        factor: shock.factor,
+                        price,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Phase 2: transient impact recovers; venue prices follow their fundamentals.
+    fn move_venues(&mut self, dt: u64) {
+        for v in 0..self.world.venues.len() {
+            let base = self.world.venues[v].base;
+            self.state.venues[v].recover(dt);
+            let price = self.state.venues[v].price(self.state.fundamentals[base.index()].price());
+            if price != self.last_venue_price[v] {
+                self.last_venue_price[v] = price;
+                self.emit(
+                    0,
+                    EventKind::VenuePriceMoved {
+                        venue: VenueId(v as u32),
+                        price,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Phase 3 when `round` is 0; a re-read inside the cascade otherwise, where only oracles whose
+    /// rule allows it read again.
+    fn read_oracles(&mut self, round: u32) {
+        let world = Arc::clone(&self.world);
+        let within_instant = round > 0;
+        let mut readings = Vec::new();
+        for (o, info) in world.oracles.iter().enumerate() {
+            if within_instant && !self.state.oracles[o].rereads_within_an_instant() {
+                continue;
+            }
+            readings.clear();
+            readings.extend(info.sources.iter().map(|source| match *source {
+                OracleSource::Venue(v) => self.last_venue_price[v.index()],
+                OracleSource::Fundamental(a) => self.state.fundamentals[a.index()].price(),
+            }));
+            if let Some(price) = self.state.oracles[o].read(self.time, &readings) {
+                self.emit(
+                    round,
+                    EventKind::OraclePublished {
+                        oracle: OracleId(o as u32),
+                        price,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Phase 5: the settle-until-quiet cascade of one instant. Each round finds the accounts that
+    /// are liquidatable at the published prices, lets keepers liquidate them (one call per account
+    /// per round), sells what the keepers seized, and lets instant oracles re-read. It stops when a
+    /// round changes nothing or at `max_rounds`; the number of active rounds is recorded.
+    fn settle(&mut self) {
+        let max_rounds = self.world.simulation.max_rounds;
+        let mut active_rounds = 0;
+        let mut hit_round_limit = false;
+        for round in 1..=max_rounds {
+            if round > 1 {
+                self.read_oracles(round);
+            }
+            let mut activity = 0;
+            for p in 0..self.world.protocols.len() {
+                activity += self.liquidate_protocol(ProtocolId(p as u32), round);
+            }
+            self.flush_sales(round);
+            if activity == 0 {
+                break;
+            }
+            active_rounds = round;
+            if round == max_rounds {
+                hit_round_limit = true;
+            }
+        }
+        self.emit(
+            0,
+            EventKind::CascadeSettled {
+                rounds: active_rounds,
+                hit_round_limit,
+            },
+        );
+    }
+
+    /// One round of one protocol. Returns the number of liquidations and write-offs.
+    fn liquidate_protocol(&mut self, p: ProtocolId, round: u32) -> u64 {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        if let Some(epoch) = info.params.epoch_seconds {
+            if self.time % epoch != 0 {
+                return 0;
+            }
+        }
+        let prices: Vec<f64> = (0..world.assets.len())
+            .map(|a| world.protocol_price(&self.state, p, AssetId(a as u32)))
+            .collect();
+        let price = |a: AssetId| prices[a.index()];
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        self.state.protocols[p.index()]
+            .index
+            .candidates(&price, &mut candidates);
+        let mut activity = 0;
+        let mut missed = 0;
+        for &id in &candidates {
+            let account = &self.state.protocols[p.index()].accounts[id.index()];
+            let health_factor = account.health_factor(&info.params, &price);
+            if health_factor >= 1.0 {
+                continue;
+            }
+            if !account.has_collateral() {
+                self.write_off(p, id, &prices, round);
+                activity += 1;
+                continue;
+            }
+            if self.liquidate_account(p, id, health_factor, &prices, round) {
+                activity += 1;
+            } else {
+                missed += 1;
+            }
+        }
+        self.candidates = candidates;
+        if missed > 0 {
+            self.emit(
+                round,
+                EventKind::LiquidationsMissed {
+                    protocol: p,
+                    count: missed,
+                },
+            );
+        }
+        activity
+    }
+
+    /// Tries the protocol's keepers in order; the first with capital and a profitable trade
+    /// liquidates. Returns whether one did.
+    fn liquidate_account(
+        &mut self,
+        p: ProtocolId,
+        id: AccountId,
+        health_factor: f64,
+        prices: &[f64],
+        round: u32,
+    ) -> bool {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        // Keepers seize the collateral worth the most first.
+        let Some(&(collateral_asset, balance)) = account
+            .collateral
+            .iter()
+            .filter(|c| c.1 > 0.0)
+            .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
+        else {
+            return false;
+        };
+        let debt_asset = account.debt_asset;
+        let max_repay = info.params.liquidation.close_factor_at(health_factor) * account.debt;
+        let debt_price = prices[debt_asset.index()];
+        let collateral_price = prices[collateral_asset.index()];
+        let bonus =
+            info.params.collateral[collateral_asset.index()].map_or(0.0, |c| c.liquidation_bonus);
+        let protocol_fee = info.params.liquidation.protocol_fee;
+        for &k in &info.keepers {
+            let keeper = &world.keepers[k.index()].spec;
+            let available = self.state.keepers[k.index()].available(keeper.capital);
+            let cover = max_repay.min(available / debt_price);
+            if cover <= 0.0 {
+                continue;
+            }
+            let seizure = fixed_spread_seizure(
+                cover,
+                debt_price,
+                balance,
+                collateral_price,
+                bonus,
+                protocol_fee,
+            );
+            let venue = keeper.sell_on[collateral_asset.index()];
+            let value = match venue {
+                Some(v) => {
+                    let fundamental = self.state.fundamentals[collateral_asset.index()].price();
+                    let venue_state = &self.state.venues[v.index()];
+                    let already = self.pending_by_venue[v.index()];
+                    let consumed = venue_state.consumed();
+                    let curve = venue_state.curve();
+                    let (_, before) = curve.sale(fundamental, consumed, already);
+                    let (_, after) =
+                        curve.sale(fundamental, consumed, already + seizure.to_liquidator);
+                    after - before
+                }
+                None => seizure.to_liquidator * collateral_price,
+            };
+            let cost = seizure.debt_repaid * debt_price;
+            if value - cost < keeper.min_profit {
+                continue;
+            }
+            // Execute.
+            let protocol = &mut self.state.protocols[p.index()];
+            let account = &mut protocol.accounts[id.index()];
+            account.debt -= seizure.debt_repaid;
+            if let Some(slot) = account
+                .collateral
+                .iter_mut()
+                .find(|c| c.0 == collateral_asset)
+            {
+                slot.1 -= seizure.collateral_seized;
+                if slot.1 < 0.0 {
+                    slot.1 = 0.0;
+                }
+            }
+            protocol.treasury[collateral_asset.index()] += seizure.protocol_fee;
+            let book = &mut self.state.keepers[k.index()];
+            book.spent += cost;
+            book.receive(collateral_asset, seizure.to_liquidator);
+            if let Some(v) = venue {
+                self.pending_by_venue[v.index()] += seizure.to_liquidator;
+                self.pending.push(PendingSale {
+                    keeper: k,
+                    venue: v,
+                    units: seizure.to_liquidator,
+                    oracle_value: seizure.to_liquidator * collateral_price,
+                });
+            }
+            self.emit(
+                round,
+                EventKind::Liquidation(LiquidationRecord {
+                    protocol: p,
+                    account: id,
+                    keeper: k,
+                    health_factor,
+                    collateral_asset,
+                    collateral_seized: seizure.collateral_seized,
+                    to_keeper: seizure.to_liquidator,
+                    protocol_fee: seizure.protocol_fee,
+                    collateral_price,
+                    debt_asset,
+                    debt_repaid: seizure.debt_repaid,
+                    debt_price,
+                }),
+            );
+            let account = &self.state.protocols[p.index()].accounts[id.index()];
+            if !account.has_collateral() && account.debt > 0.0 {
+                self.write_off(p, id, prices, round);
+            } else {
+                let protocol = &mut self.state.protocols[p.index()];
+                protocol
+                    .index
+                    .update(&info.params, id, &protocol.accounts[id.index()]);
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Writes off the debt of an account with no collateral left.
+    fn write_off(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
+        let world = Arc::clone(&self.world);
+        let protocol = &mut self.state.protocols[p.index()];
+        let account = &mut protocol.accounts[id.index()];
+        let amount = account.debt;
+        let debt_asset = account.debt_asset;
+        account.debt = 0.0;
+        protocol.index.update(
+            &world.protocols[p.index()].params,
+            id,
+            &protocol.accounts[id.index()],
+        );
+        let usd = amount * prices[debt_asset.index()];
+        self.emit(
+            round,
+            EventKind::BadDebt {
+                protocol: p,
+                account: id,
+                debt_asset,
+                amount,
+                usd,
+            },
+        );
+    }
+
+    /// Sells what keepers seized this round, one sale per keeper and venue, in keeper order.
+    fn flush_sales(&mut self, round: u32) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|s| (s.keeper, s.venue));
+        let mut i = 0;
+        while i < pending.len() {
+            let (keeper, venue) = (pending[i].keeper, pending[i].venue);
+            let mut units = 0.0;
+            let mut oracle_value = 0.0;
+            while i < pending.len() && pending[i].keeper == keeper && pending[i].venue == venue {
+                units += pending[i].units;
+                oracle_value += pending[i].oracle_value;
+                i += 1;
+            }
+            let asset = self.world.venues[venue.index()].base;
+            let fundamental = self.state.fundamentals[asset.index()].price();
+            let fill = self.state.venues[venue.index()].sell(fundamental, units);
+            let book = &mut self.state.keepers[keeper.index()];
+            book.received += fill.proceeds;
+            book.inventory[asset.index()] -= fill.filled;
+            self.last_venue_price[venue.index()] = fill.price_after;
+            let filled_value = if units > 0.0 {
+                oracle_value * fill.filled / units
+            } else {
+                0.0
+            };
+            self.emit(
+                round,
+                EventKind::Sale(SaleRecord {
+                    keeper,
+                    venue,
+                    asset,
+                    units,
+                    filled: fill.filled,
+                    proceeds: fill.proceeds,
+                    oracle_value: filled_value,
+                    price_before: fill.price_before,
+                    price_after: fill.price_after,
+                }),
+            );
+        }
+        pending.clear();
+        self.pending = pending;
+        self.pending_by_venue.iter_mut().for_each(|x| *x = 0.0);
+    }
+
+    /// End of run: mark every protocol's open book and every keeper's balances.
+    fn mark(&mut self) {
+        let world = Arc::clone(&self.world);
+        let n = world.assets.len();
+        for p in 0..world.protocols.len() {
+            let id = ProtocolId(p as u32);
+            let prices: Vec<f64> = (0..n)
+                .map(|a| world.protocol_price(&self.state, id, AssetId(a as u32)))
+                .collect();
+            let price = |a: AssetId| prices[a.index()];
+            let protocol = &self.state.protocols[p];
+            let mut collateral = vec![0.0; n];
+            let mut debt = vec![0.0; n];
+            let (mut open, mut debt_usd, mut collateral_usd, mut unrealised) = (0, 0.0, 0.0, 0.0);
+            for account in &protocol.accounts {
+                for &(asset, units) in &account.collateral {
+                    collateral[asset.index()] += units;
+                }
+                debt[account.debt_asset.index()] += account.debt;
+                if account.debt > 0.0 {
+                    open += 1;
+                    let d = account.debt_value(&price);
+                    let c = account.collateral_value(&price);
+                    debt_usd += d;
+                    collateral_usd += c;
+                    unrealised += (d - c).max(0.0);
+                }
+            }
+            let treasury = protocol.treasury.clone();
+            self.emit(
+                0,
+                EventKind::PositionsMarked {
+                    protocol: id,
+                    open_accounts: open,
+                    collateral,
+                    debt,
+                    treasury,
+                    debt_usd,
+                    collateral_usd,
+                    unrealised_bad_debt_usd: unrealised,
+                },
+            );
+        }
+        for k in 0..world.keepers.len() {
+            let book = self.state.keepers[k].clone();
+            self.emit(
+                0,
+                EventKind::KeeperMarked {
+                    keeper: KeeperId(k as u32),
+                    spent: book.spent,
+                    received: book.received,
+                    inventory: book.inventory,
+                },
+            );
+        }
+    }
+}

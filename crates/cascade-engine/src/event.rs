@@ -1,0 +1,205 @@
+//! The audit trail: one closed enum of everything that changes state.
+//!
+//! Every measure cascade reports is a fold over these events (see `cascade-analytics`); nothing
+//! downstream reads engine state. Events are totally ordered by their position in the run's
+//! event vector, which follows (step, phase, round, insertion).
+
+use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
+
+/// One audit record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Step number (0 is the initial instant).
+    pub step: u64,
+    /// Simulated time, seconds.
+    pub time: u64,
+    /// Cascade round within the step (0 outside the cascade).
+    pub round: u32,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// A liquidation call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiquidationRecord {
+    /// Protocol.
+    pub protocol: ProtocolId,
+    /// Account liquidated.
+    pub account: AccountId,
+    /// Keeper that executed it.
+    pub keeper: KeeperId,
+    /// Health factor before the call.
+    pub health_factor: f64,
+    /// Collateral asset seized.
+    pub collateral_asset: AssetId,
+    /// Units taken from the account.
+    pub collateral_seized: f64,
+    /// Units received by the keeper.
+    pub to_keeper: f64,
+    /// Units received by the protocol treasury.
+    pub protocol_fee: f64,
+    /// Protocol's price of the collateral.
+    pub collateral_price: f64,
+    /// Debt asset.
+    pub debt_asset: AssetId,
+    /// Debt units repaid.
+    pub debt_repaid: f64,
+    /// Protocol's price of the debt asset.
+    pub debt_price: f64,
+}
+
+/// A keeper's sale on a venue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaleRecord {
+    /// Seller.
+    pub keeper: KeeperId,
+    /// Venue.
+    pub venue: VenueId,
+    /// Asset sold.
+    pub asset: AssetId,
+    /// Units offered.
+    pub units: f64,
+    /// Units filled.
+    pub filled: f64,
+    /// USD received.
+    pub proceeds: f64,
+    /// The filled units valued at the oracle prices at which they were seized, USD.
+    pub oracle_value: f64,
+    /// Best bid before the sale.
+    pub price_before: f64,
+    /// Best bid after the sale.
+    pub price_after: f64,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EventKind {
+    /// The run starts; carries nothing but marks step 0.
+    RunStarted,
+    /// A protocol's book at the start: totals per asset.
+    PositionsOpened {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Accounts with debt or collateral.
+        accounts: u64,
+        /// Collateral units per asset.
+        collateral: Vec<f64>,
+        /// Debt units per asset.
+        debt: Vec<f64>,
+    },
+    /// The fundamental price moved (driver step).
+    FundamentalMoved {
+        /// Asset.
+        asset: AssetId,
+        /// New price.
+        price: f64,
+    },
+    /// An instant shock applied to a fundamental price.
+    ShockApplied {
+        /// Asset.
+        asset: AssetId,
+        /// Multiplier.
+        factor: f64,
+        /// Price after the shock.
+        price: f64,
+    },
+    /// A venue's best bid changed without a trade (fundamental move or transient recovery).
+    VenuePriceMoved {
+        /// Venue.
+        venue: VenueId,
+        /// New best bid.
+        price: f64,
+    },
+    /// An oracle published a new price.
+    OraclePublished {
+        /// Oracle.
+        oracle: OracleId,
+        /// Published price.
+        price: f64,
+    },
+    /// A liquidation call executed.
+    Liquidation(LiquidationRecord),
+    /// A keeper sold collateral.
+    Sale(SaleRecord),
+    /// Debt written off because the account has no collateral left.
+    BadDebt {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Account.
+        account: AccountId,
+        /// Debt asset.
+        debt_asset: AssetId,
+        /// Units written off.
+        amount: f64,
+        /// USD value written off at the protocol's price.
+        usd: f64,
+    },
+    /// Liquidatable accounts that no keeper took this round (no capital, or not profitable).
+    LiquidationsMissed {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Number of accounts.
+        count: u64,
+    },
+    /// The cascade of a step settled.
+    CascadeSettled {
+        /// Rounds in which something was liquidated or written off.
+        rounds: u32,
+        /// Whether the round limit stopped it before it was quiet.
+        hit_round_limit: bool,
+    },
+    /// End of a step (one timeline row).
+    StepEnded,
+    /// A protocol's book at the end, marked at its prices.
+    PositionsMarked {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Accounts still owing debt.
+        open_accounts: u64,
+        /// Collateral units per asset.
+        collateral: Vec<f64>,
+        /// Debt units per asset.
+        debt: Vec<f64>,
+        /// Treasury units per asset.
+        treasury: Vec<f64>,
+        /// Σ debt value of open accounts, USD.
+        debt_usd: f64,
+        /// Σ collateral value of open accounts, USD.
+        collateral_usd: f64,
+        /// Σ max(0, debt − collateral) over open accounts, USD.
+        unrealised_bad_debt_usd: f64,
+    },
+    /// A keeper's balances at the end.
+    KeeperMarked {
+        /// Keeper.
+        keeper: KeeperId,
+        /// USD spent repaying debt.
+        spent: f64,
+        /// USD received from sales.
+        received: f64,
+        /// Units held per asset.
+        inventory: Vec<f64>,
+    },
+}
+
+impl EventKind {
+    /// A stable snake-case name for outputs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::RunStarted => "run_started",
+            Self::PositionsOpened { .. } => "positions_opened",
+            Self::FundamentalMoved { .. } => "fundamental_moved",
+            Self::ShockApplied { .. } => "shock_applied",
+            Self::VenuePriceMoved { .. } => "venue_price_moved",
+            Self::OraclePublished { .. } => "oracle_published",
+            Self::Liquidation(_) => "liquidation",
+            Self::Sale(_) => "sale",
+            Self::BadDebt { .. } => "bad_debt",
+            Self::LiquidationsMissed { .. } => "liquidations_missed",
+            Self::CascadeSettled { .. } => "cascade_settled",
+            Self::StepEnded => "step_ended",
+            Self::PositionsMarked { .. } => "positions_marked",
+            Self::KeeperMarked { .. } => "keeper_marked",
+        }
+    }
+}

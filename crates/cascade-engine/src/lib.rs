@@ -1,0 +1,21 @@
+//! The cascade engine: turns a [`World`] into a stream of audit [`Event`]s.
+//!
+//! A [`World`] is the constant part of a simulation (names, parameters, shared series) plus the
+//! initial [`State`]; an [`Engine`] owns one mutable copy of that state for one path and advances
+//! it step by step. Building a world (from a scenario file, in `cascade-scenario`) is separate from
+//! running it, and an engine can be reset or a new one started on another path cheaply, which is
+//! the shape Monte Carlo drivers and other front ends need.
+//!
+//! Architecture invariant: the engine does no IO, reads no clock, and draws randomness only from
+//! streams derived from the world's seed and the path number.
+
+mod engine;
+mod event;
+mod world;
+
+pub use engine::Engine;
+pub use event::{Event, EventKind, LiquidationRecord, SaleRecord};
+pub use world::{
+    AssetInfo, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, ProtocolState, Simulation,
+    State, VenueInfo, World,
+};

@@ -1,0 +1,217 @@
+//! The world: constant description of a simulation and its initial state.
+
+use cascade_model::fundamental::{Fundamental, Shock};
+use cascade_model::ids::{AssetId, OracleId, ProtocolId, VenueId};
+use cascade_model::keeper::{KeeperBook, KeeperSpec};
+use cascade_model::lending::{Account, LendingParams, LiquidationIndex};
+use cascade_model::oracle::Oracle;
+use cascade_model::venue::Venue;
+
+/// Run-wide settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Simulation {
+    /// Scenario name.
+    pub name: String,
+    /// Master seed.
+    pub seed: u64,
+    /// Number of steps after the initial instant.
+    pub steps: u64,
+    /// Length of a step in simulated seconds.
+    pub step_seconds: u64,
+    /// Maximum settle rounds of the cascade inside one step.
+    pub max_rounds: u32,
+}
+
+/// An asset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssetInfo {
+    /// Ticker.
+    pub symbol: String,
+    /// Fundamental price at time 0.
+    pub start_price: f64,
+    /// The first venue listed for the asset, whose price defines its drop.
+    pub primary_venue: Option<VenueId>,
+}
+
+/// A venue's identity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VenueInfo {
+    /// Name.
+    pub name: String,
+    /// Base asset sold there.
+    pub base: AssetId,
+    /// Quote asset (the numeraire's stand-in, e.g. USDC).
+    pub quote: AssetId,
+}
+
+/// Where an oracle reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OracleSource {
+    /// A venue's best bid.
+    Venue(VenueId),
+    /// The asset's fundamental price.
+    Fundamental(AssetId),
+}
+
+/// An oracle's identity and sources.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OracleInfo {
+    /// Name.
+    pub name: String,
+    /// Asset priced.
+    pub asset: AssetId,
+    /// Sources read, in order.
+    pub sources: Vec<OracleSource>,
+}
+
+/// A lending protocol's identity and parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProtocolInfo {
+    /// Name.
+    pub name: String,
+    /// Risk parameters and liquidation rule.
+    pub params: LendingParams,
+    /// Oracle used for each asset; `None` values the asset at its fundamental price.
+    pub oracle_for: Vec<Option<OracleId>>,
+    /// Keepers serving this protocol, in priority order.
+    pub keepers: Vec<cascade_model::ids::KeeperId>,
+    /// External labels of accounts loaded from files (empty for generated accounts).
+    pub account_labels: Vec<String>,
+}
+
+/// A keeper's identity and behaviour.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeeperInfo {
+    /// Name.
+    pub name: String,
+    /// Behaviour.
+    pub spec: KeeperSpec,
+}
+
+/// The mutable state of a protocol.
+#[derive(Clone, Debug)]
+pub struct ProtocolState {
+    /// Accounts, indexed by `AccountId`.
+    pub accounts: Vec<Account>,
+    /// Index of accounts by trigger price.
+    pub index: LiquidationIndex,
+    /// Collateral units collected as protocol fees, per asset.
+    pub treasury: Vec<f64>,
+}
+
+/// Everything that changes during a run.
+#[derive(Clone, Debug)]
+pub struct State {
+    /// Fundamental price processes, per asset.
+    pub fundamentals: Vec<Fundamental>,
+    /// Venues.
+    pub venues: Vec<Venue>,
+    /// Oracles.
+    pub oracles: Vec<Oracle>,
+    /// Protocols.
+    pub protocols: Vec<ProtocolState>,
+    /// Keepers' balances.
+    pub keepers: Vec<KeeperBook>,
+}
+
+/// The constant description of a simulation and its initial state.
+#[derive(Clone, Debug)]
+pub struct World {
+    /// Run-wide settings.
+    pub simulation: Simulation,
+    /// Assets.
+    pub assets: Vec<AssetInfo>,
+    /// Venues.
+    pub venues: Vec<VenueInfo>,
+    /// Oracles.
+    pub oracles: Vec<OracleInfo>,
+    /// Protocols.
+    pub protocols: Vec<ProtocolInfo>,
+    /// Keepers.
+    pub keepers: Vec<KeeperInfo>,
+    /// Instant shocks, per asset.
+    pub shocks: Vec<(AssetId, Shock)>,
+    /// Lower Cholesky factor of the correlation of the stochastic assets' innovations, with the
+    /// assets it covers; `None` when innovations are independent.
+    pub correlation: Option<(Vec<AssetId>, Vec<Vec<f64>>)>,
+    /// State at time 0.
+    pub initial: State,
+}
+
+impl World {
+    /// Assembles a world. Accounts are indexed here; oracles publish their sources' values at
+    /// time 0.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        simulation: Simulation,
+        assets: Vec<AssetInfo>,
+        fundamentals: Vec<Fundamental>,
+        venues: Vec<(VenueInfo, Venue)>,
+        oracles: Vec<(OracleInfo, Oracle)>,
+        protocols: Vec<(ProtocolInfo, Vec<Account>)>,
+        keepers: Vec<KeeperInfo>,
+        shocks: Vec<(AssetId, Shock)>,
+        correlation: Option<(Vec<AssetId>, Vec<Vec<f64>>)>,
+    ) -> Self {
+        let asset_count = assets.len();
+        let (venue_info, venue_state): (Vec<_>, Vec<_>) = venues.into_iter().unzip();
+        let (oracle_info, oracle_state): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
+        let mut protocol_info = Vec::with_capacity(protocols.len());
+        let mut protocol_state = Vec::with_capacity(protocols.len());
+        for (info, accounts) in protocols {
+            let index = LiquidationIndex::build(&info.params, &accounts);
+            protocol_state.push(ProtocolState {
+                accounts,
+                index,
+                treasury: vec![0.0; asset_count],
+            });
+            protocol_info.push(info);
+        }
+        let keeper_books = keepers
+            .iter()
+            .map(|_| KeeperBook::new(asset_count))
+            .collect();
+        Self {
+            simulation,
+            assets,
+            venues: venue_info,
+            oracles: oracle_info,
+            protocols: protocol_info,
+            keepers,
+            shocks,
+            correlation,
+            initial: State {
+                fundamentals,
+                venues: venue_state,
+                oracles: oracle_state,
+                protocols: protocol_state,
+                keepers: keeper_books,
+            },
+        }
+    }
+
+    /// Index of an asset by symbol.
+    pub fn asset(&self, symbol: &str) -> Option<AssetId> {
+        self.assets
+            .iter()
+            .position(|a| a.symbol == symbol)
+            .map(|i| AssetId(i as u32))
+    }
+
+    /// Index of a protocol by name.
+    pub fn protocol(&self, name: &str) -> Option<ProtocolId> {
+        self.protocols
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| ProtocolId(i as u32))
+    }
+
+    /// The price a protocol sees for `asset` in `state`: its oracle's published price, or the
+    /// fundamental when the protocol names no oracle for the asset.
+    pub fn protocol_price(&self, state: &State, protocol: ProtocolId, asset: AssetId) -> f64 {
+        match self.protocols[protocol.index()].oracle_for[asset.index()] {
+            Some(oracle) => state.oracles[oracle.index()].published(),
+            None => state.fundamentals[asset.index()].price(),
+        }
+    }
+}

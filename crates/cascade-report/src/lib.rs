@@ -1,0 +1,53 @@
+//! Report sinks: each writes one output format to any `io::Write`, so the CLI owns the files and
+//! tests can write to memory. Formats are documented column by column in docs/outputs.md.
+
+mod events;
+mod text;
+
+use std::io::{self, Write};
+
+use cascade_analytics::{Summary, Timeline};
+
+pub use events::write_events;
+pub use text::write_text;
+
+/// Writes summary.json (pretty-printed, keys in a stable order, newline-terminated).
+///
+/// # Errors
+/// IO errors of the writer.
+pub fn write_summary_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, summary).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// Formats a float with the shortest representation that round-trips; NaN is an empty cell.
+pub(crate) fn float(buffer: &mut ryu::Buffer, value: f64) -> &str {
+    if value.is_nan() {
+        ""
+    } else if value == value.trunc() && value.abs() < 1e15 {
+        // Whole numbers without a trailing ".0" read better in spreadsheets.
+        let formatted = buffer.format(value);
+        formatted.strip_suffix(".0").unwrap_or(formatted)
+    } else {
+        buffer.format(value)
+    }
+}
+
+/// Writes timeline.csv.
+///
+/// # Errors
+/// IO errors of the writer.
+pub fn write_timeline(timeline: &Timeline, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "{}", timeline.columns.join(","))?;
+    let mut buffer = ryu::Buffer::new();
+    for row in &timeline.rows {
+        for (i, value) in row.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(float(&mut buffer, *value).as_bytes())?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}

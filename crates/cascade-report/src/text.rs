@@ -1,0 +1,125 @@
+//! The human summary printed by `cascade run`.
+
+use std::io::{self, Write};
+
+use cascade_analytics::Summary;
+
+fn usd(value: f64) -> String {
+    let negative = value < 0.0;
+    let whole = value.abs().round() as u128;
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{}{grouped} USD", if negative { "-" } else { "" })
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{:.2}%", fraction * 100.0)
+}
+
+/// Writes a readable summary of a run.
+///
+/// # Errors
+/// IO errors of the writer.
+pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let s = &summary.scenario;
+    writeln!(
+        out,
+        "cascade · {} (seed {}, {} steps of {} s)",
+        s.name, s.seed, s.steps, s.step_seconds
+    )?;
+    if let Some(d) = &s.description {
+        writeln!(out, "  {d}")?;
+    }
+    writeln!(out, "  scenario hash {}", &s.hash[..s.hash.len().min(16)])?;
+    writeln!(out)?;
+    writeln!(out, "Prices (primary venue; fundamental in brackets)")?;
+    writeln!(
+        out,
+        "  {:<8} {:>12} {:>12} {:>12} {:>10} {:>10} {:>8} {:>8}",
+        "asset", "start", "min", "final", "exog.drop", "total", "ampl.", "gain m"
+    )?;
+    for (symbol, a) in &summary.assets {
+        let gain = summary
+            .cascade
+            .feedback_gain
+            .get(symbol)
+            .map_or("-".to_string(), |m| format!("{m:.3}"));
+        writeln!(
+            out,
+            "  {:<8} {:>12.2} {:>12.2} {:>12.2} {:>10} {:>10} {:>8} {:>8}",
+            symbol,
+            a.start_price,
+            a.min_price,
+            a.final_price,
+            percent(a.exogenous_drop),
+            percent(a.total_drop),
+            a.amplification
+                .map_or("-".to_string(), |x| format!("{x:.2}×")),
+            gain,
+        )?;
+    }
+    writeln!(out)?;
+    let l = &summary.liquidations;
+    writeln!(out, "Liquidations")?;
+    writeln!(out, "  calls               {}", l.count)?;
+    writeln!(out, "  debt repaid         {}", usd(l.debt_repaid_usd))?;
+    for (symbol, units) in &l.collateral_seized {
+        writeln!(out, "  seized {symbol:<12} {units:.4} units")?;
+    }
+    writeln!(out, "  sale proceeds       {}", usd(l.sale_proceeds_usd))?;
+    writeln!(out, "  slippage            {}", usd(l.slippage_usd))?;
+    for (symbol, units) in &l.collateral_unsold {
+        writeln!(out, "  unsold {symbol:<12} {units:.4} units (no bids left)")?;
+    }
+    if l.missed > 0 {
+        writeln!(
+            out,
+            "  missed              {} (liquidatable, no keeper could or would act)",
+            l.missed
+        )?;
+    }
+    writeln!(
+        out,
+        "  cascade rounds      max {} in one step, {} steps with liquidations",
+        summary.cascade.rounds_max, summary.cascade.steps_with_liquidations
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Bad debt             {} (realised {}, unrealised {})",
+        usd(summary.bad_debt_usd),
+        usd(summary.bad_debt_realised_usd),
+        usd(summary.bad_debt_unrealised_usd)
+    )?;
+    for (name, p) in &summary.protocols {
+        writeln!(
+            out,
+            "  {name}: {} of {} accounts liquidated ({} calls), bad debt {}",
+            p.accounts_liquidated,
+            p.accounts,
+            p.liquidations,
+            usd(p.bad_debt_usd)
+        )?;
+    }
+    for (name, k) in &summary.keepers {
+        writeln!(
+            out,
+            "  keeper {name}: {} calls, realised profit {}",
+            k.liquidations,
+            usd(k.realised_profit_usd)
+        )?;
+    }
+    if !summary.warnings.is_empty() {
+        writeln!(out)?;
+        for w in &summary.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+    }
+    Ok(())
+}

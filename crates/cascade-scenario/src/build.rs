@@ -1,0 +1,1703 @@
+//! Validation of a parsed scenario and its conversion into an engine [`World`].
+//!
+//! Every rule reports through [`Builder::fail`] with the field path and the value, so one run of
+//! `cascade validate` lists every problem in the file, not just the first.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cascade_engine::{
+    AssetInfo, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, Simulation, VenueInfo, World,
+};
+use cascade_model::fundamental::{Fundamental, Interpolation, PriceDriver, Series, Shock};
+use cascade_model::ids::{AssetId, KeeperId, OracleId, ProtocolId, VenueId};
+use cascade_model::keeper::KeeperSpec;
+use cascade_model::lending::{Account, CollateralParams, FixedSpread, LendingParams};
+use cascade_model::oracle::{Aggregation, Oracle, TwapMean, UpdateRule};
+use cascade_model::venue::{ImpactCurve, OrderBook, Venue};
+use sha2::{Digest, Sha256};
+use smallvec::smallvec;
+
+use crate::data::{self, TimeUnit};
+use crate::error::{InputError, ScenarioError};
+use crate::generate;
+use crate::path::{FieldPath, Locator};
+use crate::schema::*;
+
+/// Default bound on settle rounds inside one step.
+pub const DEFAULT_MAX_ROUNDS: u32 = 1000;
+
+/// A validated scenario, ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The world to run.
+    pub world: World,
+    /// SHA-256 of the scenario text and every data file it references, hex.
+    pub hash: String,
+    /// Description from `[simulation]`, if any.
+    pub description: Option<String>,
+    /// Warnings about parameters that are legal but probably not what was meant.
+    pub warnings: Vec<String>,
+}
+
+pub(crate) struct Builder<'a> {
+    file: &'a Path,
+    base_dir: &'a Path,
+    locator: Locator<'a>,
+    problems: Vec<InputError>,
+    warnings: Vec<String>,
+    hasher: Sha256,
+}
+
+fn root() -> FieldPath {
+    FieldPath::root()
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(text: &'a str, file: &'a Path, base_dir: &'a Path) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(text.as_bytes());
+        Self {
+            file,
+            base_dir,
+            locator: Locator::new(text),
+            problems: Vec::new(),
+            warnings: Vec::new(),
+            hasher,
+        }
+    }
+
+    fn fail(&mut self, field: &FieldPath, value: impl Display, message: impl Into<String>) {
+        let line = self.locator.line(field);
+        self.problems.push(
+            InputError::new(self.file, field.to_string(), message)
+                .value(value)
+                .line(line),
+        );
+    }
+
+    fn fail_bare(&mut self, field: &FieldPath, message: impl Into<String>) {
+        let line = self.locator.line(field);
+        self.problems
+            .push(InputError::new(self.file, field.to_string(), message).line(line));
+    }
+
+    /// Checks a finite value against a predicate.
+    fn check(&mut self, field: &FieldPath, value: f64, ok: bool, expected: &str) -> bool {
+        if !value.is_finite() || !ok {
+            self.fail(field, value, format!("expected {expected}"));
+            return false;
+        }
+        true
+    }
+
+    fn positive(&mut self, field: &FieldPath, value: f64) -> bool {
+        self.check(field, value, value > 0.0, "a positive number")
+    }
+
+    fn required<T: Clone>(
+        &mut self,
+        field: &FieldPath,
+        value: &Option<T>,
+        context: &str,
+    ) -> Option<T> {
+        if value.is_none() {
+            self.fail_bare(field, format!("missing: required {context}"));
+        }
+        value.clone()
+    }
+
+    fn forbid<T>(&mut self, field: &FieldPath, value: &Option<T>, context: &str)
+    where
+        T: std::fmt::Debug,
+    {
+        if let Some(v) = value {
+            self.fail(field, format!("{v:?}"), format!("does not apply {context}"));
+        }
+    }
+
+    /// Reads a data file relative to the scenario's directory and adds it to the hash.
+    fn read_data(&mut self, field: &FieldPath, name: &str) -> Option<(PathBuf, Vec<u8>)> {
+        let path = self.base_dir.join(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                self.hasher.update(name.as_bytes());
+                self.hasher.update(&bytes);
+                Some((path, bytes))
+            }
+            Err(e) => {
+                self.fail(
+                    field,
+                    format!("{name:?}"),
+                    format!("cannot read {}: {e}", path.display()),
+                );
+                None
+            }
+        }
+    }
+
+    fn data_error(&mut self, error: InputError) {
+        self.problems.push(error);
+    }
+
+    fn lookup<T: Copy>(
+        &mut self,
+        field: &FieldPath,
+        map: &HashMap<String, T>,
+        name: &str,
+        what: &str,
+    ) -> Option<T> {
+        match map.get(name) {
+            Some(&id) => Some(id),
+            None => {
+                let mut known: Vec<&String> = map.keys().collect();
+                known.sort();
+                let known = known
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.fail(
+                    field,
+                    format!("{name:?}"),
+                    format!("unknown {what}; known: [{known}]"),
+                );
+                None
+            }
+        }
+    }
+
+    fn unique(
+        &mut self,
+        seen: &mut HashMap<String, usize>,
+        field: &FieldPath,
+        name: &str,
+        what: &str,
+    ) {
+        if name.trim().is_empty() {
+            self.fail(
+                field,
+                format!("{name:?}"),
+                format!("a {what} needs a non-empty name"),
+            );
+        } else if seen.insert(name.to_string(), seen.len()).is_some() {
+            self.fail(field, format!("{name:?}"), format!("duplicate {what} name"));
+        }
+    }
+
+    pub(crate) fn build(mut self, file: ScenarioFile) -> Result<Scenario, ScenarioError> {
+        let simulation = self.simulation(&file.simulation);
+        let (assets, fundamentals, asset_ids) =
+            self.assets(&file.assets, simulation.step_seconds * simulation.steps);
+        let (venues, venue_ids) = self.venues(&file.venues, &asset_ids, &assets);
+        let mut assets = assets;
+        for (i, (info, _)) in venues.iter().enumerate() {
+            let asset = &mut assets[info.base.index()];
+            if asset.primary_venue.is_none() {
+                asset.primary_venue = Some(VenueId(i as u32));
+            }
+        }
+        let oracles = self.oracles(
+            &file.oracles,
+            &asset_ids,
+            &venue_ids,
+            &venues,
+            &fundamentals,
+        );
+        let oracle_ids: HashMap<String, OracleId> = file
+            .oracles
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (o.name.clone(), OracleId(i as u32)))
+            .collect();
+        let mut protocols = self.protocols(
+            &file.protocols,
+            &asset_ids,
+            &oracle_ids,
+            &oracles,
+            assets.len(),
+        );
+        let protocol_ids: HashMap<String, ProtocolId> = file
+            .protocols
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), ProtocolId(i as u32)))
+            .collect();
+        let keepers = self.keepers(
+            &file.keepers,
+            &protocol_ids,
+            &venue_ids,
+            &venues,
+            &asset_ids,
+            &mut protocols,
+        );
+        let accounts = self.positions(&file, &protocol_ids, &asset_ids, &assets, &mut protocols);
+        let shocks = self.shocks(&file.shocks, &asset_ids, simulation.steps);
+        let correlation = self.correlations(&file.correlations, &asset_ids, &fundamentals);
+        self.protocol_warnings(&protocols, &assets);
+        if !self.problems.is_empty() {
+            let mut problems = self.problems;
+            problems.sort_by_key(|p| (p.file.clone(), p.line.unwrap_or(usize::MAX)));
+            return Err(ScenarioError { problems });
+        }
+        let world = World::new(
+            simulation,
+            assets,
+            fundamentals,
+            venues,
+            oracles,
+            protocols.into_iter().zip(accounts).collect(),
+            keepers,
+            shocks,
+            correlation,
+        );
+        let hash = self
+            .hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Scenario {
+            world,
+            hash,
+            description: file.simulation.description,
+            warnings: self.warnings,
+        })
+    }
+
+    fn simulation(&mut self, s: &SimulationSection) -> Simulation {
+        let at = root().key("simulation");
+        if s.name.trim().is_empty() {
+            self.fail(
+                &at.key("name"),
+                format!("{:?}", s.name),
+                "expected a non-empty name",
+            );
+        }
+        if s.steps == 0 {
+            self.fail(&at.key("steps"), s.steps, "expected at least 1 step");
+        }
+        if s.step_seconds == 0 {
+            self.fail(
+                &at.key("step_seconds"),
+                s.step_seconds,
+                "expected at least 1 second",
+            );
+        }
+        if s.max_rounds == Some(0) {
+            self.fail(&at.key("max_rounds"), 0, "expected at least 1 round");
+        }
+        Simulation {
+            name: s.name.clone(),
+            seed: s.seed,
+            steps: s.steps,
+            step_seconds: s.step_seconds.max(1),
+            max_rounds: s.max_rounds.unwrap_or(DEFAULT_MAX_ROUNDS).max(1),
+        }
+    }
+
+    fn assets(
+        &mut self,
+        sections: &[AssetSection],
+        run_seconds: u64,
+    ) -> (Vec<AssetInfo>, Vec<Fundamental>, HashMap<String, AssetId>) {
+        let mut ids = HashMap::new();
+        let mut infos = Vec::new();
+        let mut fundamentals = Vec::new();
+        if sections.is_empty() {
+            self.fail_bare(
+                &root().key("assets"),
+                "missing: a scenario needs at least one [[assets]]",
+            );
+        }
+        for (i, a) in sections.iter().enumerate() {
+            let at = root().key("assets").at(i);
+            let mut seen = ids
+                .iter()
+                .map(|(k, v): (&String, &AssetId)| (k.clone(), v.index()))
+                .collect();
+            self.unique(&mut seen, &at.key("symbol"), &a.symbol, "asset");
+            ids.insert(a.symbol.clone(), AssetId(i as u32));
+            if let Some(price) = a.price {
+                self.positive(&at.key("price"), price);
+            }
+            let (driver, start) = self.driver(&at, a, run_seconds);
+            let start = start.or(a.price).unwrap_or(1.0);
+            if a.price.is_none() && !matches!(driver, PriceDriver::Replay { .. }) {
+                self.fail_bare(
+                    &at.key("price"),
+                    "missing: required unless the driver replays a series",
+                );
+            }
+            infos.push(AssetInfo {
+                symbol: a.symbol.clone(),
+                start_price: start,
+                primary_venue: None,
+            });
+            fundamentals.push(Fundamental::new(start, driver));
+        }
+        (infos, fundamentals, ids)
+    }
+
+    /// The driver of an asset, and its start price when the driver fixes it (a replay).
+    fn driver(
+        &mut self,
+        at: &FieldPath,
+        a: &AssetSection,
+        run_seconds: u64,
+    ) -> (PriceDriver, Option<f64>) {
+        let Some(d) = &a.driver else {
+            return (PriceDriver::Constant, None);
+        };
+        let at = at.key("driver");
+        let model = d.model.as_str();
+        let ctx = format!("for model {model:?}");
+        let stochastic = matches!(model, "gbm" | "jump_diffusion");
+        if !stochastic {
+            self.forbid(&at.key("drift"), &d.drift, &ctx);
+            self.forbid(&at.key("volatility"), &d.volatility, &ctx);
+        }
+        if model != "jump_diffusion" {
+            self.forbid(&at.key("jump_intensity"), &d.jump_intensity, &ctx);
+            self.forbid(&at.key("jump_mean"), &d.jump_mean, &ctx);
+            self.forbid(&at.key("jump_std"), &d.jump_std, &ctx);
+        }
+        if model != "path" {
+            self.forbid(&at.key("points"), &d.points, &ctx);
+        }
+        if model != "replay" {
+            self.forbid(&at.key("file"), &d.file, &ctx);
+            self.forbid(&at.key("time_column"), &d.time_column, &ctx);
+            self.forbid(&at.key("price_column"), &d.price_column, &ctx);
+            self.forbid(&at.key("time_unit"), &d.time_unit, &ctx);
+            self.forbid(&at.key("interpolation"), &d.interpolation, &ctx);
+            self.forbid(&at.key("rescale"), &d.rescale, &ctx);
+            self.forbid(
+                &at.key("start_offset_seconds"),
+                &d.start_offset_seconds,
+                &ctx,
+            );
+        }
+        let driver = match model {
+            "constant" => PriceDriver::Constant,
+            "gbm" | "jump_diffusion" => {
+                let drift = d.drift.unwrap_or(0.0);
+                self.check(&at.key("drift"), drift, true, "a finite annual drift");
+                let volatility = self
+                    .required(&at.key("volatility"), &d.volatility, &ctx)
+                    .unwrap_or(0.0);
+                self.check(
+                    &at.key("volatility"),
+                    volatility,
+                    volatility >= 0.0,
+                    "an annual volatility ≥ 0",
+                );
+                if model == "gbm" {
+                    PriceDriver::Gbm { drift, volatility }
+                } else {
+                    let intensity = self
+                        .required(&at.key("jump_intensity"), &d.jump_intensity, &ctx)
+                        .unwrap_or(0.0);
+                    self.check(
+                        &at.key("jump_intensity"),
+                        intensity,
+                        intensity >= 0.0,
+                        "jumps per year ≥ 0",
+                    );
+                    let mean = self
+                        .required(&at.key("jump_mean"), &d.jump_mean, &ctx)
+                        .unwrap_or(0.0);
+                    self.check(&at.key("jump_mean"), mean, true, "a finite mean log jump");
+                    let std = self
+                        .required(&at.key("jump_std"), &d.jump_std, &ctx)
+                        .unwrap_or(0.0);
+                    self.check(
+                        &at.key("jump_std"),
+                        std,
+                        std >= 0.0,
+                        "a standard deviation ≥ 0",
+                    );
+                    PriceDriver::JumpDiffusion {
+                        drift,
+                        volatility,
+                        jump_intensity: intensity,
+                        jump_mean: mean,
+                        jump_std: std,
+                    }
+                }
+            }
+            "path" => {
+                let points = self
+                    .required(&at.key("points"), &d.points, &ctx)
+                    .unwrap_or_default();
+                let mut times = Vec::new();
+                let mut prices = Vec::new();
+                for (i, &(t, p)) in points.iter().enumerate() {
+                    let field = at.key("points").at(i);
+                    if !(t.is_finite() && t >= 0.0 && t.fract() == 0.0) {
+                        self.fail(
+                            &field,
+                            format!("[{t}, {p}]"),
+                            "expected [seconds, price] with whole seconds ≥ 0",
+                        );
+                        continue;
+                    }
+                    if !(p.is_finite() && p > 0.0) {
+                        self.fail(&field, format!("[{t}, {p}]"), "expected a positive price");
+                        continue;
+                    }
+                    if times.last().is_some_and(|&last| t as u64 <= last) {
+                        self.fail(&field, format!("[{t}, {p}]"), "times must increase");
+                        continue;
+                    }
+                    times.push(t as u64);
+                    prices.push(p);
+                }
+                if points.is_empty() && d.points.is_some() {
+                    self.fail_bare(
+                        &at.key("points"),
+                        "expected at least one [seconds, price] point",
+                    );
+                }
+                if times.is_empty() {
+                    return (PriceDriver::Constant, None);
+                }
+                if let Some(price) = a.price {
+                    if times[0] == 0 && (prices[0] - price).abs() > 1e-9 * price {
+                        self.fail(&at.key("points").at(0), format!("[0, {}]", prices[0]),
+                            format!("the path starts at a different price from the asset's price {price}"));
+                    }
+                }
+                PriceDriver::Path(Arc::new(Series { times, prices }))
+            }
+            "replay" => return self.replay(&at, a, d, run_seconds),
+            other => {
+                self.fail(
+                    &at.key("model"),
+                    format!("{other:?}"),
+                    "unknown driver; expected one of constant, path, gbm, jump_diffusion, replay",
+                );
+                PriceDriver::Constant
+            }
+        };
+        (driver, None)
+    }
+
+    fn replay(
+        &mut self,
+        at: &FieldPath,
+        a: &AssetSection,
+        d: &DriverSection,
+        run_seconds: u64,
+    ) -> (PriceDriver, Option<f64>) {
+        let ctx = "for model \"replay\"";
+        let file = self.required(&at.key("file"), &d.file, ctx);
+        let time_column = self.required(&at.key("time_column"), &d.time_column, ctx);
+        let price_column = self.required(&at.key("price_column"), &d.price_column, ctx);
+        let unit = match self
+            .required(&at.key("time_unit"), &d.time_unit, ctx)
+            .as_deref()
+        {
+            Some("seconds") => Some(TimeUnit::Seconds),
+            Some("milliseconds") => Some(TimeUnit::Milliseconds),
+            Some("rfc3339") => Some(TimeUnit::Rfc3339),
+            Some(other) => {
+                self.fail(
+                    &at.key("time_unit"),
+                    format!("{other:?}"),
+                    "expected one of seconds, milliseconds, rfc3339",
+                );
+                None
+            }
+            None => None,
+        };
+        let interpolation = match d.interpolation.as_deref() {
+            None | Some("previous") => Interpolation::Previous,
+            Some("linear") => Interpolation::Linear,
+            Some(other) => {
+                self.fail(
+                    &at.key("interpolation"),
+                    format!("{other:?}"),
+                    "expected previous or linear",
+                );
+                Interpolation::Previous
+            }
+        };
+        let fallback = (PriceDriver::Constant, None);
+        let (Some(name), Some(time_column), Some(price_column), Some(unit)) =
+            (file, time_column, price_column, unit)
+        else {
+            return fallback;
+        };
+        let Some((path, bytes)) = self.read_data(&at.key("file"), &name) else {
+            return fallback;
+        };
+        let points = match data::read_series(&path, &bytes, &time_column, &price_column, unit) {
+            Ok(points) => points,
+            Err(e) => {
+                self.data_error(e);
+                return fallback;
+            }
+        };
+        let origin = points[0].0 + d.start_offset_seconds.unwrap_or(0) as f64;
+        let mut times = Vec::new();
+        let mut prices = Vec::new();
+        for &(t, p) in &points {
+            let relative = (t - origin).round();
+            if relative <= 0.0 {
+                // Points at or before the start collapse onto time 0; the latest wins.
+                times.clear();
+                prices.clear();
+                times.push(0);
+                prices.push(p);
+            } else {
+                times.push(relative as u64);
+                prices.push(p);
+            }
+        }
+        let first = prices[0];
+        let mut start = first;
+        if d.rescale == Some(true) {
+            match a.price {
+                Some(price) => {
+                    let factor = price / first;
+                    prices.iter_mut().for_each(|p| *p *= factor);
+                    start = price;
+                }
+                None => self.fail_bare(
+                    &at.key("rescale"),
+                    "rescale needs the asset's price to rescale to",
+                ),
+            }
+        } else if let Some(price) = a.price {
+            if (price - first).abs() > 1e-9 * first {
+                self.fail(&root().key("assets").key("price"), price, format!(
+                    "differs from the replayed series' first price {first}; remove `price` or set driver.rescale = true"));
+            }
+        }
+        if let Some(&last) = times.last() {
+            if last < run_seconds {
+                self.warnings.push(format!(
+                    "asset {}: the replayed series covers {last} s but the run lasts {run_seconds} s; the last price is held",
+                    a.symbol
+                ));
+            }
+        }
+        (
+            PriceDriver::Replay {
+                series: Arc::new(Series { times, prices }),
+                interpolation,
+            },
+            Some(start),
+        )
+    }
+
+    fn venues(
+        &mut self,
+        sections: &[VenueSection],
+        asset_ids: &HashMap<String, AssetId>,
+        assets: &[AssetInfo],
+    ) -> (Vec<(VenueInfo, Venue)>, HashMap<String, VenueId>) {
+        let mut seen = HashMap::new();
+        let mut out = Vec::new();
+        let mut ids = HashMap::new();
+        for (i, v) in sections.iter().enumerate() {
+            let at = root().key("venues").at(i);
+            self.unique(&mut seen, &at.key("name"), &v.name, "venue");
+            ids.insert(v.name.clone(), VenueId(i as u32));
+            let base = self.lookup(&at.key("base"), asset_ids, &v.base, "asset");
+            let quote = self.lookup(&at.key("quote"), asset_ids, &v.quote, "asset");
+            if base.is_some() && base == quote {
+                self.fail(
+                    &at.key("quote"),
+                    format!("{:?}", v.quote),
+                    "the quote asset must differ from the base asset",
+                );
+            }
+            let permanent = v.permanent_fraction.unwrap_or(1.0);
+            self.check(
+                &at.key("permanent_fraction"),
+                permanent,
+                (0.0..=1.0).contains(&permanent),
+                "a fraction in [0, 1]",
+            );
+            let half_life = v.half_life_seconds;
+            if permanent < 1.0 && half_life.is_none() {
+                self.fail_bare(&at.key("half_life_seconds"), "missing: required when permanent_fraction < 1 (how fast transient impact recovers)");
+            }
+            if half_life == Some(0) {
+                self.fail(
+                    &at.key("half_life_seconds"),
+                    0,
+                    "expected at least 1 second",
+                );
+            }
+            let start = base.map_or(1.0, |b| assets[b.index()].start_price);
+            let curve = self.impact(&at.key("impact"), &v.impact, start);
+            if let (Some(base), Some(quote), Some(curve)) = (base, quote, curve) {
+                out.push((
+                    VenueInfo {
+                        name: v.name.clone(),
+                        base,
+                        quote,
+                    },
+                    Venue::new(base, curve, permanent, half_life),
+                ));
+            } else {
+                // Keep indices aligned with the file even when this venue is invalid.
+                out.push((
+                    VenueInfo {
+                        name: v.name.clone(),
+                        base: AssetId(0),
+                        quote: AssetId(0),
+                    },
+                    Venue::new(
+                        AssetId(0),
+                        ImpactCurve::Linear { usd_per_unit: 1.0 },
+                        1.0,
+                        None,
+                    ),
+                ));
+            }
+        }
+        (out, ids)
+    }
+
+    fn impact(
+        &mut self,
+        at: &FieldPath,
+        s: &ImpactSection,
+        start_price: f64,
+    ) -> Option<ImpactCurve> {
+        let model = s.model.as_str();
+        let ctx = format!("for model {model:?}");
+        let fields: [(&str, bool, &[&str]); 8] = [
+            ("usd_per_unit", s.usd_per_unit.is_some(), &["linear"]),
+            ("coefficient", s.coefficient.is_some(), &["square_root"]),
+            (
+                "daily_volatility",
+                s.daily_volatility.is_some(),
+                &["square_root"],
+            ),
+            ("daily_volume", s.daily_volume.is_some(), &["square_root"]),
+            (
+                "base_reserve",
+                s.base_reserve.is_some(),
+                &["constant_product"],
+            ),
+            (
+                "quote_reserve",
+                s.quote_reserve.is_some(),
+                &["constant_product"],
+            ),
+            ("fee", s.fee.is_some(), &["constant_product"]),
+            ("levels", s.levels.is_some(), &["order_book"]),
+        ];
+        for (name, present, models) in fields {
+            if present && !models.contains(&model) {
+                self.fail_bare(&at.key(name), format!("does not apply {ctx}"));
+            }
+        }
+        if s.file.is_some() && model != "order_book" {
+            self.fail_bare(&at.key("file"), format!("does not apply {ctx}"));
+        }
+        match model {
+            "linear" => {
+                let lambda = self.required(&at.key("usd_per_unit"), &s.usd_per_unit, &ctx)?;
+                self.positive(&at.key("usd_per_unit"), lambda)
+                    .then_some(ImpactCurve::Linear {
+                        usd_per_unit: lambda,
+                    })
+            }
+            "square_root" => {
+                let coefficient = s.coefficient.unwrap_or(1.0);
+                let ok_c = self.positive(&at.key("coefficient"), coefficient);
+                let sigma =
+                    self.required(&at.key("daily_volatility"), &s.daily_volatility, &ctx)?;
+                let ok_s = self.positive(&at.key("daily_volatility"), sigma);
+                let volume = self.required(&at.key("daily_volume"), &s.daily_volume, &ctx)?;
+                let ok_v = self.positive(&at.key("daily_volume"), volume);
+                (ok_c && ok_s && ok_v).then_some(ImpactCurve::SquareRoot {
+                    coefficient,
+                    daily_volatility: sigma,
+                    daily_volume: volume,
+                })
+            }
+            "constant_product" => {
+                let x = self.required(&at.key("base_reserve"), &s.base_reserve, &ctx)?;
+                let y = self.required(&at.key("quote_reserve"), &s.quote_reserve, &ctx)?;
+                let fee = s.fee.unwrap_or(0.003);
+                let ok = self.positive(&at.key("base_reserve"), x)
+                    & self.positive(&at.key("quote_reserve"), y)
+                    & self.check(
+                        &at.key("fee"),
+                        fee,
+                        (0.0..1.0).contains(&fee),
+                        "a fee fraction in [0, 1)",
+                    );
+                if !ok {
+                    return None;
+                }
+                let pool_price = y / x;
+                if (pool_price - start_price).abs() > 0.01 * start_price {
+                    self.fail(&at.key("quote_reserve"), y, format!(
+                        "the pool price quote_reserve / base_reserve = {pool_price} is more than 1% away from the asset's start price {start_price}"));
+                    return None;
+                }
+                Some(ImpactCurve::ConstantProduct {
+                    liquidity: (x * y).sqrt(),
+                    fee,
+                })
+            }
+            "order_book" => {
+                let levels = match (&s.levels, &s.file) {
+                    (Some(_), Some(_)) => {
+                        self.fail_bare(
+                            &at.key("file"),
+                            "give the levels inline or in a file, not both",
+                        );
+                        return None;
+                    }
+                    (None, None) => {
+                        self.fail_bare(&at.key("levels"), "missing: an order book needs `levels = [[price, size], ...]` or `file`");
+                        return None;
+                    }
+                    (Some(levels), None) => levels.clone(),
+                    (None, Some(name)) => {
+                        let (path, bytes) = self.read_data(&at.key("file"), name)?;
+                        match data::read_order_book(&path, &bytes) {
+                            Ok(levels) => levels,
+                            Err(e) => {
+                                self.data_error(e);
+                                return None;
+                            }
+                        }
+                    }
+                };
+                let mut ok = !levels.is_empty();
+                if levels.is_empty() {
+                    self.fail_bare(
+                        &at.key("levels"),
+                        "expected at least one [price, size] level",
+                    );
+                }
+                for (i, &(price, size)) in levels.iter().enumerate() {
+                    let field = at.key("levels").at(i);
+                    if !(price.is_finite() && price > 0.0 && size.is_finite() && size > 0.0) {
+                        self.fail(
+                            &field,
+                            format!("[{price}, {size}]"),
+                            "expected a positive price and a positive size",
+                        );
+                        ok = false;
+                    } else if price > start_price * (1.0 + 1e-9) {
+                        self.fail(
+                            &field,
+                            format!("[{price}, {size}]"),
+                            format!("a bid above the asset's start price {start_price}"),
+                        );
+                        ok = false;
+                    } else if i > 0 && price > levels[i - 1].0 {
+                        self.fail(
+                            &field,
+                            format!("[{price}, {size}]"),
+                            "bids must be listed best (highest price) first",
+                        );
+                        ok = false;
+                    }
+                }
+                ok.then(|| ImpactCurve::OrderBook(OrderBook::from_levels(start_price, &levels)))
+            }
+            other => {
+                self.fail(&at.key("model"), format!("{other:?}"), "unknown impact model; expected one of linear, square_root, constant_product, order_book");
+                None
+            }
+        }
+    }
+
+    fn oracles(
+        &mut self,
+        sections: &[OracleSection],
+        asset_ids: &HashMap<String, AssetId>,
+        venue_ids: &HashMap<String, VenueId>,
+        venues: &[(VenueInfo, Venue)],
+        fundamentals: &[Fundamental],
+    ) -> Vec<(OracleInfo, Oracle)> {
+        let mut seen = HashMap::new();
+        let mut out = Vec::new();
+        for (i, o) in sections.iter().enumerate() {
+            let at = root().key("oracles").at(i);
+            self.unique(&mut seen, &at.key("name"), &o.name, "oracle");
+            let asset = self.lookup(&at.key("asset"), asset_ids, &o.asset, "asset");
+            let mut sources = Vec::new();
+            if o.sources.is_empty() {
+                self.fail(
+                    &at.key("sources"),
+                    "[]",
+                    "expected at least one source (a venue name or \"fundamental\")",
+                );
+            }
+            for (j, name) in o.sources.iter().enumerate() {
+                let field = at.key("sources").at(j);
+                if name == "fundamental" {
+                    if let Some(a) = asset {
+                        sources.push(OracleSource::Fundamental(a));
+                    }
+                } else if let Some(v) =
+                    self.lookup(&field, venue_ids, name, "venue (or \"fundamental\")")
+                {
+                    if asset.is_some_and(|a| venues[v.index()].0.base != a) {
+                        self.fail(
+                            &field,
+                            format!("{name:?}"),
+                            format!("this venue does not trade {}", o.asset),
+                        );
+                    }
+                    sources.push(OracleSource::Venue(v));
+                }
+            }
+            let ctx = |what: &str| format!("for {what}");
+            let aggregation = match o.aggregation.as_deref() {
+                None if o.sources.len() > 1 => {
+                    self.fail_bare(
+                        &at.key("aggregation"),
+                        "missing: required with several sources (median or twap)",
+                    );
+                    Aggregation::Median
+                }
+                None | Some("last") => {
+                    if o.sources.len() > 1 {
+                        self.fail(
+                            &at.key("aggregation"),
+                            "\"last\"",
+                            "takes exactly one source; use median or twap for several",
+                        );
+                    }
+                    Aggregation::Last
+                }
+                Some("median") => Aggregation::Median,
+                Some("twap") => {
+                    let window = self
+                        .required(
+                            &at.key("twap_window_seconds"),
+                            &o.twap_window_seconds,
+                            &ctx("aggregation \"twap\""),
+                        )
+                        .unwrap_or(1);
+                    if window == 0 {
+                        self.fail(
+                            &at.key("twap_window_seconds"),
+                            0,
+                            "expected at least 1 second",
+                        );
+                    }
+                    let mean = match o.twap_mean.as_deref() {
+                        None | Some("arithmetic") => TwapMean::Arithmetic,
+                        Some("geometric") => TwapMean::Geometric,
+                        Some("uniswap_v3_ticks") => TwapMean::UniswapV3Ticks,
+                        Some(other) => {
+                            self.fail(
+                                &at.key("twap_mean"),
+                                format!("{other:?}"),
+                                "expected arithmetic, geometric or uniswap_v3_ticks",
+                            );
+                            TwapMean::Arithmetic
+                        }
+                    };
+                    Aggregation::Twap {
+                        window: window.max(1),
+                        mean,
+                    }
+                }
+                Some(other) => {
+                    self.fail(
+                        &at.key("aggregation"),
+                        format!("{other:?}"),
+                        "expected one of last, median, twap",
+                    );
+                    Aggregation::Last
+                }
+            };
+            if !matches!(aggregation, Aggregation::Twap { .. }) {
+                self.forbid(
+                    &at.key("twap_window_seconds"),
+                    &o.twap_window_seconds,
+                    "without aggregation \"twap\"",
+                );
+                self.forbid(
+                    &at.key("twap_mean"),
+                    &o.twap_mean,
+                    "without aggregation \"twap\"",
+                );
+            }
+            let update = o.update.as_deref().unwrap_or("every_read");
+            if update != "deviation" {
+                self.forbid(
+                    &at.key("deviation_threshold"),
+                    &o.deviation_threshold,
+                    "without update \"deviation\"",
+                );
+                self.forbid(
+                    &at.key("heartbeat_seconds"),
+                    &o.heartbeat_seconds,
+                    "without update \"deviation\"",
+                );
+            }
+            if update != "delayed" {
+                self.forbid(
+                    &at.key("delay_seconds"),
+                    &o.delay_seconds,
+                    "without update \"delayed\"",
+                );
+            }
+            let rule = match update {
+                "every_read" => UpdateRule::EveryRead,
+                "deviation" => {
+                    let threshold = self
+                        .required(
+                            &at.key("deviation_threshold"),
+                            &o.deviation_threshold,
+                            &ctx("update \"deviation\""),
+                        )
+                        .unwrap_or(0.01);
+                    self.check(
+                        &at.key("deviation_threshold"),
+                        threshold,
+                        threshold > 0.0 && threshold < 1.0,
+                        "a fraction in (0, 1)",
+                    );
+                    let heartbeat = self
+                        .required(
+                            &at.key("heartbeat_seconds"),
+                            &o.heartbeat_seconds,
+                            &ctx("update \"deviation\""),
+                        )
+                        .unwrap_or(1);
+                    if heartbeat == 0 {
+                        self.fail(
+                            &at.key("heartbeat_seconds"),
+                            0,
+                            "expected at least 1 second",
+                        );
+                    }
+                    UpdateRule::Deviation {
+                        threshold,
+                        heartbeat: heartbeat.max(1),
+                    }
+                }
+                "delayed" => {
+                    let period = self
+                        .required(
+                            &at.key("delay_seconds"),
+                            &o.delay_seconds,
+                            &ctx("update \"delayed\""),
+                        )
+                        .unwrap_or(1);
+                    if period == 0 {
+                        self.fail(&at.key("delay_seconds"), 0, "expected at least 1 second");
+                    }
+                    UpdateRule::Delayed {
+                        period: period.max(1),
+                    }
+                }
+                other => {
+                    self.fail(
+                        &at.key("update"),
+                        format!("{other:?}"),
+                        "expected one of every_read, deviation, delayed",
+                    );
+                    UpdateRule::EveryRead
+                }
+            };
+            let readings: Vec<f64> = sources
+                .iter()
+                .map(|s| match *s {
+                    OracleSource::Venue(v) => {
+                        let (info, venue) = &venues[v.index()];
+                        venue.price(fundamentals[info.base.index()].price())
+                    }
+                    OracleSource::Fundamental(a) => fundamentals[a.index()].price(),
+                })
+                .collect();
+            let initial = if readings.is_empty() {
+                1.0
+            } else {
+                cascade_model::oracle::median(&readings)
+            };
+            let asset = asset.unwrap_or(AssetId(0));
+            out.push((
+                OracleInfo {
+                    name: o.name.clone(),
+                    asset,
+                    sources,
+                },
+                Oracle::new(aggregation, rule, initial),
+            ));
+        }
+        out
+    }
+
+    fn protocols(
+        &mut self,
+        sections: &[ProtocolSection],
+        asset_ids: &HashMap<String, AssetId>,
+        oracle_ids: &HashMap<String, OracleId>,
+        oracles: &[(OracleInfo, Oracle)],
+        asset_count: usize,
+    ) -> Vec<ProtocolInfo> {
+        let mut seen = HashMap::new();
+        let mut out = Vec::new();
+        for (i, p) in sections.iter().enumerate() {
+            let at = root().key("protocols").at(i);
+            self.unique(&mut seen, &at.key("name"), &p.name, "protocol");
+            if p.kind != "lending" {
+                self.fail(
+                    &at.key("kind"),
+                    format!("{:?}", p.kind),
+                    "unknown protocol kind; expected lending",
+                );
+            }
+            let l = &p.liquidation;
+            let lat = at.key("liquidation");
+            if l.mechanism != "fixed_spread" {
+                self.fail(
+                    &lat.key("mechanism"),
+                    format!("{:?}", l.mechanism),
+                    "unknown liquidation mechanism; expected fixed_spread",
+                );
+            }
+            self.check(
+                &lat.key("bonus"),
+                l.bonus,
+                (0.0..1.0).contains(&l.bonus),
+                "a bonus fraction in [0, 1)",
+            );
+            self.check(
+                &lat.key("close_factor"),
+                l.close_factor,
+                l.close_factor > 0.0 && l.close_factor <= 1.0,
+                "a fraction in (0, 1]",
+            );
+            if let Some(t) = l.full_close_below_health_factor {
+                self.check(
+                    &lat.key("full_close_below_health_factor"),
+                    t,
+                    t > 0.0 && t <= 1.0,
+                    "a health factor in (0, 1]",
+                );
+            }
+            let fee = l.protocol_fee.unwrap_or(0.0);
+            self.check(
+                &lat.key("protocol_fee"),
+                fee,
+                (0.0..=1.0).contains(&fee),
+                "a fraction of the bonus in [0, 1]",
+            );
+            if p.epoch_seconds == Some(0) {
+                self.fail(&at.key("epoch_seconds"), 0, "expected at least 1 second");
+            }
+            let mut collateral = vec![None; asset_count];
+            if p.collateral.is_empty() {
+                self.fail_bare(
+                    &at.key("collateral"),
+                    "expected at least one collateral asset",
+                );
+            }
+            for (symbol, c) in &p.collateral {
+                let cat = at.key("collateral").key(symbol);
+                let Some(asset) = self.lookup(&cat, asset_ids, symbol, "asset") else {
+                    continue;
+                };
+                let ok = self.check(
+                    &cat.key("ltv"),
+                    c.ltv,
+                    (0.0..=1.0).contains(&c.ltv),
+                    "a loan-to-value in [0, 1]",
+                ) & self.check(
+                    &cat.key("liquidation_threshold"),
+                    c.liquidation_threshold,
+                    c.liquidation_threshold > 0.0 && c.liquidation_threshold <= 1.0,
+                    "a liquidation threshold in (0, 1]",
+                );
+                if ok && c.ltv > c.liquidation_threshold {
+                    self.fail(&cat.key("ltv"), c.ltv, format!("exceeds the liquidation threshold {}: a new loan would be liquidatable at once", c.liquidation_threshold));
+                }
+                let bonus = c.liquidation_bonus.unwrap_or(l.bonus);
+                if let Some(b) = c.liquidation_bonus {
+                    self.check(
+                        &cat.key("liquidation_bonus"),
+                        b,
+                        (0.0..1.0).contains(&b),
+                        "a bonus fraction in [0, 1)",
+                    );
+                }
+                collateral[asset.index()] = Some(CollateralParams {
+                    ltv: c.ltv,
+                    liquidation_threshold: c.liquidation_threshold,
+                    liquidation_bonus: bonus,
+                });
+            }
+            let mut oracle_for = vec![None; asset_count];
+            for (symbol, name) in &p.oracles {
+                let oat = at.key("oracles").key(symbol);
+                let Some(asset) = self.lookup(&oat, asset_ids, symbol, "asset") else {
+                    continue;
+                };
+                if let Some(o) = self.lookup(&oat, oracle_ids, name, "oracle") {
+                    if oracles[o.index()].0.asset != asset {
+                        self.fail(
+                            &oat,
+                            format!("{name:?}"),
+                            format!(
+                                "this oracle prices {}, not {symbol}",
+                                oracles[o.index()].0.asset.0
+                            ),
+                        );
+                    }
+                    oracle_for[asset.index()] = Some(o);
+                }
+            }
+            out.push(ProtocolInfo {
+                name: p.name.clone(),
+                params: LendingParams {
+                    collateral,
+                    liquidation: FixedSpread {
+                        close_factor: l.close_factor,
+                        full_close_below_health_factor: l.full_close_below_health_factor,
+                        protocol_fee: fee,
+                    },
+                    epoch_seconds: p.epoch_seconds,
+                },
+                oracle_for,
+                keepers: Vec::new(),
+                account_labels: Vec::new(),
+            });
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn keepers(
+        &mut self,
+        sections: &[KeeperSection],
+        protocol_ids: &HashMap<String, ProtocolId>,
+        venue_ids: &HashMap<String, VenueId>,
+        venues: &[(VenueInfo, Venue)],
+        asset_ids: &HashMap<String, AssetId>,
+        protocols: &mut [ProtocolInfo],
+    ) -> Vec<KeeperInfo> {
+        let mut seen = HashMap::new();
+        let mut out = Vec::new();
+        for (i, k) in sections.iter().enumerate() {
+            let at = root().key("keepers").at(i);
+            self.unique(&mut seen, &at.key("name"), &k.name, "keeper");
+            let id = KeeperId(i as u32);
+            let mut served = Vec::new();
+            if k.protocols.is_empty() {
+                self.fail(
+                    &at.key("protocols"),
+                    "[]",
+                    "expected at least one protocol to serve",
+                );
+            }
+            for (j, name) in k.protocols.iter().enumerate() {
+                if let Some(p) =
+                    self.lookup(&at.key("protocols").at(j), protocol_ids, name, "protocol")
+                {
+                    served.push(p);
+                    protocols[p.index()].keepers.push(id);
+                }
+            }
+            let mut sell_on = vec![None; asset_ids.len()];
+            match &k.sell_on {
+                None => {}
+                Some(SellOn::One(name)) => {
+                    if let Some(v) = self.lookup(&at.key("sell_on"), venue_ids, name, "venue") {
+                        sell_on[venues[v.index()].0.base.index()] = Some(v);
+                    }
+                }
+                Some(SellOn::PerAsset(map)) => {
+                    for (symbol, name) in map {
+                        let field = at.key("sell_on").key(symbol);
+                        let asset = self.lookup(&field, asset_ids, symbol, "asset");
+                        let venue = self.lookup(&field, venue_ids, name, "venue");
+                        if let (Some(a), Some(v)) = (asset, venue) {
+                            if venues[v.index()].0.base != a {
+                                self.fail(
+                                    &field,
+                                    format!("{name:?}"),
+                                    format!("this venue does not trade {symbol}"),
+                                );
+                            }
+                            sell_on[a.index()] = Some(v);
+                        }
+                    }
+                }
+            }
+            if let Some(c) = k.capital_usd {
+                self.check(&at.key("capital_usd"), c, c >= 0.0, "USD ≥ 0");
+            }
+            let min_profit = k.min_profit_usd.unwrap_or(0.0);
+            self.check(
+                &at.key("min_profit_usd"),
+                min_profit,
+                true,
+                "a finite USD amount",
+            );
+            out.push(KeeperInfo {
+                name: k.name.clone(),
+                spec: KeeperSpec {
+                    protocols: served,
+                    sell_on,
+                    capital: k.capital_usd,
+                    min_profit,
+                },
+            });
+        }
+        out
+    }
+
+    fn positions(
+        &mut self,
+        file: &ScenarioFile,
+        protocol_ids: &HashMap<String, ProtocolId>,
+        asset_ids: &HashMap<String, AssetId>,
+        assets: &[AssetInfo],
+        protocols: &mut [ProtocolInfo],
+    ) -> Vec<Vec<Account>> {
+        let mut books: Vec<Vec<Account>> = vec![Vec::new(); protocols.len()];
+        for (i, s) in file.positions.iter().enumerate() {
+            let at = root().key("positions").at(i);
+            let Some(p) = self.lookup(&at.key("protocol"), protocol_ids, &s.protocol, "protocol")
+            else {
+                continue;
+            };
+            let params = protocols[p.index()].params.clone();
+            if let Some(name) = &s.file {
+                for (field, present) in [
+                    ("count", s.count.is_some()),
+                    ("collateral", s.collateral.is_some()),
+                    ("debt", s.debt.is_some()),
+                    ("liquidation_price", s.liquidation_price.is_some()),
+                    ("health_factor", s.health_factor.is_some()),
+                    ("size_sigma", s.size_sigma.is_some()),
+                ] {
+                    if present {
+                        self.fail_bare(
+                            &at.key(field),
+                            "does not apply to positions loaded from a file",
+                        );
+                    }
+                }
+                let Some((path, bytes)) = self.read_data(&at.key("file"), name) else {
+                    continue;
+                };
+                let accounts = match data::read_positions(&path, &bytes) {
+                    Ok(accounts) => accounts,
+                    Err(e) => {
+                        self.data_error(e);
+                        continue;
+                    }
+                };
+                for account in accounts {
+                    let mut collateral = smallvec![];
+                    for (symbol, units, line) in &account.collateral {
+                        match asset_ids.get(symbol) {
+                            Some(&a) if params.collateral[a.index()].is_some() => {
+                                collateral.push((a, *units))
+                            }
+                            Some(_) => self.data_error(
+                                InputError::new(
+                                    &path,
+                                    "asset",
+                                    format!(
+                                        "protocol {} does not accept {symbol} as collateral",
+                                        s.protocol
+                                    ),
+                                )
+                                .value(symbol)
+                                .line(Some(*line)),
+                            ),
+                            None => self.data_error(
+                                InputError::new(&path, "asset", "unknown asset")
+                                    .value(symbol)
+                                    .line(Some(*line)),
+                            ),
+                        }
+                    }
+                    let (debt_asset, debt) = match &account.debt {
+                        Some((symbol, units, line)) => match asset_ids.get(symbol) {
+                            Some(&a) => (a, *units),
+                            None => {
+                                self.data_error(
+                                    InputError::new(&path, "asset", "unknown asset")
+                                        .value(symbol)
+                                        .line(Some(*line)),
+                                );
+                                continue;
+                            }
+                        },
+                        None => (AssetId(0), 0.0),
+                    };
+                    books[p.index()].push(Account {
+                        collateral,
+                        debt_asset,
+                        debt,
+                    });
+                    let labels = &mut protocols[p.index()].account_labels;
+                    labels.resize(books[p.index()].len() - 1, String::new());
+                    labels.push(account.label);
+                }
+                continue;
+            }
+            let ctx = "for a generated population (or give `file`)";
+            let count = self.required(&at.key("count"), &s.count, ctx);
+            if count == Some(0) {
+                self.fail(&at.key("count"), 0, "expected at least 1 position");
+            }
+            let collateral = self.required(&at.key("collateral"), &s.collateral, ctx);
+            let debt = self.required(&at.key("debt"), &s.debt, ctx);
+            let collateral_asset = collateral.as_ref().and_then(|c| {
+                self.lookup(
+                    &at.key("collateral").key("asset"),
+                    asset_ids,
+                    &c.asset,
+                    "asset",
+                )
+            });
+            if let Some(c) = &collateral {
+                self.positive(&at.key("collateral").key("total"), c.total);
+            }
+            let debt_asset = debt.as_ref().and_then(|d| {
+                self.lookup(&at.key("debt").key("asset"), asset_ids, &d.asset, "asset")
+            });
+            if let (Some(c), Some(d)) = (collateral_asset, debt_asset) {
+                if c == d {
+                    self.fail(
+                        &at.key("debt").key("asset"),
+                        format!("{:?}", assets[d.index()].symbol),
+                        "the debt asset must differ from the collateral asset",
+                    );
+                }
+            }
+            let threshold = collateral_asset
+                .and_then(|c| params.collateral[c.index()])
+                .map(|c| c.liquidation_threshold);
+            if collateral_asset.is_some() && threshold.is_none() {
+                let symbol = &collateral.as_ref().unwrap().asset;
+                self.fail(
+                    &at.key("collateral").key("asset"),
+                    format!("{symbol:?}"),
+                    format!(
+                        "protocol {} does not accept this asset as collateral",
+                        s.protocol
+                    ),
+                );
+            }
+            let target = match (&s.liquidation_price, &s.health_factor) {
+                (Some(d), None) => self
+                    .distribution(&at.key("liquidation_price"), d)
+                    .map(generate::Target::LiquidationPrice),
+                (None, Some(d)) => self
+                    .distribution(&at.key("health_factor"), d)
+                    .map(generate::Target::HealthFactor),
+                (Some(_), Some(_)) => {
+                    self.fail_bare(
+                        &at.key("health_factor"),
+                        "give liquidation_price or health_factor, not both",
+                    );
+                    None
+                }
+                (None, None) => {
+                    self.fail_bare(
+                        &at.key("liquidation_price"),
+                        "missing: a generated population needs liquidation_price or health_factor",
+                    );
+                    None
+                }
+            };
+            let size_sigma = s.size_sigma.unwrap_or(0.0);
+            self.check(
+                &at.key("size_sigma"),
+                size_sigma,
+                size_sigma >= 0.0,
+                "a log-normal size dispersion ≥ 0",
+            );
+            let (Some(count), Some(collateral), Some(c), Some(d), Some(lt), Some(target)) = (
+                count,
+                collateral,
+                collateral_asset,
+                debt_asset,
+                threshold,
+                target,
+            ) else {
+                continue;
+            };
+            if count == 0 || collateral.total.is_nan() || collateral.total <= 0.0 || c == d {
+                continue;
+            }
+            let population = generate::Population {
+                count: count as usize,
+                collateral_asset: c,
+                total_collateral: collateral.total,
+                debt_asset: d,
+                liquidation_threshold: lt,
+                collateral_price: assets[c.index()].start_price,
+                debt_price: assets[d.index()].start_price,
+                target,
+                size_sigma,
+            };
+            let mut rng =
+                cascade_model::rng::stream(file.simulation.seed, 0, &format!("positions:{i}"));
+            let generated = generate::generate(&population, &mut rng);
+            let book = &mut books[p.index()];
+            book.extend(generated);
+            if !protocols[p.index()].account_labels.is_empty() {
+                protocols[p.index()]
+                    .account_labels
+                    .resize(book.len(), String::new());
+            }
+        }
+        for (p, book) in books.iter().enumerate() {
+            let labels = &mut protocols[p].account_labels;
+            if !labels.is_empty() {
+                labels.resize(book.len(), String::new());
+            }
+        }
+        books
+    }
+
+    fn distribution(
+        &mut self,
+        at: &FieldPath,
+        d: &DistributionSection,
+    ) -> Option<generate::Distribution> {
+        let kind = d.distribution.as_str();
+        let ctx = format!("for distribution {kind:?}");
+        let bounded = matches!(kind, "uniform" | "even");
+        if bounded {
+            self.forbid(&at.key("mean"), &d.mean, &ctx);
+            self.forbid(&at.key("std"), &d.std, &ctx);
+        } else {
+            self.forbid(&at.key("low"), &d.low, &ctx);
+            self.forbid(&at.key("high"), &d.high, &ctx);
+        }
+        match kind {
+            "uniform" | "even" => {
+                let low = self.required(&at.key("low"), &d.low, &ctx)?;
+                let high = self.required(&at.key("high"), &d.high, &ctx)?;
+                let ok = self.positive(&at.key("low"), low) & self.positive(&at.key("high"), high);
+                if ok && high < low {
+                    self.fail(&at.key("high"), high, format!("is below low = {low}"));
+                    return None;
+                }
+                ok.then_some(if kind == "uniform" {
+                    generate::Distribution::Uniform { low, high }
+                } else {
+                    generate::Distribution::Even { low, high }
+                })
+            }
+            "normal" | "lognormal" => {
+                let mean = self.required(&at.key("mean"), &d.mean, &ctx)?;
+                let std = self.required(&at.key("std"), &d.std, &ctx)?;
+                let ok = self.positive(&at.key("mean"), mean)
+                    & self.check(&at.key("std"), std, std >= 0.0, "a standard deviation ≥ 0");
+                ok.then_some(if kind == "normal" {
+                    generate::Distribution::Normal { mean, std }
+                } else {
+                    generate::Distribution::LogNormal { mean, std }
+                })
+            }
+            other => {
+                self.fail(
+                    &at.key("distribution"),
+                    format!("{other:?}"),
+                    "expected one of uniform, even, normal, lognormal",
+                );
+                None
+            }
+        }
+    }
+
+    fn shocks(
+        &mut self,
+        sections: &[ShockSection],
+        asset_ids: &HashMap<String, AssetId>,
+        steps: u64,
+    ) -> Vec<(AssetId, Shock)> {
+        let mut out = Vec::new();
+        for (i, s) in sections.iter().enumerate() {
+            let at = root().key("shocks").at(i);
+            let asset = self.lookup(&at.key("asset"), asset_ids, &s.asset, "asset");
+            if s.step == 0 || s.step > steps {
+                self.fail(
+                    &at.key("step"),
+                    s.step,
+                    format!(
+                        "expected a step from 1 to {steps} (shocks apply at the start of a step)"
+                    ),
+                );
+            }
+            let factor = match (s.drop, s.rise) {
+                (Some(drop), None) => self
+                    .check(
+                        &at.key("drop"),
+                        drop,
+                        (0.0..1.0).contains(&drop),
+                        "a fall as a fraction in [0, 1)",
+                    )
+                    .then_some(1.0 - drop),
+                (None, Some(rise)) => self
+                    .check(
+                        &at.key("rise"),
+                        rise,
+                        rise >= 0.0,
+                        "a rise as a fraction ≥ 0",
+                    )
+                    .then_some(1.0 + rise),
+                (Some(_), Some(_)) => {
+                    self.fail_bare(&at.key("rise"), "give drop or rise, not both");
+                    None
+                }
+                (None, None) => {
+                    self.fail_bare(&at.key("drop"), "missing: a shock needs drop or rise");
+                    None
+                }
+            };
+            if let (Some(a), Some(factor)) = (asset, factor) {
+                out.push((
+                    a,
+                    Shock {
+                        step: s.step,
+                        factor,
+                    },
+                ));
+            }
+        }
+        out
+    }
+
+    fn correlations(
+        &mut self,
+        sections: &[CorrelationSection],
+        asset_ids: &HashMap<String, AssetId>,
+        fundamentals: &[Fundamental],
+    ) -> Option<(Vec<AssetId>, Vec<Vec<f64>>)> {
+        if sections.is_empty() {
+            return None;
+        }
+        let mut covered: Vec<AssetId> = Vec::new();
+        let mut pairs = BTreeMap::new();
+        for (i, c) in sections.iter().enumerate() {
+            let at = root().key("correlations").at(i);
+            if c.assets.len() != 2 {
+                self.fail(
+                    &at.key("assets"),
+                    format!("{:?}", c.assets),
+                    "expected exactly two asset symbols",
+                );
+                continue;
+            }
+            let a = self.lookup(&at.key("assets").at(0), asset_ids, &c.assets[0], "asset");
+            let b = self.lookup(&at.key("assets").at(1), asset_ids, &c.assets[1], "asset");
+            self.check(
+                &at.key("correlation"),
+                c.correlation,
+                (-1.0..=1.0).contains(&c.correlation),
+                "a correlation in [-1, 1]",
+            );
+            let (Some(a), Some(b)) = (a, b) else { continue };
+            if a == b {
+                self.fail(
+                    &at.key("assets"),
+                    format!("{:?}", c.assets),
+                    "expected two different assets",
+                );
+                continue;
+            }
+            for (j, x) in [a, b].into_iter().enumerate() {
+                if !fundamentals[x.index()].driver().is_stochastic() {
+                    self.fail(
+                        &at.key("assets").at(j),
+                        format!("{:?}", c.assets[j]),
+                        "correlation needs a gbm or jump_diffusion driver on this asset",
+                    );
+                }
+                if !covered.contains(&x) {
+                    covered.push(x);
+                }
+            }
+            pairs.insert((a.min(b), a.max(b)), (c.correlation, at));
+        }
+        covered.sort();
+        let n = covered.len();
+        let mut matrix = vec![vec![0.0; n]; n];
+        for (i, row) in matrix.iter_mut().enumerate() {
+            row[i] = 1.0;
+        }
+        for (&(a, b), (rho, _)) in &pairs {
+            let (i, j) = (
+                covered.iter().position(|&x| x == a)?,
+                covered.iter().position(|&x| x == b)?,
+            );
+            matrix[i][j] = *rho;
+            matrix[j][i] = *rho;
+        }
+        match cholesky(&matrix) {
+            Some(factor) => Some((covered, factor)),
+            None => {
+                let at = root().key("correlations");
+                self.fail_bare(
+                    &at,
+                    "the correlations do not form a positive-definite matrix",
+                );
+                None
+            }
+        }
+    }
+
+    fn protocol_warnings(&mut self, protocols: &[ProtocolInfo], assets: &[AssetInfo]) {
+        for p in protocols {
+            for (a, c) in p.params.collateral.iter().enumerate() {
+                if let Some(c) = c {
+                    let product = c.liquidation_threshold * (1.0 + c.liquidation_bonus);
+                    if product >= 1.0 {
+                        self.warnings.push(format!(
+                            "protocol {}: {} liquidation threshold × (1 + bonus) = {:.4} ≥ 1: liquidations are toxic (each partial liquidation raises the loan-to-value)",
+                            p.name, assets[a].symbol, product
+                        ));
+                    }
+                }
+            }
+            if p.keepers.is_empty() {
+                self.warnings.push(format!(
+                    "protocol {}: no keeper serves it, so nothing will be liquidated",
+                    p.name
+                ));
+            }
+        }
+    }
+}
+
+/// Lower-triangular L with L·Lᵀ = m, or `None` if m is not positive definite.
+fn cholesky(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let n = m.len();
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let sum: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let d = m[i][i] - sum;
+                if d <= 1e-12 {
+                    return None;
+                }
+                l[i][j] = d.sqrt();
+            } else {
+                l[i][j] = (m[i][j] - sum) / l[j][j];
+            }
+        }
+    }
+    Some(l)
+}

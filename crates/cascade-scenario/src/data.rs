@@ -1,0 +1,326 @@
+//! Data files a scenario references: price series (CSV or JSON), order books and positions (CSV).
+//! Every error names the data file, the line (CSV) or element (JSON), the column and the value.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::InputError;
+
+/// How times are written in a series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Unix seconds.
+    Seconds,
+    /// Unix milliseconds.
+    Milliseconds,
+    /// RFC 3339 / ISO 8601 date-times (`2020-03-12T00:00:00Z`).
+    Rfc3339,
+}
+
+/// A cell read from a CSV row or a JSON object.
+enum Cell<'a> {
+    Text(&'a str),
+    Json(&'a serde_json::Value),
+}
+
+fn cell_number(cell: &Cell<'_>) -> Option<f64> {
+    match cell {
+        Cell::Text(s) => s.trim().parse::<f64>().ok(),
+        Cell::Json(v) => v
+            .as_f64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())),
+    }
+}
+
+fn cell_display(cell: &Cell<'_>) -> String {
+    match cell {
+        Cell::Text(s) => format!("{s:?}"),
+        Cell::Json(v) => v.to_string(),
+    }
+}
+
+fn parse_time(cell: &Cell<'_>, unit: TimeUnit) -> Option<f64> {
+    match unit {
+        TimeUnit::Seconds => cell_number(cell),
+        TimeUnit::Milliseconds => cell_number(cell).map(|ms| ms / 1000.0),
+        TimeUnit::Rfc3339 => {
+            let text = match cell {
+                Cell::Text(s) => *s,
+                Cell::Json(v) => v.as_str()?,
+            };
+            chrono::DateTime::parse_from_rfc3339(text.trim())
+                .ok()
+                .map(|t| t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) * 1e-9)
+        }
+    }
+}
+
+/// Reads (time in seconds, price) points from a CSV or JSON file's bytes.
+pub fn read_series(
+    file: &Path,
+    bytes: &[u8],
+    time_column: &str,
+    price_column: &str,
+    unit: TimeUnit,
+) -> Result<Vec<(f64, f64)>, InputError> {
+    let mut points = Vec::new();
+    let mut push = |time: Option<f64>,
+                    price: Option<f64>,
+                    time_cell: &Cell<'_>,
+                    price_cell: &Cell<'_>,
+                    line: Option<usize>,
+                    prefix: &str|
+     -> Result<(), InputError> {
+        let time = time.ok_or_else(|| {
+            let expected = match unit {
+                TimeUnit::Seconds => "a number of seconds",
+                TimeUnit::Milliseconds => "a number of milliseconds",
+                TimeUnit::Rfc3339 => "an RFC 3339 date-time such as 2020-03-12T00:00:00Z",
+            };
+            InputError::new(
+                file,
+                format!("{prefix}{time_column}"),
+                format!("expected {expected}"),
+            )
+            .value(cell_display(time_cell))
+            .line(line)
+        })?;
+        let price = price.filter(|p| p.is_finite() && *p > 0.0).ok_or_else(|| {
+            InputError::new(
+                file,
+                format!("{prefix}{price_column}"),
+                "expected a positive price",
+            )
+            .value(cell_display(price_cell))
+            .line(line)
+        })?;
+        if let Some(&(last, _)) = points.last() {
+            if time <= last {
+                return Err(InputError::new(
+                    file,
+                    format!("{prefix}{time_column}"),
+                    "times must increase from one row to the next",
+                )
+                .value(cell_display(time_cell))
+                .line(line));
+            }
+        }
+        points.push((time, price));
+        Ok(())
+    };
+    if is_json(file) {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            InputError::new(file, "", format!("not valid JSON: {e}")).line(Some(e.line()))
+        })?;
+        let rows = value.as_array().ok_or_else(|| {
+            InputError::new(
+                file,
+                "",
+                "expected a JSON array of objects, one per price point",
+            )
+        })?;
+        for (i, row) in rows.iter().enumerate() {
+            let prefix = format!("[{i}].");
+            let get = |column: &str| {
+                row.get(column).ok_or_else(|| {
+                    InputError::new(file, format!("{prefix}{column}"), "missing in this element")
+                })
+            };
+            let (t, p) = (
+                Cell::Json(get(time_column)?),
+                Cell::Json(get(price_column)?),
+            );
+            push(parse_time(&t, unit), cell_number(&p), &t, &p, None, &prefix)?;
+        }
+    } else {
+        let mut reader = csv_reader(bytes);
+        let headers = headers(file, &mut reader)?;
+        let time_index = column(file, &headers, time_column)?;
+        let price_index = column(file, &headers, price_column)?;
+        for record in reader.records() {
+            let record = record.map_err(|e| csv_error(file, e))?;
+            let line = record.position().map(|p| p.line() as usize);
+            let t = Cell::Text(record.get(time_index).unwrap_or(""));
+            let p = Cell::Text(record.get(price_index).unwrap_or(""));
+            push(parse_time(&t, unit), cell_number(&p), &t, &p, line, "")?;
+        }
+    }
+    if points.is_empty() {
+        return Err(InputError::new(file, "", "the series has no rows"));
+    }
+    Ok(points)
+}
+
+fn is_json(file: &Path) -> bool {
+    file.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+}
+
+fn headers(file: &Path, reader: &mut csv::Reader<&[u8]>) -> Result<Vec<String>, InputError> {
+    let headers = reader.headers().map_err(|e| csv_error(file, e))?;
+    Ok(headers.iter().map(str::to_string).collect())
+}
+
+fn column(file: &Path, headers: &[String], name: &str) -> Result<usize, InputError> {
+    headers.iter().position(|h| h == name).ok_or_else(|| {
+        InputError::new(
+            file,
+            name,
+            format!("column not found; the header has: {}", headers.join(", ")),
+        )
+        .line(Some(1))
+    })
+}
+
+fn csv_error(file: &Path, e: csv::Error) -> InputError {
+    let line = e.position().map(|p| p.line() as usize);
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("row has {len} fields but the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
+        _ => format!("malformed CSV: {e}"),
+    };
+    InputError::new(file, "", message).line(line)
+}
+
+fn number(
+    file: &Path,
+    record: &csv::StringRecord,
+    index: usize,
+    name: &str,
+    check: fn(f64) -> bool,
+    expected: &str,
+) -> Result<f64, InputError> {
+    let line = record.position().map(|p| p.line() as usize);
+    let text = record.get(index).unwrap_or("");
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && check(v) => Ok(v),
+        _ => Err(InputError::new(file, name, format!("expected {expected}"))
+            .value(format!("{text:?}"))
+            .line(line)),
+    }
+}
+
+/// Reads an order book CSV with columns `price,size` (bids, best first).
+pub fn read_order_book(file: &Path, bytes: &[u8]) -> Result<Vec<(f64, f64)>, InputError> {
+    let mut reader = csv_reader(bytes);
+    let headers = headers(file, &mut reader)?;
+    let price = column(file, &headers, "price")?;
+    let size = column(file, &headers, "size")?;
+    let mut levels = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(file, e))?;
+        let p = number(
+            file,
+            &record,
+            price,
+            "price",
+            |v| v > 0.0,
+            "a positive price",
+        )?;
+        let s = number(file, &record, size, "size", |v| v > 0.0, "a positive size")?;
+        levels.push((p, s));
+    }
+    if levels.is_empty() {
+        return Err(InputError::new(file, "", "the order book has no levels"));
+    }
+    Ok(levels)
+}
+
+/// One account read from a positions file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileAccount {
+    /// Account label.
+    pub label: String,
+    /// Line of the account's first row.
+    pub line: usize,
+    /// Collateral per asset symbol, in file order.
+    pub collateral: Vec<(String, f64, usize)>,
+    /// Debt asset symbol, units and line, if any debt.
+    pub debt: Option<(String, f64, usize)>,
+}
+
+/// Reads a positions CSV with columns `account,asset,collateral,debt`: one row per account and
+/// asset, amounts in units of the asset. Rows of one account are merged; an account may owe only
+/// one asset.
+pub fn read_positions(file: &Path, bytes: &[u8]) -> Result<Vec<FileAccount>, InputError> {
+    let mut reader = csv_reader(bytes);
+    let headers = headers(file, &mut reader)?;
+    let account = column(file, &headers, "account")?;
+    let asset = column(file, &headers, "asset")?;
+    let collateral = column(file, &headers, "collateral")?;
+    let debt = column(file, &headers, "debt")?;
+    let mut accounts: Vec<FileAccount> = Vec::new();
+    let mut by_label: HashMap<String, usize> = HashMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(file, e))?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let label = record.get(account).unwrap_or("").to_string();
+        if label.is_empty() {
+            return Err(
+                InputError::new(file, "account", "expected a non-empty account label")
+                    .line(Some(line)),
+            );
+        }
+        let symbol = record.get(asset).unwrap_or("").to_string();
+        if symbol.is_empty() {
+            return Err(InputError::new(file, "asset", "expected an asset symbol").line(Some(line)));
+        }
+        let c = number(
+            file,
+            &record,
+            collateral,
+            "collateral",
+            |v| v >= 0.0,
+            "an amount ≥ 0",
+        )?;
+        let d = number(file, &record, debt, "debt", |v| v >= 0.0, "an amount ≥ 0")?;
+        let index = *by_label.entry(label.clone()).or_insert_with(|| {
+            accounts.push(FileAccount {
+                label: label.clone(),
+                line,
+                collateral: Vec::new(),
+                debt: None,
+            });
+            accounts.len() - 1
+        });
+        let entry = &mut accounts[index];
+        if c > 0.0 {
+            match entry.collateral.iter_mut().find(|x| x.0 == symbol) {
+                Some(slot) => slot.1 += c,
+                None => entry.collateral.push((symbol.clone(), c, line)),
+            }
+        }
+        if d > 0.0 {
+            match &mut entry.debt {
+                Some((existing, amount, _)) if *existing == symbol => *amount += d,
+                Some((existing, _, _)) => {
+                    return Err(InputError::new(
+                        file,
+                        "debt",
+                        format!(
+                            "account {label} already owes {existing}; an account may owe only one asset"
+                        ),
+                    )
+                    .value(format!("{symbol} {d}"))
+                    .line(Some(line)));
+                }
+                None => entry.debt = Some((symbol.clone(), d, line)),
+            }
+        }
+    }
+    if accounts.is_empty() {
+        return Err(InputError::new(file, "", "the positions file has no rows"));
+    }
+    Ok(accounts)
+}

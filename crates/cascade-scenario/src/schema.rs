@@ -1,0 +1,273 @@
+//! The serde types of the scenario file, one per TOML section (documented field by field in
+//! docs/scenario.md). Unknown keys are rejected. Model choices (`model = "linear"`, ...) are plain
+//! strings checked by the builder, so that a wrong or missing field gets a message naming the model
+//! it belongs to rather than a generic enum error.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ScenarioFile {
+    pub simulation: SimulationSection,
+    #[serde(default)]
+    pub assets: Vec<AssetSection>,
+    #[serde(default)]
+    pub correlations: Vec<CorrelationSection>,
+    #[serde(default)]
+    pub venues: Vec<VenueSection>,
+    #[serde(default)]
+    pub oracles: Vec<OracleSection>,
+    #[serde(default)]
+    pub protocols: Vec<ProtocolSection>,
+    #[serde(default)]
+    pub positions: Vec<PositionsSection>,
+    #[serde(default)]
+    pub keepers: Vec<KeeperSection>,
+    #[serde(default)]
+    pub shocks: Vec<ShockSection>,
+}
+
+/// `[simulation]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct SimulationSection {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub seed: u64,
+    pub steps: u64,
+    pub step_seconds: u64,
+    #[serde(default)]
+    pub max_rounds: Option<u32>,
+}
+
+/// `[[assets]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct AssetSection {
+    pub symbol: String,
+    #[serde(default)]
+    pub price: Option<f64>,
+    #[serde(default)]
+    pub driver: Option<DriverSection>,
+}
+
+/// `assets[].driver`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct DriverSection {
+    pub model: String,
+    pub drift: Option<f64>,
+    pub volatility: Option<f64>,
+    pub jump_intensity: Option<f64>,
+    pub jump_mean: Option<f64>,
+    pub jump_std: Option<f64>,
+    pub points: Option<Vec<(f64, f64)>>,
+    pub file: Option<String>,
+    pub time_column: Option<String>,
+    pub price_column: Option<String>,
+    pub time_unit: Option<String>,
+    pub interpolation: Option<String>,
+    pub rescale: Option<bool>,
+    pub start_offset_seconds: Option<u64>,
+}
+
+/// `[[correlations]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CorrelationSection {
+    pub assets: Vec<String>,
+    pub correlation: f64,
+}
+
+/// `[[venues]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct VenueSection {
+    pub name: String,
+    pub base: String,
+    pub quote: String,
+    pub impact: ImpactSection,
+    #[serde(default)]
+    pub permanent_fraction: Option<f64>,
+    #[serde(default)]
+    pub half_life_seconds: Option<u64>,
+}
+
+/// `venues[].impact`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ImpactSection {
+    pub model: String,
+    pub usd_per_unit: Option<f64>,
+    pub coefficient: Option<f64>,
+    pub daily_volatility: Option<f64>,
+    pub daily_volume: Option<f64>,
+    pub base_reserve: Option<f64>,
+    pub quote_reserve: Option<f64>,
+    pub fee: Option<f64>,
+    pub levels: Option<Vec<(f64, f64)>>,
+    pub file: Option<String>,
+}
+
+/// `[[oracles]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct OracleSection {
+    pub name: String,
+    pub asset: String,
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub aggregation: Option<String>,
+    #[serde(default)]
+    pub twap_window_seconds: Option<u64>,
+    #[serde(default)]
+    pub twap_mean: Option<String>,
+    #[serde(default)]
+    pub update: Option<String>,
+    #[serde(default)]
+    pub deviation_threshold: Option<f64>,
+    #[serde(default)]
+    pub heartbeat_seconds: Option<u64>,
+    #[serde(default)]
+    pub delay_seconds: Option<u64>,
+}
+
+/// `[[protocols]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ProtocolSection {
+    pub name: String,
+    pub kind: String,
+    pub liquidation: LiquidationSection,
+    #[serde(default)]
+    pub oracles: BTreeMap<String, String>,
+    pub collateral: BTreeMap<String, CollateralSection>,
+    #[serde(default)]
+    pub epoch_seconds: Option<u64>,
+}
+
+/// `protocols[].liquidation`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct LiquidationSection {
+    pub mechanism: String,
+    pub bonus: f64,
+    pub close_factor: f64,
+    #[serde(default)]
+    pub full_close_below_health_factor: Option<f64>,
+    #[serde(default)]
+    pub protocol_fee: Option<f64>,
+}
+
+/// `protocols[].collateral.<ASSET>`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CollateralSection {
+    pub ltv: f64,
+    pub liquidation_threshold: f64,
+    #[serde(default)]
+    pub liquidation_bonus: Option<f64>,
+}
+
+/// `[[positions]]`: a generated population or a file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PositionsSection {
+    pub protocol: String,
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default)]
+    pub collateral: Option<PositionCollateral>,
+    #[serde(default)]
+    pub debt: Option<PositionDebt>,
+    #[serde(default)]
+    pub liquidation_price: Option<DistributionSection>,
+    #[serde(default)]
+    pub health_factor: Option<DistributionSection>,
+    #[serde(default)]
+    pub size_sigma: Option<f64>,
+}
+
+/// `positions[].collateral`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PositionCollateral {
+    pub asset: String,
+    pub total: f64,
+}
+
+/// `positions[].debt`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PositionDebt {
+    pub asset: String,
+}
+
+/// A distribution of liquidation prices or health factors.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct DistributionSection {
+    pub distribution: String,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub mean: Option<f64>,
+    pub std: Option<f64>,
+}
+
+/// `[[keepers]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct KeeperSection {
+    pub name: String,
+    pub protocols: Vec<String>,
+    #[serde(default)]
+    pub sell_on: Option<SellOn>,
+    #[serde(default)]
+    pub capital_usd: Option<f64>,
+    #[serde(default)]
+    pub min_profit_usd: Option<f64>,
+}
+
+/// `keepers[].sell_on`: one venue name, or a venue per collateral asset.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+#[allow(missing_docs)]
+pub enum SellOn {
+    One(String),
+    PerAsset(BTreeMap<String, String>),
+}
+
+/// `[[shocks]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ShockSection {
+    pub asset: String,
+    pub step: u64,
+    #[serde(default)]
+    pub drop: Option<f64>,
+    #[serde(default)]
+    pub rise: Option<f64>,
+}
