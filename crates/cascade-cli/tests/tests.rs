@@ -1,1 +1,9 @@
 //! Integration tests of the `cascade` command and, through scenarios, of the engine.
+//! One test binary (ripgrep style); each module owns one concern.
+
+mod bad_input;
+mod closed_form;
+mod common;
+mod conservation;
+mod determinism;
+mod examples;
