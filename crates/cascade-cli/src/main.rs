@@ -140,19 +140,29 @@ fn execute(command: Command) -> Result<(), Failure> {
                 description,
                 warnings,
             };
-            let summary = summarize(&world, &info, &events);
-            let timeline = timeline(&world, &events);
             fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-            write_file(&out.join("summary.json"), |w| {
-                cascade_report::write_summary_json(&summary, w)
-            })?;
-            write_file(&out.join("timeline.csv"), |w| {
-                cascade_report::write_timeline(&timeline, w)
-            })?;
-            write_file(&out.join("events.csv"), |w| {
-                cascade_report::write_events(&world, &events, w)
-            })?;
+            // The events file is the large one; fold and write the rest meanwhile.
+            let (events_written, summary) = rayon::join(
+                || {
+                    write_file(&out.join("events.csv"), |w| {
+                        cascade_report::write_events(&world, &events, w)
+                    })
+                },
+                || -> anyhow::Result<_> {
+                    let summary = summarize(&world, &info, &events);
+                    let timeline = timeline(&world, &events);
+                    write_file(&out.join("summary.json"), |w| {
+                        cascade_report::write_summary_json(&summary, w)
+                    })?;
+                    write_file(&out.join("timeline.csv"), |w| {
+                        cascade_report::write_timeline(&timeline, w)
+                    })?;
+                    Ok(summary)
+                },
+            );
+            events_written?;
+            let summary = summary?;
             if !quiet {
                 let stdout = io::stdout();
                 let mut lock = stdout.lock();

@@ -1,1 +1,730 @@
-//! (to be written)
+//! Bad input through the public CLI: every class of mistake in a scenario or in a data file it
+//! reads makes `cascade validate` and `cascade run` exit with code 2 and a message naming the file,
+//! the field path, the offending value and the line — never a panic, never a silent default.
+//!
+//! Each case edits a valid base scenario (the text of examples/uniform-wall.toml) and names what
+//! one line of the report must contain; `at` derives the expected `file:line:` from the edited
+//! text itself.
+
+use std::fs;
+
+use tempfile::TempDir;
+
+use crate::common::run_cli;
+
+/// examples/uniform-wall.toml, the valid starting point of every case.
+const BASE: &str = r#"# A uniform liquidation wall under linear price impact.
+
+[simulation]
+name = "uniform-wall"
+seed = 7
+steps = 10
+step_seconds = 60
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[venues]]
+name = "spot"
+base = "ETH"
+quote = "USDC"
+impact = { model = "linear", usd_per_unit = 0.002 }
+
+[[oracles]]
+name = "eth-usd"
+asset = "ETH"
+sources = ["spot"]
+aggregation = "last"          # publish the source price every time it is read
+
+[[protocols]]
+name = "lender"
+kind = "lending"
+liquidation = { mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }
+oracles = { ETH = "eth-usd" }
+collateral = { ETH = { ltv = 0.80, liquidation_threshold = 0.85 } }
+
+[[positions]]
+protocol = "lender"
+count = 10000
+collateral = { asset = "ETH", total = 50000.0 }
+debt = { asset = "USDC" }
+liquidation_price = { distribution = "uniform", low = 1500.0, high = 2000.0 }
+
+[[keepers]]
+name = "keeper"
+protocols = ["lender"]
+sell_on = "spot"               # sell seized collateral on this venue at once
+
+[[shocks]]
+asset = "ETH"
+step = 1
+drop = 0.05                    # the fundamental falls 5% at the start of step 1
+"#;
+
+/// The scenario file's name in every case.
+const SCENARIO: &str = "bad.toml";
+
+/// The generated population of `BASE`, to swap for a positions file.
+const GENERATED: &str = r#"count = 10000
+collateral = { asset = "ETH", total = 50000.0 }
+debt = { asset = "USDC" }
+liquidation_price = { distribution = "uniform", low = 1500.0, high = 2000.0 }
+"#;
+
+const GOOD_POSITIONS: &str = "account,asset,collateral,debt\na,ETH,10,0\na,USDC,0,15000\n";
+const GOOD_SERIES: &str = "time,price\n1584000000,2000\n1584000060,1990\n1584000120,1980\n";
+const GOOD_BOOK: &str = "price,size\n1999,100\n1990,200\n";
+
+/// `BASE` reading its positions from pos.csv.
+fn with_positions_file() -> String {
+    edit(GENERATED, "file = \"pos.csv\"\n")
+}
+
+/// `BASE` with ETH replayed from `file` (columns time and price, Unix seconds).
+fn with_replay(file: &str) -> String {
+    edit(
+        "price = 2000.0",
+        &format!(
+            "driver = {{ model = \"replay\", file = \"{file}\", time_column = \"time\", \
+             price_column = \"price\", time_unit = \"seconds\" }}"
+        ),
+    )
+}
+
+/// `BASE` selling into an order book read from book.csv.
+fn with_book_file() -> String {
+    edit(
+        r#"impact = { model = "linear", usd_per_unit = 0.002 }"#,
+        r#"impact = { model = "order_book", file = "book.csv" }"#,
+    )
+}
+
+/// `text` with `from`, which must occur exactly once, replaced by `to`.
+fn edit_text(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "{from:?} must occur exactly once in the text to edit"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// `BASE` with one edit.
+fn edit(from: &str, to: &str) -> String {
+    edit_text(BASE, from, to)
+}
+
+/// `BASE` with several edits, in order.
+fn edits(pairs: &[(&str, &str)]) -> String {
+    pairs.iter().fold(BASE.to_string(), |text, (from, to)| {
+        edit_text(&text, from, to)
+    })
+}
+
+/// `bad.toml:<n>:`, where n is the 1-based line of `text` containing `needle`, which must be on
+/// exactly one line.
+fn at(text: &str, needle: &str) -> String {
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "{needle:?} must be on exactly one line");
+    format!("{SCENARIO}:{}:", lines[0])
+}
+
+/// Writes `toml` as bad.toml and the data `files` (a name ending in `/` is a directory) into a new
+/// directory.
+fn write_case(toml: &str, files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new().expect("temporary directory");
+    fs::write(dir.path().join(SCENARIO), toml).expect("write the scenario");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if name.ends_with('/') {
+            fs::create_dir(path).expect("create a directory");
+        } else {
+            fs::write(path, text).expect("write a data file");
+        }
+    }
+    dir
+}
+
+/// Writes `toml` with the data `files` beside it and runs `cascade validate` and `cascade run` on
+/// it. Both must exit with code 2 and print the same report, without panicking or writing outputs;
+/// every problem must start with the path of a file in the case's directory, and one problem line
+/// must contain every one of `parts`. Returns the report.
+fn check_files(toml: &str, files: &[(&str, &str)], parts: &[&str]) -> String {
+    let dir = write_case(toml, files);
+    let scenario = dir.path().join(SCENARIO);
+    let out = dir.path().join("out");
+    let (scenario, out_arg) = (scenario.to_str().unwrap(), out.to_str().unwrap());
+    let prefix = dir.path().to_str().unwrap();
+    let mut reports = Vec::new();
+    for args in [
+        vec!["validate", scenario],
+        vec!["run", scenario, "--out", out_arg, "--quiet"],
+    ] {
+        let output = run_cli(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let command = args[0];
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "cascade {command} should exit with 2; stderr:\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "cascade {command} panicked:\n{stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "cascade {command} printed to stdout:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(
+            !out.exists(),
+            "cascade run wrote outputs for an invalid scenario"
+        );
+        let mut lines = stderr.lines();
+        let header = lines.next().unwrap_or("");
+        assert!(
+            header.starts_with("error: invalid scenario ("),
+            "unexpected first line:\n{stderr}"
+        );
+        for line in lines.clone() {
+            assert!(
+                line.starts_with(prefix),
+                "a problem that names no file of the case:\n{line}\nin:\n{stderr}"
+            );
+        }
+        assert!(
+            lines.any(|l| parts.iter().all(|p| l.contains(p))),
+            "cascade {command}: no problem line contains all of {parts:?}:\n{stderr}"
+        );
+        reports.push(stderr);
+    }
+    assert_eq!(
+        reports[0], reports[1],
+        "validate and run report differently"
+    );
+    reports.swap_remove(0)
+}
+
+/// As [`check_files`], with no data files.
+fn check(toml: &str, parts: &[&str]) -> String {
+    check_files(toml, &[], parts)
+}
+
+/// As [`check`], and the report has exactly one problem: no noise after the real mistake.
+fn check_only(toml: &str, parts: &[&str]) {
+    let report = check(toml, parts);
+    assert!(
+        report.starts_with("error: invalid scenario (1 problem)\n"),
+        "expected exactly one problem:\n{report}"
+    );
+}
+
+/// Runs one `check_only` per case of a table of `(from, to, field = value, message)`: the edit
+/// `from` → `to` of `BASE`, reported at the line of the last line of `to`.
+fn check_edits(cases: &[(&str, &str, &str, &str)]) {
+    for &(from, to, field, message) in cases {
+        let text = edit(from, to);
+        let line = at(&text, to.lines().last().unwrap());
+        check_only(&text, &[&line, field, message]);
+    }
+}
+
+/// `cascade validate` on `toml` with `files` beside it succeeds.
+fn assert_valid(toml: &str, files: &[(&str, &str)]) {
+    let dir = write_case(toml, files);
+    let scenario = dir.path().join(SCENARIO);
+    let output = run_cli(&["validate", scenario.to_str().unwrap()]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "expected a valid scenario; stderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_starting_points_are_valid() {
+    // Every case below changes one thing in one of these, so each must be valid as it stands.
+    assert_valid(BASE, &[]);
+    assert_valid(&with_positions_file(), &[("pos.csv", GOOD_POSITIONS)]);
+    assert_valid(&with_replay("eth.csv"), &[("eth.csv", GOOD_SERIES)]);
+    assert_valid(&with_book_file(), &[("book.csv", GOOD_BOOK)]);
+}
+
+#[test]
+fn a_missing_scenario_file() {
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("no-such-scenario.toml");
+    let missing = missing.to_str().unwrap();
+    for args in [vec!["validate", missing], vec!["run", missing, "--quiet"]] {
+        let output = run_cli(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("{missing}: cannot read the scenario file")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn toml_syntax_errors() {
+    let t = edit("seed = 7", "seed = = 7");
+    check_only(&t, &[&at(&t, "seed = = 7"), "seed = = 7: TOML syntax"]);
+    let t = edit(r#"name = "uniform-wall""#, r#"name = "uniform-wall"#);
+    check_only(
+        &t,
+        &[
+            &at(&t, "uniform-wall"),
+            "name = \"uniform-wall: TOML syntax",
+        ],
+    );
+    let t = edit("seed = 7", "seed = 7\nseed = 8");
+    check_only(&t, &[&at(&t, "seed = 8"), "TOML syntax", "duplicate key"]);
+    let t = edit("[[keepers]]", "[[keepers]");
+    check_only(&t, &[&at(&t, "[[keepers]"), "[[keepers]: TOML syntax"]);
+}
+
+#[test]
+fn unknown_keys() {
+    let t = format!("bogus = 1\n{BASE}");
+    check_only(
+        &t,
+        &[
+            &at(&t, "bogus"),
+            "bogus = 1: unknown field `bogus`",
+            "`simulation`",
+        ],
+    );
+    let t = edit("[simulation]", "[simulatio]");
+    check_only(
+        &t,
+        &[
+            &at(&t, "[simulatio]"),
+            "simulatio: unknown field `simulatio`",
+        ],
+    );
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("seed = 7", "seed = 7\nseeds = 8", "simulation.seeds = 8", "unknown field `seeds`, expected one of `name`"),
+        ("bonus = 0.05", "bonuss = 0.05", "protocols[0].liquidation.bonuss = 0.05", "unknown field `bonuss`, expected one of `mechanism`, `bonus`"),
+        ("liquidation_threshold = 0.85 }", "liquidation_threshold = 0.85, bonus = 0.1 }", "protocols[0].collateral.ETH.bonus = 0.1", "`liquidation_bonus`"),
+        ("sell_on = \"spot\"", "sell_on = \"spot\"\ncapital = 5.0", "keepers[0].capital = 5.0", "unknown field `capital`"),
+        ("drop = 0.05", "drop = 0.05\nassets = \"ETH\"", "shocks[0].assets = \"ETH\"", "unknown field `assets`"),
+    ];
+    check_edits(cases);
+}
+
+#[test]
+fn missing_required_fields() {
+    // serde finds these; the path names the missing field, the line its table.
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str)] = &[
+        (", close_factor = 1.0", "liquidation =", "protocols[0].liquidation.close_factor: missing"),
+        ("seed = 7\n", "[simulation]", "simulation.seed: missing"),
+        (", total = 50000.0", "collateral = { asset", "positions[0].collateral.total: missing"),
+        (", liquidation_threshold = 0.85", "ETH = { ltv", "protocols[0].collateral.ETH.liquidation_threshold: missing"),
+        ("impact = { model = \"linear\", usd_per_unit = 0.002 }\n", "[[venues]]", "venues[0].impact: missing"),
+        ("protocols = [\"lender\"]\n", "[[keepers]]", "keepers[0].protocols: missing"),
+        // The builder finds these.
+        ("drop = 0.05", "[[shocks]]", "shocks[0].drop: missing: a shock needs drop or rise"),
+        (", usd_per_unit = 0.002", "impact =", "venues[0].impact.usd_per_unit: missing: required for model \"linear\""),
+        (", high = 2000.0", "liquidation_price =", "positions[0].liquidation_price.high: missing: required for distribution \"uniform\""),
+        ("liquidation_price = { distribution = \"uniform\", low = 1500.0, high = 2000.0 }", "[[positions]]", "positions[0].liquidation_price: missing"),
+    ];
+    for &(from, line, field) in cases {
+        let t = edit(from, "");
+        check_only(&t, &[&at(&t, line), field]);
+    }
+    let t = edit(
+        "[[assets]]\nsymbol = \"ETH\"\nprice = 2000.0\n",
+        "[[assets]]  # ETH, no price\nsymbol = \"ETH\"\n",
+    );
+    check_only(&t, &[&at(&t, "no price"), "assets[0].price: missing"]);
+    let t = "[[assets]]\nsymbol = \"ETH\"\nprice = 1.0\n";
+    check(t, &["bad.toml", "simulation: missing"]);
+}
+
+#[test]
+fn wrong_types() {
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("price = 2000.0", "price = \"2000\"", "assets[0].price = \"2000\"", "invalid type: string \"2000\", expected a number"),
+        ("seed = 7", "seed = \"7\"", "simulation.seed = \"7\"", "expected a whole number ≥ 0"),
+        ("seed = 7", "seed = -7", "simulation.seed = -7", "expected a whole number ≥ 0"),
+        ("steps = 10", "steps = 10.5", "simulation.steps = 10.5", "expected a whole number ≥ 0"),
+        ("steps = 10", "steps = 10\nmax_rounds = 5000000000", "simulation.max_rounds = 5000000000", "expected a whole number from 0 to 4294967295"),
+        ("ltv = 0.80", "ltv = \"0.8\"", "protocols[0].collateral.ETH.ltv = \"0.8\"", "expected a number"),
+        ("sources = [\"spot\"]", "sources = \"spot\"", "oracles[0].sources = \"spot\"", "expected an array"),
+        ("sources = [\"spot\"]", "sources = [\"spot\", 2]", "oracles[0].sources[1] = 2", "expected a string"),
+        ("sell_on = \"spot\"", "sell_on = 5", "keepers[0].sell_on = 5", "expected a venue name, or a table"),
+        ("sell_on = \"spot\"", "sell_on = { ETH = 5 }", "keepers[0].sell_on.ETH = 5", "expected a string"),
+        ("price = 2000.0", "price = 2000.0\ndriver = { model = \"path\", points = [[0, 2000.0], [60, \"x\"]] }", "assets[0].driver.points[1][1] = \"x\"", "expected a number"),
+        // A pair with a third element is not silently truncated.
+        ("price = 2000.0", "price = 2000.0\ndriver = { model = \"path\", points = [[0, 2000.0, 5]] }", "assets[0].driver.points[0] = [0, 2000.0, 5]", "invalid length 3, expected a pair"),
+        ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002 }\npermanent_fraction = \"all\"", "venues[0].permanent_fraction = \"all\"", "expected a number"),
+    ];
+    check_edits(cases);
+}
+
+#[test]
+fn out_of_range_values() {
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("price = 2000.0", "price = -2000.0", "assets[0].price = -2000", "expected a positive number"),
+        ("price = 2000.0", "price = nan", "assets[0].price = NaN", "expected a positive number"),
+        ("bonus = 0.05", "bonus = 1.0", "protocols[0].liquidation.bonus = 1", "expected a bonus fraction in [0, 1)"),
+        ("bonus = 0.05", "bonus = -0.1", "protocols[0].liquidation.bonus = -0.1", "expected a bonus fraction in [0, 1)"),
+        ("close_factor = 1.0", "close_factor = 0", "protocols[0].liquidation.close_factor = 0", "expected a fraction in (0, 1]"),
+        ("close_factor = 1.0", "close_factor = 1.5", "protocols[0].liquidation.close_factor = 1.5", "expected a fraction in (0, 1]"),
+        ("drop = 0.05", "drop = 1.0", "shocks[0].drop = 1", "expected a fall as a fraction in [0, 1)"),
+        ("drop = 0.05", "drop = -0.2", "shocks[0].drop = -0.2", "expected a fall as a fraction in [0, 1)"),
+        ("step = 1", "step = 11", "shocks[0].step = 11", "expected a step from 1 to 10"),
+        ("step = 1", "step = 0", "shocks[0].step = 0", "expected a step from 1 to 10"),
+        ("steps = 10", "steps = 0", "simulation.steps = 0", "expected at least 1 step"),
+        ("step_seconds = 60", "step_seconds = 0", "simulation.step_seconds = 0", "expected at least 1 second"),
+        ("ltv = 0.80", "ltv = 0.90", "protocols[0].collateral.ETH.ltv = 0.9", "exceeds the liquidation threshold 0.85"),
+        ("ltv = 0.80", "ltv = -0.5", "protocols[0].collateral.ETH.ltv = -0.5", "expected a loan-to-value in [0, 1]"),
+        ("liquidation_threshold = 0.85", "liquidation_threshold = 1.2", "protocols[0].collateral.ETH.liquidation_threshold = 1.2", "expected a liquidation threshold in (0, 1]"),
+        ("liquidation_threshold = 0.85", "liquidation_threshold = 0", "protocols[0].collateral.ETH.liquidation_threshold = 0", "expected a liquidation threshold in (0, 1]"),
+        ("count = 10000", "count = 0", "positions[0].count = 0", "expected from 1 to"),
+        ("count = 10000", "count = 100000000000000", "positions[0].count = 100000000000000", "expected from 1 to"),
+        ("total = 50000.0", "total = -1.0", "positions[0].collateral.total = -1", "expected a positive number"),
+        ("high = 2000.0", "high = 1000.0", "positions[0].liquidation_price.high = 1000", "is below low = 1500"),
+        ("usd_per_unit = 0.002", "usd_per_unit = -0.002", "venues[0].impact.usd_per_unit = -0.002", "expected a positive number"),
+        ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002 }\npermanent_fraction = 1.5", "venues[0].permanent_fraction = 1.5", "expected a fraction in [0, 1]"),
+        ("sell_on = \"spot\"", "sell_on = \"spot\"\ncapital_usd = -5.0", "keepers[0].capital_usd = -5", "expected USD ≥ 0"),
+        ("count = 10000", "count = 10000\nsize_sigma = inf", "positions[0].size_sigma = inf", "expected a log-normal size dispersion ≥ 0"),
+        ("aggregation = \"last\"", "aggregation = \"last\"\nupdate = \"deviation\"\nheartbeat_seconds = 60\ndeviation_threshold = 1.5", "oracles[0].deviation_threshold = 1.5", "expected a fraction in (0, 1)"),
+    ];
+    check_edits(cases);
+    // A run longer than the clock can count is an error, not an overflow.
+    let t = edit("step_seconds = 60", "step_seconds = 4000000000000000000");
+    let parts = [
+        &at(&t, "steps = 10"),
+        "simulation.steps = 10",
+        "more than the clock counts",
+    ];
+    check_only(&t, &parts);
+    // An invalid price is reported once, not again through the pool priced against it.
+    let t = edits(&[
+        ("price = 2000.0", "price = -2000.0"),
+        (
+            "model = \"linear\", usd_per_unit = 0.002",
+            "model = \"constant_product\", base_reserve = 1000.0, quote_reserve = 2000000.0",
+        ),
+    ]);
+    check_only(&t, &[&at(&t, "-2000.0"), "assets[0].price = -2000"]);
+}
+
+#[test]
+fn unknown_references() {
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("base = \"ETH\"", "base = \"BTC\"", "venues[0].base = \"BTC\"", "unknown asset; known: [ETH, USDC]"),
+        ("quote = \"USDC\"", "quote = \"USD\"", "venues[0].quote = \"USD\"", "unknown asset; known: [ETH, USDC]"),
+        ("sources = [\"spot\"]", "sources = [\"spott\"]", "oracles[0].sources[0] = \"spott\"", "unknown venue (or \"fundamental\"); known: [spot]"),
+        ("asset = \"ETH\"\nsources", "asset = \"BTC\"\nsources", "oracles[0].asset = \"BTC\"", "unknown asset; known: [ETH, USDC]"),
+        ("oracles = { ETH = \"eth-usd\" }", "oracles = { ETH = \"eth-usdx\" }", "protocols[0].oracles.ETH = \"eth-usdx\"", "unknown oracle; known: [eth-usd]"),
+        ("oracles = { ETH = \"eth-usd\" }", "oracles = { BTC = \"eth-usd\" }", "protocols[0].oracles.BTC = \"BTC\"", "unknown asset; known: [ETH, USDC]"),
+        ("oracles = { ETH = \"eth-usd\" }", "oracles = { USDC = \"eth-usd\" }", "protocols[0].oracles.USDC = \"eth-usd\"", "this oracle prices ETH, not USDC"),
+        ("protocol = \"lender\"", "protocol = \"lendr\"", "positions[0].protocol = \"lendr\"", "unknown protocol; known: [lender]"),
+        ("collateral = { asset = \"ETH\"", "collateral = { asset = \"WETH\"", "positions[0].collateral.asset = \"WETH\"", "unknown asset; known: [ETH, USDC]"),
+        ("debt = { asset = \"USDC\" }", "debt = { asset = \"USDT\" }", "positions[0].debt.asset = \"USDT\"", "unknown asset; known: [ETH, USDC]"),
+        ("sell_on = \"spot\"", "sell_on = \"spott\"", "keepers[0].sell_on = \"spott\"", "unknown venue; known: [spot]"),
+        ("sell_on = \"spot\"", "sell_on = { ETH = \"spott\" }", "keepers[0].sell_on.ETH = \"spott\"", "unknown venue; known: [spot]"),
+        ("protocols = [\"lender\"]", "protocols = [\"lendr\"]", "keepers[0].protocols[0] = \"lendr\"", "unknown protocol; known: [lender]"),
+        ("asset = \"ETH\"\nstep", "asset = \"BTC\"\nstep", "shocks[0].asset = \"BTC\"", "unknown asset; known: [ETH, USDC]"),
+    ];
+    for &(from, to, field, message) in cases {
+        let text = edit(from, to);
+        let line = at(&text, to.lines().next().unwrap());
+        check_only(&text, &[&line, field, message]);
+    }
+    // The population then has no collateral the protocol accepts: that is reported too.
+    let t = edit("collateral = { ETH = {", "collateral = { BTC = {");
+    let parts = [
+        &at(&t, "BTC"),
+        "protocols[0].collateral.BTC = \"BTC\"",
+        "unknown asset",
+    ];
+    let report = check(&t, &parts);
+    assert!(
+        report.contains("does not accept this asset as collateral"),
+        "{report}"
+    );
+    // An oracle of an unknown asset is reported once, not again where a protocol uses it.
+    let t = edits(&[
+        ("asset = \"ETH\"\nsources", "asset = \"BTC\"\nsources"),
+        (
+            "oracles = { ETH = \"eth-usd\" }",
+            "oracles = { USDC = \"eth-usd\" }",
+        ),
+    ]);
+    check_only(
+        &t,
+        &[
+            &at(&t, "BTC"),
+            "oracles[0].asset = \"BTC\"",
+            "unknown asset",
+        ],
+    );
+    // Names must be unique, or references would be ambiguous.
+    let t = edit(
+        "[[oracles]]",
+        "[[venues]]\nname = \"spot\"  # again\nbase = \"ETH\"\nquote = \"USDC\"\n\
+         impact = { model = \"linear\", usd_per_unit = 0.001 }\n\n[[oracles]]",
+    );
+    check_only(
+        &t,
+        &[
+            &at(&t, "# again"),
+            "venues[1].name = \"spot\"",
+            "duplicate venue name",
+        ],
+    );
+}
+
+#[test]
+fn unreadable_data_files() {
+    let t = with_positions_file();
+    check_only(
+        &t,
+        &[
+            &at(&t, "pos.csv"),
+            "positions[0].file = \"pos.csv\"",
+            "cannot read",
+        ],
+    );
+    let t = with_book_file();
+    check_only(
+        &t,
+        &[
+            &at(&t, "book.csv"),
+            "venues[0].impact.file = \"book.csv\"",
+            "cannot read",
+        ],
+    );
+    // Only the file is reported: a replay that cannot be read still excuses the missing price.
+    let t = with_replay("eth.csv");
+    check_only(
+        &t,
+        &[
+            &at(&t, "eth.csv"),
+            "assets[0].driver.file = \"eth.csv\"",
+            "cannot read",
+        ],
+    );
+    // A directory is not a data file either.
+    let t = with_replay("data");
+    let parts = [
+        &at(&t, "\"data\""),
+        "assets[0].driver.file = \"data\"",
+        "cannot read",
+    ];
+    check_files(&t, &[("data/", "")], &parts);
+    // With the replay unreadable the start price is unknown: the venue's bids are not then
+    // reported as above some made-up start price.
+    let t = edit_text(
+        &with_replay("eth.csv"),
+        "model = \"linear\", usd_per_unit = 0.002",
+        "model = \"order_book\", levels = [[1999, 10], [1990, 20]]",
+    );
+    check_only(
+        &t,
+        &[&at(&t, "eth.csv"), "assets[0].driver.file = \"eth.csv\""],
+    );
+}
+
+#[test]
+fn malformed_positions_csv() {
+    let t = with_positions_file();
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        ("account,asset,collateral,debt\na,ETH,10,0\na,USDC,0,abc\n", &["pos.csv:3: debt = \"abc\": expected an amount ≥ 0"]),
+        ("account,asset,collateral,debt\na,ETH,-10,0\n", &["pos.csv:2: collateral = \"-10\": expected an amount ≥ 0"]),
+        ("account,asset,collateral\na,ETH,10\n", &["pos.csv:1: debt: column not found; the header has: account, asset, collateral"]),
+        ("account,asset,collateral,debt\na,ETH,10,0\nb,USDC,5\n", &["pos.csv:3: \"b,USDC,5\": row has 3 fields but the header has 4"]),
+        ("account,asset,collateral,debt\na,ETH,10,0\na,BTC,0,100\n", &["pos.csv:3: asset = \"BTC\": unknown asset; known: [ETH, USDC]"]),
+        ("account,asset,collateral,debt\na,BTC,10,0\n", &["pos.csv:2: asset = \"BTC\": unknown asset; known: [ETH, USDC]"]),
+        ("account,asset,collateral,debt\na,USDC,10,0\n", &["pos.csv:2: asset = \"USDC\": protocol lender does not accept USDC as collateral"]),
+        ("account,asset,collateral,debt\na,ETH,10,5\na,USDC,0,100\n", &["pos.csv:3: debt = \"100\": account a already owes ETH, so it cannot also owe USDC"]),
+        ("account,asset,collateral,debt\n,ETH,10,0\n", &["pos.csv:2: account: expected a non-empty account label"]),
+        ("account,asset,collateral,debt\n", &["pos.csv: the positions file has no rows"]),
+    ];
+    for &(csv, parts) in cases {
+        check_files(&t, &[("pos.csv", csv)], parts);
+    }
+    // A generated population's fields do not apply to a file.
+    let t = edit(
+        "protocol = \"lender\"",
+        "protocol = \"lender\"\nfile = \"pos.csv\"",
+    );
+    let parts = [
+        &at(&t, "count ="),
+        "positions[0].count = 10000",
+        "does not apply to positions loaded from a file",
+    ];
+    check_files(&t, &[("pos.csv", GOOD_POSITIONS)], &parts);
+}
+
+#[test]
+fn malformed_price_series() {
+    let t = with_replay("eth.csv");
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        ("time,price\n1584000000,2000\n1584000060,1990\n1584000060,1980\n", &["eth.csv:4: time = \"1584000060\": times must increase"]),
+        ("time,price\n1584000000,2000\n1584000060,1990\n1584000000,1980\n", &["eth.csv:4: time = \"1584000000\": times must increase"]),
+        ("time,price\n1584000000,2000\n1584000060,x\n", &["eth.csv:3: price = \"x\": expected a positive price"]),
+        ("time,price\n1584000000,2000\n1584000060,0\n", &["eth.csv:3: price = \"0\": expected a positive price"]),
+        ("time,price\n1584000000,2000\nsoon,1990\n", &["eth.csv:3: time = \"soon\": expected a number of seconds"]),
+        ("time,price\n1584000000,2000\n1584000060,1990,7\n", &["eth.csv:3: \"1584000060,1990,7\": row has 3 fields but the header has 2"]),
+        ("t,price\n1584000000,2000\n", &["eth.csv:1: time: column not found; the header has: t, price"]),
+        ("time,price\n", &["eth.csv: the series has no rows"]),
+    ];
+    for &(csv, parts) in cases {
+        check_files(&t, &[("eth.csv", csv)], parts);
+    }
+    let t = with_replay("eth.json");
+    let json = r#"[{"time": 1584000000, "price": 2000}, {"time": 1584000060, "price": -1}]"#;
+    check_files(
+        &t,
+        &[("eth.json", json)],
+        &["eth.json: [1].price = -1: expected a positive price"],
+    );
+    let json = r#"[{"time": 1584000000, "price": 2000}, {"time": 1584000060}]"#;
+    check_files(&t, &[("eth.json", json)], &["eth.json: [1].price: missing"]);
+    let json = "[{\"time\": 1584000000, \"price\": 2000},\n{\"time\": 1584000060,]";
+    check_files(&t, &[("eth.json", json)], &["eth.json:2: not valid JSON"]);
+    // The asset's price, when given, must match the replay.
+    let t = edit_text(
+        &with_replay("eth.csv"),
+        "symbol = \"ETH\"",
+        "symbol = \"ETH\"\nprice = 2100.0",
+    );
+    let parts = [
+        &at(&t, "price = 2100.0"),
+        "assets[0].price = 2100",
+        "first price 2000",
+    ];
+    check_files(&t, &[("eth.csv", GOOD_SERIES)], &parts);
+}
+
+#[test]
+fn malformed_order_books() {
+    let t = with_book_file();
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        ("price,size\n1999,100\n1990,abc\n", &["book.csv:3: size = \"abc\": expected a positive size"]),
+        ("price,size\n1999,100\n-5,100\n", &["book.csv:3: price = \"-5\": expected a positive price"]),
+        ("price,qty\n1999,100\n", &["book.csv:1: size: column not found; the header has: price, qty"]),
+        ("price,size\n1999,100\n1990\n", &["book.csv:3: \"1990\": row has 1 field but the header has 2"]),
+        ("price,size\n1999,100\n2001,5\n", &["book.csv:3: price = 2001: a bid above the asset's start price 2000"]),
+        ("price,size\n1990,100\n1995,5\n", &["book.csv:3: price = 1995: bids must be listed best (highest price) first"]),
+        ("price,size\n", &["book.csv: the order book has no levels"]),
+    ];
+    for &(csv, parts) in cases {
+        check_files(&t, &[("book.csv", csv)], parts);
+    }
+    // Inline levels are checked the same way, at their line in the scenario.
+    let t = edit(
+        "model = \"linear\", usd_per_unit = 0.002",
+        "model = \"order_book\", levels = [\n  [1999, 10],\n  [2001, 5],\n]",
+    );
+    let parts = [
+        &at(&t, "[2001, 5]"),
+        "venues[0].impact.levels[1] = [2001, 5]",
+        "a bid above the asset's start price 2000",
+    ];
+    check_only(&t, &parts);
+}
+
+#[test]
+fn fields_that_do_not_apply() {
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002, fee = 0.003 }", "venues[0].impact.fee = 0.003", "does not apply for model \"linear\""),
+        ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002, levels = [[1999, 10]] }", "venues[0].impact.levels = [[1999, 10]]", "does not apply for model \"linear\""),
+        ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002, file = \"book.csv\" }", "venues[0].impact.file = \"book.csv\"", "does not apply for model \"linear\""),
+        ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002 }\nhalf_life_seconds = 60", "venues[0].half_life_seconds = 60", "does not apply when permanent_fraction = 1"),
+        ("high = 2000.0 }", "high = 2000.0, std = 50.0 }", "positions[0].liquidation_price.std = 50.0", "does not apply for distribution \"uniform\""),
+        ("price = 2000.0", "price = 2000.0\ndriver = { model = \"constant\", volatility = 0.5 }", "assets[0].driver.volatility = 0.5", "does not apply for model \"constant\""),
+        ("price = 2000.0", "price = 2000.0\ndriver = { model = \"gbm\", volatility = 0.5, points = [[0, 2000]] }", "assets[0].driver.points = [[0, 2000]]", "does not apply for model \"gbm\""),
+        ("aggregation = \"last\"", "aggregation = \"last\"\ntwap_window_seconds = 600", "oracles[0].twap_window_seconds = 600", "does not apply without aggregation \"twap\""),
+        ("aggregation = \"last\"", "aggregation = \"last\"\ndelay_seconds = 3600", "oracles[0].delay_seconds = 3600", "does not apply without update \"delayed\""),
+    ];
+    check_edits(cases);
+}
+
+#[test]
+fn unknown_model_names() {
+    // Each is reported alone, without "does not apply" noise about the fields that came with it.
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("model = \"linear\"", "model = \"linearr\"", "venues[0].impact.model = \"linearr\"", "unknown impact model; expected one of linear, square_root"),
+        ("distribution = \"uniform\"", "distribution = \"uniformm\"", "positions[0].liquidation_price.distribution = \"uniformm\"", "expected one of uniform, even, normal, lognormal"),
+        ("price = 2000.0", "price = 2000.0\ndriver = { model = \"brownian\", volatility = 0.5 }", "assets[0].driver.model = \"brownian\"", "unknown driver; expected one of constant, path"),
+        ("aggregation = \"last\"", "aggregation = \"mean\"", "oracles[0].aggregation = \"mean\"", "expected one of last, median, twap"),
+        ("aggregation = \"last\"", "aggregation = \"last\"\nupdate = \"sometimes\"", "oracles[0].update = \"sometimes\"", "expected one of every_read, deviation, delayed"),
+        ("kind = \"lending\"", "kind = \"dex\"", "protocols[0].kind = \"dex\"", "unknown protocol kind; expected lending"),
+        ("mechanism = \"fixed_spread\"", "mechanism = \"dutch_auction\"", "protocols[0].liquidation.mechanism = \"dutch_auction\"", "unknown liquidation mechanism; expected fixed_spread"),
+    ];
+    check_edits(cases);
+    let t = edit_text(&with_replay("eth.csv"), "\"seconds\"", "\"minutes\"");
+    let parts = [
+        &at(&t, "minutes"),
+        "assets[0].driver.time_unit = \"minutes\"",
+        "expected one of seconds, milliseconds, rfc3339",
+    ];
+    check_files(&t, &[("eth.csv", GOOD_SERIES)], &parts);
+}
+
+#[test]
+fn several_problems_are_all_reported() {
+    let t = edits(&[
+        ("base = \"ETH\"", "base = \"BTC\""),
+        ("bonus = 0.05", "bonus = 1.5"),
+        ("ltv = 0.80", "ltv = 0.90"),
+        ("sell_on = \"spot\"", "sell_on = \"spott\""),
+        ("drop = 0.05", "drop = 2.0"),
+    ]);
+    let expected = [
+        (at(&t, "base ="), "venues[0].base = \"BTC\": unknown asset"),
+        (
+            at(&t, "bonus ="),
+            "protocols[0].liquidation.bonus = 1.5: expected",
+        ),
+        (
+            at(&t, "ltv ="),
+            "protocols[0].collateral.ETH.ltv = 0.9: exceeds",
+        ),
+        (
+            at(&t, "sell_on ="),
+            "keepers[0].sell_on = \"spott\": unknown venue",
+        ),
+        (at(&t, "drop ="), "shocks[0].drop = 2: expected"),
+    ];
+    let report = check(&t, &[&expected[0].0, expected[0].1]);
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines[0], "error: invalid scenario (5 problems)", "{report}");
+    assert_eq!(lines.len(), 1 + expected.len(), "{report}");
+    // One line each, in file order.
+    for ((line, field), reported) in expected.iter().zip(&lines[1..]) {
+        assert!(
+            reported.contains(line.as_str()) && reported.contains(field),
+            "expected {line} {field} in:\n{report}"
+        );
+    }
+}

@@ -12,7 +12,10 @@ use cascade_scenario::{Scenario, ScenarioError};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// The `cascade` binary built for this test run.
@@ -47,7 +50,11 @@ pub fn run(scenario: Scenario) -> Run {
     let world = Arc::new(scenario.world);
     let events = Engine::new(Arc::clone(&world), 0).run();
     let summary = summarize(&world, &info, &events);
-    Run { world, events, summary }
+    Run {
+        world,
+        events,
+        summary,
+    }
 }
 
 /// Loads scenario text and runs it, panicking with the validation message if it is invalid.

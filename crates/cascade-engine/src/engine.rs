@@ -48,15 +48,16 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine at time 0 of path `path` (path 0 is the scenario's own run).
+    /// An engine at time 0 of path `path` (path 0 is the scenario's own run). The world's initial
+    /// state is cloned, so many engines (paths) can share one world.
     pub fn new(world: Arc<World>, path: u64) -> Self {
+        let state = world.initial.clone();
         let seed = world.simulation.seed;
         let jumps = world
             .assets
             .iter()
             .map(|a| stream(seed, path, &format!("jumps:{}", a.symbol)))
             .collect();
-        let state = world.initial.clone();
         let last_venue_price = world
             .venues
             .iter()
@@ -346,9 +347,9 @@ impl Engine {
         let price = |a: AssetId| prices[a.index()];
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
-        self.state.protocols[p.index()]
-            .index
-            .candidates(&price, &mut candidates);
+        let index = &mut self.state.protocols[p.index()].index;
+        index.prune();
+        index.candidates(&price, &mut candidates);
         let mut activity = 0;
         let mut missed = 0;
         for &id in &candidates {

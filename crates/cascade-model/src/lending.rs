@@ -181,60 +181,82 @@ pub fn fixed_spread_seizure(
 
 /// Finds liquidatable accounts in O(log N + found).
 ///
-/// Single-collateral accounts are keyed by their trigger ratio debt / (collateral · threshold) in
-/// one ordered set per (collateral, debt) pair: the liquidatable ones are exactly those whose key
-/// exceeds the current price ratio. Accounts with several collaterals (or none) cannot be keyed by
-/// one price and are kept in a small set that is checked in full.
+/// Single-collateral accounts are keyed by their trigger ratio debt / (collateral · threshold),
+/// one key space per (collateral, debt) pair: the liquidatable ones are exactly those whose key
+/// exceeds the current price ratio. Each pair keeps the keys of the initial book in a sorted
+/// vector (built once, cloned as plain memory for every Monte Carlo path) and the keys of
+/// accounts re-indexed since in a small ordered overlay. An entry whose account has been
+/// re-indexed or closed since is stale and skipped; stale entries at the top of the vector are
+/// pruned. Accounts with several collaterals (or none) cannot be keyed by one price and are kept
+/// in a set that is checked in full.
 #[derive(Clone, Debug, Default)]
 pub struct LiquidationIndex {
-    by_pair: BTreeMap<(AssetId, AssetId), BTreeSet<(u64, u32)>>,
-    keys: Vec<Option<((AssetId, AssetId), u64)>>,
+    pairs: Vec<PairIndex>,
+    pair_of: BTreeMap<(AssetId, AssetId), u32>,
+    /// Current key of each account: (pair, key bits), or `NO_KEY`.
+    keys: Vec<(u32, u64)>,
     general: BTreeSet<u32>,
+}
+
+const NO_KEY: (u32, u64) = (u32::MAX, 0);
+
+#[derive(Clone, Debug)]
+struct PairIndex {
+    assets: (AssetId, AssetId),
+    sorted: Vec<(u64, u32)>,
+    overlay: BTreeSet<(u64, u32)>,
 }
 
 impl LiquidationIndex {
     /// Indexes every account.
     pub fn build(params: &LendingParams, accounts: &[Account]) -> Self {
-        let mut grouped: BTreeMap<(AssetId, AssetId), Vec<(u64, u32)>> = BTreeMap::new();
-        let mut keys = Vec::with_capacity(accounts.len());
-        let mut general = BTreeSet::new();
+        let mut index = Self {
+            keys: vec![NO_KEY; accounts.len()],
+            ..Self::default()
+        };
         for (i, account) in accounts.iter().enumerate() {
-            let i = i as u32;
             if account.debt <= 0.0 {
-                keys.push(None);
                 continue;
             }
             match account.trigger_ratio(params) {
                 Some((asset, ratio)) => {
-                    let pair = (asset, account.debt_asset);
+                    let pair = index.pair((asset, account.debt_asset));
                     let bits = ratio.to_bits();
-                    grouped.entry(pair).or_default().push((bits, i));
-                    keys.push(Some((pair, bits)));
+                    index.pairs[pair as usize].sorted.push((bits, i as u32));
+                    index.keys[i] = (pair, bits);
                 }
                 None => {
-                    general.insert(i);
-                    keys.push(None);
+                    index.general.insert(i as u32);
                 }
             }
         }
-        let by_pair = grouped
-            .into_iter()
-            .map(|(pair, entries)| (pair, entries.into_iter().collect()))
-            .collect();
-        Self {
-            by_pair,
-            keys,
-            general,
+        for pair in &mut index.pairs {
+            pair.sorted.sort_unstable();
         }
+        index
+    }
+
+    fn pair(&mut self, assets: (AssetId, AssetId)) -> u32 {
+        if let Some(&p) = self.pair_of.get(&assets) {
+            return p;
+        }
+        let p = self.pairs.len() as u32;
+        self.pairs.push(PairIndex {
+            assets,
+            sorted: Vec::new(),
+            overlay: BTreeSet::new(),
+        });
+        self.pair_of.insert(assets, p);
+        p
     }
 
     /// Re-indexes an account after its balances changed.
     pub fn update(&mut self, params: &LendingParams, id: AccountId, account: &Account) {
         let i = id.0;
-        if let Some((pair, bits)) = self.keys[id.index()].take() {
-            if let Some(set) = self.by_pair.get_mut(&pair) {
-                set.remove(&(bits, i));
-            }
+        let (old_pair, old_bits) = std::mem::replace(&mut self.keys[id.index()], NO_KEY);
+        if old_pair != NO_KEY.0 {
+            // The sorted entry, if it was one, is now stale; an overlay entry is removed.
+            self.pairs[old_pair as usize].overlay.remove(&(old_bits, i));
         }
         self.general.remove(&i);
         if account.debt <= 0.0 {
@@ -242,13 +264,25 @@ impl LiquidationIndex {
         }
         match account.trigger_ratio(params) {
             Some((asset, ratio)) => {
-                let pair = (asset, account.debt_asset);
+                let pair = self.pair((asset, account.debt_asset));
                 let bits = ratio.to_bits();
-                self.by_pair.entry(pair).or_default().insert((bits, i));
-                self.keys[id.index()] = Some((pair, bits));
+                self.pairs[pair as usize].overlay.insert((bits, i));
+                self.keys[id.index()] = (pair, bits);
             }
             None => {
                 self.general.insert(i);
+            }
+        }
+    }
+
+    /// Drops stale entries from the top of each sorted vector, where liquidated accounts were.
+    pub fn prune(&mut self) {
+        for (p, pair) in self.pairs.iter_mut().enumerate() {
+            while let Some(&(bits, i)) = pair.sorted.last() {
+                if self.keys[i as usize] == (p as u32, bits) {
+                    break;
+                }
+                pair.sorted.pop();
             }
         }
     }
@@ -257,7 +291,8 @@ impl LiquidationIndex {
     /// (collateral, debt) pair, then the multi-collateral accounts. Callers confirm with the
     /// health factor; the index never misses a liquidatable account.
     pub fn candidates(&self, price: &impl Fn(AssetId) -> f64, out: &mut Vec<AccountId>) {
-        for (&(collateral, debt), set) in &self.by_pair {
+        for (p, pair) in self.pairs.iter().enumerate() {
+            let (collateral, debt) = pair.assets;
             let ratio = price(collateral) / price(debt);
             // Keys are positive floats, whose bit patterns order like the values. Step one ulp
             // below the ratio so that rounding at the boundary is left to the health factor.
@@ -266,18 +301,41 @@ impl LiquidationIndex {
             } else {
                 0
             };
-            out.extend(
-                set.range((Bound::Excluded((floor, u32::MAX)), Bound::Unbounded))
-                    .rev()
-                    .map(|&(_, i)| AccountId(i)),
-            );
+            let start = pair.sorted.partition_point(|&(bits, _)| bits <= floor);
+            let mut sorted = pair.sorted[start..]
+                .iter()
+                .rev()
+                .filter(|&&(bits, i)| self.keys[i as usize] == (p as u32, bits))
+                .peekable();
+            let mut overlay = pair
+                .overlay
+                .range((Bound::Excluded((floor, u32::MAX)), Bound::Unbounded))
+                .rev()
+                .peekable();
+            // Merge the two descending sequences. An account re-keyed back to its original key
+            // is in both, adjacent in the merge: emit it once.
+            let mut last = None;
+            loop {
+                let next = match (sorted.peek(), overlay.peek()) {
+                    (Some(a), Some(b)) if a >= b => sorted.next(),
+                    (Some(_), Some(_)) | (None, Some(_)) => overlay.next(),
+                    (Some(_), None) => sorted.next(),
+                    (None, None) => break,
+                };
+                if let Some(&entry) = next {
+                    if last != Some(entry) {
+                        out.push(AccountId(entry.1));
+                    }
+                    last = Some(entry);
+                }
+            }
         }
         out.extend(self.general.iter().map(|&i| AccountId(i)));
     }
 
     /// Number of accounts with debt in the index.
     pub fn len(&self) -> usize {
-        self.by_pair.values().map(BTreeSet::len).sum::<usize>() + self.general.len()
+        self.keys.iter().filter(|k| **k != NO_KEY).count() + self.general.len()
     }
 
     /// Whether no account with debt is indexed.
@@ -382,6 +440,45 @@ mod tests {
                 found.len() <= expected.len() + 1,
                 "the index returned more than one extra"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// After arbitrary partial liquidations, closures and re-borrowing, the index still
+        /// returns every liquidatable account (and confirmed candidates are exactly those).
+        #[test]
+        fn index_stays_exact_under_updates(
+            debts in proptest::collection::vec(1.0f64..2000.0, 1..60),
+            changes in proptest::collection::vec((0usize..60, 0.0f64..2500.0), 0..80),
+            prices in proptest::collection::vec(1.0f64..3000.0, 1..6),
+        ) {
+            let params = aave_params(0.8, 1.0, None, 0.0);
+            let mut accounts: Vec<Account> = debts.iter().map(|&d| account(1.0, d)).collect();
+            let mut index = LiquidationIndex::build(&params, &accounts);
+            for (k, &(which, debt)) in changes.iter().enumerate() {
+                let id = which % accounts.len();
+                accounts[id].debt = if k % 7 == 0 { 0.0 } else { debt };
+                index.update(&params, AccountId(id as u32), &accounts[id]);
+                if k % 5 == 0 {
+                    index.prune();
+                }
+                for &price in &prices {
+                    let prices = |asset: AssetId| if asset == WETH { price } else { 1.0 };
+                    let mut found = Vec::new();
+                    index.candidates(&prices, &mut found);
+                    let confirmed: BTreeSet<u32> = found
+                        .iter()
+                        .filter(|id| accounts[id.index()].health_factor(&params, &prices) < 1.0)
+                        .map(|id| id.0)
+                        .collect();
+                    let expected: BTreeSet<u32> = (0..accounts.len() as u32)
+                        .filter(|&i| accounts[i as usize].health_factor(&params, &prices) < 1.0)
+                        .collect();
+                    proptest::prop_assert_eq!(&confirmed, &expected);
+                    let unique: BTreeSet<AccountId> = found.iter().copied().collect();
+                    proptest::prop_assert_eq!(unique.len(), found.len(), "no account twice");
+                }
+            }
         }
     }
 }

@@ -42,6 +42,18 @@ pub enum ImpactCurve {
         /// Swap fee as a fraction (0.003 for Uniswap v2).
         fee: f64,
     },
+    /// Uniswap v3 concentrated liquidity inside one price range (REFERENCE-MATH §10.2): selling
+    /// Δ base after the fee moves √P to L·√P / (L + Δ·√P) and pays L·(√P − √P′) quote. At rest the
+    /// pool price is the fundamental; the range ends `range_depth` below it, where the bids run
+    /// out.
+    ConcentratedLiquidity {
+        /// L, the range's liquidity.
+        liquidity: f64,
+        /// Swap fee as a fraction (a v3 fee tier: 0.0005, 0.003, 0.01).
+        fee: f64,
+        /// Where the range ends below the fundamental, as a fraction of it (1 for no bound).
+        range_depth: f64,
+    },
     /// An order book of bid levels at fixed relative depths below the fundamental.
     OrderBook(OrderBook),
 }
@@ -105,6 +117,15 @@ impl ImpactCurve {
                 fundamental * x_rest * x_rest
                     / ((x_rest + (1.0 - fee) * consumed) * (x_rest + consumed))
             }
+            Self::ConcentratedLiquidity {
+                liquidity,
+                fee,
+                range_depth,
+            } => {
+                let root = fundamental.sqrt();
+                let after = liquidity * root / (liquidity + (1.0 - fee) * consumed.max(0.0) * root);
+                (after * after).max(fundamental * (1.0 - range_depth))
+            }
             Self::OrderBook(book) => match book.depth.get(book.level_at(consumed)) {
                 Some(d) => fundamental * (1.0 - d),
                 // Exhausted: no bids left; report the deepest level's price.
@@ -133,6 +154,22 @@ impl ImpactCurve {
                 (1.0 / (a * a) - consumed).max(0.0)
             }
             Self::ConstantProduct { .. } => f64::INFINITY,
+            Self::ConcentratedLiquidity {
+                liquidity,
+                fee,
+                range_depth,
+            } => {
+                if *range_depth >= 1.0 {
+                    return f64::INFINITY;
+                }
+                // Effective input that takes √P from √F down to the range's lower bound.
+                let (root, floor) = (
+                    fundamental.sqrt(),
+                    (fundamental * (1.0 - range_depth)).sqrt(),
+                );
+                let effective = liquidity * (1.0 / floor - 1.0 / root);
+                (effective / (1.0 - fee) - consumed).max(0.0)
+            }
             Self::OrderBook(book) => (book.total_size() - consumed).max(0.0),
         }
     }
@@ -157,6 +194,11 @@ impl ImpactCurve {
                 let x_rest = liquidity / fundamental.sqrt();
                 let k = liquidity * liquidity;
                 k / (x_rest + (1.0 - fee) * c1) - k / (x_rest + (1.0 - fee) * c2)
+            }
+            Self::ConcentratedLiquidity { liquidity, fee, .. } => {
+                let root = fundamental.sqrt();
+                let root_at = |c: f64| liquidity * root / (liquidity + (1.0 - fee) * c * root);
+                liquidity * (root_at(c1) - root_at(c2))
             }
             Self::OrderBook(book) => {
                 let mut proceeds = 0.0;
@@ -349,6 +391,35 @@ mod tests {
             1e-9
         ));
         assert!(close(fill.price_after, 1960.65, 0.01));
+    }
+
+    /// REFERENCE-MATH §10.2 V2: L = 1,000,000, P = 2,000, fee 0.3%; selling 5 token0 gives
+    /// P′ = 1,999.1086 and 9,967.778 token1. Tolerances: 1e-4 in price, 1e-3 in amount.
+    #[test]
+    fn concentrated_liquidity_matches_uniswap_v3_v2() {
+        let curve = ImpactCurve::ConcentratedLiquidity {
+            liquidity: 1e6,
+            fee: 0.003,
+            range_depth: 1.0,
+        };
+        let (filled, proceeds) = curve.sale(2000.0, 0.0, 5.0);
+        assert_eq!(filled, 5.0);
+        assert!(close(proceeds, 9_967.778, 1e-3), "{proceeds}");
+        assert!(close(curve.price(2000.0, 5.0), 1999.1086, 1e-4));
+        // Two sales in a row cost the same as one: the curve is path-independent.
+        let (_, first) = curve.sale(2000.0, 0.0, 2.0);
+        let (_, second) = curve.sale(2000.0, 2.0, 3.0);
+        assert!(close(first + second, proceeds, 1e-9));
+        // A range ending 1% below the price runs out of bids there.
+        let bounded = ImpactCurve::ConcentratedLiquidity {
+            liquidity: 1e6,
+            fee: 0.003,
+            range_depth: 0.01,
+        };
+        let capacity = bounded.capacity(2000.0, 0.0);
+        assert!(close(bounded.price(2000.0, capacity), 1980.0, 1e-9));
+        let (filled, _) = bounded.sale(2000.0, 0.0, 1e9);
+        assert!(close(filled, capacity, 1e-9));
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! events.csv: one row per audit event, a fixed set of columns, blank where a column does not
 //! apply to the event kind.
+//!
+//! Rows are formatted in parallel, chunk by chunk, and written in event order, so the file is
+//! byte-identical whatever the number of threads.
 
 use std::io::{self, Write};
 
 use cascade_engine::{Event, EventKind, World};
+use cascade_model::ids::{AccountId, AssetId, ProtocolId};
+use rayon::prelude::*;
 
 use crate::float;
 
@@ -33,10 +38,15 @@ pub const COLUMNS: [&str; 22] = [
     "detail",
 ];
 
+/// Events formatted per parallel task, and per batch written before formatting the next.
+const CHUNK: usize = 8_192;
+const BATCH: usize = 32 * CHUNK;
+
+/// The cells of one row; `None`/empty cells are written blank.
 #[derive(Default)]
 struct Row<'a> {
     protocol: &'a str,
-    account: String,
+    account: Option<(ProtocolId, AccountId)>,
     keeper: &'a str,
     venue: &'a str,
     oracle: &'a str,
@@ -64,212 +74,240 @@ fn per_asset(world: &World, label: &str, values: &[f64]) -> String {
         .join(" ")
 }
 
-/// Writes events.csv.
+fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
+    let asset = |a: AssetId| world.assets[a.index()].symbol.as_str();
+    match kind {
+        EventKind::RunStarted | EventKind::StepEnded => Row::default(),
+        EventKind::PositionsOpened {
+            protocol,
+            accounts,
+            collateral,
+            debt,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            detail: format!(
+                "accounts={accounts} {} {}",
+                per_asset(world, "collateral", collateral),
+                per_asset(world, "debt", debt)
+            ),
+            ..Row::default()
+        },
+        EventKind::FundamentalMoved { asset: a, price } => Row {
+            asset: asset(*a),
+            price: Some(*price),
+            ..Row::default()
+        },
+        EventKind::ShockApplied {
+            asset: a,
+            factor,
+            price,
+        } => Row {
+            asset: asset(*a),
+            price: Some(*price),
+            detail: format!("factor={factor}"),
+            ..Row::default()
+        },
+        EventKind::VenuePriceMoved { venue, price } => Row {
+            venue: &world.venues[venue.index()].name,
+            asset: asset(world.venues[venue.index()].base),
+            price: Some(*price),
+            ..Row::default()
+        },
+        EventKind::OraclePublished { oracle, price } => Row {
+            oracle: &world.oracles[oracle.index()].name,
+            asset: asset(world.oracles[oracle.index()].asset),
+            price: Some(*price),
+            ..Row::default()
+        },
+        EventKind::Liquidation(l) => Row {
+            protocol: &world.protocols[l.protocol.index()].name,
+            account: Some((l.protocol, l.account)),
+            keeper: &world.keepers[l.keeper.index()].name,
+            asset: asset(l.collateral_asset),
+            units: Some(l.collateral_seized),
+            price: Some(l.collateral_price),
+            usd: Some(l.debt_repaid * l.debt_price),
+            debt_asset: asset(l.debt_asset),
+            debt_units: Some(l.debt_repaid),
+            health_factor: Some(l.health_factor),
+            to_keeper: Some(l.to_keeper),
+            protocol_fee: Some(l.protocol_fee),
+            ..Row::default()
+        },
+        EventKind::Sale(s) => Row {
+            keeper: &world.keepers[s.keeper.index()].name,
+            venue: &world.venues[s.venue.index()].name,
+            asset: asset(s.asset),
+            units: Some(s.units),
+            price: Some(s.price_before),
+            usd: Some(s.proceeds),
+            filled: Some(s.filled),
+            price_after: Some(s.price_after),
+            detail: format!("oracle_value={}", s.oracle_value),
+            ..Row::default()
+        },
+        EventKind::BadDebt {
+            protocol,
+            account,
+            debt_asset,
+            amount,
+            usd,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            account: Some((*protocol, *account)),
+            usd: Some(*usd),
+            debt_asset: asset(*debt_asset),
+            debt_units: Some(*amount),
+            ..Row::default()
+        },
+        EventKind::LiquidationsMissed { protocol, count } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            detail: format!("count={count}"),
+            ..Row::default()
+        },
+        EventKind::CascadeSettled {
+            rounds,
+            hit_round_limit,
+        } => Row {
+            detail: format!("rounds={rounds} hit_round_limit={hit_round_limit}"),
+            ..Row::default()
+        },
+        EventKind::PositionsMarked {
+            protocol,
+            open_accounts,
+            collateral,
+            debt,
+            treasury,
+            debt_usd,
+            collateral_usd,
+            unrealised_bad_debt_usd,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            usd: Some(*unrealised_bad_debt_usd),
+            detail: format!(
+                "open_accounts={open_accounts} debt_usd={debt_usd} collateral_usd={collateral_usd} {} {} {}",
+                per_asset(world, "collateral", collateral),
+                per_asset(world, "debt", debt),
+                per_asset(world, "treasury", treasury)
+            ),
+            ..Row::default()
+        },
+        EventKind::KeeperMarked {
+            keeper,
+            spent,
+            received,
+            inventory,
+        } => Row {
+            keeper: &world.keepers[keeper.index()].name,
+            usd: Some(received - spent),
+            detail: format!(
+                "spent={spent} received={received} {}",
+                per_asset(world, "inventory", inventory)
+            ),
+            ..Row::default()
+        },
+    }
+}
+
+/// Appends one event's row to `out`.
+fn format_event(world: &World, seq: usize, event: &Event, out: &mut Vec<u8>) {
+    let mut integer = itoa::Buffer::new();
+    let mut real = ryu::Buffer::new();
+    let row = row(world, &event.kind);
+    for (i, n) in [seq as u64, event.step, event.time, u64::from(event.round)]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(integer.format(n).as_bytes());
+    }
+    out.push(b',');
+    out.extend_from_slice(event.kind.name().as_bytes());
+    out.push(b',');
+    push_text(out, row.protocol);
+    out.push(b',');
+    if let Some((p, a)) = row.account {
+        match world.protocols[p.index()].account_labels.get(a.index()) {
+            Some(label) if !label.is_empty() => push_text(out, label),
+            _ => out.extend_from_slice(integer.format(a.0).as_bytes()),
+        }
+    }
+    for text in [row.keeper, row.venue, row.oracle, row.asset] {
+        out.push(b',');
+        push_text(out, text);
+    }
+    let mut number = |out: &mut Vec<u8>, value: Option<f64>| {
+        out.push(b',');
+        if let Some(v) = value {
+            out.extend_from_slice(float(&mut real, v).as_bytes());
+        }
+    };
+    number(out, row.units);
+    number(out, row.price);
+    number(out, row.usd);
+    out.push(b',');
+    push_text(out, row.debt_asset);
+    for value in [
+        row.debt_units,
+        row.health_factor,
+        row.to_keeper,
+        row.protocol_fee,
+        row.filled,
+        row.price_after,
+    ] {
+        number(out, value);
+    }
+    out.push(b',');
+    push_text(out, row.detail.trim());
+    out.push(b'\n');
+}
+
+/// Writes events.csv. Formatting of the next batch overlaps with writing the previous one.
 ///
 /// # Errors
 /// IO errors of the writer.
-pub fn write_events(world: &World, events: &[Event], out: &mut impl Write) -> io::Result<()> {
+pub fn write_events(
+    world: &World,
+    events: &[Event],
+    out: &mut (impl Write + Send),
+) -> io::Result<()> {
     writeln!(out, "{}", COLUMNS.join(","))?;
-    let asset = |a: cascade_model::ids::AssetId| world.assets[a.index()].symbol.as_str();
-    let account = |p: cascade_model::ids::ProtocolId, a: cascade_model::ids::AccountId| match world
-        .protocols[p.index()]
-    .account_labels
-    .get(a.index())
-    {
-        Some(label) if !label.is_empty() => label.clone(),
-        _ => a.0.to_string(),
+    let format_batch = |b: usize, batch: &[Event]| -> Vec<Vec<u8>> {
+        batch
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, chunk)| {
+                let mut buffer = Vec::with_capacity(chunk.len() * 160);
+                for (i, event) in chunk.iter().enumerate() {
+                    format_event(world, b * BATCH + c * CHUNK + i, event, &mut buffer);
+                }
+                buffer
+            })
+            .collect()
     };
-    let mut buffer = ryu::Buffer::new();
-    let mut line = String::with_capacity(256);
-    for (seq, event) in events.iter().enumerate() {
-        let row = match &event.kind {
-            EventKind::RunStarted | EventKind::StepEnded => Row::default(),
-            EventKind::PositionsOpened {
-                protocol,
-                accounts,
-                collateral,
-                debt,
-            } => Row {
-                protocol: &world.protocols[protocol.index()].name,
-                detail: format!(
-                    "accounts={accounts} {} {}",
-                    per_asset(world, "collateral", collateral),
-                    per_asset(world, "debt", debt)
-                ),
-                ..Row::default()
-            },
-            EventKind::FundamentalMoved { asset: a, price } => Row {
-                asset: asset(*a),
-                price: Some(*price),
-                ..Row::default()
-            },
-            EventKind::ShockApplied {
-                asset: a,
-                factor,
-                price,
-            } => Row {
-                asset: asset(*a),
-                price: Some(*price),
-                detail: format!("factor={factor}"),
-                ..Row::default()
-            },
-            EventKind::VenuePriceMoved { venue, price } => Row {
-                venue: &world.venues[venue.index()].name,
-                asset: asset(world.venues[venue.index()].base),
-                price: Some(*price),
-                ..Row::default()
-            },
-            EventKind::OraclePublished { oracle, price } => Row {
-                oracle: &world.oracles[oracle.index()].name,
-                asset: asset(world.oracles[oracle.index()].asset),
-                price: Some(*price),
-                ..Row::default()
-            },
-            EventKind::Liquidation(l) => Row {
-                protocol: &world.protocols[l.protocol.index()].name,
-                account: account(l.protocol, l.account),
-                keeper: &world.keepers[l.keeper.index()].name,
-                asset: asset(l.collateral_asset),
-                units: Some(l.collateral_seized),
-                price: Some(l.collateral_price),
-                usd: Some(l.debt_repaid * l.debt_price),
-                debt_asset: asset(l.debt_asset),
-                debt_units: Some(l.debt_repaid),
-                health_factor: Some(l.health_factor),
-                to_keeper: Some(l.to_keeper),
-                protocol_fee: Some(l.protocol_fee),
-                ..Row::default()
-            },
-            EventKind::Sale(s) => Row {
-                keeper: &world.keepers[s.keeper.index()].name,
-                venue: &world.venues[s.venue.index()].name,
-                asset: asset(s.asset),
-                units: Some(s.units),
-                price: Some(s.price_before),
-                usd: Some(s.proceeds),
-                filled: Some(s.filled),
-                price_after: Some(s.price_after),
-                detail: format!("oracle_value={}", s.oracle_value),
-                ..Row::default()
-            },
-            EventKind::BadDebt {
-                protocol,
-                account: a,
-                debt_asset,
-                amount,
-                usd,
-            } => Row {
-                protocol: &world.protocols[protocol.index()].name,
-                account: account(*protocol, *a),
-                usd: Some(*usd),
-                debt_asset: asset(*debt_asset),
-                debt_units: Some(*amount),
-                ..Row::default()
-            },
-            EventKind::LiquidationsMissed { protocol, count } => Row {
-                protocol: &world.protocols[protocol.index()].name,
-                detail: format!("count={count}"),
-                ..Row::default()
-            },
-            EventKind::CascadeSettled {
-                rounds,
-                hit_round_limit,
-            } => Row {
-                detail: format!("rounds={rounds} hit_round_limit={hit_round_limit}"),
-                ..Row::default()
-            },
-            EventKind::PositionsMarked {
-                protocol,
-                open_accounts,
-                collateral,
-                debt,
-                treasury,
-                debt_usd,
-                collateral_usd,
-                unrealised_bad_debt_usd,
-            } => Row {
-                protocol: &world.protocols[protocol.index()].name,
-                usd: Some(*unrealised_bad_debt_usd),
-                detail: format!(
-                    "open_accounts={open_accounts} debt_usd={debt_usd} collateral_usd={collateral_usd} {} {} {}",
-                    per_asset(world, "collateral", collateral),
-                    per_asset(world, "debt", debt),
-                    per_asset(world, "treasury", treasury)
-                ),
-                ..Row::default()
-            },
-            EventKind::KeeperMarked {
-                keeper,
-                spent,
-                received,
-                inventory,
-            } => Row {
-                keeper: &world.keepers[keeper.index()].name,
-                usd: Some(received - spent),
-                detail: format!(
-                    "spent={spent} received={received} {}",
-                    per_asset(world, "inventory", inventory)
-                ),
-                ..Row::default()
-            },
-        };
-        line.clear();
-        use std::fmt::Write as _;
-        let _ = write!(
-            line,
-            "{seq},{},{},{},{}",
-            event.step,
-            event.time,
-            event.round,
-            event.kind.name()
-        );
-        for text in [
-            row.protocol,
-            &row.account,
-            row.keeper,
-            row.venue,
-            row.oracle,
-            row.asset,
-        ] {
-            line.push(',');
-            push_text(&mut line, text);
-        }
-        for value in [row.units, row.price, row.usd] {
-            line.push(',');
-            if let Some(v) = value {
-                line.push_str(float(&mut buffer, v));
-            }
-        }
-        line.push(',');
-        push_text(&mut line, row.debt_asset);
-        for value in [
-            row.debt_units,
-            row.health_factor,
-            row.to_keeper,
-            row.protocol_fee,
-            row.filled,
-            row.price_after,
-        ] {
-            line.push(',');
-            if let Some(v) = value {
-                line.push_str(float(&mut buffer, v));
-            }
-        }
-        line.push(',');
-        push_text(&mut line, row.detail.trim());
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
+    let write_all = |out: &mut (dyn Write + Send), buffers: Vec<Vec<u8>>| -> io::Result<()> {
+        buffers.iter().try_for_each(|buffer| out.write_all(buffer))
+    };
+    let mut formatted: Vec<Vec<u8>> = Vec::new();
+    for (b, batch) in events.chunks(BATCH).enumerate() {
+        let previous = std::mem::take(&mut formatted);
+        let (written, next) =
+            rayon::join(|| write_all(&mut *out, previous), || format_batch(b, batch));
+        written?;
+        formatted = next;
     }
-    Ok(())
+    write_all(out, formatted)
 }
 
 /// Appends a CSV field, quoting it when it holds a comma, quote or newline.
-fn push_text(line: &mut String, text: &str) {
+fn push_text(out: &mut Vec<u8>, text: &str) {
     if text.contains([',', '"', '\n']) {
-        line.push('"');
-        line.push_str(&text.replace('"', "\"\""));
-        line.push('"');
+        out.push(b'"');
+        out.extend_from_slice(text.replace('"', "\"\"").as_bytes());
+        out.push(b'"');
     } else {
-        line.push_str(text);
+        out.extend_from_slice(text.as_bytes());
     }
 }

@@ -29,6 +29,10 @@ use crate::schema::*;
 /// Default bound on settle rounds inside one step.
 pub const DEFAULT_MAX_ROUNDS: u32 = 1000;
 
+/// Largest generated population in one `[[positions]]` section: bounds the memory a scenario can
+/// ask for (about 60 bytes an account) so that a typo in `count` is an input error, not an abort.
+const MAX_GENERATED_POSITIONS: u64 = 10_000_000;
+
 /// A validated scenario, ready to run.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -84,6 +88,14 @@ impl<'a> Builder<'a> {
             .push(InputError::new(self.file, field.to_string(), message).line(line));
     }
 
+    /// A problem with a field as a whole: its value is shown as written in the file.
+    fn fail_written(&mut self, field: &FieldPath, message: impl Into<String>) {
+        match self.locator.value_text(field) {
+            Some(text) => self.fail(field, text, message),
+            None => self.fail_bare(field, message),
+        }
+    }
+
     /// Checks a finite value against a predicate.
     fn check(&mut self, field: &FieldPath, value: f64, ok: bool, expected: &str) -> bool {
         if !value.is_finite() || !ok {
@@ -109,12 +121,9 @@ impl<'a> Builder<'a> {
         value.clone()
     }
 
-    fn forbid<T>(&mut self, field: &FieldPath, value: &Option<T>, context: &str)
-    where
-        T: std::fmt::Debug,
-    {
-        if let Some(v) = value {
-            self.fail(field, format!("{v:?}"), format!("does not apply {context}"));
+    fn forbid<T>(&mut self, field: &FieldPath, value: &Option<T>, context: &str) {
+        if value.is_some() {
+            self.fail_written(field, format!("does not apply {context}"));
         }
     }
 
@@ -189,8 +198,10 @@ impl<'a> Builder<'a> {
 
     pub(crate) fn build(mut self, file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let simulation = self.simulation(&file.simulation);
-        let (assets, fundamentals, asset_ids) =
-            self.assets(&file.assets, simulation.step_seconds * simulation.steps);
+        let (assets, fundamentals, asset_ids) = self.assets(
+            &file.assets,
+            simulation.step_seconds.saturating_mul(simulation.steps),
+        );
         let (venues, venue_ids) = self.venues(&file.venues, &asset_ids, &assets);
         let mut assets = assets;
         for (i, (info, _)) in venues.iter().enumerate() {
@@ -216,7 +227,7 @@ impl<'a> Builder<'a> {
             &file.protocols,
             &asset_ids,
             &oracle_ids,
-            &oracles,
+            &file.oracles,
             assets.len(),
         );
         let protocol_ids: HashMap<String, ProtocolId> = file
@@ -286,6 +297,16 @@ impl<'a> Builder<'a> {
                 "expected at least 1 second",
             );
         }
+        if s.steps.checked_mul(s.step_seconds).is_none() {
+            self.fail(
+                &at.key("steps"),
+                s.steps,
+                format!(
+                    "the run would last steps × step_seconds = {} × {} seconds, more than the clock counts (2^64 − 1 seconds)",
+                    s.steps, s.step_seconds
+                ),
+            );
+        }
         if s.max_rounds == Some(0) {
             self.fail(&at.key("max_rounds"), 0, "expected at least 1 round");
         }
@@ -324,8 +345,15 @@ impl<'a> Builder<'a> {
                 self.positive(&at.key("price"), price);
             }
             let (driver, start) = self.driver(&at, a, run_seconds);
-            let start = start.or(a.price).unwrap_or(1.0);
-            if a.price.is_none() && !matches!(driver, PriceDriver::Replay { .. }) {
+            // NaN when the start price is unknown (missing, invalid, or an unreadable replay, each
+            // reported already): comparisons with it are false, so checks against the start price
+            // (order-book bids, pool prices) add no follow-on noise.
+            let start = start
+                .or(a.price)
+                .filter(|p| p.is_finite() && *p > 0.0)
+                .unwrap_or(f64::NAN);
+            let replay = a.driver.as_ref().is_some_and(|d| d.model == "replay");
+            if a.price.is_none() && !replay {
                 self.fail_bare(
                     &at.key("price"),
                     "missing: required unless the driver replays a series",
@@ -351,23 +379,29 @@ impl<'a> Builder<'a> {
         let Some(d) = &a.driver else {
             return (PriceDriver::Constant, None);
         };
+        let asset_at = at;
         let at = at.key("driver");
         let model = d.model.as_str();
         let ctx = format!("for model {model:?}");
         let stochastic = matches!(model, "gbm" | "jump_diffusion");
-        if !stochastic {
+        let known = matches!(
+            model,
+            "constant" | "path" | "gbm" | "jump_diffusion" | "replay"
+        );
+        // With an unknown model, which fields apply is unknown: report the model alone.
+        if known && !stochastic {
             self.forbid(&at.key("drift"), &d.drift, &ctx);
             self.forbid(&at.key("volatility"), &d.volatility, &ctx);
         }
-        if model != "jump_diffusion" {
+        if known && model != "jump_diffusion" {
             self.forbid(&at.key("jump_intensity"), &d.jump_intensity, &ctx);
             self.forbid(&at.key("jump_mean"), &d.jump_mean, &ctx);
             self.forbid(&at.key("jump_std"), &d.jump_std, &ctx);
         }
-        if model != "path" {
+        if known && model != "path" {
             self.forbid(&at.key("points"), &d.points, &ctx);
         }
-        if model != "replay" {
+        if known && model != "replay" {
             self.forbid(&at.key("file"), &d.file, &ctx);
             self.forbid(&at.key("time_column"), &d.time_column, &ctx);
             self.forbid(&at.key("price_column"), &d.price_column, &ctx);
@@ -472,7 +506,7 @@ impl<'a> Builder<'a> {
                 }
                 PriceDriver::Path(Arc::new(Series { times, prices }))
             }
-            "replay" => return self.replay(&at, a, d, run_seconds),
+            "replay" => return self.replay(asset_at, &at, a, d, run_seconds),
             other => {
                 self.fail(
                     &at.key("model"),
@@ -487,6 +521,7 @@ impl<'a> Builder<'a> {
 
     fn replay(
         &mut self,
+        asset_at: &FieldPath,
         at: &FieldPath,
         a: &AssetSection,
         d: &DriverSection,
@@ -573,7 +608,7 @@ impl<'a> Builder<'a> {
             }
         } else if let Some(price) = a.price {
             if (price - first).abs() > 1e-9 * first {
-                self.fail(&root().key("assets").key("price"), price, format!(
+                self.fail(&asset_at.key("price"), price, format!(
                     "differs from the replayed series' first price {first}; remove `price` or set driver.rescale = true"));
             }
         }
@@ -633,6 +668,12 @@ impl<'a> Builder<'a> {
                     0,
                     "expected at least 1 second",
                 );
+            } else if permanent == 1.0 {
+                self.forbid(
+                    &at.key("half_life_seconds"),
+                    &half_life,
+                    "when permanent_fraction = 1 (no impact is transient, so none recovers)",
+                );
             }
             let start = base.map_or(1.0, |b| assets[b.index()].start_price);
             let curve = self.impact(&at.key("impact"), &v.impact, start);
@@ -673,7 +714,7 @@ impl<'a> Builder<'a> {
     ) -> Option<ImpactCurve> {
         let model = s.model.as_str();
         let ctx = format!("for model {model:?}");
-        let fields: [(&str, bool, &[&str]); 8] = [
+        let fields: [(&str, bool, &[&str]); 10] = [
             ("usd_per_unit", s.usd_per_unit.is_some(), &["linear"]),
             ("coefficient", s.coefficient.is_some(), &["square_root"]),
             (
@@ -692,16 +733,35 @@ impl<'a> Builder<'a> {
                 s.quote_reserve.is_some(),
                 &["constant_product"],
             ),
-            ("fee", s.fee.is_some(), &["constant_product"]),
+            (
+                "fee",
+                s.fee.is_some(),
+                &["constant_product", "concentrated_liquidity"],
+            ),
+            (
+                "liquidity",
+                s.liquidity.is_some(),
+                &["concentrated_liquidity"],
+            ),
+            (
+                "lower_price",
+                s.lower_price.is_some(),
+                &["concentrated_liquidity"],
+            ),
             ("levels", s.levels.is_some(), &["order_book"]),
         ];
+        let known = matches!(
+            model,
+            "linear" | "square_root" | "constant_product" | "concentrated_liquidity" | "order_book"
+        );
+        // With an unknown model, which fields apply is unknown: report the model alone.
         for (name, present, models) in fields {
-            if present && !models.contains(&model) {
-                self.fail_bare(&at.key(name), format!("does not apply {ctx}"));
+            if known && present && !models.contains(&model) {
+                self.fail_written(&at.key(name), format!("does not apply {ctx}"));
             }
         }
-        if s.file.is_some() && model != "order_book" {
-            self.fail_bare(&at.key("file"), format!("does not apply {ctx}"));
+        if known && s.file.is_some() && model != "order_book" {
+            self.fail_written(&at.key("file"), format!("does not apply {ctx}"));
         }
         match model {
             "linear" => {
@@ -751,7 +811,39 @@ impl<'a> Builder<'a> {
                     fee,
                 })
             }
+            "concentrated_liquidity" => {
+                let liquidity = self.required(&at.key("liquidity"), &s.liquidity, &ctx)?;
+                let fee = self.required(&at.key("fee"), &s.fee, &ctx)?;
+                let mut ok = self.positive(&at.key("liquidity"), liquidity)
+                    & self.check(
+                        &at.key("fee"),
+                        fee,
+                        (0.0..1.0).contains(&fee),
+                        "a fee fraction in [0, 1)",
+                    );
+                let range_depth = match s.lower_price {
+                    None => 1.0,
+                    Some(lower) => {
+                        ok &= self.check(
+                            &at.key("lower_price"),
+                            lower,
+                            lower > 0.0 && lower < start_price,
+                            &format!(
+                                "a price above 0 and below the asset's start price {start_price}"
+                            ),
+                        );
+                        1.0 - lower / start_price
+                    }
+                };
+                ok.then_some(ImpactCurve::ConcentratedLiquidity {
+                    liquidity,
+                    fee,
+                    range_depth,
+                })
+            }
             "order_book" => {
+                // Levels read from a file are reported against the file and its lines.
+                let mut book_file: Option<(PathBuf, Vec<usize>)> = None;
                 let levels = match (&s.levels, &s.file) {
                     (Some(_), Some(_)) => {
                         self.fail_bare(
@@ -767,8 +859,12 @@ impl<'a> Builder<'a> {
                     (Some(levels), None) => levels.clone(),
                     (None, Some(name)) => {
                         let (path, bytes) = self.read_data(&at.key("file"), name)?;
-                        match data::read_order_book(&path, &bytes) {
-                            Ok(levels) => levels,
+                        match data::read_order_book_rows(&path, &bytes) {
+                            Ok(rows) => {
+                                let lines = rows.iter().map(|r| r.2).collect();
+                                book_file = Some((path, lines));
+                                rows.into_iter().map(|(p, s, _)| (p, s)).collect()
+                            }
                             Err(e) => {
                                 self.data_error(e);
                                 return None;
@@ -784,34 +880,34 @@ impl<'a> Builder<'a> {
                     );
                 }
                 for (i, &(price, size)) in levels.iter().enumerate() {
-                    let field = at.key("levels").at(i);
-                    if !(price.is_finite() && price > 0.0 && size.is_finite() && size > 0.0) {
-                        self.fail(
-                            &field,
+                    let problem =
+                        if !(price.is_finite() && price > 0.0 && size.is_finite() && size > 0.0) {
+                            "expected a positive price and a positive size".to_string()
+                        } else if price > start_price * (1.0 + 1e-9) {
+                            format!("a bid above the asset's start price {start_price}")
+                        } else if i > 0 && price > levels[i - 1].0 {
+                            "bids must be listed best (highest price) first".to_string()
+                        } else {
+                            continue;
+                        };
+                    ok = false;
+                    match &book_file {
+                        Some((path, lines)) => self.data_error(
+                            InputError::new(path, "price", problem)
+                                .value(price)
+                                .line(Some(lines[i])),
+                        ),
+                        None => self.fail(
+                            &at.key("levels").at(i),
                             format!("[{price}, {size}]"),
-                            "expected a positive price and a positive size",
-                        );
-                        ok = false;
-                    } else if price > start_price * (1.0 + 1e-9) {
-                        self.fail(
-                            &field,
-                            format!("[{price}, {size}]"),
-                            format!("a bid above the asset's start price {start_price}"),
-                        );
-                        ok = false;
-                    } else if i > 0 && price > levels[i - 1].0 {
-                        self.fail(
-                            &field,
-                            format!("[{price}, {size}]"),
-                            "bids must be listed best (highest price) first",
-                        );
-                        ok = false;
+                            problem,
+                        ),
                     }
                 }
                 ok.then(|| ImpactCurve::OrderBook(OrderBook::from_levels(start_price, &levels)))
             }
             other => {
-                self.fail(&at.key("model"), format!("{other:?}"), "unknown impact model; expected one of linear, square_root, constant_product, order_book");
+                self.fail(&at.key("model"), format!("{other:?}"), "unknown impact model; expected one of linear, square_root, constant_product, concentrated_liquidity, order_book");
                 None
             }
         }
@@ -1044,7 +1140,7 @@ impl<'a> Builder<'a> {
         sections: &[ProtocolSection],
         asset_ids: &HashMap<String, AssetId>,
         oracle_ids: &HashMap<String, OracleId>,
-        oracles: &[(OracleInfo, Oracle)],
+        oracles: &[OracleSection],
         asset_count: usize,
     ) -> Vec<ProtocolInfo> {
         let mut seen = HashMap::new();
@@ -1146,14 +1242,13 @@ impl<'a> Builder<'a> {
                     continue;
                 };
                 if let Some(o) = self.lookup(&oat, oracle_ids, name, "oracle") {
-                    if oracles[o.index()].0.asset != asset {
+                    // An oracle of an unknown asset is reported with the oracle.
+                    let priced = &oracles[o.index()].asset;
+                    if asset_ids.get(priced).is_some_and(|&a| a != asset) {
                         self.fail(
                             &oat,
                             format!("{name:?}"),
-                            format!(
-                                "this oracle prices {}, not {symbol}",
-                                oracles[o.index()].0.asset.0
-                            ),
+                            format!("this oracle prices {priced}, not {symbol}"),
                         );
                     }
                     oracle_for[asset.index()] = Some(o);
@@ -1285,7 +1380,7 @@ impl<'a> Builder<'a> {
                     ("size_sigma", s.size_sigma.is_some()),
                 ] {
                     if present {
-                        self.fail_bare(
+                        self.fail_written(
                             &at.key(field),
                             "does not apply to positions loaded from a file",
                         );
@@ -1317,25 +1412,21 @@ impl<'a> Builder<'a> {
                                         s.protocol
                                     ),
                                 )
-                                .value(symbol)
+                                .value(format!("{symbol:?}"))
                                 .line(Some(*line)),
                             ),
-                            None => self.data_error(
-                                InputError::new(&path, "asset", "unknown asset")
-                                    .value(symbol)
-                                    .line(Some(*line)),
-                            ),
+                            None => {
+                                let error = unknown_asset(&path, asset_ids, symbol, *line);
+                                self.data_error(error);
+                            }
                         }
                     }
                     let (debt_asset, debt) = match &account.debt {
                         Some((symbol, units, line)) => match asset_ids.get(symbol) {
                             Some(&a) => (a, *units),
                             None => {
-                                self.data_error(
-                                    InputError::new(&path, "asset", "unknown asset")
-                                        .value(symbol)
-                                        .line(Some(*line)),
-                                );
+                                let error = unknown_asset(&path, asset_ids, symbol, *line);
+                                self.data_error(error);
                                 continue;
                             }
                         },
@@ -1354,8 +1445,16 @@ impl<'a> Builder<'a> {
             }
             let ctx = "for a generated population (or give `file`)";
             let count = self.required(&at.key("count"), &s.count, ctx);
-            if count == Some(0) {
-                self.fail(&at.key("count"), 0, "expected at least 1 position");
+            if let Some(n) = count {
+                if !(1..=MAX_GENERATED_POSITIONS).contains(&n) {
+                    self.fail(
+                        &at.key("count"),
+                        n,
+                        format!(
+                            "expected from 1 to {MAX_GENERATED_POSITIONS} positions (split a larger population over several [[positions]])"
+                        ),
+                    );
+                }
             }
             let collateral = self.required(&at.key("collateral"), &s.collateral, ctx);
             let debt = self.required(&at.key("debt"), &s.debt, ctx);
@@ -1419,7 +1518,7 @@ impl<'a> Builder<'a> {
                 }
             };
             let size_sigma = s.size_sigma.unwrap_or(0.0);
-            self.check(
+            let sigma_ok = self.check(
                 &at.key("size_sigma"),
                 size_sigma,
                 size_sigma >= 0.0,
@@ -1435,7 +1534,15 @@ impl<'a> Builder<'a> {
             ) else {
                 continue;
             };
-            if count == 0 || collateral.total.is_nan() || collateral.total <= 0.0 || c == d {
+            // Generate only from valid parameters (anything else is reported already).
+            let generable = (1..=MAX_GENERATED_POSITIONS).contains(&count)
+                && sigma_ok
+                && collateral.total.is_finite()
+                && collateral.total > 0.0
+                && c != d
+                && assets[c.index()].start_price.is_finite()
+                && assets[d.index()].start_price.is_finite();
+            if !generable {
                 continue;
             }
             let population = generate::Population {
@@ -1477,10 +1584,12 @@ impl<'a> Builder<'a> {
         let kind = d.distribution.as_str();
         let ctx = format!("for distribution {kind:?}");
         let bounded = matches!(kind, "uniform" | "even");
+        let unbounded = matches!(kind, "normal" | "lognormal");
+        // With an unknown distribution, which fields apply is unknown: report the name alone.
         if bounded {
             self.forbid(&at.key("mean"), &d.mean, &ctx);
             self.forbid(&at.key("std"), &d.std, &ctx);
-        } else {
+        } else if unbounded {
             self.forbid(&at.key("low"), &d.low, &ctx);
             self.forbid(&at.key("high"), &d.high, &ctx);
         }
@@ -1531,7 +1640,8 @@ impl<'a> Builder<'a> {
         for (i, s) in sections.iter().enumerate() {
             let at = root().key("shocks").at(i);
             let asset = self.lookup(&at.key("asset"), asset_ids, &s.asset, "asset");
-            if s.step == 0 || s.step > steps {
+            // With no steps at all, `simulation.steps` is the problem, reported there.
+            if s.step == 0 || (steps > 0 && s.step > steps) {
                 self.fail(
                     &at.key("step"),
                     s.step,
@@ -1679,6 +1789,24 @@ impl<'a> Builder<'a> {
             }
         }
     }
+}
+
+/// A row of a positions file naming an asset the scenario does not define.
+fn unknown_asset(
+    file: &Path,
+    asset_ids: &HashMap<String, AssetId>,
+    symbol: &str,
+    line: usize,
+) -> InputError {
+    let mut known: Vec<&str> = asset_ids.keys().map(String::as_str).collect();
+    known.sort_unstable();
+    InputError::new(
+        file,
+        "asset",
+        format!("unknown asset; known: [{}]", known.join(", ")),
+    )
+    .value(format!("{symbol:?}"))
+    .line(Some(line))
 }
 
 /// Lower-triangular L with L·Lᵀ = m, or `None` if m is not positive definite.

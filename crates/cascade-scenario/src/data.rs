@@ -134,11 +134,11 @@ pub fn read_series(
         }
     } else {
         let mut reader = csv_reader(bytes);
-        let headers = headers(file, &mut reader)?;
+        let headers = headers(file, bytes, &mut reader)?;
         let time_index = column(file, &headers, time_column)?;
         let price_index = column(file, &headers, price_column)?;
         for record in reader.records() {
-            let record = record.map_err(|e| csv_error(file, e))?;
+            let record = record.map_err(|e| csv_error(file, bytes, e))?;
             let line = record.position().map(|p| p.line() as usize);
             let t = Cell::Text(record.get(time_index).unwrap_or(""));
             let p = Cell::Text(record.get(price_index).unwrap_or(""));
@@ -163,8 +163,12 @@ fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
         .from_reader(bytes)
 }
 
-fn headers(file: &Path, reader: &mut csv::Reader<&[u8]>) -> Result<Vec<String>, InputError> {
-    let headers = reader.headers().map_err(|e| csv_error(file, e))?;
+fn headers(
+    file: &Path,
+    bytes: &[u8],
+    reader: &mut csv::Reader<&[u8]>,
+) -> Result<Vec<String>, InputError> {
+    let headers = reader.headers().map_err(|e| csv_error(file, bytes, e))?;
     Ok(headers.iter().map(str::to_string).collect())
 }
 
@@ -179,18 +183,31 @@ fn column(file: &Path, headers: &[String], name: &str) -> Result<usize, InputErr
     })
 }
 
-fn csv_error(file: &Path, e: csv::Error) -> InputError {
+fn csv_error(file: &Path, bytes: &[u8], e: csv::Error) -> InputError {
     let line = e.position().map(|p| p.line() as usize);
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => {
-            format!("row has {len} fields but the header has {expected_len}")
+            let fields = if *len == 1 { "field" } else { "fields" };
+            format!("row has {len} {fields} but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".to_string(),
         _ => format!("malformed CSV: {e}"),
     };
-    InputError::new(file, "", message).line(line)
+    let error = InputError::new(file, "", message).line(line);
+    // The row as written, where it is short enough to show.
+    let row = e
+        .position()
+        .and_then(|p| bytes.get(p.byte() as usize..))
+        .and_then(|rest| rest.split(|&b| b == b'\n').next())
+        .and_then(|row| std::str::from_utf8(row).ok())
+        .map(str::trim)
+        .filter(|row| !row.is_empty() && row.len() <= 80);
+    match row {
+        Some(row) => error.value(format!("{row:?}")),
+        None => error,
+    }
 }
 
 fn number(
@@ -213,13 +230,24 @@ fn number(
 
 /// Reads an order book CSV with columns `price,size` (bids, best first).
 pub fn read_order_book(file: &Path, bytes: &[u8]) -> Result<Vec<(f64, f64)>, InputError> {
+    Ok(read_order_book_rows(file, bytes)?
+        .into_iter()
+        .map(|(price, size, _)| (price, size))
+        .collect())
+}
+
+/// As [`read_order_book`], with the line of each level.
+pub(crate) fn read_order_book_rows(
+    file: &Path,
+    bytes: &[u8],
+) -> Result<Vec<(f64, f64, usize)>, InputError> {
     let mut reader = csv_reader(bytes);
-    let headers = headers(file, &mut reader)?;
+    let headers = headers(file, bytes, &mut reader)?;
     let price = column(file, &headers, "price")?;
     let size = column(file, &headers, "size")?;
     let mut levels = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(file, e))?;
+        let record = record.map_err(|e| csv_error(file, bytes, e))?;
         let p = number(
             file,
             &record,
@@ -229,7 +257,8 @@ pub fn read_order_book(file: &Path, bytes: &[u8]) -> Result<Vec<(f64, f64)>, Inp
             "a positive price",
         )?;
         let s = number(file, &record, size, "size", |v| v > 0.0, "a positive size")?;
-        levels.push((p, s));
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        levels.push((p, s, line));
     }
     if levels.is_empty() {
         return Err(InputError::new(file, "", "the order book has no levels"));
@@ -255,7 +284,7 @@ pub struct FileAccount {
 /// one asset.
 pub fn read_positions(file: &Path, bytes: &[u8]) -> Result<Vec<FileAccount>, InputError> {
     let mut reader = csv_reader(bytes);
-    let headers = headers(file, &mut reader)?;
+    let headers = headers(file, bytes, &mut reader)?;
     let account = column(file, &headers, "account")?;
     let asset = column(file, &headers, "asset")?;
     let collateral = column(file, &headers, "collateral")?;
@@ -263,7 +292,7 @@ pub fn read_positions(file: &Path, bytes: &[u8]) -> Result<Vec<FileAccount>, Inp
     let mut accounts: Vec<FileAccount> = Vec::new();
     let mut by_label: HashMap<String, usize> = HashMap::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_error(file, e))?;
+        let record = record.map_err(|e| csv_error(file, bytes, e))?;
         let line = record.position().map_or(0, |p| p.line() as usize);
         let label = record.get(account).unwrap_or("").to_string();
         if label.is_empty() {
@@ -309,10 +338,10 @@ pub fn read_positions(file: &Path, bytes: &[u8]) -> Result<Vec<FileAccount>, Inp
                         file,
                         "debt",
                         format!(
-                            "account {label} already owes {existing}; an account may owe only one asset"
+                            "account {label} already owes {existing}, so it cannot also owe {symbol}; an account may owe only one asset"
                         ),
                     )
-                    .value(format!("{symbol} {d}"))
+                    .value(format!("{:?}", record.get(debt).unwrap_or("")))
                     .line(Some(line)));
                 }
                 None => entry.debt = Some((symbol.clone(), d, line)),

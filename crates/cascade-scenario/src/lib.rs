@@ -48,21 +48,84 @@ pub fn parse(text: &str, name: &Path) -> Result<schema::ScenarioFile, ScenarioEr
     let locator = Locator::new(text);
     let deserializer = toml::Deserializer::parse(text).map_err(|e| {
         let line = e.span().map(|s| locator.line_of(s.start));
-        InputError::new(name, "", format!("TOML syntax: {}", e.message().trim())).line(line)
+        let mut error =
+            InputError::new(name, "", format!("TOML syntax: {}", e.message().trim())).line(line);
+        // The offending line as written, so that the mistake shows without opening the file.
+        let source = line
+            .and_then(|l| text.lines().nth(l - 1))
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && l.len() <= 80);
+        if let Some(source) = source {
+            error = error.value(source);
+        }
+        ScenarioError::from(error)
     })?;
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let field = e.path().to_string();
         let inner = e.inner();
-        let line = inner.span().map(|s| locator.line_of(s.start));
-        let value = inner
+        let mut field = field_path(e.path());
+        let raw = inner.message().trim();
+        let missing = raw
+            .strip_prefix("missing field `")
+            .and_then(|m| m.strip_suffix('`'));
+        let unknown = raw.starts_with("unknown field");
+        let message = match missing {
+            Some(key) => {
+                // serde names the table that lacks the field; name the field itself.
+                field = field.key(key);
+                "missing: required".to_string()
+            }
+            None => plain_types(raw),
+        };
+        let line = inner
             .span()
-            .map(|s| text[s.clone()].trim().to_string())
-            .filter(|v| !v.is_empty() && v.len() <= 80 && !v.contains('\n'));
-        let field = if field == "." { String::new() } else { field };
-        let mut error = InputError::new(name, field, inner.message().trim().to_string()).line(line);
+            .map(|s| locator.line_of(s.start))
+            .or_else(|| locator.line(&field));
+        // The value as written: found through the path where it resolves; otherwise the text
+        // serde points at, except for a missing field (no value) or an unknown field (the span
+        // is the key, not its value).
+        let value = if missing.is_some() {
+            None
+        } else {
+            locator.value_text(&field).map(str::to_string).or_else(|| {
+                inner
+                    .span()
+                    .filter(|_| !unknown)
+                    .and_then(|s| text.get(s))
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty() && v.len() <= 80 && !v.contains('\n'))
+            })
+        };
+        let mut error = InputError::new(name, field.to_string(), message).line(line);
         if let Some(v) = value {
             error = error.value(v);
         }
         ScenarioError::from(error)
     })
+}
+
+/// A serde path as a [`FieldPath`].
+fn field_path(path: &serde_path_to_error::Path) -> FieldPath {
+    let mut field = FieldPath::root();
+    for segment in path {
+        field = match segment {
+            serde_path_to_error::Segment::Seq { index } => field.at(*index),
+            serde_path_to_error::Segment::Map { key } => field.key(key),
+            serde_path_to_error::Segment::Enum { variant } => field.key(variant),
+            serde_path_to_error::Segment::Unknown => field.key("?"),
+        };
+    }
+    field
+}
+
+/// serde's message with Rust type names replaced by what a scenario author writes.
+fn plain_types(message: &str) -> String {
+    message
+        .replace("expected f64", "expected a number")
+        .replace("expected u64", "expected a whole number ≥ 0")
+        .replace(
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        )
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a boolean", "expected true or false")
 }

@@ -118,6 +118,21 @@ impl<'a> Locator<'a> {
         best.map(|offset| self.line_of(offset))
     }
 
+    /// The value at `path` as written in the text, when `path` names a value (not a table) that
+    /// fits on one short line.
+    pub fn value_text(&self, path: &FieldPath) -> Option<&'a str> {
+        let document = self.document.as_ref()?;
+        let mut node = Node::Item(document.as_item());
+        for segment in &path.0 {
+            node = node.child(segment)?;
+        }
+        if !matches!(node, Node::Value(_) | Node::Item(toml_edit::Item::Value(_))) {
+            return None;
+        }
+        let text = self.text.get(node.span()?)?.trim();
+        (!text.is_empty() && text.len() <= 80 && !text.contains('\n')).then_some(text)
+    }
+
     /// The 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
         self.text[..offset.min(self.text.len())]
@@ -151,6 +166,24 @@ mod tests {
         assert_eq!(
             locator.line(&root.key("venues").at(1).key("impact").key("fee")),
             Some(9)
+        );
+        assert_eq!(
+            locator.value_text(&root.key("venues").at(1).key("impact").key("usd_per_unit")),
+            Some("1")
+        );
+        assert_eq!(
+            locator.value_text(&root.key("venues").at(1).key("levels").at(0)),
+            Some("[1, 2]")
+        );
+        // Tables, multi-line values and missing fields have no value text.
+        assert_eq!(locator.value_text(&root.key("simulation")), None);
+        assert_eq!(
+            locator.value_text(&root.key("venues").at(1).key("levels")),
+            None
+        );
+        assert_eq!(
+            locator.value_text(&root.key("venues").at(1).key("fee")),
+            None
         );
         assert_eq!(
             root.key("venues").at(1).key("impact").to_string(),

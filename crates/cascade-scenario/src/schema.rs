@@ -4,8 +4,10 @@
 //! it belongs to rather than a generic enum error.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// A whole scenario file.
 #[derive(Clone, Debug, Deserialize)]
@@ -69,6 +71,7 @@ pub struct DriverSection {
     pub jump_intensity: Option<f64>,
     pub jump_mean: Option<f64>,
     pub jump_std: Option<f64>,
+    #[serde(default, deserialize_with = "pairs")]
     pub points: Option<Vec<(f64, f64)>>,
     pub file: Option<String>,
     pub time_column: Option<String>,
@@ -116,6 +119,9 @@ pub struct ImpactSection {
     pub base_reserve: Option<f64>,
     pub quote_reserve: Option<f64>,
     pub fee: Option<f64>,
+    pub liquidity: Option<f64>,
+    pub lower_price: Option<f64>,
+    #[serde(default, deserialize_with = "pairs")]
     pub levels: Option<Vec<(f64, f64)>>,
     pub file: Option<String>,
 }
@@ -251,12 +257,81 @@ pub struct KeeperSection {
 }
 
 /// `keepers[].sell_on`: one venue name, or a venue per collateral asset.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 #[allow(missing_docs)]
 pub enum SellOn {
     One(String),
     PerAsset(BTreeMap<String, String>),
+}
+
+// By hand rather than `#[serde(untagged)]`, whose error ("data did not match any variant") names
+// neither what was expected nor, inside the table, which key was wrong.
+impl<'de> Deserialize<'de> for SellOn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SellOnVisitor;
+
+        impl<'de> Visitor<'de> for SellOnVisitor {
+            type Value = SellOn;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a venue name, or a table of ASSET = \"venue\"")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SellOn, E> {
+                Ok(SellOn::One(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SellOn, A::Error> {
+                BTreeMap::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(SellOn::PerAsset)
+            }
+        }
+
+        deserializer.deserialize_any(SellOnVisitor)
+    }
+}
+
+/// A `[x, y]` pair that, unlike a tuple, rejects arrays of any other length instead of ignoring
+/// the extra elements.
+struct Pair(f64, f64);
+
+impl<'de> Deserialize<'de> for Pair {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairVisitor;
+
+        impl<'de> Visitor<'de> for PairVisitor {
+            type Value = Pair;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a pair of numbers [x, y]")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Pair, A::Error> {
+                let x = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let y = seq
+                    .next_element()?
+                    .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                let mut len = 2;
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    len += 1;
+                }
+                if len != 2 {
+                    return Err(de::Error::invalid_length(len, &self));
+                }
+                Ok(Pair(x, y))
+            }
+        }
+
+        deserializer.deserialize_seq(PairVisitor)
+    }
+}
+
+/// An optional list of `[x, y]` pairs (path points, order-book levels).
+fn pairs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<(f64, f64)>>, D::Error> {
+    let pairs: Option<Vec<Pair>> = Option::deserialize(deserializer)?;
+    Ok(pairs.map(|v| v.into_iter().map(|Pair(x, y)| (x, y)).collect()))
 }
 
 /// `[[shocks]]`.

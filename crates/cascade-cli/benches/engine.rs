@@ -1,0 +1,68 @@
+//! Criterion benchmarks on real units of work: building the 1,000,000-position book, cloning it
+//! for a new path, a full cascade on it, a quiet step on it, and a whole small run.
+//! Inputs are the committed scenarios under benches/ and examples/.
+
+// criterion_group! defines undocumented public items.
+#![allow(missing_docs)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use cascade_engine::Engine;
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn scenario(relative: &str) -> cascade_scenario::Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative);
+    cascade_scenario::load(&path).expect("benchmark scenario is valid")
+}
+
+fn million(c: &mut Criterion) {
+    let mut group = c.benchmark_group("million_positions");
+    group.sample_size(10);
+    group.bench_function("load_generate_index", |b| {
+        b.iter(|| scenario("benches/million-positions.toml"))
+    });
+    let world = Arc::new(scenario("benches/million-positions.toml").world);
+    group.bench_function("engine_new_clone_book", |b| {
+        b.iter(|| Engine::new(Arc::clone(&world), 0))
+    });
+    group.bench_function("full_cascade_run", |b| {
+        b.iter_batched(
+            || Engine::new(Arc::clone(&world), 0),
+            Engine::run,
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    // A step with nothing liquidatable: the cost of checking a full book that is healthy.
+    group.bench_function("quiet_step", |b| {
+        b.iter_batched(
+            || {
+                let mut engine = Engine::new(Arc::clone(&world), 0);
+                engine.step();
+                engine
+            },
+            |mut engine| {
+                engine.step();
+                engine
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+fn small(c: &mut Criterion) {
+    let world = Arc::new(scenario("examples/uniform-wall.toml").world);
+    c.bench_function("uniform_wall_run", |b| {
+        b.iter(|| Engine::new(Arc::clone(&world), 0).run())
+    });
+    let world = Arc::new(scenario("examples/eth-crash.toml").world);
+    c.bench_function("eth_crash_run", |b| {
+        b.iter(|| Engine::new(Arc::clone(&world), 0).run())
+    });
+}
+
+criterion_group!(benches, million, small);
+criterion_main!(benches);
