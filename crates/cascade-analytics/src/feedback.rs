@@ -6,7 +6,9 @@
 //! start price are the ones a 1% fall liquidates. Each sells the fraction κ of that collateral
 //! that one fixed-spread call seizes at its trigger, min(1, close factor · debt · (1 + bonus) /
 //! collateral value) — for a single collateral, min(1, close factor · threshold · (1 + bonus)) —
-//! if the protocol's first keeper sells that asset on the asset's primary venue. The depth is
+//! less the protocol fee's share of it (fee · bonus / (1 + bonus), which goes to the treasury
+//! and is not sold), if the protocol's first keeper (in scenario order) sells that asset on the
+//! asset's primary venue. The depth is
 //! the units that move the primary venue's best bid down 1%. For a uniform wall under linear
 //! impact, a shock s leads to a total fall s / (1 − m) while m < 1.
 
@@ -50,6 +52,8 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
             world.keepers[k.index()].spec.sell_on[asset.index()] == Some(venue_id)
         });
         let close_factor = info.params.liquidation.close_factor_at(1.0 - 1e-12);
+        let bonus = collateral.liquidation_bonus;
+        let keeper_share = 1.0 - info.params.liquidation.protocol_fee * bonus / (1.0 + bonus);
         for account in &state.protocols[p].accounts {
             let units = account.collateral_of(asset);
             if units <= 0.0 || account.debt <= 0.0 {
@@ -69,10 +73,9 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
             if trigger < start && trigger >= low {
                 in_window += units;
                 if sells_here {
-                    let kappa = (close_factor * debt_value * (1.0 + collateral.liquidation_bonus)
-                        / (units * trigger))
-                        .min(1.0);
-                    sold += kappa * units;
+                    let kappa =
+                        (close_factor * debt_value * (1.0 + bonus) / (units * trigger)).min(1.0);
+                    sold += kappa * keeper_share * units;
                 }
             }
         }

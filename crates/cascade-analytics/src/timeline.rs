@@ -16,9 +16,9 @@ pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 
 /// Folds events into the timeline. Columns: `step`, `time_seconds`; `fundamental_<ASSET>` per
 /// asset; `venue_<NAME>` (best bid at the end of the step) per venue; `oracle_<NAME>` per
-/// oracle; then per-step flows `liquidations`, `debt_repaid_usd`, `collateral_sold_units`,
-/// `sale_proceeds_usd`, `bad_debt_realised_usd` (this step), `missed`, `rounds`; then the
-/// running total `bad_debt_realised_cumulative_usd`.
+/// oracle; then per-step flows `liquidations`, `debt_repaid_usd`, `sold_<ASSET>` (units filled
+/// on venues) per asset, `sale_proceeds_usd`, `bad_debt_realised_usd` (this step), `missed`,
+/// `rounds`; then the running total `bad_debt_realised_cumulative_usd`.
 pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     let mut columns: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
     columns.extend(
@@ -29,10 +29,10 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     );
     columns.extend(world.venues.iter().map(|v| format!("venue_{}", v.name)));
     columns.extend(world.oracles.iter().map(|o| format!("oracle_{}", o.name)));
+    columns.push("liquidations".to_string());
+    columns.push("debt_repaid_usd".to_string());
+    columns.extend(world.assets.iter().map(|a| format!("sold_{}", a.symbol)));
     for flow in [
-        "liquidations",
-        "debt_repaid_usd",
-        "collateral_sold_units",
         "sale_proceeds_usd",
         "bad_debt_realised_usd",
         "missed",
@@ -45,7 +45,9 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     let mut fundamental: Vec<f64> = world.assets.iter().map(|a| a.start_price).collect();
     let mut venue = vec![f64::NAN; nv];
     let mut oracle = vec![f64::NAN; no];
-    let mut flows = [0.0f64; 7];
+    // liquidations, debt repaid, proceeds, bad debt, missed, rounds; then units sold per asset.
+    let mut flows = [0.0f64; 6];
+    let mut sold = vec![0.0f64; na];
     let mut cumulative_bad_debt = 0.0;
     let mut rows = Vec::new();
     for event in events {
@@ -59,16 +61,16 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 flows[1] += l.debt_repaid * l.debt_price;
             }
             EventKind::Sale(s) => {
-                flows[2] += s.filled;
-                flows[3] += s.proceeds;
+                sold[s.asset.index()] += s.filled;
+                flows[2] += s.proceeds;
                 venue[s.venue.index()] = s.price_after;
             }
             EventKind::BadDebt { usd, .. } => {
-                flows[4] += usd;
+                flows[3] += usd;
                 cumulative_bad_debt += usd;
             }
-            EventKind::LiquidationsMissed { count, .. } => flows[5] += *count as f64,
-            EventKind::CascadeSettled { rounds, .. } => flows[6] = f64::from(*rounds),
+            EventKind::LiquidationsMissed { count, .. } => flows[4] += *count as f64,
+            EventKind::CascadeSettled { rounds, .. } => flows[5] = f64::from(*rounds),
             EventKind::StepEnded => {
                 let mut row = Vec::with_capacity(columns.len());
                 row.push(event.step as f64);
@@ -76,10 +78,13 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 row.extend_from_slice(&fundamental[..na]);
                 row.extend_from_slice(&venue);
                 row.extend_from_slice(&oracle);
-                row.extend_from_slice(&flows);
+                row.extend_from_slice(&flows[..2]);
+                row.extend_from_slice(&sold);
+                row.extend_from_slice(&flows[2..]);
                 row.push(cumulative_bad_debt);
                 rows.push(row);
-                flows = [0.0; 7];
+                flows = [0.0; 6];
+                sold.iter_mut().for_each(|x| *x = 0.0);
             }
             _ => {}
         }

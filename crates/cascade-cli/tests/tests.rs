@@ -7,3 +7,4 @@ mod common;
 mod conservation;
 mod determinism;
 mod examples;
+mod semantics;

@@ -80,7 +80,7 @@ pub enum EventKind {
     PositionsOpened {
         /// Protocol.
         protocol: ProtocolId,
-        /// Accounts with debt or collateral.
+        /// Accounts in the book.
         accounts: u64,
         /// Collateral units per asset.
         collateral: Vec<f64>,
@@ -145,7 +145,8 @@ pub enum EventKind {
     CascadeSettled {
         /// Rounds in which something was liquidated or written off.
         rounds: u32,
-        /// Whether the round limit stopped it before it was quiet.
+        /// Whether the last allowed round still liquidated something, so the cascade may have
+        /// continued (it resumes at the next step).
         hit_round_limit: bool,
     },
     /// End of a step (one timeline row).

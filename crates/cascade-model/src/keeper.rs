@@ -9,7 +9,8 @@ use crate::ids::{AssetId, ProtocolId, VenueId};
 /// What a keeper is and how it behaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeeperSpec {
-    /// Protocols served, in priority order.
+    /// Protocols served. When several keepers serve a protocol, the one listed first in the
+    /// scenario is offered each liquidation first.
     pub protocols: Vec<ProtocolId>,
     /// Venue on which seized collateral of each asset is sold at once; `None` holds it.
     pub sell_on: Vec<Option<VenueId>>,

@@ -244,7 +244,15 @@ impl<'a> Builder<'a> {
             &asset_ids,
             &mut protocols,
         );
-        let accounts = self.positions(&file, &protocol_ids, &asset_ids, &assets, &mut protocols);
+        let oracle_prices: Vec<f64> = oracles.iter().map(|(_, o)| o.published()).collect();
+        let accounts = self.positions(
+            &file,
+            &protocol_ids,
+            &asset_ids,
+            &assets,
+            &oracle_prices,
+            &mut protocols,
+        );
         let shocks = self.shocks(&file.shocks, &asset_ids, simulation.steps);
         let correlation = self.correlations(&file.correlations, &asset_ids, &fundamentals);
         self.protocol_warnings(&protocols, &assets);
@@ -502,6 +510,10 @@ impl<'a> Builder<'a> {
                     if times[0] == 0 && (prices[0] - price).abs() > 1e-9 * price {
                         self.fail(&at.key("points").at(0), format!("[0, {}]", prices[0]),
                             format!("the path starts at a different price from the asset's price {price}"));
+                    } else if times[0] > 0 {
+                        // The path ramps from the asset's price at time 0 to its first point.
+                        times.insert(0, 0);
+                        prices.insert(0, price);
                     }
                 }
                 PriceDriver::Path(Arc::new(Series { times, prices }))
@@ -1360,9 +1372,15 @@ impl<'a> Builder<'a> {
         protocol_ids: &HashMap<String, ProtocolId>,
         asset_ids: &HashMap<String, AssetId>,
         assets: &[AssetInfo],
+        oracle_prices: &[f64],
         protocols: &mut [ProtocolInfo],
     ) -> Vec<Vec<Account>> {
         let mut books: Vec<Vec<Account>> = vec![Vec::new(); protocols.len()];
+        // Positions are sized at the prices the protocol sees at time 0.
+        let protocol_price = |protocol: &ProtocolInfo, a: AssetId| {
+            protocol.oracle_for[a.index()]
+                .map_or(assets[a.index()].start_price, |o| oracle_prices[o.index()])
+        };
         for (i, s) in file.positions.iter().enumerate() {
             let at = root().key("positions").at(i);
             let Some(p) = self.lookup(&at.key("protocol"), protocol_ids, &s.protocol, "protocol")
@@ -1432,6 +1450,26 @@ impl<'a> Builder<'a> {
                         },
                         None => (AssetId(0), 0.0),
                     };
+                    if debt > 0.0
+                        && collateral
+                            .iter()
+                            .any(|c: &(AssetId, f64)| c.0 == debt_asset)
+                    {
+                        let (symbol, _, line) = account.debt.as_ref().expect("debt > 0");
+                        self.data_error(
+                            InputError::new(
+                                &path,
+                                "asset",
+                                format!(
+                                    "account {} borrows {symbol}, which it also holds as collateral; the debt asset must differ from the collateral assets",
+                                    account.label
+                                ),
+                            )
+                            .value(format!("{symbol:?}"))
+                            .line(Some(*line)),
+                        );
+                        continue;
+                    }
                     books[p.index()].push(Account {
                         collateral,
                         debt_asset,
@@ -1551,8 +1589,8 @@ impl<'a> Builder<'a> {
                 total_collateral: collateral.total,
                 debt_asset: d,
                 liquidation_threshold: lt,
-                collateral_price: assets[c.index()].start_price,
-                debt_price: assets[d.index()].start_price,
+                collateral_price: protocol_price(&protocols[p.index()], c),
+                debt_price: protocol_price(&protocols[p.index()], d),
                 target,
                 size_sigma,
             };
@@ -1572,6 +1610,18 @@ impl<'a> Builder<'a> {
             if !labels.is_empty() {
                 labels.resize(book.len(), String::new());
             }
+            let info = &protocols[p];
+            let price = |a: AssetId| protocol_price(info, a);
+            let unhealthy = book
+                .iter()
+                .filter(|a| a.health_factor(&info.params, &price) < 1.0)
+                .count();
+            if unhealthy > 0 {
+                self.warnings.push(format!(
+                    "protocol {}: {unhealthy} accounts start liquidatable (health factor < 1 at the start prices) and are liquidated at step 0",
+                    info.name
+                ));
+            }
         }
         books
     }
@@ -1589,10 +1639,8 @@ impl<'a> Builder<'a> {
         if bounded {
             self.forbid(&at.key("mean"), &d.mean, &ctx);
             self.forbid(&at.key("std"), &d.std, &ctx);
-        } else if unbounded {
-            self.forbid(&at.key("low"), &d.low, &ctx);
-            self.forbid(&at.key("high"), &d.high, &ctx);
         }
+        let _ = unbounded;
         match kind {
             "uniform" | "even" => {
                 let low = self.required(&at.key("low"), &d.low, &ctx)?;
@@ -1611,12 +1659,32 @@ impl<'a> Builder<'a> {
             "normal" | "lognormal" => {
                 let mean = self.required(&at.key("mean"), &d.mean, &ctx)?;
                 let std = self.required(&at.key("std"), &d.std, &ctx)?;
-                let ok = self.positive(&at.key("mean"), mean)
+                let mut ok = self.positive(&at.key("mean"), mean)
                     & self.check(&at.key("std"), std, std >= 0.0, "a standard deviation ≥ 0");
+                // Optional truncation bounds: draws outside [low, high] are redrawn.
+                let low = d.low.unwrap_or(0.0);
+                let high = d.high.unwrap_or(f64::INFINITY);
+                if let Some(l) = d.low {
+                    ok &= self.check(
+                        &at.key("low"),
+                        l,
+                        l >= 0.0 && l < mean,
+                        &format!("a truncation bound ≥ 0 and below mean = {mean}"),
+                    );
+                }
+                if let Some(h) = d.high {
+                    ok &= self.check(
+                        &at.key("high"),
+                        h,
+                        h > mean,
+                        &format!("a truncation bound above mean = {mean}"),
+                    );
+                }
+                let bounds = (low, high);
                 ok.then_some(if kind == "normal" {
-                    generate::Distribution::Normal { mean, std }
+                    generate::Distribution::Normal { mean, std, bounds }
                 } else {
-                    generate::Distribution::LogNormal { mean, std }
+                    generate::Distribution::LogNormal { mean, std, bounds }
                 })
             }
             other => {

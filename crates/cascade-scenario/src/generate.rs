@@ -29,19 +29,25 @@ pub enum Distribution {
         /// Upper bound.
         high: f64,
     },
-    /// Normal with this mean and standard deviation, truncated to positive values by redrawing.
+    /// Normal with this mean and standard deviation, truncated to `bounds` (and to positive
+    /// values) by redrawing.
     Normal {
         /// Mean.
         mean: f64,
         /// Standard deviation.
         std: f64,
+        /// Draws outside [low, high] are redrawn.
+        bounds: (f64, f64),
     },
-    /// Log-normal with this mean and standard deviation of the variable itself.
+    /// Log-normal with this mean and standard deviation of the variable itself, truncated to
+    /// `bounds` by redrawing.
     LogNormal {
         /// Mean.
         mean: f64,
         /// Standard deviation.
         std: f64,
+        /// Draws outside [low, high] are redrawn.
+        bounds: (f64, f64),
     },
 }
 
@@ -81,23 +87,30 @@ fn draw(distribution: Distribution, i: usize, n: usize, rng: &mut RngStream) -> 
     match distribution {
         Distribution::Uniform { low, high } => low + (high - low) * rng.random::<f64>(),
         Distribution::Even { low, high } => low + (high - low) * (i as f64 + 0.5) / n as f64,
-        Distribution::Normal { mean, std } => {
+        Distribution::Normal { mean, std, bounds } => {
             let normal = Normal::new(mean, std).expect("validated std");
-            loop {
-                let x = normal.sample(rng);
-                if x > 0.0 {
-                    return x;
-                }
-            }
+            let low = bounds.0.max(f64::MIN_POSITIVE);
+            truncated(|| normal.sample(rng), (low, bounds.1), mean)
         }
-        Distribution::LogNormal { mean, std } => {
+        Distribution::LogNormal { mean, std, bounds } => {
             let sigma2 = (1.0 + (std / mean).powi(2)).ln();
             let mu = mean.ln() - sigma2 / 2.0;
-            LogNormal::new(mu, sigma2.sqrt())
-                .expect("validated parameters")
-                .sample(rng)
+            let lognormal = LogNormal::new(mu, sigma2.sqrt()).expect("validated parameters");
+            truncated(|| lognormal.sample(rng), bounds, mean)
         }
     }
+}
+
+/// Redraws until a value falls in [low, high]. The validator keeps the mean inside the bounds,
+/// so acceptance is likely; after a million misses the mean is used rather than looping on.
+fn truncated(mut sample: impl FnMut() -> f64, (low, high): (f64, f64), mean: f64) -> f64 {
+    for _ in 0..1_000_000 {
+        let x = sample();
+        if x >= low && x <= high {
+            return x;
+        }
+    }
+    mean
 }
 
 /// Generates the accounts of a population.
