@@ -1,5 +1,5 @@
 //! Criterion benchmarks on real units of work: building the 1,000,000-position book, cloning it
-//! for a new path, a full cascade on it, a quiet step on it, and a whole small run.
+//! for a new path, a full run on it, its shock step and a quiet step, and whole small runs.
 //! Inputs are the committed scenarios under benches/ and examples/.
 
 // criterion_group! defines undocumented public items.
@@ -35,11 +35,28 @@ fn million(c: &mut Criterion) {
             criterion::BatchSize::PerIteration,
         )
     });
-    // A step with nothing liquidatable: the cost of checking a full book that is healthy.
+    // The step that carries the 30% shock: its whole cascade, about 500,000 liquidations.
+    group.bench_function("shock_step", |b| {
+        b.iter_batched(
+            || {
+                let mut engine = Engine::new(Arc::clone(&world), 0);
+                engine.step();
+                engine
+            },
+            |mut engine| {
+                engine.step();
+                engine
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    // A step after the cascade has settled: the cost of checking a full book with nothing
+    // liquidatable.
     group.bench_function("quiet_step", |b| {
         b.iter_batched(
             || {
                 let mut engine = Engine::new(Arc::clone(&world), 0);
+                engine.step();
                 engine.step();
                 engine
             },

@@ -1634,13 +1634,11 @@ impl<'a> Builder<'a> {
         let kind = d.distribution.as_str();
         let ctx = format!("for distribution {kind:?}");
         let bounded = matches!(kind, "uniform" | "even");
-        let unbounded = matches!(kind, "normal" | "lognormal");
         // With an unknown distribution, which fields apply is unknown: report the name alone.
         if bounded {
             self.forbid(&at.key("mean"), &d.mean, &ctx);
             self.forbid(&at.key("std"), &d.std, &ctx);
         }
-        let _ = unbounded;
         match kind {
             "uniform" | "even" => {
                 let low = self.required(&at.key("low"), &d.low, &ctx)?;
