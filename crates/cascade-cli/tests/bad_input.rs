@@ -562,6 +562,7 @@ fn malformed_positions_csv() {
         ("account,asset,collateral,debt\na,USDC,10,0\n", &["pos.csv:2: asset = \"USDC\": protocol lender does not accept USDC as collateral"]),
         ("account,asset,collateral,debt\na,ETH,10,5\na,USDC,0,100\n", &["pos.csv:3: debt = \"100\": account a already owes ETH, so it cannot also owe USDC"]),
         ("account,asset,collateral,debt\n,ETH,10,0\n", &["pos.csv:2: account: expected a non-empty account label"]),
+        ("account,asset,collateral,debt\na,ETH,10,2\n", &["pos.csv:2: asset = \"ETH\": account a borrows ETH, which it also holds as collateral"]),
         ("account,asset,collateral,debt\n", &["pos.csv: the positions file has no rows"]),
     ];
     for &(csv, parts) in cases {

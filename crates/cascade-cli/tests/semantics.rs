@@ -218,3 +218,20 @@ fn keepers_stop_where_a_concentrated_range_runs_out_of_bids() {
     assert!(run.summary.assets["ETH"].min_price >= 1960.0 * 0.95 - 1e-9);
     assert!(run.summary.liquidations.missed > 0);
 }
+
+#[test]
+fn an_epoch_protocol_checks_positions_only_at_epoch_boundaries() {
+    let text = scenario("", LINEAR, "0.0", WALL).replace(
+        "collateral = { ETH = { ltv = 0.80, liquidation_threshold = 0.85 } }",
+        "collateral = { ETH = { ltv = 0.80, liquidation_threshold = 0.85 } }\nepoch_seconds = 180",
+    ) + "\n[[shocks]]\nasset = \"ETH\"\nstep = 1\ndrop = 0.05\n";
+    let run = run_str(&text);
+    let times: std::collections::BTreeSet<u64> = run
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, cascade_engine::EventKind::Liquidation(_)))
+        .map(|e| e.time)
+        .collect();
+    // The shock lands at 60 s; the first epoch boundary after it is 180 s.
+    assert_eq!(times.into_iter().collect::<Vec<_>>(), vec![180]);
+}
