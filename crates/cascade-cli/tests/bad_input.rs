@@ -13,58 +13,7 @@ use tempfile::TempDir;
 use crate::common::run_cli;
 
 /// examples/uniform-wall.toml, the valid starting point of every case.
-const BASE: &str = r#"# A uniform liquidation wall under linear price impact.
-
-[simulation]
-name = "uniform-wall"
-seed = 7
-steps = 10
-step_seconds = 60
-
-[[assets]]
-symbol = "ETH"
-price = 2000.0
-
-[[assets]]
-symbol = "USDC"
-price = 1.0
-
-[[venues]]
-name = "spot"
-base = "ETH"
-quote = "USDC"
-impact = { model = "linear", usd_per_unit = 0.002 }
-
-[[oracles]]
-name = "eth-usd"
-asset = "ETH"
-sources = ["spot"]
-aggregation = "last"          # publish the source price every time it is read
-
-[[protocols]]
-name = "lender"
-kind = "lending"
-liquidation = { mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }
-oracles = { ETH = "eth-usd" }
-collateral = { ETH = { ltv = 0.80, liquidation_threshold = 0.85 } }
-
-[[positions]]
-protocol = "lender"
-count = 10000
-collateral = { asset = "ETH", total = 50000.0 }
-debt = { asset = "USDC" }
-liquidation_price = { distribution = "uniform", low = 1500.0, high = 2000.0 }
-
-[[keepers]]
-name = "keeper"
-protocols = ["lender"]
-sell_on = "spot"               # sell seized collateral on this venue at once
-
-[[shocks]]
-asset = "ETH"
-step = 1
-drop = 0.05                    # the fundamental falls 5% at the start of step 1
-"#;
+const BASE: &str = include_str!("../../../examples/uniform-wall.toml");
 
 /// The scenario file's name in every case.
 const SCENARIO: &str = "bad.toml";
