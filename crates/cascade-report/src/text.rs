@@ -38,7 +38,10 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out, "  scenario hash {}", &s.hash[..s.hash.len().min(16)])?;
     writeln!(out)?;
-    writeln!(out, "Prices (primary venue; fundamental in brackets)")?;
+    writeln!(
+        out,
+        "Prices on the primary venue (drops are largest drawdowns; gain m at the start price)"
+    )?;
     writeln!(
         out,
         "  {:<8} {:>12} {:>12} {:>12} {:>10} {:>10} {:>8} {:>8}",
