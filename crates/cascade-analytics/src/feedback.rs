@@ -3,12 +3,11 @@
 //!
 //! For every account holding the asset, the price of that asset at which the account becomes
 //! liquidatable (other prices held) is found; the accounts whose trigger lies within 1% below the
-//! start price are the ones a 1% fall liquidates. Each sells the fraction κ of that collateral
-//! that one fixed-spread call seizes at its trigger, min(1, close factor · debt · (1 + bonus) /
-//! collateral value) — for a single collateral, min(1, close factor · threshold · (1 + bonus)) —
-//! less the protocol fee's share of it (fee · bonus / (1 + bonus), which goes to the treasury
-//! and is not sold), if the protocol's first keeper (in scenario order) sells that asset on the
-//! asset's primary venue. The depth is
+//! start price are the ones a 1% fall liquidates. Each sells what one call of its protocol's own
+//! liquidation rule hands the keeper just below the trigger — for a fixed spread on a single
+//! collateral, κ = min(1, close factor · threshold · (1 + bonus)) of the collateral less the
+//! protocol fee's share, fee · bonus / (1 + bonus), which goes to the treasury — if the protocol's
+//! first keeper (in scenario order) sells that asset on the asset's primary venue. The depth is
 //! the units that move the primary venue's best bid down 1%. For a uniform wall under linear
 //! impact, a shock s leads to a total fall s / (1 − m) while m < 1.
 
@@ -51,9 +50,7 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
         let sells_here = info.keepers.first().is_some_and(|k| {
             world.keepers[k.index()].spec.sell_on[asset.index()] == Some(venue_id)
         });
-        let close_factor = info.params.liquidation.close_factor_at(1.0 - 1e-12);
-        let bonus = collateral.liquidation_bonus;
-        let keeper_share = 1.0 - info.params.liquidation.protocol_fee * bonus / (1.0 + bonus);
+        let rule = info.params.liquidation;
         for account in &state.protocols[p].accounts {
             let units = account.collateral_of(asset);
             if units <= 0.0 || account.debt <= 0.0 {
@@ -73,9 +70,16 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
             if trigger < start && trigger >= low {
                 in_window += units;
                 if sells_here {
-                    let kappa =
-                        (close_factor * debt_value * (1.0 + bonus) / (units * trigger)).min(1.0);
-                    sold += kappa * keeper_share * units;
+                    // What the protocol's own rule lets one call hand the keeper just below the
+                    // trigger (the treasury's share is not sold).
+                    let at_trigger = trigger * (1.0 - 1e-9);
+                    let moved = |a: AssetId| if a == asset { at_trigger } else { price(a) };
+                    let health = account.health_factor(&info.params, &moved);
+                    if let Some(seizure) =
+                        rule.call(&info.params, account, health, asset, &moved, f64::INFINITY)
+                    {
+                        sold += seizure.to_liquidator;
+                    }
                 }
             }
         }

@@ -121,6 +121,8 @@ struct ProtocolSpec {
     btc_oracle: bool,
     /// Accounts checked only every this many steps.
     epoch_steps: Option<u64>,
+    /// 0 fixed spread, 1 Aave v3.2, 2 Aave v3.3, 3 Compound v2, 4 Morpho Blue, 5 Euler v2.
+    mechanism: u8,
     eth: Population,
     btc: Option<Population>,
     multi: Vec<Multi>,
@@ -132,6 +134,7 @@ struct KeeperSpec {
     min_profit: f64,
     /// 0: holds everything, 1: sells both assets, 2: sells ETH and holds BTC.
     sells: u8,
+    two_step: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -242,6 +245,7 @@ fn protocol() -> impl Strategy<Value = ProtocolSpec> {
         prop_oneof![Just(None), population(40).prop_map(Some)],
         prop::collection::vec(multi(), 0..=10),
         prop_oneof![3 => Just(None), 1 => (1u64..4).prop_map(Some)],
+        0u8..6,
     )
         .prop_map(
             |(
@@ -260,7 +264,9 @@ fn protocol() -> impl Strategy<Value = ProtocolSpec> {
                 btc,
                 multi,
                 epoch_steps,
+                mechanism,
             )| ProtocolSpec {
+                mechanism,
                 bonus,
                 btc_bonus,
                 close_factor,
@@ -283,11 +289,13 @@ fn keeper() -> impl Strategy<Value = KeeperSpec> {
         prop_oneof![Just(None), (0.0f64..2e6).prop_map(Some)],
         prop_oneof![Just(0.0), -50.0f64..500.0],
         prop_oneof![1 => Just(0u8), 3 => Just(1u8), 1 => Just(2u8)],
+        any::<bool>(),
     )
-        .prop_map(|(capital, min_profit, sells)| KeeperSpec {
+        .prop_map(|(capital, min_profit, sells, two_step)| KeeperSpec {
             capital,
             min_profit,
             sells,
+            two_step,
         })
 }
 
@@ -489,15 +497,33 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
         if pr.btc_oracle {
             oracles.push("BTC = \"btc-last\"");
         }
-        let mut liquidation = format!(
-            "mechanism = \"fixed_spread\", bonus = {:?}, close_factor = {:?}, protocol_fee = {:?}",
-            pr.bonus, pr.close_factor, pr.fee
-        );
-        if let Some(h) = pr.full_close {
+        let (bonus, close_factor, fee) = (pr.bonus, pr.close_factor, pr.fee);
+        let mut liquidation = match pr.mechanism {
+            1 | 2 => format!(
+                "mechanism = \"aave_v3\", version = \"3.{}\", bonus = {bonus:?}, protocol_fee = {fee:?}",
+                pr.mechanism + 1
+            ),
+            3 => format!(
+                "mechanism = \"compound_v2\", bonus = {bonus:?}, close_factor = {:?}, protocol_seize_share = {:?}",
+                close_factor.clamp(0.06, 0.9),
+                fee * 0.1
+            ),
+            4 => "mechanism = \"morpho_blue\"".to_string(),
+            5 => format!(
+                "mechanism = \"euler_v2\", max_discount = {:?}",
+                bonus.max(0.01)
+            ),
+            _ => format!(
+                "mechanism = \"fixed_spread\", bonus = {bonus:?}, close_factor = {close_factor:?}, protocol_fee = {fee:?}"
+            ),
+        };
+        if let (0, Some(h)) = (pr.mechanism, pr.full_close) {
             let _ = write!(liquidation, ", full_close_below_health_factor = {h:?}");
         }
+        // Morpho Blue and Euler v2 set their incentive by their own rule.
         let btc_bonus = pr
             .btc_bonus
+            .filter(|_| pr.mechanism < 4)
             .map(|b| format!(", liquidation_bonus = {b:?}"))
             .unwrap_or_default();
         let _ = write!(
@@ -570,6 +596,9 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
             served.join(", "),
             keeper.min_profit
         );
+        if keeper.two_step {
+            t.push_str("strategy = \"two_step\"\n");
+        }
         match keeper.sells {
             1 => t.push_str("sell_on = { ETH = \"ETH-venue\", BTC = \"BTC-venue\" }\n"),
             2 => t.push_str("sell_on = \"ETH-venue\"\n"),

@@ -7,4 +7,5 @@ mod common;
 mod conservation;
 mod determinism;
 mod examples;
+mod mechanisms;
 mod semantics;

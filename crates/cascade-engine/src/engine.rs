@@ -3,12 +3,16 @@
 use std::sync::Arc;
 
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
-use cascade_model::lending::fixed_spread_seizure;
+use cascade_model::keeper::KeeperStrategy;
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::event::{Event, EventKind, LiquidationRecord, SaleRecord};
 use crate::world::{OracleSource, State, World};
+
+/// The health factor the two-step strategy's first call leaves behind: just below 1, so the
+/// account stays liquidatable for the second call.
+const TWO_STEP_TARGET: f64 = 1.0 - 1e-9;
 
 /// Collateral a keeper has seized this round and will sell at the round's end.
 #[derive(Clone, Copy, Debug)]
@@ -359,8 +363,10 @@ impl Engine {
                 continue;
             }
             if !account.has_collateral() {
-                self.write_off(p, id, &prices, round);
-                activity += 1;
+                // Debt with nothing to seize: written off, or left on the account, by the rule.
+                let writes_off = info.params.liquidation.writes_off_bad_debt();
+                self.settle_account(p, id, &prices, round);
+                activity += u64::from(writes_off);
                 continue;
             }
             if self.liquidate_account(p, id, health_factor, &prices, round) {
@@ -383,7 +389,7 @@ impl Engine {
     }
 
     /// Tries the protocol's keepers in order; the first with capital and a profitable trade
-    /// liquidates. Returns whether one did.
+    /// liquidates (with its strategy: one call, or two). Returns whether one did.
     fn liquidate_account(
         &mut self,
         p: ProtocolId,
@@ -396,7 +402,7 @@ impl Engine {
         let info = &world.protocols[p.index()];
         let account = &self.state.protocols[p.index()].accounts[id.index()];
         // Keepers seize the collateral worth the most first.
-        let Some(&(collateral_asset, balance)) = account
+        let Some(&(collateral_asset, _)) = account
             .collateral
             .iter()
             .filter(|c| c.1 > 0.0)
@@ -404,103 +410,182 @@ impl Engine {
         else {
             return false;
         };
-        let debt_asset = account.debt_asset;
-        let max_repay = info.params.liquidation.close_factor_at(health_factor) * account.debt;
-        let debt_price = prices[debt_asset.index()];
-        let collateral_price = prices[collateral_asset.index()];
-        let bonus =
-            info.params.collateral[collateral_asset.index()].map_or(0.0, |c| c.liquidation_bonus);
-        let protocol_fee = info.params.liquidation.protocol_fee;
+        let price = |a: AssetId| prices[a.index()];
+        let debt_price = prices[account.debt_asset.index()];
+        let rule = info.params.liquidation;
         for &k in &info.keepers {
             let keeper = &world.keepers[k.index()].spec;
-            let available = self.state.keepers[k.index()].available(keeper.capital);
-            let cover = max_repay.min(available / debt_price);
-            if cover <= 0.0 {
+            let budget = self.state.keepers[k.index()].available(keeper.capital) / debt_price;
+            if budget <= 0.0 {
                 continue;
             }
-            let seizure = fixed_spread_seizure(
-                cover,
-                debt_price,
-                balance,
-                collateral_price,
-                bonus,
-                protocol_fee,
-            );
-            let venue = keeper.sell_on[collateral_asset.index()];
-            let value = match venue {
-                Some(v) => {
-                    let fundamental = self.state.fundamentals[collateral_asset.index()].price();
-                    let venue_state = &self.state.venues[v.index()];
-                    let already = self.pending_by_venue[v.index()];
-                    let consumed = venue_state.consumed();
-                    let curve = venue_state.curve();
-                    let (_, before) = curve.sale(fundamental, consumed, already);
-                    let (_, after) =
-                        curve.sale(fundamental, consumed, already + seizure.to_liquidator);
-                    after - before
+            if keeper.strategy == KeeperStrategy::TwoStep && rule.has_close_factor() {
+                // First repay just enough to leave the account barely liquidatable, then call
+                // again for the close factor of what is left: more bonus than one call.
+                let account = &self.state.protocols[p.index()].accounts[id.index()];
+                let cap = rule.max_repay(account, health_factor, collateral_asset, &price);
+                let first = rule
+                    .repay_to_health(
+                        &info.params,
+                        account,
+                        collateral_asset,
+                        &price,
+                        TWO_STEP_TARGET,
+                    )
+                    .filter(|&r| r < cap);
+                if let Some(first) = first {
+                    if self.call(
+                        p,
+                        id,
+                        k,
+                        health_factor,
+                        collateral_asset,
+                        first.min(budget),
+                        prices,
+                        round,
+                    ) {
+                        let account = &self.state.protocols[p.index()].accounts[id.index()];
+                        let health = account.health_factor(&info.params, &price);
+                        let budget =
+                            self.state.keepers[k.index()].available(keeper.capital) / debt_price;
+                        if health < 1.0
+                            && budget > 0.0
+                            && account.collateral_of(collateral_asset) > 0.0
+                        {
+                            self.call(p, id, k, health, collateral_asset, budget, prices, round);
+                        }
+                        return true;
+                    }
+                    continue;
                 }
-                None => seizure.to_liquidator * collateral_price,
-            };
-            let cost = seizure.debt_repaid * debt_price;
-            if value - cost < keeper.min_profit {
-                continue;
             }
-            // Execute.
-            let protocol = &mut self.state.protocols[p.index()];
-            let account = &mut protocol.accounts[id.index()];
-            account.debt -= seizure.debt_repaid;
-            if let Some(slot) = account
-                .collateral
-                .iter_mut()
-                .find(|c| c.0 == collateral_asset)
-            {
-                slot.1 -= seizure.collateral_seized;
-                if slot.1 < 0.0 {
-                    slot.1 = 0.0;
-                }
-            }
-            protocol.treasury[collateral_asset.index()] += seizure.protocol_fee;
-            let book = &mut self.state.keepers[k.index()];
-            book.spent += cost;
-            book.receive(collateral_asset, seizure.to_liquidator);
-            if let Some(v) = venue {
-                self.pending_by_venue[v.index()] += seizure.to_liquidator;
-                self.pending.push(PendingSale {
-                    keeper: k,
-                    venue: v,
-                    units: seizure.to_liquidator,
-                    oracle_value: seizure.to_liquidator * collateral_price,
-                });
-            }
-            self.emit(
+            if self.call(
+                p,
+                id,
+                k,
+                health_factor,
+                collateral_asset,
+                budget,
+                prices,
                 round,
-                EventKind::Liquidation(LiquidationRecord {
-                    protocol: p,
-                    account: id,
-                    keeper: k,
-                    health_factor,
-                    collateral_asset,
-                    collateral_seized: seizure.collateral_seized,
-                    to_keeper: seizure.to_liquidator,
-                    protocol_fee: seizure.protocol_fee,
-                    collateral_price,
-                    debt_asset,
-                    debt_repaid: seizure.debt_repaid,
-                    debt_price,
-                }),
-            );
-            let account = &self.state.protocols[p.index()].accounts[id.index()];
-            if !account.has_collateral() && account.debt > 0.0 {
-                self.write_off(p, id, prices, round);
-            } else {
-                let protocol = &mut self.state.protocols[p.index()];
-                protocol
-                    .index
-                    .update(&info.params, id, &protocol.accounts[id.index()]);
+            ) {
+                return true;
             }
-            return true;
         }
         false
+    }
+
+    /// One liquidation call by keeper `k` asking to repay at most `requested` debt units, if the
+    /// protocol allows it and the keeper finds it worth its minimum profit. Returns whether it
+    /// executed.
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        p: ProtocolId,
+        id: AccountId,
+        k: KeeperId,
+        health_factor: f64,
+        collateral_asset: AssetId,
+        requested: f64,
+        prices: &[f64],
+        round: u32,
+    ) -> bool {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let keeper = &world.keepers[k.index()].spec;
+        let price = |a: AssetId| prices[a.index()];
+        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        let debt_asset = account.debt_asset;
+        let (debt_price, collateral_price) = (price(debt_asset), price(collateral_asset));
+        let Some(seizure) = info.params.liquidation.call(
+            &info.params,
+            account,
+            health_factor,
+            collateral_asset,
+            &price,
+            requested,
+        ) else {
+            return false;
+        };
+        let venue = keeper.sell_on[collateral_asset.index()];
+        let value = match venue {
+            Some(v) => {
+                let fundamental = self.state.fundamentals[collateral_asset.index()].price();
+                let venue_state = &self.state.venues[v.index()];
+                let already = self.pending_by_venue[v.index()];
+                let consumed = venue_state.consumed();
+                let curve = venue_state.curve();
+                let (_, before) = curve.sale(fundamental, consumed, already);
+                let (_, after) = curve.sale(fundamental, consumed, already + seizure.to_liquidator);
+                after - before
+            }
+            None => seizure.to_liquidator * collateral_price,
+        };
+        let cost = seizure.debt_repaid * debt_price;
+        if value - cost < keeper.min_profit {
+            return false;
+        }
+        let protocol = &mut self.state.protocols[p.index()];
+        let account = &mut protocol.accounts[id.index()];
+        account.debt -= seizure.debt_repaid;
+        if let Some(slot) = account
+            .collateral
+            .iter_mut()
+            .find(|c| c.0 == collateral_asset)
+        {
+            slot.1 = (slot.1 - seizure.collateral_seized).max(0.0);
+        }
+        protocol.treasury[collateral_asset.index()] += seizure.protocol_fee;
+        let book = &mut self.state.keepers[k.index()];
+        book.spent += cost;
+        book.receive(collateral_asset, seizure.to_liquidator);
+        if let Some(v) = venue {
+            self.pending_by_venue[v.index()] += seizure.to_liquidator;
+            self.pending.push(PendingSale {
+                keeper: k,
+                venue: v,
+                units: seizure.to_liquidator,
+                oracle_value: seizure.to_liquidator * collateral_price,
+            });
+        }
+        self.emit(
+            round,
+            EventKind::Liquidation(LiquidationRecord {
+                protocol: p,
+                account: id,
+                keeper: k,
+                health_factor,
+                collateral_asset,
+                collateral_seized: seizure.collateral_seized,
+                to_keeper: seizure.to_liquidator,
+                protocol_fee: seizure.protocol_fee,
+                collateral_price,
+                debt_asset,
+                debt_repaid: seizure.debt_repaid,
+                debt_price,
+            }),
+        );
+        self.settle_account(p, id, prices, round);
+        true
+    }
+
+    /// After a call: an account left owing with no collateral has its debt written off if the
+    /// protocol's rule says so, and otherwise leaves the index (nothing more can be seized);
+    /// any other account is re-indexed at its new trigger.
+    fn settle_account(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let protocol = &mut self.state.protocols[p.index()];
+        let account = &protocol.accounts[id.index()];
+        if !account.has_collateral() && account.debt > 0.0 {
+            if info.params.liquidation.writes_off_bad_debt() {
+                self.write_off(p, id, prices, round);
+            } else {
+                protocol.index.forget(id);
+            }
+        } else {
+            protocol.index.update(&info.params, id, account);
+        }
     }
 
     /// Writes off the debt of an account with no collateral left.

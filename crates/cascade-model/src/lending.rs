@@ -2,10 +2,11 @@
 //! factor, fixed-spread liquidation with close factor, bonus and protocol fee, bad debt, and the
 //! index that finds liquidatable accounts without scanning the book.
 //!
-//! References: Aave v3 `GenericLogic.calculateUserAccountData` (health factor) and
-//! `LiquidationLogic._calculateAvailableCollateralToLiquidate` (seizure, bonus, protocol fee on the
-//! bonus part), REFERENCE-MATH §1. The close factor is the v3.0–v3.2 shape: `close_factor` of the
-//! debt while the health factor is above `full_close_below_health_factor`, all of it below.
+//! References (REFERENCE-MATH): Aave v3 `GenericLogic.calculateUserAccountData` (health factor)
+//! and `LiquidationLogic` (seizure, bonus, protocol fee on the bonus part, v3.2 and v3.3 close
+//! factor, dust and deficit rules), §1; Compound v2 `liquidateCalculateSeizeTokens` and the
+//! protocol seize share, §2; Morpho Blue `liquidate` and its incentive factor, §6; Euler v2's
+//! health-based discount and debt socialisation, §7. Each is a [`LiquidationRule`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
@@ -49,13 +50,256 @@ impl FixedSpread {
     }
 }
 
+/// Aave v3 versions whose liquidation rules differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AaveVersion {
+    /// v3.0–v3.2: 50% close factor above health factor 0.95, residual debt stays on the account.
+    V3_2,
+    /// v3.3+: 100% by default, 50% of total debt only above 0.95 with both sides ≥ $2,000; no
+    /// dust under $1,000; an account left without collateral has its debt written off (deficit).
+    V3_3,
+}
+
+/// How a lending protocol liquidates, each variant following its protocol's own rules.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LiquidationRule {
+    /// A generic fixed spread: close factor (all of the debt below a health-factor threshold),
+    /// bonus, protocol fee on the bonus part; debt left without collateral is written off.
+    FixedSpread(FixedSpread),
+    /// Aave v3 (REFERENCE-MATH §1) at a version.
+    AaveV3 {
+        /// Rules of this version.
+        version: AaveVersion,
+        /// Share of the bonus part that goes to the treasury.
+        protocol_fee: f64,
+    },
+    /// Compound v2 (§2): repay up to `close_factor` of the borrow; seize repay × incentive
+    /// (1 + bonus) in collateral, of which `protocol_seize_share` goes to reserves; no write-off.
+    CompoundV2 {
+        /// Fraction of the borrow one call may repay.
+        close_factor: f64,
+        /// Share of the seized collateral added to reserves (2.8% on mainnet).
+        protocol_seize_share: f64,
+    },
+    /// Morpho Blue (§6): no close factor, incentive factor min(1.15, 1 / (1 − 0.3 · (1 − LLTV))),
+    /// bad debt written off as soon as the collateral is gone.
+    MorphoBlue,
+    /// Euler v2 (§7): discount 1 − max(health score, 1 − max_discount), the whole liability
+    /// repayable, remaining debt socialised when no collateral is left.
+    EulerV2 {
+        /// The governor's maximum liquidation discount.
+        max_discount: f64,
+    },
+}
+
+/// Aave v3.3 constants (REFERENCE-MATH §1.2): the 50% cap needs both sides at or above
+/// $2,000; a partial liquidation must leave at least $1,000 of debt and of collateral.
+pub const AAVE_MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD: f64 = 2_000.0;
+/// See [`AAVE_MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD`].
+pub const AAVE_MIN_LEFTOVER_BASE: f64 = 1_000.0;
+/// Aave's health factor below which the whole debt may be repaid.
+pub const AAVE_CLOSE_FACTOR_HF_THRESHOLD: f64 = 0.95;
+
+/// Morpho Blue's incentive factor for a market with this liquidation LTV.
+pub fn morpho_incentive_factor(lltv: f64) -> f64 {
+    (1.0 / (1.0 - 0.3 * (1.0 - lltv))).min(1.15)
+}
+
+impl LiquidationRule {
+    /// Whether debt left on an account with no collateral is written off (realised bad debt)
+    /// rather than left on the account.
+    pub fn writes_off_bad_debt(&self) -> bool {
+        match self {
+            Self::FixedSpread(_) | Self::MorphoBlue | Self::EulerV2 { .. } => true,
+            Self::AaveV3 { version, .. } => *version == AaveVersion::V3_3,
+            Self::CompoundV2 { .. } => false,
+        }
+    }
+
+    /// The liquidation bonus for seizing this collateral (the discount's equivalent for Euler is
+    /// state-dependent and reported as 0 here).
+    pub fn bonus(&self, collateral: &CollateralParams) -> f64 {
+        match self {
+            Self::MorphoBlue => morpho_incentive_factor(collateral.liquidation_threshold) - 1.0,
+            Self::EulerV2 { .. } => 0.0,
+            _ => collateral.liquidation_bonus,
+        }
+    }
+
+    /// Whether one call is capped below the whole debt at this health factor (where a keeper's
+    /// two-step strategy can extract more).
+    pub fn has_close_factor(&self) -> bool {
+        !matches!(self, Self::MorphoBlue | Self::EulerV2 { .. })
+    }
+
+    /// The most debt (units) one call may repay, seizing `collateral_asset`.
+    pub fn max_repay(
+        &self,
+        account: &Account,
+        health_factor: f64,
+        collateral_asset: AssetId,
+        price: &impl Fn(AssetId) -> f64,
+    ) -> f64 {
+        let debt = account.debt;
+        match self {
+            Self::FixedSpread(rule) => rule.close_factor_at(health_factor) * debt,
+            Self::AaveV3 {
+                version: AaveVersion::V3_2,
+                ..
+            } => {
+                if health_factor > AAVE_CLOSE_FACTOR_HF_THRESHOLD {
+                    0.5 * debt
+                } else {
+                    debt
+                }
+            }
+            Self::AaveV3 {
+                version: AaveVersion::V3_3,
+                ..
+            } => {
+                let collateral_value =
+                    account.collateral_of(collateral_asset) * price(collateral_asset);
+                let debt_value = account.debt_value(price);
+                if health_factor > AAVE_CLOSE_FACTOR_HF_THRESHOLD
+                    && collateral_value >= AAVE_MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
+                    && debt_value >= AAVE_MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD
+                {
+                    0.5 * debt
+                } else {
+                    debt
+                }
+            }
+            Self::CompoundV2 { close_factor, .. } => close_factor * debt,
+            Self::MorphoBlue | Self::EulerV2 { .. } => debt,
+        }
+    }
+
+    /// One liquidation call on `account` at `health_factor`, seizing `collateral_asset`, by a
+    /// liquidator asking to repay at most `requested` debt units (capped by [`Self::max_repay`]).
+    /// `None` when the protocol would revert (Aave v3.3's dust rule) or there is nothing to do.
+    pub fn call(
+        &self,
+        params: &LendingParams,
+        account: &Account,
+        health_factor: f64,
+        collateral_asset: AssetId,
+        price: &impl Fn(AssetId) -> f64,
+        requested: f64,
+    ) -> Option<Seizure> {
+        let collateral = params.collateral[collateral_asset.index()]?;
+        let balance = account.collateral_of(collateral_asset);
+        let (p_c, p_d) = (price(collateral_asset), price(account.debt_asset));
+        let cover = requested.min(self.max_repay(account, health_factor, collateral_asset, price));
+        if cover <= 0.0 || balance <= 0.0 {
+            return None;
+        }
+        let seizure = match *self {
+            Self::FixedSpread(rule) => fixed_spread_seizure(
+                cover,
+                p_d,
+                balance,
+                p_c,
+                collateral.liquidation_bonus,
+                rule.protocol_fee,
+            ),
+            Self::AaveV3 {
+                version,
+                protocol_fee,
+            } => {
+                let s = fixed_spread_seizure(
+                    cover,
+                    p_d,
+                    balance,
+                    p_c,
+                    collateral.liquidation_bonus,
+                    protocol_fee,
+                );
+                if version == AaveVersion::V3_3 {
+                    let debt_left = account.debt - s.debt_repaid;
+                    let collateral_left = balance - s.collateral_seized;
+                    let leaves_both =
+                        debt_left > 1e-9 * account.debt && collateral_left > 1e-12 * balance;
+                    if leaves_both
+                        && (debt_left * p_d < AAVE_MIN_LEFTOVER_BASE
+                            || collateral_left * p_c < AAVE_MIN_LEFTOVER_BASE)
+                    {
+                        return None;
+                    }
+                }
+                s
+            }
+            Self::CompoundV2 {
+                protocol_seize_share,
+                ..
+            } => {
+                let incentive = 1.0 + collateral.liquidation_bonus;
+                // A seize above the balance reverts; the liquidator repays what the balance covers.
+                let repaid = cover.min(balance * p_c / (incentive * p_d));
+                let seized = (repaid * incentive * p_d / p_c).min(balance);
+                let to_reserves = seized * protocol_seize_share;
+                Seizure {
+                    debt_repaid: repaid,
+                    collateral_seized: seized,
+                    to_liquidator: seized - to_reserves,
+                    protocol_fee: to_reserves,
+                }
+            }
+            Self::MorphoBlue => {
+                let bonus = morpho_incentive_factor(collateral.liquidation_threshold) - 1.0;
+                fixed_spread_seizure(cover, p_d, balance, p_c, bonus, 0.0)
+            }
+            Self::EulerV2 { max_discount } => {
+                let discount_factor = health_factor.max(1.0 - max_discount);
+                let repay_value = cover * p_d;
+                let collateral_value = balance * p_c;
+                let (repay_value, yield_value) = if collateral_value < repay_value / discount_factor
+                {
+                    (collateral_value * discount_factor, collateral_value)
+                } else {
+                    (repay_value, repay_value / discount_factor)
+                };
+                let seized = (yield_value / p_c).min(balance);
+                Seizure {
+                    debt_repaid: repay_value / p_d,
+                    collateral_seized: seized,
+                    to_liquidator: seized,
+                    protocol_fee: 0.0,
+                }
+            }
+        };
+        (seizure.debt_repaid > 0.0).then_some(seizure)
+    }
+
+    /// The repayment that leaves the account's health factor at `target` (just below 1) when
+    /// seizing `collateral_asset`: the first call of the two-step strategy, which keeps the
+    /// account liquidatable for a second call. `None` when no such repayment exists (the
+    /// account is at or above the target, or liquidations are toxic so every call lowers the
+    /// health factor).
+    pub fn repay_to_health(
+        &self,
+        params: &LendingParams,
+        account: &Account,
+        collateral_asset: AssetId,
+        price: &impl Fn(AssetId) -> f64,
+        target: f64,
+    ) -> Option<f64> {
+        let collateral = params.collateral[collateral_asset.index()]?;
+        let p_d = price(account.debt_asset);
+        let weighted = account.weighted_collateral(params, price);
+        let seized_weight = (1.0 + self.bonus(&collateral)) * collateral.liquidation_threshold;
+        let numerator = target * account.debt * p_d - weighted;
+        let denominator = p_d * (target - seized_weight);
+        (numerator > 0.0 && denominator > 0.0).then(|| numerator / denominator)
+    }
+}
+
 /// The parameters of a lending protocol.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LendingParams {
     /// Collateral parameters indexed by asset; `None` if the asset is not accepted as collateral.
     pub collateral: Vec<Option<CollateralParams>>,
     /// The liquidation rule.
-    pub liquidation: FixedSpread,
+    pub liquidation: LiquidationRule,
     /// If set, accounts are checked only at multiples of this many seconds (epoch settlement).
     pub epoch_seconds: Option<u64>,
 }
@@ -275,6 +519,15 @@ impl LiquidationIndex {
         }
     }
 
+    /// Removes an account from the index (nothing left to liquidate, debt left in place).
+    pub fn forget(&mut self, id: AccountId) {
+        let (pair, bits) = std::mem::replace(&mut self.keys[id.index()], NO_KEY);
+        if pair != NO_KEY.0 {
+            self.pairs[pair as usize].overlay.remove(&(bits, id.0));
+        }
+        self.general.remove(&id.0);
+    }
+
     /// Drops stale entries from the top of each sorted vector, where liquidated accounts were.
     pub fn prune(&mut self) {
         for (p, pair) in self.pairs.iter_mut().enumerate() {
@@ -366,11 +619,11 @@ mod tests {
                 }),
                 None,
             ],
-            liquidation: FixedSpread {
+            liquidation: LiquidationRule::FixedSpread(FixedSpread {
                 close_factor,
                 full_close_below_health_factor: full_close,
                 protocol_fee: fee,
-            },
+            }),
             epoch_seconds: None,
         }
     }
@@ -383,39 +636,244 @@ mod tests {
         }
     }
 
+    fn with_rule(mut params: LendingParams, rule: LiquidationRule) -> LendingParams {
+        params.liquidation = rule;
+        params
+    }
+
+    fn prices_at(weth: f64) -> impl Fn(AssetId) -> f64 {
+        move |asset: AssetId| if asset == WETH { weth } else { 1.0 }
+    }
+
     /// REFERENCE-MATH §1.5 A1–A3 (10 WETH, LT 0.83, bonus 5%, fee 10% of bonus, debt 17,000
-    /// USDC). Tolerance 1e-6 in the asset's units.
+    /// USDC), under both the generic fixed spread with Aave's close factor and Aave v3.3's own
+    /// rule. Tolerance 1e-6 in the asset's units.
     #[test]
     fn aave_worked_examples_a1_a2_a3() {
-        let params = aave_params(0.83, 0.5, Some(0.95), 0.10);
+        let generic = aave_params(0.83, 0.5, Some(0.95), 0.10);
+        let aave = with_rule(
+            generic.clone(),
+            LiquidationRule::AaveV3 {
+                version: AaveVersion::V3_3,
+                protocol_fee: 0.10,
+            },
+        );
         let a = account(10.0, 17_000.0);
-        for (price, hf, repay, seized, fee, to_liquidator) in [
-            (2000.0, 0.976471, 8_500.0, 4.4625, 0.02125, 4.44125),
-            (1900.0, 0.927647, 17_000.0, 9.394737, 0.044737, 9.350000),
-            (1500.0, 0.732353, 14_285.714286, 10.0, 0.047619, 9.952381),
-        ] {
-            let prices = |asset: AssetId| if asset == WETH { price } else { 1.0 };
-            let health = a.health_factor(&params, &prices);
-            assert!(close(health, hf, 1e-6), "{price}: hf {health}");
-            let cover = params.liquidation.close_factor_at(health) * a.debt;
-            let s = fixed_spread_seizure(cover, 1.0, 10.0, price, 0.05, 0.10);
-            assert!(
-                close(s.debt_repaid, repay, 1e-6),
-                "{price}: repaid {}",
-                s.debt_repaid
-            );
-            assert!(close(s.collateral_seized, seized, 1e-6));
-            assert!(close(s.protocol_fee, fee, 1e-6));
-            assert!(close(s.to_liquidator, to_liquidator, 1e-6));
+        for params in [&generic, &aave] {
+            for (price, hf, repay, seized, fee, to_liquidator) in [
+                (2000.0, 0.976471, 8_500.0, 4.4625, 0.02125, 4.44125),
+                (1900.0, 0.927647, 17_000.0, 9.394737, 0.044737, 9.350000),
+                (1500.0, 0.732353, 14_285.714286, 10.0, 0.047619, 9.952381),
+            ] {
+                let prices = prices_at(price);
+                let health = a.health_factor(params, &prices);
+                assert!(close(health, hf, 1e-6), "{price}: hf {health}");
+                let s = params
+                    .liquidation
+                    .call(params, &a, health, WETH, &prices, f64::INFINITY)
+                    .expect("liquidatable");
+                assert!(
+                    close(s.debt_repaid, repay, 1e-6),
+                    "{price}: repaid {}",
+                    s.debt_repaid
+                );
+                assert!(close(s.collateral_seized, seized, 1e-6));
+                assert!(close(s.protocol_fee, fee, 1e-6));
+                assert!(close(s.to_liquidator, to_liquidator, 1e-6));
+            }
         }
-        // A1 leaves HF 1.081441; A3 leaves 2,714.285714 USDC of debt with no collateral.
+        // A1 leaves HF 1.081441; A3 leaves 2,714.285714 USDC of debt with no collateral, which
+        // v3.3 writes off (deficit) and v3.2 leaves on the account.
         let after = account(10.0 - 4.4625, 8_500.0);
         assert!(close(
-            after.health_factor(&params, &|x| if x == WETH { 2000.0 } else { 1.0 }),
+            after.health_factor(&generic, &prices_at(2000.0)),
             1.081441,
             1e-6
         ));
         assert!(close(17_000.0 - 10.0 * 1500.0 / 1.05, 2_714.285714, 1e-6));
+        assert!(aave.liquidation.writes_off_bad_debt());
+        let v32 = LiquidationRule::AaveV3 {
+            version: AaveVersion::V3_2,
+            protocol_fee: 0.1,
+        };
+        assert!(!v32.writes_off_bad_debt());
+    }
+
+    /// §1.5 A4: $2,500 of WETH against $1,900 of USDC, HF < 1 (LT 0.7). Repaying 1,500 would
+    /// leave $400 of debt beside collateral: v3.3 reverts; repaying the whole 1,900 works.
+    #[test]
+    fn aave_v3_3_dust_rule_a4() {
+        let params = with_rule(
+            aave_params(0.7, 1.0, None, 0.0),
+            LiquidationRule::AaveV3 {
+                version: AaveVersion::V3_3,
+                protocol_fee: 0.0,
+            },
+        );
+        let a = account(1.25, 1_900.0);
+        let prices = prices_at(2000.0);
+        let hf = a.health_factor(&params, &prices);
+        assert!(hf < 1.0);
+        assert_eq!(
+            params
+                .liquidation
+                .call(&params, &a, hf, WETH, &prices, 1_500.0),
+            None
+        );
+        let full = params
+            .liquidation
+            .call(&params, &a, hf, WETH, &prices, 1_900.0)
+            .expect("allowed");
+        assert!(close(full.debt_repaid, 1_900.0, 1e-9));
+        // v3.2 has no dust rule.
+        let v32 = LiquidationRule::AaveV3 {
+            version: AaveVersion::V3_2,
+            protocol_fee: 0.0,
+        };
+        assert!(v32.call(&params, &a, hf, WETH, &prices, 1_500.0).is_some());
+    }
+
+    /// §1.5 A5 and §1.2: v3.2 caps at 50% above HF 0.95; v3.3 caps at 50% only when both sides
+    /// are worth at least $2,000, and repays everything otherwise.
+    #[test]
+    fn aave_close_factor_by_version_a5() {
+        let params = aave_params(0.83, 1.0, None, 0.0);
+        let prices = prices_at(2000.0);
+        let v32 = LiquidationRule::AaveV3 {
+            version: AaveVersion::V3_2,
+            protocol_fee: 0.0,
+        };
+        let v33 = LiquidationRule::AaveV3 {
+            version: AaveVersion::V3_3,
+            protocol_fee: 0.0,
+        };
+        let a = account(10.0, 17_000.0);
+        let hf = a.health_factor(&params, &prices);
+        assert!(close(v32.max_repay(&a, hf, WETH, &prices), 8_500.0, 1e-9));
+        assert!(close(v33.max_repay(&a, hf, WETH, &prices), 8_500.0, 1e-9));
+        // A small account ($1,900 of collateral): v3.3 lets the whole debt go at HF 0.97.
+        let small = account(0.95, 1_625.0);
+        let hf = small.health_factor(&params, &prices);
+        assert!(hf > 0.95 && hf < 1.0, "{hf}");
+        assert!(close(v32.max_repay(&small, hf, WETH, &prices), 812.5, 1e-9));
+        assert!(close(
+            v33.max_repay(&small, hf, WETH, &prices),
+            1_625.0,
+            1e-9
+        ));
+    }
+
+    /// §2 C1 and C2: close factor 0.5 of a 5,000 DAI borrow; repaying 1,000 DAI at ETH 2,000
+    /// with incentive 1.08 seizes 27 cETH = 0.54 ETH (exchange rate 0.02), 0.756 cETH =
+    /// 0.01512 ETH to reserves and 26.244 cETH = 0.52488 ETH to the liquidator.
+    #[test]
+    fn compound_v2_c1_c2() {
+        let rule = LiquidationRule::CompoundV2 {
+            close_factor: 0.5,
+            protocol_seize_share: 0.028,
+        };
+        let mut params = aave_params(0.5, 1.0, None, 0.0);
+        params.collateral[0] = Some(CollateralParams {
+            ltv: 0.5,
+            liquidation_threshold: 0.5,
+            liquidation_bonus: 0.08,
+        });
+        let params = with_rule(params, rule);
+        let a = account(4.0, 5_000.0);
+        let prices = prices_at(2000.0);
+        let hf = a.health_factor(&params, &prices);
+        assert!(close(rule.max_repay(&a, hf, WETH, &prices), 2_500.0, 1e-9));
+        let s = rule
+            .call(&params, &a, hf, WETH, &prices, 1_000.0)
+            .expect("liquidatable");
+        assert!(close(s.collateral_seized, 27.0 * 0.02, 1e-12));
+        assert!(close(s.protocol_fee, 0.756 * 0.02, 1e-12));
+        assert!(close(s.to_liquidator, 26.244 * 0.02, 1e-12));
+        assert!(!rule.writes_off_bad_debt());
+    }
+
+    /// §6 B1 and B2: Morpho Blue's incentive factor, and a 1,000 USDC repayment at LLTV 86%.
+    #[test]
+    fn morpho_blue_b1_b2() {
+        for (lltv, lif) in [
+            (0.945, 1.016777),
+            (0.86, 1.043841),
+            (0.77, 1.074114),
+            (0.625, 1.126761),
+            (0.5, 1.15),
+            (0.3, 1.15),
+        ] {
+            assert!(close(morpho_incentive_factor(lltv), lif, 1e-6), "{lltv}");
+        }
+        let params = with_rule(
+            aave_params(0.86, 1.0, None, 0.0),
+            LiquidationRule::MorphoBlue,
+        );
+        let a = account(1.0, 1_800.0);
+        let prices = prices_at(2000.0);
+        let hf = a.health_factor(&params, &prices);
+        let s = params
+            .liquidation
+            .call(&params, &a, hf, WETH, &prices, 1_000.0)
+            .expect("liquidatable");
+        assert!(close(s.collateral_seized, 0.521921, 1e-6));
+        // No close factor: the whole debt in one call.
+        assert!(close(
+            params.liquidation.max_repay(&a, hf, WETH, &prices),
+            1_800.0,
+            1e-9
+        ));
+    }
+
+    /// §7 E1 and E2: liability 1,000; collateral worth 1,200 (LT 0.8) gives HS 0.96, a 4%
+    /// discount and 1,041.67 of collateral for the whole liability; worth 1,000 gives HS 0.80,
+    /// capped at a 15% discount: all 1,000 taken for 850, the other 150 left to socialise.
+    #[test]
+    fn euler_v2_e1_e2() {
+        let rule = LiquidationRule::EulerV2 { max_discount: 0.15 };
+        let params = with_rule(aave_params(0.8, 1.0, None, 0.0), rule);
+        let prices = prices_at(1.0);
+        let a = account(1_200.0, 1_000.0);
+        let hf = a.health_factor(&params, &prices);
+        assert!(close(hf, 0.96, 1e-12));
+        let s = rule
+            .call(&params, &a, hf, WETH, &prices, f64::INFINITY)
+            .expect("liquidatable");
+        assert!(close(s.debt_repaid, 1_000.0, 1e-9));
+        assert!(close(s.collateral_seized, 1_041.666667, 1e-6));
+        let b = account(1_000.0, 1_000.0);
+        let hf = b.health_factor(&params, &prices);
+        let s = rule
+            .call(&params, &b, hf, WETH, &prices, f64::INFINITY)
+            .expect("liquidatable");
+        assert!(close(s.collateral_seized, 1_000.0, 1e-9));
+        assert!(close(s.debt_repaid, 850.0, 1e-9));
+        assert!(rule.writes_off_bad_debt());
+    }
+
+    /// The two-step strategy's first repayment leaves the health factor at the target exactly.
+    #[test]
+    fn repay_to_health_hits_its_target() {
+        let params = aave_params(0.83, 0.5, Some(0.95), 0.10);
+        let prices = prices_at(2000.0);
+        let a = account(10.0, 17_000.0);
+        let target = 1.0 - 1e-6;
+        let repay = params
+            .liquidation
+            .repay_to_health(&params, &a, WETH, &prices, target)
+            .expect("exists");
+        let seized = repay / 2000.0 * 1.05;
+        let after = account(10.0 - seized, 17_000.0 - repay);
+        assert!(close(after.health_factor(&params, &prices), target, 1e-12));
+        // With toxic parameters (LT · (1 + bonus) ≥ 1) no repayment raises the health factor.
+        let toxic = aave_params(0.96, 0.5, None, 0.0);
+        let b = account(10.0, 19_500.0);
+        assert_eq!(
+            toxic
+                .liquidation
+                .repay_to_health(&toxic, &b, WETH, &prices, target),
+            None
+        );
     }
 
     #[test]

@@ -13,8 +13,10 @@ use cascade_engine::{
 };
 use cascade_model::fundamental::{Fundamental, Interpolation, PriceDriver, Series, Shock};
 use cascade_model::ids::{AssetId, KeeperId, OracleId, ProtocolId, VenueId};
-use cascade_model::keeper::KeeperSpec;
-use cascade_model::lending::{Account, CollateralParams, FixedSpread, LendingParams};
+use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
+use cascade_model::lending::{
+    AaveVersion, Account, CollateralParams, FixedSpread, LendingParams, LiquidationRule,
+};
 use cascade_model::oracle::{Aggregation, Oracle, TwapMean, UpdateRule};
 use cascade_model::venue::{ImpactCurve, OrderBook, Venue};
 use sha2::{Digest, Sha256};
@@ -1167,42 +1169,8 @@ impl<'a> Builder<'a> {
                     "unknown protocol kind; expected lending",
                 );
             }
-            let l = &p.liquidation;
             let lat = at.key("liquidation");
-            if l.mechanism != "fixed_spread" {
-                self.fail(
-                    &lat.key("mechanism"),
-                    format!("{:?}", l.mechanism),
-                    "unknown liquidation mechanism; expected fixed_spread",
-                );
-            }
-            self.check(
-                &lat.key("bonus"),
-                l.bonus,
-                (0.0..1.0).contains(&l.bonus),
-                "a bonus fraction in [0, 1)",
-            );
-            self.check(
-                &lat.key("close_factor"),
-                l.close_factor,
-                l.close_factor > 0.0 && l.close_factor <= 1.0,
-                "a fraction in (0, 1]",
-            );
-            if let Some(t) = l.full_close_below_health_factor {
-                self.check(
-                    &lat.key("full_close_below_health_factor"),
-                    t,
-                    t > 0.0 && t <= 1.0,
-                    "a health factor in (0, 1]",
-                );
-            }
-            let fee = l.protocol_fee.unwrap_or(0.0);
-            self.check(
-                &lat.key("protocol_fee"),
-                fee,
-                (0.0..=1.0).contains(&fee),
-                "a fraction of the bonus in [0, 1]",
-            );
+            let (rule, default_bonus) = self.liquidation_rule(&lat, &p.liquidation);
             if p.epoch_seconds == Some(0) {
                 self.fail(&at.key("epoch_seconds"), 0, "expected at least 1 second");
             }
@@ -1232,8 +1200,16 @@ impl<'a> Builder<'a> {
                 if ok && c.ltv > c.liquidation_threshold {
                     self.fail(&cat.key("ltv"), c.ltv, format!("exceeds the liquidation threshold {}: a new loan would be liquidatable at once", c.liquidation_threshold));
                 }
-                let bonus = c.liquidation_bonus.unwrap_or(l.bonus);
-                if let Some(b) = c.liquidation_bonus {
+                let bonus = match (c.liquidation_bonus, default_bonus) {
+                    (Some(b), Some(_)) => b,
+                    (None, Some(b)) => b,
+                    (Some(b), None) => {
+                        self.fail(&cat.key("liquidation_bonus"), b, format!("does not apply for mechanism {:?}, whose incentive is set by its own rule", p.liquidation.mechanism));
+                        0.0
+                    }
+                    (None, None) => 0.0,
+                };
+                if let (Some(b), Some(_)) = (c.liquidation_bonus, default_bonus) {
                     self.check(
                         &cat.key("liquidation_bonus"),
                         b,
@@ -1270,11 +1246,7 @@ impl<'a> Builder<'a> {
                 name: p.name.clone(),
                 params: LendingParams {
                     collateral,
-                    liquidation: FixedSpread {
-                        close_factor: l.close_factor,
-                        full_close_below_health_factor: l.full_close_below_health_factor,
-                        protocol_fee: fee,
-                    },
+                    liquidation: rule,
                     epoch_seconds: p.epoch_seconds,
                 },
                 oracle_for,
@@ -1283,6 +1255,183 @@ impl<'a> Builder<'a> {
             });
         }
         out
+    }
+
+    /// The liquidation rule, and the bonus each collateral gets unless it sets its own (`None`
+    /// for mechanisms whose incentive is set by their own rule).
+    fn liquidation_rule(
+        &mut self,
+        at: &FieldPath,
+        l: &LiquidationSection,
+    ) -> (LiquidationRule, Option<f64>) {
+        let mechanism = l.mechanism.as_str();
+        let ctx = format!("for mechanism {mechanism:?}");
+        let known = [
+            "fixed_spread",
+            "aave_v3",
+            "compound_v2",
+            "morpho_blue",
+            "euler_v2",
+        ];
+        if !known.contains(&mechanism) {
+            self.fail(
+                &at.key("mechanism"),
+                format!("{mechanism:?}"),
+                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2",
+            );
+            return (LiquidationRule::MorphoBlue, Some(0.0));
+        }
+        // Which keys each mechanism takes; any other given key is an error.
+        let applies: [(&str, bool, &[&str]); 7] = [
+            (
+                "bonus",
+                l.bonus.is_some(),
+                &["fixed_spread", "aave_v3", "compound_v2"],
+            ),
+            (
+                "close_factor",
+                l.close_factor.is_some(),
+                &["fixed_spread", "compound_v2"],
+            ),
+            (
+                "full_close_below_health_factor",
+                l.full_close_below_health_factor.is_some(),
+                &["fixed_spread"],
+            ),
+            (
+                "protocol_fee",
+                l.protocol_fee.is_some(),
+                &["fixed_spread", "aave_v3"],
+            ),
+            ("version", l.version.is_some(), &["aave_v3"]),
+            (
+                "protocol_seize_share",
+                l.protocol_seize_share.is_some(),
+                &["compound_v2"],
+            ),
+            ("max_discount", l.max_discount.is_some(), &["euler_v2"]),
+        ];
+        for (name, present, mechanisms) in applies {
+            if present && !mechanisms.contains(&mechanism) {
+                self.fail_written(&at.key(name), format!("does not apply {ctx}"));
+            }
+        }
+        let bonus = |this: &mut Self| {
+            let bonus = this
+                .required(&at.key("bonus"), &l.bonus, &ctx)
+                .unwrap_or(0.0);
+            this.check(
+                &at.key("bonus"),
+                bonus,
+                (0.0..1.0).contains(&bonus),
+                "a bonus fraction in [0, 1)",
+            );
+            bonus
+        };
+        let protocol_fee = |this: &mut Self| {
+            let fee = l.protocol_fee.unwrap_or(0.0);
+            this.check(
+                &at.key("protocol_fee"),
+                fee,
+                (0.0..=1.0).contains(&fee),
+                "a fraction of the bonus in [0, 1]",
+            );
+            fee
+        };
+        match mechanism {
+            "fixed_spread" => {
+                let bonus = bonus(self);
+                let close_factor = self
+                    .required(&at.key("close_factor"), &l.close_factor, &ctx)
+                    .unwrap_or(1.0);
+                self.check(
+                    &at.key("close_factor"),
+                    close_factor,
+                    close_factor > 0.0 && close_factor <= 1.0,
+                    "a fraction in (0, 1]",
+                );
+                if let Some(t) = l.full_close_below_health_factor {
+                    self.check(
+                        &at.key("full_close_below_health_factor"),
+                        t,
+                        t > 0.0 && t <= 1.0,
+                        "a health factor in (0, 1]",
+                    );
+                }
+                let protocol_fee = protocol_fee(self);
+                let rule = FixedSpread {
+                    close_factor,
+                    full_close_below_health_factor: l.full_close_below_health_factor,
+                    protocol_fee,
+                };
+                (LiquidationRule::FixedSpread(rule), Some(bonus))
+            }
+            "aave_v3" => {
+                let bonus = bonus(self);
+                let protocol_fee = protocol_fee(self);
+                let version = match self
+                    .required(&at.key("version"), &l.version, &ctx)
+                    .as_deref()
+                {
+                    Some("3.2") | None => AaveVersion::V3_2,
+                    Some("3.3") => AaveVersion::V3_3,
+                    Some(other) => {
+                        self.fail(
+                            &at.key("version"),
+                            format!("{other:?}"),
+                            "expected \"3.2\" (v3.0–v3.2 rules) or \"3.3\" (v3.3 and later)",
+                        );
+                        AaveVersion::V3_3
+                    }
+                };
+                (
+                    LiquidationRule::AaveV3 {
+                        version,
+                        protocol_fee,
+                    },
+                    Some(bonus),
+                )
+            }
+            "compound_v2" => {
+                let bonus = bonus(self);
+                let close_factor = self
+                    .required(&at.key("close_factor"), &l.close_factor, &ctx)
+                    .unwrap_or(0.5);
+                self.check(
+                    &at.key("close_factor"),
+                    close_factor,
+                    close_factor > 0.05 && close_factor <= 0.9,
+                    "a close factor in (0.05, 0.9], Compound's governance bounds",
+                );
+                let share = l.protocol_seize_share.unwrap_or(0.028);
+                self.check(
+                    &at.key("protocol_seize_share"),
+                    share,
+                    (0.0..1.0).contains(&share),
+                    "a fraction in [0, 1)",
+                );
+                (
+                    LiquidationRule::CompoundV2 {
+                        close_factor,
+                        protocol_seize_share: share,
+                    },
+                    Some(bonus),
+                )
+            }
+            "morpho_blue" => (LiquidationRule::MorphoBlue, None),
+            _ => {
+                let max_discount = self
+                    .required(&at.key("max_discount"), &l.max_discount, &ctx)
+                    .unwrap_or(0.1);
+                self.check(
+                    &at.key("max_discount"),
+                    max_discount,
+                    max_discount > 0.0 && max_discount < 1.0,
+                    "a discount fraction in (0, 1)",
+                );
+                (LiquidationRule::EulerV2 { max_discount }, None)
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1353,6 +1502,18 @@ impl<'a> Builder<'a> {
                 true,
                 "a finite USD amount",
             );
+            let strategy = match k.strategy.as_deref() {
+                None | Some("single_call") => KeeperStrategy::SingleCall,
+                Some("two_step") => KeeperStrategy::TwoStep,
+                Some(other) => {
+                    self.fail(
+                        &at.key("strategy"),
+                        format!("{other:?}"),
+                        "expected single_call or two_step",
+                    );
+                    KeeperStrategy::SingleCall
+                }
+            };
             out.push(KeeperInfo {
                 name: k.name.clone(),
                 spec: KeeperSpec {
@@ -1360,6 +1521,7 @@ impl<'a> Builder<'a> {
                     sell_on,
                     capital: k.capital_usd,
                     min_profit,
+                    strategy,
                 },
             });
         }

@@ -171,12 +171,20 @@ pub struct ProtocolSection {
 #[allow(missing_docs)]
 pub struct LiquidationSection {
     pub mechanism: String,
-    pub bonus: f64,
-    pub close_factor: f64,
+    #[serde(default)]
+    pub bonus: Option<f64>,
+    #[serde(default)]
+    pub close_factor: Option<f64>,
     #[serde(default)]
     pub full_close_below_health_factor: Option<f64>,
     #[serde(default)]
     pub protocol_fee: Option<f64>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub protocol_seize_share: Option<f64>,
+    #[serde(default)]
+    pub max_discount: Option<f64>,
 }
 
 /// `protocols[].collateral.<ASSET>`.
@@ -254,6 +262,8 @@ pub struct KeeperSection {
     pub capital_usd: Option<f64>,
     #[serde(default)]
     pub min_profit_usd: Option<f64>,
+    #[serde(default)]
+    pub strategy: Option<String>,
 }
 
 /// `keepers[].sell_on`: one venue name, or a venue per collateral asset.

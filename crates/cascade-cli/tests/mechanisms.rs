@@ -1,0 +1,181 @@
+//! Liquidation rules end to end: toxic parameters drain, healthy ones heal; the two-step keeper
+//! strategy extracts more bonus than one call; each protocol's rule decides whether debt left
+//! without collateral is written off (realised) or stays on the account (unrealised).
+
+use cascade_engine::EventKind;
+
+use crate::common::{Run, run_str};
+
+/// One account of 10 ETH owing DEBT USDC; the ETH fundamental steps to PRICE at step 1 and
+/// stays. The oracle reads the fundamental and the keeper holds what it seizes, so nothing but
+/// the rule moves the account.
+fn one_account(liquidation: &str, threshold: f64, debt: f64, price: f64, strategy: &str) -> Run {
+    let text = format!(
+        r#"
+[simulation]
+name = "one-account"
+seed = 1
+steps = 3
+step_seconds = 60
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+driver = {{ model = "path", points = [[0, 2000.0], [60, {price}]] }}
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[oracles]]
+name = "eth-usd"
+asset = "ETH"
+sources = ["fundamental"]
+
+[[protocols]]
+name = "lender"
+kind = "lending"
+liquidation = {liquidation}
+oracles = {{ ETH = "eth-usd" }}
+collateral = {{ ETH = {{ ltv = {threshold}, liquidation_threshold = {threshold} }} }}
+
+[[positions]]
+protocol = "lender"
+count = 1
+collateral = {{ asset = "ETH", total = 10.0 }}
+debt = {{ asset = "USDC" }}
+liquidation_price = {{ distribution = "even", low = {trigger}, high = {trigger} }}
+
+[[keepers]]
+name = "keeper"
+protocols = ["lender"]
+strategy = "{strategy}"
+"#,
+        trigger = debt / (10.0 * threshold),
+    );
+    run_str(&text)
+}
+
+fn calls(run: &Run) -> usize {
+    run.events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Liquidation(_)))
+        .count()
+}
+
+/// Bonus the keeper earned: collateral received at the oracle price minus debt repaid.
+fn bonus_earned(run: &Run) -> f64 {
+    run.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Liquidation(l) => {
+                Some(l.to_keeper * l.collateral_price - l.debt_repaid * l.debt_price)
+            }
+            _ => None,
+        })
+        .sum()
+}
+
+const HALF_CLOSE: &str = r#"{ mechanism = "fixed_spread", bonus = 0.05, close_factor = 0.5 }"#;
+
+#[test]
+fn toxic_parameters_drain_a_position_into_bad_debt() {
+    // LT 0.96 · 1.05 = 1.008 ≥ 1: each 50% liquidation lowers the health factor further, so
+    // the account is liquidated round after round until its collateral is gone.
+    let run = one_account(HALF_CLOSE, 0.96, 19_000.0, 1_970.0, "single_call");
+    assert!(run.summary.warnings.iter().any(|w| w.contains("toxic")));
+    assert!(calls(&run) >= 3, "{} calls", calls(&run));
+    assert!(run.summary.bad_debt_realised_usd > 0.0);
+    assert_eq!(run.summary.protocols["lender"].open_accounts, 0);
+}
+
+#[test]
+fn healthy_parameters_heal_a_position_in_one_call() {
+    // LT 0.80 · 1.05 = 0.84 < 1: one 50% liquidation lifts the health factor above 1.
+    let run = one_account(HALF_CLOSE, 0.80, 15_700.0, 1_950.0, "single_call");
+    assert_eq!(calls(&run), 1);
+    assert_eq!(run.summary.bad_debt_usd, 0.0);
+    assert_eq!(run.summary.protocols["lender"].open_accounts, 1);
+}
+
+#[test]
+fn the_two_step_strategy_earns_more_bonus_than_one_call() {
+    // Under a 50% close factor one call repays cf·D. The two-step keeper first repays
+    // r1 = (h·D − W) / (h − (1 + b)·LT), which leaves the health factor at h just below 1, then
+    // cf·(D − r1): the bonus grows by the factor (r1 + cf·(D − r1)) / (cf·D).
+    let (debt, weighted, cf, lt) = (15_700.0, 10.0 * 1_950.0 * 0.80, 0.5, 0.80);
+    for (liquidation, bonus) in [
+        (HALF_CLOSE, 0.05),
+        (
+            r#"{ mechanism = "aave_v3", version = "3.2", bonus = 0.05 }"#,
+            0.05,
+        ),
+        (
+            r#"{ mechanism = "compound_v2", bonus = 0.08, close_factor = 0.5 }"#,
+            0.08,
+        ),
+    ] {
+        let single = one_account(liquidation, lt, debt, 1_950.0, "single_call");
+        let two = one_account(liquidation, lt, debt, 1_950.0, "two_step");
+        assert_eq!(calls(&single), 1);
+        assert_eq!(calls(&two), 2, "{liquidation}");
+        let h = 1.0 - 1e-9;
+        let first = (h * debt - weighted) / (h - (1.0 + bonus) * lt);
+        let expected = (first + cf * (debt - first)) / (cf * debt);
+        let (b1, b2) = (bonus_earned(&single), bonus_earned(&two));
+        assert!(b2 > b1, "{liquidation}: two-step {b2} vs single {b1}");
+        assert!(
+            (b2 / b1 - expected).abs() < 1e-6,
+            "{liquidation}: {} vs {expected}",
+            b2 / b1
+        );
+    }
+}
+
+#[test]
+fn each_rule_decides_what_happens_to_debt_left_without_collateral() {
+    // 10 ETH owing 19,000 USDC; ETH gaps from 2,000 to 1,500: collateral worth 15,000 cannot
+    // cover the debt plus any incentive, so a liquidation takes all of it and debt remains.
+    for (liquidation, threshold, written_off) in [
+        (
+            r#"{ mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }"#,
+            0.96,
+            true,
+        ),
+        (
+            r#"{ mechanism = "aave_v3", version = "3.3", bonus = 0.05 }"#,
+            0.96,
+            true,
+        ),
+        (
+            r#"{ mechanism = "aave_v3", version = "3.2", bonus = 0.05 }"#,
+            0.96,
+            false,
+        ),
+        (
+            r#"{ mechanism = "compound_v2", bonus = 0.08, close_factor = 0.5 }"#,
+            0.96,
+            false,
+        ),
+        (r#"{ mechanism = "morpho_blue" }"#, 0.96, true),
+        (
+            r#"{ mechanism = "euler_v2", max_discount = 0.15 }"#,
+            0.96,
+            true,
+        ),
+    ] {
+        let run = one_account(liquidation, threshold, 19_000.0, 1_500.0, "single_call");
+        let s = &run.summary;
+        assert!(calls(&run) >= 1, "{liquidation}");
+        if written_off {
+            assert!(s.bad_debt_realised_usd > 0.0, "{liquidation}");
+            assert_eq!(s.bad_debt_unrealised_usd, 0.0, "{liquidation}");
+        } else {
+            assert_eq!(s.bad_debt_realised_usd, 0.0, "{liquidation}");
+            assert!(s.bad_debt_unrealised_usd > 0.0, "{liquidation}");
+            assert_eq!(s.protocols["lender"].open_accounts, 1, "{liquidation}");
+        }
+        // Either way the loss is the same size: the debt the collateral could not cover.
+        assert!(s.bad_debt_usd > 0.0, "{liquidation}");
+    }
+}
