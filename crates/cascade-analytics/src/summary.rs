@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use cascade_engine::{Event, EventKind, World};
 use cascade_model::ids::AssetId;
+use cascade_model::loss::Shortfall;
 use serde::Serialize;
 
 use crate::feedback::{FeedbackGain, feedback_gain};
@@ -36,6 +37,10 @@ pub struct Summary {
     pub bad_debt_realised_usd: f64,
     /// Σ max(0, debt − collateral) over open accounts at the end, USD.
     pub bad_debt_unrealised_usd: f64,
+    /// Bad debt covered by insurance funds, USD.
+    pub insurance_drawn_usd: f64,
+    /// Bad debt socialised onto suppliers, USD.
+    pub socialised_loss_usd: f64,
     /// Per protocol.
     pub protocols: BTreeMap<String, ProtocolSummary>,
     /// Per keeper.
@@ -140,6 +145,38 @@ pub struct ProtocolSummary {
     pub collateral_seized: BTreeMap<String, f64>,
     /// Treasury units from protocol fees, per asset.
     pub protocol_fees: BTreeMap<String, f64>,
+    /// The insurance fund's path, when the protocol has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insurance_fund: Option<InsuranceSummary>,
+    /// Bad debt socialised onto suppliers, USD.
+    pub socialised_loss_usd: f64,
+    /// Debt-auction lots kicked.
+    pub debt_auction_lots: u64,
+    /// USD raised by those lots.
+    pub debt_auction_usd: f64,
+    /// Lots needed to cover all the deficit the fund could not (whole lots, rounded up), when
+    /// the shortfall rule is a debt auction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debt_auction_lots_needed: Option<u64>,
+    /// Deficit left uncovered at the end (carried, or awaiting a whole lot), USD.
+    pub uncovered_deficit_usd: f64,
+}
+
+/// `protocols.<NAME>.insurance_fund.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct InsuranceSummary {
+    /// Balance at the start, USD.
+    pub start_usd: f64,
+    /// Balance at the end, USD.
+    pub final_usd: f64,
+    /// Lowest balance, USD.
+    pub min_usd: f64,
+    /// Fee income paid in, USD.
+    pub paid_in_usd: f64,
+    /// Bad debt covered, USD.
+    pub drawn_usd: f64,
+    /// Largest fall from a running peak of the balance, USD.
+    pub max_drawdown_usd: f64,
 }
 
 /// `keepers.<NAME>.*`.
@@ -227,6 +264,20 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         .collect();
     let mut liquidated: Vec<Vec<bool>> = world.protocols.iter().map(|_| Vec::new()).collect();
     let mut cascade = CascadeSummary::default();
+    let mut funds: Vec<InsuranceSummary> = world
+        .protocols
+        .iter()
+        .map(|p| {
+            let start = p.insurance.map_or(0.0, |i| i.initial_usd);
+            InsuranceSummary {
+                start_usd: start,
+                final_usd: start,
+                min_usd: start,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let mut peaks: Vec<f64> = funds.iter().map(|f| f.start_usd).collect();
     let mut step_had_liquidation = false;
     for event in events {
         match &event.kind {
@@ -302,6 +353,31 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 protocols[protocol.index()].bad_debt_realised_usd += usd;
             }
             EventKind::LiquidationsMissed { count, .. } => liquidations.missed += count,
+            EventKind::LossesSettled {
+                protocol,
+                paid_in,
+                drawn,
+                socialised,
+                lots,
+                auctioned,
+                uncovered,
+                fund_balance,
+            } => {
+                let p = &mut protocols[protocol.index()];
+                p.socialised_loss_usd += socialised;
+                p.debt_auction_lots += lots;
+                p.debt_auction_usd += auctioned;
+                p.uncovered_deficit_usd = *uncovered;
+                let fund = &mut funds[protocol.index()];
+                fund.paid_in_usd += paid_in;
+                fund.drawn_usd += drawn;
+                fund.final_usd = *fund_balance;
+                fund.min_usd = fund.min_usd.min(*fund_balance);
+                peaks[protocol.index()] = peaks[protocol.index()].max(fund.final_usd + drawn);
+                fund.max_drawdown_usd = fund
+                    .max_drawdown_usd
+                    .max(peaks[protocol.index()] - fund_balance);
+            }
             EventKind::CascadeSettled {
                 rounds,
                 hit_round_limit,
@@ -377,9 +453,18 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     cascade.feedback_gain = feedback;
     cascade.feedback_gain_detail = feedback_detail;
     let mut protocol_map = BTreeMap::new();
-    let (mut realised, mut unrealised) = (0.0, 0.0);
-    for (info, mut p) in world.protocols.iter().zip(protocols) {
+    let (mut realised, mut unrealised, mut drawn, mut socialised) = (0.0, 0.0, 0.0, 0.0);
+    for ((info, mut p), fund) in world.protocols.iter().zip(protocols).zip(funds) {
         p.bad_debt_usd = p.bad_debt_realised_usd + p.bad_debt_unrealised_usd;
+        if let Some(insurance) = info.insurance {
+            drawn += fund.drawn_usd;
+            socialised += p.socialised_loss_usd;
+            if let Shortfall::DebtAuction { lot_usd } = insurance.shortfall {
+                let needed = ((p.debt_auction_usd + p.uncovered_deficit_usd) / lot_usd).ceil();
+                p.debt_auction_lots_needed = Some(needed as u64);
+            }
+            p.insurance_fund = Some(fund);
+        }
         realised += p.bad_debt_realised_usd;
         unrealised += p.bad_debt_unrealised_usd;
         protocol_map.insert(info.name.clone(), p);
@@ -404,6 +489,8 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         bad_debt_usd: realised + unrealised,
         bad_debt_realised_usd: realised,
         bad_debt_unrealised_usd: unrealised,
+        insurance_drawn_usd: drawn,
+        socialised_loss_usd: socialised,
         protocols: protocol_map,
         keepers: keeper_map,
         cascade,

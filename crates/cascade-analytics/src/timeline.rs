@@ -16,7 +16,8 @@ pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 
 /// Folds events into the timeline. Columns: `step`, `time_seconds`; `fundamental_<ASSET>` per
 /// asset; `venue_<NAME>` (best bid at the end of the step) per venue; `oracle_<NAME>` per
-/// oracle; then per-step flows `liquidations`, `debt_repaid_usd`, `sold_<ASSET>` (units filled
+/// oracle; `insurance_<PROTOCOL>` (fund balance, USD) per protocol with an insurance fund; then
+/// per-step flows `liquidations`, `debt_repaid_usd`, `sold_<ASSET>` (units filled
 /// on venues) per asset, `sale_proceeds_usd`, `bad_debt_realised_usd` (this step), `missed`,
 /// `rounds`; then the running total `bad_debt_realised_cumulative_usd`.
 pub fn timeline(world: &World, events: &[Event]) -> Timeline {
@@ -29,6 +30,14 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     );
     columns.extend(world.venues.iter().map(|v| format!("venue_{}", v.name)));
     columns.extend(world.oracles.iter().map(|o| format!("oracle_{}", o.name)));
+    let insured: Vec<usize> = (0..world.protocols.len())
+        .filter(|&p| world.protocols[p].insurance.is_some())
+        .collect();
+    columns.extend(
+        insured
+            .iter()
+            .map(|&p| format!("insurance_{}", world.protocols[p].name)),
+    );
     columns.push("liquidations".to_string());
     columns.push("debt_repaid_usd".to_string());
     columns.extend(world.assets.iter().map(|a| format!("sold_{}", a.symbol)));
@@ -49,6 +58,11 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     let mut flows = [0.0f64; 6];
     let mut sold = vec![0.0f64; na];
     let mut cumulative_bad_debt = 0.0;
+    let mut funds: Vec<f64> = world
+        .protocols
+        .iter()
+        .map(|p| p.insurance.map_or(0.0, |i| i.initial_usd))
+        .collect();
     let mut rows = Vec::new();
     for event in events {
         match &event.kind {
@@ -71,6 +85,11 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
             }
             EventKind::LiquidationsMissed { count, .. } => flows[4] += *count as f64,
             EventKind::CascadeSettled { rounds, .. } => flows[5] = f64::from(*rounds),
+            EventKind::LossesSettled {
+                protocol,
+                fund_balance,
+                ..
+            } => funds[protocol.index()] = *fund_balance,
             EventKind::StepEnded => {
                 let mut row = Vec::with_capacity(columns.len());
                 row.push(event.step as f64);
@@ -78,6 +97,7 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 row.extend_from_slice(&fundamental[..na]);
                 row.extend_from_slice(&venue);
                 row.extend_from_slice(&oracle);
+                row.extend(insured.iter().map(|&p| funds[p]));
                 row.extend_from_slice(&flows[..2]);
                 row.extend_from_slice(&sold);
                 row.extend_from_slice(&flows[2..]);

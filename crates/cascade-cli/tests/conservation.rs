@@ -36,6 +36,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use cascade_engine::{Event, EventKind, World};
+use cascade_model::keeper::KeeperStrategy;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -123,6 +124,8 @@ struct ProtocolSpec {
     epoch_steps: Option<u64>,
     /// 0 fixed spread, 1 Aave v3.2, 2 Aave v3.3, 3 Compound v2, 4 Morpho Blue, 5 Euler v2.
     mechanism: u8,
+    /// Insurance fund (USD), fee share, shortfall rule (0 none, 1 socialise, 2 debt auction).
+    insurance: Option<(f64, f64, u8)>,
     eth: Population,
     btc: Option<Population>,
     multi: Vec<Multi>,
@@ -246,6 +249,10 @@ fn protocol() -> impl Strategy<Value = ProtocolSpec> {
         prop::collection::vec(multi(), 0..=10),
         prop_oneof![3 => Just(None), 1 => (1u64..4).prop_map(Some)],
         0u8..6,
+        prop_oneof![
+            Just(None),
+            (0.0f64..5e5, 0.0f64..=1.0, 0u8..3).prop_map(Some)
+        ],
     )
         .prop_map(
             |(
@@ -265,8 +272,10 @@ fn protocol() -> impl Strategy<Value = ProtocolSpec> {
                 multi,
                 epoch_steps,
                 mechanism,
+                insurance,
             )| ProtocolSpec {
                 mechanism,
+                insurance,
                 bonus,
                 btc_bonus,
                 close_factor,
@@ -537,6 +546,13 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
             pr.lt_btc * 0.9,
             pr.lt_btc,
         );
+        if let Some((fund, share, rule)) = pr.insurance {
+            let rule = ["none", "socialise", "debt_auction"][rule as usize];
+            let _ = write!(
+                t,
+                "insurance = {{ fund_usd = {fund:?}, fee_share = {share:?}, shortfall = \"{rule}\" }}\n\n"
+            );
+        }
         if let Some(k) = pr.epoch_steps {
             let _ = write!(t, "epoch_seconds = {}\n\n", k * p.step_seconds);
         }
@@ -700,6 +716,22 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
             .copied()
             .chain([*spent, *received])
             .collect(),
+        EventKind::LossesSettled {
+            paid_in,
+            drawn,
+            socialised,
+            auctioned,
+            uncovered,
+            fund_balance,
+            ..
+        } => vec![
+            *paid_in,
+            *drawn,
+            *socialised,
+            *auctioned,
+            *uncovered,
+            *fund_balance,
+        ],
         EventKind::RunStarted
         | EventKind::LiquidationsMissed { .. }
         | EventKind::CascadeSettled { .. }
@@ -988,6 +1020,58 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
             "{name}: summary unrealised bad debt"
         );
         total_bad_debt += bad_debt_usd[p];
+        // Loss absorption: the fund moves only by fee income in and bad debt out, and every unit
+        // of bad debt written off is drawn, socialised, auctioned or still uncovered.
+        if let Some(insurance) = world.protocols[p].insurance {
+            let (mut paid_in, mut drawn, mut socialised, mut auctioned) = (0.0, 0.0, 0.0, 0.0);
+            let (mut uncovered, mut balance) = (0.0, insurance.initial_usd);
+            let mut fees_usd = 0.0;
+            for event in &run.events {
+                match &event.kind {
+                    EventKind::Liquidation(l) if l.protocol.index() == p => {
+                        fees_usd += l.protocol_fee * l.collateral_price;
+                    }
+                    EventKind::LossesSettled {
+                        protocol,
+                        paid_in: i,
+                        drawn: d,
+                        socialised: so,
+                        auctioned: au,
+                        uncovered: u,
+                        fund_balance,
+                        ..
+                    } if protocol.index() == p => {
+                        paid_in += i;
+                        drawn += d;
+                        socialised += so;
+                        auctioned += au;
+                        uncovered = *u;
+                        prop_assert!(*fund_balance >= -1e-9, "{name}: negative fund");
+                        check_close!(
+                            balance + i - d,
+                            *fund_balance,
+                            balance + i,
+                            "{name}: fund step"
+                        );
+                        balance = *fund_balance;
+                    }
+                    _ => {}
+                }
+            }
+            let scale = bad_debt_usd[p].max(1.0);
+            check_close!(
+                paid_in,
+                fees_usd * insurance.fee_share,
+                fees_usd.max(1.0),
+                "{name}: fund income"
+            );
+            check_close!(
+                drawn + socialised + auctioned + uncovered,
+                bad_debt_usd[p],
+                scale,
+                "{name}: bad debt = drawn + socialised + auctioned + uncovered"
+            );
+        }
     }
     check_close!(
         summary.bad_debt_realised_usd,
@@ -1101,6 +1185,19 @@ fn random_scenarios_exercise_the_mechanisms() {
             s.liquidations.protocol_fees.values().any(|&x| x > 0.0),
         );
         mark("missed", s.liquidations.missed > 0);
+        mark("insurance drawn", s.insurance_drawn_usd > 0.0);
+        mark(
+            "shortfall covered",
+            s.socialised_loss_usd > 0.0 || s.protocols.values().any(|p| p.debt_auction_lots > 0),
+        );
+        mark(
+            "two-step keeper",
+            run.world
+                .keepers
+                .iter()
+                .any(|k| k.spec.strategy == KeeperStrategy::TwoStep)
+                && s.liquidations.count > 0,
+        );
         mark(
             "held",
             s.keepers

@@ -10,7 +10,24 @@ use crate::common::{Run, run_str};
 /// stays. The oracle reads the fundamental and the keeper holds what it seizes, so nothing but
 /// the rule moves the account.
 fn one_account(liquidation: &str, threshold: f64, debt: f64, price: f64, strategy: &str) -> Run {
-    let text = format!(
+    run_str(&one_account_text(
+        liquidation,
+        threshold,
+        debt,
+        price,
+        strategy,
+    ))
+}
+
+/// The text of [`one_account`]'s scenario; a `# more protocol keys` comment marks where protocol keys go.
+fn one_account_text(
+    liquidation: &str,
+    threshold: f64,
+    debt: f64,
+    price: f64,
+    strategy: &str,
+) -> String {
+    format!(
         r#"
 [simulation]
 name = "one-account"
@@ -38,6 +55,7 @@ kind = "lending"
 liquidation = {liquidation}
 oracles = {{ ETH = "eth-usd" }}
 collateral = {{ ETH = {{ ltv = {threshold}, liquidation_threshold = {threshold} }} }}
+# more protocol keys
 
 [[positions]]
 protocol = "lender"
@@ -52,8 +70,7 @@ protocols = ["lender"]
 strategy = "{strategy}"
 "#,
         trigger = debt / (10.0 * threshold),
-    );
-    run_str(&text)
+    )
 }
 
 fn calls(run: &Run) -> usize {
@@ -178,4 +195,51 @@ fn each_rule_decides_what_happens_to_debt_left_without_collateral() {
         // Either way the loss is the same size: the debt the collateral could not cover.
         assert!(s.bad_debt_usd > 0.0, "{liquidation}");
     }
+}
+
+#[test]
+fn the_insurance_fund_pays_first_then_the_shortfall_rule() {
+    // 10 ETH owing 19,000 USDC, ETH gaps to 1,500: the keeper repays 10 · 1,500 / 1.05 =
+    // 14,285.71 for all the collateral and 4,714.29 is written off. A 3,000 USD fund covers
+    // part of it; the shortfall rule takes the rest.
+    let written_off = 19_000.0 - 10.0 * 1_500.0 / 1.05;
+    let full = r#"{ mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }"#;
+    let with = |insurance: &str| {
+        let text = one_account_text(full, 0.96, 19_000.0, 1_500.0, "single_call").replace(
+            "# more protocol keys\n",
+            &format!("insurance = {insurance}\n"),
+        );
+        run_str(&text)
+    };
+    let socialised = with(r#"{ fund_usd = 3000.0, shortfall = "socialise" }"#);
+    let s = &socialised.summary;
+    assert!((s.bad_debt_realised_usd - written_off).abs() < 1e-6);
+    assert!((s.insurance_drawn_usd - 3_000.0).abs() < 1e-9);
+    assert!((s.socialised_loss_usd - (written_off - 3_000.0)).abs() < 1e-6);
+    let fund = s.protocols["lender"]
+        .insurance_fund
+        .as_ref()
+        .expect("a fund");
+    assert_eq!(
+        (fund.start_usd, fund.final_usd, fund.min_usd),
+        (3_000.0, 0.0, 0.0)
+    );
+    assert!((fund.max_drawdown_usd - 3_000.0).abs() < 1e-9);
+
+    // Debt auctions of 1,000 USD lots: 1,714.29 left over kicks one whole lot, 714.29 waits,
+    // and two lots are needed in all.
+    let auction =
+        with(r#"{ fund_usd = 3000.0, shortfall = "debt_auction", debt_auction_lot_usd = 1000.0 }"#);
+    let p = &auction.summary.protocols["lender"];
+    assert_eq!(
+        (p.debt_auction_lots, p.debt_auction_lots_needed),
+        (1, Some(2))
+    );
+    assert!((p.uncovered_deficit_usd - (written_off - 4_000.0)).abs() < 1e-6);
+    assert_eq!(p.socialised_loss_usd, 0.0);
+
+    // With no shortfall rule the protocol carries what the fund could not cover.
+    let carried = with(r#"{ fund_usd = 3000.0 }"#);
+    let p = &carried.summary.protocols["lender"];
+    assert!((p.uncovered_deficit_usd - (written_off - 3_000.0)).abs() < 1e-6);
 }

@@ -138,7 +138,35 @@ impl Engine {
             self.read_oracles(0);
         }
         self.settle();
+        self.settle_losses();
         self.emit(0, EventKind::StepEnded);
+    }
+
+    /// Phase 6: each protocol's insurance fund takes its fee income and covers the step's bad
+    /// debt; the shortfall rule takes the rest.
+    fn settle_losses(&mut self) {
+        for p in 0..self.state.protocols.len() {
+            let Some(losses) = self.state.protocols[p].losses.as_mut() else {
+                continue;
+            };
+            if !losses.has_pending() {
+                continue;
+            }
+            let s = losses.settle();
+            self.emit(
+                0,
+                EventKind::LossesSettled {
+                    protocol: ProtocolId(p as u32),
+                    paid_in: s.paid_in,
+                    drawn: s.drawn,
+                    socialised: s.socialised,
+                    lots: s.lots,
+                    auctioned: s.auctioned,
+                    uncovered: s.uncovered,
+                    fund_balance: s.balance,
+                },
+            );
+        }
     }
 
     fn emit(&mut self, round: u32, kind: EventKind) {
@@ -536,6 +564,9 @@ impl Engine {
             slot.1 = (slot.1 - seizure.collateral_seized).max(0.0);
         }
         protocol.treasury[collateral_asset.index()] += seizure.protocol_fee;
+        if let Some(losses) = protocol.losses.as_mut() {
+            losses.record_fees(seizure.protocol_fee * collateral_price);
+        }
         let book = &mut self.state.keepers[k.index()];
         book.spent += cost;
         book.receive(collateral_asset, seizure.to_liquidator);
@@ -602,6 +633,9 @@ impl Engine {
             &protocol.accounts[id.index()],
         );
         let usd = amount * prices[debt_asset.index()];
+        if let Some(losses) = protocol.losses.as_mut() {
+            losses.record_bad_debt(usd);
+        }
         self.emit(
             round,
             EventKind::BadDebt {

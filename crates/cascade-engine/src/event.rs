@@ -149,6 +149,26 @@ pub enum EventKind {
         /// continued (it resumes at the next step).
         hit_round_limit: bool,
     },
+    /// A protocol's loss absorption settled the step: fee income into its insurance fund, bad
+    /// debt drawn from it, and what the shortfall rule did with the rest (USD).
+    LossesSettled {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Fee income paid into the fund.
+        paid_in: f64,
+        /// Bad debt covered by the fund.
+        drawn: f64,
+        /// Bad debt socialised (suppliers' haircut).
+        socialised: f64,
+        /// Debt-auction lots kicked.
+        lots: u64,
+        /// USD those lots raise.
+        auctioned: f64,
+        /// Deficit still uncovered after the settlement (a level).
+        uncovered: f64,
+        /// Fund balance after the settlement.
+        fund_balance: f64,
+    },
     /// End of a step (one timeline row).
     StepEnded,
     /// A protocol's book at the end, marked at its prices.
@@ -198,6 +218,7 @@ impl EventKind {
             Self::BadDebt { .. } => "bad_debt",
             Self::LiquidationsMissed { .. } => "liquidations_missed",
             Self::CascadeSettled { .. } => "cascade_settled",
+            Self::LossesSettled { .. } => "losses_settled",
             Self::StepEnded => "step_ended",
             Self::PositionsMarked { .. } => "positions_marked",
             Self::KeeperMarked { .. } => "keeper_marked",

@@ -4,6 +4,7 @@ use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AssetId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
 use cascade_model::lending::{Account, LendingParams, LiquidationIndex};
+use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
 use cascade_model::venue::Venue;
 
@@ -77,6 +78,8 @@ pub struct ProtocolInfo {
     pub keepers: Vec<cascade_model::ids::KeeperId>,
     /// External labels of accounts loaded from files (empty for generated accounts).
     pub account_labels: Vec<String>,
+    /// Insurance fund and shortfall rule, if the protocol has one.
+    pub insurance: Option<InsuranceParams>,
 }
 
 /// A keeper's identity and behaviour.
@@ -97,6 +100,8 @@ pub struct ProtocolState {
     pub index: LiquidationIndex,
     /// Collateral units collected as protocol fees, per asset.
     pub treasury: Vec<f64>,
+    /// Insurance fund and shortfall state, if the protocol has one.
+    pub losses: Option<LossAbsorber>,
 }
 
 /// Everything that changes during a run.
@@ -164,6 +169,7 @@ impl World {
                 accounts,
                 index,
                 treasury: vec![0.0; asset_count],
+                losses: info.insurance.map(LossAbsorber::new),
             });
             protocol_info.push(info);
         }

@@ -13,6 +13,7 @@ pub mod fundamental;
 pub mod ids;
 pub mod keeper;
 pub mod lending;
+pub mod loss;
 pub mod oracle;
 pub mod rng;
 pub mod venue;

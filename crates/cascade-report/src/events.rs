@@ -165,6 +165,23 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             detail: format!("count={count}"),
             ..Row::default()
         },
+        EventKind::LossesSettled {
+            protocol,
+            paid_in,
+            drawn,
+            socialised,
+            lots,
+            auctioned,
+            uncovered,
+            fund_balance,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            usd: Some(*drawn),
+            detail: format!(
+                "paid_in={paid_in} drawn={drawn} socialised={socialised} lots={lots} auctioned={auctioned} uncovered={uncovered} fund_balance={fund_balance}"
+            ),
+            ..Row::default()
+        },
         EventKind::CascadeSettled {
             rounds,
             hit_round_limit,

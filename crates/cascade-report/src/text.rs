@@ -110,6 +110,28 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             usd(p.bad_debt_usd)
         )?;
     }
+    for (name, p) in &summary.protocols {
+        if let Some(fund) = &p.insurance_fund {
+            write!(
+                out,
+                "  {name} insurance fund: {} → {} (drew {}, paid in {})",
+                usd(fund.start_usd),
+                usd(fund.final_usd),
+                usd(fund.drawn_usd),
+                usd(fund.paid_in_usd)
+            )?;
+            if p.socialised_loss_usd > 0.0 {
+                write!(out, ", socialised {}", usd(p.socialised_loss_usd))?;
+            }
+            if let Some(needed) = p.debt_auction_lots_needed {
+                write!(out, ", debt-auction lots {} (needed {needed})", p.debt_auction_lots)?;
+            }
+            if p.uncovered_deficit_usd > 0.0 {
+                write!(out, ", uncovered {}", usd(p.uncovered_deficit_usd))?;
+            }
+            writeln!(out)?;
+        }
+    }
     for (name, k) in &summary.keepers {
         writeln!(
             out,

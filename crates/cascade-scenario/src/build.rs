@@ -17,6 +17,7 @@ use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
 use cascade_model::lending::{
     AaveVersion, Account, CollateralParams, FixedSpread, LendingParams, LiquidationRule,
 };
+use cascade_model::loss::{InsuranceParams, Shortfall};
 use cascade_model::oracle::{Aggregation, Oracle, TwapMean, UpdateRule};
 use cascade_model::venue::{ImpactCurve, OrderBook, Venue};
 use sha2::{Digest, Sha256};
@@ -1242,7 +1243,12 @@ impl<'a> Builder<'a> {
                     oracle_for[asset.index()] = Some(o);
                 }
             }
+            let insurance = p
+                .insurance
+                .as_ref()
+                .map(|i| self.insurance(&at.key("insurance"), i));
             out.push(ProtocolInfo {
+                insurance,
                 name: p.name.clone(),
                 params: LendingParams {
                     collateral,
@@ -1255,6 +1261,57 @@ impl<'a> Builder<'a> {
             });
         }
         out
+    }
+
+    fn insurance(&mut self, at: &FieldPath, i: &InsuranceSection) -> InsuranceParams {
+        self.check(
+            &at.key("fund_usd"),
+            i.fund_usd,
+            i.fund_usd >= 0.0,
+            "USD ≥ 0",
+        );
+        let fee_share = i.fee_share.unwrap_or(0.0);
+        self.check(
+            &at.key("fee_share"),
+            fee_share,
+            (0.0..=1.0).contains(&fee_share),
+            "a fraction in [0, 1]",
+        );
+        let shortfall = match i.shortfall.as_deref() {
+            None | Some("none") => Shortfall::Unabsorbed,
+            Some("socialise") => Shortfall::Socialise,
+            Some("debt_auction") => {
+                let lot_usd = i.debt_auction_lot_usd.unwrap_or(50_000.0);
+                self.check(
+                    &at.key("debt_auction_lot_usd"),
+                    lot_usd,
+                    lot_usd > 0.0,
+                    "a positive USD amount per lot",
+                );
+                Shortfall::DebtAuction {
+                    lot_usd: lot_usd.max(f64::MIN_POSITIVE),
+                }
+            }
+            Some(other) => {
+                self.fail(
+                    &at.key("shortfall"),
+                    format!("{other:?}"),
+                    "expected one of none, socialise, debt_auction",
+                );
+                Shortfall::Unabsorbed
+            }
+        };
+        if i.debt_auction_lot_usd.is_some() && i.shortfall.as_deref() != Some("debt_auction") {
+            self.fail_written(
+                &at.key("debt_auction_lot_usd"),
+                "does not apply without shortfall = \"debt_auction\"",
+            );
+        }
+        InsuranceParams {
+            initial_usd: i.fund_usd,
+            fee_share,
+            shortfall,
+        }
     }
 
     /// The liquidation rule, and the bonus each collateral gets unless it sets its own (`None`

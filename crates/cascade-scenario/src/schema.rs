@@ -163,6 +163,22 @@ pub struct ProtocolSection {
     pub collateral: BTreeMap<String, CollateralSection>,
     #[serde(default)]
     pub epoch_seconds: Option<u64>,
+    #[serde(default)]
+    pub insurance: Option<InsuranceSection>,
+}
+
+/// `protocols[].insurance`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct InsuranceSection {
+    pub fund_usd: f64,
+    #[serde(default)]
+    pub fee_share: Option<f64>,
+    #[serde(default)]
+    pub shortfall: Option<String>,
+    #[serde(default)]
+    pub debt_auction_lot_usd: Option<f64>,
 }
 
 /// `protocols[].liquidation`.
