@@ -124,7 +124,11 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
                 write!(out, ", socialised {}", usd(p.socialised_loss_usd))?;
             }
             if let Some(needed) = p.debt_auction_lots_needed {
-                write!(out, ", debt-auction lots {} (needed {needed})", p.debt_auction_lots)?;
+                write!(
+                    out,
+                    ", debt-auction lots {} (needed {needed})",
+                    p.debt_auction_lots
+                )?;
             }
             if p.uncovered_deficit_usd > 0.0 {
                 write!(out, ", uncovered {}", usd(p.uncovered_deficit_usd))?;
