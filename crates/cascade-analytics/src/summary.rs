@@ -93,6 +93,9 @@ pub struct AssetSummary {
     pub total_drop: f64,
     /// total_drop / exogenous_drop; null when there was no exogenous drop.
     pub amplification: Option<f64>,
+    /// Largest gap of the primary venue's price below the fundamental, as a fraction of the
+    /// fundamental, seen after a sale or at a step's end: the price impact forced selling caused.
+    pub max_price_impact: f64,
 }
 
 /// `liquidations.*`.
@@ -118,6 +121,25 @@ pub struct LiquidationSummary {
     pub slippage_usd: f64,
     /// Liquidatable accounts skipped in a round because no keeper could or would act.
     pub missed: u64,
+    /// Bonus captured by keepers: collateral received valued at the protocols' prices minus the
+    /// debt repaid, USD.
+    pub bonus_usd: f64,
+    /// How long accounts stayed liquidatable before a call closed the episode.
+    pub time_to_close_seconds: TimeToClose,
+}
+
+/// `liquidations.time_to_close_seconds.*`: from the first check that found an account
+/// liquidatable to the call after which it no longer was.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct TimeToClose {
+    /// Episodes closed.
+    pub episodes: u64,
+    /// Median duration, seconds (null without episodes).
+    pub median: Option<u64>,
+    /// 90th percentile, seconds (nearest rank; null without episodes).
+    pub p90: Option<u64>,
+    /// Longest, seconds (null without episodes).
+    pub max: Option<u64>,
 }
 
 /// `protocols.<NAME>.*`.
@@ -190,6 +212,9 @@ pub struct KeeperSummary {
     pub received_usd: f64,
     /// received − spent, USD (collateral still held not included).
     pub realised_profit_usd: f64,
+    /// realised profit plus the collateral still held, valued at each asset's final price
+    /// (primary venue, else fundamental), USD.
+    pub marked_profit_usd: f64,
     /// Units held at the end, per asset.
     pub inventory: BTreeMap<String, f64>,
 }
@@ -279,6 +304,21 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         .collect();
     let mut peaks: Vec<f64> = funds.iter().map(|f| f.start_usd).collect();
     let mut step_had_liquidation = false;
+    let mut durations: Vec<u64> = Vec::new();
+    // Latest fundamental and venue prices, for the price-impact gap.
+    let mut fundamental_now: Vec<f64> = world.assets.iter().map(|a| a.start_price).collect();
+    let mut venue_now: Vec<f64> = vec![f64::NAN; world.venues.len()];
+    let mut impact: Vec<f64> = vec![0.0; world.assets.len()];
+    let gap = |fundamental_now: &[f64], venue_now: &[f64], impact: &mut [f64]| {
+        for (a, asset) in world.assets.iter().enumerate() {
+            if let Some(v) = asset.primary_venue {
+                let (f, p) = (fundamental_now[a], venue_now[v.index()]);
+                if f > 0.0 && p.is_finite() {
+                    impact[a] = impact[a].max((f - p) / f);
+                }
+            }
+        }
+    };
     for event in events {
         match &event.kind {
             EventKind::PositionsOpened {
@@ -298,6 +338,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
             }
             EventKind::FundamentalMoved { asset, price }
             | EventKind::ShockApplied { asset, price, .. } => {
+                fundamental_now[asset.index()] = *price;
                 let path = &mut fundamentals[asset.index()];
                 match path {
                     Some(p) => p.push(*price),
@@ -305,6 +346,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 }
             }
             EventKind::VenuePriceMoved { venue, price } => {
+                venue_now[venue.index()] = *price;
                 let path = &mut venues[venue.index()];
                 match path {
                     Some(p) => p.push(*price),
@@ -336,6 +378,10 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                     }
                 }
                 keepers[l.keeper.index()].liquidations += 1;
+                liquidations.bonus_usd += l.to_keeper * l.collateral_price - repaid;
+                if l.closes {
+                    durations.push(event.time - l.liquidatable_since.min(event.time));
+                }
             }
             EventKind::Sale(s) => {
                 let sym = symbol(s.asset);
@@ -348,6 +394,8 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 if let Some(p) = &mut venues[s.venue.index()] {
                     p.push(s.price_after);
                 }
+                venue_now[s.venue.index()] = s.price_after;
+                gap(&fundamental_now, &venue_now, &mut impact);
             }
             EventKind::BadDebt { protocol, usd, .. } => {
                 protocols[protocol.index()].bad_debt_realised_usd += usd;
@@ -414,7 +462,8 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                     }
                 }
             }
-            EventKind::RunStarted | EventKind::OraclePublished { .. } | EventKind::StepEnded => {}
+            EventKind::StepEnded => gap(&fundamental_now, &venue_now, &mut impact),
+            EventKind::RunStarted | EventKind::OraclePublished { .. } => {}
         }
     }
     let mut assets = BTreeMap::new();
@@ -443,12 +492,40 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 exogenous_drop: exogenous,
                 total_drop: market.drawdown,
                 amplification: (exogenous > 0.0).then(|| market.drawdown / exogenous),
+                max_price_impact: impact[a],
             },
         );
         if let Some(gain) = feedback_gain(world, AssetId(a as u32)) {
             feedback.insert(asset.symbol.clone(), gain.gain);
             feedback_detail.insert(asset.symbol.clone(), gain);
         }
+    }
+    durations.sort_unstable();
+    let rank = |q: f64| {
+        (!durations.is_empty()).then(|| {
+            let i = ((q * durations.len() as f64).ceil() as usize).clamp(1, durations.len());
+            durations[i - 1]
+        })
+    };
+    liquidations.time_to_close_seconds = TimeToClose {
+        episodes: durations.len() as u64,
+        median: rank(0.5),
+        p90: rank(0.9),
+        max: durations.last().copied(),
+    };
+    // Keepers' holdings marked at each asset's final price.
+    for keeper in &mut keepers {
+        let held: f64 = keeper
+            .inventory
+            .iter()
+            .map(|(symbol, units)| {
+                units
+                    * assets
+                        .get(symbol)
+                        .map_or(0.0, |a: &AssetSummary| a.final_price)
+            })
+            .sum();
+        keeper.marked_profit_usd = keeper.realised_profit_usd + held;
     }
     cascade.feedback_gain = feedback;
     cascade.feedback_gain_detail = feedback_detail;

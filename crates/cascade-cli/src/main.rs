@@ -10,10 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cascade_analytics::{RunInfo, summarize, timeline};
+use cascade_analytics::{Comparison, RunInfo, comparison_row, summarize, timeline};
 use cascade_engine::Engine;
-use cascade_scenario::{Scenario, ScenarioError};
+use cascade_scenario::{InputError, Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
+use rayon::prelude::*;
 
 /// The bundled default scenario: an ETH crash over a lending market with a liquidation wall and a
 /// thin order book. Embedded so that `cascade run` works from any directory.
@@ -43,6 +44,27 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Run one scenario under several liquidation mechanisms — same seed, book, prices and
+    /// keepers — and compare them: time to close, collateral sold, price impact, amplification,
+    /// keeper profit, bad debt, insurance drawn, socialised loss. Writes compare.csv,
+    /// compare.json and each run's summary.json and timeline.csv under <out>/<mechanism>/.
+    Compare {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Comma-separated mechanisms: as_is, fixed_spread, aave_v3.2, aave_v3.3, compound_v2,
+        /// morpho_blue, euler_v2.
+        #[arg(long, value_delimiter = ',', required = true)]
+        mechanisms: Vec<String>,
+        /// Asset whose prices and sales the table reports [default: the first asset with a venue].
+        #[arg(long)]
+        asset: Option<String>,
+        /// Directory for the outputs (created if missing) [default: out/<scenario name>-compare].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not print the table.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Check a scenario file without running it; lists every problem found.
     Validate {
         /// Scenario file (TOML).
@@ -53,6 +75,8 @@ enum Command {
 /// Why the command failed, which decides the exit code.
 enum Failure {
     Input(ScenarioError),
+    /// A command-line value that is not valid (exit 2), with its message.
+    Usage(String),
     Internal(anyhow::Error),
 }
 
@@ -73,6 +97,10 @@ fn main() -> ExitCode {
                 if count == 1 { "" } else { "s" }
             );
             eprintln!("{e}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
             ExitCode::from(2)
         }
         Err(Failure::Internal(e)) => {
@@ -120,6 +148,13 @@ fn execute(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Compare {
+            scenario,
+            mechanisms,
+            asset,
+            out,
+            quiet,
+        } => compare(&scenario, &mechanisms, asset, out, quiet),
         Command::Run {
             scenario: path,
             out,
@@ -173,6 +208,128 @@ fn execute(command: Command) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// `cascade compare`: the scenario under each mechanism, in parallel, reported in the order asked.
+fn compare(
+    path: &Path,
+    mechanisms: &[String],
+    asset: Option<String>,
+    out: Option<PathBuf>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let mut seen = std::collections::BTreeSet::new();
+    for m in mechanisms {
+        if !mechanism::MECHANISMS.contains(&m.as_str()) {
+            return Err(Failure::Usage(format!(
+                "--mechanisms = {m:?}: unknown mechanism; expected one of {}",
+                mechanism::MECHANISMS.join(", ")
+            )));
+        }
+        if !seen.insert(m) {
+            return Err(Failure::Usage(format!(
+                "--mechanisms = {m:?}: listed twice"
+            )));
+        }
+    }
+    let text = fs::read_to_string(path).map_err(|e| {
+        Failure::Input(ScenarioError::from(InputError::new(
+            path,
+            "",
+            format!("cannot read the scenario file: {e}"),
+        )))
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let parsed = cascade_scenario::parse(&text, path).map_err(Failure::Input)?;
+    // Validate the scenario as written before running variants of it.
+    let baseline =
+        cascade_scenario::from_parsed(parsed.clone(), &text, path, base).map_err(Failure::Input)?;
+    let world = &baseline.world;
+    let asset = match asset {
+        Some(symbol) if world.asset(&symbol).is_some() => symbol,
+        Some(symbol) => {
+            let known: Vec<&str> = world.assets.iter().map(|a| a.symbol.as_str()).collect();
+            return Err(Failure::Usage(format!(
+                "--asset = {symbol:?}: not an asset of the scenario; known: [{}]",
+                known.join(", ")
+            )));
+        }
+        None => match world.assets.iter().find(|a| a.primary_venue.is_some()) {
+            Some(a) => a.symbol.clone(),
+            None => world.assets[0].symbol.clone(),
+        },
+    };
+    let out =
+        out.unwrap_or_else(|| Path::new("out").join(format!("{}-compare", world.simulation.name)));
+    type Outcome = (
+        String,
+        cascade_analytics::Summary,
+        cascade_analytics::Timeline,
+    );
+    let runs: Vec<Result<Outcome, Failure>> = mechanisms
+        .par_iter()
+        .map(|name| {
+            let mut file = parsed.clone();
+            mechanism::apply(&mut file, name).map_err(Failure::Usage)?;
+            let scenario = cascade_scenario::from_parsed(file, &text, path, base).map_err(|e| {
+                Failure::Usage(format!(
+                    "under mechanism {name}, the scenario is invalid:\n{e}"
+                ))
+            })?;
+            let Scenario {
+                world,
+                hash,
+                description,
+                warnings,
+            } = scenario;
+            let world = Arc::new(world);
+            let events = Engine::new(Arc::clone(&world), 0).run();
+            let info = RunInfo {
+                hash,
+                description,
+                warnings,
+            };
+            Ok((
+                name.clone(),
+                summarize(&world, &info, &events),
+                timeline(&world, &events),
+            ))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for run in runs {
+        let (name, summary, table) = run?;
+        let dir = out.join(&name);
+        fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+        write_file(&dir.join("summary.json"), |w| {
+            cascade_report::write_summary_json(&summary, w)
+        })?;
+        write_file(&dir.join("timeline.csv"), |w| {
+            cascade_report::write_timeline(&table, w)
+        })?;
+        rows.push(comparison_row(&name, &summary, &asset));
+    }
+    let comparison = Comparison {
+        scenario: world.simulation.name.clone(),
+        seed: world.simulation.seed,
+        hash: baseline.hash.clone(),
+        asset,
+        rows,
+    };
+    write_file(&out.join("compare.csv"), |w| {
+        cascade_report::write_compare_csv(&comparison, w)
+    })?;
+    write_file(&out.join("compare.json"), |w| {
+        cascade_report::write_compare_json(&comparison, w)
+    })?;
+    if !quiet {
+        let stdout = io::stdout();
+        let mut lock = stdout.lock();
+        cascade_report::write_compare_text(&comparison, &mut lock).context("cannot print")?;
+        writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
+    }
+    Ok(())
 }
 
 fn write_file(

@@ -19,7 +19,7 @@ const EXPECTED: [&str; 7] = [
 ];
 
 /// The columns of events.csv, in order (docs/outputs.md).
-const EVENT_COLUMNS: &str = "seq,step,time_seconds,round,kind,protocol,account,keeper,venue,oracle,asset,units,price,usd,debt_asset,debt_units,health_factor,to_keeper,protocol_fee,filled,price_after,detail";
+const EVENT_COLUMNS: &str = "seq,step,time_seconds,round,kind,protocol,account,keeper,venue,oracle,asset,units,price,usd,debt_asset,debt_units,health_factor,to_keeper,protocol_fee,filled,price_after,liquidatable_since,closes,detail";
 
 /// The per-step flow columns that end a timeline.csv row for assets ETH and USDC
 /// (docs/outputs.md).

@@ -4,6 +4,7 @@
 mod bad_input;
 mod closed_form;
 mod common;
+mod compare;
 mod conservation;
 mod determinism;
 mod examples;

@@ -14,6 +14,9 @@ use crate::world::{OracleSource, State, World};
 /// account stays liquidatable for the second call.
 const TWO_STEP_TARGET: f64 = 1.0 - 1e-9;
 
+/// Marks an account outside a liquidation episode.
+const NOT_LIQUIDATABLE: u64 = u64::MAX;
+
 /// Collateral a keeper has seized this round and will sell at the round's end.
 #[derive(Clone, Copy, Debug)]
 struct PendingSale {
@@ -48,6 +51,9 @@ pub struct Engine {
     pending: Vec<PendingSale>,
     pending_by_venue: Vec<f64>,
     candidates: Vec<AccountId>,
+    /// Per protocol and account: when the account was first found liquidatable in its current
+    /// episode (`NOT_LIQUIDATABLE` outside one).
+    liquidatable_since: Vec<Vec<u64>>,
     started: bool,
 }
 
@@ -69,6 +75,11 @@ impl Engine {
             .map(|(info, venue)| venue.price(state.fundamentals[info.base.index()].price()))
             .collect();
         let venue_count = world.venues.len();
+        let liquidatable_since = state
+            .protocols
+            .iter()
+            .map(|p| vec![NOT_LIQUIDATABLE; p.accounts.len()])
+            .collect();
         Self {
             innovations: stream(seed, path, "fundamental"),
             jumps,
@@ -82,6 +93,7 @@ impl Engine {
             pending: Vec::new(),
             pending_by_venue: vec![0.0; venue_count],
             candidates: Vec::new(),
+            liquidatable_since,
             started: false,
         }
     }
@@ -390,6 +402,10 @@ impl Engine {
             if health_factor >= 1.0 {
                 continue;
             }
+            let since = &mut self.liquidatable_since[p.index()][id.index()];
+            if *since == NOT_LIQUIDATABLE {
+                *since = self.time;
+            }
             if !account.has_collateral() {
                 // Debt with nothing to seize: written off, or left on the account, by the rule.
                 let writes_off = info.params.liquidation.writes_off_bad_debt();
@@ -563,6 +579,19 @@ impl Engine {
         {
             slot.1 = (slot.1 - seizure.collateral_seized).max(0.0);
         }
+        let account = &protocol.accounts[id.index()];
+        let closes = account.debt <= 0.0
+            || !account.has_collateral()
+            || account.health_factor(&info.params, &price) >= 1.0;
+        let since = &mut self.liquidatable_since[p.index()][id.index()];
+        let liquidatable_since = if *since == NOT_LIQUIDATABLE {
+            self.time
+        } else {
+            *since
+        };
+        if closes {
+            *since = NOT_LIQUIDATABLE;
+        }
         protocol.treasury[collateral_asset.index()] += seizure.protocol_fee;
         if let Some(losses) = protocol.losses.as_mut() {
             losses.record_fees(seizure.protocol_fee * collateral_price);
@@ -594,6 +623,8 @@ impl Engine {
                 debt_asset,
                 debt_repaid: seizure.debt_repaid,
                 debt_price,
+                liquidatable_since,
+                closes,
             }),
         );
         self.settle_account(p, id, prices, round);

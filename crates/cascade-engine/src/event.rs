@@ -46,6 +46,11 @@ pub struct LiquidationRecord {
     pub debt_repaid: f64,
     /// Protocol's price of the debt asset.
     pub debt_price: f64,
+    /// Time the account was first found liquidatable in its current episode, seconds.
+    pub liquidatable_since: u64,
+    /// Whether the account is no longer liquidatable after this call (healthy again, debt
+    /// repaid, written off, or nothing left to seize): the episode closes here.
+    pub closes: bool,
 }
 
 /// A keeper's sale on a venue.

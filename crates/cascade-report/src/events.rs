@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::float;
 
 /// The columns of events.csv, in order.
-pub const COLUMNS: [&str; 22] = [
+pub const COLUMNS: [&str; 24] = [
     "seq",
     "step",
     "time_seconds",
@@ -35,6 +35,8 @@ pub const COLUMNS: [&str; 22] = [
     "protocol_fee",
     "filled",
     "price_after",
+    "liquidatable_since",
+    "closes",
     "detail",
 ];
 
@@ -61,6 +63,8 @@ struct Row<'a> {
     protocol_fee: Option<f64>,
     filled: Option<f64>,
     price_after: Option<f64>,
+    liquidatable_since: Option<u64>,
+    closes: Option<bool>,
     detail: String,
 }
 
@@ -132,6 +136,8 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             health_factor: Some(l.health_factor),
             to_keeper: Some(l.to_keeper),
             protocol_fee: Some(l.protocol_fee),
+            liquidatable_since: Some(l.liquidatable_since),
+            closes: Some(l.closes),
             ..Row::default()
         },
         EventKind::Sale(s) => Row {
@@ -275,6 +281,14 @@ fn format_event(world: &World, seq: usize, event: &Event, out: &mut Vec<u8>) {
         row.price_after,
     ] {
         number(out, value);
+    }
+    out.push(b',');
+    if let Some(since) = row.liquidatable_since {
+        out.extend_from_slice(integer.format(since).as_bytes());
+    }
+    out.push(b',');
+    if let Some(closes) = row.closes {
+        out.extend_from_slice(if closes { b"true" } else { b"false" });
     }
     out.push(b',');
     push_text(out, row.detail.trim());

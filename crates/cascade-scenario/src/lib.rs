@@ -9,6 +9,7 @@ mod build;
 pub mod data;
 mod error;
 pub mod generate;
+pub mod mechanism;
 mod path;
 pub mod schema;
 
@@ -37,6 +38,20 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// As [`load`].
 pub fn from_str(text: &str, name: &Path, base_dir: &Path) -> Result<Scenario, ScenarioError> {
     let file = parse(text, name)?;
+    build::Builder::new(text, name, base_dir).build(file)
+}
+
+/// Validates an already parsed (and possibly modified, e.g. by [`mechanism::apply`]) scenario.
+/// `text` is the file it was parsed from, for line numbers and the scenario hash.
+///
+/// # Errors
+/// As [`load`], for the values and references.
+pub fn from_parsed(
+    file: schema::ScenarioFile,
+    text: &str,
+    name: &Path,
+    base_dir: &Path,
+) -> Result<Scenario, ScenarioError> {
     build::Builder::new(text, name, base_dir).build(file)
 }
 

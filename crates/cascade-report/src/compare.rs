@@ -1,0 +1,110 @@
+//! Sinks for `cascade compare`: compare.csv, compare.json and the printed table.
+
+use std::io::{self, Write};
+
+use cascade_analytics::compare::{COLUMNS, Comparison};
+
+use crate::float;
+
+/// Writes compare.csv: one row per mechanism, columns as `cascade_analytics::compare::COLUMNS`.
+///
+/// # Errors
+/// IO errors of the writer.
+pub fn write_compare_csv(comparison: &Comparison, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "{}", COLUMNS.join(","))?;
+    let mut buffer = ryu::Buffer::new();
+    for r in &comparison.rows {
+        let mut cells: Vec<String> = vec![
+            r.mechanism.clone(),
+            r.liquidations.to_string(),
+            r.accounts_liquidated.to_string(),
+            r.time_to_close_median_seconds
+                .map_or(String::new(), |x| x.to_string()),
+            r.time_to_close_p90_seconds
+                .map_or(String::new(), |x| x.to_string()),
+        ];
+        for value in [
+            Some(r.collateral_sold_units),
+            Some(r.sale_proceeds_usd),
+            Some(r.max_price_impact),
+            Some(r.total_drop),
+            r.amplification,
+            Some(r.liquidator_profit_usd),
+            Some(r.bonus_usd),
+            Some(r.bad_debt_usd),
+            Some(r.bad_debt_realised_usd),
+            Some(r.bad_debt_unrealised_usd),
+            Some(r.insurance_drawn_usd),
+            Some(r.socialised_loss_usd),
+        ] {
+            cells.push(value.map_or(String::new(), |v| float(&mut buffer, v).to_string()));
+        }
+        writeln!(out, "{}", cells.join(","))?;
+    }
+    Ok(())
+}
+
+/// Writes compare.json.
+///
+/// # Errors
+/// IO errors of the writer.
+pub fn write_compare_json(comparison: &Comparison, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, comparison).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// Writes the comparison as a readable table.
+///
+/// # Errors
+/// IO errors of the writer.
+pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "cascade compare · {} (seed {}), prices and sales of {}",
+        comparison.scenario, comparison.seed, comparison.asset
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<14} {:>8} {:>9} {:>9} {:>12} {:>8} {:>8} {:>7} {:>13} {:>13} {:>13} {:>13}",
+        "mechanism",
+        "calls",
+        "close p50",
+        "close p90",
+        "sold units",
+        "impact",
+        "drop",
+        "ampl.",
+        "keeper P&L",
+        "bad debt",
+        "insurance",
+        "socialised"
+    )?;
+    let seconds = |s: Option<u64>| s.map_or("-".to_string(), |s| format!("{s} s"));
+    let money = |x: f64| format!("{:.0}", x);
+    for r in &comparison.rows {
+        writeln!(
+            out,
+            "{:<14} {:>8} {:>9} {:>9} {:>12.2} {:>7.2}% {:>7.2}% {:>7} {:>13} {:>13} {:>13} {:>13}",
+            r.mechanism,
+            r.liquidations,
+            seconds(r.time_to_close_median_seconds),
+            seconds(r.time_to_close_p90_seconds),
+            r.collateral_sold_units,
+            r.max_price_impact * 100.0,
+            r.total_drop * 100.0,
+            r.amplification
+                .map_or("-".to_string(), |a| format!("{a:.2}×")),
+            money(r.liquidator_profit_usd),
+            money(r.bad_debt_usd),
+            money(r.insurance_drawn_usd),
+            money(r.socialised_loss_usd),
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "close: time from liquidatable to closed; impact: largest gap of the venue below the \
+         fundamental; keeper P&L: holdings marked at final prices; bad debt: realised + unrealised (USD)"
+    )
+}

@@ -1,0 +1,149 @@
+//! Named liquidation mechanisms that `cascade compare` applies to every lending protocol of a
+//! scenario, so the same book, prices and keepers can be run under each and measured side by
+//! side.
+//!
+//! A protocol already on the named mechanism keeps its own parameters. Otherwise the mechanism's
+//! defaults apply, reusing the scenario's bonus and protocol fee where the mechanism takes them:
+//!
+//! | name | liquidation table |
+//! |---|---|
+//! | `as_is` | the scenario's own |
+//! | `fixed_spread` | bonus (scenario's, else 0.05), close factor 0.5, whole debt at or below health factor 0.95, protocol fee (scenario's, else 0) |
+//! | `aave_v3.2`, `aave_v3.3` | Aave v3 at that version, bonus and protocol fee as above |
+//! | `compound_v2` | bonus (scenario's, else 0.08), close factor 0.5, protocol seize share 0.028 |
+//! | `morpho_blue` | Morpho Blue (incentive from the liquidation threshold; per-collateral bonuses removed) |
+//! | `euler_v2` | Euler v2, maximum discount (scenario's, else 0.15; per-collateral bonuses removed) |
+
+use crate::schema::{LiquidationSection, ScenarioFile};
+
+/// The mechanism names `apply` accepts.
+pub const MECHANISMS: [&str; 7] = [
+    "as_is",
+    "fixed_spread",
+    "aave_v3.2",
+    "aave_v3.3",
+    "compound_v2",
+    "morpho_blue",
+    "euler_v2",
+];
+
+/// Sets every protocol of `file` to the named mechanism.
+///
+/// # Errors
+/// An unknown name, with the list of known ones.
+pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
+    if !MECHANISMS.contains(&mechanism) {
+        return Err(format!(
+            "unknown mechanism; expected one of {}",
+            MECHANISMS.join(", ")
+        ));
+    }
+    if mechanism == "as_is" {
+        return Ok(());
+    }
+    for protocol in &mut file.protocols {
+        let old = &protocol.liquidation;
+        let (kind, version) = match mechanism.split_once('.') {
+            Some((_, minor)) => ("aave_v3", Some(format!("3.{minor}"))),
+            None => (mechanism, None),
+        };
+        if old.mechanism == kind && (version.is_none() || old.version == version) {
+            continue;
+        }
+        let bonus = old.bonus;
+        let fee = old.protocol_fee;
+        let mut new = LiquidationSection {
+            mechanism: kind.to_string(),
+            bonus: None,
+            close_factor: None,
+            full_close_below_health_factor: None,
+            protocol_fee: None,
+            version,
+            protocol_seize_share: None,
+            max_discount: None,
+        };
+        match kind {
+            "fixed_spread" => {
+                new.bonus = Some(bonus.unwrap_or(0.05));
+                new.close_factor = Some(0.5);
+                new.full_close_below_health_factor = Some(0.95);
+                new.protocol_fee = fee;
+            }
+            "aave_v3" => {
+                new.bonus = Some(bonus.unwrap_or(0.05));
+                new.protocol_fee = fee;
+            }
+            "compound_v2" => {
+                new.bonus = Some(bonus.unwrap_or(0.08));
+                new.close_factor = Some(0.5);
+                new.protocol_seize_share = Some(0.028);
+            }
+            "euler_v2" => new.max_discount = Some(old.max_discount.unwrap_or(0.15)),
+            _ => {}
+        }
+        if matches!(kind, "morpho_blue" | "euler_v2") {
+            for collateral in protocol.collateral.values_mut() {
+                collateral.liquidation_bonus = None;
+            }
+        }
+        protocol.liquidation = new;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const TEXT: &str = r#"
+[simulation]
+name = "t"
+seed = 1
+steps = 1
+step_seconds = 60
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+
+[[protocols]]
+name = "p"
+kind = "lending"
+liquidation = { mechanism = "fixed_spread", bonus = 0.07, close_factor = 0.3, protocol_fee = 0.2 }
+collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonus = 0.06 } }
+"#;
+
+    fn parsed() -> ScenarioFile {
+        crate::parse(TEXT, Path::new("t.toml")).expect("parses")
+    }
+
+    #[test]
+    fn a_protocol_already_on_the_mechanism_keeps_its_parameters() {
+        let mut file = parsed();
+        apply(&mut file, "fixed_spread").expect("known");
+        assert_eq!(file.protocols[0].liquidation.close_factor, Some(0.3));
+        apply(&mut file, "as_is").expect("known");
+        assert_eq!(file.protocols[0].liquidation.bonus, Some(0.07));
+    }
+
+    #[test]
+    fn other_mechanisms_reuse_the_bonus_and_fee_where_they_take_them() {
+        let mut file = parsed();
+        apply(&mut file, "aave_v3.3").expect("known");
+        let l = &file.protocols[0].liquidation;
+        assert_eq!(
+            (l.mechanism.as_str(), l.version.as_deref()),
+            ("aave_v3", Some("3.3"))
+        );
+        assert_eq!(
+            (l.bonus, l.protocol_fee, l.close_factor),
+            (Some(0.07), Some(0.2), None)
+        );
+        let mut file = parsed();
+        apply(&mut file, "morpho_blue").expect("known");
+        assert_eq!(file.protocols[0].collateral["ETH"].liquidation_bonus, None);
+        assert_eq!(file.protocols[0].liquidation.bonus, None);
+        assert!(apply(&mut parsed(), "dutch").is_err());
+    }
+}
