@@ -75,6 +75,11 @@ impl Engine {
             .map(|(info, venue)| venue.price(state.fundamentals[info.base.index()].price()))
             .collect();
         let venue_count = world.venues.len();
+        // A large cascade records about one event per account; reserving that much up front
+        // avoids copying a growing trail, and costs nothing until written (pages are committed
+        // lazily).
+        let accounts: usize = state.protocols.iter().map(|p| p.accounts.len()).sum();
+        let event_capacity = accounts + 64 * (1 + world.simulation.steps as usize).min(1 << 16);
         let liquidatable_since = state
             .protocols
             .iter()
@@ -88,7 +93,7 @@ impl Engine {
             state,
             step: 0,
             time: 0,
-            events: Vec::new(),
+            events: Vec::with_capacity(event_capacity),
             last_venue_price,
             pending: Vec::new(),
             pending_by_venue: vec![0.0; venue_count],
