@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use cascade_engine::{Event, EventKind, World};
 use cascade_model::ids::AssetId;
+use cascade_model::lending::LiquidationRule;
 use cascade_model::loss::Shortfall;
 use serde::Serialize;
 
@@ -182,6 +183,30 @@ pub struct ProtocolSummary {
     pub debt_auction_lots_needed: Option<u64>,
     /// Deficit left uncovered at the end (carried, or awaiting a whole lot), USD.
     pub uncovered_deficit_usd: f64,
+    /// Dutch auctions, for protocols that liquidate by auction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auctions: Option<AuctionSummary>,
+}
+
+/// `protocols.<NAME>.auctions.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AuctionSummary {
+    /// Auctions kicked (vaults barked).
+    pub kicked: u64,
+    /// Takes by keepers.
+    pub taken: u64,
+    /// Resets (redo) of auctions too old or too cheap.
+    pub resets: u64,
+    /// Auctions ended.
+    pub ended: u64,
+    /// Auctions still running at the end.
+    pub running_at_end: u64,
+    /// Keeper incentives paid (tip + chip), USD.
+    pub incentives_usd: f64,
+    /// Raised beyond the debt (the liquidation penalty collected), USD.
+    pub penalty_raised_usd: f64,
+    /// Collateral units returned to vaults, per asset.
+    pub collateral_returned: BTreeMap<String, f64>,
 }
 
 /// `protocols.<NAME>.insurance_fund.*`.
@@ -212,8 +237,10 @@ pub struct KeeperSummary {
     pub received_usd: f64,
     /// received − spent, USD (collateral still held not included).
     pub realised_profit_usd: f64,
-    /// realised profit plus the collateral still held, valued at each asset's final price
-    /// (primary venue, else fundamental), USD.
+    /// Auction incentives received (tip + chip), USD.
+    pub incentives_usd: f64,
+    /// realised profit plus incentives plus the collateral still held, valued at each asset's
+    /// final price (primary venue, else fundamental), USD.
     pub marked_profit_usd: f64,
     /// Units held at the end, per asset.
     pub inventory: BTreeMap<String, f64>,
@@ -305,6 +332,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     let mut peaks: Vec<f64> = funds.iter().map(|f| f.start_usd).collect();
     let mut step_had_liquidation = false;
     let mut durations: Vec<u64> = Vec::new();
+    let mut auctions: Vec<Option<AuctionSummary>> = vec![None; world.protocols.len()];
     // Latest fundamental and venue prices, for the price-impact gap.
     let mut fundamental_now: Vec<f64> = world.assets.iter().map(|a| a.start_price).collect();
     let mut venue_now: Vec<f64> = vec![f64::NAN; world.venues.len()];
@@ -401,6 +429,82 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 protocols[protocol.index()].bad_debt_realised_usd += usd;
             }
             EventKind::LiquidationsMissed { count, .. } => liquidations.missed += count,
+            EventKind::AuctionKicked {
+                protocol,
+                account,
+                collateral_asset,
+                lot,
+                collateral_price,
+                incentive,
+                ..
+            } => {
+                step_had_liquidation = true;
+                liquidations.count += 1;
+                let sym = symbol(*collateral_asset);
+                add(&mut liquidations.collateral_seized, sym, *lot);
+                liquidations.collateral_seized_usd += lot * collateral_price;
+                let p = &mut protocols[protocol.index()];
+                p.liquidations += 1;
+                add(&mut p.collateral_seized, sym, *lot);
+                if let Some(seen) = liquidated[protocol.index()].get_mut(account.index()) {
+                    if !*seen {
+                        *seen = true;
+                        p.accounts_liquidated += 1;
+                    }
+                }
+                let a = auctions[protocol.index()].get_or_insert_with(AuctionSummary::default);
+                a.kicked += 1;
+                a.incentives_usd += incentive;
+            }
+            EventKind::AuctionReset {
+                protocol,
+                incentive,
+                ..
+            } => {
+                let a = auctions[protocol.index()].get_or_insert_with(AuctionSummary::default);
+                a.resets += 1;
+                a.incentives_usd += incentive;
+            }
+            EventKind::AuctionTaken {
+                protocol,
+                keeper,
+                slice,
+                collateral_price,
+                owe,
+                debt_price,
+                ..
+            } => {
+                let paid = owe * debt_price;
+                liquidations.debt_repaid_usd += paid;
+                liquidations.bonus_usd += slice * collateral_price - paid;
+                protocols[protocol.index()].debt_repaid_usd += paid;
+                keepers[keeper.index()].liquidations += 1;
+                auctions[protocol.index()]
+                    .get_or_insert_with(AuctionSummary::default)
+                    .taken += 1;
+            }
+            EventKind::AuctionEnded {
+                protocol,
+                collateral_asset,
+                returned,
+                raised,
+                debt,
+                debt_price,
+                liquidatable_since,
+                ..
+            } => {
+                let a = auctions[protocol.index()].get_or_insert_with(AuctionSummary::default);
+                a.ended += 1;
+                a.penalty_raised_usd += (raised - debt).max(0.0) * debt_price;
+                if *returned > 0.0 {
+                    add(
+                        &mut a.collateral_returned,
+                        symbol(*collateral_asset),
+                        *returned,
+                    );
+                }
+                durations.push(event.time - (*liquidatable_since).min(event.time));
+            }
             EventKind::LossesSettled {
                 protocol,
                 paid_in,
@@ -450,9 +554,11 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 keeper,
                 spent,
                 received,
+                incentives,
                 inventory,
             } => {
                 let k = &mut keepers[keeper.index()];
+                k.incentives_usd = *incentives;
                 k.spent_usd = *spent;
                 k.received_usd = *received;
                 k.realised_profit_usd = received - spent;
@@ -525,14 +631,26 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                         .map_or(0.0, |a: &AssetSummary| a.final_price)
             })
             .sum();
-        keeper.marked_profit_usd = keeper.realised_profit_usd + held;
+        keeper.marked_profit_usd = keeper.realised_profit_usd + keeper.incentives_usd + held;
     }
     cascade.feedback_gain = feedback;
     cascade.feedback_gain_detail = feedback_detail;
     let mut protocol_map = BTreeMap::new();
     let (mut realised, mut unrealised, mut drawn, mut socialised) = (0.0, 0.0, 0.0, 0.0);
-    for ((info, mut p), fund) in world.protocols.iter().zip(protocols).zip(funds) {
+    for (((info, mut p), fund), auction) in world
+        .protocols
+        .iter()
+        .zip(protocols)
+        .zip(funds)
+        .zip(auctions)
+    {
         p.bad_debt_usd = p.bad_debt_realised_usd + p.bad_debt_unrealised_usd;
+        if let Some(mut a) = auction {
+            a.running_at_end = a.kicked - a.ended;
+            p.auctions = Some(a);
+        } else if matches!(info.params.liquidation, LiquidationRule::DutchAuction(_)) {
+            p.auctions = Some(AuctionSummary::default());
+        }
         if let Some(insurance) = info.insurance {
             drawn += fund.drawn_usd;
             socialised += p.socialised_loss_usd;

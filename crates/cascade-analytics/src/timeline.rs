@@ -74,6 +74,10 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 flows[0] += 1.0;
                 flows[1] += l.debt_repaid * l.debt_price;
             }
+            EventKind::AuctionKicked { .. } => flows[0] += 1.0,
+            EventKind::AuctionTaken {
+                owe, debt_price, ..
+            } => flows[1] += owe * debt_price,
             EventKind::Sale(s) => {
                 sold[s.asset.index()] += s.filled;
                 flows[2] += s.proceeds;

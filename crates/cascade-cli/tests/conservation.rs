@@ -732,6 +732,37 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
             *uncovered,
             *fund_balance,
         ],
+        EventKind::AuctionKicked {
+            lot,
+            collateral_price,
+            debt,
+            tab,
+            top,
+            incentive,
+            ..
+        } => {
+            vec![*lot, *collateral_price, *debt, *tab, *top, *incentive]
+        }
+        EventKind::AuctionReset { top, incentive, .. } => vec![*top, *incentive],
+        EventKind::AuctionTaken {
+            slice,
+            price,
+            collateral_price,
+            owe,
+            debt_price,
+            ..
+        } => {
+            vec![*slice, *price, *collateral_price, *owe, *debt_price]
+        }
+        EventKind::AuctionEnded {
+            returned,
+            raised,
+            debt,
+            debt_price,
+            ..
+        } => {
+            vec![*returned, *raised, *debt, *debt_price]
+        }
         EventKind::RunStarted
         | EventKind::LiquidationsMissed { .. }
         | EventKind::CascadeSettled { .. }
@@ -945,6 +976,7 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
                 keeper,
                 spent,
                 received,
+                incentives: _,
                 inventory,
             } => {
                 keeper_marked[keeper.index()] = Some((*spent, *received, inventory.clone()));

@@ -1,6 +1,7 @@
 //! Integration tests of the `cascade` command and, through scenarios, of the engine.
 //! One test binary (ripgrep style); each module owns one concern.
 
+mod auctions;
 mod bad_input;
 mod closed_form;
 mod common;

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use cascade_model::auction::{Auction, DutchAuctionParams, take};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::KeeperStrategy;
+use cascade_model::lending::LiquidationRule;
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
@@ -54,6 +56,9 @@ pub struct Engine {
     /// Per protocol and account: when the account was first found liquidatable in its current
     /// episode (`NOT_LIQUIDATABLE` outside one).
     liquidatable_since: Vec<Vec<u64>>,
+    /// Per protocol and asset: the protocol's price at the end of the previous step, against
+    /// which an auction circuit breaker measures a fall.
+    breaker_reference: Vec<Vec<f64>>,
     started: bool,
 }
 
@@ -80,6 +85,13 @@ impl Engine {
         // lazily).
         let accounts: usize = state.protocols.iter().map(|p| p.accounts.len()).sum();
         let event_capacity = accounts + 64 * (1 + world.simulation.steps as usize).min(1 << 16);
+        let breaker_reference = (0..world.protocols.len())
+            .map(|p| {
+                (0..world.assets.len())
+                    .map(|a| world.protocol_price(&state, ProtocolId(p as u32), AssetId(a as u32)))
+                    .collect()
+            })
+            .collect();
         let liquidatable_since = state
             .protocols
             .iter()
@@ -99,6 +111,7 @@ impl Engine {
             pending_by_venue: vec![0.0; venue_count],
             candidates: Vec::new(),
             liquidatable_since,
+            breaker_reference,
             started: false,
         }
     }
@@ -156,6 +169,13 @@ impl Engine {
         }
         self.settle();
         self.settle_losses();
+        for p in 0..self.world.protocols.len() {
+            for a in 0..self.world.assets.len() {
+                self.breaker_reference[p][a] =
+                    self.world
+                        .protocol_price(&self.state, ProtocolId(p as u32), AssetId(a as u32));
+            }
+        }
         self.emit(0, EventKind::StepEnded);
     }
 
@@ -385,21 +405,29 @@ impl Engine {
     fn liquidate_protocol(&mut self, p: ProtocolId, round: u32) -> u64 {
         let world = Arc::clone(&self.world);
         let info = &world.protocols[p.index()];
-        if let Some(epoch) = info.params.epoch_seconds {
-            if self.time % epoch != 0 {
-                return 0;
-            }
-        }
         let prices: Vec<f64> = (0..world.assets.len())
             .map(|a| world.protocol_price(&self.state, p, AssetId(a as u32)))
             .collect();
+        let auction = match info.params.liquidation {
+            LiquidationRule::DutchAuction(params) => Some(params),
+            _ => None,
+        };
+        let mut activity = 0;
+        // Running auctions go on whatever the settlement schedule.
+        if let Some(params) = &auction {
+            activity += self.run_auctions(p, params, &prices, round);
+        }
+        if let Some(epoch) = info.params.epoch_seconds {
+            if self.time % epoch != 0 {
+                return activity;
+            }
+        }
         let price = |a: AssetId| prices[a.index()];
         let mut candidates = std::mem::take(&mut self.candidates);
         candidates.clear();
         let index = &mut self.state.protocols[p.index()].index;
         index.prune();
         index.candidates(&price, &mut candidates);
-        let mut activity = 0;
         let mut missed = 0;
         for &id in &candidates {
             let account = &self.state.protocols[p.index()].accounts[id.index()];
@@ -418,7 +446,11 @@ impl Engine {
                 activity += u64::from(writes_off);
                 continue;
             }
-            if self.liquidate_account(p, id, health_factor, &prices, round) {
+            let acted = match &auction {
+                Some(params) => self.bark(p, id, params, &prices, round),
+                None => self.liquidate_account(p, id, health_factor, &prices, round),
+            };
+            if acted {
                 activity += 1;
             } else {
                 missed += 1;
@@ -435,6 +467,341 @@ impl Engine {
             );
         }
         activity
+    }
+
+    /// Barks an unsafe vault into a Dutch auction (Dog.bark + Clipper.kick): within the room
+    /// `hole` leaves, all of the vault if a partial bark would leave dust. The first keeper
+    /// serving the protocol barks and receives tip + chip · tab. Returns whether it barked.
+    fn bark(
+        &mut self,
+        p: ProtocolId,
+        id: AccountId,
+        params: &DutchAuctionParams,
+        prices: &[f64],
+        round: u32,
+    ) -> bool {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let Some(&keeper) = info.keepers.first() else {
+            return false;
+        };
+        let protocol = &self.state.protocols[p.index()];
+        let account = &protocol.accounts[id.index()];
+        let Some(&(collateral_asset, balance)) = account
+            .collateral
+            .iter()
+            .filter(|c| c.1 > 0.0)
+            .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
+        else {
+            return false;
+        };
+        if let Some(threshold) = params.circuit_breaker {
+            let reference = self.breaker_reference[p.index()][collateral_asset.index()];
+            if prices[collateral_asset.index()] < reference * (1.0 - threshold) {
+                return false;
+            }
+        }
+        let (debt_asset, debt) = (account.debt_asset, account.debt);
+        let debt_price = prices[debt_asset.index()];
+        let chop = 1.0 + params.penalty;
+        let room = params
+            .hole
+            .map_or(f64::INFINITY, |hole| (hole - protocol.dirt).max(0.0));
+        let mut dart = debt.min(room / (debt_price * chop));
+        if dart < debt && (debt - dart) * debt_price < params.dust {
+            // A partial bark may not leave a dusty vault: take it all.
+            dart = debt;
+        }
+        if dart <= 0.0 || (dart < debt && dart * debt_price < params.dust) {
+            return false;
+        }
+        let lot = if dart >= debt {
+            balance
+        } else {
+            balance * dart / debt
+        };
+        let tab = dart * chop;
+        let collateral_price = prices[collateral_asset.index()];
+        let top = collateral_price * params.buf;
+        let incentive = params.incentive(tab * debt_price);
+        let since = std::mem::replace(
+            &mut self.liquidatable_since[p.index()][id.index()],
+            NOT_LIQUIDATABLE,
+        );
+        let protocol = &mut self.state.protocols[p.index()];
+        let account = &mut protocol.accounts[id.index()];
+        account.debt = if dart >= debt { 0.0 } else { debt - dart };
+        if let Some(slot) = account
+            .collateral
+            .iter_mut()
+            .find(|c| c.0 == collateral_asset)
+        {
+            slot.1 = if dart >= debt {
+                0.0
+            } else {
+                (slot.1 - lot).max(0.0)
+            };
+        }
+        protocol
+            .index
+            .update(&info.params, id, &protocol.accounts[id.index()]);
+        protocol.dirt += tab * debt_price;
+        let auction = protocol.auctions_kicked;
+        protocol.auctions_kicked += 1;
+        protocol.auctions.push(Auction {
+            id: auction,
+            account: id,
+            collateral_asset,
+            debt_asset,
+            lot,
+            tab,
+            debt: dart,
+            raised: 0.0,
+            top,
+            tic: self.time,
+            liquidatable_since: if since == NOT_LIQUIDATABLE {
+                self.time
+            } else {
+                since
+            },
+        });
+        self.state.keepers[keeper.index()].incentives += incentive;
+        self.emit(
+            round,
+            EventKind::AuctionKicked {
+                protocol: p,
+                account: id,
+                auction,
+                keeper,
+                collateral_asset,
+                lot,
+                collateral_price,
+                debt_asset,
+                debt: dart,
+                tab,
+                top,
+                incentive,
+            },
+        );
+        true
+    }
+
+    /// One round of a protocol's running auctions: reset those too old or too cheap (redo),
+    /// then offer each to the keepers in order at its current price; a keeper takes what its
+    /// capital allows when the price is at or below its own valuation (what its sale venue would
+    /// pay for the slice, after its own impact and the other sales pending this round, less its
+    /// minimum profit; the protocol's price when it holds). Ended auctions are settled. Returns
+    /// the number of kicks' resets and takes.
+    fn run_auctions(
+        &mut self,
+        p: ProtocolId,
+        params: &DutchAuctionParams,
+        prices: &[f64],
+        round: u32,
+    ) -> u64 {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let mut activity = 0;
+        let mut i = 0;
+        while i < self.state.protocols[p.index()].auctions.len() {
+            let now = self.time;
+            let auction = &self.state.protocols[p.index()].auctions[i];
+            let (collateral_asset, debt_asset) = (auction.collateral_asset, auction.debt_asset);
+            let (collateral_price, debt_price) =
+                (prices[collateral_asset.index()], prices[debt_asset.index()]);
+            if params.needs_reset(auction.top, (now - auction.tic) as f64) {
+                let top = collateral_price * params.buf;
+                let tab_usd = auction.tab * debt_price;
+                let paid =
+                    tab_usd >= params.chost() && auction.lot * collateral_price >= params.chost();
+                let keeper = info.keepers.first().copied().filter(|_| paid);
+                let incentive = if keeper.is_some() {
+                    params.incentive(tab_usd)
+                } else {
+                    0.0
+                };
+                let id = auction.id;
+                let auction = &mut self.state.protocols[p.index()].auctions[i];
+                auction.top = top;
+                auction.tic = now;
+                if let Some(k) = keeper {
+                    self.state.keepers[k.index()].incentives += incentive;
+                }
+                self.emit(
+                    round,
+                    EventKind::AuctionReset {
+                        protocol: p,
+                        auction: id,
+                        top,
+                        keeper,
+                        incentive,
+                    },
+                );
+                activity += 1;
+            }
+            let auction = &self.state.protocols[p.index()].auctions[i];
+            let price = params.curve.price(auction.top, (now - auction.tic) as f64);
+            for &k in &info.keepers {
+                let auction = &self.state.protocols[p.index()].auctions[i];
+                if auction.lot <= 0.0 || auction.tab <= 0.0 || price <= 0.0 {
+                    break;
+                }
+                let keeper = &world.keepers[k.index()].spec;
+                let budget = self.state.keepers[k.index()].available(keeper.capital) / debt_price;
+                let mut amount = auction.lot.min(budget / price);
+                let venue = keeper.sell_on[collateral_asset.index()];
+                let mut bought = None;
+                // A thin venue may make the whole lot unattractive but a smaller slice worth it.
+                for _ in 0..8 {
+                    if amount <= 0.0 {
+                        break;
+                    }
+                    let value = match venue {
+                        Some(v) => {
+                            let fundamental =
+                                self.state.fundamentals[collateral_asset.index()].price();
+                            let venue_state = &self.state.venues[v.index()];
+                            let already = self.pending_by_venue[v.index()];
+                            let consumed = venue_state.consumed();
+                            let (_, before) =
+                                venue_state.curve().sale(fundamental, consumed, already);
+                            let (_, after) =
+                                venue_state
+                                    .curve()
+                                    .sale(fundamental, consumed, already + amount);
+                            after - before
+                        }
+                        None => amount * collateral_price,
+                    };
+                    let valuation = (value / debt_price - keeper.min_profit / debt_price) / amount;
+                    if let Some(t) = take(
+                        auction.lot,
+                        auction.tab,
+                        amount,
+                        valuation,
+                        price,
+                        params.chost() / debt_price,
+                    ) {
+                        bought = Some(t);
+                        break;
+                    }
+                    amount /= 2.0;
+                }
+                let Some(t) = bought else { continue };
+                let id = auction.id;
+                let account = auction.account;
+                let protocol = &mut self.state.protocols[p.index()];
+                let auction = &mut protocol.auctions[i];
+                auction.lot = (auction.lot - t.slice).max(0.0);
+                auction.tab = (auction.tab - t.owe).max(0.0);
+                auction.raised += t.owe;
+                protocol.dirt = (protocol.dirt - t.owe * debt_price).max(0.0);
+                let book = &mut self.state.keepers[k.index()];
+                book.spent += t.owe * debt_price;
+                book.receive(collateral_asset, t.slice);
+                if let Some(v) = venue {
+                    self.pending_by_venue[v.index()] += t.slice;
+                    self.pending.push(PendingSale {
+                        keeper: k,
+                        venue: v,
+                        units: t.slice,
+                        oracle_value: t.slice * collateral_price,
+                    });
+                }
+                self.emit(
+                    round,
+                    EventKind::AuctionTaken {
+                        protocol: p,
+                        auction: id,
+                        account,
+                        keeper: k,
+                        collateral_asset,
+                        slice: t.slice,
+                        price,
+                        collateral_price,
+                        debt_asset,
+                        owe: t.owe,
+                        debt_price,
+                    },
+                );
+                activity += 1;
+            }
+            let auction = &self.state.protocols[p.index()].auctions[i];
+            if auction.tab <= 1e-9 * auction.debt.max(1.0) || auction.lot <= 0.0 {
+                self.end_auction(p, i, prices, round);
+            } else {
+                i += 1;
+            }
+        }
+        activity
+    }
+
+    /// Settles and removes auction `i`: leftover collateral back to the vault when the tab was
+    /// raised; a shortfall of the raised amount under the debt written off as bad debt; the
+    /// penalty raised beyond the debt is income (fed to the insurance fund by its fee share).
+    fn end_auction(&mut self, p: ProtocolId, i: usize, prices: &[f64], round: u32) {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let protocol = &mut self.state.protocols[p.index()];
+        let auction = protocol.auctions.remove(i);
+        let debt_price = prices[auction.debt_asset.index()];
+        let tab_raised = auction.tab <= 1e-9 * auction.debt.max(1.0);
+        protocol.dirt = (protocol.dirt - auction.tab * debt_price).max(0.0);
+        let returned = if tab_raised { auction.lot } else { 0.0 };
+        let account = &mut protocol.accounts[auction.account.index()];
+        if returned > 0.0 {
+            match account
+                .collateral
+                .iter_mut()
+                .find(|c| c.0 == auction.collateral_asset)
+            {
+                Some(slot) => slot.1 += returned,
+                None => account
+                    .collateral
+                    .push((auction.collateral_asset, returned)),
+            }
+        }
+        protocol.index.update(
+            &info.params,
+            auction.account,
+            &protocol.accounts[auction.account.index()],
+        );
+        let surplus = (auction.raised - auction.debt).max(0.0);
+        if let Some(losses) = protocol.losses.as_mut() {
+            losses.record_fees(surplus * debt_price);
+        }
+        self.emit(
+            round,
+            EventKind::AuctionEnded {
+                protocol: p,
+                auction: auction.id,
+                account: auction.account,
+                collateral_asset: auction.collateral_asset,
+                returned,
+                debt_asset: auction.debt_asset,
+                raised: auction.raised,
+                debt: auction.debt,
+                debt_price,
+                liquidatable_since: auction.liquidatable_since,
+            },
+        );
+        let shortfall = auction.debt - auction.raised;
+        if shortfall > 0.0 {
+            let usd = shortfall * debt_price;
+            if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
+                losses.record_bad_debt(usd);
+            }
+            self.emit(
+                round,
+                EventKind::BadDebt {
+                    protocol: p,
+                    account: auction.account,
+                    debt_asset: auction.debt_asset,
+                    amount: shortfall,
+                    usd,
+                },
+            );
+        }
     }
 
     /// Tries the protocol's keepers in order; the first with capital and a profitable trade
@@ -761,6 +1128,16 @@ impl Engine {
                     unrealised += (d - c).max(0.0);
                 }
             }
+            let mut in_auction_collateral = vec![0.0; n];
+            let mut in_auction_debt = vec![0.0; n];
+            for auction in &protocol.auctions {
+                let owed = (auction.debt - auction.raised).max(0.0);
+                in_auction_collateral[auction.collateral_asset.index()] += auction.lot;
+                in_auction_debt[auction.debt_asset.index()] += owed;
+                unrealised += (owed * price(auction.debt_asset)
+                    - auction.lot * price(auction.collateral_asset))
+                .max(0.0);
+            }
             let treasury = protocol.treasury.clone();
             self.emit(
                 0,
@@ -773,6 +1150,8 @@ impl Engine {
                     debt_usd,
                     collateral_usd,
                     unrealised_bad_debt_usd: unrealised,
+                    in_auction_collateral,
+                    in_auction_debt,
                 },
             );
         }
@@ -784,6 +1163,7 @@ impl Engine {
                     keeper: KeeperId(k as u32),
                     spent: book.spent,
                     received: book.received,
+                    incentives: book.incentives,
                     inventory: book.inventory,
                 },
             );

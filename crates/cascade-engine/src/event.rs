@@ -154,6 +154,95 @@ pub enum EventKind {
         /// continued (it resumes at the next step).
         hit_round_limit: bool,
     },
+    /// An unsafe vault was barked: its collateral and debt moved into a Dutch auction.
+    AuctionKicked {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Vault.
+        account: AccountId,
+        /// Auction number within the protocol.
+        auction: u32,
+        /// Keeper that barked (and received the incentive).
+        keeper: KeeperId,
+        /// Collateral asset auctioned.
+        collateral_asset: AssetId,
+        /// Collateral units moved into the auction (`dink`).
+        lot: f64,
+        /// Protocol's collateral price at the kick.
+        collateral_price: f64,
+        /// Debt asset.
+        debt_asset: AssetId,
+        /// Debt units moved out of the vault (`dart`).
+        debt: f64,
+        /// Debt-asset units to raise, penalty included (`tab`).
+        tab: f64,
+        /// Starting auction price.
+        top: f64,
+        /// Keeper incentive paid by the protocol, USD (tip + chip · tab).
+        incentive: f64,
+    },
+    /// An auction that was too old or too cheap restarted from a new top (`redo`).
+    AuctionReset {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Auction number.
+        auction: u32,
+        /// New starting price.
+        top: f64,
+        /// Keeper paid the incentive, if the auction was large enough to pay one.
+        keeper: Option<KeeperId>,
+        /// Incentive paid, USD.
+        incentive: f64,
+    },
+    /// A keeper bought part of an auction's lot (`take`).
+    AuctionTaken {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Auction number.
+        auction: u32,
+        /// Vault the auction came from.
+        account: AccountId,
+        /// Buyer.
+        keeper: KeeperId,
+        /// Collateral asset.
+        collateral_asset: AssetId,
+        /// Collateral units bought.
+        slice: f64,
+        /// Auction price paid per unit, in the debt asset.
+        price: f64,
+        /// Protocol's collateral price at the take.
+        collateral_price: f64,
+        /// Debt asset.
+        debt_asset: AssetId,
+        /// Debt-asset units paid.
+        owe: f64,
+        /// Protocol's price of the debt asset.
+        debt_price: f64,
+    },
+    /// An auction ended: its tab was raised (leftover collateral returned to the vault) or its
+    /// lot was sold out. A shortfall of the raised amount under the debt follows as `BadDebt`.
+    AuctionEnded {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Auction number.
+        auction: u32,
+        /// Vault.
+        account: AccountId,
+        /// Collateral asset.
+        collateral_asset: AssetId,
+        /// Collateral units returned to the vault.
+        returned: f64,
+        /// Debt asset.
+        debt_asset: AssetId,
+        /// Debt-asset units raised.
+        raised: f64,
+        /// Debt units the auction had to cover (without the penalty).
+        debt: f64,
+        /// Protocol's price of the debt asset at the end.
+        debt_price: f64,
+        /// When the vault was first found unsafe, seconds.
+        liquidatable_since: u64,
+    },
     /// A protocol's loss absorption settled the step: fee income into its insurance fund, bad
     /// debt drawn from it, and what the shortfall rule did with the rest (USD).
     LossesSettled {
@@ -192,8 +281,12 @@ pub enum EventKind {
         debt_usd: f64,
         /// Σ collateral value of open accounts, USD.
         collateral_usd: f64,
-        /// Σ max(0, debt − collateral) over open accounts, USD.
+        /// Σ max(0, debt − collateral) over open accounts and running auctions, USD.
         unrealised_bad_debt_usd: f64,
+        /// Collateral units in running auctions, per asset.
+        in_auction_collateral: Vec<f64>,
+        /// Debt units running auctions have yet to cover (debt − raised), per asset.
+        in_auction_debt: Vec<f64>,
     },
     /// A keeper's balances at the end.
     KeeperMarked {
@@ -203,6 +296,8 @@ pub enum EventKind {
         spent: f64,
         /// USD received from sales.
         received: f64,
+        /// USD received as auction incentives.
+        incentives: f64,
         /// Units held per asset.
         inventory: Vec<f64>,
     },
@@ -224,6 +319,10 @@ impl EventKind {
             Self::LiquidationsMissed { .. } => "liquidations_missed",
             Self::CascadeSettled { .. } => "cascade_settled",
             Self::LossesSettled { .. } => "losses_settled",
+            Self::AuctionKicked { .. } => "auction_kicked",
+            Self::AuctionReset { .. } => "auction_reset",
+            Self::AuctionTaken { .. } => "auction_taken",
+            Self::AuctionEnded { .. } => "auction_ended",
             Self::StepEnded => "step_ended",
             Self::PositionsMarked { .. } => "positions_marked",
             Self::KeeperMarked { .. } => "keeper_marked",

@@ -1,5 +1,6 @@
 //! The world: constant description of a simulation and its initial state.
 
+use cascade_model::auction::Auction;
 use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AssetId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
@@ -102,6 +103,12 @@ pub struct ProtocolState {
     pub treasury: Vec<f64>,
     /// Insurance fund and shortfall state, if the protocol has one.
     pub losses: Option<LossAbsorber>,
+    /// Running Dutch auctions, in kick order.
+    pub auctions: Vec<Auction>,
+    /// Auctions kicked so far (the next auction's id).
+    pub auctions_kicked: u32,
+    /// Tab (USD) in running auctions, against the `hole` limit (`Dirt`).
+    pub dirt: f64,
 }
 
 /// Everything that changes during a run.
@@ -170,6 +177,9 @@ impl World {
                 index,
                 treasury: vec![0.0; asset_count],
                 losses: info.insurance.map(LossAbsorber::new),
+                auctions: Vec::new(),
+                auctions_kicked: 0,
+                dirt: 0.0,
             });
             protocol_info.push(info);
         }

@@ -41,6 +41,8 @@ pub struct KeeperBook {
     pub spent: f64,
     /// USD received from sales.
     pub received: f64,
+    /// USD received as auction incentives (tip + chip), paid by the protocol.
+    pub incentives: f64,
     /// Collateral held, per asset (seized and not sold, or sold only in part).
     pub inventory: Vec<f64>,
 }
@@ -51,6 +53,7 @@ impl KeeperBook {
         Self {
             spent: 0.0,
             received: 0.0,
+            incentives: 0.0,
             inventory: vec![0.0; assets],
         }
     }

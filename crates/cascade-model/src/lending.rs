@@ -90,6 +90,9 @@ pub enum LiquidationRule {
         /// The governor's maximum liquidation discount.
         max_discount: f64,
     },
+    /// Maker Liquidations 2.0 (§4.2): unsafe vaults are barked into Dutch auctions, which
+    /// keepers take over time (handled by the engine's auction phase, not by [`Self::call`]).
+    DutchAuction(crate::auction::DutchAuctionParams),
 }
 
 /// Aave v3.3 constants (REFERENCE-MATH §1.2): the 50% cap needs both sides at or above
@@ -110,7 +113,10 @@ impl LiquidationRule {
     /// rather than left on the account.
     pub fn writes_off_bad_debt(&self) -> bool {
         match self {
-            Self::FixedSpread(_) | Self::MorphoBlue | Self::EulerV2 { .. } => true,
+            Self::FixedSpread(_)
+            | Self::MorphoBlue
+            | Self::EulerV2 { .. }
+            | Self::DutchAuction(_) => true,
             Self::AaveV3 { version, .. } => *version == AaveVersion::V3_3,
             Self::CompoundV2 { .. } => false,
         }
@@ -121,7 +127,7 @@ impl LiquidationRule {
     pub fn bonus(&self, collateral: &CollateralParams) -> f64 {
         match self {
             Self::MorphoBlue => morpho_incentive_factor(collateral.liquidation_threshold) - 1.0,
-            Self::EulerV2 { .. } => 0.0,
+            Self::EulerV2 { .. } | Self::DutchAuction(_) => 0.0,
             _ => collateral.liquidation_bonus,
         }
     }
@@ -129,7 +135,10 @@ impl LiquidationRule {
     /// Whether one call is capped below the whole debt at this health factor (where a keeper's
     /// two-step strategy can extract more).
     pub fn has_close_factor(&self) -> bool {
-        !matches!(self, Self::MorphoBlue | Self::EulerV2 { .. })
+        !matches!(
+            self,
+            Self::MorphoBlue | Self::EulerV2 { .. } | Self::DutchAuction(_)
+        )
     }
 
     /// The most debt (units) one call may repay, seizing `collateral_asset`.
@@ -170,7 +179,7 @@ impl LiquidationRule {
                 }
             }
             Self::CompoundV2 { close_factor, .. } => close_factor * debt,
-            Self::MorphoBlue | Self::EulerV2 { .. } => debt,
+            Self::MorphoBlue | Self::EulerV2 { .. } | Self::DutchAuction(_) => debt,
         }
     }
 
@@ -248,6 +257,7 @@ impl LiquidationRule {
                 let bonus = morpho_incentive_factor(collateral.liquidation_threshold) - 1.0;
                 fixed_spread_seizure(cover, p_d, balance, p_c, bonus, 0.0)
             }
+            Self::DutchAuction(_) => return None,
             Self::EulerV2 { max_discount } => {
                 let discount_factor = health_factor.max(1.0 - max_discount);
                 let repay_value = cover * p_d;

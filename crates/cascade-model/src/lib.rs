@@ -9,6 +9,7 @@
 //! Units: prices and values are USD (`f64`), amounts are units of an asset (`f64`), ratios are
 //! fractions (0.05 = 5%), simulated time is integer seconds ([`Seconds`]).
 
+pub mod auction;
 pub mod fundamental;
 pub mod ids;
 pub mod keeper;

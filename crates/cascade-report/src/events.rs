@@ -188,6 +188,94 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             ),
             ..Row::default()
         },
+        EventKind::AuctionKicked {
+            protocol,
+            account,
+            auction,
+            keeper,
+            collateral_asset,
+            lot,
+            collateral_price,
+            debt_asset,
+            debt,
+            tab,
+            top,
+            incentive,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            account: Some((*protocol, *account)),
+            keeper: &world.keepers[keeper.index()].name,
+            asset: asset(*collateral_asset),
+            units: Some(*lot),
+            price: Some(*collateral_price),
+            usd: Some(*incentive),
+            debt_asset: asset(*debt_asset),
+            debt_units: Some(*debt),
+            detail: format!("auction={auction} tab={tab} top={top}"),
+            ..Row::default()
+        },
+        EventKind::AuctionReset {
+            protocol,
+            auction,
+            top,
+            keeper,
+            incentive,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            keeper: keeper.map_or("", |k| world.keepers[k.index()].name.as_str()),
+            price: Some(*top),
+            usd: Some(*incentive),
+            detail: format!("auction={auction}"),
+            ..Row::default()
+        },
+        EventKind::AuctionTaken {
+            protocol,
+            auction,
+            account,
+            keeper,
+            collateral_asset,
+            slice,
+            price,
+            collateral_price,
+            debt_asset,
+            owe,
+            debt_price,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            account: Some((*protocol, *account)),
+            keeper: &world.keepers[keeper.index()].name,
+            asset: asset(*collateral_asset),
+            units: Some(*slice),
+            price: Some(*price),
+            usd: Some(owe * debt_price),
+            debt_asset: asset(*debt_asset),
+            debt_units: Some(*owe),
+            detail: format!("auction={auction} collateral_price={collateral_price}"),
+            ..Row::default()
+        },
+        EventKind::AuctionEnded {
+            protocol,
+            auction,
+            account,
+            collateral_asset,
+            returned,
+            debt_asset,
+            raised,
+            debt,
+            debt_price,
+            liquidatable_since,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            account: Some((*protocol, *account)),
+            asset: asset(*collateral_asset),
+            units: Some(*returned),
+            usd: Some(raised * debt_price),
+            debt_asset: asset(*debt_asset),
+            debt_units: Some(*raised),
+            liquidatable_since: Some(*liquidatable_since),
+            detail: format!("auction={auction} debt={debt}"),
+            ..Row::default()
+        },
         EventKind::CascadeSettled {
             rounds,
             hit_round_limit,
@@ -204,14 +292,18 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             debt_usd,
             collateral_usd,
             unrealised_bad_debt_usd,
+            in_auction_collateral,
+            in_auction_debt,
         } => Row {
             protocol: &world.protocols[protocol.index()].name,
             usd: Some(*unrealised_bad_debt_usd),
             detail: format!(
-                "open_accounts={open_accounts} debt_usd={debt_usd} collateral_usd={collateral_usd} {} {} {}",
+                "open_accounts={open_accounts} debt_usd={debt_usd} collateral_usd={collateral_usd} {} {} {} {} {}",
                 per_asset(world, "collateral", collateral),
                 per_asset(world, "debt", debt),
-                per_asset(world, "treasury", treasury)
+                per_asset(world, "treasury", treasury),
+                per_asset(world, "in_auction_collateral", in_auction_collateral),
+                per_asset(world, "in_auction_debt", in_auction_debt)
             ),
             ..Row::default()
         },
@@ -219,12 +311,13 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             keeper,
             spent,
             received,
+            incentives,
             inventory,
         } => Row {
             keeper: &world.keepers[keeper.index()].name,
             usd: Some(received - spent),
             detail: format!(
-                "spent={spent} received={received} {}",
+                "spent={spent} received={received} incentives={incentives} {}",
                 per_asset(world, "inventory", inventory)
             ),
             ..Row::default()

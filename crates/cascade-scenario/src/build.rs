@@ -11,6 +11,7 @@ use std::sync::Arc;
 use cascade_engine::{
     AssetInfo, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, Simulation, VenueInfo, World,
 };
+use cascade_model::auction::{DutchAuctionParams, PriceCurve};
 use cascade_model::fundamental::{Fundamental, Interpolation, PriceDriver, Series, Shock};
 use cascade_model::ids::{AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
@@ -1314,6 +1315,157 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Liquidations 2.0 parameters (`buf`, the Abacus curve, `tail`, `cusp`, `chop`, `tip`,
+    /// `chip`, `dust`, `hole`) and an optional circuit breaker.
+    fn dutch_auction(&mut self, at: &FieldPath, l: &LiquidationSection) -> DutchAuctionParams {
+        let ctx = "for mechanism \"dutch_auction\"";
+        let buf = self.required(&at.key("buf"), &l.buf, ctx).unwrap_or(1.0);
+        self.check(
+            &at.key("buf"),
+            buf,
+            buf > 0.0,
+            "a positive starting-price multiplier (e.g. 1.2)",
+        );
+        let penalty = self
+            .required(&at.key("penalty"), &l.penalty, ctx)
+            .unwrap_or(0.0);
+        self.check(
+            &at.key("penalty"),
+            penalty,
+            (0.0..1.0).contains(&penalty),
+            "a penalty fraction in [0, 1) (chop − 1)",
+        );
+        let curve_name = self.required(&at.key("curve"), &l.curve, ctx);
+        let uses = |name: &str| match curve_name.as_deref() {
+            Some("linear") => name == "tau_seconds",
+            Some("stairstep_exponential") => name == "step_seconds" || name == "cut",
+            Some("exponential") => name == "cut",
+            _ => true,
+        };
+        for (name, present) in [
+            ("tau_seconds", l.tau_seconds.is_some()),
+            ("step_seconds", l.step_seconds.is_some()),
+            ("cut", l.cut.is_some()),
+        ] {
+            if present && !uses(name) {
+                let curve = curve_name.as_deref().unwrap_or("");
+                self.fail_written(&at.key(name), format!("does not apply to curve {curve:?}"));
+            }
+        }
+        let curve_ctx = format!("for curve {:?}", curve_name.as_deref().unwrap_or(""));
+        let curve = match curve_name.as_deref() {
+            Some("linear") => {
+                let tau = self
+                    .required(&at.key("tau_seconds"), &l.tau_seconds, &curve_ctx)
+                    .unwrap_or(1.0);
+                self.check(
+                    &at.key("tau_seconds"),
+                    tau,
+                    tau > 0.0,
+                    "a positive number of seconds",
+                );
+                PriceCurve::Linear {
+                    tau: tau.max(f64::MIN_POSITIVE),
+                }
+            }
+            Some("stairstep_exponential") => {
+                let step = self
+                    .required(&at.key("step_seconds"), &l.step_seconds, &curve_ctx)
+                    .unwrap_or(1.0);
+                self.check(
+                    &at.key("step_seconds"),
+                    step,
+                    step > 0.0,
+                    "a positive number of seconds",
+                );
+                let cut = self
+                    .required(&at.key("cut"), &l.cut, &curve_ctx)
+                    .unwrap_or(1.0);
+                self.check(
+                    &at.key("cut"),
+                    cut,
+                    cut > 0.0 && cut <= 1.0,
+                    "a multiplier in (0, 1]",
+                );
+                PriceCurve::StairstepExponential {
+                    step: step.max(f64::MIN_POSITIVE),
+                    cut,
+                }
+            }
+            Some("exponential") => {
+                let cut = self
+                    .required(&at.key("cut"), &l.cut, &curve_ctx)
+                    .unwrap_or(1.0);
+                self.check(
+                    &at.key("cut"),
+                    cut,
+                    cut > 0.0 && cut <= 1.0,
+                    "a per-second multiplier in (0, 1]",
+                );
+                PriceCurve::Exponential { cut }
+            }
+            Some(other) => {
+                self.fail(
+                    &at.key("curve"),
+                    format!("{other:?}"),
+                    "expected one of linear, stairstep_exponential, exponential",
+                );
+                PriceCurve::Linear { tau: 1.0 }
+            }
+            None => PriceCurve::Linear { tau: 1.0 },
+        };
+        let tail = l.tail_seconds.unwrap_or(f64::INFINITY);
+        if let Some(t) = l.tail_seconds {
+            self.check(
+                &at.key("tail_seconds"),
+                t,
+                t > 0.0,
+                "a positive number of seconds",
+            );
+        }
+        let cusp = l.cusp.unwrap_or(0.0);
+        self.check(
+            &at.key("cusp"),
+            cusp,
+            (0.0..1.0).contains(&cusp),
+            "a fraction of the top price in [0, 1)",
+        );
+        let tip = l.tip_usd.unwrap_or(0.0);
+        self.check(&at.key("tip_usd"), tip, tip >= 0.0, "USD ≥ 0");
+        let chip = l.chip.unwrap_or(0.0);
+        self.check(
+            &at.key("chip"),
+            chip,
+            (0.0..1.0).contains(&chip),
+            "a fraction of the tab in [0, 1)",
+        );
+        let dust = l.dust_usd.unwrap_or(0.0);
+        self.check(&at.key("dust_usd"), dust, dust >= 0.0, "USD ≥ 0");
+        if let Some(h) = l.hole_usd {
+            self.check(&at.key("hole_usd"), h, h > 0.0, "a positive USD amount");
+        }
+        if let Some(c) = l.circuit_breaker {
+            self.check(
+                &at.key("circuit_breaker"),
+                c,
+                c > 0.0 && c < 1.0,
+                "a price fall as a fraction in (0, 1)",
+            );
+        }
+        DutchAuctionParams {
+            buf,
+            curve,
+            tail,
+            cusp,
+            penalty,
+            tip,
+            chip,
+            dust,
+            hole: l.hole_usd,
+            circuit_breaker: l.circuit_breaker,
+        }
+    }
+
     /// The liquidation rule, and the bonus each collateral gets unless it sets its own (`None`
     /// for mechanisms whose incentive is set by their own rule).
     fn liquidation_rule(
@@ -1329,17 +1481,32 @@ impl<'a> Builder<'a> {
             "compound_v2",
             "morpho_blue",
             "euler_v2",
+            "dutch_auction",
         ];
         if !known.contains(&mechanism) {
             self.fail(
                 &at.key("mechanism"),
                 format!("{mechanism:?}"),
-                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2",
+                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction",
             );
             return (LiquidationRule::MorphoBlue, Some(0.0));
         }
         // Which keys each mechanism takes; any other given key is an error.
-        let applies: [(&str, bool, &[&str]); 7] = [
+        let auction: &[&str] = &["dutch_auction"];
+        let applies: [(&str, bool, &[&str]); 20] = [
+            ("buf", l.buf.is_some(), auction),
+            ("curve", l.curve.is_some(), auction),
+            ("tau_seconds", l.tau_seconds.is_some(), auction),
+            ("step_seconds", l.step_seconds.is_some(), auction),
+            ("cut", l.cut.is_some(), auction),
+            ("tail_seconds", l.tail_seconds.is_some(), auction),
+            ("cusp", l.cusp.is_some(), auction),
+            ("penalty", l.penalty.is_some(), auction),
+            ("tip_usd", l.tip_usd.is_some(), auction),
+            ("chip", l.chip.is_some(), auction),
+            ("dust_usd", l.dust_usd.is_some(), auction),
+            ("hole_usd", l.hole_usd.is_some(), auction),
+            ("circuit_breaker", l.circuit_breaker.is_some(), auction),
             (
                 "bonus",
                 l.bonus.is_some(),
@@ -1476,6 +1643,10 @@ impl<'a> Builder<'a> {
                 )
             }
             "morpho_blue" => (LiquidationRule::MorphoBlue, None),
+            "dutch_auction" => (
+                LiquidationRule::DutchAuction(self.dutch_auction(at, l)),
+                None,
+            ),
             _ => {
                 let max_discount = self
                     .required(&at.key("max_discount"), &l.max_discount, &ctx)

@@ -13,11 +13,12 @@
 //! | `compound_v2` | bonus (scenario's, else 0.08), close factor 0.5, protocol seize share 0.028 |
 //! | `morpho_blue` | Morpho Blue (incentive from the liquidation threshold; per-collateral bonuses removed) |
 //! | `euler_v2` | Euler v2, maximum discount (scenario's, else 0.15; per-collateral bonuses removed) |
+//! | `dutch_auction` | Maker Liquidations 2.0 with ETH-A-like parameters: penalty (the scenario's bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1% (per-collateral bonuses removed) |
 
 use crate::schema::{LiquidationSection, ScenarioFile};
 
 /// The mechanism names `apply` accepts.
-pub const MECHANISMS: [&str; 7] = [
+pub const MECHANISMS: [&str; 8] = [
     "as_is",
     "fixed_spread",
     "aave_v3.2",
@@ -25,6 +26,7 @@ pub const MECHANISMS: [&str; 7] = [
     "compound_v2",
     "morpho_blue",
     "euler_v2",
+    "dutch_auction",
 ];
 
 /// Sets every protocol of `file` to the named mechanism.
@@ -61,6 +63,19 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
             version,
             protocol_seize_share: None,
             max_discount: None,
+            buf: None,
+            curve: None,
+            tau_seconds: None,
+            step_seconds: None,
+            cut: None,
+            tail_seconds: None,
+            cusp: None,
+            penalty: None,
+            tip_usd: None,
+            chip: None,
+            dust_usd: None,
+            hole_usd: None,
+            circuit_breaker: None,
         };
         match kind {
             "fixed_spread" => {
@@ -79,9 +94,20 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
                 new.protocol_seize_share = Some(0.028);
             }
             "euler_v2" => new.max_discount = Some(old.max_discount.unwrap_or(0.15)),
+            "dutch_auction" => {
+                new.penalty = Some(bonus.unwrap_or(0.13));
+                new.buf = Some(1.2);
+                new.curve = Some("stairstep_exponential".to_string());
+                new.step_seconds = Some(90.0);
+                new.cut = Some(0.99);
+                new.tail_seconds = Some(8_400.0);
+                new.cusp = Some(0.4);
+                new.tip_usd = Some(300.0);
+                new.chip = Some(0.001);
+            }
             _ => {}
         }
-        if matches!(kind, "morpho_blue" | "euler_v2") {
+        if matches!(kind, "morpho_blue" | "euler_v2" | "dutch_auction") {
             for collateral in protocol.collateral.values_mut() {
                 collateral.liquidation_bonus = None;
             }

@@ -201,6 +201,32 @@ pub struct LiquidationSection {
     pub protocol_seize_share: Option<f64>,
     #[serde(default)]
     pub max_discount: Option<f64>,
+    #[serde(default)]
+    pub buf: Option<f64>,
+    #[serde(default)]
+    pub curve: Option<String>,
+    #[serde(default)]
+    pub tau_seconds: Option<f64>,
+    #[serde(default)]
+    pub step_seconds: Option<f64>,
+    #[serde(default)]
+    pub cut: Option<f64>,
+    #[serde(default)]
+    pub tail_seconds: Option<f64>,
+    #[serde(default)]
+    pub cusp: Option<f64>,
+    #[serde(default)]
+    pub penalty: Option<f64>,
+    #[serde(default)]
+    pub tip_usd: Option<f64>,
+    #[serde(default)]
+    pub chip: Option<f64>,
+    #[serde(default)]
+    pub dust_usd: Option<f64>,
+    #[serde(default)]
+    pub hole_usd: Option<f64>,
+    #[serde(default)]
+    pub circuit_breaker: Option<f64>,
 }
 
 /// `protocols[].collateral.<ASSET>`.
