@@ -193,8 +193,10 @@ pub struct ProtocolSummary {
 pub struct AuctionSummary {
     /// Auctions kicked (vaults barked).
     pub kicked: u64,
-    /// Takes by keepers.
+    /// Takes by keepers (Dutch), or deals to the winning bidder (English).
     pub taken: u64,
+    /// Bids placed (English auctions: tends and dents).
+    pub bids: u64,
     /// Resets (redo) of auctions too old or too cheap.
     pub resets: u64,
     /// Auctions ended.
@@ -456,6 +458,11 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 a.kicked += 1;
                 a.incentives_usd += incentive;
             }
+            EventKind::AuctionBid { protocol, .. } => {
+                auctions[protocol.index()]
+                    .get_or_insert_with(AuctionSummary::default)
+                    .bids += 1;
+            }
             EventKind::AuctionReset {
                 protocol,
                 incentive,
@@ -648,7 +655,10 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         if let Some(mut a) = auction {
             a.running_at_end = a.kicked - a.ended;
             p.auctions = Some(a);
-        } else if matches!(info.params.liquidation, LiquidationRule::DutchAuction(_)) {
+        } else if matches!(
+            info.params.liquidation,
+            LiquidationRule::DutchAuction(_) | LiquidationRule::EnglishAuction(_)
+        ) {
             p.auctions = Some(AuctionSummary::default());
         }
         if let Some(insurance) = info.insurance {

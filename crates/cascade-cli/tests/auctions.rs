@@ -11,6 +11,21 @@ use crate::common::{Run, run_str};
 /// Vaults (liquidation ratio 150%) of `count` positions over ETH falling along `path`, with a
 /// Dutch auction of the given extra keys, keepers selling on a square-root venue.
 fn vaults(count: u64, path: &str, auction: &str, keeper_capital: f64, venue_volume: f64) -> String {
+    let liquidation = format!(
+        "{{ mechanism = \"dutch_auction\", buf = 1.2, curve = \"linear\", tau_seconds = 3600, penalty = 0.13, tip_usd = 100.0, chip = 0.001{auction} }}"
+    );
+    vault_book(count, path, &liquidation, keeper_capital, venue_volume, "")
+}
+
+/// The same book under any liquidation table, with extra keeper sections appended.
+fn vault_book(
+    count: u64,
+    path: &str,
+    liquidation: &str,
+    keeper_capital: f64,
+    venue_volume: f64,
+    extra_keepers: &str,
+) -> String {
     format!(
         r#"
 [simulation]
@@ -44,7 +59,7 @@ sources = ["fundamental"]
 [[protocols]]
 name = "cdp"
 kind = "lending"
-liquidation = {{ mechanism = "dutch_auction", buf = 1.2, curve = "linear", tau_seconds = 3600, penalty = 0.13, tip_usd = 100.0, chip = 0.001{auction} }}
+liquidation = {liquidation}
 oracles = {{ ETH = "eth" }}
 collateral = {{ ETH = {{ ltv = 0.6667, liquidation_threshold = 0.6667 }} }}
 
@@ -60,6 +75,7 @@ name = "keeper"
 protocols = ["cdp"]
 sell_on = "eth-dai"
 capital_usd = {keeper_capital:?}
+{extra_keepers}
 "#,
         total = count as f64 * 10.0,
     )
@@ -306,4 +322,71 @@ fn the_circuit_breaker_halts_new_auctions_after_a_large_fall() {
     };
     assert_eq!(kick_times("").first(), Some(&300));
     assert_eq!(kick_times(", circuit_breaker = 0.2").first(), Some(&600));
+}
+
+const FLIP: &str = "{ mechanism = \"english_auction\", penalty = 0.13, beg = 0.03, ttl_seconds = 600, tau_seconds = 21600, lump_units = 50.0 }";
+
+#[test]
+fn a_lone_bidder_wins_english_auctions_for_nothing() {
+    // One keeper, no competition: its first bid only has to be above zero, nobody outbids it,
+    // and when the bid's ttl passes it wins the lot for 1 wei — Black Thursday's failure mode.
+    let run = run_str(&vault_book(40, CRASH, FLIP, 1e9, 2_000_000.0, ""));
+    let s = &run.summary;
+    let a = s.protocols["cdp"].auctions.as_ref().expect("auctions");
+    assert_eq!(a.kicked, 40);
+    assert_eq!(a.ended, 40);
+    assert!(
+        s.liquidations.debt_repaid_usd < 1e-9,
+        "{}",
+        s.liquidations.debt_repaid_usd
+    );
+    let debt: f64 = s.protocols["cdp"].initial_debt_usd;
+    assert!(
+        s.bad_debt_realised_usd > 0.999 * debt,
+        "{} of {debt}",
+        s.bad_debt_realised_usd
+    );
+    check_conservation(&run);
+}
+
+#[test]
+fn competing_bidders_raise_the_tab_and_dent_the_lot() {
+    // A second keeper with a deep venue: bids climb past the rival's valuation to the tab, then
+    // keepers accept less collateral for it, which goes back to the vaults.
+    let second = "[[keepers]]\nname = \"rival\"\nprotocols = [\"cdp\"]\nsell_on = \"eth-dai\"\ncapital_usd = 1e9\nmin_profit_usd = 10.0\n";
+    let run = run_str(&vault_book(40, CRASH, FLIP, 1e9, 2_000_000.0, second));
+    let s = &run.summary;
+    let a = s.protocols["cdp"].auctions.as_ref().expect("auctions");
+    assert_eq!(a.ended, 40);
+    assert!(a.bids > 40, "{} bids", a.bids);
+    assert!(
+        a.collateral_returned.get("ETH").is_some_and(|&u| u > 0.0),
+        "dents returned collateral"
+    );
+    assert!(a.penalty_raised_usd > 0.0);
+    assert_eq!(s.bad_debt_realised_usd, 0.0);
+    check_conservation(&run);
+}
+
+#[test]
+fn english_auctions_without_bids_restart_and_the_run_ends() {
+    // The only keeper has no capital: nobody can bid (any positive bid would win, see above);
+    // each auction restarts at its end (tick) and is still running when the run ends, marked
+    // as unrealised bad debt.
+    let short = FLIP.replace("tau_seconds = 21600", "tau_seconds = 1800");
+    let book = vault_book(
+        10,
+        "[[0, 2000.0], [300, 900.0]]",
+        &short,
+        0.0,
+        2_000_000.0,
+        "",
+    );
+    let run = run_str(&book);
+    let s = &run.summary;
+    let a = s.protocols["cdp"].auctions.as_ref().expect("auctions");
+    assert_eq!((a.kicked, a.running_at_end), (10, 10));
+    assert!(a.resets >= 10);
+    assert!(s.bad_debt_unrealised_usd > 0.0);
+    check_conservation(&run);
 }

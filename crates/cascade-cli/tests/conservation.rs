@@ -744,6 +744,7 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
             vec![*lot, *collateral_price, *debt, *tab, *top, *incentive]
         }
         EventKind::AuctionReset { top, incentive, .. } => vec![*top, *incentive],
+        EventKind::AuctionBid { bid, lot, .. } => vec![*bid, *lot],
         EventKind::AuctionTaken {
             slice,
             price,

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
 use cascade_model::auction::{Auction, DutchAuctionParams, take};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::KeeperStrategy;
@@ -408,14 +409,17 @@ impl Engine {
         let prices: Vec<f64> = (0..world.assets.len())
             .map(|a| world.protocol_price(&self.state, p, AssetId(a as u32)))
             .collect();
-        let auction = match info.params.liquidation {
-            LiquidationRule::DutchAuction(params) => Some(params),
-            _ => None,
-        };
+        let rule = info.params.liquidation;
         let mut activity = 0;
         // Running auctions go on whatever the settlement schedule.
-        if let Some(params) = &auction {
-            activity += self.run_auctions(p, params, &prices, round);
+        match &rule {
+            LiquidationRule::DutchAuction(params) => {
+                activity += self.run_auctions(p, params, &prices, round)
+            }
+            LiquidationRule::EnglishAuction(params) => {
+                activity += self.run_flips(p, params, &prices, round)
+            }
+            _ => {}
         }
         if let Some(epoch) = info.params.epoch_seconds {
             if self.time % epoch != 0 {
@@ -446,9 +450,10 @@ impl Engine {
                 activity += u64::from(writes_off);
                 continue;
             }
-            let acted = match &auction {
-                Some(params) => self.bark(p, id, params, &prices, round),
-                None => self.liquidate_account(p, id, health_factor, &prices, round),
+            let acted = match &rule {
+                LiquidationRule::DutchAuction(params) => self.bark(p, id, params, &prices, round),
+                LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
+                _ => self.liquidate_account(p, id, health_factor, &prices, round),
             };
             if acted {
                 activity += 1;
@@ -804,6 +809,332 @@ impl Engine {
         }
     }
 
+    /// Bites an unsafe vault into an English auction (Cat.bite + Flipper.kick): at most `lump`
+    /// collateral and the same share of the debt; tab = debt × (1 + penalty). Returns whether
+    /// it did.
+    fn bite(
+        &mut self,
+        p: ProtocolId,
+        id: AccountId,
+        params: &EnglishAuctionParams,
+        prices: &[f64],
+        round: u32,
+    ) -> bool {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let Some(&keeper) = info.keepers.first() else {
+            return false;
+        };
+        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        let Some(&(collateral_asset, balance)) = account
+            .collateral
+            .iter()
+            .filter(|c| c.1 > 0.0)
+            .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
+        else {
+            return false;
+        };
+        let (debt_asset, debt) = (account.debt_asset, account.debt);
+        let whole = params.lump.is_none_or(|lump| lump >= balance);
+        let lot = if whole {
+            balance
+        } else {
+            params.lump.unwrap_or(balance)
+        };
+        let art = if whole { debt } else { debt * lot / balance };
+        let tab = art * (1.0 + params.penalty);
+        let since = std::mem::replace(
+            &mut self.liquidatable_since[p.index()][id.index()],
+            NOT_LIQUIDATABLE,
+        );
+        let protocol = &mut self.state.protocols[p.index()];
+        let account = &mut protocol.accounts[id.index()];
+        account.debt = if whole { 0.0 } else { debt - art };
+        if let Some(slot) = account
+            .collateral
+            .iter_mut()
+            .find(|c| c.0 == collateral_asset)
+        {
+            slot.1 = if whole { 0.0 } else { (slot.1 - lot).max(0.0) };
+        }
+        protocol
+            .index
+            .update(&info.params, id, &protocol.accounts[id.index()]);
+        let auction = protocol.auctions_kicked;
+        protocol.auctions_kicked += 1;
+        protocol.flips.push(Flip {
+            id: auction,
+            account: id,
+            collateral_asset,
+            debt_asset,
+            lot,
+            tab,
+            debt: art,
+            bid: 0.0,
+            winner: None,
+            expires: 0,
+            end: self.time + params.tau,
+            returned: 0.0,
+            liquidatable_since: if since == NOT_LIQUIDATABLE {
+                self.time
+            } else {
+                since
+            },
+        });
+        self.emit(
+            round,
+            EventKind::AuctionKicked {
+                protocol: p,
+                account: id,
+                auction,
+                keeper,
+                collateral_asset,
+                lot,
+                collateral_price: prices[collateral_asset.index()],
+                debt_asset,
+                debt: art,
+                tab,
+                top: 0.0,
+                incentive: 0.0,
+            },
+        );
+        true
+    }
+
+    /// What keeper `k` would get for `units` of the asset now: its venue's quote after the
+    /// other sales pending this round, or the protocol's price when it holds.
+    fn keeper_value(&self, k: KeeperId, asset: AssetId, units: f64, protocol_price: f64) -> f64 {
+        match self.world.keepers[k.index()].spec.sell_on[asset.index()] {
+            Some(v) => {
+                let fundamental = self.state.fundamentals[asset.index()].price();
+                let venue = &self.state.venues[v.index()];
+                let already = self.pending_by_venue[v.index()];
+                let (_, before) = venue.curve().sale(fundamental, venue.consumed(), already);
+                let (_, after) = venue
+                    .curve()
+                    .sale(fundamental, venue.consumed(), already + units);
+                after - before
+            }
+            None => units * protocol_price,
+        }
+    }
+
+    /// One round of a protocol's English auctions: deal those whose standing bid expired (or
+    /// whose end passed with a bid), restart those that ended without one (`tick`), and let the
+    /// keepers bid — tend while the bid is below the tab, dent once it is the tab. Returns the
+    /// number of deals, restarts and bids.
+    fn run_flips(
+        &mut self,
+        p: ProtocolId,
+        params: &EnglishAuctionParams,
+        prices: &[f64],
+        round: u32,
+    ) -> u64 {
+        let world = Arc::clone(&self.world);
+        let keepers = &world.protocols[p.index()].keepers;
+        let now = self.time;
+        let mut activity = 0;
+        let mut i = 0;
+        while i < self.state.protocols[p.index()].flips.len() {
+            let flip = self.state.protocols[p.index()].flips[i].clone();
+            let (collateral_price, debt_price) = (
+                prices[flip.collateral_asset.index()],
+                prices[flip.debt_asset.index()],
+            );
+            if let Some(w) = flip.winner {
+                if now > flip.expires || now > flip.end {
+                    self.deal(p, i, keepers[w], prices, round);
+                    activity += 1;
+                    continue;
+                }
+            } else if now > flip.end {
+                self.state.protocols[p.index()].flips[i].end = now + params.tau;
+                self.emit(
+                    round,
+                    EventKind::AuctionReset {
+                        protocol: p,
+                        auction: flip.id,
+                        top: 0.0,
+                        keeper: None,
+                        incentive: 0.0,
+                    },
+                );
+                activity += 1;
+            }
+            let budget = |engine: &Self, j: usize| {
+                let k = keepers[j];
+                let own = if flip.winner == Some(j) {
+                    flip.bid
+                } else {
+                    0.0
+                };
+                engine.state.keepers[k.index()].available(world.keepers[k.index()].spec.capital)
+                    / debt_price
+                    + own
+            };
+            let outcome = if flip.bid < flip.tab {
+                let maxima: Vec<f64> = (0..keepers.len())
+                    .map(|j| {
+                        let k = keepers[j];
+                        let value =
+                            self.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
+                        let min_profit = world.keepers[k.index()].spec.min_profit;
+                        ((value - min_profit) / debt_price)
+                            .min(budget(self, j))
+                            .min(flip.tab)
+                            .max(0.0)
+                    })
+                    .collect();
+                english::tend(flip.bid, flip.tab, params.beg, flip.winner, &maxima)
+                    .map(|(j, bid)| (j, bid, flip.lot))
+            } else {
+                // Dent: the smallest lot each keeper would pay the whole tab for, valued at its
+                // per-unit value for the current lot.
+                let minima: Vec<f64> = (0..keepers.len())
+                    .map(|j| {
+                        let k = keepers[j];
+                        let value =
+                            self.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
+                        let min_profit = world.keepers[k.index()].spec.min_profit;
+                        if budget(self, j) < flip.tab || value <= 0.0 {
+                            f64::INFINITY
+                        } else {
+                            (flip.tab * debt_price + min_profit) / (value / flip.lot)
+                        }
+                    })
+                    .collect();
+                english::dent(flip.lot, params.beg, flip.winner, &minima)
+                    .map(|(j, lot)| (j, flip.tab, lot))
+            };
+            if let Some((j, bid, lot)) = outcome {
+                let k = keepers[j];
+                if let Some(w) = flip.winner {
+                    self.state.keepers[keepers[w].index()].locked -= flip.bid * debt_price;
+                }
+                self.state.keepers[k.index()].locked += bid * debt_price;
+                let protocol = &mut self.state.protocols[p.index()];
+                let returned = flip.lot - lot;
+                if returned > 0.0 {
+                    let account = &mut protocol.accounts[flip.account.index()];
+                    match account
+                        .collateral
+                        .iter_mut()
+                        .find(|c| c.0 == flip.collateral_asset)
+                    {
+                        Some(slot) => slot.1 += returned,
+                        None => account.collateral.push((flip.collateral_asset, returned)),
+                    }
+                    let info = &world.protocols[p.index()];
+                    protocol.index.update(
+                        &info.params,
+                        flip.account,
+                        &protocol.accounts[flip.account.index()],
+                    );
+                }
+                let live = &mut protocol.flips[i];
+                live.bid = bid;
+                live.lot = lot;
+                live.returned += returned.max(0.0);
+                live.winner = Some(j);
+                live.expires = now + params.ttl;
+                self.emit(
+                    round,
+                    EventKind::AuctionBid {
+                        protocol: p,
+                        auction: flip.id,
+                        keeper: k,
+                        bid,
+                        lot,
+                    },
+                );
+                activity += 1;
+            }
+            i += 1;
+        }
+        activity
+    }
+
+    /// Deals English auction `i` to its standing bidder: the keeper pays its bid and receives
+    /// the lot; the auction ends as a Dutch one does (shortfall written off, penalty income).
+    fn deal(&mut self, p: ProtocolId, i: usize, keeper: KeeperId, prices: &[f64], round: u32) {
+        let world = Arc::clone(&self.world);
+        let protocol = &mut self.state.protocols[p.index()];
+        let flip = protocol.flips.remove(i);
+        let (collateral_price, debt_price) = (
+            prices[flip.collateral_asset.index()],
+            prices[flip.debt_asset.index()],
+        );
+        let book = &mut self.state.keepers[keeper.index()];
+        book.locked -= flip.bid * debt_price;
+        book.spent += flip.bid * debt_price;
+        book.receive(flip.collateral_asset, flip.lot);
+        if let Some(v) = world.keepers[keeper.index()].spec.sell_on[flip.collateral_asset.index()] {
+            self.pending_by_venue[v.index()] += flip.lot;
+            self.pending.push(PendingSale {
+                keeper,
+                venue: v,
+                units: flip.lot,
+                oracle_value: flip.lot * collateral_price,
+            });
+        }
+        self.emit(
+            round,
+            EventKind::AuctionTaken {
+                protocol: p,
+                auction: flip.id,
+                account: flip.account,
+                keeper,
+                collateral_asset: flip.collateral_asset,
+                slice: flip.lot,
+                price: if flip.lot > 0.0 {
+                    flip.bid / flip.lot
+                } else {
+                    0.0
+                },
+                collateral_price,
+                debt_asset: flip.debt_asset,
+                owe: flip.bid,
+                debt_price,
+            },
+        );
+        let surplus = (flip.bid - flip.debt).max(0.0);
+        if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
+            losses.record_fees(surplus * debt_price);
+        }
+        self.emit(
+            round,
+            EventKind::AuctionEnded {
+                protocol: p,
+                auction: flip.id,
+                account: flip.account,
+                collateral_asset: flip.collateral_asset,
+                returned: flip.returned,
+                debt_asset: flip.debt_asset,
+                raised: flip.bid,
+                debt: flip.debt,
+                debt_price,
+                liquidatable_since: flip.liquidatable_since,
+            },
+        );
+        let shortfall = flip.debt - flip.bid;
+        if shortfall > 0.0 {
+            let usd = shortfall * debt_price;
+            if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
+                losses.record_bad_debt(usd);
+            }
+            self.emit(
+                round,
+                EventKind::BadDebt {
+                    protocol: p,
+                    account: flip.account,
+                    debt_asset: flip.debt_asset,
+                    amount: shortfall,
+                    usd,
+                },
+            );
+        }
+    }
+
     /// Tries the protocol's keepers in order; the first with capital and a profitable trade
     /// liquidates (with its strategy: one call, or two). Returns whether one did.
     fn liquidate_account(
@@ -1136,6 +1467,14 @@ impl Engine {
                 in_auction_debt[auction.debt_asset.index()] += owed;
                 unrealised += (owed * price(auction.debt_asset)
                     - auction.lot * price(auction.collateral_asset))
+                .max(0.0);
+            }
+            for flip in &protocol.flips {
+                // Nothing is raised before the deal: the whole debt is still owed.
+                in_auction_collateral[flip.collateral_asset.index()] += flip.lot;
+                in_auction_debt[flip.debt_asset.index()] += flip.debt;
+                unrealised += (flip.debt * price(flip.debt_asset)
+                    - flip.lot * price(flip.collateral_asset))
                 .max(0.0);
             }
             let treasury = protocol.treasury.clone();

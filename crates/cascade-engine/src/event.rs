@@ -194,7 +194,21 @@ pub enum EventKind {
         /// Incentive paid, USD.
         incentive: f64,
     },
-    /// A keeper bought part of an auction's lot (`take`).
+    /// A keeper placed the standing bid of an English auction: a higher bid for the lot (tend),
+    /// or, once the bid is the whole tab, a smaller lot for it (dent).
+    AuctionBid {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Auction number.
+        auction: u32,
+        /// Bidder.
+        keeper: KeeperId,
+        /// Standing bid, debt-asset units.
+        bid: f64,
+        /// Lot the bid is for, collateral units.
+        lot: f64,
+    },
+    /// A keeper bought part of an auction's lot (`take`), or won an English auction (`deal`).
     AuctionTaken {
         /// Protocol.
         protocol: ProtocolId,
@@ -322,6 +336,7 @@ impl EventKind {
             Self::AuctionKicked { .. } => "auction_kicked",
             Self::AuctionReset { .. } => "auction_reset",
             Self::AuctionTaken { .. } => "auction_taken",
+            Self::AuctionBid { .. } => "auction_bid",
             Self::AuctionEnded { .. } => "auction_ended",
             Self::StepEnded => "step_ended",
             Self::PositionsMarked { .. } => "positions_marked",

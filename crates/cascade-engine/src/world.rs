@@ -1,6 +1,7 @@
 //! The world: constant description of a simulation and its initial state.
 
 use cascade_model::auction::Auction;
+use cascade_model::auction::english::Flip;
 use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AssetId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
@@ -109,6 +110,8 @@ pub struct ProtocolState {
     pub auctions_kicked: u32,
     /// Tab (USD) in running auctions, against the `hole` limit (`Dirt`).
     pub dirt: f64,
+    /// Running English auctions, in kick order.
+    pub flips: Vec<Flip>,
 }
 
 /// Everything that changes during a run.
@@ -180,6 +183,7 @@ impl World {
                 auctions: Vec::new(),
                 auctions_kicked: 0,
                 dirt: 0.0,
+                flips: Vec::new(),
             });
             protocol_info.push(info);
         }

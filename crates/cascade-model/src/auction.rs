@@ -238,3 +238,184 @@ mod tests {
         assert!(close(t.owe, 1_000.0, 1e-9) && close(t.slice, 1.0, 1e-12));
     }
 }
+
+/// Maker Liquidations 1.2 (`cat.sol` + `flip.sol`, the Black Thursday design; REFERENCE-MATH
+/// §4.1): English auctions with a rising-bid phase (tend) and a falling-lot phase (dent).
+pub mod english {
+    /// Parameters of one collateral type.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    pub struct EnglishAuctionParams {
+        /// Liquidation penalty: tab = debt · (1 + penalty) (`chop` − 1).
+        pub penalty: f64,
+        /// Most collateral units per auction (`lump`); `None` puts the whole vault in one.
+        pub lump: Option<f64>,
+        /// Minimum relative bid increase, and lot decrease (`beg` − 1, e.g. 0.03).
+        pub beg: f64,
+        /// Seconds a bid stands before the auction can be dealt (`ttl`).
+        pub ttl: u64,
+        /// Seconds from the kick to the auction's end (`tau`).
+        pub tau: u64,
+    }
+
+    /// The smallest positive bid: the first tend only has to be above zero (1 wei of DAI).
+    pub const MIN_FIRST_BID: f64 = 1e-18;
+
+    /// The smallest valid next bid over `bid` toward `tab` (tend): above the bid by `beg`, or
+    /// the whole tab.
+    pub fn min_next_bid(bid: f64, tab: f64, beg: f64) -> f64 {
+        if bid <= 0.0 {
+            MIN_FIRST_BID
+        } else {
+            (bid * (1.0 + beg)).min(tab)
+        }
+    }
+
+    /// The largest valid next lot below `lot` (dent): at least `beg` smaller.
+    pub fn max_next_lot(lot: f64, beg: f64) -> f64 {
+        lot / (1.0 + beg)
+    }
+
+    /// Where a round of bidding ends in the tend phase. `maxima` are the bidders' highest bids
+    /// (valuation and capital limited), in priority order; `winner` holds `bid`. The bidder with
+    /// the highest maximum ends holding the lowest valid bid that beats every other maximum: at
+    /// least `beg` above the second-highest maximum and above the standing bid, capped by its
+    /// own maximum and by the tab. Returns the new (bidder, bid), or `None` if nobody outbids.
+    pub fn tend(
+        bid: f64,
+        tab: f64,
+        beg: f64,
+        winner: Option<usize>,
+        maxima: &[f64],
+    ) -> Option<(usize, f64)> {
+        let floor = min_next_bid(bid, tab, beg);
+        let mut order: Vec<usize> = (0..maxima.len())
+            .filter(|&k| maxima[k] >= floor || Some(k) == winner)
+            .collect();
+        order.sort_by(|&a, &b| maxima[b].total_cmp(&maxima[a]).then(a.cmp(&b)));
+        let &top = order.first()?;
+        let second = order
+            .iter()
+            .skip(1)
+            .map(|&k| maxima[k])
+            .find(|&m| m >= floor);
+        let target = match second {
+            Some(m) => (m * (1.0 + beg)).max(floor),
+            None => floor,
+        };
+        let new_bid = target.min(maxima[top]).min(tab);
+        if Some(top) == winner {
+            // The standing winner only raises when someone else can outbid it.
+            return (second.is_some() && new_bid > bid).then_some((top, new_bid));
+        }
+        (new_bid >= floor).then_some((top, new_bid))
+    }
+
+    /// Where a round of bidding ends in the dent phase (the bid is the whole tab and bidders
+    /// compete by accepting less collateral). `minima` are the smallest lots each bidder would
+    /// pay the tab for (infinite if it cannot); the bidder accepting the least ends holding the
+    /// largest valid lot that beats every other: `beg` below the second-smallest acceptance and
+    /// below the standing lot, floored by its own acceptance. Returns the new (bidder, lot).
+    pub fn dent(lot: f64, beg: f64, winner: Option<usize>, minima: &[f64]) -> Option<(usize, f64)> {
+        let ceiling = max_next_lot(lot, beg);
+        let mut order: Vec<usize> = (0..minima.len())
+            .filter(|&k| minima[k] <= ceiling || Some(k) == winner)
+            .collect();
+        order.sort_by(|&a, &b| minima[a].total_cmp(&minima[b]).then(a.cmp(&b)));
+        let &top = order.first()?;
+        let second = order
+            .iter()
+            .skip(1)
+            .map(|&k| minima[k])
+            .find(|&m| m <= ceiling);
+        let target = match second {
+            Some(m) => (m / (1.0 + beg)).min(ceiling),
+            None => ceiling,
+        };
+        let new_lot = target.max(minima[top]);
+        if Some(top) == winner {
+            return (second.is_some() && new_lot < lot).then_some((top, new_lot));
+        }
+        (new_lot <= ceiling).then_some((top, new_lot))
+    }
+
+    /// A running English auction.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Flip {
+        /// Sequence number within the protocol.
+        pub id: u32,
+        /// The vault it came from.
+        pub account: crate::ids::AccountId,
+        /// Collateral asset.
+        pub collateral_asset: crate::ids::AssetId,
+        /// Debt asset.
+        pub debt_asset: crate::ids::AssetId,
+        /// Collateral units on offer (`lot`).
+        pub lot: f64,
+        /// Debt-asset units to raise, penalty included (`tab`).
+        pub tab: f64,
+        /// Debt units moved out of the vault (`art`).
+        pub debt: f64,
+        /// Standing bid, debt-asset units.
+        pub bid: f64,
+        /// Standing bidder (index into the protocol's keepers).
+        pub winner: Option<usize>,
+        /// Time the standing bid expires (`tic`), seconds.
+        pub expires: u64,
+        /// Time the auction ends (`end`), seconds.
+        pub end: u64,
+        /// Collateral units returned to the vault by dents so far.
+        pub returned: f64,
+        /// When the vault was first found unsafe, seconds.
+        pub liquidatable_since: u64,
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn dent_takes_the_lot_just_below_the_second_acceptance() {
+            // Lot 10, beg 3%: acceptances 6 and 8 → the first holds 8 / 1.03.
+            let (k, lot) = dent(10.0, 0.03, None, &[6.0, 8.0]).expect("a dent");
+            assert_eq!(k, 0);
+            assert!((lot - 8.0 / 1.03).abs() < 1e-12);
+            // Alone, a bidder dents only by the minimum decrease.
+            let (_, lot) = dent(10.0, 0.03, None, &[6.0]).expect("a dent");
+            assert!((lot - 10.0 / 1.03).abs() < 1e-12);
+            assert_eq!(dent(10.0 / 1.03, 0.03, Some(0), &[6.0]), None);
+        }
+
+        /// REFERENCE-MATH §4.1 F1 and F2: beg 3%.
+        #[test]
+        fn flip_increments_f1_f2() {
+            assert!((min_next_bid(1_000.0, 1e9, 0.03) - 1_030.0).abs() < 1e-9);
+            assert_eq!(min_next_bid(1_000.0, 1_010.0, 0.03), 1_010.0);
+            assert!((max_next_lot(10.0, 0.03) - 9.708738).abs() < 1e-6);
+        }
+
+        #[test]
+        fn a_lone_bidder_wins_at_the_smallest_bid() {
+            assert_eq!(
+                tend(0.0, 11_300.0, 0.03, None, &[10_000.0]),
+                Some((0, MIN_FIRST_BID))
+            );
+            // Holding the auction alone, it does not raise its own bid.
+            assert_eq!(
+                tend(MIN_FIRST_BID, 11_300.0, 0.03, Some(0), &[10_000.0]),
+                None
+            );
+        }
+
+        #[test]
+        fn competition_takes_the_bid_just_past_the_second_maximum() {
+            // Maxima 9,000 and 6,000: the first holds 6,000 · 1.03 = 6,180.
+            let (k, bid) = tend(0.0, 11_300.0, 0.03, None, &[9_000.0, 6_000.0]).expect("a bid");
+            assert_eq!(k, 0);
+            assert!((bid - 6_180.0).abs() < 1e-9);
+            // A richer rival outbids it by beg over its 9,000 maximum.
+            let (k, bid) =
+                tend(6_180.0, 11_300.0, 0.03, Some(0), &[9_000.0, 20_000.0]).expect("a bid");
+            assert_eq!((k, bid), (1, 9_270.0));
+        }
+    }
+}

@@ -43,6 +43,8 @@ pub struct KeeperBook {
     pub received: f64,
     /// USD received as auction incentives (tip + chip), paid by the protocol.
     pub incentives: f64,
+    /// USD locked in standing English-auction bids (refunded when outbid, paid when dealt).
+    pub locked: f64,
     /// Collateral held, per asset (seized and not sold, or sold only in part).
     pub inventory: Vec<f64>,
 }
@@ -54,13 +56,16 @@ impl KeeperBook {
             spent: 0.0,
             received: 0.0,
             incentives: 0.0,
+            locked: 0.0,
             inventory: vec![0.0; assets],
         }
     }
 
     /// USD still available for repayments under `capital` (infinite when unlimited).
     pub fn available(&self, capital: Option<f64>) -> f64 {
-        capital.map_or(f64::INFINITY, |c| (c - self.spent + self.received).max(0.0))
+        capital.map_or(f64::INFINITY, |c| {
+            (c - self.spent + self.received - self.locked).max(0.0)
+        })
     }
 
     /// Records collateral received.

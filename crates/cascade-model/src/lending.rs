@@ -93,6 +93,9 @@ pub enum LiquidationRule {
     /// Maker Liquidations 2.0 (§4.2): unsafe vaults are barked into Dutch auctions, which
     /// keepers take over time (handled by the engine's auction phase, not by [`Self::call`]).
     DutchAuction(crate::auction::DutchAuctionParams),
+    /// Maker Liquidations 1.2 (§4.1): unsafe vaults are bitten into English auctions (tend
+    /// then dent), handled by the engine's auction phase.
+    EnglishAuction(crate::auction::english::EnglishAuctionParams),
 }
 
 /// Aave v3.3 constants (REFERENCE-MATH §1.2): the 50% cap needs both sides at or above
@@ -116,7 +119,8 @@ impl LiquidationRule {
             Self::FixedSpread(_)
             | Self::MorphoBlue
             | Self::EulerV2 { .. }
-            | Self::DutchAuction(_) => true,
+            | Self::DutchAuction(_)
+            | Self::EnglishAuction(_) => true,
             Self::AaveV3 { version, .. } => *version == AaveVersion::V3_3,
             Self::CompoundV2 { .. } => false,
         }
@@ -127,7 +131,7 @@ impl LiquidationRule {
     pub fn bonus(&self, collateral: &CollateralParams) -> f64 {
         match self {
             Self::MorphoBlue => morpho_incentive_factor(collateral.liquidation_threshold) - 1.0,
-            Self::EulerV2 { .. } | Self::DutchAuction(_) => 0.0,
+            Self::EulerV2 { .. } | Self::DutchAuction(_) | Self::EnglishAuction(_) => 0.0,
             _ => collateral.liquidation_bonus,
         }
     }
@@ -137,7 +141,10 @@ impl LiquidationRule {
     pub fn has_close_factor(&self) -> bool {
         !matches!(
             self,
-            Self::MorphoBlue | Self::EulerV2 { .. } | Self::DutchAuction(_)
+            Self::MorphoBlue
+                | Self::EulerV2 { .. }
+                | Self::DutchAuction(_)
+                | Self::EnglishAuction(_)
         )
     }
 
@@ -179,7 +186,10 @@ impl LiquidationRule {
                 }
             }
             Self::CompoundV2 { close_factor, .. } => close_factor * debt,
-            Self::MorphoBlue | Self::EulerV2 { .. } | Self::DutchAuction(_) => debt,
+            Self::MorphoBlue
+            | Self::EulerV2 { .. }
+            | Self::DutchAuction(_)
+            | Self::EnglishAuction(_) => debt,
         }
     }
 
@@ -257,7 +267,7 @@ impl LiquidationRule {
                 let bonus = morpho_incentive_factor(collateral.liquidation_threshold) - 1.0;
                 fixed_spread_seizure(cover, p_d, balance, p_c, bonus, 0.0)
             }
-            Self::DutchAuction(_) => return None,
+            Self::DutchAuction(_) | Self::EnglishAuction(_) => return None,
             Self::EulerV2 { max_discount } => {
                 let discount_factor = health_factor.max(1.0 - max_discount);
                 let repay_value = cover * p_d;

@@ -228,6 +228,20 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             detail: format!("auction={auction}"),
             ..Row::default()
         },
+        EventKind::AuctionBid {
+            protocol,
+            auction,
+            keeper,
+            bid,
+            lot,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            keeper: &world.keepers[keeper.index()].name,
+            units: Some(*lot),
+            debt_units: Some(*bid),
+            detail: format!("auction={auction}"),
+            ..Row::default()
+        },
         EventKind::AuctionTaken {
             protocol,
             auction,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use cascade_engine::{
     AssetInfo, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, Simulation, VenueInfo, World,
 };
+use cascade_model::auction::english::EnglishAuctionParams;
 use cascade_model::auction::{DutchAuctionParams, PriceCurve};
 use cascade_model::fundamental::{Fundamental, Interpolation, PriceDriver, Series, Shock};
 use cascade_model::ids::{AssetId, KeeperId, OracleId, ProtocolId, VenueId};
@@ -1315,6 +1316,57 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Liquidations 1.2 parameters (`chop`, `lump`, `beg`, `ttl`, `tau`).
+    fn english_auction(&mut self, at: &FieldPath, l: &LiquidationSection) -> EnglishAuctionParams {
+        let ctx = "for mechanism \"english_auction\"";
+        let penalty = self
+            .required(&at.key("penalty"), &l.penalty, ctx)
+            .unwrap_or(0.0);
+        self.check(
+            &at.key("penalty"),
+            penalty,
+            (0.0..1.0).contains(&penalty),
+            "a penalty fraction in [0, 1) (chop − 1)",
+        );
+        let beg = self.required(&at.key("beg"), &l.beg, ctx).unwrap_or(0.0);
+        self.check(
+            &at.key("beg"),
+            beg,
+            beg > 0.0 && beg < 1.0,
+            "a minimum bid increase in (0, 1) (beg − 1, e.g. 0.03)",
+        );
+        let ttl = self
+            .required(&at.key("ttl_seconds"), &l.ttl_seconds, ctx)
+            .unwrap_or(1);
+        if ttl == 0 {
+            self.fail(&at.key("ttl_seconds"), 0, "expected at least 1 second");
+        }
+        let tau = self
+            .required(&at.key("tau_seconds"), &l.tau_seconds, ctx)
+            .unwrap_or(1.0);
+        let tau_ok = self.check(
+            &at.key("tau_seconds"),
+            tau,
+            tau >= 1.0 && tau.fract() == 0.0,
+            "a whole number of seconds ≥ 1 (the auction's duration)",
+        );
+        if let Some(lump) = l.lump_units {
+            self.check(
+                &at.key("lump_units"),
+                lump,
+                lump > 0.0,
+                "a positive number of collateral units",
+            );
+        }
+        EnglishAuctionParams {
+            penalty,
+            lump: l.lump_units,
+            beg,
+            ttl: ttl.max(1),
+            tau: if tau_ok { tau as u64 } else { 1 },
+        }
+    }
+
     /// Liquidations 2.0 parameters (`buf`, the Abacus curve, `tail`, `cusp`, `chop`, `tip`,
     /// `chip`, `dust`, `hole`) and an optional circuit breaker.
     fn dutch_auction(&mut self, at: &FieldPath, l: &LiquidationSection) -> DutchAuctionParams {
@@ -1482,26 +1534,32 @@ impl<'a> Builder<'a> {
             "morpho_blue",
             "euler_v2",
             "dutch_auction",
+            "english_auction",
         ];
         if !known.contains(&mechanism) {
             self.fail(
                 &at.key("mechanism"),
                 format!("{mechanism:?}"),
-                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction",
+                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction",
             );
             return (LiquidationRule::MorphoBlue, Some(0.0));
         }
         // Which keys each mechanism takes; any other given key is an error.
         let auction: &[&str] = &["dutch_auction"];
-        let applies: [(&str, bool, &[&str]); 20] = [
+        let auctions: &[&str] = &["dutch_auction", "english_auction"];
+        let english: &[&str] = &["english_auction"];
+        let applies: [(&str, bool, &[&str]); 23] = [
+            ("beg", l.beg.is_some(), english),
+            ("ttl_seconds", l.ttl_seconds.is_some(), english),
+            ("lump_units", l.lump_units.is_some(), english),
             ("buf", l.buf.is_some(), auction),
             ("curve", l.curve.is_some(), auction),
-            ("tau_seconds", l.tau_seconds.is_some(), auction),
+            ("tau_seconds", l.tau_seconds.is_some(), auctions),
             ("step_seconds", l.step_seconds.is_some(), auction),
             ("cut", l.cut.is_some(), auction),
             ("tail_seconds", l.tail_seconds.is_some(), auction),
             ("cusp", l.cusp.is_some(), auction),
-            ("penalty", l.penalty.is_some(), auction),
+            ("penalty", l.penalty.is_some(), auctions),
             ("tip_usd", l.tip_usd.is_some(), auction),
             ("chip", l.chip.is_some(), auction),
             ("dust_usd", l.dust_usd.is_some(), auction),
@@ -1645,6 +1703,10 @@ impl<'a> Builder<'a> {
             "morpho_blue" => (LiquidationRule::MorphoBlue, None),
             "dutch_auction" => (
                 LiquidationRule::DutchAuction(self.dutch_auction(at, l)),
+                None,
+            ),
+            "english_auction" => (
+                LiquidationRule::EnglishAuction(self.english_auction(at, l)),
                 None,
             ),
             _ => {

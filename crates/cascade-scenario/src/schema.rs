@@ -227,6 +227,12 @@ pub struct LiquidationSection {
     pub hole_usd: Option<f64>,
     #[serde(default)]
     pub circuit_breaker: Option<f64>,
+    #[serde(default)]
+    pub beg: Option<f64>,
+    #[serde(default)]
+    pub ttl_seconds: Option<u64>,
+    #[serde(default)]
+    pub lump_units: Option<f64>,
 }
 
 /// `protocols[].collateral.<ASSET>`.
