@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use cascade_engine::{Event, EventKind, World};
+use cascade_engine::{BookMark, Event, EventKind, World};
 use cascade_model::ids::AssetId;
 use cascade_model::lending::LiquidationRule;
 use cascade_model::loss::Shortfall;
@@ -547,12 +547,13 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 cascade.steps_with_liquidations += u64::from(step_had_liquidation);
                 step_had_liquidation = false;
             }
-            EventKind::PositionsMarked {
-                protocol,
-                open_accounts,
-                unrealised_bad_debt_usd,
-                ..
-            } => {
+            EventKind::PositionsMarked(mark) => {
+                let BookMark {
+                    protocol,
+                    open_accounts,
+                    unrealised_bad_debt_usd,
+                    ..
+                } = &**mark;
                 let p = &mut protocols[protocol.index()];
                 p.open_accounts = *open_accounts;
                 p.bad_debt_unrealised_usd = *unrealised_bad_debt_usd;

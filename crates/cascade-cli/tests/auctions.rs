@@ -142,12 +142,9 @@ fn check_conservation(run: &Run) {
             }
             EventKind::BadDebt { amount, .. } => written_off += amount,
             EventKind::Sale(s) => proceeds += s.proceeds,
-            EventKind::PositionsMarked {
-                collateral,
-                debt,
-                in_auction_collateral: c,
-                ..
-            } => {
+            EventKind::PositionsMarked(mark) => {
+                let (collateral, debt, c) =
+                    (&mark.collateral, &mark.debt, &mark.in_auction_collateral);
                 marked_collateral += collateral[0];
                 marked_debt += debt[1];
                 in_auction_collateral += c[0];

@@ -691,20 +691,15 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
             s.price_after,
         ],
         EventKind::BadDebt { amount, usd, .. } => vec![*amount, *usd],
-        EventKind::PositionsMarked {
-            collateral,
-            debt,
-            treasury,
-            debt_usd,
-            collateral_usd,
-            unrealised_bad_debt_usd,
-            ..
-        } => collateral
+        EventKind::PositionsMarked(m) => m
+            .collateral
             .iter()
-            .chain(debt)
-            .chain(treasury)
+            .chain(&m.debt)
+            .chain(&m.treasury)
+            .chain(&m.in_auction_collateral)
+            .chain(&m.in_auction_debt)
             .copied()
-            .chain([*debt_usd, *collateral_usd, *unrealised_bad_debt_usd])
+            .chain([m.debt_usd, m.collateral_usd, m.unrealised_bad_debt_usd])
             .collect(),
         EventKind::KeeperMarked {
             spent,
@@ -957,14 +952,14 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
                 written_off[p][debt_asset.index()] += amount;
                 bad_debt_usd[p] += usd;
             }
-            EventKind::PositionsMarked {
-                protocol,
-                collateral,
-                debt,
-                treasury,
-                unrealised_bad_debt_usd,
-                ..
-            } => {
+            EventKind::PositionsMarked(m) => {
+                let (protocol, collateral, debt, treasury, unrealised_bad_debt_usd) = (
+                    &m.protocol,
+                    &m.collateral,
+                    &m.debt,
+                    &m.treasury,
+                    &m.unrealised_bad_debt_usd,
+                );
                 prop_assert!(marked[protocol.index()].is_none());
                 marked[protocol.index()] = Some(Marked {
                     collateral: collateral.clone(),

@@ -10,7 +10,7 @@ use cascade_model::lending::LiquidationRule;
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::event::{Event, EventKind, LiquidationRecord, SaleRecord};
+use crate::event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord};
 use crate::world::{OracleSource, State, World};
 
 /// The health factor the two-step strategy's first call leaves behind: just below 1, so the
@@ -67,7 +67,7 @@ impl Engine {
     /// An engine at time 0 of path `path` (path 0 is the scenario's own run). The world's initial
     /// state is cloned, so many engines (paths) can share one world.
     pub fn new(world: Arc<World>, path: u64) -> Self {
-        let state = world.initial.clone();
+        let state = world.initial.duplicate();
         let seed = world.simulation.seed;
         let jumps = world
             .assets
@@ -1480,7 +1480,7 @@ impl Engine {
             let treasury = protocol.treasury.clone();
             self.emit(
                 0,
-                EventKind::PositionsMarked {
+                EventKind::PositionsMarked(Box::new(BookMark {
                     protocol: id,
                     open_accounts: open,
                     collateral,
@@ -1491,7 +1491,7 @@ impl Engine {
                     unrealised_bad_debt_usd: unrealised,
                     in_auction_collateral,
                     in_auction_debt,
-                },
+                })),
             );
         }
         for k in 0..world.keepers.len() {

@@ -76,6 +76,31 @@ pub struct SaleRecord {
     pub price_after: f64,
 }
 
+/// A protocol's book at the end of a run, marked at its prices.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BookMark {
+    /// Protocol.
+    pub protocol: ProtocolId,
+    /// Accounts still owing debt.
+    pub open_accounts: u64,
+    /// Collateral units per asset.
+    pub collateral: Vec<f64>,
+    /// Debt units per asset.
+    pub debt: Vec<f64>,
+    /// Treasury units per asset.
+    pub treasury: Vec<f64>,
+    /// Σ debt value of open accounts, USD.
+    pub debt_usd: f64,
+    /// Σ collateral value of open accounts, USD.
+    pub collateral_usd: f64,
+    /// Σ max(0, debt − collateral) over open accounts and running auctions, USD.
+    pub unrealised_bad_debt_usd: f64,
+    /// Collateral units in running auctions, per asset.
+    pub in_auction_collateral: Vec<f64>,
+    /// Debt units running auctions have yet to cover (debt − raised), per asset.
+    pub in_auction_debt: Vec<f64>,
+}
+
 /// What happened.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
@@ -279,29 +304,9 @@ pub enum EventKind {
     },
     /// End of a step (one timeline row).
     StepEnded,
-    /// A protocol's book at the end, marked at its prices.
-    PositionsMarked {
-        /// Protocol.
-        protocol: ProtocolId,
-        /// Accounts still owing debt.
-        open_accounts: u64,
-        /// Collateral units per asset.
-        collateral: Vec<f64>,
-        /// Debt units per asset.
-        debt: Vec<f64>,
-        /// Treasury units per asset.
-        treasury: Vec<f64>,
-        /// Σ debt value of open accounts, USD.
-        debt_usd: f64,
-        /// Σ collateral value of open accounts, USD.
-        collateral_usd: f64,
-        /// Σ max(0, debt − collateral) over open accounts and running auctions, USD.
-        unrealised_bad_debt_usd: f64,
-        /// Collateral units in running auctions, per asset.
-        in_auction_collateral: Vec<f64>,
-        /// Debt units running auctions have yet to cover (debt − raised), per asset.
-        in_auction_debt: Vec<f64>,
-    },
+    /// A protocol's book at the end, marked at its prices (boxed: it is rare and large, and
+    /// every event is as large as the largest kind).
+    PositionsMarked(Box<BookMark>),
     /// A keeper's balances at the end.
     KeeperMarked {
         /// Keeper.

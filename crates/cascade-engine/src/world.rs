@@ -9,6 +9,7 @@ use cascade_model::lending::{Account, LendingParams, LiquidationIndex};
 use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
 use cascade_model::venue::Venue;
+use rayon::prelude::*;
 
 /// Run-wide settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -127,6 +128,40 @@ pub struct State {
     pub protocols: Vec<ProtocolState>,
     /// Keepers' balances.
     pub keepers: Vec<KeeperBook>,
+}
+
+impl State {
+    /// A copy for a new path. The account books, the bulk of it, are copied in parallel (in
+    /// order, so the copy is the same whatever the number of threads).
+    pub fn duplicate(&self) -> State {
+        let protocols = self
+            .protocols
+            .iter()
+            .map(|p| {
+                let (accounts, index) = rayon::join(
+                    || p.accounts.par_iter().cloned().collect(),
+                    || p.index.clone(),
+                );
+                ProtocolState {
+                    accounts,
+                    index,
+                    treasury: p.treasury.clone(),
+                    losses: p.losses.clone(),
+                    auctions: p.auctions.clone(),
+                    auctions_kicked: p.auctions_kicked,
+                    dirt: p.dirt,
+                    flips: p.flips.clone(),
+                }
+            })
+            .collect();
+        State {
+            fundamentals: self.fundamentals.clone(),
+            venues: self.venues.clone(),
+            oracles: self.oracles.clone(),
+            protocols,
+            keepers: self.keepers.clone(),
+        }
+    }
 }
 
 /// The constant description of a simulation and its initial state.

@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use cascade_engine::{Event, EventKind, World};
+use cascade_engine::{BookMark, Event, EventKind, World};
 use cascade_model::ids::{AccountId, AssetId, ProtocolId};
 use rayon::prelude::*;
 
@@ -40,9 +40,9 @@ pub const COLUMNS: [&str; 24] = [
     "detail",
 ];
 
-/// Events formatted per parallel task, and per batch written before formatting the next.
+/// Events formatted per parallel task, and per batch written while the next one formats.
 const CHUNK: usize = 8_192;
-const BATCH: usize = 32 * CHUNK;
+const BATCH: usize = 8 * CHUNK;
 
 /// The cells of one row; `None`/empty cells are written blank.
 #[derive(Default)]
@@ -297,30 +297,33 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             detail: format!("rounds={rounds} hit_round_limit={hit_round_limit}"),
             ..Row::default()
         },
-        EventKind::PositionsMarked {
-            protocol,
-            open_accounts,
-            collateral,
-            debt,
-            treasury,
-            debt_usd,
-            collateral_usd,
-            unrealised_bad_debt_usd,
-            in_auction_collateral,
-            in_auction_debt,
-        } => Row {
-            protocol: &world.protocols[protocol.index()].name,
-            usd: Some(*unrealised_bad_debt_usd),
-            detail: format!(
-                "open_accounts={open_accounts} debt_usd={debt_usd} collateral_usd={collateral_usd} {} {} {} {} {}",
-                per_asset(world, "collateral", collateral),
-                per_asset(world, "debt", debt),
-                per_asset(world, "treasury", treasury),
-                per_asset(world, "in_auction_collateral", in_auction_collateral),
-                per_asset(world, "in_auction_debt", in_auction_debt)
-            ),
-            ..Row::default()
-        },
+        EventKind::PositionsMarked(mark) => {
+            let BookMark {
+                protocol,
+                open_accounts,
+                collateral,
+                debt,
+                treasury,
+                debt_usd,
+                collateral_usd,
+                unrealised_bad_debt_usd,
+                in_auction_collateral,
+                in_auction_debt,
+            } = &**mark;
+            Row {
+                protocol: &world.protocols[protocol.index()].name,
+                usd: Some(*unrealised_bad_debt_usd),
+                detail: format!(
+                    "open_accounts={open_accounts} debt_usd={debt_usd} collateral_usd={collateral_usd} {} {} {} {} {}",
+                    per_asset(world, "collateral", collateral),
+                    per_asset(world, "debt", debt),
+                    per_asset(world, "treasury", treasury),
+                    per_asset(world, "in_auction_collateral", in_auction_collateral),
+                    per_asset(world, "in_auction_debt", in_auction_debt)
+                ),
+                ..Row::default()
+            }
+        }
         EventKind::KeeperMarked {
             keeper,
             spent,
@@ -402,7 +405,8 @@ fn format_event(world: &World, seq: usize, event: &Event, out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
-/// Writes events.csv. Formatting of the next batch overlaps with writing the previous one.
+/// Writes events.csv. Formatting of the next batch overlaps with writing the previous one;
+/// two sets of chunk buffers are reused throughout, so the output is not allocated afresh.
 ///
 /// # Errors
 /// IO errors of the writer.
@@ -412,31 +416,42 @@ pub fn write_events(
     out: &mut (impl Write + Send),
 ) -> io::Result<()> {
     writeln!(out, "{}", COLUMNS.join(","))?;
-    let format_batch = |b: usize, batch: &[Event]| -> Vec<Vec<u8>> {
-        batch
-            .par_chunks(CHUNK)
-            .enumerate()
-            .map(|(c, chunk)| {
-                let mut buffer = Vec::with_capacity(chunk.len() * 160);
-                for (i, event) in chunk.iter().enumerate() {
-                    format_event(world, b * BATCH + c * CHUNK + i, event, &mut buffer);
-                }
-                buffer
-            })
+    let fresh = || -> Vec<Vec<u8>> {
+        (0..BATCH / CHUNK)
+            .map(|_| Vec::with_capacity(CHUNK * 200))
             .collect()
     };
-    let write_all = |out: &mut (dyn Write + Send), buffers: Vec<Vec<u8>>| -> io::Result<()> {
-        buffers.iter().try_for_each(|buffer| out.write_all(buffer))
+    let (mut formatting, mut written) = (fresh(), fresh());
+    let format_batch = |b: usize, batch: &[Event], buffers: &mut Vec<Vec<u8>>| {
+        buffers
+            .par_iter_mut()
+            .zip(batch.par_chunks(CHUNK))
+            .enumerate()
+            .for_each(|(c, (buffer, chunk))| {
+                buffer.clear();
+                for (i, event) in chunk.iter().enumerate() {
+                    format_event(world, b * BATCH + c * CHUNK + i, event, buffer);
+                }
+            });
+        batch.len().div_ceil(CHUNK)
     };
-    let mut formatted: Vec<Vec<u8>> = Vec::new();
+    let write_all = |out: &mut (dyn Write + Send), buffers: &[Vec<u8>], used: usize| {
+        buffers[..used]
+            .iter()
+            .try_for_each(|buffer| out.write_all(buffer))
+    };
+    let mut pending = 0;
     for (b, batch) in events.chunks(BATCH).enumerate() {
-        let previous = std::mem::take(&mut formatted);
-        let (written, next) =
-            rayon::join(|| write_all(&mut *out, previous), || format_batch(b, batch));
-        written?;
-        formatted = next;
+        std::mem::swap(&mut formatting, &mut written);
+        let (done, used) = rayon::join(
+            || write_all(&mut *out, &written, pending),
+            || format_batch(b, batch, &mut formatting),
+        );
+        done?;
+        pending = used;
     }
-    write_all(out, formatted)
+    std::mem::swap(&mut formatting, &mut written);
+    write_all(out, &written, pending)
 }
 
 /// Appends a CSV field, quoting it when it holds a comma, quote or newline.
