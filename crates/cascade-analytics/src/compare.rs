@@ -43,10 +43,12 @@ pub struct ComparisonRow {
     pub insurance_drawn_usd: f64,
     /// Bad debt socialised onto suppliers, USD.
     pub socialised_loss_usd: f64,
+    /// Backstop vaults' profit and loss, holdings marked at final prices, USD (0 without one).
+    pub backstop_pnl_usd: f64,
 }
 
 /// The column names of a comparison table, in order.
-pub const COLUMNS: [&str; 17] = [
+pub const COLUMNS: [&str; 18] = [
     "mechanism",
     "liquidations",
     "accounts_liquidated",
@@ -64,6 +66,7 @@ pub const COLUMNS: [&str; 17] = [
     "bad_debt_unrealised_usd",
     "insurance_drawn_usd",
     "socialised_loss_usd",
+    "backstop_pnl_usd",
 ];
 
 /// The row of `mechanism` from its run's summary, for the asset `asset`.
@@ -92,6 +95,12 @@ pub fn comparison_row(mechanism: &str, summary: &Summary, asset: &str) -> Compar
         bad_debt_unrealised_usd: summary.bad_debt_unrealised_usd,
         insurance_drawn_usd: summary.insurance_drawn_usd,
         socialised_loss_usd: summary.socialised_loss_usd,
+        backstop_pnl_usd: summary
+            .protocols
+            .values()
+            .filter_map(|p| p.backstop.as_ref())
+            .map(|b| b.marked_pnl_usd)
+            .sum(),
     }
 }
 

@@ -186,6 +186,28 @@ pub struct ProtocolSummary {
     /// Dutch auctions, for protocols that liquidate by auction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auctions: Option<AuctionSummary>,
+    /// The backstop vault, for protocols that liquidate by transfer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backstop: Option<BackstopSummary>,
+}
+
+/// `protocols.<NAME>.backstop.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BackstopSummary {
+    /// Positions taken over.
+    pub takeovers: u64,
+    /// USD spent repaying debt.
+    pub spent_usd: f64,
+    /// USD received from unwinding sales.
+    pub received_usd: f64,
+    /// Collateral units sold while unwinding, per asset.
+    pub sold: BTreeMap<String, f64>,
+    /// Collateral units still held at the end, per asset.
+    pub inventory: BTreeMap<String, f64>,
+    /// received − spent + holdings at each asset's final price, USD.
+    pub marked_pnl_usd: f64,
+    /// received − spent + holdings at their takeover prices (the hedged valuation), USD.
+    pub hedged_pnl_usd: f64,
 }
 
 /// `protocols.<NAME>.auctions.*`.
@@ -335,6 +357,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     let mut step_had_liquidation = false;
     let mut durations: Vec<u64> = Vec::new();
     let mut auctions: Vec<Option<AuctionSummary>> = vec![None; world.protocols.len()];
+    let mut backstops: Vec<Option<BackstopSummary>> = vec![None; world.protocols.len()];
     // Latest fundamental and venue prices, for the price-impact gap.
     let mut fundamental_now: Vec<f64> = world.assets.iter().map(|a| a.start_price).collect();
     let mut venue_now: Vec<f64> = vec![f64::NAN; world.venues.len()];
@@ -457,6 +480,84 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 let a = auctions[protocol.index()].get_or_insert_with(AuctionSummary::default);
                 a.kicked += 1;
                 a.incentives_usd += incentive;
+            }
+            EventKind::BackstopTakeover {
+                protocol,
+                account,
+                collateral_asset,
+                units,
+                collateral_price,
+                debt,
+                debt_price,
+                liquidatable_since,
+                ..
+            } => {
+                step_had_liquidation = true;
+                liquidations.count += 1;
+                let sym = symbol(*collateral_asset);
+                add(&mut liquidations.collateral_seized, sym, *units);
+                liquidations.collateral_seized_usd += units * collateral_price;
+                liquidations.debt_repaid_usd += debt * debt_price;
+                let p = &mut protocols[protocol.index()];
+                p.liquidations += 1;
+                p.debt_repaid_usd += debt * debt_price;
+                add(&mut p.collateral_seized, sym, *units);
+                if let Some(seen) = liquidated[protocol.index()].get_mut(account.index()) {
+                    if !*seen {
+                        *seen = true;
+                        p.accounts_liquidated += 1;
+                    }
+                }
+                backstops[protocol.index()]
+                    .get_or_insert_with(BackstopSummary::default)
+                    .takeovers += 1;
+                durations.push(event.time - (*liquidatable_since).min(event.time));
+            }
+            EventKind::BackstopSale {
+                protocol,
+                venue,
+                asset,
+                units,
+                filled,
+                proceeds,
+                price_after,
+                ..
+            } => {
+                let sym = symbol(*asset);
+                add(&mut liquidations.collateral_sold, sym, *filled);
+                if units > filled {
+                    add(&mut liquidations.collateral_unsold, sym, units - filled);
+                }
+                liquidations.sale_proceeds_usd += proceeds;
+                if let Some(path) = &mut venues[venue.index()] {
+                    path.push(*price_after);
+                }
+                venue_now[venue.index()] = *price_after;
+                gap(&fundamental_now, &venue_now, &mut impact);
+                add(
+                    &mut backstops[protocol.index()]
+                        .get_or_insert_with(BackstopSummary::default)
+                        .sold,
+                    sym,
+                    *filled,
+                );
+            }
+            EventKind::BackstopMarked {
+                protocol,
+                spent,
+                received,
+                inventory,
+                cost_basis_usd,
+            } => {
+                let b = backstops[protocol.index()].get_or_insert_with(BackstopSummary::default);
+                b.spent_usd = *spent;
+                b.received_usd = *received;
+                b.hedged_pnl_usd = received - spent + cost_basis_usd;
+                for (a, units) in inventory.iter().enumerate() {
+                    if *units > 0.0 {
+                        b.inventory.insert(world.assets[a].symbol.clone(), *units);
+                    }
+                }
             }
             EventKind::AuctionBid { protocol, .. } => {
                 auctions[protocol.index()]
@@ -645,13 +746,23 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     cascade.feedback_gain_detail = feedback_detail;
     let mut protocol_map = BTreeMap::new();
     let (mut realised, mut unrealised, mut drawn, mut socialised) = (0.0, 0.0, 0.0, 0.0);
-    for (((info, mut p), fund), auction) in world
+    for ((((info, mut p), fund), auction), backstop) in world
         .protocols
         .iter()
         .zip(protocols)
         .zip(funds)
         .zip(auctions)
+        .zip(backstops)
     {
+        if let Some(mut b) = backstop {
+            let held: f64 = b
+                .inventory
+                .iter()
+                .map(|(symbol, units)| units * assets.get(symbol).map_or(0.0, |a| a.final_price))
+                .sum();
+            b.marked_pnl_usd = b.received_usd - b.spent_usd + held;
+            p.backstop = Some(b);
+        }
         p.bad_debt_usd = p.bad_debt_realised_usd + p.bad_debt_unrealised_usd;
         if let Some(mut a) = auction {
             a.running_at_end = a.kicked - a.ended;

@@ -75,6 +75,24 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 flows[1] += l.debt_repaid * l.debt_price;
             }
             EventKind::AuctionKicked { .. } => flows[0] += 1.0,
+            EventKind::BackstopTakeover {
+                debt, debt_price, ..
+            } => {
+                flows[0] += 1.0;
+                flows[1] += debt * debt_price;
+            }
+            EventKind::BackstopSale {
+                venue: v,
+                asset,
+                filled,
+                proceeds,
+                price_after,
+                ..
+            } => {
+                sold[asset.index()] += filled;
+                flows[2] += proceeds;
+                venue[v.index()] = *price_after;
+            }
             EventKind::AuctionTaken {
                 owe, debt_price, ..
             } => flows[1] += owe * debt_price,

@@ -740,6 +740,36 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         }
         EventKind::AuctionReset { top, incentive, .. } => vec![*top, *incentive],
         EventKind::AuctionBid { bid, lot, .. } => vec![*bid, *lot],
+        EventKind::BackstopTakeover {
+            units,
+            collateral_price,
+            debt,
+            debt_price,
+            ..
+        } => {
+            vec![*units, *collateral_price, *debt, *debt_price]
+        }
+        EventKind::BackstopSale {
+            units,
+            filled,
+            proceeds,
+            price_before,
+            price_after,
+            ..
+        } => {
+            vec![*units, *filled, *proceeds, *price_before, *price_after]
+        }
+        EventKind::BackstopMarked {
+            spent,
+            received,
+            inventory,
+            cost_basis_usd,
+            ..
+        } => inventory
+            .iter()
+            .copied()
+            .chain([*spent, *received, *cost_basis_usd])
+            .collect(),
         EventKind::AuctionTaken {
             slice,
             price,

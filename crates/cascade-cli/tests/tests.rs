@@ -2,6 +2,7 @@
 //! One test binary (ripgrep style); each module owns one concern.
 
 mod auctions;
+mod backstop;
 mod bad_input;
 mod closed_form;
 mod common;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
 use cascade_model::auction::{Auction, DutchAuctionParams, take};
+use cascade_model::backstop::{self, BackstopParams, Unwind};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::KeeperStrategy;
 use cascade_model::lending::LiquidationRule;
@@ -169,6 +170,7 @@ impl Engine {
             self.read_oracles(0);
         }
         self.settle();
+        self.unwind_backstops();
         self.settle_losses();
         for p in 0..self.world.protocols.len() {
             for a in 0..self.world.assets.len() {
@@ -453,6 +455,7 @@ impl Engine {
             let acted = match &rule {
                 LiquidationRule::DutchAuction(params) => self.bark(p, id, params, &prices, round),
                 LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
+                LiquidationRule::Backstop(params) => self.transfer(p, id, params, &prices, round),
                 _ => self.liquidate_account(p, id, health_factor, &prices, round),
             };
             if acted {
@@ -1135,6 +1138,138 @@ impl Engine {
         }
     }
 
+    /// Liquidation via transfer: the protocol's backstop vault repays the account's whole debt
+    /// and takes collateral worth the debt plus its penalty (or all of it) off the market, if
+    /// its capital allows. Returns whether it did.
+    fn transfer(
+        &mut self,
+        p: ProtocolId,
+        id: AccountId,
+        params: &BackstopParams,
+        prices: &[f64],
+        round: u32,
+    ) -> bool {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let protocol = &self.state.protocols[p.index()];
+        let account = &protocol.accounts[id.index()];
+        let Some(&(collateral_asset, balance)) = account
+            .collateral
+            .iter()
+            .filter(|c| c.1 > 0.0)
+            .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
+        else {
+            return false;
+        };
+        let (debt_asset, debt) = (account.debt_asset, account.debt);
+        let (collateral_price, debt_price) =
+            (prices[collateral_asset.index()], prices[debt_asset.index()]);
+        let Some(vault) = protocol.backstop.as_ref() else {
+            return false;
+        };
+        if vault.available(params.capital) < debt * debt_price {
+            return false;
+        }
+        let t = backstop::takeover(debt, debt_price, balance, collateral_price, params.penalty);
+        let since = std::mem::replace(
+            &mut self.liquidatable_since[p.index()][id.index()],
+            NOT_LIQUIDATABLE,
+        );
+        let protocol = &mut self.state.protocols[p.index()];
+        let account = &mut protocol.accounts[id.index()];
+        account.debt = 0.0;
+        if let Some(slot) = account
+            .collateral
+            .iter_mut()
+            .find(|c| c.0 == collateral_asset)
+        {
+            slot.1 = if t.collateral_taken >= slot.1 {
+                0.0
+            } else {
+                slot.1 - t.collateral_taken
+            };
+        }
+        protocol
+            .index
+            .update(&info.params, id, &protocol.accounts[id.index()]);
+        let vault = protocol.backstop.as_mut().expect("checked above");
+        vault.spent += t.debt_repaid * debt_price;
+        vault.inventory[collateral_asset.index()] += t.collateral_taken;
+        vault.cost_basis[collateral_asset.index()] += t.collateral_taken * collateral_price;
+        self.emit(
+            round,
+            EventKind::BackstopTakeover {
+                protocol: p,
+                account: id,
+                collateral_asset,
+                units: t.collateral_taken,
+                collateral_price,
+                debt_asset,
+                debt: t.debt_repaid,
+                debt_price,
+                liquidatable_since: if since == NOT_LIQUIDATABLE {
+                    self.time
+                } else {
+                    since
+                },
+            },
+        );
+        true
+    }
+
+    /// Phase 6: backstop vaults that unwind by selling sell their share of the step on each
+    /// asset's primary venue.
+    fn unwind_backstops(&mut self) {
+        let world = Arc::clone(&self.world);
+        let dt = world.simulation.step_seconds as f64;
+        for (p, info) in world.protocols.iter().enumerate() {
+            let LiquidationRule::Backstop(params) = info.params.liquidation else {
+                continue;
+            };
+            let Unwind::Sell { fraction_per_hour } = params.unwind else {
+                continue;
+            };
+            let share = (fraction_per_hour * dt / 3600.0).min(1.0);
+            for (a, asset) in world.assets.iter().enumerate() {
+                let Some(v) = asset.primary_venue else {
+                    continue;
+                };
+                let Some(vault) = self.state.protocols[p].backstop.as_ref() else {
+                    continue;
+                };
+                let units = vault.inventory[a] * share;
+                if units <= 0.0 {
+                    continue;
+                }
+                let fundamental = self.state.fundamentals[a].price();
+                let fill = self.state.venues[v.index()].sell(fundamental, units);
+                self.last_venue_price[v.index()] = fill.price_after;
+                let vault = self.state.protocols[p].backstop.as_mut().expect("present");
+                let held = vault.inventory[a];
+                vault.cost_basis[a] *= if held > 0.0 {
+                    (held - fill.filled) / held
+                } else {
+                    0.0
+                };
+                vault.inventory[a] -= fill.filled;
+                vault.received += fill.proceeds;
+                self.emit(
+                    0,
+                    EventKind::BackstopSale {
+                        protocol: ProtocolId(p as u32),
+                        venue: v,
+                        asset: AssetId(a as u32),
+                        units,
+                        filled: fill.filled,
+                        proceeds: fill.proceeds,
+                        price_before: fill.price_before,
+                        price_after: fill.price_after,
+                    },
+                );
+            }
+        }
+    }
+
     /// Tries the protocol's keepers in order; the first with capital and a profitable trade
     /// liquidates (with its strategy: one call, or two). Returns whether one did.
     fn liquidate_account(
@@ -1493,6 +1628,20 @@ impl Engine {
                     in_auction_debt,
                 })),
             );
+        }
+        for p in 0..world.protocols.len() {
+            if let Some(vault) = self.state.protocols[p].backstop.clone() {
+                self.emit(
+                    0,
+                    EventKind::BackstopMarked {
+                        protocol: ProtocolId(p as u32),
+                        spent: vault.spent,
+                        received: vault.received,
+                        cost_basis_usd: vault.cost_basis.iter().sum(),
+                        inventory: vault.inventory,
+                    },
+                );
+            }
         }
         for k in 0..world.keepers.len() {
             let book = self.state.keepers[k].clone();

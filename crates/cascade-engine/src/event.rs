@@ -282,6 +282,60 @@ pub enum EventKind {
         /// When the vault was first found unsafe, seconds.
         liquidatable_since: u64,
     },
+    /// A backstop vault took a position over: it repaid the whole debt and took collateral
+    /// worth the debt plus its penalty (or all of it), off the market.
+    BackstopTakeover {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Account taken over.
+        account: AccountId,
+        /// Collateral asset taken.
+        collateral_asset: AssetId,
+        /// Collateral units taken.
+        units: f64,
+        /// Protocol's collateral price.
+        collateral_price: f64,
+        /// Debt asset.
+        debt_asset: AssetId,
+        /// Debt units repaid by the vault.
+        debt: f64,
+        /// Protocol's debt price.
+        debt_price: f64,
+        /// When the account was first found liquidatable, seconds.
+        liquidatable_since: u64,
+    },
+    /// A backstop vault sold part of its holdings while unwinding.
+    BackstopSale {
+        /// Protocol whose vault sold.
+        protocol: ProtocolId,
+        /// Venue.
+        venue: VenueId,
+        /// Asset sold.
+        asset: AssetId,
+        /// Units offered.
+        units: f64,
+        /// Units filled.
+        filled: f64,
+        /// USD received.
+        proceeds: f64,
+        /// Best bid before the sale.
+        price_before: f64,
+        /// Best bid after the sale.
+        price_after: f64,
+    },
+    /// A backstop vault's balances at the end.
+    BackstopMarked {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// USD spent repaying debt.
+        spent: f64,
+        /// USD received from sales.
+        received: f64,
+        /// Units held per asset.
+        inventory: Vec<f64>,
+        /// The holdings valued at their takeover prices, USD (the hedged valuation).
+        cost_basis_usd: f64,
+    },
     /// A protocol's loss absorption settled the step: fee income into its insurance fund, bad
     /// debt drawn from it, and what the shortfall rule did with the rest (USD).
     LossesSettled {
@@ -342,6 +396,9 @@ impl EventKind {
             Self::AuctionReset { .. } => "auction_reset",
             Self::AuctionTaken { .. } => "auction_taken",
             Self::AuctionBid { .. } => "auction_bid",
+            Self::BackstopTakeover { .. } => "backstop_takeover",
+            Self::BackstopSale { .. } => "backstop_sale",
+            Self::BackstopMarked { .. } => "backstop_marked",
             Self::AuctionEnded { .. } => "auction_ended",
             Self::StepEnded => "step_ended",
             Self::PositionsMarked { .. } => "positions_marked",

@@ -2,10 +2,11 @@
 
 use cascade_model::auction::Auction;
 use cascade_model::auction::english::Flip;
+use cascade_model::backstop::BackstopVault;
 use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AssetId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
-use cascade_model::lending::{Account, LendingParams, LiquidationIndex};
+use cascade_model::lending::{Account, LendingParams, LiquidationIndex, LiquidationRule};
 use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
 use cascade_model::venue::Venue;
@@ -113,6 +114,8 @@ pub struct ProtocolState {
     pub dirt: f64,
     /// Running English auctions, in kick order.
     pub flips: Vec<Flip>,
+    /// The backstop vault, for protocols that liquidate by transfer.
+    pub backstop: Option<BackstopVault>,
 }
 
 /// Everything that changes during a run.
@@ -151,6 +154,7 @@ impl State {
                     auctions_kicked: p.auctions_kicked,
                     dirt: p.dirt,
                     flips: p.flips.clone(),
+                    backstop: p.backstop.clone(),
                 }
             })
             .collect();
@@ -219,6 +223,8 @@ impl World {
                 auctions_kicked: 0,
                 dirt: 0.0,
                 flips: Vec::new(),
+                backstop: matches!(info.params.liquidation, LiquidationRule::Backstop(_))
+                    .then(|| BackstopVault::new(asset_count)),
             });
             protocol_info.push(info);
         }

@@ -96,6 +96,9 @@ pub enum LiquidationRule {
     /// Maker Liquidations 1.2 (§4.1): unsafe vaults are bitten into English auctions (tend
     /// then dent), handled by the engine's auction phase.
     EnglishAuction(crate::auction::english::EnglishAuctionParams),
+    /// Liquidation via transfer: a backstop vault takes the position over off-market and
+    /// unwinds it over time (handled by the engine).
+    Backstop(crate::backstop::BackstopParams),
 }
 
 /// Aave v3.3 constants (REFERENCE-MATH §1.2): the 50% cap needs both sides at or above
@@ -120,7 +123,8 @@ impl LiquidationRule {
             | Self::MorphoBlue
             | Self::EulerV2 { .. }
             | Self::DutchAuction(_)
-            | Self::EnglishAuction(_) => true,
+            | Self::EnglishAuction(_)
+            | Self::Backstop(_) => true,
             Self::AaveV3 { version, .. } => *version == AaveVersion::V3_3,
             Self::CompoundV2 { .. } => false,
         }
@@ -131,7 +135,10 @@ impl LiquidationRule {
     pub fn bonus(&self, collateral: &CollateralParams) -> f64 {
         match self {
             Self::MorphoBlue => morpho_incentive_factor(collateral.liquidation_threshold) - 1.0,
-            Self::EulerV2 { .. } | Self::DutchAuction(_) | Self::EnglishAuction(_) => 0.0,
+            Self::EulerV2 { .. }
+            | Self::DutchAuction(_)
+            | Self::EnglishAuction(_)
+            | Self::Backstop(_) => 0.0,
             _ => collateral.liquidation_bonus,
         }
     }
@@ -145,6 +152,7 @@ impl LiquidationRule {
                 | Self::EulerV2 { .. }
                 | Self::DutchAuction(_)
                 | Self::EnglishAuction(_)
+                | Self::Backstop(_)
         )
     }
 
@@ -189,7 +197,8 @@ impl LiquidationRule {
             Self::MorphoBlue
             | Self::EulerV2 { .. }
             | Self::DutchAuction(_)
-            | Self::EnglishAuction(_) => debt,
+            | Self::EnglishAuction(_)
+            | Self::Backstop(_) => debt,
         }
     }
 
@@ -267,7 +276,7 @@ impl LiquidationRule {
                 let bonus = morpho_incentive_factor(collateral.liquidation_threshold) - 1.0;
                 fixed_spread_seizure(cover, p_d, balance, p_c, bonus, 0.0)
             }
-            Self::DutchAuction(_) | Self::EnglishAuction(_) => return None,
+            Self::DutchAuction(_) | Self::EnglishAuction(_) | Self::Backstop(_) => return None,
             Self::EulerV2 { max_discount } => {
                 let discount_factor = health_factor.max(1.0 - max_discount);
                 let repay_value = cover * p_d;

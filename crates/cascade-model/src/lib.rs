@@ -10,6 +10,7 @@
 //! fractions (0.05 = 5%), simulated time is integer seconds ([`Seconds`]).
 
 pub mod auction;
+pub mod backstop;
 pub mod fundamental;
 pub mod ids;
 pub mod keeper;

@@ -36,6 +36,7 @@ pub fn write_compare_csv(comparison: &Comparison, out: &mut impl Write) -> io::R
             Some(r.bad_debt_unrealised_usd),
             Some(r.insurance_drawn_usd),
             Some(r.socialised_loss_usd),
+            Some(r.backstop_pnl_usd),
         ] {
             cells.push(value.map_or(String::new(), |v| float(&mut buffer, v).to_string()));
         }
@@ -66,7 +67,7 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
     writeln!(out)?;
     writeln!(
         out,
-        "{:<14} {:>8} {:>9} {:>9} {:>12} {:>8} {:>8} {:>7} {:>13} {:>13} {:>13} {:>13}",
+        "{:<16} {:>8} {:>9} {:>9} {:>12} {:>8} {:>8} {:>7} {:>13} {:>13} {:>13} {:>13} {:>13}",
         "mechanism",
         "calls",
         "close p50",
@@ -78,14 +79,15 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
         "keeper P&L",
         "bad debt",
         "insurance",
-        "socialised"
+        "socialised",
+        "backstop P&L"
     )?;
     let seconds = |s: Option<u64>| s.map_or("-".to_string(), |s| format!("{s} s"));
     let money = |x: f64| format!("{:.0}", x);
     for r in &comparison.rows {
         writeln!(
             out,
-            "{:<14} {:>8} {:>9} {:>9} {:>12.2} {:>7.2}% {:>7.2}% {:>7} {:>13} {:>13} {:>13} {:>13}",
+            "{:<16} {:>8} {:>9} {:>9} {:>12.2} {:>7.2}% {:>7.2}% {:>7} {:>13} {:>13} {:>13} {:>13} {:>13}",
             r.mechanism,
             r.liquidations,
             seconds(r.time_to_close_median_seconds),
@@ -99,6 +101,7 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
             money(r.bad_debt_usd),
             money(r.insurance_drawn_usd),
             money(r.socialised_loss_usd),
+            money(r.backstop_pnl_usd),
         )?;
     }
     writeln!(out)?;

@@ -228,6 +228,63 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             detail: format!("auction={auction}"),
             ..Row::default()
         },
+        EventKind::BackstopTakeover {
+            protocol,
+            account,
+            collateral_asset,
+            units,
+            collateral_price,
+            debt_asset,
+            debt,
+            debt_price,
+            liquidatable_since,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            account: Some((*protocol, *account)),
+            asset: asset(*collateral_asset),
+            units: Some(*units),
+            price: Some(*collateral_price),
+            usd: Some(debt * debt_price),
+            debt_asset: asset(*debt_asset),
+            debt_units: Some(*debt),
+            liquidatable_since: Some(*liquidatable_since),
+            ..Row::default()
+        },
+        EventKind::BackstopSale {
+            protocol,
+            venue,
+            asset: a,
+            units,
+            filled,
+            proceeds,
+            price_before,
+            price_after,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            venue: &world.venues[venue.index()].name,
+            asset: asset(*a),
+            units: Some(*units),
+            price: Some(*price_before),
+            usd: Some(*proceeds),
+            filled: Some(*filled),
+            price_after: Some(*price_after),
+            ..Row::default()
+        },
+        EventKind::BackstopMarked {
+            protocol,
+            spent,
+            received,
+            inventory,
+            cost_basis_usd,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            usd: Some(received - spent),
+            detail: format!(
+                "spent={spent} received={received} cost_basis_usd={cost_basis_usd} {}",
+                per_asset(world, "inventory", inventory)
+            ),
+            ..Row::default()
+        },
         EventKind::AuctionBid {
             protocol,
             auction,

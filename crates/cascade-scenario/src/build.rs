@@ -13,6 +13,7 @@ use cascade_engine::{
 };
 use cascade_model::auction::english::EnglishAuctionParams;
 use cascade_model::auction::{DutchAuctionParams, PriceCurve};
+use cascade_model::backstop::{BackstopParams, Unwind};
 use cascade_model::fundamental::{Fundamental, Interpolation, PriceDriver, Series, Shock};
 use cascade_model::ids::{AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
@@ -1316,6 +1317,65 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// A backstop vault: penalty, capital and how it unwinds.
+    fn backstop(&mut self, at: &FieldPath, l: &LiquidationSection) -> BackstopParams {
+        let ctx = "for mechanism \"backstop\"";
+        let penalty = self
+            .required(&at.key("penalty"), &l.penalty, ctx)
+            .unwrap_or(0.0);
+        self.check(
+            &at.key("penalty"),
+            penalty,
+            (0.0..1.0).contains(&penalty),
+            "a penalty fraction in [0, 1)",
+        );
+        if let Some(c) = l.backstop_capital_usd {
+            self.check(&at.key("backstop_capital_usd"), c, c >= 0.0, "USD ≥ 0");
+        }
+        let unwind = match self.required(&at.key("unwind"), &l.unwind, ctx).as_deref() {
+            Some("sell") => {
+                let f = self
+                    .required(
+                        &at.key("unwind_fraction_per_hour"),
+                        &l.unwind_fraction_per_hour,
+                        "for unwind \"sell\"",
+                    )
+                    .unwrap_or(1.0);
+                self.check(
+                    &at.key("unwind_fraction_per_hour"),
+                    f,
+                    f > 0.0 && f <= 1.0,
+                    "a fraction of the holdings per hour in (0, 1]",
+                );
+                Unwind::Sell {
+                    fraction_per_hour: f,
+                }
+            }
+            Some("hedge") => {
+                self.forbid(
+                    &at.key("unwind_fraction_per_hour"),
+                    &l.unwind_fraction_per_hour,
+                    "to unwind \"hedge\"",
+                );
+                Unwind::Hedge
+            }
+            Some(other) => {
+                self.fail(
+                    &at.key("unwind"),
+                    format!("{other:?}"),
+                    "expected sell or hedge",
+                );
+                Unwind::Hedge
+            }
+            None => Unwind::Hedge,
+        };
+        BackstopParams {
+            penalty,
+            capital: l.backstop_capital_usd,
+            unwind,
+        }
+    }
+
     /// Liquidations 1.2 parameters (`chop`, `lump`, `beg`, `ttl`, `tau`).
     fn english_auction(&mut self, at: &FieldPath, l: &LiquidationSection) -> EnglishAuctionParams {
         let ctx = "for mechanism \"english_auction\"";
@@ -1535,20 +1595,34 @@ impl<'a> Builder<'a> {
             "euler_v2",
             "dutch_auction",
             "english_auction",
+            "backstop",
         ];
         if !known.contains(&mechanism) {
             self.fail(
                 &at.key("mechanism"),
                 format!("{mechanism:?}"),
-                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction",
+                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop",
             );
             return (LiquidationRule::MorphoBlue, Some(0.0));
         }
         // Which keys each mechanism takes; any other given key is an error.
         let auction: &[&str] = &["dutch_auction"];
         let auctions: &[&str] = &["dutch_auction", "english_auction"];
+        let penalised: &[&str] = &["dutch_auction", "english_auction", "backstop"];
+        let backstop: &[&str] = &["backstop"];
         let english: &[&str] = &["english_auction"];
-        let applies: [(&str, bool, &[&str]); 23] = [
+        let applies: [(&str, bool, &[&str]); 26] = [
+            ("unwind", l.unwind.is_some(), backstop),
+            (
+                "unwind_fraction_per_hour",
+                l.unwind_fraction_per_hour.is_some(),
+                backstop,
+            ),
+            (
+                "backstop_capital_usd",
+                l.backstop_capital_usd.is_some(),
+                backstop,
+            ),
             ("beg", l.beg.is_some(), english),
             ("ttl_seconds", l.ttl_seconds.is_some(), english),
             ("lump_units", l.lump_units.is_some(), english),
@@ -1559,7 +1633,7 @@ impl<'a> Builder<'a> {
             ("cut", l.cut.is_some(), auction),
             ("tail_seconds", l.tail_seconds.is_some(), auction),
             ("cusp", l.cusp.is_some(), auction),
-            ("penalty", l.penalty.is_some(), auctions),
+            ("penalty", l.penalty.is_some(), penalised),
             ("tip_usd", l.tip_usd.is_some(), auction),
             ("chip", l.chip.is_some(), auction),
             ("dust_usd", l.dust_usd.is_some(), auction),
@@ -1709,6 +1783,7 @@ impl<'a> Builder<'a> {
                 LiquidationRule::EnglishAuction(self.english_auction(at, l)),
                 None,
             ),
+            "backstop" => (LiquidationRule::Backstop(self.backstop(at, l)), None),
             _ => {
                 let max_discount = self
                     .required(&at.key("max_discount"), &l.max_discount, &ctx)

@@ -13,13 +13,14 @@
 //! | `compound_v2` | bonus (scenario's, else 0.08), close factor 0.5, protocol seize share 0.028 |
 //! | `morpho_blue` | Morpho Blue (incentive from the liquidation threshold; per-collateral bonuses removed) |
 //! | `euler_v2` | Euler v2, maximum discount (scenario's, else 0.15; per-collateral bonuses removed) |
+//! | `backstop` | liquidation via transfer: a vault with unlimited capital takes positions over at a penalty (the scenario's bonus, else 0.05) and sells 10% of its holdings per hour (per-collateral bonuses removed) |
 //! | `english_auction` | Maker Liquidations 1.2 as on ETH-A in March 2020: penalty (the scenario's bonus, else 0.13), beg 3%, ttl 600 s, tau 6 h, lump 50 units (per-collateral bonuses removed) |
 //! | `dutch_auction` | Maker Liquidations 2.0 with ETH-A-like parameters: penalty (the scenario's bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1% (per-collateral bonuses removed) |
 
 use crate::schema::{LiquidationSection, ScenarioFile};
 
 /// The mechanism names `apply` accepts.
-pub const MECHANISMS: [&str; 9] = [
+pub const MECHANISMS: [&str; 10] = [
     "as_is",
     "fixed_spread",
     "aave_v3.2",
@@ -29,6 +30,7 @@ pub const MECHANISMS: [&str; 9] = [
     "euler_v2",
     "dutch_auction",
     "english_auction",
+    "backstop",
 ];
 
 /// Sets every protocol of `file` to the named mechanism.
@@ -81,6 +83,9 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
             beg: None,
             ttl_seconds: None,
             lump_units: None,
+            unwind: None,
+            unwind_fraction_per_hour: None,
+            backstop_capital_usd: None,
         };
         match kind {
             "fixed_spread" => {
@@ -99,6 +104,11 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
                 new.protocol_seize_share = Some(0.028);
             }
             "euler_v2" => new.max_discount = Some(old.max_discount.unwrap_or(0.15)),
+            "backstop" => {
+                new.penalty = Some(bonus.unwrap_or(0.05));
+                new.unwind = Some("sell".to_string());
+                new.unwind_fraction_per_hour = Some(0.1);
+            }
             "english_auction" => {
                 new.penalty = Some(bonus.unwrap_or(0.13));
                 new.beg = Some(0.03);
@@ -121,7 +131,7 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
         }
         if matches!(
             kind,
-            "morpho_blue" | "euler_v2" | "dutch_auction" | "english_auction"
+            "morpho_blue" | "euler_v2" | "dutch_auction" | "english_auction" | "backstop"
         ) {
             for collateral in protocol.collateral.values_mut() {
                 collateral.liquidation_bonus = None;

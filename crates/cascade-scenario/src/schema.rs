@@ -233,6 +233,12 @@ pub struct LiquidationSection {
     pub ttl_seconds: Option<u64>,
     #[serde(default)]
     pub lump_units: Option<f64>,
+    #[serde(default)]
+    pub unwind: Option<String>,
+    #[serde(default)]
+    pub unwind_fraction_per_hour: Option<f64>,
+    #[serde(default)]
+    pub backstop_capital_usd: Option<f64>,
 }
 
 /// `protocols[].collateral.<ASSET>`.
