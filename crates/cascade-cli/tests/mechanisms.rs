@@ -243,3 +243,80 @@ fn the_insurance_fund_pays_first_then_the_shortfall_rule() {
     let p = &carried.summary.protocols["lender"];
     assert!((p.uncovered_deficit_usd - (written_off - 3_000.0)).abs() < 1e-6);
 }
+
+/// The uniform wall with a per-step liquidation limit or a dynamic bonus added.
+fn wall_with(protocol_keys: &str, liquidation: &str) -> Run {
+    let text = std::fs::read_to_string(crate::common::repo().join("examples/uniform-wall.toml"))
+        .expect("the example")
+        .replace(
+            "liquidation = { mechanism = \"fixed_spread\", bonus = 0.05, close_factor = 1.0 }",
+            &format!("liquidation = {liquidation}\n{protocol_keys}"),
+        )
+        .replace("usd_per_unit = 0.002", "usd_per_unit = 0.02");
+    run_str(&text)
+}
+
+#[test]
+fn a_per_step_limit_spreads_liquidations_over_time_and_softens_the_fall() {
+    let full = r#"{ mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }"#;
+    let free = wall_with("", full);
+    let limit = 2_000_000.0;
+    let capped = wall_with(&format!("liquidation_limit_usd_per_step = {limit:?}"), full);
+    // Debt repaid in any step stays within the limit.
+    let table = cascade_analytics::timeline(&capped.world, &capped.events);
+    let column = table
+        .columns
+        .iter()
+        .position(|c| c == "debt_repaid_usd")
+        .expect("column");
+    for row in &table.rows {
+        assert!(
+            row[column] <= limit * (1.0 + 1e-9),
+            "step {}: {}",
+            row[0],
+            row[column]
+        );
+    }
+    assert!(
+        capped.summary.cascade.steps_with_liquidations
+            > free.summary.cascade.steps_with_liquidations
+    );
+    assert!(capped.summary.liquidations.missed > 0);
+    let (free_drop, capped_drop) = (
+        free.summary.assets["ETH"].total_drop,
+        capped.summary.assets["ETH"].total_drop,
+    );
+    assert!(
+        capped_drop < free_drop,
+        "capped {capped_drop} vs free {free_drop}"
+    );
+}
+
+#[test]
+fn a_dynamic_bonus_grows_with_the_health_factor_shortfall() {
+    // bonus = min(0.15, 0.05 + 0.5 × (1 − HF)) at each call's health factor.
+    let dynamic = r#"{ mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0, bonus_slope = 0.5, bonus_cap = 0.15 }"#;
+    let run = wall_with("", dynamic);
+    let mut checked = 0;
+    for event in &run.events {
+        if let EventKind::Liquidation(l) = &event.kind {
+            if l.to_keeper < l.collateral_seized || l.collateral_seized == 0.0 {
+                continue;
+            }
+            let expected = (0.05 + 0.5 * (1.0 - l.health_factor)).min(0.15);
+            let bonus =
+                l.collateral_seized * l.collateral_price / (l.debt_repaid * l.debt_price) - 1.0;
+            // Calls capped by the account's collateral seize less; check the uncapped ones.
+            if bonus < expected - 1e-9 {
+                continue;
+            }
+            assert!(
+                (bonus - expected).abs() < 1e-9,
+                "HF {}: bonus {bonus} vs {expected}",
+                l.health_factor
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} liquidations checked");
+}

@@ -58,6 +58,8 @@ pub struct Engine {
     /// Per protocol and account: when the account was first found liquidatable in its current
     /// episode (`NOT_LIQUIDATABLE` outside one).
     liquidatable_since: Vec<Vec<u64>>,
+    /// Per protocol: debt (USD) liquidated so far this step, against its rate limit.
+    step_liquidated: Vec<f64>,
     /// Per protocol and asset: the protocol's price at the end of the previous step, against
     /// which an auction circuit breaker measures a fall.
     breaker_reference: Vec<Vec<f64>>,
@@ -82,6 +84,7 @@ impl Engine {
             .map(|(info, venue)| venue.price(state.fundamentals[info.base.index()].price()))
             .collect();
         let venue_count = world.venues.len();
+        let step_liquidated = vec![0.0; world.protocols.len()];
         // A large cascade records about one event per account; reserving that much up front
         // avoids copying a growing trail, and costs nothing until written (pages are committed
         // lazily).
@@ -114,6 +117,7 @@ impl Engine {
             candidates: Vec::new(),
             liquidatable_since,
             breaker_reference,
+            step_liquidated,
             started: false,
         }
     }
@@ -159,6 +163,7 @@ impl Engine {
 
     /// Advances one step (the first call runs the initial instant, step 0).
     pub fn step(&mut self) {
+        self.step_liquidated.iter_mut().for_each(|x| *x = 0.0);
         if !self.started {
             self.started = true;
             self.initial_instant();
@@ -445,6 +450,11 @@ impl Engine {
             if *since == NOT_LIQUIDATABLE {
                 *since = self.time;
             }
+            if self.allowance_usd(p) <= 0.0 {
+                // The protocol's rate limit for this step is used up: the account waits.
+                missed += 1;
+                continue;
+            }
             if !account.has_collateral() {
                 // Debt with nothing to seize: written off, or left on the account, by the rule.
                 let writes_off = info.params.liquidation.writes_off_bad_debt();
@@ -529,6 +539,7 @@ impl Engine {
             balance * dart / debt
         };
         let tab = dart * chop;
+        self.step_liquidated[p.index()] += dart * debt_price;
         let collateral_price = prices[collateral_asset.index()];
         let top = collateral_price * params.buf;
         let incentive = params.incentive(tab * debt_price);
@@ -846,6 +857,7 @@ impl Engine {
         };
         let art = if whole { debt } else { debt * lot / balance };
         let tab = art * (1.0 + params.penalty);
+        self.step_liquidated[p.index()] += art * prices[debt_asset.index()];
         let since = std::mem::replace(
             &mut self.liquidatable_since[p.index()][id.index()],
             NOT_LIQUIDATABLE,
@@ -1171,6 +1183,7 @@ impl Engine {
             return false;
         }
         let t = backstop::takeover(debt, debt_price, balance, collateral_price, params.penalty);
+        self.step_liquidated[p.index()] += debt * debt_price;
         let since = std::mem::replace(
             &mut self.liquidatable_since[p.index()][id.index()],
             NOT_LIQUIDATABLE,
@@ -1297,7 +1310,8 @@ impl Engine {
         let rule = info.params.liquidation;
         for &k in &info.keepers {
             let keeper = &world.keepers[k.index()].spec;
-            let budget = self.state.keepers[k.index()].available(keeper.capital) / debt_price;
+            let budget = (self.state.keepers[k.index()].available(keeper.capital) / debt_price)
+                .min(self.allowance_usd(p) / debt_price);
             if budget <= 0.0 {
                 continue;
             }
@@ -1328,8 +1342,9 @@ impl Engine {
                     ) {
                         let account = &self.state.protocols[p.index()].accounts[id.index()];
                         let health = account.health_factor(&info.params, &price);
-                        let budget =
-                            self.state.keepers[k.index()].available(keeper.capital) / debt_price;
+                        let budget = (self.state.keepers[k.index()].available(keeper.capital)
+                            / debt_price)
+                            .min(self.allowance_usd(p) / debt_price);
                         if health < 1.0
                             && budget > 0.0
                             && account.collateral_of(collateral_asset) > 0.0
@@ -1355,6 +1370,16 @@ impl Engine {
             }
         }
         false
+    }
+
+    /// USD of debt the protocol may still liquidate this step under its rate limit.
+    fn allowance_usd(&self, p: ProtocolId) -> f64 {
+        self.world.protocols[p.index()]
+            .params
+            .step_limit_usd
+            .map_or(f64::INFINITY, |limit| {
+                (limit - self.step_liquidated[p.index()]).max(0.0)
+            })
     }
 
     /// One liquidation call by keeper `k` asking to repay at most `requested` debt units, if the
@@ -1407,6 +1432,7 @@ impl Engine {
         if value - cost < keeper.min_profit {
             return false;
         }
+        self.step_liquidated[p.index()] += cost;
         let protocol = &mut self.state.protocols[p.index()];
         let account = &mut protocol.accounts[id.index()];
         account.debt -= seizure.debt_repaid;

@@ -38,9 +38,23 @@ pub struct FixedSpread {
     pub full_close_below_health_factor: Option<f64>,
     /// Share of the bonus part of the seized collateral that goes to the protocol treasury.
     pub protocol_fee: f64,
+    /// Dynamic penalty: the bonus grows by this much per unit of health-factor shortfall below
+    /// 1 (0 keeps it fixed).
+    pub bonus_slope: f64,
+    /// The most the dynamic bonus may reach.
+    pub bonus_cap: f64,
 }
 
 impl FixedSpread {
+    /// The bonus at `health_factor` for a collateral whose own bonus is `base`:
+    /// min(cap, base + slope × (1 − health factor)), never below `base`.
+    pub fn bonus_at(&self, base: f64, health_factor: f64) -> f64 {
+        if self.bonus_slope == 0.0 {
+            return base;
+        }
+        (base + self.bonus_slope * (1.0 - health_factor).max(0.0)).min(self.bonus_cap.max(base))
+    }
+
     /// The close factor that applies at `health_factor`.
     pub fn close_factor_at(&self, health_factor: f64) -> f64 {
         match self.full_close_below_health_factor {
@@ -227,7 +241,7 @@ impl LiquidationRule {
                 p_d,
                 balance,
                 p_c,
-                collateral.liquidation_bonus,
+                rule.bonus_at(collateral.liquidation_bonus, health_factor),
                 rule.protocol_fee,
             ),
             Self::AaveV3 {
@@ -331,6 +345,9 @@ pub struct LendingParams {
     pub liquidation: LiquidationRule,
     /// If set, accounts are checked only at multiples of this many seconds (epoch settlement).
     pub epoch_seconds: Option<u64>,
+    /// If set, at most this much debt (USD) is liquidated per step: calls are cut to the
+    /// allowance left and the rest waits for the next step (tiered liquidation).
+    pub step_limit_usd: Option<f64>,
 }
 
 /// An account: collateral balances in one or more assets and a debt in one asset.
@@ -652,8 +669,11 @@ mod tests {
                 close_factor,
                 full_close_below_health_factor: full_close,
                 protocol_fee: fee,
+                bonus_slope: 0.0,
+                bonus_cap: 0.0,
             }),
             epoch_seconds: None,
+            step_limit_usd: None,
         }
     }
 

@@ -1250,6 +1250,14 @@ impl<'a> Builder<'a> {
                 .insurance
                 .as_ref()
                 .map(|i| self.insurance(&at.key("insurance"), i));
+            if let Some(limit) = p.liquidation_limit_usd_per_step {
+                self.check(
+                    &at.key("liquidation_limit_usd_per_step"),
+                    limit,
+                    limit > 0.0,
+                    "a positive USD amount per step",
+                );
+            }
             out.push(ProtocolInfo {
                 insurance,
                 name: p.name.clone(),
@@ -1257,6 +1265,7 @@ impl<'a> Builder<'a> {
                     collateral,
                     liquidation: rule,
                     epoch_seconds: p.epoch_seconds,
+                    step_limit_usd: p.liquidation_limit_usd_per_step,
                 },
                 oracle_for,
                 keepers: Vec::new(),
@@ -1611,7 +1620,9 @@ impl<'a> Builder<'a> {
         let penalised: &[&str] = &["dutch_auction", "english_auction", "backstop"];
         let backstop: &[&str] = &["backstop"];
         let english: &[&str] = &["english_auction"];
-        let applies: [(&str, bool, &[&str]); 26] = [
+        let applies: [(&str, bool, &[&str]); 28] = [
+            ("bonus_slope", l.bonus_slope.is_some(), &["fixed_spread"]),
+            ("bonus_cap", l.bonus_cap.is_some(), &["fixed_spread"]),
             ("unwind", l.unwind.is_some(), backstop),
             (
                 "unwind_fraction_per_hour",
@@ -1715,10 +1726,46 @@ impl<'a> Builder<'a> {
                     );
                 }
                 let protocol_fee = protocol_fee(self);
+                let bonus_slope = l.bonus_slope.unwrap_or(0.0);
+                self.check(
+                    &at.key("bonus_slope"),
+                    bonus_slope,
+                    bonus_slope >= 0.0,
+                    "a bonus increase per unit of health-factor shortfall ≥ 0",
+                );
+                let bonus_cap = match (l.bonus_slope, l.bonus_cap) {
+                    (Some(_), Some(cap)) => {
+                        self.check(
+                            &at.key("bonus_cap"),
+                            cap,
+                            cap >= bonus && cap < 1.0,
+                            &format!("a bonus cap in [bonus = {bonus}, 1)"),
+                        );
+                        cap
+                    }
+                    (Some(_), None) => {
+                        self.fail_bare(
+                            &at.key("bonus_cap"),
+                            "missing: required with bonus_slope (the most the bonus may reach)",
+                        );
+                        bonus
+                    }
+                    (None, Some(cap)) => {
+                        self.fail(
+                            &at.key("bonus_cap"),
+                            cap,
+                            "does not apply without bonus_slope",
+                        );
+                        bonus
+                    }
+                    (None, None) => bonus,
+                };
                 let rule = FixedSpread {
                     close_factor,
                     full_close_below_health_factor: l.full_close_below_health_factor,
                     protocol_fee,
+                    bonus_slope,
+                    bonus_cap,
                 };
                 (LiquidationRule::FixedSpread(rule), Some(bonus))
             }

@@ -86,6 +86,8 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
             unwind: None,
             unwind_fraction_per_hour: None,
             backstop_capital_usd: None,
+            bonus_slope: None,
+            bonus_cap: None,
         };
         match kind {
             "fixed_spread" => {

@@ -165,6 +165,8 @@ pub struct ProtocolSection {
     pub epoch_seconds: Option<u64>,
     #[serde(default)]
     pub insurance: Option<InsuranceSection>,
+    #[serde(default)]
+    pub liquidation_limit_usd_per_step: Option<f64>,
 }
 
 /// `protocols[].insurance`.
@@ -239,6 +241,10 @@ pub struct LiquidationSection {
     pub unwind_fraction_per_hour: Option<f64>,
     #[serde(default)]
     pub backstop_capital_usd: Option<f64>,
+    #[serde(default)]
+    pub bonus_slope: Option<f64>,
+    #[serde(default)]
+    pub bonus_cap: Option<f64>,
 }
 
 /// `protocols[].collateral.<ASSET>`.
