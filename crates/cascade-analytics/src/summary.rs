@@ -189,6 +189,32 @@ pub struct ProtocolSummary {
     /// The backstop vault, for protocols that liquidate by transfer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backstop: Option<BackstopSummary>,
+    /// Reserves and absorbed collateral, for Compound III protocols.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comet: Option<CometSummary>,
+}
+
+/// `protocols.<NAME>.comet.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CometSummary {
+    /// Accounts absorbed.
+    pub absorbs: u64,
+    /// Value credited to absorbed users beyond their debt, USD.
+    pub credits_usd: f64,
+    /// Debt absorbed by reserves beyond the collateral's value, USD.
+    pub shortfall_usd: f64,
+    /// Reserves at the start, USD.
+    pub reserves_start_usd: f64,
+    /// Lowest reserves, USD.
+    pub reserves_min_usd: f64,
+    /// Reserves at the end, USD.
+    pub reserves_final_usd: f64,
+    /// Collateral bought by keepers, units per asset.
+    pub bought: BTreeMap<String, f64>,
+    /// USD keepers paid for it.
+    pub paid_usd: f64,
+    /// Collateral still held at the end, units per asset.
+    pub held: BTreeMap<String, f64>,
 }
 
 /// `protocols.<NAME>.backstop.*`.
@@ -358,6 +384,19 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     let mut durations: Vec<u64> = Vec::new();
     let mut auctions: Vec<Option<AuctionSummary>> = vec![None; world.protocols.len()];
     let mut backstops: Vec<Option<BackstopSummary>> = vec![None; world.protocols.len()];
+    let mut comets: Vec<Option<CometSummary>> = world
+        .protocols
+        .iter()
+        .map(|p| match p.params.liquidation {
+            LiquidationRule::CometAbsorb(c) => Some(CometSummary {
+                reserves_start_usd: c.initial_reserves_usd,
+                reserves_min_usd: c.initial_reserves_usd,
+                reserves_final_usd: c.initial_reserves_usd,
+                ..CometSummary::default()
+            }),
+            _ => None,
+        })
+        .collect();
     // Latest fundamental and venue prices, for the price-impact gap.
     let mut fundamental_now: Vec<f64> = world.assets.iter().map(|a| a.start_price).collect();
     let mut venue_now: Vec<f64> = vec![f64::NAN; world.venues.len()];
@@ -480,6 +519,79 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 let a = auctions[protocol.index()].get_or_insert_with(AuctionSummary::default);
                 a.kicked += 1;
                 a.incentives_usd += incentive;
+            }
+            EventKind::Absorbed {
+                protocol,
+                account,
+                collateral,
+                debt,
+                debt_price,
+                credit,
+                shortfall,
+                liquidatable_since,
+                ..
+            } => {
+                step_had_liquidation = true;
+                liquidations.count += 1;
+                liquidations.debt_repaid_usd += debt * debt_price;
+                let p = &mut protocols[protocol.index()];
+                p.liquidations += 1;
+                p.debt_repaid_usd += debt * debt_price;
+                for (a, units) in collateral.iter().enumerate() {
+                    if *units > 0.0 {
+                        let sym = symbol(AssetId(a as u32));
+                        add(&mut liquidations.collateral_seized, sym, *units);
+                        add(&mut p.collateral_seized, sym, *units);
+                    }
+                }
+                if let Some(seen) = liquidated[protocol.index()].get_mut(account.index()) {
+                    if !*seen {
+                        *seen = true;
+                        p.accounts_liquidated += 1;
+                    }
+                }
+                let c = comets[protocol.index()]
+                    .as_mut()
+                    .expect("a Compound III protocol");
+                c.absorbs += 1;
+                c.credits_usd += credit;
+                c.shortfall_usd += shortfall;
+                c.reserves_final_usd -= debt * debt_price + credit;
+                c.reserves_min_usd = c.reserves_min_usd.min(c.reserves_final_usd);
+                durations.push(event.time - (*liquidatable_since).min(event.time));
+            }
+            EventKind::CollateralBought {
+                protocol,
+                keeper,
+                asset,
+                units,
+                collateral_price,
+                paid,
+                ..
+            } => {
+                keepers[keeper.index()].liquidations += 1;
+                liquidations.bonus_usd += units * collateral_price - paid;
+                let c = comets[protocol.index()]
+                    .as_mut()
+                    .expect("a Compound III protocol");
+                add(&mut c.bought, symbol(*asset), *units);
+                c.paid_usd += paid;
+                c.reserves_final_usd += paid;
+            }
+            EventKind::CometMarked {
+                protocol,
+                reserves_usd,
+                held,
+            } => {
+                let c = comets[protocol.index()]
+                    .as_mut()
+                    .expect("a Compound III protocol");
+                c.reserves_final_usd = *reserves_usd;
+                for (a, units) in held.iter().enumerate() {
+                    if *units > 0.0 {
+                        c.held.insert(world.assets[a].symbol.clone(), *units);
+                    }
+                }
             }
             EventKind::BackstopTakeover {
                 protocol,
@@ -744,6 +856,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     }
     cascade.feedback_gain = feedback;
     cascade.feedback_gain_detail = feedback_detail;
+    let mut comets = comets.into_iter();
     let mut protocol_map = BTreeMap::new();
     let (mut realised, mut unrealised, mut drawn, mut socialised) = (0.0, 0.0, 0.0, 0.0);
     for ((((info, mut p), fund), auction), backstop) in world
@@ -754,6 +867,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         .zip(auctions)
         .zip(backstops)
     {
+        p.comet = comets.next().flatten();
         if let Some(mut b) = backstop {
             let held: f64 = b
                 .inventory

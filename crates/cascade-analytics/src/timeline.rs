@@ -75,6 +75,12 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 flows[1] += l.debt_repaid * l.debt_price;
             }
             EventKind::AuctionKicked { .. } => flows[0] += 1.0,
+            EventKind::Absorbed {
+                debt, debt_price, ..
+            } => {
+                flows[0] += 1.0;
+                flows[1] += debt * debt_price;
+            }
             EventKind::BackstopTakeover {
                 debt, debt_price, ..
             } => {

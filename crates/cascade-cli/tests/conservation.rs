@@ -740,6 +740,31 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         }
         EventKind::AuctionReset { top, incentive, .. } => vec![*top, *incentive],
         EventKind::AuctionBid { bid, lot, .. } => vec![*bid, *lot],
+        EventKind::Absorbed {
+            collateral,
+            debt,
+            debt_price,
+            delta_value,
+            credit,
+            shortfall,
+            ..
+        } => collateral
+            .iter()
+            .copied()
+            .chain([*debt, *debt_price, *delta_value, *credit, *shortfall])
+            .collect(),
+        EventKind::CollateralBought {
+            units,
+            price,
+            collateral_price,
+            paid,
+            ..
+        } => {
+            vec![*units, *price, *collateral_price, *paid]
+        }
+        EventKind::CometMarked {
+            reserves_usd, held, ..
+        } => held.iter().copied().chain([*reserves_usd]).collect(),
         EventKind::BackstopTakeover {
             units,
             collateral_price,

@@ -5,6 +5,7 @@ mod auctions;
 mod backstop;
 mod bad_input;
 mod closed_form;
+mod comet;
 mod common;
 mod compare;
 mod conservation;

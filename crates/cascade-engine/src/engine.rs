@@ -5,6 +5,7 @@ use std::sync::Arc;
 use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
 use cascade_model::auction::{Auction, DutchAuctionParams, take};
 use cascade_model::backstop::{self, BackstopParams, Unwind};
+use cascade_model::comet::{self, CometParams};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::KeeperStrategy;
 use cascade_model::lending::LiquidationRule;
@@ -426,6 +427,9 @@ impl Engine {
             LiquidationRule::EnglishAuction(params) => {
                 activity += self.run_flips(p, params, &prices, round)
             }
+            LiquidationRule::CometAbsorb(params) => {
+                activity += self.buy_collateral(p, params, &prices, round)
+            }
             _ => {}
         }
         if let Some(epoch) = info.params.epoch_seconds {
@@ -466,6 +470,7 @@ impl Engine {
                 LiquidationRule::DutchAuction(params) => self.bark(p, id, params, &prices, round),
                 LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
                 LiquidationRule::Backstop(params) => self.transfer(p, id, params, &prices, round),
+                LiquidationRule::CometAbsorb(_) => self.absorb(p, id, &prices, round),
                 _ => self.liquidate_account(p, id, health_factor, &prices, round),
             };
             if acted {
@@ -1283,6 +1288,168 @@ impl Engine {
         }
     }
 
+    /// Compound III absorb: the protocol takes all of the account's collateral, clears its debt
+    /// out of reserves and credits it with any value beyond the debt (at the liquidation
+    /// factors); a shortfall is absorbed by reserves and recorded as bad debt. The first keeper
+    /// serving the protocol calls it. Returns whether it did.
+    fn absorb(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) -> bool {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        if info.keepers.is_empty() || self.state.protocols[p.index()].comet.is_none() {
+            return false;
+        }
+        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        let mut collateral = vec![0.0; world.assets.len()];
+        let mut delta_value = 0.0;
+        for &(asset, units) in &account.collateral {
+            collateral[asset.index()] += units;
+            let factor =
+                info.params.collateral[asset.index()].map_or(0.0, |c| c.liquidation_factor);
+            delta_value += units * prices[asset.index()] * factor;
+        }
+        let (debt_asset, debt) = (account.debt_asset, account.debt);
+        let debt_price = prices[debt_asset.index()];
+        let a = comet::absorb(debt * debt_price, delta_value);
+        self.step_liquidated[p.index()] += debt * debt_price;
+        let since = std::mem::replace(
+            &mut self.liquidatable_since[p.index()][id.index()],
+            NOT_LIQUIDATABLE,
+        );
+        let protocol = &mut self.state.protocols[p.index()];
+        let account = &mut protocol.accounts[id.index()];
+        account.debt = 0.0;
+        account.collateral.iter_mut().for_each(|c| c.1 = 0.0);
+        protocol
+            .index
+            .update(&info.params, id, &protocol.accounts[id.index()]);
+        let state = protocol.comet.as_mut().expect("checked above");
+        state.reserves_usd -= a.reserves_paid;
+        for (held, units) in state.held.iter_mut().zip(&collateral) {
+            *held += units;
+        }
+        if a.shortfall > 0.0 {
+            if let Some(losses) = protocol.losses.as_mut() {
+                losses.record_bad_debt(a.shortfall);
+            }
+        }
+        self.emit(
+            round,
+            EventKind::Absorbed {
+                protocol: p,
+                account: id,
+                collateral,
+                debt_asset,
+                debt,
+                debt_price,
+                delta_value: a.delta_value,
+                credit: a.credit,
+                shortfall: a.shortfall,
+                liquidatable_since: if since == NOT_LIQUIDATABLE {
+                    self.time
+                } else {
+                    since
+                },
+            },
+        );
+        if a.shortfall > 0.0 {
+            self.emit(
+                round,
+                EventKind::BadDebt {
+                    protocol: p,
+                    account: id,
+                    debt_asset,
+                    amount: a.shortfall / debt_price,
+                    usd: a.shortfall,
+                },
+            );
+        }
+        true
+    }
+
+    /// Compound III buyCollateral: while reserves are below target, keepers in order buy the
+    /// protocol's collateral at the store-front discount, as much as their capital allows and
+    /// their valuation (their venue's price after their own impact, less their minimum profit)
+    /// makes worth it. Returns the number of purchases.
+    fn buy_collateral(
+        &mut self,
+        p: ProtocolId,
+        params: &CometParams,
+        prices: &[f64],
+        round: u32,
+    ) -> u64 {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let mut activity = 0;
+        for (a, &asset_price) in prices.iter().enumerate().take(world.assets.len()) {
+            let asset = AssetId(a as u32);
+            let Some(collateral) = info.params.collateral[a] else {
+                continue;
+            };
+            let price = comet::discounted_price(
+                asset_price,
+                params.store_front_price_factor,
+                collateral.liquidation_factor,
+            );
+            for &k in &info.keepers {
+                let Some(state) = self.state.protocols[p.index()].comet.as_ref() else {
+                    return 0;
+                };
+                if state.reserves_usd >= params.target_reserves_usd || state.held[a] <= 0.0 {
+                    break;
+                }
+                let keeper = &world.keepers[k.index()].spec;
+                let budget = self.state.keepers[k.index()].available(keeper.capital);
+                let mut units = state.held[a].min(budget / price);
+                let mut bought = None;
+                for _ in 0..8 {
+                    if units <= 0.0 {
+                        break;
+                    }
+                    let value = self.keeper_value(k, asset, units, asset_price);
+                    if value - units * price >= keeper.min_profit {
+                        bought = Some(units);
+                        break;
+                    }
+                    units /= 2.0;
+                }
+                let Some(units) = bought else { continue };
+                let paid = units * price;
+                let state = self.state.protocols[p.index()]
+                    .comet
+                    .as_mut()
+                    .expect("present");
+                state.held[a] = (state.held[a] - units).max(0.0);
+                state.reserves_usd += paid;
+                let book = &mut self.state.keepers[k.index()];
+                book.spent += paid;
+                book.receive(asset, units);
+                if let Some(v) = keeper.sell_on[a] {
+                    self.pending_by_venue[v.index()] += units;
+                    self.pending.push(PendingSale {
+                        keeper: k,
+                        venue: v,
+                        units,
+                        oracle_value: units * asset_price,
+                    });
+                }
+                self.emit(
+                    round,
+                    EventKind::CollateralBought {
+                        protocol: p,
+                        keeper: k,
+                        asset,
+                        units,
+                        price,
+                        collateral_price: asset_price,
+                        paid,
+                    },
+                );
+                activity += 1;
+            }
+        }
+        activity
+    }
+
     /// Tries the protocol's keepers in order; the first with capital and a profitable trade
     /// liquidates (with its strategy: one call, or two). Returns whether one did.
     fn liquidate_account(
@@ -1656,6 +1823,16 @@ impl Engine {
             );
         }
         for p in 0..world.protocols.len() {
+            if let Some(state) = self.state.protocols[p].comet.clone() {
+                self.emit(
+                    0,
+                    EventKind::CometMarked {
+                        protocol: ProtocolId(p as u32),
+                        reserves_usd: state.reserves_usd,
+                        held: state.held,
+                    },
+                );
+            }
             if let Some(vault) = self.state.protocols[p].backstop.clone() {
                 self.emit(
                     0,

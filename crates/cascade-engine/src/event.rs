@@ -282,6 +282,56 @@ pub enum EventKind {
         /// When the vault was first found unsafe, seconds.
         liquidatable_since: u64,
     },
+    /// Compound III absorbed an account: all its collateral into the protocol, its debt cleared
+    /// out of reserves, any value beyond the debt credited to the user.
+    Absorbed {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Account.
+        account: AccountId,
+        /// Collateral units taken, per asset.
+        collateral: Vec<f64>,
+        /// Debt asset.
+        debt_asset: AssetId,
+        /// Debt units cleared.
+        debt: f64,
+        /// Protocol's debt price.
+        debt_price: f64,
+        /// Σ collateral × price × liquidation factor, USD.
+        delta_value: f64,
+        /// Credited to the user, USD.
+        credit: f64,
+        /// Debt the collateral did not cover, absorbed by reserves, USD.
+        shortfall: f64,
+        /// When the account was first found liquidatable, seconds.
+        liquidatable_since: u64,
+    },
+    /// A keeper bought collateral from a Compound III protocol at the store-front discount.
+    CollateralBought {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Buyer.
+        keeper: KeeperId,
+        /// Asset bought.
+        asset: AssetId,
+        /// Units bought.
+        units: f64,
+        /// Discounted price paid per unit.
+        price: f64,
+        /// Protocol's price of the asset.
+        collateral_price: f64,
+        /// USD paid into reserves.
+        paid: f64,
+    },
+    /// A Compound III protocol's reserves and held collateral at the end.
+    CometMarked {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Reserves, USD.
+        reserves_usd: f64,
+        /// Collateral units still held, per asset.
+        held: Vec<f64>,
+    },
     /// A backstop vault took a position over: it repaid the whole debt and took collateral
     /// worth the debt plus its penalty (or all of it), off the market.
     BackstopTakeover {
@@ -397,6 +447,9 @@ impl EventKind {
             Self::AuctionTaken { .. } => "auction_taken",
             Self::AuctionBid { .. } => "auction_bid",
             Self::BackstopTakeover { .. } => "backstop_takeover",
+            Self::Absorbed { .. } => "absorbed",
+            Self::CollateralBought { .. } => "collateral_bought",
+            Self::CometMarked { .. } => "comet_marked",
             Self::BackstopSale { .. } => "backstop_sale",
             Self::BackstopMarked { .. } => "backstop_marked",
             Self::AuctionEnded { .. } => "auction_ended",

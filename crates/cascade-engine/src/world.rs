@@ -3,6 +3,7 @@
 use cascade_model::auction::Auction;
 use cascade_model::auction::english::Flip;
 use cascade_model::backstop::BackstopVault;
+use cascade_model::comet::CometState;
 use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AssetId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
@@ -116,6 +117,8 @@ pub struct ProtocolState {
     pub flips: Vec<Flip>,
     /// The backstop vault, for protocols that liquidate by transfer.
     pub backstop: Option<BackstopVault>,
+    /// Reserves and held collateral, for Compound III protocols.
+    pub comet: Option<CometState>,
 }
 
 /// Everything that changes during a run.
@@ -155,6 +158,7 @@ impl State {
                     dirt: p.dirt,
                     flips: p.flips.clone(),
                     backstop: p.backstop.clone(),
+                    comet: p.comet.clone(),
                 }
             })
             .collect();
@@ -225,6 +229,13 @@ impl World {
                 flips: Vec::new(),
                 backstop: matches!(info.params.liquidation, LiquidationRule::Backstop(_))
                     .then(|| BackstopVault::new(asset_count)),
+                comet: match info.params.liquidation {
+                    LiquidationRule::CometAbsorb(c) => Some(CometState {
+                        reserves_usd: c.initial_reserves_usd,
+                        held: vec![0.0; asset_count],
+                    }),
+                    _ => None,
+                },
             });
             protocol_info.push(info);
         }

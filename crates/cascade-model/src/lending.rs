@@ -26,6 +26,9 @@ pub struct CollateralParams {
     /// Liquidation bonus for seizing this collateral (0.05 = the liquidator receives 105% of the
     /// value repaid).
     pub liquidation_bonus: f64,
+    /// Compound III's liquidation factor: the share of the collateral's value an absorbed
+    /// account is credited with (1 for other rules, where it is unused).
+    pub liquidation_factor: f64,
 }
 
 /// Fixed-spread liquidation parameters.
@@ -113,6 +116,9 @@ pub enum LiquidationRule {
     /// Liquidation via transfer: a backstop vault takes the position over off-market and
     /// unwinds it over time (handled by the engine).
     Backstop(crate::backstop::BackstopParams),
+    /// Compound III (§3): unhealthy accounts are absorbed into the protocol's reserves and
+    /// keepers buy the collateral at a discount (handled by the engine).
+    CometAbsorb(crate::comet::CometParams),
 }
 
 /// Aave v3.3 constants (REFERENCE-MATH §1.2): the 50% cap needs both sides at or above
@@ -138,7 +144,8 @@ impl LiquidationRule {
             | Self::EulerV2 { .. }
             | Self::DutchAuction(_)
             | Self::EnglishAuction(_)
-            | Self::Backstop(_) => true,
+            | Self::Backstop(_)
+            | Self::CometAbsorb(_) => true,
             Self::AaveV3 { version, .. } => *version == AaveVersion::V3_3,
             Self::CompoundV2 { .. } => false,
         }
@@ -152,7 +159,8 @@ impl LiquidationRule {
             Self::EulerV2 { .. }
             | Self::DutchAuction(_)
             | Self::EnglishAuction(_)
-            | Self::Backstop(_) => 0.0,
+            | Self::Backstop(_)
+            | Self::CometAbsorb(_) => 0.0,
             _ => collateral.liquidation_bonus,
         }
     }
@@ -167,6 +175,7 @@ impl LiquidationRule {
                 | Self::DutchAuction(_)
                 | Self::EnglishAuction(_)
                 | Self::Backstop(_)
+                | Self::CometAbsorb(_)
         )
     }
 
@@ -212,7 +221,8 @@ impl LiquidationRule {
             | Self::EulerV2 { .. }
             | Self::DutchAuction(_)
             | Self::EnglishAuction(_)
-            | Self::Backstop(_) => debt,
+            | Self::Backstop(_)
+            | Self::CometAbsorb(_) => debt,
         }
     }
 
@@ -290,7 +300,10 @@ impl LiquidationRule {
                 let bonus = morpho_incentive_factor(collateral.liquidation_threshold) - 1.0;
                 fixed_spread_seizure(cover, p_d, balance, p_c, bonus, 0.0)
             }
-            Self::DutchAuction(_) | Self::EnglishAuction(_) | Self::Backstop(_) => return None,
+            Self::DutchAuction(_)
+            | Self::EnglishAuction(_)
+            | Self::Backstop(_)
+            | Self::CometAbsorb(_) => return None,
             Self::EulerV2 { max_discount } => {
                 let discount_factor = health_factor.max(1.0 - max_discount);
                 let repay_value = cover * p_d;
@@ -662,6 +675,7 @@ mod tests {
                     ltv: 0.8,
                     liquidation_threshold: lt,
                     liquidation_bonus: 0.05,
+                    liquidation_factor: 1.0,
                 }),
                 None,
             ],
@@ -826,6 +840,7 @@ mod tests {
             ltv: 0.5,
             liquidation_threshold: 0.5,
             liquidation_bonus: 0.08,
+            liquidation_factor: 1.0,
         });
         let params = with_rule(params, rule);
         let a = account(4.0, 5_000.0);

@@ -11,6 +11,7 @@
 
 pub mod auction;
 pub mod backstop;
+pub mod comet;
 pub mod fundamental;
 pub mod ids;
 pub mod keeper;

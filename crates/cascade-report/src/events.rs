@@ -228,6 +228,58 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             detail: format!("auction={auction}"),
             ..Row::default()
         },
+        EventKind::Absorbed {
+            protocol,
+            account,
+            collateral,
+            debt_asset,
+            debt,
+            debt_price,
+            delta_value,
+            credit,
+            shortfall,
+            liquidatable_since,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            account: Some((*protocol, *account)),
+            usd: Some(debt * debt_price),
+            debt_asset: asset(*debt_asset),
+            debt_units: Some(*debt),
+            liquidatable_since: Some(*liquidatable_since),
+            detail: format!(
+                "delta_value={delta_value} credit={credit} shortfall={shortfall} {}",
+                per_asset(world, "collateral", collateral)
+            ),
+            ..Row::default()
+        },
+        EventKind::CollateralBought {
+            protocol,
+            keeper,
+            asset: a,
+            units,
+            price,
+            collateral_price,
+            paid,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            keeper: &world.keepers[keeper.index()].name,
+            asset: asset(*a),
+            units: Some(*units),
+            price: Some(*price),
+            usd: Some(*paid),
+            detail: format!("collateral_price={collateral_price}"),
+            ..Row::default()
+        },
+        EventKind::CometMarked {
+            protocol,
+            reserves_usd,
+            held,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            usd: Some(*reserves_usd),
+            detail: per_asset(world, "held", held),
+            ..Row::default()
+        },
         EventKind::BackstopTakeover {
             protocol,
             account,

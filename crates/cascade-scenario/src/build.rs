@@ -14,6 +14,7 @@ use cascade_engine::{
 use cascade_model::auction::english::EnglishAuctionParams;
 use cascade_model::auction::{DutchAuctionParams, PriceCurve};
 use cascade_model::backstop::{BackstopParams, Unwind};
+use cascade_model::comet::CometParams;
 use cascade_model::fundamental::{Fundamental, Interpolation, PriceDriver, Series, Shock};
 use cascade_model::ids::{AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
@@ -1221,10 +1222,36 @@ impl<'a> Builder<'a> {
                         "a bonus fraction in [0, 1)",
                     );
                 }
+                let comet = matches!(rule, LiquidationRule::CometAbsorb(_));
+                let liquidation_factor = match (comet, c.liquidation_factor) {
+                    (true, Some(lf)) => {
+                        self.check(
+                            &cat.key("liquidation_factor"),
+                            lf,
+                            lf > 0.0 && lf <= 1.0,
+                            "a liquidation factor in (0, 1]",
+                        );
+                        lf
+                    }
+                    (true, None) => {
+                        self.fail_bare(&cat.key("liquidation_factor"), "missing: required for mechanism \"compound_v3\" (the share of the collateral's value an absorbed account is credited with)");
+                        1.0
+                    }
+                    (false, Some(lf)) => {
+                        self.fail(
+                            &cat.key("liquidation_factor"),
+                            lf,
+                            "does not apply without mechanism \"compound_v3\"",
+                        );
+                        1.0
+                    }
+                    (false, None) => 1.0,
+                };
                 collateral[asset.index()] = Some(CollateralParams {
                     ltv: c.ltv,
                     liquidation_threshold: c.liquidation_threshold,
                     liquidation_bonus: bonus,
+                    liquidation_factor,
                 });
             }
             let mut oracle_for = vec![None; asset_count];
@@ -1605,12 +1632,13 @@ impl<'a> Builder<'a> {
             "dutch_auction",
             "english_auction",
             "backstop",
+            "compound_v3",
         ];
         if !known.contains(&mechanism) {
             self.fail(
                 &at.key("mechanism"),
                 format!("{mechanism:?}"),
-                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop",
+                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop, compound_v3",
             );
             return (LiquidationRule::MorphoBlue, Some(0.0));
         }
@@ -1620,7 +1648,23 @@ impl<'a> Builder<'a> {
         let penalised: &[&str] = &["dutch_auction", "english_auction", "backstop"];
         let backstop: &[&str] = &["backstop"];
         let english: &[&str] = &["english_auction"];
-        let applies: [(&str, bool, &[&str]); 28] = [
+        let comet: &[&str] = &["compound_v3"];
+        let applies: [(&str, bool, &[&str]); 31] = [
+            (
+                "store_front_price_factor",
+                l.store_front_price_factor.is_some(),
+                comet,
+            ),
+            (
+                "target_reserves_usd",
+                l.target_reserves_usd.is_some(),
+                comet,
+            ),
+            (
+                "initial_reserves_usd",
+                l.initial_reserves_usd.is_some(),
+                comet,
+            ),
             ("bonus_slope", l.bonus_slope.is_some(), &["fixed_spread"]),
             ("bonus_cap", l.bonus_cap.is_some(), &["fixed_spread"]),
             ("unwind", l.unwind.is_some(), backstop),
@@ -1831,6 +1875,44 @@ impl<'a> Builder<'a> {
                 None,
             ),
             "backstop" => (LiquidationRule::Backstop(self.backstop(at, l)), None),
+            "compound_v3" => {
+                let ctx = "for mechanism \"compound_v3\"";
+                let sfpf = self
+                    .required(
+                        &at.key("store_front_price_factor"),
+                        &l.store_front_price_factor,
+                        ctx,
+                    )
+                    .unwrap_or(0.0);
+                self.check(
+                    &at.key("store_front_price_factor"),
+                    sfpf,
+                    (0.0..=1.0).contains(&sfpf),
+                    "a fraction in [0, 1]",
+                );
+                let target = self
+                    .required(&at.key("target_reserves_usd"), &l.target_reserves_usd, ctx)
+                    .unwrap_or(0.0);
+                self.check(
+                    &at.key("target_reserves_usd"),
+                    target,
+                    target >= 0.0,
+                    "USD ≥ 0",
+                );
+                let initial = l.initial_reserves_usd.unwrap_or(0.0);
+                self.check(
+                    &at.key("initial_reserves_usd"),
+                    initial,
+                    initial.is_finite(),
+                    "a finite USD amount",
+                );
+                let params = CometParams {
+                    store_front_price_factor: sfpf,
+                    target_reserves_usd: target,
+                    initial_reserves_usd: initial,
+                };
+                (LiquidationRule::CometAbsorb(params), None)
+            }
             _ => {
                 let max_discount = self
                     .required(&at.key("max_discount"), &l.max_discount, &ctx)

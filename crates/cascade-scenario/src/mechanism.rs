@@ -88,6 +88,9 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
             backstop_capital_usd: None,
             bonus_slope: None,
             bonus_cap: None,
+            store_front_price_factor: None,
+            target_reserves_usd: None,
+            initial_reserves_usd: None,
         };
         match kind {
             "fixed_spread" => {

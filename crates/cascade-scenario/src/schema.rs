@@ -245,6 +245,12 @@ pub struct LiquidationSection {
     pub bonus_slope: Option<f64>,
     #[serde(default)]
     pub bonus_cap: Option<f64>,
+    #[serde(default)]
+    pub store_front_price_factor: Option<f64>,
+    #[serde(default)]
+    pub target_reserves_usd: Option<f64>,
+    #[serde(default)]
+    pub initial_reserves_usd: Option<f64>,
 }
 
 /// `protocols[].collateral.<ASSET>`.
@@ -256,6 +262,8 @@ pub struct CollateralSection {
     pub liquidation_threshold: f64,
     #[serde(default)]
     pub liquidation_bonus: Option<f64>,
+    #[serde(default)]
+    pub liquidation_factor: Option<f64>,
 }
 
 /// `[[positions]]`: a generated population or a file.
