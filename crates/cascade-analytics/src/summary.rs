@@ -192,6 +192,36 @@ pub struct ProtocolSummary {
     /// Reserves and absorbed collateral, for Compound III protocols.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comet: Option<CometSummary>,
+    /// The Stability Pool, for Liquity protocols.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stability_pool: Option<StabilityPoolSummary>,
+}
+
+/// `protocols.<NAME>.stability_pool.*`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct StabilityPoolSummary {
+    /// Troves liquidated.
+    pub liquidations: u64,
+    /// Of which in recovery mode.
+    pub recovery_mode_liquidations: u64,
+    /// Debt cancelled against the pool, units.
+    pub debt_offset: f64,
+    /// Debt redistributed to other troves, units.
+    pub debt_redistributed: f64,
+    /// Collateral redistributed to other troves, units per asset.
+    pub collateral_redistributed: BTreeMap<String, f64>,
+    /// End-of-round redistributions.
+    pub redistributions: u64,
+    /// Collateral left to owners by recovery mode's capped offsets, units per asset.
+    pub surplus_to_owners: BTreeMap<String, f64>,
+    /// Deposits at the start and at the end, debt-asset units.
+    pub deposits_start: f64,
+    /// Deposits at the end.
+    pub deposits_end: f64,
+    /// The product P: what a deposit from the start is worth per unit.
+    pub product: f64,
+    /// Collateral the pool gained, units per asset.
+    pub gains: BTreeMap<String, f64>,
 }
 
 /// `protocols.<NAME>.comet.*`.
@@ -384,6 +414,19 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     let mut durations: Vec<u64> = Vec::new();
     let mut auctions: Vec<Option<AuctionSummary>> = vec![None; world.protocols.len()];
     let mut backstops: Vec<Option<BackstopSummary>> = vec![None; world.protocols.len()];
+    let mut pools: Vec<Option<StabilityPoolSummary>> = world
+        .protocols
+        .iter()
+        .map(|p| match p.params.liquidation {
+            LiquidationRule::Liquity(l) => Some(StabilityPoolSummary {
+                deposits_start: l.stability_pool,
+                deposits_end: l.stability_pool,
+                product: 1.0,
+                ..StabilityPoolSummary::default()
+            }),
+            _ => None,
+        })
+        .collect();
     let mut comets: Vec<Option<CometSummary>> = world
         .protocols
         .iter()
@@ -519,6 +562,65 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 let a = auctions[protocol.index()].get_or_insert_with(AuctionSummary::default);
                 a.kicked += 1;
                 a.incentives_usd += incentive;
+            }
+            EventKind::TroveLiquidated(t) => {
+                step_had_liquidation = true;
+                liquidations.count += 1;
+                let sym = symbol(t.collateral_asset);
+                let seized = t.collateral - t.surplus;
+                add(&mut liquidations.collateral_seized, sym, seized);
+                liquidations.collateral_seized_usd += seized * t.collateral_price;
+                liquidations.debt_repaid_usd += t.debt_offset * t.debt_price;
+                let p = &mut protocols[t.protocol.index()];
+                p.liquidations += 1;
+                p.debt_repaid_usd += t.debt_offset * t.debt_price;
+                add(&mut p.collateral_seized, sym, seized);
+                if let Some(seen) = liquidated[t.protocol.index()].get_mut(t.account.index()) {
+                    if !*seen {
+                        *seen = true;
+                        p.accounts_liquidated += 1;
+                    }
+                }
+                keepers[t.keeper.index()].liquidations += 1;
+                let s = pools[t.protocol.index()]
+                    .as_mut()
+                    .expect("a Liquity protocol");
+                s.liquidations += 1;
+                s.recovery_mode_liquidations += u64::from(t.recovery_mode);
+                s.debt_offset += t.debt_offset;
+                s.debt_redistributed += t.debt_redistributed;
+                add(
+                    &mut s.collateral_redistributed,
+                    sym,
+                    t.collateral_redistributed,
+                );
+                if t.surplus > 0.0 {
+                    add(&mut s.surplus_to_owners, sym, t.surplus);
+                }
+                durations.push(event.time - t.liquidatable_since.min(event.time));
+            }
+            EventKind::Redistributed { protocol, .. } => {
+                pools[protocol.index()]
+                    .as_mut()
+                    .expect("a Liquity protocol")
+                    .redistributions += 1;
+            }
+            EventKind::StabilityPoolMarked {
+                protocol,
+                deposits,
+                product,
+                gains,
+            } => {
+                let s = pools[protocol.index()]
+                    .as_mut()
+                    .expect("a Liquity protocol");
+                s.deposits_end = *deposits;
+                s.product = *product;
+                for (a, units) in gains.iter().enumerate() {
+                    if *units > 0.0 {
+                        s.gains.insert(world.assets[a].symbol.clone(), *units);
+                    }
+                }
             }
             EventKind::Absorbed {
                 protocol,
@@ -857,6 +959,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     cascade.feedback_gain = feedback;
     cascade.feedback_gain_detail = feedback_detail;
     let mut comets = comets.into_iter();
+    let mut pools = pools.into_iter();
     let mut protocol_map = BTreeMap::new();
     let (mut realised, mut unrealised, mut drawn, mut socialised) = (0.0, 0.0, 0.0, 0.0);
     for ((((info, mut p), fund), auction), backstop) in world
@@ -868,6 +971,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         .zip(backstops)
     {
         p.comet = comets.next().flatten();
+        p.stability_pool = pools.next().flatten();
         if let Some(mut b) = backstop {
             let held: f64 = b
                 .inventory

@@ -75,6 +75,10 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 flows[1] += l.debt_repaid * l.debt_price;
             }
             EventKind::AuctionKicked { .. } => flows[0] += 1.0,
+            EventKind::TroveLiquidated(t) => {
+                flows[0] += 1.0;
+                flows[1] += t.debt_offset * t.debt_price;
+            }
             EventKind::Absorbed {
                 debt, debt_price, ..
             } => {

@@ -629,7 +629,7 @@ fn unknown_model_names() {
         ("aggregation = \"last\"", "aggregation = \"mean\"", "oracles[0].aggregation = \"mean\"", "expected one of last, median, twap"),
         ("aggregation = \"last\"", "aggregation = \"last\"\nupdate = \"sometimes\"", "oracles[0].update = \"sometimes\"", "expected one of every_read, deviation, delayed"),
         ("kind = \"lending\"", "kind = \"dex\"", "protocols[0].kind = \"dex\"", "unknown protocol kind; expected lending"),
-        ("mechanism = \"fixed_spread\"", "mechanism = \"english_auctionn\"", "protocols[0].liquidation.mechanism = \"english_auctionn\"", "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop, compound_v3"),
+        ("mechanism = \"fixed_spread\"", "mechanism = \"english_auctionn\"", "protocols[0].liquidation.mechanism = \"english_auctionn\"", "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop, compound_v3, liquity_v1"),
     ];
     check_edits(cases);
     let t = edit_text(&with_replay("eth.csv"), "\"seconds\"", "\"minutes\"");

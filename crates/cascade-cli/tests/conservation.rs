@@ -740,6 +740,26 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         }
         EventKind::AuctionReset { top, incentive, .. } => vec![*top, *incentive],
         EventKind::AuctionBid { bid, lot, .. } => vec![*bid, *lot],
+        EventKind::TroveLiquidated(t) => vec![
+            t.collateral,
+            t.debt,
+            t.collateral_ratio,
+            t.gas_collateral,
+            t.debt_offset,
+            t.collateral_to_pool,
+            t.debt_redistributed,
+            t.collateral_redistributed,
+            t.surplus,
+        ],
+        EventKind::Redistributed {
+            collateral, debt, ..
+        } => vec![*collateral, *debt],
+        EventKind::StabilityPoolMarked {
+            deposits,
+            product,
+            gains,
+            ..
+        } => gains.iter().copied().chain([*deposits, *product]).collect(),
         EventKind::Absorbed {
             collateral,
             debt,

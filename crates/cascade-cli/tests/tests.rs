@@ -11,5 +11,6 @@ mod compare;
 mod conservation;
 mod determinism;
 mod examples;
+mod liquity;
 mod mechanisms;
 mod semantics;

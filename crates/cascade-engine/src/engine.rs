@@ -8,11 +8,13 @@ use cascade_model::backstop::{self, BackstopParams, Unwind};
 use cascade_model::comet::{self, CometParams};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::KeeperStrategy;
+use cascade_model::lending::LiquidationIndex;
 use cascade_model::lending::LiquidationRule;
+use cascade_model::liquity::{self, LiquityParams};
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord};
+use crate::event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord, TroveLiquidation};
 use crate::world::{OracleSource, State, World};
 
 /// The health factor the two-step strategy's first call leaves behind: just below 1, so the
@@ -418,6 +420,9 @@ impl Engine {
             .map(|a| world.protocol_price(&self.state, p, AssetId(a as u32)))
             .collect();
         let rule = info.params.liquidation;
+        if let LiquidationRule::Liquity(params) = &rule {
+            return self.liquity_round(p, params, &prices, round);
+        }
         let mut activity = 0;
         // Running auctions go on whatever the settlement schedule.
         match &rule {
@@ -1450,6 +1455,275 @@ impl Engine {
         activity
     }
 
+    /// One round of a Liquity protocol: in normal mode troves below MCR are liquidated; in
+    /// recovery mode (total collateral ratio below CCR) those below TCR are, by Liquity's rules
+    /// for each band. The pool offsets what it can; what it cannot is redistributed to the
+    /// active troves at the end of the round. The first keeper serving the protocol liquidates
+    /// and is paid the gas compensation. Returns the number of troves liquidated.
+    fn liquity_round(
+        &mut self,
+        p: ProtocolId,
+        params: &LiquityParams,
+        prices: &[f64],
+        round: u32,
+    ) -> u64 {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let Some(pool) = self.state.protocols[p.index()].stability_pool.as_ref() else {
+            return 0;
+        };
+        let debt_asset = pool.debt_asset;
+        let debt_price = prices[debt_asset.index()];
+        let collateral_value: f64 = pool
+            .system_collateral
+            .iter()
+            .zip(prices)
+            .map(|(units, price)| units * price)
+            .sum();
+        let tcr = if pool.system_debt > 0.0 {
+            collateral_value / (pool.system_debt * debt_price)
+        } else {
+            f64::INFINITY
+        };
+        let recovery = tcr < params.ccr;
+        // In recovery mode troves below TCR are candidates: scale the collateral price so the
+        // index's threshold (MCR) sits at TCR.
+        let scale = if recovery { params.mcr / tcr } else { 1.0 };
+        let query = |a: AssetId| {
+            if a == debt_asset {
+                prices[a.index()]
+            } else {
+                prices[a.index()] * scale
+            }
+        };
+        let mut candidates = std::mem::take(&mut self.candidates);
+        candidates.clear();
+        let index = &mut self.state.protocols[p.index()].index;
+        index.prune();
+        index.candidates(&query, &mut candidates);
+        let mut activity = 0;
+        let mut missed = 0;
+        for &id in &candidates {
+            let account = &self.state.protocols[p.index()].accounts[id.index()];
+            let Some(&(asset, collateral)) = account
+                .collateral
+                .iter()
+                .filter(|c| c.1 > 0.0)
+                .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
+            else {
+                continue;
+            };
+            let debt = account.debt;
+            if debt <= 0.0 {
+                continue;
+            }
+            let price = prices[asset.index()] / debt_price;
+            let icr = collateral * price / debt;
+            let pool = self.state.protocols[p.index()]
+                .stability_pool
+                .as_ref()
+                .expect("present");
+            let offset = if !recovery {
+                (icr < params.mcr)
+                    .then(|| liquity::offset(params, collateral, debt, pool.deposits, false))
+            } else if icr <= 1.0 {
+                Some(liquity::offset(
+                    params,
+                    collateral,
+                    debt,
+                    pool.deposits,
+                    true,
+                ))
+            } else if icr < params.mcr {
+                Some(liquity::offset(
+                    params,
+                    collateral,
+                    debt,
+                    pool.deposits,
+                    false,
+                ))
+            } else if icr < tcr && pool.deposits >= debt {
+                Some(liquity::capped_offset(params, collateral, debt, price))
+            } else {
+                None
+            };
+            let Some(o) = offset else { continue };
+            let last_trove = pool.active_troves <= 1;
+            let since = &mut self.liquidatable_since[p.index()][id.index()];
+            if *since == NOT_LIQUIDATABLE {
+                *since = self.time;
+            }
+            // Nobody to call it, the rate limit reached, or the last trove: it waits.
+            let Some(&keeper) = info.keepers.first() else {
+                missed += 1;
+                continue;
+            };
+            if last_trove || self.allowance_usd(p) <= 0.0 {
+                missed += 1;
+                continue;
+            }
+            let liquidatable_since = std::mem::replace(
+                &mut self.liquidatable_since[p.index()][id.index()],
+                NOT_LIQUIDATABLE,
+            );
+            self.step_liquidated[p.index()] += debt * debt_price;
+            let protocol = &mut self.state.protocols[p.index()];
+            let account = &mut protocol.accounts[id.index()];
+            account.debt = 0.0;
+            account
+                .collateral
+                .iter_mut()
+                .for_each(|c| c.1 = if c.0 == asset { o.surplus } else { c.1 });
+            protocol
+                .index
+                .update(&info.params, id, &protocol.accounts[id.index()]);
+            let pool = protocol.stability_pool.as_mut().expect("present");
+            if o.debt_offset > 0.0 {
+                let (product, _) = liquity::pool_after_offset(
+                    pool.product,
+                    0.0,
+                    pool.deposits,
+                    o.debt_offset,
+                    o.collateral_to_pool,
+                );
+                pool.product = product;
+                pool.deposits -= o.debt_offset;
+                pool.gains[asset.index()] += o.collateral_to_pool;
+            }
+            pool.pending_collateral[asset.index()] += o.collateral_redistributed;
+            pool.pending_debt += o.debt_redistributed;
+            pool.system_collateral[asset.index()] -= collateral;
+            pool.system_debt -= debt;
+            pool.active_troves -= 1;
+            let book = &mut self.state.keepers[keeper.index()];
+            book.receive(asset, o.gas_collateral);
+            book.incentives += params.gas_compensation * debt_price;
+            if let Some(v) = world.keepers[keeper.index()].spec.sell_on[asset.index()] {
+                self.pending_by_venue[v.index()] += o.gas_collateral;
+                self.pending.push(PendingSale {
+                    keeper,
+                    venue: v,
+                    units: o.gas_collateral,
+                    oracle_value: o.gas_collateral * prices[asset.index()],
+                });
+            }
+            self.emit(
+                round,
+                EventKind::TroveLiquidated(Box::new(TroveLiquidation {
+                    protocol: p,
+                    account: id,
+                    keeper,
+                    collateral_asset: asset,
+                    collateral,
+                    debt_asset,
+                    debt,
+                    collateral_ratio: icr,
+                    recovery_mode: recovery,
+                    gas_collateral: o.gas_collateral,
+                    gas_debt: params.gas_compensation,
+                    debt_offset: o.debt_offset,
+                    collateral_to_pool: o.collateral_to_pool,
+                    debt_redistributed: o.debt_redistributed,
+                    collateral_redistributed: o.collateral_redistributed,
+                    surplus: o.surplus,
+                    collateral_price: prices[asset.index()],
+                    debt_price,
+                    liquidatable_since,
+                })),
+            );
+            activity += 1;
+        }
+        self.candidates = candidates;
+        if missed > 0 {
+            self.emit(
+                round,
+                EventKind::LiquidationsMissed {
+                    protocol: p,
+                    count: missed,
+                },
+            );
+        }
+        self.redistribute(p, prices, round);
+        activity
+    }
+
+    /// Spreads the round's pending redistribution over the active troves in proportion to
+    /// their collateral, and re-indexes the book (every trigger moved).
+    fn redistribute(&mut self, p: ProtocolId, prices: &[f64], round: u32) {
+        let world = Arc::clone(&self.world);
+        let info = &world.protocols[p.index()];
+        let protocol = &mut self.state.protocols[p.index()];
+        let Some(pool) = protocol.stability_pool.as_mut() else {
+            return;
+        };
+        if pool.pending_debt <= 0.0 && pool.pending_collateral.iter().all(|&c| c <= 0.0) {
+            return;
+        }
+        let debt = std::mem::take(&mut pool.pending_debt);
+        let debt_asset = pool.debt_asset;
+        let mut events = Vec::new();
+        for a in 0..pool.pending_collateral.len() {
+            let collateral = std::mem::take(&mut pool.pending_collateral[a]);
+            let base = pool.system_collateral[a];
+            if collateral <= 0.0 && (debt <= 0.0 || a != 0 && base <= 0.0) {
+                continue;
+            }
+            // The debt follows the collateral of the asset the troves hold; a book has one.
+            let debt_share = if base > 0.0 { debt } else { 0.0 };
+            let mut troves = 0;
+            if base > 0.0 {
+                for account in &mut protocol.accounts {
+                    if account.debt <= 0.0 {
+                        continue;
+                    }
+                    if let Some(slot) = account.collateral.iter_mut().find(|c| c.0.index() == a) {
+                        let share = slot.1 / base;
+                        slot.1 += collateral * share;
+                        account.debt += debt_share * share;
+                        troves += 1;
+                    }
+                }
+                pool.system_collateral[a] += collateral;
+                pool.system_debt += debt_share;
+            } else {
+                protocol.treasury[a] += collateral;
+            }
+            events.push((a, collateral, debt_share, troves));
+        }
+        protocol.index = LiquidationIndex::build(&info.params, &protocol.accounts);
+        let spread: f64 = events.iter().map(|e| e.2).sum();
+        for (a, collateral, debt, troves) in events {
+            self.emit(
+                round,
+                EventKind::Redistributed {
+                    protocol: p,
+                    collateral_asset: AssetId(a as u32),
+                    collateral,
+                    debt,
+                    troves,
+                },
+            );
+        }
+        // With no active trove left to take it, the debt is written off.
+        let orphaned = debt - spread;
+        if orphaned > 1e-9 * debt.max(1.0) {
+            let usd = orphaned * prices[debt_asset.index()];
+            if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
+                losses.record_bad_debt(usd);
+            }
+            self.emit(
+                round,
+                EventKind::BadDebt {
+                    protocol: p,
+                    account: AccountId(0),
+                    debt_asset,
+                    amount: orphaned,
+                    usd,
+                },
+            );
+        }
+    }
+
     /// Tries the protocol's keepers in order; the first with capital and a profitable trade
     /// liquidates (with its strategy: one call, or two). Returns whether one did.
     fn liquidate_account(
@@ -1823,6 +2097,17 @@ impl Engine {
             );
         }
         for p in 0..world.protocols.len() {
+            if let Some(pool) = self.state.protocols[p].stability_pool.clone() {
+                self.emit(
+                    0,
+                    EventKind::StabilityPoolMarked {
+                        protocol: ProtocolId(p as u32),
+                        deposits: pool.deposits,
+                        product: pool.product,
+                        gains: pool.gains,
+                    },
+                );
+            }
             if let Some(state) = self.state.protocols[p].comet.clone() {
                 self.emit(
                     0,

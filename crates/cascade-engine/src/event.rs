@@ -76,6 +76,49 @@ pub struct SaleRecord {
     pub price_after: f64,
 }
 
+/// One trove liquidated against the Stability Pool (boxed in its event: it is large).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TroveLiquidation {
+    /// Protocol.
+    pub protocol: ProtocolId,
+    /// Trove.
+    pub account: AccountId,
+    /// Liquidator (paid the gas compensation).
+    pub keeper: KeeperId,
+    /// Collateral asset.
+    pub collateral_asset: AssetId,
+    /// The trove's collateral.
+    pub collateral: f64,
+    /// Debt asset.
+    pub debt_asset: AssetId,
+    /// The trove's debt.
+    pub debt: f64,
+    /// Its collateral ratio at the liquidation.
+    pub collateral_ratio: f64,
+    /// Whether the system was in recovery mode.
+    pub recovery_mode: bool,
+    /// Collateral paid to the liquidator.
+    pub gas_collateral: f64,
+    /// Debt-asset units paid to the liquidator from the gas pool.
+    pub gas_debt: f64,
+    /// Debt cancelled against the pool.
+    pub debt_offset: f64,
+    /// Collateral given to the pool.
+    pub collateral_to_pool: f64,
+    /// Debt redistributed to the other troves.
+    pub debt_redistributed: f64,
+    /// Collateral redistributed to the other troves.
+    pub collateral_redistributed: f64,
+    /// Collateral left to the owner (recovery mode's capped offset).
+    pub surplus: f64,
+    /// Protocol's collateral price.
+    pub collateral_price: f64,
+    /// Protocol's debt price.
+    pub debt_price: f64,
+    /// When the trove was first found liquidatable, seconds.
+    pub liquidatable_since: u64,
+}
+
 /// A protocol's book at the end of a run, marked at its prices.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BookMark {
@@ -282,6 +325,33 @@ pub enum EventKind {
         /// When the vault was first found unsafe, seconds.
         liquidatable_since: u64,
     },
+    /// A Liquity trove liquidated against the Stability Pool.
+    TroveLiquidated(Box<TroveLiquidation>),
+    /// Debt and collateral the pool could not take, spread over the active troves in proportion
+    /// to their collateral at the end of a round.
+    Redistributed {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Collateral asset.
+        collateral_asset: AssetId,
+        /// Collateral units spread.
+        collateral: f64,
+        /// Debt units spread.
+        debt: f64,
+        /// Troves that received a share.
+        troves: u64,
+    },
+    /// A Liquity Stability Pool at the end.
+    StabilityPoolMarked {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Debt-asset units still deposited.
+        deposits: f64,
+        /// The product P (what a deposit from the start is worth, per unit).
+        product: f64,
+        /// Collateral gained, per asset.
+        gains: Vec<f64>,
+    },
     /// Compound III absorbed an account: all its collateral into the protocol, its debt cleared
     /// out of reserves, any value beyond the debt credited to the user.
     Absorbed {
@@ -448,6 +518,9 @@ impl EventKind {
             Self::AuctionBid { .. } => "auction_bid",
             Self::BackstopTakeover { .. } => "backstop_takeover",
             Self::Absorbed { .. } => "absorbed",
+            Self::TroveLiquidated(_) => "trove_liquidated",
+            Self::Redistributed { .. } => "redistributed",
+            Self::StabilityPoolMarked { .. } => "stability_pool_marked",
             Self::CollateralBought { .. } => "collateral_bought",
             Self::CometMarked { .. } => "comet_marked",
             Self::BackstopSale { .. } => "backstop_sale",

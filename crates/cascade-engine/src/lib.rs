@@ -14,7 +14,7 @@ mod event;
 mod world;
 
 pub use engine::Engine;
-pub use event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord};
+pub use event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord, TroveLiquidation};
 pub use world::{
     AssetInfo, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, ProtocolState, Simulation,
     State, VenueInfo, World,

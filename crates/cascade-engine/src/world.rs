@@ -8,6 +8,7 @@ use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AssetId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
 use cascade_model::lending::{Account, LendingParams, LiquidationIndex, LiquidationRule};
+use cascade_model::liquity::StabilityPool;
 use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
 use cascade_model::venue::Venue;
@@ -119,6 +120,8 @@ pub struct ProtocolState {
     pub backstop: Option<BackstopVault>,
     /// Reserves and held collateral, for Compound III protocols.
     pub comet: Option<CometState>,
+    /// The Stability Pool and system totals, for Liquity protocols.
+    pub stability_pool: Option<StabilityPool>,
 }
 
 /// Everything that changes during a run.
@@ -159,6 +162,7 @@ impl State {
                     flips: p.flips.clone(),
                     backstop: p.backstop.clone(),
                     comet: p.comet.clone(),
+                    stability_pool: p.stability_pool.clone(),
                 }
             })
             .collect();
@@ -218,6 +222,38 @@ impl World {
         let mut protocol_state = Vec::with_capacity(protocols.len());
         for (info, accounts) in protocols {
             let index = LiquidationIndex::build(&info.params, &accounts);
+            let stability_pool = match info.params.liquidation {
+                LiquidationRule::Liquity(l) => {
+                    let mut collateral = vec![0.0; asset_count];
+                    let mut debt = 0.0;
+                    let mut active = 0;
+                    let debt_asset = accounts
+                        .iter()
+                        .find(|a| a.debt > 0.0)
+                        .map_or(AssetId(0), |a| a.debt_asset);
+                    for account in &accounts {
+                        if account.debt > 0.0 {
+                            active += 1;
+                            for &(asset, units) in &account.collateral {
+                                collateral[asset.index()] += units;
+                            }
+                            debt += account.debt;
+                        }
+                    }
+                    Some(StabilityPool {
+                        deposits: l.stability_pool,
+                        product: 1.0,
+                        gains: vec![0.0; asset_count],
+                        system_collateral: collateral,
+                        system_debt: debt,
+                        pending_collateral: vec![0.0; asset_count],
+                        pending_debt: 0.0,
+                        debt_asset,
+                        active_troves: active,
+                    })
+                }
+                _ => None,
+            };
             protocol_state.push(ProtocolState {
                 accounts,
                 index,
@@ -229,6 +265,7 @@ impl World {
                 flips: Vec::new(),
                 backstop: matches!(info.params.liquidation, LiquidationRule::Backstop(_))
                     .then(|| BackstopVault::new(asset_count)),
+                stability_pool,
                 comet: match info.params.liquidation {
                     LiquidationRule::CometAbsorb(c) => Some(CometState {
                         reserves_usd: c.initial_reserves_usd,

@@ -119,6 +119,9 @@ pub enum LiquidationRule {
     /// Compound III (§3): unhealthy accounts are absorbed into the protocol's reserves and
     /// keepers buy the collateral at a discount (handled by the engine).
     CometAbsorb(crate::comet::CometParams),
+    /// Liquity v1 (§5): troves offset against the Stability Pool, redistributed to the other
+    /// troves when it runs dry, with a recovery mode (handled by the engine).
+    Liquity(crate::liquity::LiquityParams),
 }
 
 /// Aave v3.3 constants (REFERENCE-MATH §1.2): the 50% cap needs both sides at or above
@@ -145,7 +148,8 @@ impl LiquidationRule {
             | Self::DutchAuction(_)
             | Self::EnglishAuction(_)
             | Self::Backstop(_)
-            | Self::CometAbsorb(_) => true,
+            | Self::CometAbsorb(_)
+            | Self::Liquity(_) => true,
             Self::AaveV3 { version, .. } => *version == AaveVersion::V3_3,
             Self::CompoundV2 { .. } => false,
         }
@@ -160,7 +164,8 @@ impl LiquidationRule {
             | Self::DutchAuction(_)
             | Self::EnglishAuction(_)
             | Self::Backstop(_)
-            | Self::CometAbsorb(_) => 0.0,
+            | Self::CometAbsorb(_)
+            | Self::Liquity(_) => 0.0,
             _ => collateral.liquidation_bonus,
         }
     }
@@ -176,6 +181,7 @@ impl LiquidationRule {
                 | Self::EnglishAuction(_)
                 | Self::Backstop(_)
                 | Self::CometAbsorb(_)
+                | Self::Liquity(_)
         )
     }
 
@@ -222,7 +228,8 @@ impl LiquidationRule {
             | Self::DutchAuction(_)
             | Self::EnglishAuction(_)
             | Self::Backstop(_)
-            | Self::CometAbsorb(_) => debt,
+            | Self::CometAbsorb(_)
+            | Self::Liquity(_) => debt,
         }
     }
 
@@ -303,7 +310,8 @@ impl LiquidationRule {
             Self::DutchAuction(_)
             | Self::EnglishAuction(_)
             | Self::Backstop(_)
-            | Self::CometAbsorb(_) => return None,
+            | Self::CometAbsorb(_)
+            | Self::Liquity(_) => return None,
             Self::EulerV2 { max_discount } => {
                 let discount_factor = health_factor.max(1.0 - max_discount);
                 let repay_value = cover * p_d;

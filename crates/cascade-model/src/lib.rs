@@ -16,6 +16,7 @@ pub mod fundamental;
 pub mod ids;
 pub mod keeper;
 pub mod lending;
+pub mod liquity;
 pub mod loss;
 pub mod oracle;
 pub mod rng;

@@ -228,6 +228,56 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             detail: format!("auction={auction}"),
             ..Row::default()
         },
+        EventKind::TroveLiquidated(t) => Row {
+            protocol: &world.protocols[t.protocol.index()].name,
+            account: Some((t.protocol, t.account)),
+            keeper: &world.keepers[t.keeper.index()].name,
+            asset: asset(t.collateral_asset),
+            units: Some(t.collateral),
+            price: Some(t.collateral_price),
+            usd: Some(t.debt_offset * t.debt_price),
+            debt_asset: asset(t.debt_asset),
+            debt_units: Some(t.debt),
+            to_keeper: Some(t.gas_collateral),
+            liquidatable_since: Some(t.liquidatable_since),
+            detail: format!(
+                "collateral_ratio={} recovery_mode={} debt_offset={} collateral_to_pool={} debt_redistributed={} collateral_redistributed={} surplus={} gas_debt={}",
+                t.collateral_ratio,
+                t.recovery_mode,
+                t.debt_offset,
+                t.collateral_to_pool,
+                t.debt_redistributed,
+                t.collateral_redistributed,
+                t.surplus,
+                t.gas_debt
+            ),
+            ..Row::default()
+        },
+        EventKind::Redistributed {
+            protocol,
+            collateral_asset,
+            collateral,
+            debt,
+            troves,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            asset: asset(*collateral_asset),
+            units: Some(*collateral),
+            debt_units: Some(*debt),
+            detail: format!("troves={troves}"),
+            ..Row::default()
+        },
+        EventKind::StabilityPoolMarked {
+            protocol,
+            deposits,
+            product,
+            gains,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            debt_units: Some(*deposits),
+            detail: format!("product={product} {}", per_asset(world, "gains", gains)),
+            ..Row::default()
+        },
         EventKind::Absorbed {
             protocol,
             account,

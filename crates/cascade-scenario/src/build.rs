@@ -21,6 +21,7 @@ use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
 use cascade_model::lending::{
     AaveVersion, Account, CollateralParams, FixedSpread, LendingParams, LiquidationRule,
 };
+use cascade_model::liquity::LiquityParams;
 use cascade_model::loss::{InsuranceParams, Shortfall};
 use cascade_model::oracle::{Aggregation, Oracle, TwapMean, UpdateRule};
 use cascade_model::venue::{ImpactCurve, OrderBook, Venue};
@@ -1254,6 +1255,33 @@ impl<'a> Builder<'a> {
                     liquidation_factor,
                 });
             }
+            // Liquity's MCR is 1 / the collateral's liquidation threshold (a single collateral).
+            let mut rule = rule;
+            if let LiquidationRule::Liquity(params) = &mut rule {
+                let accepted: Vec<f64> = collateral
+                    .iter()
+                    .flatten()
+                    .map(|c| c.liquidation_threshold)
+                    .collect();
+                match accepted.as_slice() {
+                    [lt] => params.mcr = 1.0 / lt,
+                    _ => self.fail(
+                        &at.key("collateral"),
+                        format!("{} assets", accepted.len()),
+                        "mechanism \"liquity_v1\" takes exactly one collateral asset (MCR = 1 / its liquidation_threshold)",
+                    ),
+                }
+                if params.ccr <= params.mcr {
+                    self.fail(
+                        &lat.key("ccr"),
+                        params.ccr,
+                        format!(
+                            "must exceed MCR = 1 / liquidation_threshold = {}",
+                            params.mcr
+                        ),
+                    );
+                }
+            }
             let mut oracle_for = vec![None; asset_count];
             for (symbol, name) in &p.oracles {
                 let oat = at.key("oracles").key(symbol);
@@ -1633,12 +1661,13 @@ impl<'a> Builder<'a> {
             "english_auction",
             "backstop",
             "compound_v3",
+            "liquity_v1",
         ];
         if !known.contains(&mechanism) {
             self.fail(
                 &at.key("mechanism"),
                 format!("{mechanism:?}"),
-                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop, compound_v3",
+                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop, compound_v3, liquity_v1",
             );
             return (LiquidationRule::MorphoBlue, Some(0.0));
         }
@@ -1649,7 +1678,20 @@ impl<'a> Builder<'a> {
         let backstop: &[&str] = &["backstop"];
         let english: &[&str] = &["english_auction"];
         let comet: &[&str] = &["compound_v3"];
-        let applies: [(&str, bool, &[&str]); 31] = [
+        let liquity: &[&str] = &["liquity_v1"];
+        let applies: [(&str, bool, &[&str]); 35] = [
+            (
+                "stability_pool_usd",
+                l.stability_pool_usd.is_some(),
+                liquity,
+            ),
+            ("ccr", l.ccr.is_some(), liquity),
+            ("gas_compensation", l.gas_compensation.is_some(), liquity),
+            (
+                "collateral_gas_share",
+                l.collateral_gas_share.is_some(),
+                liquity,
+            ),
             (
                 "store_front_price_factor",
                 l.store_front_price_factor.is_some(),
@@ -1875,6 +1917,48 @@ impl<'a> Builder<'a> {
                 None,
             ),
             "backstop" => (LiquidationRule::Backstop(self.backstop(at, l)), None),
+            "liquity_v1" => {
+                let ctx = "for mechanism \"liquity_v1\"";
+                let pool = self
+                    .required(&at.key("stability_pool_usd"), &l.stability_pool_usd, ctx)
+                    .unwrap_or(0.0);
+                self.check(
+                    &at.key("stability_pool_usd"),
+                    pool,
+                    pool >= 0.0,
+                    "debt-asset units ≥ 0",
+                );
+                let ccr = l.ccr.unwrap_or(1.5);
+                self.check(
+                    &at.key("ccr"),
+                    ccr,
+                    ccr > 1.0,
+                    "a critical collateral ratio above 1 (1.5 in Liquity)",
+                );
+                let gas = l.gas_compensation.unwrap_or(200.0);
+                self.check(
+                    &at.key("gas_compensation"),
+                    gas,
+                    gas >= 0.0,
+                    "debt-asset units ≥ 0",
+                );
+                let share = l.collateral_gas_share.unwrap_or(0.005);
+                self.check(
+                    &at.key("collateral_gas_share"),
+                    share,
+                    (0.0..1.0).contains(&share),
+                    "a fraction in [0, 1)",
+                );
+                // MCR is set from the collateral's liquidation threshold once it is read.
+                let params = LiquityParams {
+                    mcr: 1.1,
+                    ccr,
+                    gas_compensation: gas,
+                    collateral_gas_share: share,
+                    stability_pool: pool,
+                };
+                (LiquidationRule::Liquity(params), None)
+            }
             "compound_v3" => {
                 let ctx = "for mechanism \"compound_v3\"";
                 let sfpf = self

@@ -91,6 +91,10 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
             store_front_price_factor: None,
             target_reserves_usd: None,
             initial_reserves_usd: None,
+            stability_pool_usd: None,
+            ccr: None,
+            gas_compensation: None,
+            collateral_gas_share: None,
         };
         match kind {
             "fixed_spread" => {

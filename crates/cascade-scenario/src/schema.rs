@@ -251,6 +251,14 @@ pub struct LiquidationSection {
     pub target_reserves_usd: Option<f64>,
     #[serde(default)]
     pub initial_reserves_usd: Option<f64>,
+    #[serde(default)]
+    pub stability_pool_usd: Option<f64>,
+    #[serde(default)]
+    pub ccr: Option<f64>,
+    #[serde(default)]
+    pub gas_compensation: Option<f64>,
+    #[serde(default)]
+    pub collateral_gas_share: Option<f64>,
 }
 
 /// `protocols[].collateral.<ASSET>`.

@@ -1,0 +1,174 @@
+//! Liquity v1 end to end: troves offset against the Stability Pool, redistributed when it runs
+//! dry, and recovery mode's capped offsets; collateral and debt conserved throughout, and the
+//! pool's product P equal to what is left of its deposits.
+
+use cascade_engine::EventKind;
+
+use crate::common::{Run, run_str};
+
+fn troves(pool: f64, crash_to: f64, low: f64) -> Run {
+    run_str(&format!(
+        r#"
+[simulation]
+name = "liquity"
+seed = 8
+steps = 12
+step_seconds = 300
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+driver = {{ model = "path", points = [[0, 2000.0], [900, {crash_to:?}]] }}
+
+[[assets]]
+symbol = "LUSD"
+price = 1.0
+
+[[venues]]
+name = "spot"
+base = "ETH"
+quote = "LUSD"
+impact = {{ model = "linear", usd_per_unit = 0.01 }}
+
+[[oracles]]
+name = "eth"
+asset = "ETH"
+sources = ["fundamental"]
+
+[[protocols]]
+name = "liquity"
+kind = "lending"
+liquidation = {{ mechanism = "liquity_v1", stability_pool_usd = {pool:?} }}
+oracles = {{ ETH = "eth" }}
+collateral = {{ ETH = {{ ltv = 0.9090909090909091, liquidation_threshold = 0.9090909090909091 }} }}
+
+[[positions]]
+protocol = "liquity"
+count = 300
+collateral = {{ asset = "ETH", total = 3000.0 }}
+debt = {{ asset = "LUSD" }}
+liquidation_price = {{ distribution = "even", low = {low:?}, high = 1990.0 }}
+
+[[keepers]]
+name = "keeper"
+protocols = ["liquity"]
+sell_on = "spot"
+"#
+    ))
+}
+
+fn check_conservation(run: &Run) {
+    let (mut initial_c, mut initial_d, mut marked_c, mut marked_d) = (0.0, 0.0, 0.0, 0.0);
+    let (mut gains, mut gas, mut treasury, mut offset, mut orphaned) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut start, mut deposits, mut product) = (f64::NAN, f64::NAN, f64::NAN);
+    for event in &run.events {
+        match &event.kind {
+            EventKind::PositionsOpened {
+                collateral, debt, ..
+            } => {
+                initial_c += collateral[0];
+                initial_d += debt[1];
+            }
+            EventKind::TroveLiquidated(t) => {
+                gas += t.gas_collateral;
+                offset += t.debt_offset;
+                let split = t.gas_collateral
+                    + t.collateral_to_pool
+                    + t.collateral_redistributed
+                    + t.surplus;
+                assert!(
+                    (split - t.collateral).abs() < 1e-9 * t.collateral,
+                    "collateral split"
+                );
+                assert!(
+                    (t.debt_offset + t.debt_redistributed - t.debt).abs() < 1e-9 * t.debt,
+                    "debt split"
+                );
+            }
+            EventKind::BadDebt { amount, .. } => orphaned += amount,
+            EventKind::PositionsMarked(m) => {
+                marked_c += m.collateral[0];
+                marked_d += m.debt[1];
+                treasury += m.treasury[0];
+            }
+            EventKind::StabilityPoolMarked {
+                deposits: d,
+                product: p,
+                gains: g,
+                ..
+            } => {
+                deposits = *d;
+                product = *p;
+                gains += g[0];
+            }
+            _ => {}
+        }
+    }
+    if let cascade_model::lending::LiquidationRule::Liquity(l) =
+        run.world.protocols[0].params.liquidation
+    {
+        start = l.stability_pool;
+    }
+    let close = |a: f64, b: f64, what: &str| {
+        assert!(
+            (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+            "{what}: {a} vs {b}"
+        )
+    };
+    close(
+        initial_c,
+        marked_c + gains + gas + treasury,
+        "collateral: troves, pool, liquidators",
+    );
+    close(
+        initial_d,
+        marked_d + offset + orphaned,
+        "debt: troves, offset, written off",
+    );
+    close(deposits, start - offset, "deposits burned by offsets");
+    if start > 0.0 {
+        close(product, deposits / start, "P = what is left of a deposit");
+    }
+}
+
+#[test]
+fn a_deep_pool_offsets_every_trove() {
+    let run = troves(1e9, 1800.0, 1850.0);
+    let s = run.summary.protocols["liquity"]
+        .stability_pool
+        .as_ref()
+        .expect("a pool");
+    assert!(s.liquidations > 0);
+    assert_eq!((s.redistributions, s.debt_redistributed), (0, 0.0));
+    // Liquidators get 200 LUSD and 0.5% of each trove's collateral.
+    let keeper = &run.summary.keepers["keeper"];
+    assert!((keeper.incentives_usd - 200.0 * s.liquidations as f64).abs() < 1e-6);
+    check_conservation(&run);
+}
+
+#[test]
+fn a_dry_pool_redistributes_debt_and_collateral_to_the_other_troves() {
+    let run = troves(50_000.0, 1800.0, 1500.0);
+    let s = run.summary.protocols["liquity"]
+        .stability_pool
+        .as_ref()
+        .expect("a pool");
+    assert!(s.redistributions > 0);
+    assert!(s.debt_redistributed > 0.0);
+    assert_eq!(s.deposits_end, 0.0);
+    check_conservation(&run);
+}
+
+#[test]
+fn recovery_mode_liquidates_troves_above_mcr_with_a_capped_offset() {
+    // A thin book near MCR: the crash takes the system's TCR below 150%, so troves between
+    // 110% and TCR are liquidated too, the pool taking collateral worth 110% of their debt.
+    let run = troves(1e9, 1820.0, 1700.0);
+    let s = run.summary.protocols["liquity"]
+        .stability_pool
+        .as_ref()
+        .expect("a pool");
+    assert!(s.recovery_mode_liquidations > 0, "{s:?}");
+    assert!(s.surplus_to_owners.get("ETH").is_some_and(|&u| u > 0.0));
+    check_conservation(&run);
+}
