@@ -387,3 +387,64 @@ fn english_auctions_without_bids_restart_and_the_run_ends() {
     assert!(s.bad_debt_unrealised_usd > 0.0);
     check_conservation(&run);
 }
+
+#[test]
+fn the_global_hole_limits_the_tab_across_protocols() {
+    // Two Dutch-auction protocols over the same vaults, each with its own large hole, under a
+    // global Hole of 300,000 USD: their running tab together never exceeds it.
+    let one = vaults(150, CRASH, ", hole_usd = 10000000.0", 1e9, 2_000_000.0);
+    let start = one.find("[[protocols]]").expect("a protocol");
+    let end = one.find("[[keepers]]").expect("a keeper");
+    let second = one[start..end]
+        .replace("name = \"cdp\"", "name = \"cdp-b\"")
+        .replace("protocol = \"cdp\"", "protocol = \"cdp-b\"");
+    let text = one
+        .replace(
+            "step_seconds = 300\n",
+            "step_seconds = 300\nauction_hole_usd = 300000.0\n",
+        )
+        .replace("[[keepers]]", &format!("{second}[[keepers]]"))
+        .replace("protocols = [\"cdp\"]", "protocols = [\"cdp\", \"cdp-b\"]");
+    let run = run_str(&text);
+    let mut tabs: BTreeMap<(u32, u32), f64> = BTreeMap::new();
+    let mut peak: f64 = 0.0;
+    for event in &run.events {
+        match &event.kind {
+            EventKind::AuctionKicked {
+                protocol,
+                auction,
+                tab,
+                ..
+            } => {
+                tabs.insert((protocol.0, *auction), *tab);
+            }
+            EventKind::AuctionTaken {
+                protocol,
+                auction,
+                owe,
+                ..
+            } => {
+                *tabs.get_mut(&(protocol.0, *auction)).expect("running") -= owe;
+            }
+            EventKind::AuctionEnded {
+                protocol, auction, ..
+            } => {
+                tabs.remove(&(protocol.0, *auction));
+            }
+            _ => {}
+        }
+        peak = peak.max(tabs.values().sum());
+    }
+    assert!(
+        peak <= 300_000.0 * (1.0 + 1e-9),
+        "tab in auction peaked at {peak}"
+    );
+    assert!(
+        run.summary.protocols["cdp-b"]
+            .auctions
+            .as_ref()
+            .expect("auctions")
+            .kicked
+            > 0
+    );
+}

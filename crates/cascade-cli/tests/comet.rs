@@ -30,6 +30,8 @@ fn comet_liquidity_m1() {
             protocol_fee: 0.0,
             bonus_slope: 0.0,
             bonus_cap: 0.0,
+            volatility_slope: 0.0,
+            volatility_window: 0,
         }),
         epoch_seconds: None,
         step_limit_usd: None,

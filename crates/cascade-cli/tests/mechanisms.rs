@@ -320,3 +320,61 @@ fn a_dynamic_bonus_grows_with_the_health_factor_shortfall() {
     }
     assert!(checked > 100, "{checked} liquidations checked");
 }
+
+#[test]
+fn a_volatility_driven_bonus_follows_the_realised_volatility() {
+    // A volatile ETH (GBM, 150% a year) with an instant oracle: each call's bonus is
+    // min(cap, 0.05 + 0.1 × σ), σ the annualised volatility of the step-end prices over the
+    // last hour before the call's step.
+    let text = std::fs::read_to_string(crate::common::repo().join("examples/uniform-wall.toml"))
+        .expect("the example")
+        .replace(
+            "liquidation = { mechanism = \"fixed_spread\", bonus = 0.05, close_factor = 1.0 }",
+            "liquidation = { mechanism = \"fixed_spread\", bonus = 0.05, close_factor = 1.0, volatility_slope = 0.1, volatility_window_seconds = 3600, bonus_cap = 0.3 }",
+        )
+        .replace("steps = 10", "steps = 240")
+        .replace(
+            "symbol = \"ETH\"\nprice = 2000.0",
+            "symbol = \"ETH\"\nprice = 2000.0\ndriver = { model = \"gbm\", drift = 0.0, volatility = 1.5 }",
+        );
+    let run = run_str(&text);
+    let table = cascade_analytics::timeline(&run.world, &run.events);
+    let oracle = table
+        .columns
+        .iter()
+        .position(|c| c == "oracle_eth-usd")
+        .expect("oracle column");
+    let prices: Vec<f64> = table.rows.iter().map(|row| row[oracle]).collect();
+    let sigma = |step: usize| {
+        // Step-end prices of steps ≤ step − 1, the last 61 of them (3,600 s / 60 s + 1).
+        let end = step;
+        let start = end.saturating_sub(61);
+        let window = &prices[start..end];
+        if window.len() < 3 {
+            return 0.0;
+        }
+        let returns: Vec<f64> = window.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+        let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+        let var =
+            returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
+        (var * 365.0 * 24.0 * 60.0).sqrt()
+    };
+    let mut checked = 0;
+    for event in &run.events {
+        if let EventKind::Liquidation(l) = &event.kind {
+            let expected = (0.05 + 0.1 * sigma(event.step as usize)).min(0.3);
+            let bonus =
+                l.collateral_seized * l.collateral_price / (l.debt_repaid * l.debt_price) - 1.0;
+            if bonus < expected - 1e-9 {
+                continue; // capped by the account's collateral
+            }
+            assert!(
+                (bonus - expected).abs() < 1e-9,
+                "step {}: {bonus} vs {expected}",
+                event.step
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "{checked} liquidations checked");
+}

@@ -63,6 +63,9 @@ pub struct Engine {
     liquidatable_since: Vec<Vec<u64>>,
     /// Per protocol: debt (USD) liquidated so far this step, against its rate limit.
     step_liquidated: Vec<f64>,
+    /// Per protocol and asset: the protocol's step-end prices, for realised volatility (kept
+    /// only for protocols with a volatility-driven penalty).
+    price_history: Vec<Vec<std::collections::VecDeque<f64>>>,
     /// Per protocol and asset: the protocol's price at the end of the previous step, against
     /// which an auction circuit breaker measures a fall.
     breaker_reference: Vec<Vec<f64>>,
@@ -88,6 +91,11 @@ impl Engine {
             .collect();
         let venue_count = world.venues.len();
         let step_liquidated = vec![0.0; world.protocols.len()];
+        let price_history = world
+            .protocols
+            .iter()
+            .map(|_| vec![std::collections::VecDeque::new(); world.assets.len()])
+            .collect();
         // A large cascade records about one event per account; reserving that much up front
         // avoids copying a growing trail, and costs nothing until written (pages are committed
         // lazily).
@@ -121,6 +129,7 @@ impl Engine {
             liquidatable_since,
             breaker_reference,
             step_liquidated,
+            price_history,
             started: false,
         }
     }
@@ -180,11 +189,25 @@ impl Engine {
         self.settle();
         self.unwind_backstops();
         self.settle_losses();
-        for p in 0..self.world.protocols.len() {
-            for a in 0..self.world.assets.len() {
-                self.breaker_reference[p][a] =
-                    self.world
-                        .protocol_price(&self.state, ProtocolId(p as u32), AssetId(a as u32));
+        let world = Arc::clone(&self.world);
+        for (p, info) in world.protocols.iter().enumerate() {
+            let window = match info.params.liquidation {
+                LiquidationRule::FixedSpread(rule) if rule.volatility_slope > 0.0 => {
+                    Some(rule.volatility_window)
+                }
+                _ => None,
+            };
+            for a in 0..world.assets.len() {
+                let price =
+                    world.protocol_price(&self.state, ProtocolId(p as u32), AssetId(a as u32));
+                self.breaker_reference[p][a] = price;
+                if let Some(window) = window {
+                    let history = &mut self.price_history[p][a];
+                    history.push_back(price);
+                    while history.len() > (window / world.simulation.step_seconds) as usize + 1 {
+                        history.pop_front();
+                    }
+                }
             }
         }
         self.emit(0, EventKind::StepEnded);
@@ -532,9 +555,15 @@ impl Engine {
         let (debt_asset, debt) = (account.debt_asset, account.debt);
         let debt_price = prices[debt_asset.index()];
         let chop = 1.0 + params.penalty;
+        let global_dirt: f64 = self.state.protocols.iter().map(|p| p.dirt).sum();
+        let global_room = world
+            .simulation
+            .auction_hole
+            .map_or(f64::INFINITY, |hole| (hole - global_dirt).max(0.0));
         let room = params
             .hole
-            .map_or(f64::INFINITY, |hole| (hole - protocol.dirt).max(0.0));
+            .map_or(f64::INFINITY, |hole| (hole - protocol.dirt).max(0.0))
+            .min(global_room);
         let mut dart = debt.min(room / (debt_price * chop));
         if dart < debt && (debt - dart) * debt_price < params.dust {
             // A partial bark may not leave a dusty vault: take it all.
@@ -1813,6 +1842,23 @@ impl Engine {
         false
     }
 
+    /// Annualised realised volatility of the protocol's price of `asset` over the last `window`
+    /// seconds of step-end prices (0 until two prices are known).
+    fn realised_volatility(&self, p: ProtocolId, asset: AssetId, window: u64) -> f64 {
+        let history = &self.price_history[p.index()][asset.index()];
+        let step = self.world.simulation.step_seconds;
+        let keep = (window / step) as usize + 1;
+        let prices: Vec<f64> = history.iter().rev().take(keep).copied().collect();
+        if prices.len() < 3 {
+            return 0.0;
+        }
+        let returns: Vec<f64> = prices.windows(2).map(|w| (w[0] / w[1]).ln()).collect();
+        let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+        let variance =
+            returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
+        (variance * cascade_model::SECONDS_PER_YEAR / step as f64).sqrt()
+    }
+
     /// USD of debt the protocol may still liquidate this step under its rate limit.
     fn allowance_usd(&self, p: ProtocolId) -> f64 {
         self.world.protocols[p.index()]
@@ -1845,13 +1891,20 @@ impl Engine {
         let account = &self.state.protocols[p.index()].accounts[id.index()];
         let debt_asset = account.debt_asset;
         let (debt_price, collateral_price) = (price(debt_asset), price(collateral_asset));
-        let Some(seizure) = info.params.liquidation.call(
+        let volatility = match info.params.liquidation {
+            LiquidationRule::FixedSpread(rule) if rule.volatility_slope > 0.0 => {
+                self.realised_volatility(p, collateral_asset, rule.volatility_window)
+            }
+            _ => 0.0,
+        };
+        let Some(seizure) = info.params.liquidation.call_in(
             &info.params,
             account,
             health_factor,
             collateral_asset,
             &price,
             requested,
+            volatility,
         ) else {
             return false;
         };

@@ -27,6 +27,9 @@ pub struct Simulation {
     pub step_seconds: u64,
     /// Maximum settle rounds of the cascade inside one step.
     pub max_rounds: u32,
+    /// Maker's global `Hole`: the most tab (USD) in Dutch auctions of all protocols at once;
+    /// `None` unlimited.
+    pub auction_hole: Option<f64>,
 }
 
 /// An asset.

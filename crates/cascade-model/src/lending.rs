@@ -46,16 +46,29 @@ pub struct FixedSpread {
     pub bonus_slope: f64,
     /// The most the dynamic bonus may reach.
     pub bonus_cap: f64,
+    /// Volatility-driven penalty: the bonus grows by this much per unit of the collateral
+    /// price's annualised realised volatility (0 keeps it independent of volatility).
+    pub volatility_slope: f64,
+    /// Window of the realised volatility, seconds.
+    pub volatility_window: u64,
 }
 
 impl FixedSpread {
     /// The bonus at `health_factor` for a collateral whose own bonus is `base`:
     /// min(cap, base + slope × (1 − health factor)), never below `base`.
     pub fn bonus_at(&self, base: f64, health_factor: f64) -> f64 {
-        if self.bonus_slope == 0.0 {
+        self.bonus_in(base, health_factor, 0.0)
+    }
+
+    /// The bonus at `health_factor` when the collateral price's annualised realised volatility
+    /// is `volatility`: min(cap, base + slope × (1 − HF) + volatility slope × volatility).
+    pub fn bonus_in(&self, base: f64, health_factor: f64, volatility: f64) -> f64 {
+        let extra = self.bonus_slope * (1.0 - health_factor).max(0.0)
+            + self.volatility_slope * volatility.max(0.0);
+        if extra == 0.0 {
             return base;
         }
-        (base + self.bonus_slope * (1.0 - health_factor).max(0.0)).min(self.bonus_cap.max(base))
+        (base + extra).min(self.bonus_cap.max(base))
     }
 
     /// The close factor that applies at `health_factor`.
@@ -245,6 +258,30 @@ impl LiquidationRule {
         price: &impl Fn(AssetId) -> f64,
         requested: f64,
     ) -> Option<Seizure> {
+        self.call_in(
+            params,
+            account,
+            health_factor,
+            collateral_asset,
+            price,
+            requested,
+            0.0,
+        )
+    }
+
+    /// [`Self::call`] when the collateral price's annualised realised volatility is
+    /// `volatility` (it matters only to a fixed spread with a volatility-driven penalty).
+    #[allow(clippy::too_many_arguments)]
+    pub fn call_in(
+        &self,
+        params: &LendingParams,
+        account: &Account,
+        health_factor: f64,
+        collateral_asset: AssetId,
+        price: &impl Fn(AssetId) -> f64,
+        requested: f64,
+        volatility: f64,
+    ) -> Option<Seizure> {
         let collateral = params.collateral[collateral_asset.index()]?;
         let balance = account.collateral_of(collateral_asset);
         let (p_c, p_d) = (price(collateral_asset), price(account.debt_asset));
@@ -258,7 +295,7 @@ impl LiquidationRule {
                 p_d,
                 balance,
                 p_c,
-                rule.bonus_at(collateral.liquidation_bonus, health_factor),
+                rule.bonus_in(collateral.liquidation_bonus, health_factor, volatility),
                 rule.protocol_fee,
             ),
             Self::AaveV3 {
@@ -693,6 +730,8 @@ mod tests {
                 protocol_fee: fee,
                 bonus_slope: 0.0,
                 bonus_cap: 0.0,
+                volatility_slope: 0.0,
+                volatility_window: 0,
             }),
             epoch_seconds: None,
             step_limit_usd: None,

@@ -326,12 +326,21 @@ impl<'a> Builder<'a> {
         if s.max_rounds == Some(0) {
             self.fail(&at.key("max_rounds"), 0, "expected at least 1 round");
         }
+        if let Some(hole) = s.auction_hole_usd {
+            self.check(
+                &at.key("auction_hole_usd"),
+                hole,
+                hole > 0.0,
+                "a positive USD amount",
+            );
+        }
         Simulation {
             name: s.name.clone(),
             seed: s.seed,
             steps: s.steps,
             step_seconds: s.step_seconds.max(1),
             max_rounds: s.max_rounds.unwrap_or(DEFAULT_MAX_ROUNDS).max(1),
+            auction_hole: s.auction_hole_usd,
         }
     }
 
@@ -1679,7 +1688,17 @@ impl<'a> Builder<'a> {
         let english: &[&str] = &["english_auction"];
         let comet: &[&str] = &["compound_v3"];
         let liquity: &[&str] = &["liquity_v1"];
-        let applies: [(&str, bool, &[&str]); 35] = [
+        let applies: [(&str, bool, &[&str]); 37] = [
+            (
+                "volatility_slope",
+                l.volatility_slope.is_some(),
+                &["fixed_spread"],
+            ),
+            (
+                "volatility_window_seconds",
+                l.volatility_window_seconds.is_some(),
+                &["fixed_spread"],
+            ),
             (
                 "stability_pool_usd",
                 l.stability_pool_usd.is_some(),
@@ -1819,7 +1838,40 @@ impl<'a> Builder<'a> {
                     bonus_slope >= 0.0,
                     "a bonus increase per unit of health-factor shortfall ≥ 0",
                 );
-                let bonus_cap = match (l.bonus_slope, l.bonus_cap) {
+                let volatility_slope = l.volatility_slope.unwrap_or(0.0);
+                self.check(
+                    &at.key("volatility_slope"),
+                    volatility_slope,
+                    volatility_slope >= 0.0,
+                    "a bonus increase per unit of annualised volatility ≥ 0",
+                );
+                let volatility_window = match (l.volatility_slope, l.volatility_window_seconds) {
+                    (Some(_), Some(w)) if w > 0 => w,
+                    (Some(_), Some(w)) => {
+                        self.fail(
+                            &at.key("volatility_window_seconds"),
+                            w,
+                            "expected at least 1 second",
+                        );
+                        1
+                    }
+                    (Some(_), None) => {
+                        self.fail_bare(&at.key("volatility_window_seconds"), "missing: required with volatility_slope (the realised-volatility window)");
+                        1
+                    }
+                    (None, Some(w)) => {
+                        self.fail(
+                            &at.key("volatility_window_seconds"),
+                            w,
+                            "does not apply without volatility_slope",
+                        );
+                        1
+                    }
+                    (None, None) => 0,
+                };
+                let dynamic =
+                    (l.bonus_slope.is_some() || l.volatility_slope.is_some()).then_some(());
+                let bonus_cap = match (dynamic, l.bonus_cap) {
                     (Some(_), Some(cap)) => {
                         self.check(
                             &at.key("bonus_cap"),
@@ -1832,7 +1884,7 @@ impl<'a> Builder<'a> {
                     (Some(_), None) => {
                         self.fail_bare(
                             &at.key("bonus_cap"),
-                            "missing: required with bonus_slope (the most the bonus may reach)",
+                            "missing: required with bonus_slope or volatility_slope (the most the bonus may reach)",
                         );
                         bonus
                     }
@@ -1840,7 +1892,7 @@ impl<'a> Builder<'a> {
                         self.fail(
                             &at.key("bonus_cap"),
                             cap,
-                            "does not apply without bonus_slope",
+                            "does not apply without bonus_slope or volatility_slope",
                         );
                         bonus
                     }
@@ -1852,6 +1904,8 @@ impl<'a> Builder<'a> {
                     protocol_fee,
                     bonus_slope,
                     bonus_cap,
+                    volatility_slope,
+                    volatility_window,
                 };
                 (LiquidationRule::FixedSpread(rule), Some(bonus))
             }

@@ -88,6 +88,8 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
             backstop_capital_usd: None,
             bonus_slope: None,
             bonus_cap: None,
+            volatility_slope: None,
+            volatility_window_seconds: None,
             store_front_price_factor: None,
             target_reserves_usd: None,
             initial_reserves_usd: None,

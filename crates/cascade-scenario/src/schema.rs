@@ -46,6 +46,8 @@ pub struct SimulationSection {
     pub step_seconds: u64,
     #[serde(default)]
     pub max_rounds: Option<u32>,
+    #[serde(default)]
+    pub auction_hole_usd: Option<f64>,
 }
 
 /// `[[assets]]`.
@@ -245,6 +247,10 @@ pub struct LiquidationSection {
     pub bonus_slope: Option<f64>,
     #[serde(default)]
     pub bonus_cap: Option<f64>,
+    #[serde(default)]
+    pub volatility_slope: Option<f64>,
+    #[serde(default)]
+    pub volatility_window_seconds: Option<u64>,
     #[serde(default)]
     pub store_front_price_factor: Option<f64>,
     #[serde(default)]
