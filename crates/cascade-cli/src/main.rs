@@ -52,7 +52,7 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
         /// Comma-separated mechanisms: as_is, fixed_spread, aave_v3.2, aave_v3.3, compound_v2,
-        /// morpho_blue, euler_v2, dutch_auction, english_auction, backstop.
+        /// morpho_blue, euler_v2, dutch_auction, english_auction, backstop, insurance_fund.
         #[arg(long, value_delimiter = ',', required = true)]
         mechanisms: Vec<String>,
         /// Asset whose prices and sales the table reports [default: the first asset with a venue].

@@ -83,7 +83,8 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
         "backstop P&L"
     )?;
     let seconds = |s: Option<u64>| s.map_or("-".to_string(), |s| format!("{s} s"));
-    let money = |x: f64| format!("{:.0}", x);
+    // Adding 0.0 turns a negative zero into zero.
+    let money = |x: f64| format!("{:.0}", x + 0.0);
     for r in &comparison.rows {
         writeln!(
             out,

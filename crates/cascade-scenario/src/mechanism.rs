@@ -13,14 +13,15 @@
 //! | `compound_v2` | bonus (scenario's, else 0.08), close factor 0.5, protocol seize share 0.028 |
 //! | `morpho_blue` | Morpho Blue (incentive from the liquidation threshold; per-collateral bonuses removed) |
 //! | `euler_v2` | Euler v2, maximum discount (scenario's, else 0.15; per-collateral bonuses removed) |
+//! | `insurance_fund` | the scenario's own liquidation rule, behind an insurance fund: the scenario's `insurance` table if it has one, else 10,000,000 USD fed by all protocol fees, with shortfalls socialised |
 //! | `backstop` | liquidation via transfer: a vault with unlimited capital takes positions over at a penalty (the scenario's bonus, else 0.05) and sells 10% of its holdings per hour (per-collateral bonuses removed) |
 //! | `english_auction` | Maker Liquidations 1.2 as on ETH-A in March 2020: penalty (the scenario's bonus, else 0.13), beg 3%, ttl 600 s, tau 6 h, lump 50 units (per-collateral bonuses removed) |
 //! | `dutch_auction` | Maker Liquidations 2.0 with ETH-A-like parameters: penalty (the scenario's bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1% (per-collateral bonuses removed) |
 
-use crate::schema::{LiquidationSection, ScenarioFile};
+use crate::schema::{InsuranceSection, LiquidationSection, ScenarioFile};
 
 /// The mechanism names `apply` accepts.
-pub const MECHANISMS: [&str; 10] = [
+pub const MECHANISMS: [&str; 11] = [
     "as_is",
     "fixed_spread",
     "aave_v3.2",
@@ -31,6 +32,7 @@ pub const MECHANISMS: [&str; 10] = [
     "dutch_auction",
     "english_auction",
     "backstop",
+    "insurance_fund",
 ];
 
 /// Sets every protocol of `file` to the named mechanism.
@@ -45,6 +47,17 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
         ));
     }
     if mechanism == "as_is" {
+        return Ok(());
+    }
+    if mechanism == "insurance_fund" {
+        for protocol in &mut file.protocols {
+            protocol.insurance.get_or_insert(InsuranceSection {
+                fund_usd: 10_000_000.0,
+                fee_share: Some(1.0),
+                shortfall: Some("socialise".to_string()),
+                debt_auction_lot_usd: None,
+            });
+        }
         return Ok(());
     }
     for protocol in &mut file.protocols {
@@ -207,5 +220,31 @@ collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonu
         assert_eq!(file.protocols[0].collateral["ETH"].liquidation_bonus, None);
         assert_eq!(file.protocols[0].liquidation.bonus, None);
         assert!(apply(&mut parsed(), "dutch").is_err());
+    }
+
+    #[test]
+    fn insurance_fund_adds_a_fund_only_where_there_is_none() {
+        let mut file = parsed();
+        apply(&mut file, "insurance_fund").expect("known");
+        let fund = file.protocols[0].insurance.as_ref().expect("a fund");
+        assert_eq!(
+            (fund.fund_usd, fund.shortfall.as_deref()),
+            (10_000_000.0, Some("socialise"))
+        );
+        assert_eq!(
+            file.protocols[0].liquidation.close_factor,
+            Some(0.3),
+            "rule unchanged"
+        );
+        let text = TEXT.replace(
+            "[[protocols]]\nname = \"p\"",
+            "[[protocols]]\nname = \"p\"\ninsurance = { fund_usd = 5.0 }",
+        );
+        let mut file = crate::parse(&text, Path::new("t.toml")).expect("parses");
+        apply(&mut file, "insurance_fund").expect("known");
+        assert_eq!(
+            file.protocols[0].insurance.as_ref().expect("kept").fund_usd,
+            5.0
+        );
     }
 }
