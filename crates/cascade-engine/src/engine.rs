@@ -8,8 +8,8 @@ use cascade_model::backstop::{self, BackstopParams, Unwind};
 use cascade_model::comet::{self, CometParams};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::KeeperStrategy;
-use cascade_model::lending::LiquidationIndex;
 use cascade_model::lending::LiquidationRule;
+use cascade_model::lending::{Account, LiquidationIndex};
 use cascade_model::liquity::{self, LiquityParams};
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
@@ -538,12 +538,7 @@ impl Engine {
         };
         let protocol = &self.state.protocols[p.index()];
         let account = &protocol.accounts[id.index()];
-        let Some(&(collateral_asset, balance)) = account
-            .collateral
-            .iter()
-            .filter(|c| c.1 > 0.0)
-            .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
-        else {
+        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
             return false;
         };
         if let Some(threshold) = params.circuit_breaker {
@@ -758,13 +753,7 @@ impl Engine {
                 book.spent += t.owe * debt_price;
                 book.receive(collateral_asset, t.slice);
                 if let Some(v) = venue {
-                    self.pending_by_venue[v.index()] += t.slice;
-                    self.pending.push(PendingSale {
-                        keeper: k,
-                        venue: v,
-                        units: t.slice,
-                        oracle_value: t.slice * collateral_price,
-                    });
+                    self.queue_sale(k, v, t.slice, collateral_price);
                 }
                 self.emit(
                     round,
@@ -879,12 +868,7 @@ impl Engine {
             return false;
         };
         let account = &self.state.protocols[p.index()].accounts[id.index()];
-        let Some(&(collateral_asset, balance)) = account
-            .collateral
-            .iter()
-            .filter(|c| c.1 > 0.0)
-            .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
-        else {
+        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
             return false;
         };
         let (debt_asset, debt) = (account.debt_asset, account.debt);
@@ -1123,13 +1107,7 @@ impl Engine {
         book.spent += flip.bid * debt_price;
         book.receive(flip.collateral_asset, flip.lot);
         if let Some(v) = world.keepers[keeper.index()].spec.sell_on[flip.collateral_asset.index()] {
-            self.pending_by_venue[v.index()] += flip.lot;
-            self.pending.push(PendingSale {
-                keeper,
-                venue: v,
-                units: flip.lot,
-                oracle_value: flip.lot * collateral_price,
-            });
+            self.queue_sale(keeper, v, flip.lot, collateral_price);
         }
         self.emit(
             round,
@@ -1204,12 +1182,7 @@ impl Engine {
         let info = &world.protocols[p.index()];
         let protocol = &self.state.protocols[p.index()];
         let account = &protocol.accounts[id.index()];
-        let Some(&(collateral_asset, balance)) = account
-            .collateral
-            .iter()
-            .filter(|c| c.1 > 0.0)
-            .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
-        else {
+        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
             return false;
         };
         let (debt_asset, debt) = (account.debt_asset, account.debt);
@@ -1458,13 +1431,7 @@ impl Engine {
                 book.spent += paid;
                 book.receive(asset, units);
                 if let Some(v) = keeper.sell_on[a] {
-                    self.pending_by_venue[v.index()] += units;
-                    self.pending.push(PendingSale {
-                        keeper: k,
-                        venue: v,
-                        units,
-                        oracle_value: units * asset_price,
-                    });
+                    self.queue_sale(k, v, units, asset_price);
                 }
                 self.emit(
                     round,
@@ -1534,12 +1501,7 @@ impl Engine {
         let mut missed = 0;
         for &id in &candidates {
             let account = &self.state.protocols[p.index()].accounts[id.index()];
-            let Some(&(asset, collateral)) = account
-                .collateral
-                .iter()
-                .filter(|c| c.1 > 0.0)
-                .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
-            else {
+            let Some((asset, collateral)) = richest_collateral(account, prices) else {
                 continue;
             };
             let debt = account.debt;
@@ -1628,13 +1590,7 @@ impl Engine {
             book.receive(asset, o.gas_collateral);
             book.incentives += params.gas_compensation * debt_price;
             if let Some(v) = world.keepers[keeper.index()].spec.sell_on[asset.index()] {
-                self.pending_by_venue[v.index()] += o.gas_collateral;
-                self.pending.push(PendingSale {
-                    keeper,
-                    venue: v,
-                    units: o.gas_collateral,
-                    oracle_value: o.gas_collateral * prices[asset.index()],
-                });
+                self.queue_sale(keeper, v, o.gas_collateral, prices[asset.index()]);
             }
             self.emit(
                 round,
@@ -1767,12 +1723,7 @@ impl Engine {
         let info = &world.protocols[p.index()];
         let account = &self.state.protocols[p.index()].accounts[id.index()];
         // Keepers seize the collateral worth the most first.
-        let Some(&(collateral_asset, _)) = account
-            .collateral
-            .iter()
-            .filter(|c| c.1 > 0.0)
-            .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
-        else {
+        let Some((collateral_asset, _)) = richest_collateral(account, prices) else {
             return false;
         };
         let price = |a: AssetId| prices[a.index()];
@@ -1857,6 +1808,18 @@ impl Engine {
         let variance =
             returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
         (variance * cascade_model::SECONDS_PER_YEAR / step as f64).sqrt()
+    }
+
+    /// Queues `units` that keeper `k` will sell on venue `v` at the end of the round, valued at
+    /// `oracle_price` for the slippage measure.
+    fn queue_sale(&mut self, k: KeeperId, v: VenueId, units: f64, oracle_price: f64) {
+        self.pending_by_venue[v.index()] += units;
+        self.pending.push(PendingSale {
+            keeper: k,
+            venue: v,
+            units,
+            oracle_value: units * oracle_price,
+        });
     }
 
     /// USD of debt the protocol may still liquidate this step under its rate limit.
@@ -1958,13 +1921,7 @@ impl Engine {
         book.spent += cost;
         book.receive(collateral_asset, seizure.to_liquidator);
         if let Some(v) = venue {
-            self.pending_by_venue[v.index()] += seizure.to_liquidator;
-            self.pending.push(PendingSale {
-                keeper: k,
-                venue: v,
-                units: seizure.to_liquidator,
-                oracle_value: seizure.to_liquidator * collateral_price,
-            });
+            self.queue_sale(k, v, seizure.to_liquidator, collateral_price);
         }
         self.emit(
             round,
@@ -2198,4 +2155,14 @@ impl Engine {
             );
         }
     }
+}
+
+/// The account's collateral worth the most at `prices`, which liquidators seize first.
+fn richest_collateral(account: &Account, prices: &[f64]) -> Option<(AssetId, f64)> {
+    account
+        .collateral
+        .iter()
+        .filter(|c| c.1 > 0.0)
+        .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
+        .copied()
 }
