@@ -172,3 +172,43 @@ fn recovery_mode_liquidates_troves_above_mcr_with_a_capped_offset() {
     assert!(s.surplus_to_owners.get("ETH").is_some_and(|&u| u > 0.0));
     check_conservation(&run);
 }
+
+#[test]
+fn redistribution_does_not_depend_on_the_order_of_assets() {
+    // The debt asset listed first: every redistribution still carries debt or collateral, and
+    // the figures match the run with ETH listed first.
+    let text = |swap: bool| {
+        let mut t = std::fs::read_to_string(
+            crate::common::repo().join("examples/liquity-stability-pool.toml"),
+        )
+        .expect("the example");
+        if swap {
+            let eth = "[[assets]]\nsymbol = \"ETH\"\nprice = 3000.0\ndriver = { model = \"path\", points = [[0, 3000.0], [3600, 2640.0]] }\n";
+            assert!(t.contains(eth), "the example's ETH section");
+            t = t.replace(eth, "").replace(
+                "[[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n",
+                &format!("[[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n\n{eth}"),
+            );
+        }
+        t
+    };
+    let (first, swapped) = (run_str(&text(false)), run_str(&text(true)));
+    for event in &swapped.events {
+        if let EventKind::Redistributed {
+            collateral, debt, ..
+        } = &event.kind
+        {
+            assert!(*collateral > 0.0 || *debt > 0.0, "an empty redistribution");
+        }
+    }
+    let pool = |run: &Run| {
+        run.summary.protocols["aave-like"]
+            .stability_pool
+            .clone()
+            .expect("a pool")
+    };
+    let (a, b) = (pool(&first), pool(&swapped));
+    assert!(a.redistributions > 0);
+    assert_eq!(a.redistributions, b.redistributions);
+    assert!((a.debt_redistributed - b.debt_redistributed).abs() < 1e-6 * a.debt_redistributed);
+}

@@ -1646,33 +1646,35 @@ impl Engine {
         }
         let debt = std::mem::take(&mut pool.pending_debt);
         let debt_asset = pool.debt_asset;
+        // A Liquity book has one collateral asset: the debt goes with the first asset that active
+        // troves hold; collateral of an asset no active trove holds goes to the treasury.
+        let mut remaining_debt = debt;
         let mut events = Vec::new();
         for a in 0..pool.pending_collateral.len() {
             let collateral = std::mem::take(&mut pool.pending_collateral[a]);
             let base = pool.system_collateral[a];
-            if collateral <= 0.0 && (debt <= 0.0 || a != 0 && base <= 0.0) {
+            if base <= 0.0 {
+                protocol.treasury[a] += collateral;
                 continue;
             }
-            // The debt follows the collateral of the asset the troves hold; a book has one.
-            let debt_share = if base > 0.0 { debt } else { 0.0 };
-            let mut troves = 0;
-            if base > 0.0 {
-                for account in &mut protocol.accounts {
-                    if account.debt <= 0.0 {
-                        continue;
-                    }
-                    if let Some(slot) = account.collateral.iter_mut().find(|c| c.0.index() == a) {
-                        let share = slot.1 / base;
-                        slot.1 += collateral * share;
-                        account.debt += debt_share * share;
-                        troves += 1;
-                    }
-                }
-                pool.system_collateral[a] += collateral;
-                pool.system_debt += debt_share;
-            } else {
-                protocol.treasury[a] += collateral;
+            let debt_share = std::mem::take(&mut remaining_debt);
+            if collateral <= 0.0 && debt_share <= 0.0 {
+                continue;
             }
+            let mut troves = 0;
+            for account in &mut protocol.accounts {
+                if account.debt <= 0.0 {
+                    continue;
+                }
+                if let Some(slot) = account.collateral.iter_mut().find(|c| c.0.index() == a) {
+                    let share = slot.1 / base;
+                    slot.1 += collateral * share;
+                    account.debt += debt_share * share;
+                    troves += 1;
+                }
+            }
+            pool.system_collateral[a] += collateral;
+            pool.system_debt += debt_share;
             events.push((a, collateral, debt_share, troves));
         }
         protocol.index = LiquidationIndex::build(&info.params, &protocol.accounts);
