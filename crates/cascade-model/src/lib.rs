@@ -19,6 +19,7 @@ pub mod lending;
 pub mod liquity;
 pub mod loss;
 pub mod oracle;
+pub mod perp;
 pub mod rng;
 pub mod venue;
 
