@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cascade_analytics::{Comparison, RunInfo, comparison_row, summarize, timeline};
-use cascade_engine::Engine;
+use cascade_engine::{Engine, Event, World};
 use cascade_scenario::{InputError, Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
@@ -162,19 +162,7 @@ fn execute(command: Command) -> Result<(), Failure> {
         } => {
             let scenario = load(path.as_deref())?;
             let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
-            let Scenario {
-                world,
-                hash,
-                description,
-                warnings,
-            } = scenario;
-            let world = Arc::new(world);
-            let events = Engine::new(Arc::clone(&world), 0).run();
-            let info = RunInfo {
-                hash,
-                description,
-                warnings,
-            };
+            let (world, info, events) = run_scenario(scenario);
             fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create the output directory {}", out.display()))?;
             // The events file is the large one; fold and write the rest meanwhile.
@@ -276,19 +264,7 @@ fn compare(
                     "under mechanism {name}, the scenario is invalid:\n{e}"
                 ))
             })?;
-            let Scenario {
-                world,
-                hash,
-                description,
-                warnings,
-            } = scenario;
-            let world = Arc::new(world);
-            let events = Engine::new(Arc::clone(&world), 0).run();
-            let info = RunInfo {
-                hash,
-                description,
-                warnings,
-            };
+            let (world, info, events) = run_scenario(scenario);
             Ok((
                 name.clone(),
                 summarize(&world, &info, &events),
@@ -330,6 +306,28 @@ fn compare(
         writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
     }
     Ok(())
+}
+
+/// Runs a validated scenario on path 0: its world, what the summary needs beyond the events,
+/// and the events.
+fn run_scenario(scenario: Scenario) -> (Arc<World>, RunInfo, Vec<Event>) {
+    let Scenario {
+        world,
+        hash,
+        description,
+        warnings,
+    } = scenario;
+    let world = Arc::new(world);
+    let events = Engine::new(Arc::clone(&world), 0).run();
+    (
+        world,
+        RunInfo {
+            hash,
+            description,
+            warnings,
+        },
+        events,
+    )
 }
 
 fn write_file(

@@ -834,19 +834,13 @@ impl Engine {
         );
         let shortfall = auction.debt - auction.raised;
         if shortfall > 0.0 {
-            let usd = shortfall * debt_price;
-            if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
-                losses.record_bad_debt(usd);
-            }
-            self.emit(
+            self.book_bad_debt(
+                p,
+                auction.account,
+                auction.debt_asset,
+                shortfall,
+                debt_price,
                 round,
-                EventKind::BadDebt {
-                    protocol: p,
-                    account: auction.account,
-                    debt_asset: auction.debt_asset,
-                    amount: shortfall,
-                    usd,
-                },
             );
         }
     }
@@ -1150,19 +1144,13 @@ impl Engine {
         );
         let shortfall = flip.debt - flip.bid;
         if shortfall > 0.0 {
-            let usd = shortfall * debt_price;
-            if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
-                losses.record_bad_debt(usd);
-            }
-            self.emit(
+            self.book_bad_debt(
+                p,
+                flip.account,
+                flip.debt_asset,
+                shortfall,
+                debt_price,
                 round,
-                EventKind::BadDebt {
-                    protocol: p,
-                    account: flip.account,
-                    debt_asset: flip.debt_asset,
-                    amount: shortfall,
-                    usd,
-                },
             );
         }
     }
@@ -1334,11 +1322,6 @@ impl Engine {
         for (held, units) in state.held.iter_mut().zip(&collateral) {
             *held += units;
         }
-        if a.shortfall > 0.0 {
-            if let Some(losses) = protocol.losses.as_mut() {
-                losses.record_bad_debt(a.shortfall);
-            }
-        }
         self.emit(
             round,
             EventKind::Absorbed {
@@ -1359,16 +1342,8 @@ impl Engine {
             },
         );
         if a.shortfall > 0.0 {
-            self.emit(
-                round,
-                EventKind::BadDebt {
-                    protocol: p,
-                    account: id,
-                    debt_asset,
-                    amount: a.shortfall / debt_price,
-                    usd: a.shortfall,
-                },
-            );
+            let amount = a.shortfall / debt_price;
+            self.book_bad_debt(p, id, debt_asset, amount, debt_price, round);
         }
         true
     }
@@ -1694,20 +1669,8 @@ impl Engine {
         // With no active trove left to take it, the debt is written off.
         let orphaned = debt - spread;
         if orphaned > 1e-9 * debt.max(1.0) {
-            let usd = orphaned * prices[debt_asset.index()];
-            if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
-                losses.record_bad_debt(usd);
-            }
-            self.emit(
-                round,
-                EventKind::BadDebt {
-                    protocol: p,
-                    account: AccountId(0),
-                    debt_asset,
-                    amount: orphaned,
-                    usd,
-                },
-            );
+            let debt_price = prices[debt_asset.index()];
+            self.book_bad_debt(p, AccountId(0), debt_asset, orphaned, debt_price, round);
         }
     }
 
@@ -1980,20 +1943,32 @@ impl Engine {
             id,
             &protocol.accounts[id.index()],
         );
-        let usd = amount * prices[debt_asset.index()];
-        if let Some(losses) = protocol.losses.as_mut() {
+        self.book_bad_debt(p, id, debt_asset, amount, prices[debt_asset.index()], round);
+    }
+
+    /// Books debt that will not be repaid: the protocol's insurance fund (if any) takes it at
+    /// the end of the step, and a `BadDebt` event records it.
+    fn book_bad_debt(
+        &mut self,
+        p: ProtocolId,
+        account: AccountId,
+        debt_asset: AssetId,
+        amount: f64,
+        debt_price: f64,
+        round: u32,
+    ) {
+        let usd = amount * debt_price;
+        if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
             losses.record_bad_debt(usd);
         }
-        self.emit(
-            round,
-            EventKind::BadDebt {
-                protocol: p,
-                account: id,
-                debt_asset,
-                amount,
-                usd,
-            },
-        );
+        let kind = EventKind::BadDebt {
+            protocol: p,
+            account,
+            debt_asset,
+            amount,
+            usd,
+        };
+        self.emit(round, kind);
     }
 
     /// Sells what keepers seized this round, one sale per keeper and venue, in keeper order.
