@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use cascade_analytics::{Comparison, RunInfo, comparison_row, summarize, timeline};
 use cascade_engine::{Engine, Event, World};
-use cascade_scenario::{InputError, Scenario, ScenarioError, mechanism};
+use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
@@ -174,13 +174,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 },
                 || -> anyhow::Result<_> {
                     let summary = summarize(&world, &info, &events);
-                    let timeline = timeline(&world, &events);
-                    write_file(&out.join("summary.json"), |w| {
-                        cascade_report::write_summary_json(&summary, w)
-                    })?;
-                    write_file(&out.join("timeline.csv"), |w| {
-                        cascade_report::write_timeline(&timeline, w)
-                    })?;
+                    write_summary_and_timeline(&out, &summary, &timeline(&world, &events))?;
                     Ok(summary)
                 },
             );
@@ -220,14 +214,8 @@ fn compare(
             )));
         }
     }
-    let text = fs::read_to_string(path).map_err(|e| {
-        Failure::Input(ScenarioError::from(InputError::new(
-            path,
-            "",
-            format!("cannot read the scenario file: {e}"),
-        )))
-    })?;
-    let base = path.parent().unwrap_or(Path::new("."));
+    let text = cascade_scenario::read(path).map_err(Failure::Input)?;
+    let base = cascade_scenario::base_dir(path);
     let parsed = cascade_scenario::parse(&text, path).map_err(Failure::Input)?;
     // Validate the scenario as written before running variants of it.
     let baseline =
@@ -278,12 +266,7 @@ fn compare(
         let dir = out.join(&name);
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-        write_file(&dir.join("summary.json"), |w| {
-            cascade_report::write_summary_json(&summary, w)
-        })?;
-        write_file(&dir.join("timeline.csv"), |w| {
-            cascade_report::write_timeline(&table, w)
-        })?;
+        write_summary_and_timeline(&dir, &summary, &table)?;
         rows.push(comparison_row(&name, &summary, &asset));
     }
     let comparison = Comparison {
@@ -328,6 +311,20 @@ fn run_scenario(scenario: Scenario) -> (Arc<World>, RunInfo, Vec<Event>) {
         },
         events,
     )
+}
+
+/// Writes `summary.json` and `timeline.csv` into `dir`, as `run` and each `compare` variant do.
+fn write_summary_and_timeline(
+    dir: &Path,
+    summary: &cascade_analytics::Summary,
+    timeline: &cascade_analytics::Timeline,
+) -> anyhow::Result<()> {
+    write_file(&dir.join("summary.json"), |w| {
+        cascade_report::write_summary_json(summary, w)
+    })?;
+    write_file(&dir.join("timeline.csv"), |w| {
+        cascade_report::write_timeline(timeline, w)
+    })
 }
 
 fn write_file(

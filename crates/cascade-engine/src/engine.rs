@@ -33,6 +33,20 @@ struct PendingSale {
     oracle_value: f64,
 }
 
+/// How an auction, Dutch or English, closed: the fields of its `AuctionEnded` event.
+struct AuctionClose {
+    protocol: ProtocolId,
+    auction: u32,
+    account: AccountId,
+    collateral_asset: AssetId,
+    returned: f64,
+    debt_asset: AssetId,
+    raised: f64,
+    debt: f64,
+    debt_price: f64,
+    liquidatable_since: u64,
+}
+
 /// Runs one path of a world.
 ///
 /// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
@@ -813,13 +827,9 @@ impl Engine {
             auction.account,
             &protocol.accounts[auction.account.index()],
         );
-        let surplus = (auction.raised - auction.debt).max(0.0);
-        if let Some(losses) = protocol.losses.as_mut() {
-            losses.record_fees(surplus * debt_price);
-        }
-        self.emit(
+        self.close_auction_books(
             round,
-            EventKind::AuctionEnded {
+            AuctionClose {
                 protocol: p,
                 auction: auction.id,
                 account: auction.account,
@@ -832,17 +842,6 @@ impl Engine {
                 liquidatable_since: auction.liquidatable_since,
             },
         );
-        let shortfall = auction.debt - auction.raised;
-        if shortfall > 0.0 {
-            self.book_bad_debt(
-                p,
-                auction.account,
-                auction.debt_asset,
-                shortfall,
-                debt_price,
-                round,
-            );
-        }
     }
 
     /// Bites an unsafe vault into an English auction (Cat.bite + Flipper.kick): at most `lump`
@@ -1123,13 +1122,9 @@ impl Engine {
                 debt_price,
             },
         );
-        let surplus = (flip.bid - flip.debt).max(0.0);
-        if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
-            losses.record_fees(surplus * debt_price);
-        }
-        self.emit(
+        self.close_auction_books(
             round,
-            EventKind::AuctionEnded {
+            AuctionClose {
                 protocol: p,
                 auction: flip.id,
                 account: flip.account,
@@ -1142,14 +1137,40 @@ impl Engine {
                 liquidatable_since: flip.liquidatable_since,
             },
         );
-        let shortfall = flip.debt - flip.bid;
+    }
+
+    /// The end of any auction, Dutch or English: what was raised beyond the debt (the penalty)
+    /// is income, fed to the insurance fund by its fee share; an `AuctionEnded` event records
+    /// the close; what was raised short of the debt is bad debt.
+    fn close_auction_books(&mut self, round: u32, close: AuctionClose) {
+        let p = close.protocol;
+        let surplus = (close.raised - close.debt).max(0.0);
+        if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
+            losses.record_fees(surplus * close.debt_price);
+        }
+        self.emit(
+            round,
+            EventKind::AuctionEnded {
+                protocol: p,
+                auction: close.auction,
+                account: close.account,
+                collateral_asset: close.collateral_asset,
+                returned: close.returned,
+                debt_asset: close.debt_asset,
+                raised: close.raised,
+                debt: close.debt,
+                debt_price: close.debt_price,
+                liquidatable_since: close.liquidatable_since,
+            },
+        );
+        let shortfall = close.debt - close.raised;
         if shortfall > 0.0 {
             self.book_bad_debt(
                 p,
-                flip.account,
-                flip.debt_asset,
+                close.account,
+                close.debt_asset,
                 shortfall,
-                debt_price,
+                close.debt_price,
                 round,
             );
         }

@@ -987,23 +987,35 @@ mod tests {
         );
     }
 
+    /// The index's candidates at a WETH price, those of them confirmed liquidatable, and the
+    /// liquidatable accounts found by checking every one.
+    fn candidates_at(
+        index: &LiquidationIndex,
+        params: &LendingParams,
+        accounts: &[Account],
+        price: f64,
+    ) -> (Vec<AccountId>, BTreeSet<u32>, BTreeSet<u32>) {
+        let prices = |asset: AssetId| if asset == WETH { price } else { 1.0 };
+        let mut found = Vec::new();
+        index.candidates(&prices, &mut found);
+        let confirmed = found
+            .iter()
+            .filter(|id| accounts[id.index()].health_factor(params, &prices) < 1.0)
+            .map(|id| id.0)
+            .collect();
+        let expected = (0..accounts.len() as u32)
+            .filter(|&i| accounts[i as usize].health_factor(params, &prices) < 1.0)
+            .collect();
+        (found, confirmed, expected)
+    }
+
     #[test]
     fn index_finds_exactly_the_liquidatable_accounts() {
         let params = aave_params(0.8, 1.0, None, 0.0);
         let accounts: Vec<Account> = (1..=100).map(|i| account(1.0, 10.0 * i as f64)).collect();
         let index = LiquidationIndex::build(&params, &accounts);
         for price in [0.0, 1.0, 500.0, 625.0, 626.0, 1250.0, 2000.0] {
-            let prices = |asset: AssetId| if asset == WETH { price } else { 1.0 };
-            let mut found = Vec::new();
-            index.candidates(&prices, &mut found);
-            let confirmed: BTreeSet<u32> = found
-                .iter()
-                .filter(|id| accounts[id.index()].health_factor(&params, &prices) < 1.0)
-                .map(|id| id.0)
-                .collect();
-            let expected: BTreeSet<u32> = (0..100u32)
-                .filter(|&i| accounts[i as usize].health_factor(&params, &prices) < 1.0)
-                .collect();
+            let (found, confirmed, expected) = candidates_at(&index, &params, &accounts, price);
             assert_eq!(confirmed, expected, "price {price}");
             assert!(
                 found.len() <= expected.len() + 1,
@@ -1032,17 +1044,8 @@ mod tests {
                     index.prune();
                 }
                 for &price in &prices {
-                    let prices = |asset: AssetId| if asset == WETH { price } else { 1.0 };
-                    let mut found = Vec::new();
-                    index.candidates(&prices, &mut found);
-                    let confirmed: BTreeSet<u32> = found
-                        .iter()
-                        .filter(|id| accounts[id.index()].health_factor(&params, &prices) < 1.0)
-                        .map(|id| id.0)
-                        .collect();
-                    let expected: BTreeSet<u32> = (0..accounts.len() as u32)
-                        .filter(|&i| accounts[i as usize].health_factor(&params, &prices) < 1.0)
-                        .collect();
+                    let (found, confirmed, expected) =
+                        candidates_at(&index, &params, &accounts, price);
                     proptest::prop_assert_eq!(&confirmed, &expected);
                     let unique: BTreeSet<AccountId> = found.iter().copied().collect();
                     proptest::prop_assert_eq!(unique.len(), found.len(), "no account twice");

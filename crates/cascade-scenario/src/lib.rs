@@ -25,10 +25,24 @@ pub use path::{FieldPath, Locator};
 /// Every problem found: an unreadable file, TOML syntax, unknown or missing keys, wrong types,
 /// out-of-range values, references to unknown names, unreadable or malformed data files.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::new(path, "", format!("cannot read the scenario file: {e}")))?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    from_str(&text, path, base)
+    from_str(&read(path)?, path, base_dir(path))
+}
+
+/// Reads a scenario file's text, for callers that parse it themselves (e.g. to apply
+/// [`mechanism::apply`] before [`from_parsed`]).
+///
+/// # Errors
+/// The file cannot be read, with its path.
+pub fn read(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        InputError::new(path, "", format!("cannot read the scenario file: {e}")).into()
+    })
+}
+
+/// The directory a scenario file's data files are read relative to: the file's own.
+#[must_use]
+pub fn base_dir(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new("."))
 }
 
 /// Parses and validates scenario text. `name` is used in messages; data files are read relative
