@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod feedback;
+pub mod perp;
 pub mod summary;
 pub mod timeline;
 

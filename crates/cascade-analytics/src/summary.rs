@@ -11,6 +11,7 @@ use cascade_model::loss::Shortfall;
 use serde::Serialize;
 
 use crate::feedback::{FeedbackGain, feedback_gain};
+use crate::perp::{PerpSummary, perp_summaries};
 
 /// What the summary needs to know beyond the events.
 #[derive(Clone, Debug, Default)]
@@ -97,6 +98,18 @@ pub struct AssetSummary {
     /// Largest gap of the primary venue's price below the fundamental, as a fraction of the
     /// fundamental, seen after a sale or at a step's end: the price impact forced selling caused.
     pub max_price_impact: f64,
+    /// The primary venue's maximum price (including prices inside cascade rounds).
+    pub max_price: f64,
+    /// Largest run-up of the fundamental from a running trough, a fraction (rises mirror drops:
+    /// short squeezes cascade upward).
+    pub exogenous_rise: f64,
+    /// Largest run-up of the primary venue's price, a fraction.
+    pub total_rise: f64,
+    /// total_rise / exogenous_rise; null when there was no exogenous rise.
+    pub amplification_rise: Option<f64>,
+    /// Largest gap of the primary venue's price above the fundamental, as a fraction of it: the
+    /// price impact forced buying caused.
+    pub max_price_impact_up: f64,
 }
 
 /// `liquidations.*`.
@@ -195,6 +208,9 @@ pub struct ProtocolSummary {
     /// The Stability Pool, for Liquity protocols.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stability_pool: Option<StabilityPoolSummary>,
+    /// Long and short liquidations, vault, auto-deleveraging and funding, for perp exchanges.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub perp: Option<PerpSummary>,
 }
 
 /// `protocols.<NAME>.stability_pool.*`.
@@ -348,9 +364,12 @@ pub struct CascadeSummary {
 struct PricePath {
     start: f64,
     min: f64,
+    max: f64,
     last: f64,
     peak: f64,
     drawdown: f64,
+    trough: f64,
+    drawup: f64,
 }
 
 impl PricePath {
@@ -358,9 +377,12 @@ impl PricePath {
         Self {
             start,
             min: start,
+            max: start,
             last: start,
             peak: start,
             drawdown: 0.0,
+            trough: start,
+            drawup: 0.0,
         }
     }
 
@@ -368,8 +390,13 @@ impl PricePath {
         self.last = price;
         self.min = self.min.min(price);
         self.peak = self.peak.max(price);
+        self.max = self.max.max(price);
         if self.peak > 0.0 {
             self.drawdown = self.drawdown.max((self.peak - price) / self.peak);
+        }
+        self.trough = self.trough.min(price);
+        if self.trough > 0.0 {
+            self.drawup = self.drawup.max((price - self.trough) / self.trough);
         }
     }
 }
@@ -443,13 +470,14 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     // Latest fundamental and venue prices, for the price-impact gap.
     let mut fundamental_now: Vec<f64> = world.assets.iter().map(|a| a.start_price).collect();
     let mut venue_now: Vec<f64> = vec![f64::NAN; world.venues.len()];
-    let mut impact: Vec<f64> = vec![0.0; world.assets.len()];
-    let gap = |fundamental_now: &[f64], venue_now: &[f64], impact: &mut [f64]| {
+    let mut impact: Vec<(f64, f64)> = vec![(0.0, 0.0); world.assets.len()];
+    let gap = |fundamental_now: &[f64], venue_now: &[f64], impact: &mut [(f64, f64)]| {
         for (a, asset) in world.assets.iter().enumerate() {
             if let Some(v) = asset.primary_venue {
                 let (f, p) = (fundamental_now[a], venue_now[v.index()]);
                 if f > 0.0 && p.is_finite() {
-                    impact[a] = impact[a].max((f - p) / f);
+                    impact[a].0 = impact[a].0.max((f - p) / f);
+                    impact[a].1 = impact[a].1.max((p - f) / f);
                 }
             }
         }
@@ -891,6 +919,24 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                     }
                 }
             }
+            EventKind::PerpLiquidated(l) => {
+                step_had_liquidation = true;
+                liquidations.count += 1;
+                let v = world.perps[l.exchange.index()].markets[l.market.index()].venue;
+                if let Some(p) = &mut venues[v.index()] {
+                    p.push(l.price_after);
+                }
+                venue_now[v.index()] = l.price_after;
+                gap(&fundamental_now, &venue_now, &mut impact);
+            }
+            EventKind::PerpTakeover { .. } => step_had_liquidation = true,
+            EventKind::PerpsOpened { .. }
+            | EventKind::PerpSettled(_)
+            | EventKind::PerpDeleveraged { .. }
+            | EventKind::PerpCooldowns { .. }
+            | EventKind::PerpSocialised { .. }
+            | EventKind::FundingPaid { .. }
+            | EventKind::PerpMarked(_) => {}
             EventKind::StepEnded => gap(&fundamental_now, &venue_now, &mut impact),
             EventKind::RunStarted | EventKind::OraclePublished { .. } => {}
         }
@@ -921,7 +967,13 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 exogenous_drop: exogenous,
                 total_drop: market.drawdown,
                 amplification: (exogenous > 0.0).then(|| market.drawdown / exogenous),
-                max_price_impact: impact[a],
+                max_price_impact: impact[a].0,
+                max_price: market.max,
+                exogenous_rise: fundamental.drawup,
+                total_rise: market.drawup,
+                amplification_rise: (fundamental.drawup > 0.0)
+                    .then(|| market.drawup / fundamental.drawup),
+                max_price_impact_up: impact[a].1,
             },
         );
         if let Some(gain) = feedback_gain(world, AssetId(a as u32)) {
@@ -1003,6 +1055,40 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         realised += p.bad_debt_realised_usd;
         unrealised += p.bad_debt_unrealised_usd;
         protocol_map.insert(info.name.clone(), p);
+    }
+    let perp_marks: Vec<(u64, f64)> = events
+        .iter()
+        .rev()
+        .take_while(|e| !matches!(e.kind, EventKind::StepEnded))
+        .filter_map(|e| match &e.kind {
+            EventKind::PerpMarked(m) => Some((m.exchange.0 as u64, m.unrealised_bad_debt_usd)),
+            _ => None,
+        })
+        .collect();
+    for (x, (perp, fund)) in perp_summaries(world, events).into_iter().enumerate() {
+        let unrealised_perp = perp_marks
+            .iter()
+            .find(|(e, _)| *e == x as u64)
+            .map_or(0.0, |m| m.1);
+        let p = ProtocolSummary {
+            liquidations: perp.liquidations,
+            accounts_liquidated: perp.accounts_liquidated,
+            accounts: perp.accounts,
+            open_accounts: perp.open_accounts,
+            bad_debt_realised_usd: perp.deficit_usd,
+            bad_debt_unrealised_usd: unrealised_perp,
+            bad_debt_usd: perp.deficit_usd + unrealised_perp,
+            socialised_loss_usd: perp.socialised_loss_usd,
+            uncovered_deficit_usd: perp.uncovered_deficit_usd,
+            insurance_fund: Some(fund.clone()),
+            perp: Some(perp),
+            ..ProtocolSummary::default()
+        };
+        realised += p.bad_debt_realised_usd;
+        unrealised += p.bad_debt_unrealised_usd;
+        drawn += fund.drawn_usd;
+        socialised += p.socialised_loss_usd;
+        protocol_map.insert(world.perps[x].name.clone(), p);
     }
     let keeper_map = world
         .keepers

@@ -19,7 +19,11 @@ pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 /// oracle; `insurance_<PROTOCOL>` (fund balance, USD) per protocol with an insurance fund; then
 /// per-step flows `liquidations`, `debt_repaid_usd`, `sold_<ASSET>` (units filled
 /// on venues) per asset, `sale_proceeds_usd`, `bad_debt_realised_usd` (this step), `missed`,
-/// `rounds`; then the running total `bad_debt_realised_cumulative_usd`.
+/// `rounds`; then the running total `bad_debt_realised_cumulative_usd`. Per perp exchange
+/// `<X>` last: `insurance_<X>` (fund balance), `perp_liquidations_long_<X>` and
+/// `perp_liquidations_short_<X>` (positions closed this step), `perp_liquidated_usd_<X>`,
+/// `adl_usd_<X>` (notional auto-deleveraged this step) and `vault_takeovers_<X>`. Perp closes
+/// count in `liquidations` and their deficits in `bad_debt_realised_usd`.
 pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     let mut columns: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
     columns.extend(
@@ -50,6 +54,24 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     ] {
         columns.push(flow.to_string());
     }
+    for x in &world.perps {
+        for column in [
+            "insurance",
+            "perp_liquidations_long",
+            "perp_liquidations_short",
+            "perp_liquidated_usd",
+            "adl_usd",
+            "vault_takeovers",
+        ] {
+            columns.push(format!("{column}_{}", x.name));
+        }
+    }
+    // Per exchange: fund, then the five flows above.
+    let mut perp: Vec<[f64; 6]> = world
+        .perps
+        .iter()
+        .map(|x| [x.params.insurance_fund_usd, 0.0, 0.0, 0.0, 0.0, 0.0])
+        .collect();
     let (na, nv, no) = (world.assets.len(), world.venues.len(), world.oracles.len());
     let mut fundamental: Vec<f64> = world.assets.iter().map(|a| a.start_price).collect();
     let mut venue = vec![f64::NAN; nv];
@@ -122,6 +144,28 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 fund_balance,
                 ..
             } => funds[protocol.index()] = *fund_balance,
+            EventKind::PerpLiquidated(l) => {
+                flows[0] += 1.0;
+                let x = &mut perp[l.exchange.index()];
+                x[if l.units > 0.0 { 1 } else { 2 }] += 1.0;
+                x[3] += l.units.abs() * l.fill_price;
+                x[0] += l.fee;
+                let v = world.perps[l.exchange.index()].markets[l.market.index()].venue;
+                venue[v.index()] = l.price_after;
+            }
+            EventKind::PerpSettled(settlement) => {
+                let deficit = (-settlement.balance).max(0.0);
+                flows[3] += deficit;
+                cumulative_bad_debt += deficit;
+                perp[settlement.exchange.index()][0] = settlement.fund_balance;
+            }
+            EventKind::PerpDeleveraged {
+                exchange,
+                units,
+                price,
+                ..
+            } => perp[exchange.index()][4] += units.abs() * price,
+            EventKind::PerpTakeover { exchange, .. } => perp[exchange.index()][5] += 1.0,
             EventKind::StepEnded => {
                 let mut row = Vec::with_capacity(columns.len());
                 row.push(event.step as f64);
@@ -134,6 +178,10 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 row.extend_from_slice(&sold);
                 row.extend_from_slice(&flows[2..]);
                 row.push(cumulative_bad_debt);
+                for x in &mut perp {
+                    row.extend_from_slice(&x[..]);
+                    x[1..].iter_mut().for_each(|f| *f = 0.0);
+                }
                 rows.push(row);
                 flows = [0.0; 6];
                 sold.iter_mut().for_each(|x| *x = 0.0);

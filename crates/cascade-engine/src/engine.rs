@@ -1,5 +1,7 @@
 //! The step loop and the settle-until-quiet cascade.
 
+mod perp;
+
 use std::sync::Arc;
 
 use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
@@ -83,6 +85,10 @@ pub struct Engine {
     /// Per protocol and asset: the protocol's price at the end of the previous step, against
     /// which an auction circuit breaker measures a fall.
     breaker_reference: Vec<Vec<f64>>,
+    /// Per perp exchange: deficit of this step to charge to accounts in profit at its end.
+    perp_to_socialise: Vec<f64>,
+    /// Per perp exchange, market and side (0 longs, 1 shorts): this round's ADL order.
+    adl_queues: Vec<Vec<[perp::AdlQueue; 2]>>,
     started: bool,
 }
 
@@ -127,6 +133,12 @@ impl Engine {
             .iter()
             .map(|p| vec![NOT_LIQUIDATABLE; p.accounts.len()])
             .collect();
+        let world_perps = world.perps.len();
+        let adl_queues = world
+            .perps
+            .iter()
+            .map(|p| vec![Default::default(); p.markets.len()])
+            .collect();
         Self {
             innovations: stream(seed, path, "fundamental"),
             jumps,
@@ -144,6 +156,8 @@ impl Engine {
             breaker_reference,
             step_liquidated,
             price_history,
+            perp_to_socialise: vec![0.0; world_perps],
+            adl_queues,
             started: false,
         }
     }
@@ -202,6 +216,7 @@ impl Engine {
         }
         self.settle();
         self.unwind_backstops();
+        self.perp_time_driven();
         self.settle_losses();
         let world = Arc::clone(&self.world);
         for (p, info) in world.protocols.iter().enumerate() {
@@ -287,6 +302,7 @@ impl Engine {
                 },
             });
         }
+        self.open_perps();
         for a in 0..world.assets.len() {
             let price = self.state.fundamentals[a].price();
             self.emit(
@@ -431,6 +447,7 @@ impl Engine {
             for p in 0..self.world.protocols.len() {
                 activity += self.liquidate_protocol(ProtocolId(p as u32), round);
             }
+            activity += self.liquidate_perps(round);
             self.flush_sales(round);
             if activity == 0 {
                 break;
@@ -2139,6 +2156,7 @@ impl Engine {
                 );
             }
         }
+        self.mark_perps();
         for k in 0..world.keepers.len() {
             let book = self.state.keepers[k].clone();
             self.emit(

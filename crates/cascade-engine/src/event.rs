@@ -4,7 +4,9 @@
 //! downstream reads engine state. Events are totally ordered by their position in the run's
 //! event vector, which follows (step, phase, round, insertion).
 
-use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
+use cascade_model::ids::{
+    AccountId, AssetId, KeeperId, MarketId, OracleId, PerpId, ProtocolId, VenueId,
+};
 
 /// One audit record.
 #[derive(Clone, Debug, PartialEq)]
@@ -142,6 +144,105 @@ pub struct BookMark {
     pub in_auction_collateral: Vec<f64>,
     /// Debt units running auctions have yet to cover (debt − raised), per asset.
     pub in_auction_debt: Vec<f64>,
+}
+
+/// How a perp liquidation closed a position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PerpCloseKind {
+    /// The whole position was closed into the market's book.
+    Market,
+    /// A first slice of a large position was closed into the book; the rest waits a cooldown.
+    Slice,
+    /// The position was closed against opposite positions at its bankruptcy price
+    /// (auto-deleveraging), off the book.
+    Deleveraged,
+}
+
+/// One position closed by a perp exchange's liquidation engine (boxed in its event).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerpLiquidation {
+    /// Exchange.
+    pub exchange: PerpId,
+    /// Account liquidated.
+    pub account: AccountId,
+    /// Market.
+    pub market: MarketId,
+    /// How it was closed.
+    pub close: PerpCloseKind,
+    /// Signed units closed (positive: a long was closed by selling).
+    pub units: f64,
+    /// Units the position keeps (signed; non-zero after a slice or a partial fill).
+    pub remaining: f64,
+    /// The position's entry price.
+    pub entry: f64,
+    /// Average fill price (the bankruptcy price when deleveraged).
+    pub fill_price: f64,
+    /// Mark price at the liquidation.
+    pub mark: f64,
+    /// The position's liquidation price before the close, at the marks.
+    pub liquidation_price: f64,
+    /// The position's bankruptcy price before the close, at the marks.
+    pub bankruptcy_price: f64,
+    /// The account's equity and maintenance margin before the close, USD.
+    pub equity: f64,
+    /// The account's maintenance margin before the close, USD.
+    pub maintenance: f64,
+    /// Liquidation fee paid into the insurance fund, USD.
+    pub fee: f64,
+    /// Venue price before and after the close (equal when deleveraged).
+    pub price_before: f64,
+    /// Venue price after the close.
+    pub price_after: f64,
+}
+
+/// An account's liquidation settled against the insurance fund (after all its positions are
+/// closed), USD.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerpSettlement {
+    /// Exchange.
+    pub exchange: PerpId,
+    /// Account.
+    pub account: AccountId,
+    /// What the account had left after the fills and fees (negative: a deficit).
+    pub balance: f64,
+    /// Paid into the fund (positive: the surplus of a bankruptcy close-out) or drawn from it
+    /// (negative) for this account.
+    pub fund_change: f64,
+    /// What the trader keeps (market close-out).
+    pub kept: f64,
+    /// Deficit the fund could not cover: to socialise at the end of the step, or uncovered.
+    pub shortfall: f64,
+    /// Fund balance afterwards.
+    pub fund_balance: f64,
+}
+
+/// A perp exchange at the end of a run, marked at its marks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerpMark {
+    /// Exchange.
+    pub exchange: PerpId,
+    /// Accounts with open positions.
+    pub open_accounts: u64,
+    /// Long and short units open per market (the book's, without the vault).
+    pub long_units: Vec<f64>,
+    /// Short units open per market (positive).
+    pub short_units: Vec<f64>,
+    /// Mark price per market.
+    pub marks: Vec<f64>,
+    /// Σ max(0, −equity) over open accounts: losses beyond their margin not yet realised, USD.
+    pub unrealised_bad_debt_usd: f64,
+    /// Insurance fund, USD.
+    pub fund: f64,
+    /// Vault value (cash plus positions at the marks) and its capital, USD.
+    pub vault_value: f64,
+    /// The vault's starting capital, USD.
+    pub vault_capital: f64,
+    /// Net size the vault holds per market.
+    pub vault_size: Vec<f64>,
+    /// The uncovered deficit, USD.
+    pub uncovered: f64,
+    /// Everything the exchange's participants hold (see `PerpState::total_value`), USD.
+    pub total_value: f64,
 }
 
 /// What happened.
@@ -476,6 +577,90 @@ pub enum EventKind {
         /// Fund balance after the settlement.
         fund_balance: f64,
     },
+    /// A perp exchange's book at the start.
+    PerpsOpened {
+        /// Exchange.
+        exchange: PerpId,
+        /// Accounts.
+        accounts: u64,
+        /// Long notional at the marks, USD.
+        long_usd: f64,
+        /// Short notional at the marks, USD.
+        short_usd: f64,
+        /// Everything the exchange's participants hold, USD.
+        total_value: f64,
+    },
+    /// A perp position closed by the liquidation engine.
+    PerpLiquidated(Box<PerpLiquidation>),
+    /// A liquidated account settled against the insurance fund.
+    PerpSettled(Box<PerpSettlement>),
+    /// The liquidator vault took an account's positions and margin over.
+    PerpTakeover {
+        /// Exchange.
+        exchange: PerpId,
+        /// Account.
+        account: AccountId,
+        /// Notional taken over at the marks, USD (longs and shorts added).
+        notional: f64,
+        /// The account's equity (the margin the vault receives with the positions), USD.
+        equity: f64,
+        /// The account's maintenance margin, USD.
+        maintenance: f64,
+        /// Long units minus short units taken over, summed over markets.
+        net_units: f64,
+    },
+    /// Auto-deleveraging closed part of an opposite position at a bankrupt position's
+    /// bankruptcy price.
+    PerpDeleveraged {
+        /// Exchange.
+        exchange: PerpId,
+        /// Market.
+        market: MarketId,
+        /// Position deleveraged; `None` for the counterparties outside the simulated book.
+        account: Option<AccountId>,
+        /// The bankrupt account.
+        bankrupt: AccountId,
+        /// Signed units taken from the deleveraged position.
+        units: f64,
+        /// Price.
+        price: f64,
+        /// Its ADL rank (NaN for the outside counterparties).
+        rank: f64,
+    },
+    /// Liquidatable accounts of a perp exchange left alone this round because they wait out a
+    /// slice cooldown.
+    PerpCooldowns {
+        /// Exchange.
+        exchange: PerpId,
+        /// Accounts waiting.
+        count: u64,
+    },
+    /// A deficit charged to accounts in profit at the end of a step.
+    PerpSocialised {
+        /// Exchange.
+        exchange: PerpId,
+        /// USD charged.
+        usd: f64,
+        /// Accounts charged.
+        accounts: u64,
+        /// Deficit still uncovered afterwards (a level).
+        uncovered: f64,
+    },
+    /// Funding paid at the end of an interval.
+    FundingPaid {
+        /// Exchange.
+        exchange: PerpId,
+        /// Market.
+        market: MarketId,
+        /// Rate for the interval (positive: longs pay shorts).
+        rate: f64,
+        /// Mark price it was paid at.
+        mark: f64,
+        /// USD paid by long positions of the book and vault to everyone short (negative: received).
+        longs_paid: f64,
+    },
+    /// A perp exchange's book at the end.
+    PerpMarked(Box<PerpMark>),
     /// End of a step (one timeline row).
     StepEnded,
     /// A protocol's book at the end, marked at its prices (boxed: it is rare and large, and
@@ -526,6 +711,15 @@ impl EventKind {
             Self::BackstopSale { .. } => "backstop_sale",
             Self::BackstopMarked { .. } => "backstop_marked",
             Self::AuctionEnded { .. } => "auction_ended",
+            Self::PerpsOpened { .. } => "perps_opened",
+            Self::PerpLiquidated(_) => "perp_liquidated",
+            Self::PerpSettled(_) => "perp_settled",
+            Self::PerpTakeover { .. } => "perp_takeover",
+            Self::PerpDeleveraged { .. } => "perp_deleveraged",
+            Self::PerpCooldowns { .. } => "perp_cooldowns",
+            Self::PerpSocialised { .. } => "perp_socialised",
+            Self::FundingPaid { .. } => "funding_paid",
+            Self::PerpMarked(_) => "perp_marked",
             Self::StepEnded => "step_ended",
             Self::PositionsMarked { .. } => "positions_marked",
             Self::KeeperMarked { .. } => "keeper_marked",

@@ -14,8 +14,11 @@ mod event;
 mod world;
 
 pub use engine::Engine;
-pub use event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord, TroveLiquidation};
+pub use event::{
+    BookMark, Event, EventKind, LiquidationRecord, PerpCloseKind, PerpLiquidation, PerpMark,
+    PerpSettlement, SaleRecord, TroveLiquidation,
+};
 pub use world::{
-    AssetInfo, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, ProtocolState, Simulation,
-    State, VenueInfo, World,
+    AssetInfo, Counterparty, KeeperInfo, OracleInfo, OracleSource, PerpInfo, PerpMarketInfo,
+    PerpState, ProtocolInfo, ProtocolState, Simulation, State, VaultBook, VenueInfo, World,
 };

@@ -5,12 +5,14 @@ use cascade_model::auction::english::Flip;
 use cascade_model::backstop::BackstopVault;
 use cascade_model::comet::CometState;
 use cascade_model::fundamental::{Fundamental, Shock};
-use cascade_model::ids::{AssetId, OracleId, ProtocolId, VenueId};
+use cascade_model::ids::{AssetId, OracleId, PerpId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
 use cascade_model::lending::{Account, LendingParams, LiquidationIndex, LiquidationRule};
 use cascade_model::liquity::StabilityPool;
 use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
+use cascade_model::perp::account::PerpAccount;
+use cascade_model::perp::params::{PerpMarketParams, PerpParams};
 use cascade_model::venue::Venue;
 use rayon::prelude::*;
 
@@ -127,6 +129,118 @@ pub struct ProtocolState {
     pub stability_pool: Option<StabilityPool>,
 }
 
+/// Where a market of a perpetual-swap exchange reads and trades.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerpMarketInfo {
+    /// The base asset.
+    pub asset: AssetId,
+    /// The venue where close-outs trade (the market's book) and whose price enters the mark.
+    pub venue: VenueId,
+    /// The oracle publishing the index price; `None` reads the fundamental.
+    pub index: Option<OracleId>,
+}
+
+/// A perpetual-swap exchange's identity and rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerpInfo {
+    /// Name (unique among all protocols).
+    pub name: String,
+    /// Liquidation engine and loss absorption.
+    pub params: PerpParams,
+    /// Markets' wiring, indexed by `MarketId`.
+    pub markets: Vec<PerpMarketInfo>,
+    /// Markets' rules (margin brackets, leverage, mark, funding), indexed by `MarketId`.
+    pub rules: Vec<PerpMarketParams>,
+    /// External labels of accounts loaded from files (empty for generated accounts).
+    pub account_labels: Vec<String>,
+}
+
+/// The traders outside the simulated book who hold the other side of its open interest, per
+/// market: every position opened or closed in the book is matched here at the same price, and
+/// funding is paid to or by them on their net size, so profit and loss sum to zero.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Counterparty {
+    /// Net size, units (minus the book's net size).
+    pub size: f64,
+    /// Σ size × price of their trades, USD.
+    pub cost: f64,
+    /// Funding received, USD.
+    pub cash: f64,
+}
+
+impl Counterparty {
+    /// Cash plus the position marked at `mark`.
+    pub fn value(&self, mark: f64) -> f64 {
+        self.cash + self.size * mark - self.cost
+    }
+}
+
+/// The liquidator vault's book: cash (capital, margins taken over, realised profit, funding) and
+/// per market a net size with its cost.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VaultBook {
+    /// Cash, USD.
+    pub cash: f64,
+    /// Net size per market, units.
+    pub size: Vec<f64>,
+    /// Σ size × entry per market, USD.
+    pub cost: Vec<f64>,
+    /// Positions taken over so far.
+    pub takeovers: u64,
+}
+
+impl VaultBook {
+    /// Cash plus the positions marked at `marks`.
+    pub fn value(&self, marks: &[f64]) -> f64 {
+        self.cash
+            + self
+                .size
+                .iter()
+                .zip(&self.cost)
+                .zip(marks)
+                .map(|((s, c), m)| s * m - c)
+                .sum::<f64>()
+    }
+}
+
+/// The mutable state of a perpetual-swap exchange.
+#[derive(Clone, Debug)]
+pub struct PerpState {
+    /// Margin accounts.
+    pub accounts: Vec<PerpAccount>,
+    /// Insurance fund balance, USD.
+    pub fund: f64,
+    /// Liquidator vault, if the exchange has one.
+    pub vault: Option<VaultBook>,
+    /// The other side of the book's open interest, per market.
+    pub counterparties: Vec<Counterparty>,
+    /// Deficit no fund, vault, deleveraging or socialisation covered, USD.
+    pub uncovered: f64,
+    /// Mark price per market, as of the last round.
+    pub marks: Vec<f64>,
+    /// Index price per market, as of the last round.
+    pub indices: Vec<f64>,
+    /// Σ of per-step premiums in the current funding interval, and their count, per market.
+    pub premium: Vec<(f64, u32)>,
+}
+
+impl PerpState {
+    /// Everything the exchange's participants hold, USD: wallets and positions of the accounts,
+    /// the vault, the counterparties, the fund, less the uncovered deficit. Constant through a
+    /// run (fees are paid into the fund), which the conservation tests check.
+    pub fn total_value(&self) -> f64 {
+        let accounts: f64 = self.accounts.iter().map(|a| a.equity(&self.marks)).sum();
+        let counterparties: f64 = self
+            .counterparties
+            .iter()
+            .zip(&self.marks)
+            .map(|(c, m)| c.value(*m))
+            .sum();
+        let vault = self.vault.as_ref().map_or(0.0, |v| v.value(&self.marks));
+        accounts + counterparties + vault + self.fund - self.uncovered
+    }
+}
+
 /// Everything that changes during a run.
 #[derive(Clone, Debug)]
 pub struct State {
@@ -140,6 +254,8 @@ pub struct State {
     pub protocols: Vec<ProtocolState>,
     /// Keepers' balances.
     pub keepers: Vec<KeeperBook>,
+    /// Perpetual-swap exchanges.
+    pub perps: Vec<PerpState>,
 }
 
 impl State {
@@ -175,6 +291,7 @@ impl State {
             oracles: self.oracles.clone(),
             protocols,
             keepers: self.keepers.clone(),
+            perps: self.perps.clone(),
         }
     }
 }
@@ -194,6 +311,8 @@ pub struct World {
     pub protocols: Vec<ProtocolInfo>,
     /// Keepers.
     pub keepers: Vec<KeeperInfo>,
+    /// Perpetual-swap exchanges.
+    pub perps: Vec<PerpInfo>,
     /// Instant shocks, per asset.
     pub shocks: Vec<(AssetId, Shock)>,
     /// Lower Cholesky factor of the correlation of the stochastic assets' innovations, with the
@@ -215,6 +334,7 @@ impl World {
         oracles: Vec<(OracleInfo, Oracle)>,
         protocols: Vec<(ProtocolInfo, Vec<Account>)>,
         keepers: Vec<KeeperInfo>,
+        perps: Vec<(PerpInfo, Vec<PerpAccount>)>,
         shocks: Vec<(AssetId, Shock)>,
         correlation: Option<(Vec<AssetId>, Vec<Vec<f64>>)>,
     ) -> Self {
@@ -279,6 +399,13 @@ impl World {
             });
             protocol_info.push(info);
         }
+        let (perp_info, perp_state) = perps
+            .into_iter()
+            .map(|(info, accounts)| {
+                let state = PerpState::open(&info, accounts, &fundamentals, &oracle_state);
+                (info, state)
+            })
+            .unzip();
         let keeper_books = keepers
             .iter()
             .map(|_| KeeperBook::new(asset_count))
@@ -290,6 +417,7 @@ impl World {
             oracles: oracle_info,
             protocols: protocol_info,
             keepers,
+            perps: perp_info,
             shocks,
             correlation,
             initial: State {
@@ -298,6 +426,7 @@ impl World {
                 oracles: oracle_state,
                 protocols: protocol_state,
                 keepers: keeper_books,
+                perps: perp_state,
             },
         }
     }
@@ -308,6 +437,14 @@ impl World {
             .iter()
             .position(|a| a.symbol == symbol)
             .map(|i| AssetId(i as u32))
+    }
+
+    /// Index of a perpetual-swap exchange by name.
+    pub fn perp(&self, name: &str) -> Option<PerpId> {
+        self.perps
+            .iter()
+            .position(|p| p.name == name)
+            .map(|i| PerpId(i as u32))
     }
 
     /// Index of a protocol by name.
@@ -324,6 +461,50 @@ impl World {
         match self.protocols[protocol.index()].oracle_for[asset.index()] {
             Some(oracle) => state.oracles[oracle.index()].published(),
             None => state.fundamentals[asset.index()].price(),
+        }
+    }
+}
+
+impl PerpState {
+    /// The state at time 0: marks at the index, the counterparties holding the other side of
+    /// every position at its entry price, the fund and vault at their starting balances.
+    fn open(
+        info: &PerpInfo,
+        accounts: Vec<PerpAccount>,
+        fundamentals: &[Fundamental],
+        oracles: &[Oracle],
+    ) -> Self {
+        let indices: Vec<f64> = info
+            .markets
+            .iter()
+            .map(|m| match m.index {
+                Some(o) => oracles[o.index()].published(),
+                None => fundamentals[m.asset.index()].price(),
+            })
+            .collect();
+        let mut counterparties = vec![Counterparty::default(); info.markets.len()];
+        for account in &accounts {
+            for p in &account.positions {
+                let c = &mut counterparties[p.market.index()];
+                c.size -= p.size;
+                c.cost -= p.size * p.entry;
+            }
+        }
+        let markets = info.markets.len();
+        Self {
+            accounts,
+            fund: info.params.insurance_fund_usd,
+            vault: info.params.vault.map(|v| VaultBook {
+                cash: v.capital_usd,
+                size: vec![0.0; markets],
+                cost: vec![0.0; markets],
+                takeovers: 0,
+            }),
+            counterparties,
+            uncovered: 0.0,
+            marks: indices.clone(),
+            indices,
+            premium: vec![(0.0, 0); markets],
         }
     }
 }

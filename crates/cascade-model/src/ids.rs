@@ -40,3 +40,11 @@ id_type!(
     /// An account of a protocol, index into that protocol's account table.
     AccountId
 );
+id_type!(
+    /// A perpetual-swap exchange (one insurance fund, one backstop vault, its markets).
+    PerpId
+);
+id_type!(
+    /// A market of a perpetual-swap exchange, index into that exchange's market table.
+    MarketId
+);

@@ -6,8 +6,8 @@
 
 use std::io::{self, Write};
 
-use cascade_engine::{BookMark, Event, EventKind, World};
-use cascade_model::ids::{AccountId, AssetId, ProtocolId};
+use cascade_engine::{BookMark, Event, EventKind, PerpCloseKind, World};
+use cascade_model::ids::{AccountId, AssetId, PerpId, ProtocolId};
 use rayon::prelude::*;
 
 use crate::float;
@@ -49,6 +49,7 @@ const BATCH: usize = 8 * CHUNK;
 struct Row<'a> {
     protocol: &'a str,
     account: Option<(ProtocolId, AccountId)>,
+    perp_account: Option<(PerpId, AccountId)>,
     keeper: &'a str,
     venue: &'a str,
     oracle: &'a str,
@@ -80,6 +81,7 @@ fn per_asset(world: &World, label: &str, values: &[f64]) -> String {
 
 fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
     let asset = |a: AssetId| world.assets[a.index()].symbol.as_str();
+    let perp = |x: PerpId| world.perps[x.index()].name.as_str();
     match kind {
         EventKind::RunStarted | EventKind::StepEnded => Row::default(),
         EventKind::PositionsOpened {
@@ -330,6 +332,167 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             detail: per_asset(world, "held", held),
             ..Row::default()
         },
+        EventKind::PerpsOpened {
+            exchange,
+            accounts,
+            long_usd,
+            short_usd,
+            total_value,
+        } => Row {
+            protocol: perp(*exchange),
+            detail: format!(
+                "accounts={accounts} long_usd={long_usd} short_usd={short_usd} total_value={total_value}"
+            ),
+            ..Row::default()
+        },
+        EventKind::PerpLiquidated(l) => {
+            let market = &world.perps[l.exchange.index()].markets[l.market.index()];
+            Row {
+                protocol: perp(l.exchange),
+                perp_account: Some((l.exchange, l.account)),
+                venue: &world.venues[market.venue.index()].name,
+                asset: asset(market.asset),
+                units: Some(l.units),
+                price: Some(l.fill_price),
+                usd: Some(l.units.abs() * l.fill_price),
+                price_after: Some(l.price_after),
+                detail: format!(
+                    "close={} remaining={} entry={} mark={} liquidation_price={} bankruptcy_price={} equity={} maintenance={} fee={} price_before={}",
+                    match l.close {
+                        PerpCloseKind::Market => "market",
+                        PerpCloseKind::Slice => "slice",
+                        PerpCloseKind::Deleveraged => "deleveraged",
+                    },
+                    l.remaining,
+                    l.entry,
+                    l.mark,
+                    l.liquidation_price,
+                    l.bankruptcy_price,
+                    l.equity,
+                    l.maintenance,
+                    l.fee,
+                    l.price_before
+                ),
+                ..Row::default()
+            }
+        }
+        EventKind::PerpSettled(settlement) => Row {
+            protocol: perp(settlement.exchange),
+            perp_account: Some((settlement.exchange, settlement.account)),
+            usd: Some(settlement.balance),
+            detail: format!(
+                "fund_change={} kept={} shortfall={} fund_balance={}",
+                settlement.fund_change,
+                settlement.kept,
+                settlement.shortfall,
+                settlement.fund_balance
+            ),
+            ..Row::default()
+        },
+        EventKind::PerpTakeover {
+            exchange,
+            account,
+            notional,
+            equity,
+            maintenance,
+            net_units,
+        } => Row {
+            protocol: perp(*exchange),
+            perp_account: Some((*exchange, *account)),
+            usd: Some(*notional),
+            units: Some(*net_units),
+            detail: format!("equity={equity} maintenance={maintenance}"),
+            ..Row::default()
+        },
+        EventKind::PerpDeleveraged {
+            exchange,
+            market,
+            account,
+            bankrupt,
+            units,
+            price,
+            rank,
+        } => {
+            let info = &world.perps[exchange.index()];
+            let bankrupt = match info.account_labels.get(bankrupt.index()) {
+                Some(label) if !label.is_empty() => label.clone(),
+                _ => bankrupt.0.to_string(),
+            };
+            Row {
+                protocol: perp(*exchange),
+                perp_account: account.map(|a| (*exchange, a)),
+                asset: asset(info.markets[market.index()].asset),
+                units: Some(*units),
+                price: Some(*price),
+                usd: Some(units.abs() * price),
+                detail: match account {
+                    Some(_) => format!("bankrupt={bankrupt} rank={rank}"),
+                    None => format!("bankrupt={bankrupt} counterparty=outside"),
+                },
+                ..Row::default()
+            }
+        }
+        EventKind::PerpCooldowns { exchange, count } => Row {
+            protocol: perp(*exchange),
+            detail: format!("count={count}"),
+            ..Row::default()
+        },
+        EventKind::PerpSocialised {
+            exchange,
+            usd,
+            accounts,
+            uncovered,
+        } => Row {
+            protocol: perp(*exchange),
+            usd: Some(*usd),
+            detail: format!("accounts={accounts} uncovered={uncovered}"),
+            ..Row::default()
+        },
+        EventKind::FundingPaid {
+            exchange,
+            market,
+            rate,
+            mark,
+            longs_paid,
+        } => Row {
+            protocol: perp(*exchange),
+            asset: asset(world.perps[exchange.index()].markets[market.index()].asset),
+            price: Some(*mark),
+            usd: Some(*longs_paid),
+            detail: format!("rate={rate}"),
+            ..Row::default()
+        },
+        EventKind::PerpMarked(mark) => {
+            let info = &world.perps[mark.exchange.index()];
+            let per_market = |label: &str, values: &[f64]| {
+                values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != 0.0)
+                    .map(|(m, v)| format!("{label}.{}={v}", asset(info.markets[m].asset)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            Row {
+                protocol: perp(mark.exchange),
+                usd: Some(mark.unrealised_bad_debt_usd),
+                detail: format!(
+                    "open_accounts={} fund={} vault_value={} vault_capital={} uncovered={} total_value={} {} {} {}",
+                    mark.open_accounts,
+                    mark.fund,
+                    mark.vault_value,
+                    mark.vault_capital,
+                    mark.uncovered,
+                    mark.total_value,
+                    per_market("long", &mark.long_units),
+                    per_market("short", &mark.short_units),
+                    per_market("vault", &mark.vault_size)
+                )
+                .trim_end()
+                .to_string(),
+                ..Row::default()
+            }
+        }
         EventKind::BackstopTakeover {
             protocol,
             account,
@@ -520,8 +683,13 @@ fn format_event(world: &World, seq: usize, event: &Event, out: &mut Vec<u8>) {
     out.push(b',');
     push_text(out, row.protocol);
     out.push(b',');
-    if let Some((p, a)) = row.account {
-        match world.protocols[p.index()].account_labels.get(a.index()) {
+    let labelled = match (row.account, row.perp_account) {
+        (Some((p, a)), _) => Some((&world.protocols[p.index()].account_labels, a)),
+        (None, Some((x, a))) => Some((&world.perps[x.index()].account_labels, a)),
+        (None, None) => None,
+    };
+    if let Some((labels, a)) = labelled {
+        match labels.get(a.index()) {
             Some(label) if !label.is_empty() => push_text(out, label),
             _ => out.extend_from_slice(integer.format(a.0).as_bytes()),
         }

@@ -67,6 +67,19 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             gain,
         )?;
     }
+    for (symbol, a) in &summary.assets {
+        if a.exogenous_rise > 0.0 || a.total_rise > 0.0 {
+            writeln!(
+                out,
+                "  {symbol:<8} rises: exogenous {}, total {} (max {:.2}){}",
+                percent(a.exogenous_rise),
+                percent(a.total_rise),
+                a.max_price,
+                a.amplification_rise
+                    .map_or(String::new(), |x| format!(", amplification {x:.2}×"))
+            )?;
+        }
+    }
     writeln!(out)?;
     let l = &summary.liquidations;
     writeln!(out, "Liquidations")?;
@@ -134,6 +147,46 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
                 write!(out, ", uncovered {}", usd(p.uncovered_deficit_usd))?;
             }
             writeln!(out)?;
+        }
+    }
+    for (name, p) in &summary.protocols {
+        let Some(perp) = &p.perp else {
+            continue;
+        };
+        writeln!(
+            out,
+            "  {name} perps: {} longs ({}) and {} shorts ({}) closed, {} slices, {} deleveraged",
+            perp.liquidations_long,
+            usd(perp.liquidated_long_usd),
+            perp.liquidations_short,
+            usd(perp.liquidated_short_usd),
+            perp.slices,
+            perp.deleveraged_closes
+        )?;
+        if perp.adl.events > 0 {
+            writeln!(
+                out,
+                "  {name} auto-deleveraging: {} across {} accounts",
+                usd(perp.adl.notional_usd),
+                perp.adl.accounts_hit
+            )?;
+        }
+        if let Some(v) = &perp.vault {
+            writeln!(
+                out,
+                "  {name} vault: {} takeovers ({}), profit and loss {}",
+                v.takeovers,
+                usd(v.notional_usd),
+                usd(v.pnl_usd)
+            )?;
+        }
+        if perp.funding.payments > 0 {
+            writeln!(
+                out,
+                "  {name} funding: {} payments, longs paid {}",
+                perp.funding.payments,
+                usd(perp.funding.longs_paid_usd)
+            )?;
         }
     }
     for (name, k) in &summary.keepers {

@@ -3,6 +3,8 @@
 //! Every rule reports through [`Builder::fail`] with the field path and the value, so one run of
 //! `cascade validate` lists every problem in the file, not just the first.
 
+pub(crate) mod perp;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,8 @@ use sha2::{Digest, Sha256};
 use smallvec::smallvec;
 
 use crate::data::{self, TimeUnit};
+use crate::preset::PresetKind;
+use perp::{PerpContext, ProtocolKind, section_kind};
 use crate::error::{InputError, ScenarioError};
 use crate::generate;
 use crate::path::{FieldPath, Locator};
@@ -238,12 +242,44 @@ impl<'a> Builder<'a> {
             &file.oracles,
             assets.len(),
         );
+        // Lending protocols and perp exchanges are numbered apart, each in file order.
         let protocol_ids: HashMap<String, ProtocolId> = file
             .protocols
             .iter()
+            .filter(|p| section_kind(p) != Some(ProtocolKind::Perp))
             .enumerate()
             .map(|(i, p)| (p.name.clone(), ProtocolId(i as u32)))
             .collect();
+        let start_prices: Vec<f64> = assets.iter().map(|a| a.start_price).collect();
+        let perp_cx = PerpContext {
+            asset_ids: &asset_ids,
+            venue_ids: &venue_ids,
+            venues: &venues,
+            oracle_ids: &oracle_ids,
+            oracles: &oracles,
+            start_prices: &start_prices,
+        };
+        let (mut perps, perp_ids) = self.perps(&file.protocols, &perp_cx);
+        let mut perp_books: Vec<Vec<_>> = vec![Vec::new(); perps.len()];
+        for (i, s) in file.positions.iter().enumerate() {
+            if let Some(&x) = perp_ids.get(&s.protocol) {
+                let at = root().key("positions").at(i);
+                let accounts = self.perp_positions(
+                    &at,
+                    s,
+                    &perps[x.index()],
+                    &perp_cx,
+                    file.simulation.seed,
+                    i,
+                );
+                perp_books[x.index()].extend(accounts);
+            }
+        }
+        for (info, book) in perps.iter_mut().zip(&perp_books) {
+            if !info.account_labels.is_empty() {
+                info.account_labels.resize(book.len(), String::new());
+            }
+        }
         let keepers = self.keepers(
             &file.keepers,
             &protocol_ids,
@@ -256,6 +292,7 @@ impl<'a> Builder<'a> {
         let accounts = self.positions(
             &file,
             &protocol_ids,
+            &perp_ids,
             &asset_ids,
             &assets,
             &oracle_prices,
@@ -277,6 +314,7 @@ impl<'a> Builder<'a> {
             oracles,
             protocols.into_iter().zip(accounts).collect(),
             keepers,
+            perps.into_iter().zip(perp_books).collect(),
             shocks,
             correlation,
         );
@@ -1177,49 +1215,81 @@ impl<'a> Builder<'a> {
         for (i, p) in sections.iter().enumerate() {
             let at = root().key("protocols").at(i);
             self.unique(&mut seen, &at.key("name"), &p.name, "protocol");
-            if p.kind != "lending" {
-                self.fail(
-                    &at.key("kind"),
-                    format!("{:?}", p.kind),
-                    "unknown protocol kind; expected lending",
-                );
+            let (kind, preset) = self.protocol_kind(&at, p);
+            let preset = match preset.map(|p| p.kind) {
+                Some(PresetKind::Lending(l)) => Some(l),
+                _ => None,
+            };
+            if kind != Some(ProtocolKind::Lending) {
+                continue;
+            }
+            for (field, present) in [("perp", p.perp.is_some()), ("markets", !p.markets.is_empty())] {
+                if present {
+                    self.fail_written(&at.key(field), "applies to kind = \"perp\" only");
+                }
             }
             let lat = at.key("liquidation");
-            let (rule, default_bonus) = self.liquidation_rule(&lat, &p.liquidation);
+            let from_preset;
+            let liquidation = match (&p.liquidation, preset) {
+                (Some(l), _) => l,
+                (None, Some(l)) => {
+                    from_preset = LiquidationSection::fixed_spread(l.bonus, l.close_factor);
+                    &from_preset
+                }
+                (None, None) => {
+                    self.fail_bare(&lat, "missing: a lending protocol needs a liquidation mechanism (or a preset)");
+                    continue;
+                }
+            };
+            let (rule, default_bonus) = self.liquidation_rule(&lat, liquidation);
             if p.epoch_seconds == Some(0) {
                 self.fail(&at.key("epoch_seconds"), 0, "expected at least 1 second");
             }
+            let epoch_seconds = p.epoch_seconds.or(preset.and_then(|l| l.epoch_seconds));
             let mut collateral = vec![None; asset_count];
-            if p.collateral.is_empty() {
+            let no_collateral = BTreeMap::new();
+            let sections_collateral = p.collateral.as_ref().unwrap_or(&no_collateral);
+            if sections_collateral.is_empty() {
                 self.fail_bare(
                     &at.key("collateral"),
                     "expected at least one collateral asset",
                 );
             }
-            for (symbol, c) in &p.collateral {
+            let ctx = "(or a preset)";
+            for (symbol, c) in sections_collateral {
                 let cat = at.key("collateral").key(symbol);
                 let Some(asset) = self.lookup(&cat, asset_ids, symbol, "asset") else {
                     continue;
                 };
+                let ltv = c.ltv.or(preset.map(|l| l.ltv));
+                let threshold = c
+                    .liquidation_threshold
+                    .or(preset.map(|l| l.liquidation_threshold));
+                let (Some(ltv), Some(threshold)) = (
+                    self.required(&cat.key("ltv"), &ltv, ctx),
+                    self.required(&cat.key("liquidation_threshold"), &threshold, ctx),
+                ) else {
+                    continue;
+                };
                 let ok = self.check(
                     &cat.key("ltv"),
-                    c.ltv,
-                    (0.0..=1.0).contains(&c.ltv),
+                    ltv,
+                    (0.0..=1.0).contains(&ltv),
                     "a loan-to-value in [0, 1]",
                 ) & self.check(
                     &cat.key("liquidation_threshold"),
-                    c.liquidation_threshold,
-                    c.liquidation_threshold > 0.0 && c.liquidation_threshold <= 1.0,
+                    threshold,
+                    threshold > 0.0 && threshold <= 1.0,
                     "a liquidation threshold in (0, 1]",
                 );
-                if ok && c.ltv > c.liquidation_threshold {
-                    self.fail(&cat.key("ltv"), c.ltv, format!("exceeds the liquidation threshold {}: a new loan would be liquidatable at once", c.liquidation_threshold));
+                if ok && ltv > threshold {
+                    self.fail(&cat.key("ltv"), ltv, format!("exceeds the liquidation threshold {threshold}: a new loan would be liquidatable at once"));
                 }
                 let bonus = match (c.liquidation_bonus, default_bonus) {
                     (Some(b), Some(_)) => b,
                     (None, Some(b)) => b,
                     (Some(b), None) => {
-                        self.fail(&cat.key("liquidation_bonus"), b, format!("does not apply for mechanism {:?}, whose incentive is set by its own rule", p.liquidation.mechanism));
+                        self.fail(&cat.key("liquidation_bonus"), b, format!("does not apply for mechanism {:?}, whose incentive is set by its own rule", liquidation.mechanism));
                         0.0
                     }
                     (None, None) => 0.0,
@@ -1258,8 +1328,8 @@ impl<'a> Builder<'a> {
                     (false, None) => 1.0,
                 };
                 collateral[asset.index()] = Some(CollateralParams {
-                    ltv: c.ltv,
-                    liquidation_threshold: c.liquidation_threshold,
+                    ltv,
+                    liquidation_threshold: threshold,
                     liquidation_bonus: bonus,
                     liquidation_factor,
                 });
@@ -1328,7 +1398,7 @@ impl<'a> Builder<'a> {
                 params: LendingParams {
                     collateral,
                     liquidation: rule,
-                    epoch_seconds: p.epoch_seconds,
+                    epoch_seconds,
                     step_limit_usd: p.liquidation_limit_usd_per_step,
                 },
                 oracle_for,
@@ -2164,6 +2234,7 @@ impl<'a> Builder<'a> {
         &mut self,
         file: &ScenarioFile,
         protocol_ids: &HashMap<String, ProtocolId>,
+        perp_ids: &HashMap<String, cascade_model::ids::PerpId>,
         asset_ids: &HashMap<String, AssetId>,
         assets: &[AssetInfo],
         oracle_prices: &[f64],
@@ -2177,10 +2248,29 @@ impl<'a> Builder<'a> {
         };
         for (i, s) in file.positions.iter().enumerate() {
             let at = root().key("positions").at(i);
+            if perp_ids.contains_key(&s.protocol) {
+                continue;
+            }
             let Some(p) = self.lookup(&at.key("protocol"), protocol_ids, &s.protocol, "protocol")
             else {
                 continue;
             };
+            for (field, present) in [
+                ("market", s.market.is_some()),
+                ("side", s.side.is_some()),
+                ("notional_usd", s.notional_usd.is_some()),
+                ("leverage", s.leverage.is_some()),
+                ("entry_price", s.entry_price.is_some()),
+                ("margin_mode", s.margin_mode.is_some()),
+                ("cross_buffer", s.cross_buffer.is_some()),
+            ] {
+                if present {
+                    self.fail_written(
+                        &at.key(field),
+                        "applies to a perp exchange's positions only",
+                    );
+                }
+            }
             let params = protocols[p.index()].params.clone();
             if let Some(name) = &s.file {
                 for (field, present) in [

@@ -4,9 +4,15 @@
 //! For a position with c units of collateral, liquidation threshold LT, collateral price P and
 //! debt price D: a liquidation price p_L means debt = c · p_L · LT / D; a health factor h means
 //! debt = c · P · LT / (h · D).
+//!
+//! Perp populations are `count` one-position accounts sharing a total notional: each opens at
+//! its entry price with margin = notional / leverage, or with the margin that puts its
+//! liquidation price (equity = tiered maintenance) where the distribution says.
 
-use cascade_model::ids::AssetId;
+use cascade_model::ids::{AssetId, MarketId};
 use cascade_model::lending::Account;
+use cascade_model::perp::MarginTable;
+use cascade_model::perp::account::{MarginMode, PerpAccount, PerpPosition};
 use cascade_model::rng::RngStream;
 use rand::RngExt;
 use rand_distr::{Distribution as _, LogNormal, Normal};
@@ -142,6 +148,87 @@ pub fn generate(p: &Population, rng: &mut RngStream) -> Vec<Account> {
                 collateral: smallvec![(p.collateral_asset, units)],
                 debt_asset: p.debt_asset,
                 debt: debt_value / p.debt_price,
+            }
+        })
+        .collect()
+}
+
+/// How a generated perp population sets each position's margin.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PerpTarget {
+    /// Opening leverage (notional / margin) follows the distribution.
+    Leverage(Distribution),
+    /// Liquidation prices follow the distribution: the margin is what makes equity meet
+    /// maintenance there.
+    LiquidationPrice(Distribution),
+}
+
+/// A population of isolated (or single-market cross) perp positions to generate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerpPopulation {
+    /// Number of accounts, one position each.
+    pub count: usize,
+    /// The market.
+    pub market: MarketId,
+    /// +1 long, −1 short.
+    pub side: f64,
+    /// Total notional at entry, USD.
+    pub total_notional: f64,
+    /// Entry prices: a distribution, or every position at `mark`.
+    pub entry: Option<Distribution>,
+    /// The market's mark at time 0.
+    pub mark: f64,
+    /// How margins are set.
+    pub target: PerpTarget,
+    /// The market's maintenance brackets.
+    pub margin: MarginTable,
+    /// Margin mode; cross accounts hold `1 + cross_buffer` times the margin in their wallet.
+    pub mode: MarginMode,
+    /// Extra wallet of cross accounts, as a fraction of the margin.
+    pub cross_buffer: f64,
+    /// σ of log-normal position sizes (0 = equal sizes); sizes are scaled to the total.
+    pub size_sigma: f64,
+}
+
+/// Generates the accounts of a perp population.
+pub fn generate_perps(p: &PerpPopulation, rng: &mut RngStream) -> Vec<PerpAccount> {
+    let n = p.count;
+    let weights: Vec<f64> = if p.size_sigma > 0.0 {
+        let lognormal = LogNormal::new(0.0, p.size_sigma).expect("validated sigma");
+        let raw: Vec<f64> = (0..n).map(|_| lognormal.sample(rng)).collect();
+        let sum: f64 = raw.iter().sum();
+        raw.iter().map(|x| x / sum).collect()
+    } else {
+        vec![1.0 / n as f64; n]
+    };
+    weights
+        .into_iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let notional = p.total_notional * w;
+            let entry = p.entry.map_or(p.mark, |d| draw(d, i, n, rng));
+            let size = p.side * notional / entry;
+            let margin = match p.target {
+                PerpTarget::Leverage(d) => notional / draw(d, i, n, rng),
+                PerpTarget::LiquidationPrice(d) => {
+                    let price = draw(d, i, n, rng);
+                    p.margin.maintenance(size.abs() * price) - size * (price - entry)
+                }
+            };
+            let wallet = match p.mode {
+                MarginMode::Isolated => margin,
+                MarginMode::Cross => margin * (1.0 + p.cross_buffer),
+            };
+            PerpAccount {
+                wallet,
+                positions: vec![PerpPosition {
+                    market: p.market,
+                    size,
+                    entry,
+                }],
+                mode: p.mode,
+                sliced: false,
+                cooldown_until: 0,
             }
         })
         .collect()

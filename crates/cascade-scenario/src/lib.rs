@@ -11,6 +11,7 @@ mod error;
 pub mod generate;
 pub mod mechanism;
 mod path;
+pub mod preset;
 pub mod schema;
 
 use std::path::Path;

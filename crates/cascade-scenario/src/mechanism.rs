@@ -19,6 +19,8 @@
 //! | `dutch_auction` | Maker Liquidations 2.0 with ETH-A-like parameters: penalty (the scenario's bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1% (per-collateral bonuses removed) |
 
 use crate::schema::{InsuranceSection, LiquidationSection, ScenarioFile};
+use crate::build::perp::{ProtocolKind, section_kind};
+use crate::preset::{self, Preset, PresetKind};
 
 /// The mechanism names `apply` accepts.
 pub const MECHANISMS: [&str; 11] = [
@@ -51,6 +53,9 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
     }
     if mechanism == "insurance_fund" {
         for protocol in &mut file.protocols {
+            if section_kind(protocol) == Some(ProtocolKind::Perp) {
+                continue;
+            }
             protocol.insurance.get_or_insert(InsuranceSection {
                 fund_usd: 10_000_000.0,
                 fee_share: Some(1.0),
@@ -61,7 +66,20 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
         return Ok(());
     }
     for protocol in &mut file.protocols {
-        let old = &protocol.liquidation;
+        if section_kind(protocol) == Some(ProtocolKind::Perp) {
+            continue;
+        }
+        // A lending preset without its own section liquidates by the preset's fixed spread.
+        let preset = match protocol.preset.as_deref().and_then(preset::find) {
+            Some(Preset {
+                kind: PresetKind::Lending(l),
+                ..
+            }) => Some(LiquidationSection::fixed_spread(l.bonus, l.close_factor)),
+            _ => None,
+        };
+        let Some(old) = protocol.liquidation.as_ref().or(preset.as_ref()) else {
+            continue;
+        };
         let (kind, version) = match mechanism.split_once('.') {
             Some((_, minor)) => ("aave_v3", Some(format!("3.{minor}"))),
             None => (mechanism, None),
@@ -157,11 +175,11 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
             kind,
             "morpho_blue" | "euler_v2" | "dutch_auction" | "english_auction" | "backstop"
         ) {
-            for collateral in protocol.collateral.values_mut() {
+            for collateral in protocol.collateral.iter_mut().flat_map(|c| c.values_mut()) {
                 collateral.liquidation_bonus = None;
             }
         }
-        protocol.liquidation = new;
+        protocol.liquidation = Some(new);
     }
     Ok(())
 }

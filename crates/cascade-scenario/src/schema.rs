@@ -158,17 +158,72 @@ pub struct OracleSection {
 #[allow(missing_docs)]
 pub struct ProtocolSection {
     pub name: String,
-    pub kind: String,
-    pub liquidation: LiquidationSection,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub preset: Option<String>,
+    #[serde(default)]
+    pub liquidation: Option<LiquidationSection>,
     #[serde(default)]
     pub oracles: BTreeMap<String, String>,
-    pub collateral: BTreeMap<String, CollateralSection>,
+    #[serde(default)]
+    pub collateral: Option<BTreeMap<String, CollateralSection>>,
+    #[serde(default)]
+    pub perp: Option<PerpSection>,
+    #[serde(default)]
+    pub markets: Vec<MarketSection>,
     #[serde(default)]
     pub epoch_seconds: Option<u64>,
     #[serde(default)]
     pub insurance: Option<InsuranceSection>,
     #[serde(default)]
     pub liquidation_limit_usd_per_step: Option<f64>,
+}
+
+/// `protocols[].perp`: a perp exchange's liquidation engine.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PerpSection {
+    #[serde(default)]
+    pub close_out: Option<String>,
+    #[serde(default)]
+    pub liquidation_fee: Option<f64>,
+    #[serde(default)]
+    pub slice_above_usd: Option<f64>,
+    #[serde(default)]
+    pub slice_fraction: Option<f64>,
+    #[serde(default)]
+    pub slice_cooldown_seconds: Option<u64>,
+    #[serde(default)]
+    pub vault_capital_usd: Option<f64>,
+    #[serde(default)]
+    pub vault_below_fraction: Option<f64>,
+}
+
+/// `protocols[].markets[]`: a perp market.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct MarketSection {
+    pub asset: String,
+    pub venue: String,
+    #[serde(default)]
+    pub oracle: Option<String>,
+    #[serde(default)]
+    pub mark: Option<String>,
+    #[serde(default)]
+    pub max_leverage: Option<f64>,
+    #[serde(default, deserialize_with = "pairs")]
+    pub maintenance: Option<Vec<(f64, f64)>>,
+    #[serde(default)]
+    pub funding_interval_seconds: Option<u64>,
+    #[serde(default)]
+    pub funding_interest: Option<f64>,
+    #[serde(default)]
+    pub funding_clamp: Option<f64>,
+    #[serde(default)]
+    pub funding_cap: Option<f64>,
 }
 
 /// `protocols[].insurance`.
@@ -186,7 +241,7 @@ pub struct InsuranceSection {
 }
 
 /// `protocols[].liquidation`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct LiquidationSection {
@@ -272,8 +327,10 @@ pub struct LiquidationSection {
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct CollateralSection {
-    pub ltv: f64,
-    pub liquidation_threshold: f64,
+    #[serde(default)]
+    pub ltv: Option<f64>,
+    #[serde(default)]
+    pub liquidation_threshold: Option<f64>,
     #[serde(default)]
     pub liquidation_bonus: Option<f64>,
     #[serde(default)]
@@ -300,6 +357,20 @@ pub struct PositionsSection {
     pub health_factor: Option<DistributionSection>,
     #[serde(default)]
     pub size_sigma: Option<f64>,
+    #[serde(default)]
+    pub market: Option<String>,
+    #[serde(default)]
+    pub side: Option<String>,
+    #[serde(default)]
+    pub notional_usd: Option<f64>,
+    #[serde(default)]
+    pub leverage: Option<DistributionSection>,
+    #[serde(default)]
+    pub entry_price: Option<DistributionSection>,
+    #[serde(default)]
+    pub margin_mode: Option<String>,
+    #[serde(default)]
+    pub cross_buffer: Option<f64>,
 }
 
 /// `positions[].collateral`.
@@ -437,4 +508,16 @@ pub struct ShockSection {
     pub drop: Option<f64>,
     #[serde(default)]
     pub rise: Option<f64>,
+}
+
+impl LiquidationSection {
+    /// A fixed-spread section with this bonus and close factor (what a lending preset gives).
+    pub fn fixed_spread(bonus: f64, close_factor: f64) -> Self {
+        Self {
+            mechanism: "fixed_spread".to_string(),
+            bonus: Some(bonus),
+            close_factor: Some(close_factor),
+            ..Self::default()
+        }
+    }
 }

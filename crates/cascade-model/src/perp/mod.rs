@@ -1,7 +1,12 @@
-//! Perpetual-swap margin maths (REFERENCE-MATH §8): tiered maintenance margin with cumulative
-//! amounts, liquidation and bankruptcy prices (Binance USDⓈ-M, BitMEX-style linear and inverse,
-//! Hyperliquid), and the auto-deleveraging ranking. Pure functions; the engine's perp markets
-//! build on them.
+//! Perpetual swaps (REFERENCE-MATH §8). This module holds the margin maths: tiered maintenance
+//! margin with cumulative amounts, liquidation and bankruptcy prices (Binance USDⓈ-M,
+//! BitMEX-style linear and inverse, Hyperliquid), and the auto-deleveraging ranking, as pure
+//! functions. [`params`] holds an exchange's and a market's rules (mark price, funding,
+//! close-out, vault, deficit), [`account`] a trader's margin account; the engine's perp
+//! exchanges build on them.
+
+pub mod account;
+pub mod params;
 
 /// Long or short.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,154 @@
+//! The rules of a perpetual-swap exchange and of each of its markets: margin brackets, maximum
+//! leverage, mark price and funding per market; close-out, fees, slicing, the backstop vault and
+//! what covers a deficit the insurance fund cannot, per exchange.
+
+use crate::Seconds;
+use crate::perp::MarginTable;
+
+/// How a market's mark price is formed from its index (the oracle) and its own book (the venue).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkRule {
+    /// The index price itself (Hyperliquid's oracle-led mark, dYdX).
+    Index,
+    /// The venue's price (the last trade on the perp's own book).
+    Venue,
+    /// Binance's fair price: the median of the index, the index plus the last funding basis
+    /// (`index · (1 + premium)`), and the venue price.
+    Median,
+}
+
+/// A market: one base asset, its margin brackets and funding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerpMarketParams {
+    /// Highest leverage a position may be opened with (initial margin = notional / leverage).
+    pub max_leverage: f64,
+    /// Maintenance-margin brackets by notional.
+    pub margin: MarginTable,
+    /// How the mark price is formed.
+    pub mark: MarkRule,
+    /// Seconds between funding payments (28,800 on Binance, 3,600 on Hyperliquid); `None`
+    /// disables funding.
+    pub funding_interval: Option<Seconds>,
+    /// Interest component per interval (0.0001 = 0.01%).
+    pub funding_interest: f64,
+    /// Clamp on (interest − premium) per interval (0.0005).
+    pub funding_clamp: f64,
+    /// Cap on the rate per interval, either sign.
+    pub funding_cap: f64,
+}
+
+/// What happens to a liquidated account's remaining margin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseOut {
+    /// Binance/BitMEX: the engine takes the position over at the bankruptcy price; the trader's
+    /// margin is gone; a fill better than bankruptcy pays the surplus to the insurance fund, a
+    /// worse one is paid by the fund.
+    Bankruptcy,
+    /// Hyperliquid: market orders close the position; what collateral remains after the fills
+    /// and the liquidation fee stays with the trader; only a negative balance is the fund's.
+    Market,
+}
+
+/// What covers a deficit the insurance fund cannot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeficitRule {
+    /// Auto-deleveraging: opposite positions ranked by profit × effective leverage are closed
+    /// at the bankrupt position's bankruptcy price (REFERENCE-MATH §8.3).
+    AutoDeleverage,
+    /// Socialised loss: the deficit is charged to accounts in profit, pro rata to their
+    /// unrealised profit at the mark.
+    Socialise,
+    /// Nothing: the exchange carries the deficit.
+    None,
+}
+
+/// Large positions are closed in slices: the first liquidation of a position above
+/// `above_usd` notional sends only `fraction` of it, then waits `cooldown` before sending the
+/// rest (Hyperliquid: 20% above 100,000 USDC, then 30 s).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slicing {
+    /// Notional (USD, at the mark) above which the first close-out is a slice.
+    pub above_usd: f64,
+    /// Share of the position sent in the first slice.
+    pub fraction: f64,
+    /// Seconds before the rest may be sent.
+    pub cooldown: Seconds,
+}
+
+/// A Hyperliquid-style liquidator vault (HLP): it takes positions and their margin over when
+/// equity falls below `below_fraction` of maintenance or the book cannot absorb a close-out,
+/// and carries their profit and loss.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VaultParams {
+    /// Fraction of maintenance margin under which the vault takes over (2/3 on Hyperliquid).
+    pub below_fraction: f64,
+    /// The vault's own capital, USD.
+    pub capital_usd: f64,
+}
+
+/// An exchange's liquidation engine and loss absorption.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PerpParams {
+    /// Bankruptcy-price or market close-out.
+    pub close_out: CloseOut,
+    /// Fee on the notional closed by a liquidation, paid into the insurance fund (market
+    /// close-out and slices; under bankruptcy close-out the whole remaining margin goes there).
+    pub liquidation_fee: f64,
+    /// Large positions closed in slices with a cooldown, if set.
+    pub slicing: Option<Slicing>,
+    /// The backstop vault, if any.
+    pub vault: Option<VaultParams>,
+    /// Insurance fund at the start, USD.
+    pub insurance_fund_usd: f64,
+    /// What covers what the fund cannot.
+    pub deficit: DeficitRule,
+}
+
+/// The funding rate for one interval (Binance and Hyperliquid use the same form):
+/// F = P + clamp(I − P, −c, c), capped at ±cap, where P is the interval's average premium
+/// ((mark − index) / index) and I the interest component. Positive: longs pay shorts.
+pub fn funding_rate(average_premium: f64, interest: f64, clamp: f64, cap: f64) -> f64 {
+    let rate = average_premium + (interest - average_premium).clamp(-clamp, clamp);
+    rate.clamp(-cap, cap)
+}
+
+/// A market's mark price from its index, its venue's price and the premium of the current
+/// funding interval.
+pub fn mark_price(rule: MarkRule, index: f64, venue: f64, premium: f64) -> f64 {
+    match rule {
+        MarkRule::Index => index,
+        MarkRule::Venue => venue,
+        MarkRule::Median => {
+            let mut v = [index, index * (1.0 + premium), venue];
+            v.sort_by(f64::total_cmp);
+            v[1]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Binance's funding formula with the default interest 0.01% and clamp 0.05% per 8 h:
+    /// a premium of 0.03% gives exactly the interest (the clamp absorbs the difference); a
+    /// premium of 0.2% gives 0.2% − 0.05% = 0.15%; a discount of −0.1% gives −0.05%; a cap of
+    /// 0.75% bounds a 2% premium. Tolerance 1e-15.
+    #[test]
+    fn funding_rate_follows_binance() {
+        let f = |p: f64| funding_rate(p, 0.0001, 0.0005, 0.0075);
+        assert!((f(0.0003) - 0.0001).abs() < 1e-15);
+        assert!((f(0.002) - 0.0015).abs() < 1e-15);
+        assert!((f(-0.001) + 0.0005).abs() < 1e-15);
+        assert!((f(0.02) - 0.0075).abs() < 1e-15);
+    }
+
+    #[test]
+    fn median_mark_takes_the_middle_value() {
+        assert_eq!(mark_price(MarkRule::Median, 100.0, 90.0, 0.02), 100.0);
+        assert_eq!(mark_price(MarkRule::Median, 100.0, 101.0, 0.02), 101.0);
+        assert_eq!(mark_price(MarkRule::Median, 100.0, 110.0, 0.02), 102.0);
+        assert_eq!(mark_price(MarkRule::Index, 100.0, 90.0, 0.02), 100.0);
+        assert_eq!(mark_price(MarkRule::Venue, 100.0, 90.0, 0.02), 90.0);
+    }
+}
