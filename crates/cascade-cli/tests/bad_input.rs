@@ -602,11 +602,83 @@ fn malformed_order_books() {
 }
 
 #[test]
+fn malformed_order_book_asks() {
+    // Inline asks must rise from the best (lowest) ask, each at or above the start price.
+    let with_asks = |asks: &str| {
+        edit(
+            "model = \"linear\", usd_per_unit = 0.002",
+            &format!("model = \"order_book\", levels = [[1999, 10], [1990, 20]],\n  asks = {asks}"),
+        )
+    };
+    let valid = with_asks("[[2001, 10], [2010, 20]]");
+    assert_valid(&valid, &[]);
+    let t = with_asks("[\n  [2010, 10],\n  [2001, 5],\n]");
+    let parts = [
+        &at(&t, "[2001, 5]"),
+        "venues[0].impact.asks[1] = [2001, 5]",
+        "asks must be listed best (lowest price) first",
+    ];
+    check_only(&t, &parts);
+    let t = with_asks("[\n  [1995, 10],\n]");
+    let parts = [
+        &at(&t, "[1995, 10]"),
+        "venues[0].impact.asks[0] = [1995, 10]",
+        "an ask below the asset's start price 2000",
+    ];
+    check_only(&t, &parts);
+    let t = with_asks("[\n  [2001, 0],\n]");
+    let parts = [
+        &at(&t, "[2001, 0]"),
+        "venues[0].impact.asks[0] = [2001, 0]",
+        "expected a positive price and a positive size",
+    ];
+    check_only(&t, &parts);
+    let t = with_asks("[]");
+    let parts = [
+        &at(&t, "asks = []"),
+        "venues[0].impact.asks",
+        "expected at least one [price, size] level",
+    ];
+    check_only(&t, &parts);
+    // In a file, asks are the rows with side = ask, checked the same way at their lines.
+    let t = with_book_file();
+    assert_valid(
+        &t,
+        &[(
+            "book.csv",
+            "side,price,size\nbid,1999,100\nask,2001,100\nbid,1990,200\n",
+        )],
+    );
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        ("side,price,size\nbid,1999,100\nask,2010,100\nask,2001,50\n", &["book.csv:4: price = 2001: asks must be listed best (lowest price) first"]),
+        ("side,price,size\nbid,1999,100\nask,1998,100\n", &["book.csv:3: price = 1998: an ask below the asset's start price 2000"]),
+        ("side,price,size\nbid,1999,100\noffer,2001,100\n", &["book.csv:3: side = \"offer\": expected bid or ask"]),
+        ("side,price,size\nask,2001,100\n", &["book.csv: side: the order book has no bid levels; every row is an ask"]),
+    ];
+    for &(csv, parts) in cases {
+        check_files(&t, &[("book.csv", csv)], parts);
+    }
+    // Asks come inline with the levels or from the file, not both.
+    let t = edit(
+        r#"impact = { model = "linear", usd_per_unit = 0.002 }"#,
+        "impact = { model = \"order_book\", file = \"book.csv\",\n  asks = [[2001, 10]] }",
+    );
+    let parts = [
+        &at(&t, "asks ="),
+        "venues[0].impact.asks = [[2001, 10]]",
+        "give the asks inline with `levels` or as `side = ask` rows of the file, not both",
+    ];
+    check_files(&t, &[("book.csv", GOOD_BOOK)], &parts);
+}
+
+#[test]
 fn fields_that_do_not_apply() {
     #[rustfmt::skip]
     let cases: &[(&str, &str, &str, &str)] = &[
         ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002, fee = 0.003 }", "venues[0].impact.fee = 0.003", "does not apply for model \"linear\""),
         ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002, levels = [[1999, 10]] }", "venues[0].impact.levels = [[1999, 10]]", "does not apply for model \"linear\""),
+        ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002, asks = [[2001, 10]] }", "venues[0].impact.asks = [[2001, 10]]", "does not apply for model \"linear\""),
         ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002, file = \"book.csv\" }", "venues[0].impact.file = \"book.csv\"", "does not apply for model \"linear\""),
         ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002 }\nhalf_life_seconds = 60", "venues[0].half_life_seconds = 60", "does not apply when permanent_fraction = 1"),
         ("high = 2000.0 }", "high = 2000.0, std = 50.0 }", "positions[0].liquidation_price.std = 50.0", "does not apply for distribution \"uniform\""),

@@ -1,28 +1,45 @@
-//! Venues: where collateral is sold, and how a sale moves the price.
+//! Venues: where collateral is sold and bought, and how a trade moves the price.
 //!
-//! Every impact model is a price curve `price(F, c)`: the best bid when the fundamental is `F` and
-//! `c` units have been sold into the venue and not yet refilled. A sale of `q` units starting at
-//! `c` receives the exact integral of the curve from `c` to `c + q` (for an order book, the sum over
-//! the levels it eats). The consumed quantity has a permanent part, which never recovers, and a
-//! transient part, which decays with a half-life (book resilience, arbitrage refilling depth).
-//! Because the curve is anchored on the fundamental, an exogenous move shifts the whole venue while
-//! the impact of forced selling stays on top of it.
+//! Every impact model is a price curve `price(F, c)` when the fundamental is `F` and `c` is the
+//! venue's net consumed quantity: the units sold into it and not yet refilled, net of the units
+//! bought from it. `c` is signed: positive after net sales (the price is the best bid, at or below
+//! `F`), negative after net purchases (the price is above `F`: the next ask, or an AMM's spot).
+//! The curve is non-increasing over all real `c`. A sale of `q` units starting at `c` receives the
+//! exact integral of the curve from `c` to `c + q`; a purchase of `q` units pays the integral from
+//! `c − q` to `c` (for an order book, the sum over the levels it eats; for an AMM, whose price is
+//! the pool's spot, the fee is charged on top: a sale is paid as if its input were cut by the fee,
+//! a purchase pays the spot integral divided by 1 − fee). Each side of `c = 0` has its own
+//! formula — bids for `c > 0`, asks for `c < 0` — and a trade that crosses 0 is split there, so
+//! buying back sold units pays what selling them received and selling bought units back receives
+//! what buying them cost: a trade's USD depends only on where it starts and ends. The consumed
+//! quantity has a permanent part, which never recovers, and a transient part, which decays towards
+//! zero with a half-life from either side (book resilience, arbitrage refilling depth). Because the
+//! curve is anchored on the fundamental, an exogenous move shifts the whole venue while the impact
+//! of forced trading stays on top of it.
 //!
 //! References: linear impact (Kyle); square-root law (Y·σ·√(q/V), Tóth et al. 2011); constant
-//! product with fee (Uniswap v2 `getAmountOut`, REFERENCE-MATH §10.1).
+//! product with fee (Uniswap v2 `getAmountOut` and `getAmountIn`, REFERENCE-MATH §10.1);
+//! concentrated liquidity (Uniswap v3 `computeSwapStep`, REFERENCE-MATH §10.2).
 
 use crate::Seconds;
 use crate::ids::AssetId;
 
+/// The smallest fraction of its resting base reserve that an AMM (constant product or concentrated
+/// liquidity) keeps: buyers can take the pool's base down to it but not below, since emptying the
+/// pool would take an infinite payment. The pool's price there is 10¹⁸ times the fundamental.
+pub const MIN_POOL_RESERVE: f64 = 1e-9;
+
 /// The shape of a venue's price impact.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ImpactCurve {
-    /// The price falls `usd_per_unit` USD per unit sold: price = F − λ·c (floored at zero).
+    /// The price falls `usd_per_unit` USD per unit sold and rises as much per unit bought:
+    /// price = F − λ·c (floored at zero).
     Linear {
         /// λ, USD of price per unit sold.
         usd_per_unit: f64,
     },
-    /// Square-root law: price = F·(1 − Y·σ·√(c/V)) (floored at zero).
+    /// Square-root law: price = F·(1 − Y·σ·sign(c)·√(|c|/V)) (floored at zero), so buying moves
+    /// the price up as selling moves it down.
     SquareRoot {
         /// Y, the dimensionless prefactor (about 1 in empirical studies).
         coefficient: f64,
@@ -35,7 +52,10 @@ pub enum ImpactCurve {
     /// x = L/√F base and y = L·√F quote. Selling c units pays out as Uniswap v2's `getAmountOut`
     /// for one trade of c from rest, and leaves x + c base (the fee stays in the pool) against the
     /// remaining quote, whose ratio is the new spot. Successive sales are priced as one trade from
-    /// rest, so the growth of k from fees between trades is ignored.
+    /// rest, so the growth of k from fees between trades is ignored. Buying leaves x + c base
+    /// (c < 0) at spot L²/(x + c)², and buying from c₁ down to c₂ costs Uniswap v2's
+    /// `getAmountIn`, (L²/(x + c₂) − L²/(x + c₁))/(1 − fee); the pool's base never falls below
+    /// [`MIN_POOL_RESERVE`] of x.
     ConstantProduct {
         /// L = √(x·y), the pool's liquidity.
         liquidity: f64,
@@ -45,7 +65,9 @@ pub enum ImpactCurve {
     /// Uniswap v3 concentrated liquidity inside one price range (REFERENCE-MATH §10.2): selling
     /// Δ base after the fee moves √P to L·√P / (L + Δ·√P) and pays L·(√P − √P′) quote. At rest the
     /// pool price is the fundamental; the range ends `range_depth` below it, where the bids run
-    /// out.
+    /// out. Buying Δ base moves 1/√P to 1/√P − Δ/L and costs L·(√P′ − √P)/(1 − fee); the range is
+    /// unbounded above, and the pool's virtual base L/√P never falls below [`MIN_POOL_RESERVE`] of
+    /// its resting L/√F.
     ConcentratedLiquidity {
         /// L, the range's liquidity.
         liquidity: f64,
@@ -54,41 +76,87 @@ pub enum ImpactCurve {
         /// Where the range ends below the fundamental, as a fraction of it (1 for no bound).
         range_depth: f64,
     },
-    /// An order book of bid levels at fixed relative depths below the fundamental.
+    /// An order book of bid levels below the fundamental and ask levels above it, at fixed
+    /// relative depths.
     OrderBook(OrderBook),
 }
 
-/// Bid levels of an order book, relative to the fundamental so the book moves with it.
+/// Bid and ask levels of an order book, relative to the fundamental so the book moves with it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrderBook {
-    /// Depth of each level below the fundamental as a fraction (level price = F·(1 − depth)),
+    /// Depth of each bid level below the fundamental as a fraction (level price = F·(1 − depth)),
     /// non-decreasing, each in [0, 1).
     depth: Vec<f64>,
     /// Units bid at each level.
     size: Vec<f64>,
     /// Cumulative units up to and including each level.
     cumulative: Vec<f64>,
+    /// Height of each ask level above the fundamental as a fraction (level price = F·(1 + depth)),
+    /// non-decreasing, each ≥ 0.
+    ask_depth: Vec<f64>,
+    /// Units offered at each ask level.
+    ask_size: Vec<f64>,
+    /// Cumulative units offered up to and including each ask level.
+    ask_cumulative: Vec<f64>,
+}
+
+/// Relative depths, sizes and cumulative sizes of levels, each depth given by `depth(price)`.
+fn relative_levels(
+    levels: &[(f64, f64)],
+    depth_of: impl Fn(f64) -> f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mut depth = Vec::with_capacity(levels.len());
+    let mut size = Vec::with_capacity(levels.len());
+    let mut cumulative = Vec::with_capacity(levels.len());
+    let mut total = 0.0;
+    for &(price, units) in levels {
+        depth.push(depth_of(price));
+        size.push(units);
+        total += units;
+        cumulative.push(total);
+    }
+    (depth, size, cumulative)
 }
 
 impl OrderBook {
-    /// Builds a book from (price, size) levels quoted when the fundamental was `reference_price`.
-    /// Levels must be sorted by decreasing price, with positive prices below or at the reference
-    /// and positive sizes (the scenario loader checks this and reports the offending level).
+    /// Builds a book from (price, size) bid levels quoted when the fundamental was
+    /// `reference_price`. Levels must be sorted by decreasing price, with positive prices below or
+    /// at the reference and positive sizes (the scenario loader checks this and reports the
+    /// offending level). The asks mirror the bids: a bid `d` below the fundamental becomes an ask
+    /// of the same size at F·(1 + d).
     pub fn from_levels(reference_price: f64, levels: &[(f64, f64)]) -> Self {
-        let mut depth = Vec::with_capacity(levels.len());
-        let mut size = Vec::with_capacity(levels.len());
-        let mut cumulative = Vec::with_capacity(levels.len());
-        let mut total = 0.0;
-        for &(price, units) in levels {
-            depth.push((1.0 - price / reference_price).max(0.0));
-            size.push(units);
-            total += units;
-            cumulative.push(total);
+        let (depth, size, cumulative) =
+            relative_levels(levels, |price| (1.0 - price / reference_price).max(0.0));
+        Self {
+            ask_depth: depth.clone(),
+            ask_size: size.clone(),
+            ask_cumulative: cumulative.clone(),
+            depth,
+            size,
+            cumulative,
         }
+    }
+
+    /// Builds a book from (price, size) bid and ask levels quoted when the fundamental was
+    /// `reference_price`. Bids are as for [`OrderBook::from_levels`]; asks must be sorted by
+    /// increasing price, each at or above the reference, with positive sizes. With no asks nothing
+    /// can be bought.
+    pub fn from_bids_and_asks(
+        reference_price: f64,
+        bids: &[(f64, f64)],
+        asks: &[(f64, f64)],
+    ) -> Self {
+        let (depth, size, cumulative) =
+            relative_levels(bids, |price| (1.0 - price / reference_price).max(0.0));
+        let (ask_depth, ask_size, ask_cumulative) =
+            relative_levels(asks, |price| (price / reference_price - 1.0).max(0.0));
         Self {
             depth,
             size,
             cumulative,
+            ask_depth,
+            ask_size,
+            ask_cumulative,
         }
     }
 
@@ -97,15 +165,32 @@ impl OrderBook {
         self.cumulative.last().copied().unwrap_or(0.0)
     }
 
+    /// Total units offered in the book.
+    pub fn total_ask_size(&self) -> f64 {
+        self.ask_cumulative.last().copied().unwrap_or(0.0)
+    }
+
     /// Index of the best level not yet fully consumed after `consumed` units.
     fn level_at(&self, consumed: f64) -> usize {
         self.cumulative.partition_point(|&q| q <= consumed)
     }
+
+    /// Index of the best ask level not yet fully consumed after `bought` units.
+    fn ask_level_at(&self, bought: f64) -> usize {
+        self.ask_cumulative.partition_point(|&q| q <= bought)
+    }
 }
 
 impl ImpactCurve {
-    /// Best bid after `consumed` units have been sold, with fundamental `fundamental`.
+    /// The curve's price with fundamental `fundamental` after a net `consumed` units have been
+    /// sold (negative: bought). For `consumed` ≥ 0 it is the best bid; below 0 it is the price of
+    /// the next unit bought (an order book's best remaining ask, an AMM's spot), at or above the
+    /// fundamental. Non-increasing in `consumed`; an order book jumps from its best bid to its
+    /// best ask across 0 (its spread).
     pub fn price(&self, fundamental: f64, consumed: f64) -> f64 {
+        if consumed < 0.0 {
+            return self.ask_price(fundamental, consumed);
+        }
         match self {
             Self::Linear { usd_per_unit } => (fundamental - usd_per_unit * consumed).max(0.0),
             Self::SquareRoot { .. } => {
@@ -134,6 +219,32 @@ impl ImpactCurve {
         }
     }
 
+    /// The price for `consumed` < 0 (net bought).
+    fn ask_price(&self, fundamental: f64, consumed: f64) -> f64 {
+        match self {
+            Self::Linear { usd_per_unit } => fundamental - usd_per_unit * consumed,
+            Self::SquareRoot { .. } => {
+                let a = self.sqrt_slope();
+                fundamental * (1.0 + a * (-consumed).sqrt())
+            }
+            Self::ConstantProduct { liquidity, .. }
+            | Self::ConcentratedLiquidity { liquidity, .. } => {
+                // Spot on the (virtual) reserves: L²/x², with x = x_rest + c base left.
+                let x_rest = liquidity / fundamental.sqrt();
+                let ratio = x_rest / (x_rest + consumed.max(self.ask_limit(fundamental)));
+                fundamental * ratio * ratio
+            }
+            Self::OrderBook(book) => match book.ask_depth.get(book.ask_level_at(-consumed)) {
+                Some(d) => fundamental * (1.0 + d),
+                // Exhausted: no asks left; report the highest level's price.
+                None => book
+                    .ask_depth
+                    .last()
+                    .map_or(fundamental, |d| fundamental * (1.0 + d)),
+            },
+        }
+    }
+
     fn sqrt_slope(&self) -> f64 {
         match self {
             Self::SquareRoot {
@@ -145,7 +256,21 @@ impl ImpactCurve {
         }
     }
 
+    /// The lowest consumed quantity buyers can reach (minus the most that can be bought from
+    /// rest): −∞ where buying is unlimited.
+    fn ask_limit(&self, fundamental: f64) -> f64 {
+        match self {
+            Self::Linear { .. } | Self::SquareRoot { .. } => f64::NEG_INFINITY,
+            Self::ConstantProduct { liquidity, .. }
+            | Self::ConcentratedLiquidity { liquidity, .. } => {
+                -(liquidity / fundamental.sqrt()) * (1.0 - MIN_POOL_RESERVE)
+            }
+            Self::OrderBook(book) => -book.total_ask_size(),
+        }
+    }
+
     /// Units that can be sold from `consumed` before the bids run out (infinite for an AMM).
+    /// Units bought and not yet refilled (`consumed` < 0) are sold back first and count too.
     pub fn capacity(&self, fundamental: f64, consumed: f64) -> f64 {
         match self {
             Self::Linear { usd_per_unit } => (fundamental / usd_per_unit - consumed).max(0.0),
@@ -174,6 +299,14 @@ impl ImpactCurve {
         }
     }
 
+    /// Units that can be bought from `consumed` before the asks run out: infinite for the linear
+    /// and square-root laws; for an AMM, all of the pool's base but [`MIN_POOL_RESERVE`] of it at
+    /// rest (so less than L/√F from rest); for an order book, the units offered. Units sold and not
+    /// yet refilled (`consumed` > 0) are bought back first and count too.
+    pub fn buy_capacity(&self, fundamental: f64, consumed: f64) -> f64 {
+        (consumed - self.ask_limit(fundamental)).max(0.0)
+    }
+
     /// Units filled and USD received when selling `units` starting from `consumed`.
     pub fn sale(&self, fundamental: f64, consumed: f64, units: f64) -> (f64, f64) {
         let filled = units.min(self.capacity(fundamental, consumed)).max(0.0);
@@ -181,7 +314,48 @@ impl ImpactCurve {
             return (0.0, 0.0);
         }
         let (c1, c2) = (consumed, consumed + filled);
-        let proceeds = match self {
+        let proceeds = if c1 < 0.0 {
+            // Selling bought units back: the asks up to 0, then the bids.
+            let asks = self.ask_integral(fundamental, c1, c2.min(0.0));
+            if c2 > 0.0 {
+                asks + self.bid_integral(fundamental, 0.0, c2, c2)
+            } else {
+                asks
+            }
+        } else {
+            self.bid_integral(fundamental, c1, c2, filled)
+        };
+        (filled, proceeds.max(0.0))
+    }
+
+    /// Units filled and USD paid when buying `units` starting from `consumed`: the integral of
+    /// the curve from `consumed − filled` to `consumed`, split at 0. Sold units bought back
+    /// (above 0) cost what selling them received, up to where the bids ran out (units sold beyond
+    /// that, after the fundamental moved, cost nothing); the rest is priced on the ask side.
+    pub fn purchase(&self, fundamental: f64, consumed: f64, units: f64) -> (f64, f64) {
+        let filled = units.min(self.buy_capacity(fundamental, consumed)).max(0.0);
+        if filled <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let (c1, c2) = (consumed, consumed - filled);
+        let mut cost = 0.0;
+        if c1 > 0.0 {
+            let high = c1.min(self.capacity(fundamental, 0.0));
+            let low = c2.max(0.0);
+            if high > low {
+                cost += self.bid_integral(fundamental, low, high, high - low);
+            }
+        }
+        if c2 < 0.0 {
+            cost += self.ask_integral(fundamental, c2, c1.min(0.0));
+        }
+        (filled, cost.max(0.0))
+    }
+
+    /// USD between consumed quantities 0 ≤ `c1` ≤ `c2` on the bid side, `filled` = c2 − c1, within
+    /// the bids' capacity: what selling from `c1` to `c2` receives.
+    fn bid_integral(&self, fundamental: f64, c1: f64, c2: f64, filled: f64) -> f64 {
+        match self {
             Self::Linear { usd_per_unit } => {
                 fundamental * filled - usd_per_unit * (c2 * c2 - c1 * c1) / 2.0
             }
@@ -212,21 +386,63 @@ impl ImpactCurve {
                 }
                 proceeds
             }
-        };
-        (filled, proceeds.max(0.0))
+        }
+    }
+
+    /// USD between consumed quantities `c1` ≤ `c2` ≤ 0 on the ask side: what buying from `c2`
+    /// down to `c1` costs (and selling from `c1` up to `c2` receives). Quantities beyond the
+    /// asks' limit count for nothing.
+    fn ask_integral(&self, fundamental: f64, c1: f64, c2: f64) -> f64 {
+        let limit = self.ask_limit(fundamental);
+        let (c1, c2) = (c1.max(limit), c2.max(limit));
+        if c1 >= c2 {
+            return 0.0;
+        }
+        match self {
+            Self::Linear { usd_per_unit } => {
+                fundamental * (c2 - c1) - usd_per_unit * (c2 * c2 - c1 * c1) / 2.0
+            }
+            Self::SquareRoot { .. } => {
+                // ∫ F·(1 + a·√(−c)) dc from c1 to c2
+                //   = F·((c2 − c1) + (2a/3)·(|c1|^1.5 − |c2|^1.5)).
+                let a = self.sqrt_slope();
+                fundamental * ((c2 - c1) + 2.0 * a / 3.0 * ((-c1).powf(1.5) - (-c2).powf(1.5)))
+            }
+            Self::ConstantProduct { liquidity, fee }
+            | Self::ConcentratedLiquidity { liquidity, fee, .. } => {
+                // getAmountIn on the (virtual) reserves: (k/x₁ − k/x₂)/(1 − fee), x = x_rest + c.
+                let x_rest = liquidity / fundamental.sqrt();
+                let k = liquidity * liquidity;
+                (k / (x_rest + c1) - k / (x_rest + c2)) / (1.0 - fee)
+            }
+            Self::OrderBook(book) => {
+                // Bought units run from −c2 to −c1 over the ask levels, best first.
+                let (from, to) = (-c2, -c1);
+                let mut cost = 0.0;
+                let mut level = book.ask_level_at(from);
+                let mut at = from;
+                while at < to && level < book.ask_size.len() {
+                    let take = book.ask_cumulative[level].min(to) - at;
+                    cost += take * fundamental * (1.0 + book.ask_depth[level]);
+                    at += take;
+                    level += 1;
+                }
+                cost
+            }
+        }
     }
 }
 
-/// The result of a sale on a venue.
+/// The result of a trade on a venue.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fill {
-    /// Units sold (less than asked when the bids ran out).
+    /// Units sold or bought (less than asked when the bids or the asks ran out).
     pub filled: f64,
-    /// USD received.
+    /// USD received for a sale; USD paid for a purchase.
     pub proceeds: f64,
-    /// Best bid before the sale.
+    /// The curve's price before the trade (for a sale, the best bid).
     pub price_before: f64,
-    /// Best bid after the sale.
+    /// The curve's price after the trade (for a sale, the best bid).
     pub price_after: f64,
 }
 
@@ -242,7 +458,7 @@ pub struct Venue {
 }
 
 impl Venue {
-    /// A venue for `asset`. `permanent_fraction` in [0, 1] of each sale never recovers; the rest
+    /// A venue for `asset`. `permanent_fraction` in [0, 1] of each trade never recovers; the rest
     /// decays with `half_life` (required when `permanent_fraction` < 1).
     pub fn new(
         asset: AssetId,
@@ -270,7 +486,7 @@ impl Venue {
         &self.curve
     }
 
-    /// Units sold and not yet refilled.
+    /// Net units sold and not yet refilled: negative after net purchases.
     pub fn consumed(&self) -> f64 {
         self.consumed_permanent + self.consumed_transient
     }
@@ -281,7 +497,8 @@ impl Venue {
         self.consumed_transient = 0.0;
     }
 
-    /// Best bid given the fundamental.
+    /// The curve's price given the fundamental: the best bid while the venue is net sold, above
+    /// the fundamental once it is net bought.
     pub fn price(&self, fundamental: f64) -> f64 {
         self.curve.price(fundamental, self.consumed())
     }
@@ -306,7 +523,29 @@ impl Venue {
         fill
     }
 
-    /// Lets transient impact recover for `dt` seconds. Returns whether anything changed.
+    /// What buying `units` now would cost, without trading; `proceeds` is the USD paid.
+    pub fn quote_buy(&self, fundamental: f64, units: f64) -> Fill {
+        let c = self.consumed();
+        let (filled, cost) = self.curve.purchase(fundamental, c, units);
+        Fill {
+            filled,
+            proceeds: cost,
+            price_before: self.curve.price(fundamental, c),
+            price_after: self.curve.price(fundamental, c - filled),
+        }
+    }
+
+    /// Buys `units` from the venue; `proceeds` is the USD paid. The permanent fraction of the
+    /// units bought lowers the permanent consumed part, the rest the transient part.
+    pub fn buy(&mut self, fundamental: f64, units: f64) -> Fill {
+        let fill = self.quote_buy(fundamental, units);
+        self.consumed_permanent -= self.permanent_fraction * fill.filled;
+        self.consumed_transient -= (1.0 - self.permanent_fraction) * fill.filled;
+        fill
+    }
+
+    /// Lets transient impact recover for `dt` seconds: the transient part, positive after sales
+    /// or negative after purchases, decays towards zero. Returns whether anything changed.
     pub fn recover(&mut self, dt: Seconds) -> bool {
         match self.half_life {
             Some(h) if self.consumed_transient != 0.0 && dt > 0 => {
@@ -347,6 +586,45 @@ impl Venue {
         for _ in 0..200 {
             let mid = 0.5 * (low + high);
             if below(mid) {
+                high = mid;
+            } else {
+                low = mid;
+            }
+            if high - low <= 1e-12 * high {
+                break;
+            }
+        }
+        high
+    }
+
+    /// Units that must be bought from the current state to push the curve's price up by
+    /// `fraction` (0.01 = 1%): the depth that absorbs such a rise (a short squeeze). Infinite if
+    /// the price never rises that far before the asks run out.
+    pub fn depth_for_rise(&self, fundamental: f64, fraction: f64) -> f64 {
+        let c = self.consumed();
+        let start = self.curve.price(fundamental, c);
+        let target = start * (1.0 + fraction);
+        if start <= 0.0 {
+            return 0.0;
+        }
+        if let ImpactCurve::Linear { usd_per_unit } = self.curve {
+            return (target - start) / usd_per_unit;
+        }
+        // The curve is non-increasing in consumed units, so non-decreasing in units bought:
+        // bracket, then bisect.
+        let above = |u: f64| self.curve.price(fundamental, c - u) >= target;
+        let limit = self.curve.buy_capacity(fundamental, c);
+        let mut high = limit.min(1.0);
+        while !above(high) {
+            if high >= limit || high > 1e18 {
+                return f64::INFINITY;
+            }
+            high = (2.0 * high).min(limit);
+        }
+        let mut low = 0.0;
+        for _ in 0..200 {
+            let mid = 0.5 * (low + high);
+            if above(mid) {
                 high = mid;
             } else {
                 low = mid;
@@ -517,5 +795,301 @@ mod tests {
         );
         let expected = 1000.0 * (1.0 / 0.99f64.sqrt() - 1.0);
         assert!(close(amm.depth_for_fall(2000.0, 0.01), expected, 1e-6));
+    }
+
+    /// Every kind of curve, for the tests that run over all of them.
+    fn all_curves() -> Vec<ImpactCurve> {
+        vec![
+            ImpactCurve::Linear { usd_per_unit: 0.5 },
+            ImpactCurve::SquareRoot {
+                coefficient: 1.0,
+                daily_volatility: 0.05,
+                daily_volume: 10_000.0,
+            },
+            ImpactCurve::ConstantProduct {
+                liquidity: (1000.0f64 * 100_000.0).sqrt(),
+                fee: 0.003,
+            },
+            ImpactCurve::ConcentratedLiquidity {
+                liquidity: 1e4,
+                fee: 0.003,
+                range_depth: 0.5,
+            },
+            ImpactCurve::OrderBook(OrderBook::from_bids_and_asks(
+                100.0,
+                &[(99.0, 5.0), (98.0, 5.0), (90.0, 10.0)],
+                &[(101.0, 4.0), (103.0, 6.0), (120.0, 10.0)],
+            )),
+        ]
+    }
+
+    /// Selling 3 units, buying 10 (crossing 0) and selling the 10 back returns consumed, and both
+    /// of its parts, to where they were after the first sale, and the sale back receives what the
+    /// purchase paid (the curve is path-independent). Tolerances: 1e-12 in units, 1e-9 relative in
+    /// USD.
+    #[test]
+    fn buy_then_sell_round_trip_returns_consumed_to_its_start() {
+        for curve in all_curves() {
+            let mut venue = Venue::new(AssetId(0), curve.clone(), 0.4, Some(60));
+            venue.sell(100.0, 3.0);
+            let (start, permanent) = (venue.consumed(), venue.consumed_permanent);
+            let bought = venue.buy(100.0, 10.0);
+            assert_eq!(bought.filled, 10.0, "{curve:?}");
+            assert!(close(venue.consumed(), start - 10.0, 1e-12), "{curve:?}");
+            assert!(bought.price_after > bought.price_before, "{curve:?}");
+            let sold = venue.sell(100.0, 10.0);
+            assert_eq!(sold.filled, 10.0, "{curve:?}");
+            assert!(close(venue.consumed(), start, 1e-12), "{curve:?}");
+            assert!(close(venue.consumed_permanent, permanent, 1e-12));
+            assert!(
+                close(sold.proceeds, bought.proceeds, 1e-9 * bought.proceeds),
+                "{curve:?}: paid {} got {}",
+                bought.proceeds,
+                sold.proceeds
+            );
+            assert!(close(sold.price_after, bought.price_before, 1e-9));
+        }
+    }
+
+    /// Linear, λ = 0.5, F = 100: buying 10 from rest costs ∫₋₁₀⁰ (100 − 0.5c) dc =
+    /// 10·100 + 0.5·10²/2 = 1,025 and lifts the price to 105; after selling 4, buying 10 costs
+    /// ∫₋₆⁴ (100 − 0.5c) dc = 1,000 − 0.25·(4² − 6²) = 1,005. Tolerance 1e-9 USD.
+    #[test]
+    fn linear_buy_cost_is_the_closed_form() {
+        let curve = ImpactCurve::Linear { usd_per_unit: 0.5 };
+        let mut venue = Venue::new(AssetId(0), curve.clone(), 1.0, None);
+        let fill = venue.buy(100.0, 10.0);
+        assert_eq!(fill.filled, 10.0);
+        assert!(close(fill.proceeds, 1025.0, 1e-9), "{}", fill.proceeds);
+        assert_eq!(fill.price_before, 100.0);
+        assert!(close(fill.price_after, 105.0, 1e-12));
+        assert_eq!(curve.buy_capacity(100.0, 0.0), f64::INFINITY);
+        let (filled, cost) = curve.purchase(100.0, 4.0, 10.0);
+        assert_eq!(filled, 10.0);
+        assert!(close(cost, 1005.0, 1e-9), "{cost}");
+    }
+
+    /// Uniswap v2 `getAmountIn` on the §10.1 V1 pool (1,000 ETH / 2,000,000 USDC, fee 0.3%),
+    /// buying 10 ETH: in = R_in·out / ((R_out − out)·0.997) = 2,000,000·10 / (990·0.997)
+    /// = 20,000,000 / 987.03 = 20,262.8086 USDC (the contract adds 1 wei of rounding, ignored
+    /// here). The new spot is 2,020,202.02 USDC / 990 ETH = 2,040.6081 (fee outside the
+    /// reserves, as k/x²). Tolerances: 1e-3 USDC in cost, 1e-3 in price.
+    #[test]
+    fn constant_product_buy_matches_uniswap_v2_get_amount_in() {
+        let liquidity = (1000.0f64 * 2_000_000.0).sqrt();
+        let curve = ImpactCurve::ConstantProduct {
+            liquidity,
+            fee: 0.003,
+        };
+        let venue = Venue::new(AssetId(0), curve.clone(), 1.0, None);
+        let fill = venue.quote_buy(2000.0, 10.0);
+        assert_eq!(fill.filled, 10.0);
+        assert!(
+            close(fill.proceeds, 20_262.808_6, 1e-3),
+            "{}",
+            fill.proceeds
+        );
+        assert!(
+            close(fill.price_after, 2_040.608_1, 1e-3),
+            "{}",
+            fill.price_after
+        );
+        // The pool can never be emptied: buying far more than it holds fills less than its
+        // 1,000 ETH, at a finite cost.
+        let capacity = curve.buy_capacity(2000.0, 0.0);
+        assert!(capacity < 1000.0 && capacity > 999.9, "{capacity}");
+        let (filled, cost) = curve.purchase(2000.0, 0.0, 1e6);
+        assert!(close(filled, capacity, 1e-9));
+        assert!(cost.is_finite() && cost > 2e6, "{cost}");
+    }
+
+    /// REFERENCE-MATH §10.2 V2: L = 1,000,000, P = 2,000, fee 0.3%: buying token0 with 10,000
+    /// token1 moves √P to 44.731330 (P′ = 2,000.8918) and gives 4.983889 token0. So buying
+    /// 4.983889 costs 10,000 (within 1e-2: the amount is rounded to 1e-6 token0, worth about
+    /// 2e-3) and leaves the price at 2,000.8918 (within 1e-4).
+    #[test]
+    fn concentrated_liquidity_buy_matches_uniswap_v3_v2() {
+        let curve = ImpactCurve::ConcentratedLiquidity {
+            liquidity: 1e6,
+            fee: 0.003,
+            range_depth: 1.0,
+        };
+        let (filled, cost) = curve.purchase(2000.0, 0.0, 4.983889);
+        assert_eq!(filled, 4.983889);
+        assert!(close(cost, 10_000.0, 1e-2), "{cost}");
+        assert!(close(curve.price(2000.0, -filled), 2_000.891_8, 1e-4));
+        // §10.2's formula directly: 1/√P′ = 1/√P − Δ/L, cost = L·(√P′ − √P)/(1 − fee).
+        let root = 2000.0f64.sqrt();
+        let after = 1.0 / (1.0 / root - 4.983889 / 1e6);
+        assert!(close(cost, 1e6 * (after - root) / 0.997, 1e-6));
+        // Buying is bounded by the virtual base at rest, L/√F = 22,360.68.
+        let capacity = curve.buy_capacity(2000.0, 0.0);
+        assert!(capacity < 1e6 / root && capacity > 22_360.0, "{capacity}");
+    }
+
+    /// Asks at 101 (5), 102 (5) and 110 (10) with the fundamental at 100: buying 12 eats the first
+    /// two levels and 2 of the third. Tolerance 1e-9 USD.
+    #[test]
+    fn order_book_asks_are_eaten_level_by_level() {
+        let book = OrderBook::from_bids_and_asks(
+            100.0,
+            &[(99.0, 5.0), (98.0, 5.0)],
+            &[(101.0, 5.0), (102.0, 5.0), (110.0, 10.0)],
+        );
+        let mut venue = Venue::new(AssetId(0), ImpactCurve::OrderBook(book), 1.0, None);
+        let fill = venue.buy(100.0, 12.0);
+        assert!(close(
+            fill.proceeds,
+            5.0 * 101.0 + 5.0 * 102.0 + 2.0 * 110.0,
+            1e-9
+        ));
+        // Before the purchase the curve's price is the best bid; after it, the next ask.
+        assert_eq!(fill.price_before, 99.0);
+        assert!(close(fill.price_after, 110.0, 1e-12));
+        let rest = venue.buy(100.0, 100.0);
+        assert!(close(rest.filled, 8.0, 1e-12));
+        assert!(close(rest.proceeds, 8.0 * 110.0, 1e-9));
+        assert_eq!(venue.buy(100.0, 1.0).filled, 0.0);
+        // The book moves with the fundamental: exhausted, it reports its highest ask.
+        assert!(close(venue.price(50.0), 55.0, 1e-12));
+        // Selling back walks down the same asks.
+        let back = venue.sell(100.0, 15.0);
+        assert!(close(back.proceeds, 10.0 * 110.0 + 5.0 * 102.0, 1e-9));
+        // The 101 level is still bought out: the next ask is 102.
+        assert!(close(back.price_after, 102.0, 1e-12));
+    }
+
+    /// Without asks, a bid d below the fundamental is mirrored by an ask of the same size at
+    /// F·(1 + d): bids 99/98/90 give asks 101/102/110. Tolerance 1e-9 USD.
+    #[test]
+    fn order_book_mirrors_the_bids_when_no_asks_are_given() {
+        let bids = [(99.0, 5.0), (98.0, 5.0), (90.0, 10.0)];
+        let mirrored = ImpactCurve::OrderBook(OrderBook::from_levels(100.0, &bids));
+        let explicit = ImpactCurve::OrderBook(OrderBook::from_bids_and_asks(
+            100.0,
+            &bids,
+            &[(101.0, 5.0), (102.0, 5.0), (110.0, 10.0)],
+        ));
+        let (filled, cost) = mirrored.purchase(100.0, 0.0, 12.0);
+        assert_eq!(filled, 12.0);
+        assert!(close(cost, 5.0 * 101.0 + 5.0 * 102.0 + 2.0 * 110.0, 1e-9));
+        assert!(close(mirrored.buy_capacity(100.0, 0.0), 20.0, 1e-12));
+        for c in [-25.0, -20.0, -12.0, -5.0, -1e-9, 0.0, 3.0] {
+            assert!(close(
+                mirrored.price(100.0, c),
+                explicit.price(100.0, c),
+                1e-9
+            ));
+        }
+        // An explicit book without asks sells nothing to buyers.
+        let bare = OrderBook::from_bids_and_asks(100.0, &bids, &[]);
+        assert_eq!(
+            ImpactCurve::OrderBook(bare).purchase(100.0, 0.0, 1.0),
+            (0.0, 0.0)
+        );
+    }
+
+    /// Y = 1, σ = 5%, V = 10,000 (a = 0.0005): buying q = 100 from rest costs
+    /// F·q·(1 + (2/3)·a·√q) = 100,000·(1 + 0.005·2/3) = 100,333.33 and lifts the price 0.5%,
+    /// mirroring the sale, whose proceeds are F·q·(1 − (2/3)·a·√q). Tolerance 1e-6 USD.
+    #[test]
+    fn square_root_buy_mirrors_the_sale() {
+        let curve = ImpactCurve::SquareRoot {
+            coefficient: 1.0,
+            daily_volatility: 0.05,
+            daily_volume: 10_000.0,
+        };
+        let (filled, cost) = curve.purchase(1000.0, 0.0, 100.0);
+        assert_eq!(filled, 100.0);
+        let expected = 1000.0 * 100.0 * (1.0 + 2.0 / 3.0 * 0.0005 * 100.0f64.sqrt());
+        assert!(close(cost, expected, 1e-6), "{cost} vs {expected}");
+        assert!(close(curve.price(1000.0, -100.0), 1005.0, 1e-9));
+        let (_, proceeds) = curve.sale(1000.0, 0.0, 100.0);
+        assert!(close(cost + proceeds, 2.0 * 1000.0 * 100.0, 1e-6));
+        assert_eq!(curve.buy_capacity(1000.0, 0.0), f64::INFINITY);
+    }
+
+    /// The price is continuous at c = 0 for every curve but the order book (within 1e-6 USD
+    /// across ±1e-12 units), equals the fundamental there, and is non-increasing over a grid of
+    /// consumed quantities from −20 to 20 that crosses 0 (the order book included, its spread
+    /// a jump down at 0).
+    #[test]
+    fn price_is_continuous_at_zero_and_non_increasing() {
+        for curve in all_curves() {
+            let continuous = !matches!(curve, ImpactCurve::OrderBook(_));
+            if continuous {
+                let at_zero = curve.price(100.0, 0.0);
+                assert!(close(at_zero, 100.0, 1e-9), "{curve:?}: {at_zero}");
+                assert!(
+                    close(curve.price(100.0, -1e-12), at_zero, 1e-6),
+                    "{curve:?}"
+                );
+                assert!(close(curve.price(100.0, 1e-12), at_zero, 1e-6), "{curve:?}");
+            }
+            let grid: Vec<f64> = (-4000..=4000).map(|i| f64::from(i) * 0.005).collect();
+            for pair in grid.windows(2) {
+                let (p0, p1) = (curve.price(100.0, pair[0]), curve.price(100.0, pair[1]));
+                assert!(p1 <= p0, "{curve:?}: price({}) = {p1} > {p0}", pair[1]);
+            }
+        }
+    }
+
+    /// Linear λ = 1, a quarter permanent, half-life 60 s: buying 8 lifts the price to 108; after
+    /// 60 s the transient −6 halves to −3 (price 105), after 120 s more to −0.75 (102.75), and it
+    /// eventually snaps to 0, leaving the permanent −2. Tolerance 1e-12.
+    #[test]
+    fn recover_decays_negative_transient_towards_zero() {
+        let mut venue = Venue::new(
+            AssetId(0),
+            ImpactCurve::Linear { usd_per_unit: 1.0 },
+            0.25,
+            Some(60),
+        );
+        venue.buy(100.0, 8.0);
+        assert!(close(venue.price(100.0), 108.0, 1e-12));
+        assert!(venue.recover(60));
+        assert!(close(venue.price(100.0), 105.0, 1e-12));
+        assert!(venue.recover(120));
+        assert!(close(venue.price(100.0), 102.75, 1e-12));
+        assert!(venue.recover(60 * 60));
+        assert_eq!(venue.consumed_transient, 0.0);
+        assert!(close(venue.consumed(), -2.0, 1e-12));
+        assert!(!venue.recover(60));
+    }
+
+    #[test]
+    fn depth_for_rise_matches_closed_forms() {
+        // Linear: a 1% rise from 2,000 is 20 USD at 0.002 USD per unit (tolerance 1e-9).
+        let mut linear = Venue::new(
+            AssetId(0),
+            ImpactCurve::Linear {
+                usd_per_unit: 0.002,
+            },
+            1.0,
+            None,
+        );
+        assert!(close(linear.depth_for_rise(2000.0, 0.01), 10_000.0, 1e-9));
+        // Net bought, the fall is still measured down the same curve.
+        linear.buy(2000.0, 5_000.0);
+        // 5,000 bought lift the price to 2,010; a 1% fall is then 20.1 USD.
+        assert!(close(linear.depth_for_fall(2000.0, 0.01), 10_050.0, 1e-9));
+        // Constant product, no fee: the price rises 1% when x shrinks to x/√1.01 (tolerance 1e-6).
+        let liquidity = (1000.0f64 * 2_000_000.0).sqrt();
+        let amm = Venue::new(
+            AssetId(0),
+            ImpactCurve::ConstantProduct {
+                liquidity,
+                fee: 0.0,
+            },
+            1.0,
+            None,
+        );
+        let expected = 1000.0 * (1.0 - 1.0 / 1.01f64.sqrt());
+        assert!(close(amm.depth_for_rise(2000.0, 0.01), expected, 1e-6));
+        // An order book runs out of asks: a rise past its highest ask never happens.
+        let book = OrderBook::from_levels(100.0, &[(99.0, 5.0), (90.0, 10.0)]);
+        let venue = Venue::new(AssetId(0), ImpactCurve::OrderBook(book), 1.0, None);
+        assert!(close(venue.depth_for_rise(100.0, 0.05), 5.0, 1e-9));
+        assert_eq!(venue.depth_for_rise(100.0, 0.5), f64::INFINITY);
     }
 }

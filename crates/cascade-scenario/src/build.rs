@@ -30,7 +30,7 @@ use cascade_model::venue::{ImpactCurve, OrderBook, Venue};
 use sha2::{Digest, Sha256};
 use smallvec::smallvec;
 
-use crate::data::{self, TimeUnit};
+use crate::data::{self, BookSide, TimeUnit};
 use crate::preset::PresetKind;
 use perp::{PerpContext, ProtocolKind, section_kind};
 use crate::error::{InputError, ScenarioError};
@@ -781,7 +781,7 @@ impl<'a> Builder<'a> {
     ) -> Option<ImpactCurve> {
         let model = s.model.as_str();
         let ctx = format!("for model {model:?}");
-        let fields: [(&str, bool, &[&str]); 10] = [
+        let fields: [(&str, bool, &[&str]); 11] = [
             ("usd_per_unit", s.usd_per_unit.is_some(), &["linear"]),
             ("coefficient", s.coefficient.is_some(), &["square_root"]),
             (
@@ -816,6 +816,7 @@ impl<'a> Builder<'a> {
                 &["concentrated_liquidity"],
             ),
             ("levels", s.levels.is_some(), &["order_book"]),
+            ("asks", s.asks.is_some(), &["order_book"]),
         ];
         let known = matches!(
             model,
@@ -909,9 +910,9 @@ impl<'a> Builder<'a> {
                 })
             }
             "order_book" => {
-                // Levels read from a file are reported against the file and its lines.
-                let mut book_file: Option<(PathBuf, Vec<usize>)> = None;
-                let levels = match (&s.levels, &s.file) {
+                // Levels read from a file are reported against the file and its lines (bids, asks).
+                let mut book_file: Option<(PathBuf, Vec<usize>, Vec<usize>)> = None;
+                let (levels, asks) = match (&s.levels, &s.file) {
                     (Some(_), Some(_)) => {
                         self.fail_bare(
                             &at.key("file"),
@@ -923,14 +924,27 @@ impl<'a> Builder<'a> {
                         self.fail_bare(&at.key("levels"), "missing: an order book needs `levels = [[price, size], ...]` or `file`");
                         return None;
                     }
-                    (Some(levels), None) => levels.clone(),
+                    (Some(levels), None) => (levels.clone(), s.asks.clone()),
                     (None, Some(name)) => {
+                        if s.asks.is_some() {
+                            self.fail_written(&at.key("asks"), "give the asks inline with `levels` or as `side = ask` rows of the file, not both");
+                            return None;
+                        }
                         let (path, bytes) = self.read_data(&at.key("file"), name)?;
                         match data::read_order_book_rows(&path, &bytes) {
                             Ok(rows) => {
-                                let lines = rows.iter().map(|r| r.2).collect();
-                                book_file = Some((path, lines));
-                                rows.into_iter().map(|(p, s, _)| (p, s)).collect()
+                                let (mut bids, mut asks) = (Vec::new(), Vec::new());
+                                let (mut bid_lines, mut ask_lines) = (Vec::new(), Vec::new());
+                                for (side, price, size, line) in rows {
+                                    let (levels, lines) = match side {
+                                        BookSide::Bid => (&mut bids, &mut bid_lines),
+                                        BookSide::Ask => (&mut asks, &mut ask_lines),
+                                    };
+                                    levels.push((price, size));
+                                    lines.push(line);
+                                }
+                                book_file = Some((path, bid_lines, ask_lines));
+                                (bids, (!asks.is_empty()).then_some(asks))
                             }
                             Err(e) => {
                                 self.data_error(e);
@@ -946,38 +960,93 @@ impl<'a> Builder<'a> {
                         "expected at least one [price, size] level",
                     );
                 }
-                for (i, &(price, size)) in levels.iter().enumerate() {
-                    let problem =
-                        if !(price.is_finite() && price > 0.0 && size.is_finite() && size > 0.0) {
-                            "expected a positive price and a positive size".to_string()
-                        } else if price > start_price * (1.0 + 1e-9) {
-                            format!("a bid above the asset's start price {start_price}")
-                        } else if i > 0 && price > levels[i - 1].0 {
-                            "bids must be listed best (highest price) first".to_string()
+                let file = book_file.as_ref();
+                ok &= self.book_levels(
+                    &at.key("levels"),
+                    &levels,
+                    file.map(|(path, lines, _)| (path.as_path(), lines.as_slice())),
+                    |price, previous| {
+                        if price > start_price * (1.0 + 1e-9) {
+                            Some(format!("a bid above the asset's start price {start_price}"))
+                        } else if previous.is_some_and(|p| price > p) {
+                            Some("bids must be listed best (highest price) first".to_string())
                         } else {
-                            continue;
-                        };
-                    ok = false;
-                    match &book_file {
-                        Some((path, lines)) => self.data_error(
-                            InputError::new(path, "price", problem)
-                                .value(price)
-                                .line(Some(lines[i])),
-                        ),
-                        None => self.fail(
-                            &at.key("levels").at(i),
-                            format!("[{price}, {size}]"),
-                            problem,
-                        ),
+                            None
+                        }
+                    },
+                );
+                if let Some(asks) = &asks {
+                    if asks.is_empty() {
+                        ok = false;
+                        self.fail_bare(
+                            &at.key("asks"),
+                            "expected at least one [price, size] level (leave `asks` out to mirror the bids)",
+                        );
                     }
+                    ok &= self.book_levels(
+                        &at.key("asks"),
+                        asks,
+                        file.map(|(path, _, lines)| (path.as_path(), lines.as_slice())),
+                        |price, previous| {
+                            if price < start_price * (1.0 - 1e-9) {
+                                Some(format!(
+                                    "an ask below the asset's start price {start_price}"
+                                ))
+                            } else if previous.is_some_and(|p| price < p) {
+                                Some("asks must be listed best (lowest price) first".to_string())
+                            } else {
+                                None
+                            }
+                        },
+                    );
                 }
-                ok.then(|| ImpactCurve::OrderBook(OrderBook::from_levels(start_price, &levels)))
+                ok.then(|| {
+                    ImpactCurve::OrderBook(match &asks {
+                        // Without asks the book mirrors its bids above the start price.
+                        None => OrderBook::from_levels(start_price, &levels),
+                        Some(asks) => OrderBook::from_bids_and_asks(start_price, &levels, asks),
+                    })
+                })
             }
             other => {
                 self.fail(&at.key("model"), format!("{other:?}"), "unknown impact model; expected one of linear, square_root, constant_product, concentrated_liquidity, order_book");
                 None
             }
         }
+    }
+
+    /// Checks one side of an order book: every level needs a positive price and size, and
+    /// `problem(price, previous price)` names what else is wrong with it. Levels from a file are
+    /// reported against the file and their lines (`file`), inline levels against `at[i]`. Returns
+    /// whether every level is valid.
+    fn book_levels(
+        &mut self,
+        at: &FieldPath,
+        levels: &[(f64, f64)],
+        file: Option<(&Path, &[usize])>,
+        problem: impl Fn(f64, Option<f64>) -> Option<String>,
+    ) -> bool {
+        let mut ok = true;
+        for (i, &(price, size)) in levels.iter().enumerate() {
+            let problem = if !(price.is_finite() && price > 0.0 && size.is_finite() && size > 0.0) {
+                "expected a positive price and a positive size".to_string()
+            } else {
+                match problem(price, i.checked_sub(1).map(|j| levels[j].0)) {
+                    Some(problem) => problem,
+                    None => continue,
+                }
+            };
+            ok = false;
+            match file {
+                Some((path, lines)) => self.data_error(
+                    InputError::new(path, "price", problem)
+                        .value(price)
+                        .line(Some(lines[i])),
+                ),
+                None => self.fail(&at.at(i), format!("[{price}, {size}]"), problem),
+            }
+        }
+        ok
     }
 
     fn oracles(

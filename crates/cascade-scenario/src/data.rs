@@ -228,26 +228,63 @@ fn number(
     }
 }
 
-/// Reads an order book CSV with columns `price,size` (bids, best first).
-pub fn read_order_book(file: &Path, bytes: &[u8]) -> Result<Vec<(f64, f64)>, InputError> {
-    Ok(read_order_book_rows(file, bytes)?
-        .into_iter()
-        .map(|(price, size, _)| (price, size))
-        .collect())
+/// Which side of an order book a level is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookSide {
+    /// A bid: units the book buys, below the start price.
+    Bid,
+    /// An ask: units the book sells, above the start price.
+    Ask,
 }
 
-/// As [`read_order_book`], with the line of each level.
+/// The levels of an order-book file, each side in file order, as (price, size).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BookLevels {
+    /// Bids, best (highest price) first.
+    pub bids: Vec<(f64, f64)>,
+    /// Asks, best (lowest price) first; empty when the file has none.
+    pub asks: Vec<(f64, f64)>,
+}
+
+/// Reads an order book CSV with columns `price,size` and an optional `side` (`bid` or `ask`;
+/// without the column every row is a bid).
+pub fn read_order_book(file: &Path, bytes: &[u8]) -> Result<BookLevels, InputError> {
+    let rows = read_order_book_rows(file, bytes)?;
+    let side = |wanted: BookSide| {
+        rows.iter()
+            .filter(|r| r.0 == wanted)
+            .map(|&(_, price, size, _)| (price, size))
+            .collect()
+    };
+    Ok(BookLevels {
+        bids: side(BookSide::Bid),
+        asks: side(BookSide::Ask),
+    })
+}
+
+/// As [`read_order_book`]: every level in file order, with its side and its line.
 pub(crate) fn read_order_book_rows(
     file: &Path,
     bytes: &[u8],
-) -> Result<Vec<(f64, f64, usize)>, InputError> {
+) -> Result<Vec<(BookSide, f64, f64, usize)>, InputError> {
     let mut reader = csv_reader(bytes);
     let headers = headers(file, bytes, &mut reader)?;
     let price = column(file, &headers, "price")?;
     let size = column(file, &headers, "size")?;
+    let side = headers.iter().position(|h| h == "side");
     let mut levels = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(file, bytes, e))?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let s = match side.map(|i| record.get(i).unwrap_or("")) {
+            None | Some("bid") => BookSide::Bid,
+            Some("ask") => BookSide::Ask,
+            Some(text) => {
+                return Err(InputError::new(file, "side", "expected bid or ask")
+                    .value(format!("{text:?}"))
+                    .line(Some(line)));
+            }
+        };
         let p = number(
             file,
             &record,
@@ -256,12 +293,18 @@ pub(crate) fn read_order_book_rows(
             |v| v > 0.0,
             "a positive price",
         )?;
-        let s = number(file, &record, size, "size", |v| v > 0.0, "a positive size")?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
-        levels.push((p, s, line));
+        let q = number(file, &record, size, "size", |v| v > 0.0, "a positive size")?;
+        levels.push((s, p, q, line));
     }
     if levels.is_empty() {
         return Err(InputError::new(file, "", "the order book has no levels"));
+    }
+    if levels.iter().all(|r| r.0 == BookSide::Ask) {
+        return Err(InputError::new(
+            file,
+            "side",
+            "the order book has no bid levels; every row is an ask",
+        ));
     }
     Ok(levels)
 }

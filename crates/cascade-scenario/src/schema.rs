@@ -125,6 +125,8 @@ pub struct ImpactSection {
     pub lower_price: Option<f64>,
     #[serde(default, deserialize_with = "pairs")]
     pub levels: Option<Vec<(f64, f64)>>,
+    #[serde(default, deserialize_with = "pairs")]
+    pub asks: Option<Vec<(f64, f64)>>,
     pub file: Option<String>,
 }
 
@@ -491,7 +493,7 @@ impl<'de> Deserialize<'de> for Pair {
     }
 }
 
-/// An optional list of `[x, y]` pairs (path points, order-book levels).
+/// An optional list of `[x, y]` pairs (path points, order-book levels and asks).
 fn pairs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<(f64, f64)>>, D::Error> {
     let pairs: Option<Vec<Pair>> = Option::deserialize(deserializer)?;
     Ok(pairs.map(|v| v.into_iter().map(|Pair(x, y)| (x, y)).collect()))
