@@ -834,9 +834,81 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         } => {
             vec![*returned, *raised, *debt, *debt_price]
         }
+        EventKind::PerpsOpened {
+            long_usd,
+            short_usd,
+            total_value,
+            ..
+        } => vec![*long_usd, *short_usd, *total_value],
+        EventKind::PerpLiquidated(l) => vec![
+            l.units,
+            l.remaining,
+            l.entry,
+            l.fill_price,
+            l.mark,
+            l.liquidation_price,
+            l.bankruptcy_price,
+            l.equity,
+            l.maintenance,
+            l.fee,
+            l.price_before,
+            l.price_after,
+        ],
+        EventKind::PerpSettled(s) => vec![
+            s.balance,
+            s.fund_change,
+            s.kept,
+            s.shortfall,
+            s.fund_balance,
+        ],
+        EventKind::PerpTakeover {
+            notional,
+            equity,
+            maintenance,
+            net_units,
+            ..
+        } => vec![*notional, *equity, *maintenance, *net_units],
+        // The outside counterparties carry no rank (NaN by design).
+        EventKind::PerpDeleveraged {
+            units,
+            price,
+            rank,
+            account,
+            ..
+        } => {
+            let mut v = vec![*units, *price];
+            if account.is_some() {
+                v.push(*rank);
+            }
+            v
+        }
+        EventKind::PerpSocialised { usd, uncovered, .. } => vec![*usd, *uncovered],
+        EventKind::FundingPaid {
+            rate,
+            mark,
+            longs_paid,
+            ..
+        } => vec![*rate, *mark, *longs_paid],
+        EventKind::PerpMarked(m) => m
+            .long_units
+            .iter()
+            .chain(&m.short_units)
+            .chain(&m.marks)
+            .chain(&m.vault_size)
+            .copied()
+            .chain([
+                m.unrealised_bad_debt_usd,
+                m.fund,
+                m.vault_value,
+                m.vault_capital,
+                m.uncovered,
+                m.total_value,
+            ])
+            .collect(),
         EventKind::RunStarted
         | EventKind::LiquidationsMissed { .. }
         | EventKind::CascadeSettled { .. }
+        | EventKind::PerpCooldowns { .. }
         | EventKind::StepEnded => Vec::new(),
     }
 }

@@ -31,12 +31,12 @@ use sha2::{Digest, Sha256};
 use smallvec::smallvec;
 
 use crate::data::{self, BookSide, TimeUnit};
-use crate::preset::PresetKind;
-use perp::{PerpContext, ProtocolKind, section_kind};
 use crate::error::{InputError, ScenarioError};
 use crate::generate;
 use crate::path::{FieldPath, Locator};
+use crate::preset::PresetKind;
 use crate::schema::*;
+use perp::{PerpContext, ProtocolKind, section_kind};
 
 /// Default bound on settle rounds inside one step.
 pub const DEFAULT_MAX_ROUNDS: u32 = 1000;
@@ -292,7 +292,6 @@ impl<'a> Builder<'a> {
         let accounts = self.positions(
             &file,
             &protocol_ids,
-            &perp_ids,
             &asset_ids,
             &assets,
             &oracle_prices,
@@ -1289,10 +1288,15 @@ impl<'a> Builder<'a> {
                 Some(PresetKind::Lending(l)) => Some(l),
                 _ => None,
             };
-            if kind != Some(ProtocolKind::Lending) {
+            // Perp exchanges are built apart; any other section (an unknown kind included,
+            // reported above) keeps its place among the lending protocols.
+            if kind == Some(ProtocolKind::Perp) {
                 continue;
             }
-            for (field, present) in [("perp", p.perp.is_some()), ("markets", !p.markets.is_empty())] {
+            for (field, present) in [
+                ("perp", p.perp.is_some()),
+                ("markets", !p.markets.is_empty()),
+            ] {
                 if present {
                     self.fail_written(&at.key(field), "applies to kind = \"perp\" only");
                 }
@@ -1306,8 +1310,13 @@ impl<'a> Builder<'a> {
                     &from_preset
                 }
                 (None, None) => {
-                    self.fail_bare(&lat, "missing: a lending protocol needs a liquidation mechanism (or a preset)");
-                    continue;
+                    self.fail_bare(
+                        &lat,
+                        "missing: a lending protocol needs a liquidation mechanism (or a preset)",
+                    );
+                    // A stand-in keeps the protocol's place; the problem is reported.
+                    from_preset = LiquidationSection::fixed_spread(0.05, 0.5);
+                    &from_preset
                 }
             };
             let (rule, default_bonus) = self.liquidation_rule(&lat, liquidation);
@@ -1338,6 +1347,14 @@ impl<'a> Builder<'a> {
                     self.required(&cat.key("ltv"), &ltv, ctx),
                     self.required(&cat.key("liquidation_threshold"), &threshold, ctx),
                 ) else {
+                    // Reported; the asset stays accepted so positions in it are not reported
+                    // again.
+                    collateral[asset.index()] = Some(CollateralParams {
+                        ltv: 0.0,
+                        liquidation_threshold: 1.0,
+                        liquidation_bonus: 0.0,
+                        liquidation_factor: 1.0,
+                    });
                     continue;
                 };
                 let ok = self.check(
@@ -2303,7 +2320,6 @@ impl<'a> Builder<'a> {
         &mut self,
         file: &ScenarioFile,
         protocol_ids: &HashMap<String, ProtocolId>,
-        perp_ids: &HashMap<String, cascade_model::ids::PerpId>,
         asset_ids: &HashMap<String, AssetId>,
         assets: &[AssetInfo],
         oracle_prices: &[f64],
@@ -2317,7 +2333,12 @@ impl<'a> Builder<'a> {
         };
         for (i, s) in file.positions.iter().enumerate() {
             let at = root().key("positions").at(i);
-            if perp_ids.contains_key(&s.protocol) {
+            let aims_at_perp = file
+                .protocols
+                .iter()
+                .any(|p| p.name == s.protocol && section_kind(p) == Some(ProtocolKind::Perp));
+            if aims_at_perp {
+                // Built with the perp exchanges.
                 continue;
             }
             let Some(p) = self.lookup(&at.key("protocol"), protocol_ids, &s.protocol, "protocol")

@@ -18,9 +18,9 @@
 //! | `english_auction` | Maker Liquidations 1.2 as on ETH-A in March 2020: penalty (the scenario's bonus, else 0.13), beg 3%, ttl 600 s, tau 6 h, lump 50 units (per-collateral bonuses removed) |
 //! | `dutch_auction` | Maker Liquidations 2.0 with ETH-A-like parameters: penalty (the scenario's bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1% (per-collateral bonuses removed) |
 
-use crate::schema::{InsuranceSection, LiquidationSection, ScenarioFile};
 use crate::build::perp::{ProtocolKind, section_kind};
 use crate::preset::{self, Preset, PresetKind};
+use crate::schema::{InsuranceSection, LiquidationSection, ScenarioFile};
 
 /// The mechanism names `apply` accepts.
 pub const MECHANISMS: [&str; 11] = [
@@ -215,16 +215,22 @@ collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonu
     fn a_protocol_already_on_the_mechanism_keeps_its_parameters() {
         let mut file = parsed();
         apply(&mut file, "fixed_spread").expect("known");
-        assert_eq!(file.protocols[0].liquidation.close_factor, Some(0.3));
+        assert_eq!(
+            file.protocols[0].liquidation.as_ref().unwrap().close_factor,
+            Some(0.3)
+        );
         apply(&mut file, "as_is").expect("known");
-        assert_eq!(file.protocols[0].liquidation.bonus, Some(0.07));
+        assert_eq!(
+            file.protocols[0].liquidation.as_ref().unwrap().bonus,
+            Some(0.07)
+        );
     }
 
     #[test]
     fn other_mechanisms_reuse_the_bonus_and_fee_where_they_take_them() {
         let mut file = parsed();
         apply(&mut file, "aave_v3.3").expect("known");
-        let l = &file.protocols[0].liquidation;
+        let l = file.protocols[0].liquidation.as_ref().unwrap();
         assert_eq!(
             (l.mechanism.as_str(), l.version.as_deref()),
             ("aave_v3", Some("3.3"))
@@ -235,8 +241,11 @@ collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonu
         );
         let mut file = parsed();
         apply(&mut file, "morpho_blue").expect("known");
-        assert_eq!(file.protocols[0].collateral["ETH"].liquidation_bonus, None);
-        assert_eq!(file.protocols[0].liquidation.bonus, None);
+        assert_eq!(
+            file.protocols[0].collateral.as_ref().unwrap()["ETH"].liquidation_bonus,
+            None
+        );
+        assert_eq!(file.protocols[0].liquidation.as_ref().unwrap().bonus, None);
         assert!(apply(&mut parsed(), "dutch").is_err());
     }
 
@@ -250,7 +259,7 @@ collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonu
             (10_000_000.0, Some("socialise"))
         );
         assert_eq!(
-            file.protocols[0].liquidation.close_factor,
+            file.protocols[0].liquidation.as_ref().unwrap().close_factor,
             Some(0.3),
             "rule unchanged"
         );

@@ -70,7 +70,11 @@ impl Engine {
             };
             let venue = self.last_venue_price[market.venue.index()];
             let (sum, count) = state.premium[m];
-            let premium = if count > 0 { sum / f64::from(count) } else { 0.0 };
+            let premium = if count > 0 {
+                sum / f64::from(count)
+            } else {
+                0.0
+            };
             state.indices[m] = index;
             state.marks[m] = mark_price(info.rules[m].mark, index, venue, premium);
         }
@@ -174,7 +178,16 @@ impl Engine {
             self.deleverage(x, id, equity, maintenance, round);
             return;
         }
-        self.execute_closes(x, id, &plan, slice.is_some(), charges_fee, equity, maintenance, round);
+        self.execute_closes(
+            x,
+            id,
+            &plan,
+            slice.is_some(),
+            charges_fee,
+            equity,
+            maintenance,
+            round,
+        );
         let account = &mut self.state.perps[x.index()].accounts[id.index()];
         if let Some(s) = slice {
             account.sliced = true;
@@ -371,7 +384,10 @@ impl Engine {
         let info = &world.perps[x.index()];
         let marks = self.state.perps[x.index()].marks.clone();
         let mut j = 0;
-        while j < self.state.perps[x.index()].accounts[id.index()].positions.len() {
+        while j < self.state.perps[x.index()].accounts[id.index()]
+            .positions
+            .len()
+        {
             let account = &self.state.perps[x.index()].accounts[id.index()];
             let position = account.positions[j];
             let m = position.market;
@@ -570,7 +586,11 @@ impl Engine {
                     continue;
                 }
                 let (sum, count) = std::mem::take(&mut state.premium[m]);
-                let premium = if count > 0 { sum / f64::from(count) } else { 0.0 };
+                let premium = if count > 0 {
+                    sum / f64::from(count)
+                } else {
+                    0.0
+                };
                 let rate = funding_rate(
                     premium,
                     rules.funding_interest,

@@ -209,7 +209,11 @@ impl Builder<'_> {
         };
         let ctx = "to a perp exchange (liquidation fees all go to its fund)";
         self.forbid(&at.key("fee_share"), &i.fee_share, ctx);
-        self.forbid(&at.key("debt_auction_lot_usd"), &i.debt_auction_lot_usd, ctx);
+        self.forbid(
+            &at.key("debt_auction_lot_usd"),
+            &i.debt_auction_lot_usd,
+            ctx,
+        );
         (i.fund_usd.max(0.0), deficit)
     }
 
