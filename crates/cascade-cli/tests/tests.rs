@@ -13,4 +13,5 @@ mod determinism;
 mod examples;
 mod liquity;
 mod mechanisms;
+mod perps;
 mod semantics;

@@ -661,6 +661,10 @@ impl Engine {
             }
         }
         state.uncovered -= charged;
+        if state.uncovered.abs() < 1e-6 {
+            // Rounding of the pro-rata charges (sub-micro-USD), not a deficit.
+            state.uncovered = 0.0;
+        }
         let uncovered = state.uncovered;
         self.emit(
             0,
