@@ -10,6 +10,12 @@
 //! first keeper (in scenario order) sells that asset on the asset's primary venue. The depth is
 //! the units that move the primary venue's best bid down 1%. For a uniform wall under linear
 //! impact, a shock s leads to a total fall s / (1 − m) while m < 1.
+//!
+//! Perp longs count too: a long whose liquidation price (at the start marks) lies in the window
+//! is closed by selling its whole size into its market's venue, which counts when that venue is
+//! the asset's primary one. Rises mirror falls ([`feedback_gain_up`]): perp shorts whose
+//! liquidation price lies within 1% above the start buy their size back, against the units that
+//! lift the primary venue's price 1%.
 
 use cascade_engine::World;
 use cascade_model::ids::{AssetId, ProtocolId};
@@ -84,6 +90,9 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
             }
         }
     }
+    let (perp_in_window, perp_sold) = perp_wall(world, asset, venue_id, 1.0);
+    in_window += perp_in_window;
+    sold += perp_sold;
     let gain = if depth.is_finite() && depth > 0.0 {
         sold / depth
     } else {
@@ -95,4 +104,67 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
         units_sold: sold,
         depth_for_one_percent: depth,
     })
+}
+
+/// The gain of a rise: perp shorts liquidated by a 1% rise, over the units that lift the
+/// primary venue 1%. `None` without a venue or without perp shorts on the asset.
+pub fn feedback_gain_up(world: &World, asset: AssetId) -> Option<FeedbackGain> {
+    let venue_id = world.assets[asset.index()].primary_venue?;
+    let has_shorts = world.perps.iter().zip(&world.initial.perps).any(|(info, state)| {
+        state.accounts.iter().any(|a| {
+            a.positions
+                .iter()
+                .any(|p| p.size < 0.0 && info.markets[p.market.index()].asset == asset)
+        })
+    });
+    if !has_shorts {
+        return None;
+    }
+    let state = &world.initial;
+    let fundamental = state.fundamentals[asset.index()].price();
+    let depth = state.venues[venue_id.index()].depth_for_rise(fundamental, WINDOW);
+    let (in_window, sold) = perp_wall(world, asset, venue_id, -1.0);
+    let gain = if depth.is_finite() && depth > 0.0 {
+        sold / depth
+    } else {
+        0.0
+    };
+    Some(FeedbackGain {
+        gain,
+        collateral_in_window: in_window,
+        units_sold: sold,
+        depth_for_one_percent: depth,
+    })
+}
+
+/// Units of perp positions on `side` (+1 longs, −1 shorts) of `asset` whose liquidation price
+/// lies within the window beyond the start mark, and those of them closed on `venue`.
+fn perp_wall(
+    world: &World,
+    asset: AssetId,
+    venue: cascade_model::ids::VenueId,
+    side: f64,
+) -> (f64, f64) {
+    let (mut in_window, mut sold) = (0.0, 0.0);
+    for (info, state) in world.perps.iter().zip(&world.initial.perps) {
+        for account in &state.accounts {
+            for (i, p) in account.positions.iter().enumerate() {
+                let market = &info.markets[p.market.index()];
+                if market.asset != asset || p.size * side <= 0.0 {
+                    continue;
+                }
+                let start = state.marks[p.market.index()];
+                let trigger = account.liquidation_price(i, &info.rules, &state.marks);
+                // How far the price must move, towards the position's loss, to liquidate it.
+                let distance = side * (start - trigger) / start;
+                if distance > 0.0 && distance <= WINDOW {
+                    in_window += p.size.abs();
+                    if market.venue == venue {
+                        sold += p.size.abs();
+                    }
+                }
+            }
+        }
+    }
+    (in_window, sold)
 }

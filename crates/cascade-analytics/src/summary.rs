@@ -10,7 +10,7 @@ use cascade_model::lending::LiquidationRule;
 use cascade_model::loss::Shortfall;
 use serde::Serialize;
 
-use crate::feedback::{FeedbackGain, feedback_gain};
+use crate::feedback::{FeedbackGain, feedback_gain, feedback_gain_up};
 use crate::perp::{PerpSummary, perp_summaries};
 
 /// What the summary needs to know beyond the events.
@@ -357,6 +357,11 @@ pub struct CascadeSummary {
     pub feedback_gain: BTreeMap<String, f64>,
     /// What each gain is made of.
     pub feedback_gain_detail: BTreeMap<String, FeedbackGain>,
+    /// Feedback gain of a rise (perp shorts bought back per 1% rise over the depth that absorbs
+    /// it), per asset with perp shorts.
+    pub feedback_gain_up: BTreeMap<String, f64>,
+    /// What each rise gain is made of.
+    pub feedback_gain_up_detail: BTreeMap<String, FeedbackGain>,
 }
 
 /// Tracks the largest drawdown, minimum and last value of a price path.
@@ -979,6 +984,12 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         if let Some(gain) = feedback_gain(world, AssetId(a as u32)) {
             feedback.insert(asset.symbol.clone(), gain.gain);
             feedback_detail.insert(asset.symbol.clone(), gain);
+        }
+        if let Some(gain) = feedback_gain_up(world, AssetId(a as u32)) {
+            cascade.feedback_gain_up.insert(asset.symbol.clone(), gain.gain);
+            cascade
+                .feedback_gain_up_detail
+                .insert(asset.symbol.clone(), gain);
         }
     }
     durations.sort_unstable();

@@ -65,6 +65,9 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// List the named presets a `[[protocols]]` section can start from (`preset = "NAME"`):
+    /// the essay's parameter table by protocol type and two perp venues' rules.
+    Presets,
     /// Check a scenario file without running it; lists every problem found.
     Validate {
         /// Scenario file (TOML).
@@ -122,6 +125,10 @@ fn load(path: Option<&Path>) -> Result<Scenario, Failure> {
 
 fn execute(command: Command) -> Result<(), Failure> {
     match command {
+        Command::Presets => {
+            print!("{}", presets_text());
+            Ok(())
+        }
         Command::Validate { scenario: path } => {
             let scenario = load(Some(&path))?;
             let world = &scenario.world;
@@ -143,6 +150,14 @@ fn execute(command: Command) -> Result<(), Failure> {
                 world.simulation.steps,
                 world.simulation.step_seconds
             );
+            if !world.perps.is_empty() {
+                let accounts: usize = world.initial.perps.iter().map(|p| p.accounts.len()).sum();
+                let markets: usize = world.perps.iter().map(|p| p.markets.len()).sum();
+                println!(
+                    "    {} perp exchanges, {markets} markets, {accounts} margin accounts",
+                    world.perps.len()
+                );
+            }
             for warning in &scenario.warnings {
                 println!("warning: {warning}");
             }
@@ -339,4 +354,58 @@ fn write_file(
         .flush()
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The `cascade presets` listing: each preset's name, kind, what it is and the values it sets.
+fn presets_text() -> String {
+    use cascade_scenario::preset::{PRESETS, PresetKind};
+    let mut out = String::from(
+        "Presets for [[protocols]] (preset = \"NAME\"); keys the section gives override them.\n",
+    );
+    for p in PRESETS {
+        let (kind, values) = match p.kind {
+            PresetKind::Lending(l) => (
+                "lending",
+                format!(
+                    "ltv = {}, liquidation_threshold = {}, bonus = {}, close_factor = {}, {}",
+                    l.ltv,
+                    l.liquidation_threshold,
+                    l.bonus,
+                    l.close_factor,
+                    l.epoch_seconds.map_or("settled every step".to_string(), |e| format!(
+                        "epoch_seconds = {e}"
+                    ))
+                ),
+            ),
+            PresetKind::Perp(x) => (
+                "perp",
+                format!(
+                    "close_out = {}, liquidation_fee = {}, max_leverage = {}, maintenance = {}, mark = {}, funding every {} s (interest {}, clamp {}, cap {}){}",
+                    x.close_out,
+                    x.liquidation_fee,
+                    x.max_leverage,
+                    if x.maintenance.is_empty() {
+                        format!("{} (half the initial margin at max leverage)", 0.5 / x.max_leverage)
+                    } else {
+                        let brackets: Vec<String> = x
+                            .maintenance
+                            .iter()
+                            .map(|(floor, rate)| format!("[{floor}, {rate}]"))
+                            .collect();
+                        format!("[{}]", brackets.join(", "))
+                    },
+                    x.mark,
+                    x.funding_interval_seconds,
+                    x.funding_interest,
+                    x.funding_clamp,
+                    x.funding_cap,
+                    x.slicing.map_or(String::new(), |(above, fraction, cooldown)| format!(
+                        ", slices of {fraction} above {above} USD every {cooldown} s"
+                    ))
+                ),
+            ),
+        };
+        out.push_str(&format!("\n{} ({kind})\n  {}\n  {values}\n", p.name, p.summary));
+    }
+    out
 }

@@ -523,3 +523,30 @@ mod conservation {
         }
     }
 }
+
+/// The feedback gain counts perp walls both ways: 100 BTC of longs whose liquidation prices lie
+/// within 1% below the start, on a linear book where 200 BTC move the price 1% (λ = 1 USD per
+/// BTC), give m = 0.5; 50 BTC of shorts within 1% above give a rise gain of 0.25 (tolerance
+/// 1e-9). Margins are set from the liquidation prices drawn.
+#[test]
+fn feedback_gain_counts_perp_walls_both_ways() {
+    let book = "[[positions]]\nprotocol = \"exchange\"\nmarket = \"BTC\"\nside = \"long\"\ncount = 50\nnotional_usd = 2000000.0\nliquidation_price = { distribution = \"even\", low = 19810.0, high = 19850.0 }\n\
+                [[positions]]\nprotocol = \"exchange\"\nmarket = \"BTC\"\nside = \"short\"\ncount = 50\nnotional_usd = 1000000.0\nliquidation_price = { distribution = \"even\", low = 20150.0, high = 20190.0 }\n";
+    let text = btc("[[0, 20000.0]]", "", book)
+        .replace("usd_per_unit = 0.001", "usd_per_unit = 1.0")
+        .replace("max_leverage = 50.0", "max_leverage = 100.0")
+        .replace("steps = 10", "steps = 1");
+    let run = run_str(&text);
+    let cascade = &run.summary.cascade;
+    assert!((cascade.feedback_gain["BTC"] - 0.5).abs() < 1e-9, "{cascade:?}");
+    assert!((cascade.feedback_gain_up["BTC"] - 0.25).abs() < 1e-9, "{cascade:?}");
+    // The drawn liquidation prices are where equity meets maintenance (tolerance 1e-6 USD).
+    let state = &run.world.initial.perps[0];
+    let rules = &run.world.perps[0].rules;
+    for account in &state.accounts {
+        let lp = account.liquidation_price(0, rules, &state.marks);
+        let at = [lp];
+        assert!((account.equity(&at) - account.maintenance(rules, &at)).abs() < 1e-6);
+        assert!((19_810.0..=19_850.0).contains(&lp) || (20_150.0..=20_190.0).contains(&lp));
+    }
+}

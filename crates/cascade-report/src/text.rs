@@ -68,15 +68,21 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         )?;
     }
     for (symbol, a) in &summary.assets {
-        if a.exogenous_rise > 0.0 || a.total_rise > 0.0 {
+        // Shown when the run was about a rise (a squeeze), not for a rebound after a fall.
+        if a.exogenous_rise > a.exogenous_drop || a.total_rise > a.total_drop {
             writeln!(
                 out,
-                "  {symbol:<8} rises: exogenous {}, total {} (max {:.2}){}",
+                "  {symbol:<8} rises: exogenous {}, total {} (max {:.2}){}{}",
                 percent(a.exogenous_rise),
                 percent(a.total_rise),
                 a.max_price,
                 a.amplification_rise
-                    .map_or(String::new(), |x| format!(", amplification {x:.2}×"))
+                    .map_or(String::new(), |x| format!(", amplification {x:.2}×")),
+                summary
+                    .cascade
+                    .feedback_gain_up
+                    .get(symbol)
+                    .map_or(String::new(), |m| format!(", gain m {m:.3}"))
             )?;
         }
     }

@@ -81,9 +81,9 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "perpetual_swap",
-        summary: "Essay table, perpetual swaps: LTV 90-95% (10-20x leverage), penalty 1-2%, near-instant. Set: max leverage 20x, maintenance 2.5% (half the initial margin at 20x), liquidation fee 1.5%, bankruptcy close-out, mark = index, funding every 8 h.",
+        summary: "Essay table, perpetual swaps: LTV 90-95% (10-20x leverage), penalty 1-2%, near-instant. Set: max leverage 20x, maintenance 2.5% (half the initial margin at 20x), market close-out with a 1.5% liquidation fee (the penalty) into the insurance fund, mark = index, funding every 8 h.",
         kind: PresetKind::Perp(PerpPreset {
-            close_out: "bankruptcy",
+            close_out: "market",
             liquidation_fee: 0.015,
             slicing: None,
             vault_below_fraction: 2.0 / 3.0,
@@ -109,10 +109,10 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "binance_usdm",
-        summary: "Binance USD-M style (REFERENCE-MATH 8.1; illustrative brackets, not live values): 0.4% / 0.5% from 50k / 1% from 250k / 2.5% from 1M, max 50x, bankruptcy close-out with a 1.25% clearance fee, median mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 0.75%.",
+        summary: "Binance USD-M style (REFERENCE-MATH 8.1; illustrative brackets, not live values): 0.4% / 0.5% from 50k / 1% from 250k / 2.5% from 1M, max 50x, bankruptcy close-out (what margin is left goes to the insurance fund), median mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 0.75%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "bankruptcy",
-            liquidation_fee: 0.0125,
+            liquidation_fee: 0.0,
             slicing: None,
             vault_below_fraction: 2.0 / 3.0,
             max_leverage: 50.0,
