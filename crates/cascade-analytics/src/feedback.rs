@@ -110,13 +110,17 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
 /// primary venue 1%. `None` without a venue or without perp shorts on the asset.
 pub fn feedback_gain_up(world: &World, asset: AssetId) -> Option<FeedbackGain> {
     let venue_id = world.assets[asset.index()].primary_venue?;
-    let has_shorts = world.perps.iter().zip(&world.initial.perps).any(|(info, state)| {
-        state.accounts.iter().any(|a| {
-            a.positions
-                .iter()
-                .any(|p| p.size < 0.0 && info.markets[p.market.index()].asset == asset)
-        })
-    });
+    let has_shorts = world
+        .perps
+        .iter()
+        .zip(&world.initial.perps)
+        .any(|(info, state)| {
+            state.accounts.iter().any(|a| {
+                a.positions
+                    .iter()
+                    .any(|p| p.size < 0.0 && info.markets[p.market.index()].asset == asset)
+            })
+        });
     if !has_shorts {
         return None;
     }

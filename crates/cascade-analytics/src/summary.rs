@@ -986,7 +986,9 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
             feedback_detail.insert(asset.symbol.clone(), gain);
         }
         if let Some(gain) = feedback_gain_up(world, AssetId(a as u32)) {
-            cascade.feedback_gain_up.insert(asset.symbol.clone(), gain.gain);
+            cascade
+                .feedback_gain_up
+                .insert(asset.symbol.clone(), gain.gain);
             cascade
                 .feedback_gain_up_detail
                 .insert(asset.symbol.clone(), gain);

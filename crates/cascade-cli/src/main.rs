@@ -372,9 +372,10 @@ fn presets_text() -> String {
                     l.liquidation_threshold,
                     l.bonus,
                     l.close_factor,
-                    l.epoch_seconds.map_or("settled every step".to_string(), |e| format!(
-                        "epoch_seconds = {e}"
-                    ))
+                    l.epoch_seconds
+                        .map_or("settled every step".to_string(), |e| format!(
+                            "epoch_seconds = {e}"
+                        ))
                 ),
             ),
             PresetKind::Perp(x) => (
@@ -385,7 +386,10 @@ fn presets_text() -> String {
                     x.liquidation_fee,
                     x.max_leverage,
                     if x.maintenance.is_empty() {
-                        format!("{} (half the initial margin at max leverage)", 0.5 / x.max_leverage)
+                        format!(
+                            "{} (half the initial margin at max leverage)",
+                            0.5 / x.max_leverage
+                        )
                     } else {
                         let brackets: Vec<String> = x
                             .maintenance
@@ -399,13 +403,17 @@ fn presets_text() -> String {
                     x.funding_interest,
                     x.funding_clamp,
                     x.funding_cap,
-                    x.slicing.map_or(String::new(), |(above, fraction, cooldown)| format!(
-                        ", slices of {fraction} above {above} USD every {cooldown} s"
-                    ))
+                    x.slicing
+                        .map_or(String::new(), |(above, fraction, cooldown)| format!(
+                            ", slices of {fraction} above {above} USD every {cooldown} s"
+                        ))
                 ),
             ),
         };
-        out.push_str(&format!("\n{} ({kind})\n  {}\n  {values}\n", p.name, p.summary));
+        out.push_str(&format!(
+            "\n{} ({kind})\n  {}\n  {values}\n",
+            p.name, p.summary
+        ));
     }
     out
 }

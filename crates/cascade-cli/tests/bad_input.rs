@@ -750,3 +750,68 @@ fn several_problems_are_all_reported() {
         );
     }
 }
+
+/// A perp scenario (one of the examples) for the perp cases.
+const PERP: &str = include_str!("../../../examples/perp-long-cascade.toml");
+
+#[test]
+fn perp_bad_input() {
+    let market = "[[protocols.markets]]\nasset = \"ETH\"\nvenue = \"eth-perp-book\"\noracle = \"eth-index\"\n";
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &[&str])] = &[
+        // Leverage above the market's maximum (the preset's 50x).
+        ("leverage = { distribution = \"uniform\", low = 3.0, high = 40.0 }",
+         "leverage = { distribution = \"uniform\", low = 3.0, high = 60.0 }",
+         &["positions[0].leverage.high = 60", "above the market's maximum 50"]),
+        // A bracket table whose floors do not increase.
+        (market, &format!("{market}maintenance = [[0.0, 0.004], [0.0, 0.01]]\n"),
+         &["protocols[0].markets[0].maintenance[1] = [0.0, 0.01]", "floors must increase"]),
+        // Rates that fall from one bracket to the next.
+        (market, &format!("{market}maintenance = [[0.0, 0.01], [50000.0, 0.005]]\n"),
+         &["protocols[0].markets[0].maintenance[1]", "not decrease"]),
+        // A maximum leverage whose initial margin is below maintenance.
+        (market, &format!("{market}max_leverage = 300.0\n"),
+         &["protocols[0].markets[0].max_leverage = 300", "liquidatable at once"]),
+        // A lending-only shortfall rule.
+        ("shortfall = \"adl\"", "shortfall = \"debt_auction\"",
+         &["protocols[0].insurance.shortfall = \"debt_auction\"", "adl, socialise, none"]),
+        // Lending keys on a perp exchange.
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\nepoch_seconds = 60",
+         &["protocols[0].epoch_seconds = 60", "does not apply to kind = \"perp\""]),
+        // An unknown market.
+        ("market = \"ETH\"\nside = \"long\"", "market = \"BTC\"\nside = \"long\"",
+         &["positions[0].market = \"BTC\"", "unknown market of this exchange"]),
+        // Liquidation prices above the entry prices of longs.
+        ("leverage = { distribution = \"uniform\", low = 3.0, high = 40.0 }",
+         "liquidation_price = { distribution = \"uniform\", low = 2890.0, high = 2899.0 }",
+         &["positions[0].liquidation_price", "margin ≤ 0", "wrong side of the entry price"]),
+        // Liquidation prices that need more leverage than allowed (entries at the mark, 3,000).
+        ("entry_price = { distribution = \"normal\", mean = 2900.0, std = 50.0, low = 2700.0, high = 2990.0 }\nleverage = { distribution = \"uniform\", low = 3.0, high = 40.0 }",
+         "liquidation_price = { distribution = \"uniform\", low = 2990.0, high = 2999.0 }",
+         &["positions[0].liquidation_price", "above the market's maximum leverage 50"]),
+    ];
+    for (from, to, parts) in cases {
+        check_only(&edit_text(PERP, from, to), parts);
+    }
+    // An unknown preset, and one of the wrong kind (the market then also lacks the maximum
+    // leverage the preset gave).
+    check(
+        &edit_text(PERP, "\npreset = \"binance_usdm\"", "\npreset = \"bitmex\""),
+        &[
+            "protocols[0].preset = \"bitmex\"",
+            "unknown preset",
+            "hyperliquid",
+        ],
+    );
+    check(
+        &edit_text(
+            PERP,
+            "\npreset = \"binance_usdm\"",
+            "\npreset = \"lending\"",
+        ),
+        &[
+            "protocols[0].preset = \"lending\"",
+            "is a lending preset, and this protocol is kind = \"perp\"",
+        ],
+    );
+}

@@ -538,8 +538,14 @@ fn feedback_gain_counts_perp_walls_both_ways() {
         .replace("steps = 10", "steps = 1");
     let run = run_str(&text);
     let cascade = &run.summary.cascade;
-    assert!((cascade.feedback_gain["BTC"] - 0.5).abs() < 1e-9, "{cascade:?}");
-    assert!((cascade.feedback_gain_up["BTC"] - 0.25).abs() < 1e-9, "{cascade:?}");
+    assert!(
+        (cascade.feedback_gain["BTC"] - 0.5).abs() < 1e-9,
+        "{cascade:?}"
+    );
+    assert!(
+        (cascade.feedback_gain_up["BTC"] - 0.25).abs() < 1e-9,
+        "{cascade:?}"
+    );
     // The drawn liquidation prices are where equity meets maintenance (tolerance 1e-6 USD).
     let state = &run.world.initial.perps[0];
     let rules = &run.world.perps[0].rules;

@@ -258,26 +258,45 @@ impl<'a> Builder<'a> {
             oracle_ids: &oracle_ids,
             oracles: &oracles,
             start_prices: &start_prices,
+            seed: file.simulation.seed,
         };
         let (mut perps, perp_ids) = self.perps(&file.protocols, &perp_cx);
         let mut perp_books: Vec<Vec<_>> = vec![Vec::new(); perps.len()];
         for (i, s) in file.positions.iter().enumerate() {
             if let Some(&x) = perp_ids.get(&s.protocol) {
-                let at = root().key("positions").at(i);
-                let accounts = self.perp_positions(
-                    &at,
-                    s,
-                    &perps[x.index()],
-                    &perp_cx,
-                    file.simulation.seed,
-                    i,
-                );
+                let market_names: Vec<String> = file
+                    .protocols
+                    .iter()
+                    .find(|p| p.name == s.protocol)
+                    .map(|p| p.markets.iter().map(|m| m.asset.clone()).collect())
+                    .unwrap_or_default();
+                let accounts =
+                    self.perp_positions(s, &perps[x.index()], &market_names, &perp_cx, i);
                 perp_books[x.index()].extend(accounts);
             }
         }
         for (info, book) in perps.iter_mut().zip(&perp_books) {
             if !info.account_labels.is_empty() {
                 info.account_labels.resize(book.len(), String::new());
+            }
+            // Marked at the index at time 0, as the engine marks them.
+            let marks: Vec<f64> = info
+                .markets
+                .iter()
+                .map(|m| match m.index {
+                    Some(o) => oracles[o.index()].1.published(),
+                    None => start_prices[m.asset.index()],
+                })
+                .collect();
+            let unhealthy = book
+                .iter()
+                .filter(|a| a.liquidatable(&info.rules, &marks))
+                .count();
+            if unhealthy > 0 {
+                self.warnings.push(format!(
+                    "perp exchange {}: {unhealthy} accounts start liquidatable (equity below maintenance at the start marks) and are liquidated at step 0",
+                    info.name
+                ));
             }
         }
         let keepers = self.keepers(

@@ -51,6 +51,8 @@ pub(crate) struct PerpContext<'c> {
     pub oracle_ids: &'c HashMap<String, OracleId>,
     pub oracles: &'c [(OracleInfo, Oracle)],
     pub start_prices: &'c [f64],
+    /// The scenario's master seed (generated positions draw from streams derived from it).
+    pub seed: u64,
 }
 
 impl Builder<'_> {
@@ -97,10 +99,18 @@ impl Builder<'_> {
                 PresetKind::Perp(_) => ProtocolKind::Perp,
             };
             if kind != preset_kind {
+                let name = |k: ProtocolKind| match k {
+                    ProtocolKind::Lending => "lending",
+                    ProtocolKind::Perp => "perp",
+                };
                 self.fail(
                     &at.key("preset"),
                     format!("{:?}", found.name),
-                    format!("is a preset for another kind of protocol than {kind:?}"),
+                    format!(
+                        "is a {} preset, and this protocol is kind = \"{}\"",
+                        name(preset_kind),
+                        name(kind)
+                    ),
                 );
             }
         }
@@ -161,9 +171,17 @@ impl Builder<'_> {
             for (m, section) in p.markets.iter().enumerate() {
                 let mat = at.key("markets").at(m);
                 self.unique(&mut seen, &mat.key("asset"), &section.asset, "market asset");
-                if let Some((info, rule)) = self.market(&mat, section, preset, cx) {
-                    markets.push(info);
-                    rules.push(rule);
+                match self.market(&mat, section, preset, cx) {
+                    Some((info, rule)) => {
+                        markets.push(info);
+                        rules.push(rule);
+                    }
+                    // Reported; later markets would shift, so the exchange keeps none.
+                    None => {
+                        markets.clear();
+                        rules.clear();
+                        break;
+                    }
                 }
             }
             ids.insert(p.name.clone(), PerpId(out.len() as u32));
@@ -399,7 +417,7 @@ impl Builder<'_> {
             _ => vec![(0.0, hyperliquid_maintenance_rate(max_leverage))],
         };
         let margin = match MarginTable::new(&brackets) {
-            Ok(table) => table,
+            Ok(table) => Some(table),
             Err(e) => {
                 let field = at.key("maintenance");
                 let (where_, message) = match e {
@@ -417,10 +435,10 @@ impl Builder<'_> {
                     ),
                 };
                 self.fail_written(&where_, message);
-                return None;
+                None
             }
         };
-        let first = margin.tier(0.0).rate;
+        let first = margin.as_ref().map_or(0.0, |m| m.tier(0.0).rate);
         if 1.0 / max_leverage <= first {
             self.fail(
                 &at.key("max_leverage"),
@@ -468,15 +486,19 @@ impl Builder<'_> {
             (0.0..1.0).contains(&cap),
             "a rate per interval in [0, 1)",
         );
+        // An invalid market keeps its place (its problems are reported) so that positions in it
+        // are not reported again as being in an unknown market.
+        let stand_in =
+            || MarginTable::new(&[(0.0, 0.5 / max_leverage)]).expect("one valid bracket");
         Some((
             PerpMarketInfo {
-                asset: asset?,
-                venue: venue?,
+                asset: asset.unwrap_or(AssetId(0)),
+                venue: venue.unwrap_or(VenueId(0)),
                 index,
             },
             PerpMarketParams {
                 max_leverage,
-                margin,
+                margin: margin.unwrap_or_else(stand_in),
                 mark,
                 funding_interval: interval.filter(|&i| i > 0),
                 funding_interest: interest,
@@ -489,13 +511,13 @@ impl Builder<'_> {
     /// A generated population of one market's positions.
     pub(crate) fn perp_positions(
         &mut self,
-        at: &FieldPath,
         p: &PositionsSection,
         info: &PerpInfo,
+        market_names: &[String],
         cx: &PerpContext<'_>,
-        seed: u64,
         section: usize,
     ) -> Vec<PerpAccount> {
+        let at = &root().key("positions").at(section);
         for (field, present) in [
             ("file", p.file.is_some()),
             ("collateral", p.collateral.is_some()),
@@ -522,21 +544,15 @@ impl Builder<'_> {
         }
         let market_name = self.required(&at.key("market"), &p.market, ctx);
         let market = market_name.as_ref().and_then(|name| {
-            let ids: HashMap<String, MarketId> = info
-                .markets
+            let ids: HashMap<String, MarketId> = market_names
                 .iter()
                 .enumerate()
-                .map(|(m, market)| {
-                    let symbol = cx
-                        .asset_ids
-                        .iter()
-                        .find(|(_, a)| **a == market.asset)
-                        .map_or(String::new(), |(s, _)| s.clone());
-                    (symbol, MarketId(m as u32))
-                })
+                .map(|(m, symbol)| (symbol.clone(), MarketId(m as u32)))
                 .collect();
             self.lookup(&at.key("market"), &ids, name, "market of this exchange")
         });
+        // A market whose own section is invalid (reported there) generates nothing.
+        let market = market.filter(|m| m.index() < info.markets.len());
         let side = match self.required(&at.key("side"), &p.side, ctx).as_deref() {
             Some("long") => Some(1.0),
             Some("short") => Some(-1.0),
@@ -657,7 +673,7 @@ impl Builder<'_> {
             cross_buffer,
             size_sigma,
         };
-        let mut rng = cascade_model::rng::stream(seed, 0, &format!("positions:{section}"));
+        let mut rng = cascade_model::rng::stream(cx.seed, 0, &format!("positions:{section}"));
         let accounts = generate::generate_perps(&population, &mut rng);
         // With liquidation prices drawn, the margin follows: check the leverage it implies.
         let mut over = 0;
