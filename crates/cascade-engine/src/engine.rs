@@ -89,6 +89,10 @@ pub struct Engine {
     perp_to_socialise: Vec<f64>,
     /// Per perp exchange, market and side (0 longs, 1 shorts): this round's ADL order.
     adl_queues: Vec<Vec<[perp::AdlQueue; 2]>>,
+    /// Scratch list of perp accounts to check in a round.
+    perp_candidates: Vec<AccountId>,
+    /// Per perp exchange: accounts whose liquidation has sent a first slice.
+    perp_sliced: Vec<Vec<u32>>,
     started: bool,
 }
 
@@ -158,6 +162,8 @@ impl Engine {
             price_history,
             perp_to_socialise: vec![0.0; world_perps],
             adl_queues,
+            perp_candidates: Vec::new(),
+            perp_sliced: vec![Vec::new(); world_perps],
             started: false,
         }
     }

@@ -12,6 +12,7 @@ use cascade_model::liquity::StabilityPool;
 use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::PerpAccount;
+use cascade_model::perp::index::PerpIndex;
 use cascade_model::perp::params::{PerpMarketParams, PerpParams};
 use cascade_model::venue::Venue;
 use rayon::prelude::*;
@@ -222,6 +223,9 @@ pub struct PerpState {
     pub indices: Vec<f64>,
     /// Σ of per-step premiums in the current funding interval, and their count, per market.
     pub premium: Vec<(f64, u32)>,
+    /// Accounts by liquidation price, so a round looks only at those the marks may have made
+    /// liquidatable.
+    pub index: PerpIndex,
 }
 
 impl PerpState {
@@ -491,7 +495,9 @@ impl PerpState {
             }
         }
         let markets = info.markets.len();
+        let index = PerpIndex::build(&accounts, &info.rules, &indices);
         Self {
+            index,
             accounts,
             fund: info.params.insurance_fund_usd,
             vault: info.params.vault.map(|v| VaultBook {

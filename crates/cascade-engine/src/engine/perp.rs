@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use cascade_model::ids::{AccountId, MarketId, PerpId};
 use cascade_model::perp::adl_rank;
+use cascade_model::perp::index::PerpIndex;
 use cascade_model::perp::params::{CloseOut, DeficitRule, funding_rate, mark_price};
 
 use super::Engine;
@@ -85,7 +86,25 @@ impl Engine {
         let rules = &world.perps[x.index()].rules;
         let mut activity = 0;
         let mut missed = 0;
-        for i in 0..self.state.perps[x.index()].accounts.len() {
+        let state = &mut self.state.perps[x.index()];
+        if state.index.is_stale() {
+            state.index = PerpIndex::build(&state.accounts, rules, &state.marks);
+        }
+        // A sliced account that is healthy again starts its next liquidation with a slice.
+        let marks = &state.marks;
+        self.perp_sliced[x.index()].retain(|&i| {
+            let account = &mut state.accounts[i as usize];
+            let still = !account.positions.is_empty()
+                && account.equity(marks) < account.maintenance(rules, marks);
+            account.sliced &= still;
+            still
+        });
+        let mut candidates = std::mem::take(&mut self.perp_candidates);
+        state
+            .index
+            .candidates(&state.accounts, &state.marks, &mut candidates);
+        for &id in &candidates {
+            let i = id.index();
             let state = &mut self.state.perps[x.index()];
             let account = &mut state.accounts[i];
             if account.positions.is_empty() {
@@ -94,7 +113,6 @@ impl Engine {
             let equity = account.equity(&state.marks);
             let maintenance = account.maintenance(rules, &state.marks);
             if equity >= maintenance {
-                account.sliced = false;
                 continue;
             }
             if self.time < account.cooldown_until {
@@ -102,8 +120,9 @@ impl Engine {
                 continue;
             }
             activity += 1;
-            self.liquidate_perp_account(x, AccountId(i as u32), equity, maintenance, round);
+            self.liquidate_perp_account(x, id, equity, maintenance, round);
         }
+        self.perp_candidates = candidates;
         if missed > 0 {
             // Accounts waiting out a slice cooldown.
             self.emit(
@@ -192,6 +211,9 @@ impl Engine {
         if let Some(s) = slice {
             account.sliced = true;
             account.cooldown_until = self.time + s.cooldown;
+            self.perp_sliced[x.index()].push(id.0);
+            // The fee and the smaller position move its liquidation price.
+            self.state.perps[x.index()].index.invalidate();
         } else if account.positions.is_empty() {
             self.settle_perp_account(x, id, round);
         }
@@ -418,6 +440,10 @@ impl Engine {
                 }
                 let take = remaining.min(held.size.abs());
                 let portion = take * held.size.signum();
+                // Closed at the bankruptcy price, worse than the mark: its liquidation price
+                // may move towards the mark.
+                state.index.invalidate();
+                let counter = &mut state.accounts[c.index()];
                 counter.wallet += portion * (bankruptcy_price - held.entry);
                 counter.positions[k].size -= portion;
                 if counter.positions[k].size.abs() <= DUST_UNITS {
@@ -613,6 +639,7 @@ impl Engine {
                     vault.cash -= vault.size[m] * per_unit;
                     longs_paid += vault.size[m].max(0.0) * per_unit;
                 }
+                state.index.invalidate();
                 let counterparty = &mut state.counterparties[m];
                 counterparty.cash -= counterparty.size * per_unit;
                 longs_paid += counterparty.size.max(0.0) * per_unit;
@@ -659,6 +686,9 @@ impl Engine {
                     accounts += 1;
                 }
             }
+        }
+        if charged > 0.0 {
+            state.index.invalidate();
         }
         state.uncovered -= charged;
         if state.uncovered.abs() < 1e-6 {

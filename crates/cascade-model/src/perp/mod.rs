@@ -6,6 +6,7 @@
 //! exchanges build on them.
 
 pub mod account;
+pub mod index;
 pub mod params;
 
 /// Long or short.
