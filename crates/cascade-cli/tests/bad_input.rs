@@ -793,6 +793,31 @@ fn perp_bad_input() {
     for (from, to, parts) in cases {
         check_only(&edit_text(PERP, from, to), parts);
     }
+    // A positions file whose account repeats a different wallet, and one naming no market.
+    let from_file = edit_text(
+        PERP,
+        "market = \"ETH\"\nside = \"short\"\ncount = 8000\nnotional_usd = 60000000.0\nsize_sigma = 1.0\nentry_price = { distribution = \"normal\", mean = 3100.0, std = 50.0, low = 3010.0, high = 3300.0 }\nleverage = { distribution = \"uniform\", low = 2.0, high = 20.0 }",
+        "file = \"perp.csv\"",
+    );
+    check_files(
+        &from_file,
+        &[(
+            "perp.csv",
+            "account,market,size,entry_price,wallet\na,ETH,-2,3100,500\na,ETH,1,3000,600\n",
+        )],
+        &[
+            "perp.csv:3: wallet = 600",
+            "every row of an account repeats its wallet",
+        ],
+    );
+    check_files(
+        &from_file,
+        &[(
+            "perp.csv",
+            "account,market,size,entry_price,wallet\na,BTC,-2,3100,500\n",
+        )],
+        &["perp.csv:2: market = \"BTC\"", "has no BTC market"],
+    );
     // An unknown preset, and one of the wrong kind (the market then also lacks the maximum
     // leverage the preset gave).
     check(

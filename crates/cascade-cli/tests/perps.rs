@@ -556,3 +556,86 @@ fn feedback_gain_counts_perp_walls_both_ways() {
         assert!((19_810.0..=19_850.0).contains(&lp) || (20_150.0..=20_190.0).contains(&lp));
     }
 }
+
+/// Accounts from a file: rows sharing a label form one cross-margin account. The whale (long 10
+/// BTC at 20,000 and short 100 ETH at 2,000 on a 30,000 wallet) survives BTC's 10% fall alone
+/// (equity 10,000) but not with ETH 5% up as well (equity 0): both its positions are closed in
+/// the same round, while the isolated long (liquidation price 19,076.31) went at the BTC fall.
+#[test]
+fn cross_accounts_from_a_file_are_liquidated_as_a_whole() {
+    let text = r#"
+[simulation]
+name = "cross"
+seed = 1
+steps = 3
+step_seconds = 60
+
+[[assets]]
+symbol = "BTC"
+price = 20000.0
+driver = { model = "path", points = [[0, 20000.0], [60, 18000.0]] }
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+driver = { model = "path", points = [[0, 2000.0], [60, 2000.0], [120, 2100.0]] }
+
+[[assets]]
+symbol = "USDC"
+price = 1.0
+
+[[venues]]
+name = "btc"
+base = "BTC"
+quote = "USDC"
+impact = { model = "linear", usd_per_unit = 0.001 }
+
+[[venues]]
+name = "eth"
+base = "ETH"
+quote = "USDC"
+impact = { model = "linear", usd_per_unit = 0.0001 }
+
+[[protocols]]
+name = "exchange"
+kind = "perp"
+[protocols.insurance]
+fund_usd = 100000.0
+
+[[protocols.markets]]
+asset = "BTC"
+venue = "btc"
+max_leverage = 50.0
+maintenance = [[0.0, 0.004]]
+
+[[protocols.markets]]
+asset = "ETH"
+venue = "eth"
+max_leverage = 50.0
+maintenance = [[0.0, 0.004]]
+
+[[positions]]
+protocol = "exchange"
+file = "crates/cascade-cli/tests/data/perp-accounts.csv"
+"#;
+    let run = run_str(text);
+    let labels = &run.world.perps[0].account_labels;
+    assert_eq!(labels, &["whale", "iso"]);
+    let modes: Vec<_> = run.world.initial.perps[0]
+        .accounts
+        .iter()
+        .map(|a| a.mode)
+        .collect();
+    use cascade_model::perp::account::MarginMode;
+    assert_eq!(modes, [MarginMode::Cross, MarginMode::Isolated]);
+    let closes: Vec<(u64, u32, u32)> = run
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PerpLiquidated(l) => Some((e.step, l.account.0, l.market.0)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes, [(1, 1, 0), (2, 0, 0), (2, 0, 1)], "{closes:?}");
+    conserved(&run);
+}

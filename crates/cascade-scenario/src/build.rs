@@ -270,9 +270,15 @@ impl<'a> Builder<'a> {
                     .find(|p| p.name == s.protocol)
                     .map(|p| p.markets.iter().map(|m| m.asset.clone()).collect())
                     .unwrap_or_default();
-                let accounts =
+                let (accounts, labels) =
                     self.perp_positions(s, &perps[x.index()], &market_names, &perp_cx, i);
-                perp_books[x.index()].extend(accounts);
+                let book = &mut perp_books[x.index()];
+                let all_labels = &mut perps[x.index()].account_labels;
+                if !labels.is_empty() {
+                    all_labels.resize(book.len(), String::new());
+                    all_labels.extend(labels);
+                }
+                book.extend(accounts);
             }
         }
         for (info, book) in perps.iter_mut().zip(&perp_books) {

@@ -396,3 +396,103 @@ pub fn read_positions(file: &Path, bytes: &[u8]) -> Result<Vec<FileAccount>, Inp
     }
     Ok(accounts)
 }
+
+/// One margin account read from a perp positions file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FilePerpAccount {
+    /// Account label.
+    pub label: String,
+    /// Line of the account's first row.
+    pub line: usize,
+    /// Wallet, USD (the same on every row of the account).
+    pub wallet: f64,
+    /// Positions: market (asset symbol), signed size, entry price, line.
+    pub positions: Vec<(String, f64, f64, usize)>,
+}
+
+/// Reads a perp positions CSV with columns `account,market,size,entry_price,wallet`: one row per
+/// account and market, `size` in units of the market's asset (negative for a short), `wallet`
+/// the account's margin balance in USD, repeated on each of its rows. An account with one row is
+/// an isolated position; rows sharing a label form one cross-margin account.
+pub fn read_perp_positions(file: &Path, bytes: &[u8]) -> Result<Vec<FilePerpAccount>, InputError> {
+    let mut reader = csv_reader(bytes);
+    let headers = headers(file, bytes, &mut reader)?;
+    let account = column(file, &headers, "account")?;
+    let market = column(file, &headers, "market")?;
+    let size = column(file, &headers, "size")?;
+    let entry = column(file, &headers, "entry_price")?;
+    let wallet = column(file, &headers, "wallet")?;
+    let mut accounts: Vec<FilePerpAccount> = Vec::new();
+    let mut by_label: HashMap<String, usize> = HashMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(file, bytes, e))?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let label = record.get(account).unwrap_or("").to_string();
+        if label.is_empty() {
+            return Err(
+                InputError::new(file, "account", "expected a non-empty account label")
+                    .line(Some(line)),
+            );
+        }
+        let symbol = record.get(market).unwrap_or("").to_string();
+        if symbol.is_empty() {
+            return Err(
+                InputError::new(file, "market", "expected the market's asset symbol")
+                    .line(Some(line)),
+            );
+        }
+        let units = number(
+            file,
+            &record,
+            size,
+            "size",
+            |v| v != 0.0,
+            "a non-zero size (negative for a short)",
+        )?;
+        let price = number(
+            file,
+            &record,
+            entry,
+            "entry_price",
+            |v| v > 0.0,
+            "a positive price",
+        )?;
+        let balance = number(file, &record, wallet, "wallet", |v| v >= 0.0, "USD ≥ 0")?;
+        let index = *by_label.entry(label.clone()).or_insert_with(|| {
+            accounts.push(FilePerpAccount {
+                label: label.clone(),
+                line,
+                wallet: balance,
+                positions: Vec::new(),
+            });
+            accounts.len() - 1
+        });
+        let entry_account = &mut accounts[index];
+        if entry_account.wallet != balance {
+            return Err(InputError::new(
+                file,
+                "wallet",
+                format!(
+                    "account {label} has wallet {} on line {}; every row of an account repeats its wallet",
+                    entry_account.wallet, entry_account.line
+                ),
+            )
+            .value(format!("{balance}"))
+            .line(Some(line)));
+        }
+        if entry_account.positions.iter().any(|p| p.0 == symbol) {
+            return Err(InputError::new(
+                file,
+                "market",
+                format!("account {label} already holds a position in {symbol}; give one row per account and market"),
+            )
+            .value(format!("{symbol:?}"))
+            .line(Some(line)));
+        }
+        entry_account.positions.push((symbol, units, price, line));
+    }
+    if accounts.is_empty() {
+        return Err(InputError::new(file, "", "the positions file has no rows"));
+    }
+    Ok(accounts)
+}

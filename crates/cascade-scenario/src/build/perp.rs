@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use cascade_engine::{OracleInfo, PerpInfo, PerpMarketInfo, VenueInfo};
 use cascade_model::ids::{AssetId, MarketId, OracleId, PerpId, VenueId};
 use cascade_model::oracle::Oracle;
-use cascade_model::perp::account::{MarginMode, PerpAccount};
+use cascade_model::perp::account::{MarginMode, PerpAccount, PerpPosition};
 use cascade_model::perp::params::{
     CloseOut, DeficitRule, MarkRule, PerpMarketParams, PerpParams, Slicing, VaultParams,
 };
@@ -14,6 +14,8 @@ use cascade_model::perp::{MarginTable, TableError, hyperliquid_maintenance_rate}
 use cascade_model::venue::Venue;
 
 use super::{Builder, MAX_GENERATED_POSITIONS, root};
+use crate::data;
+use crate::error::InputError;
 use crate::generate::{self, PerpPopulation, PerpTarget};
 use crate::path::FieldPath;
 use crate::preset::{self, PerpPreset, Preset, PresetKind};
@@ -516,10 +518,112 @@ impl Builder<'_> {
         market_names: &[String],
         cx: &PerpContext<'_>,
         section: usize,
-    ) -> Vec<PerpAccount> {
+    ) -> (Vec<PerpAccount>, Vec<String>) {
         let at = &root().key("positions").at(section);
+        if let Some(name) = &p.file {
+            return self.perp_positions_file(at, p, name, market_names, info);
+        }
+        let accounts = self.generated_perps(at, p, info, market_names, cx, section);
+        (accounts, Vec::new())
+    }
+
+    /// Margin accounts from a file (`account,market,size,entry_price,wallet`).
+    fn perp_positions_file(
+        &mut self,
+        at: &FieldPath,
+        p: &PositionsSection,
+        name: &str,
+        market_names: &[String],
+        info: &PerpInfo,
+    ) -> (Vec<PerpAccount>, Vec<String>) {
         for (field, present) in [
-            ("file", p.file.is_some()),
+            ("count", p.count.is_some()),
+            ("collateral", p.collateral.is_some()),
+            ("debt", p.debt.is_some()),
+            ("liquidation_price", p.liquidation_price.is_some()),
+            ("health_factor", p.health_factor.is_some()),
+            ("size_sigma", p.size_sigma.is_some()),
+            ("market", p.market.is_some()),
+            ("side", p.side.is_some()),
+            ("notional_usd", p.notional_usd.is_some()),
+            ("leverage", p.leverage.is_some()),
+            ("entry_price", p.entry_price.is_some()),
+            ("margin_mode", p.margin_mode.is_some()),
+            ("cross_buffer", p.cross_buffer.is_some()),
+        ] {
+            if present {
+                self.fail_written(
+                    &at.key(field),
+                    "does not apply to positions loaded from a file",
+                );
+            }
+        }
+        let Some((path, bytes)) = self.read_data(&at.key("file"), name) else {
+            return (Vec::new(), Vec::new());
+        };
+        let rows = match data::read_perp_positions(&path, &bytes) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.data_error(e);
+                return (Vec::new(), Vec::new());
+            }
+        };
+        let mut accounts = Vec::with_capacity(rows.len());
+        let mut labels = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut positions = Vec::with_capacity(row.positions.len());
+            for (symbol, size, entry, line) in &row.positions {
+                match market_names.iter().position(|m| m == symbol) {
+                    Some(m) if m < info.markets.len() => positions.push(PerpPosition {
+                        market: MarketId(m as u32),
+                        size: *size,
+                        entry: *entry,
+                    }),
+                    // The market's own section is invalid and reported.
+                    Some(_) => {}
+                    None => self.data_error(
+                        InputError::new(
+                            &path,
+                            "market",
+                            format!(
+                                "exchange {} has no {symbol} market; known: [{}]",
+                                info.name,
+                                market_names.join(", ")
+                            ),
+                        )
+                        .value(format!("{symbol:?}"))
+                        .line(Some(*line)),
+                    ),
+                }
+            }
+            let mode = if positions.len() > 1 {
+                MarginMode::Cross
+            } else {
+                MarginMode::Isolated
+            };
+            accounts.push(PerpAccount {
+                wallet: row.wallet,
+                positions,
+                mode,
+                sliced: false,
+                cooldown_until: 0,
+            });
+            labels.push(row.label);
+        }
+        (accounts, labels)
+    }
+
+    /// A generated population of one market's positions.
+    fn generated_perps(
+        &mut self,
+        at: &FieldPath,
+        p: &PositionsSection,
+        info: &PerpInfo,
+        market_names: &[String],
+        cx: &PerpContext<'_>,
+        section: usize,
+    ) -> Vec<PerpAccount> {
+        for (field, present) in [
             ("collateral", p.collateral.is_some()),
             ("debt", p.debt.is_some()),
             ("health_factor", p.health_factor.is_some()),
@@ -527,7 +631,7 @@ impl Builder<'_> {
             if present {
                 self.fail_written(
                     &at.key(field),
-                    "does not apply to a perp exchange's positions (give market, side, notional_usd and leverage or liquidation_price)",
+                    "does not apply to a perp exchange's positions (give market, side, notional_usd and leverage or liquidation_price, or a file)",
                 );
             }
         }
