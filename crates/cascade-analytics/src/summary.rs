@@ -934,7 +934,11 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 venue_now[v.index()] = l.price_after;
                 gap(&fundamental_now, &venue_now, &mut impact);
             }
-            EventKind::PerpTakeover { .. } => step_had_liquidation = true,
+            EventKind::PerpTakeover { .. } => {
+                // Like a lending backstop's takeover, a vault takeover is a liquidation.
+                step_had_liquidation = true;
+                liquidations.count += 1;
+            }
             EventKind::PerpsOpened { .. }
             | EventKind::PerpSettled(_)
             | EventKind::PerpDeleveraged { .. }
@@ -1083,8 +1087,9 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
             .iter()
             .find(|(e, _)| *e == x as u64)
             .map_or(0.0, |m| m.1);
+        let takeovers = perp.vault.as_ref().map_or(0, |v| v.takeovers);
         let p = ProtocolSummary {
-            liquidations: perp.liquidations,
+            liquidations: perp.liquidations + takeovers,
             accounts_liquidated: perp.accounts_liquidated,
             accounts: perp.accounts,
             open_accounts: perp.open_accounts,

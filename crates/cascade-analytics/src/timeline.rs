@@ -23,7 +23,7 @@ pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 /// `<X>` last: `insurance_<X>` (fund balance), `perp_liquidations_long_<X>` and
 /// `perp_liquidations_short_<X>` (positions closed this step), `perp_liquidated_usd_<X>`,
 /// `adl_usd_<X>` (notional auto-deleveraged this step) and `vault_takeovers_<X>`. Perp closes
-/// count in `liquidations` and their deficits in `bad_debt_realised_usd`.
+/// and vault takeovers count in `liquidations`, deficits in `bad_debt_realised_usd`.
 pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     let mut columns: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
     columns.extend(
@@ -165,7 +165,10 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 price,
                 ..
             } => perp[exchange.index()][4] += units.abs() * price,
-            EventKind::PerpTakeover { exchange, .. } => perp[exchange.index()][5] += 1.0,
+            EventKind::PerpTakeover { exchange, .. } => {
+                flows[0] += 1.0;
+                perp[exchange.index()][5] += 1.0;
+            }
             EventKind::StepEnded => {
                 let mut row = Vec::with_capacity(columns.len());
                 row.push(event.step as f64);

@@ -639,3 +639,34 @@ file = "crates/cascade-cli/tests/data/perp-accounts.csv"
     assert_eq!(closes, [(1, 1, 0), (2, 0, 0), (2, 0, 1)], "{closes:?}");
     conserved(&run);
 }
+
+/// A close the book cannot fill: with one bid level of 0.5 BTC (no refill) and no vault, the
+/// first round closes half of a 1 BTC long and the rest waits for liquidity, counted as
+/// waiting, without running the cascade to its round limit.
+#[test]
+fn a_close_without_liquidity_waits_instead_of_spinning() {
+    let text = btc(
+        "[[0, 20000.0], [60, 18900.0]]",
+        "[protocols.insurance]\nfund_usd = 10000.0",
+        &positions("long", 1, 20_000.0, 20.0),
+    )
+    .replace(
+        "impact = { model = \"linear\", usd_per_unit = 0.001 }",
+        "impact = { model = \"order_book\", levels = [[19900.0, 0.5]] }",
+    );
+    let run = run_str(&text);
+    assert_eq!(run.summary.cascade.round_limit_hits, 0);
+    let perp = run.summary.protocols["exchange"].perp.clone().unwrap();
+    assert_eq!(perp.liquidations, 1, "{perp:?}");
+    assert!(perp.cooldown_waits > 0);
+    let state_units: Vec<f64> = run
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PerpLiquidated(l) => Some(l.remaining),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(state_units, [0.5]);
+    conserved(&run);
+}

@@ -628,7 +628,7 @@ pub enum EventKind {
         rank: f64,
     },
     /// Liquidatable accounts of a perp exchange left alone this round because they wait out a
-    /// slice cooldown.
+    /// slice cooldown or their close found no liquidity in the book.
     PerpCooldowns {
         /// Exchange.
         exchange: PerpId,
@@ -656,7 +656,8 @@ pub enum EventKind {
         rate: f64,
         /// Mark price it was paid at.
         mark: f64,
-        /// USD paid by long positions of the book and vault to everyone short (negative: received).
+        /// USD paid by every long position — the book's, the vault's and the outside
+        /// counterparties' — to everyone short (negative: received).
         longs_paid: f64,
     },
     /// A perp exchange's book at the end.

@@ -13,7 +13,7 @@ use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::PerpAccount;
 use cascade_model::perp::index::PerpIndex;
-use cascade_model::perp::params::{PerpMarketParams, PerpParams};
+use cascade_model::perp::params::{PerpMarketParams, PerpParams, mark_price};
 use cascade_model::venue::Venue;
 use rayon::prelude::*;
 
@@ -406,7 +406,8 @@ impl World {
         let (perp_info, perp_state) = perps
             .into_iter()
             .map(|(info, accounts)| {
-                let state = PerpState::open(&info, accounts, &fundamentals, &oracle_state);
+                let state =
+                    PerpState::open(&info, accounts, &fundamentals, &oracle_state, &venue_state);
                 (info, state)
             })
             .unzip();
@@ -470,13 +471,15 @@ impl World {
 }
 
 impl PerpState {
-    /// The state at time 0: marks at the index, the counterparties holding the other side of
-    /// every position at its entry price, the fund and vault at their starting balances.
+    /// The state at time 0: marks by each market's rule (no premium yet), the counterparties
+    /// holding the other side of every position at its entry price, the fund and vault at their
+    /// starting balances.
     fn open(
         info: &PerpInfo,
         accounts: Vec<PerpAccount>,
         fundamentals: &[Fundamental],
         oracles: &[Oracle],
+        venues: &[Venue],
     ) -> Self {
         let indices: Vec<f64> = info
             .markets
@@ -494,8 +497,18 @@ impl PerpState {
                 c.cost -= p.size * p.entry;
             }
         }
+        let marks: Vec<f64> = info
+            .markets
+            .iter()
+            .zip(&info.rules)
+            .zip(&indices)
+            .map(|((m, rule), &index)| {
+                let venue = venues[m.venue.index()].price(fundamentals[m.asset.index()].price());
+                mark_price(rule.mark, index, venue, 0.0)
+            })
+            .collect();
         let markets = info.markets.len();
-        let index = PerpIndex::build(&accounts, &info.rules, &indices);
+        let index = PerpIndex::build(&accounts, &info.rules, &marks);
         Self {
             index,
             accounts,
@@ -508,7 +521,7 @@ impl PerpState {
             }),
             counterparties,
             uncovered: 0.0,
-            marks: indices.clone(),
+            marks,
             indices,
             premium: vec![(0.0, 0); markets],
         }

@@ -285,25 +285,6 @@ impl<'a> Builder<'a> {
             if !info.account_labels.is_empty() {
                 info.account_labels.resize(book.len(), String::new());
             }
-            // Marked at the index at time 0, as the engine marks them.
-            let marks: Vec<f64> = info
-                .markets
-                .iter()
-                .map(|m| match m.index {
-                    Some(o) => oracles[o.index()].1.published(),
-                    None => start_prices[m.asset.index()],
-                })
-                .collect();
-            let unhealthy = book
-                .iter()
-                .filter(|a| a.liquidatable(&info.rules, &marks))
-                .count();
-            if unhealthy > 0 {
-                self.warnings.push(format!(
-                    "perp exchange {}: {unhealthy} accounts start liquidatable (equity below maintenance at the start marks) and are liquidated at step 0",
-                    info.name
-                ));
-            }
         }
         let keepers = self.keepers(
             &file.keepers,
@@ -342,6 +323,20 @@ impl<'a> Builder<'a> {
             shocks,
             correlation,
         );
+        // Perp accounts are marked as the engine marks them at time 0.
+        for (info, state) in world.perps.iter().zip(&world.initial.perps) {
+            let unhealthy = state
+                .accounts
+                .iter()
+                .filter(|a| a.liquidatable(&info.rules, &state.marks))
+                .count();
+            if unhealthy > 0 {
+                self.warnings.push(format!(
+                    "perp exchange {}: {unhealthy} accounts start liquidatable (equity below maintenance at the start marks) and are liquidated at step 0",
+                    info.name
+                ));
+            }
+        }
         let hash = self
             .hasher
             .finalize()

@@ -131,7 +131,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "hyperliquid",
-        summary: "Hyperliquid style (REFERENCE-MATH 8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k then 30 s cooldown, vault (HLP) below 2/3 of maintenance, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
+        summary: "Hyperliquid style (REFERENCE-MATH 8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k then 30 s cooldown, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "market",
             liquidation_fee: 0.0,

@@ -119,12 +119,15 @@ impl Engine {
                 missed += 1;
                 continue;
             }
-            activity += 1;
-            self.liquidate_perp_account(x, id, equity, maintenance, round);
+            if self.liquidate_perp_account(x, id, equity, maintenance, round) {
+                activity += 1;
+            } else {
+                missed += 1;
+            }
         }
         self.perp_candidates = candidates;
         if missed > 0 {
-            // Accounts waiting out a slice cooldown.
+            // Accounts waiting out a slice cooldown, or whose close found no liquidity.
             self.emit(
                 round,
                 EventKind::PerpCooldowns {
@@ -136,6 +139,8 @@ impl Engine {
         activity
     }
 
+    /// Liquidates one account; returns whether anything changed (false when the book had no
+    /// liquidity for any of the close and no vault takes it).
     fn liquidate_perp_account(
         &mut self,
         x: PerpId,
@@ -143,14 +148,14 @@ impl Engine {
         equity: f64,
         maintenance: f64,
         round: u32,
-    ) {
+    ) -> bool {
         let world = Arc::clone(&self.world);
         let info = &world.perps[x.index()];
         let params = info.params;
         if let Some(vault) = params.vault {
             if equity < vault.below_fraction * maintenance {
                 self.take_over(x, id, equity, maintenance, round);
-                return;
+                return true;
             }
         }
         let state = &self.state.perps[x.index()];
@@ -187,7 +192,7 @@ impl Engine {
         if unfilled && params.vault.is_some() {
             // The book cannot absorb the close: the vault takes the account over.
             self.take_over(x, id, equity, maintenance, round);
-            return;
+            return true;
         }
         let closes_all = slice.is_none() && !unfilled;
         if closes_all
@@ -195,7 +200,11 @@ impl Engine {
             && -balance > state.fund + 1e-9
         {
             self.deleverage(x, id, equity, maintenance, round);
-            return;
+            return true;
+        }
+        if plan.iter().all(|c| c.filled <= 0.0) {
+            // No bids (or asks) left for any of it: the account waits for the book to refill.
+            return false;
         }
         self.execute_closes(
             x,
@@ -212,11 +221,18 @@ impl Engine {
             account.sliced = true;
             account.cooldown_until = self.time + s.cooldown;
             self.perp_sliced[x.index()].push(id.0);
-            // The fee and the smaller position move its liquidation price.
-            self.state.perps[x.index()].index.invalidate();
         } else if account.positions.is_empty() {
             self.settle_perp_account(x, id, round);
         }
+        if !self.state.perps[x.index()].accounts[id.index()]
+            .positions
+            .is_empty()
+        {
+            // A slice or a partial fill: the fee and the smaller position move its liquidation
+            // price.
+            self.state.perps[x.index()].index.invalidate();
+        }
+        true
     }
 
     /// What closing `units` (signed: positive closes a long by selling) of market `m` into its
