@@ -53,7 +53,8 @@ pub struct PerpSummary {
     pub socialised_loss_usd: f64,
     /// Deficit left uncovered at the end, USD.
     pub uncovered_deficit_usd: f64,
-    /// Liquidatable accounts left waiting by a slice cooldown, summed over rounds.
+    /// Liquidatable accounts left waiting by a slice cooldown or for liquidity, summed over
+    /// rounds.
     pub cooldown_waits: u64,
     /// Everything the exchange's participants (accounts, vault, fund, outside counterparties)
     /// hold, less the uncovered deficit, at the start and at the end, USD: equal when money is
