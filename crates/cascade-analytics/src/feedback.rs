@@ -91,19 +91,28 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
         }
     }
     let (perp_in_window, perp_sold) = perp_wall(world, asset, venue_id, 1.0);
-    in_window += perp_in_window;
-    sold += perp_sold;
-    let gain = if depth.is_finite() && depth > 0.0 {
-        sold / depth
-    } else {
-        0.0
-    };
-    Some(FeedbackGain {
-        gain,
-        collateral_in_window: in_window,
-        units_sold: sold,
-        depth_for_one_percent: depth,
-    })
+    Some(FeedbackGain::new(
+        in_window + perp_in_window,
+        sold + perp_sold,
+        depth,
+    ))
+}
+
+impl FeedbackGain {
+    /// m = units sold / depth (0 when the depth is infinite or nil).
+    fn new(in_window: f64, sold: f64, depth: f64) -> Self {
+        let gain = if depth.is_finite() && depth > 0.0 {
+            sold / depth
+        } else {
+            0.0
+        };
+        Self {
+            gain,
+            collateral_in_window: in_window,
+            units_sold: sold,
+            depth_for_one_percent: depth,
+        }
+    }
 }
 
 /// The gain of a rise: perp shorts liquidated by a 1% rise, over the units that lift the
@@ -128,17 +137,7 @@ pub fn feedback_gain_up(world: &World, asset: AssetId) -> Option<FeedbackGain> {
     let fundamental = state.fundamentals[asset.index()].price();
     let depth = state.venues[venue_id.index()].depth_for_rise(fundamental, WINDOW);
     let (in_window, sold) = perp_wall(world, asset, venue_id, -1.0);
-    let gain = if depth.is_finite() && depth > 0.0 {
-        sold / depth
-    } else {
-        0.0
-    };
-    Some(FeedbackGain {
-        gain,
-        collateral_in_window: in_window,
-        units_sold: sold,
-        depth_for_one_percent: depth,
-    })
+    Some(FeedbackGain::new(in_window, sold, depth))
 }
 
 /// Units of perp positions on `side` (+1 longs, −1 shorts) of `asset` whose liquidation price

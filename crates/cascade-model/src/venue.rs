@@ -582,19 +582,7 @@ impl Venue {
             }
             high *= 2.0;
         }
-        let mut low = 0.0;
-        for _ in 0..200 {
-            let mid = 0.5 * (low + high);
-            if below(mid) {
-                high = mid;
-            } else {
-                low = mid;
-            }
-            if high - low <= 1e-12 * high {
-                break;
-            }
-        }
-        high
+        smallest_reaching(high, below)
     }
 
     /// Units that must be bought from the current state to push the curve's price up by
@@ -621,20 +609,26 @@ impl Venue {
             }
             high = (2.0 * high).min(limit);
         }
-        let mut low = 0.0;
-        for _ in 0..200 {
-            let mid = 0.5 * (low + high);
-            if above(mid) {
-                high = mid;
-            } else {
-                low = mid;
-            }
-            if high - low <= 1e-12 * high {
-                break;
-            }
-        }
-        high
+        smallest_reaching(high, above)
     }
+}
+
+/// Bisects [0, `high`] for the smallest quantity at which `reached` holds (it holds at `high`
+/// and, the curve being monotone, at everything above), to a relative 1e-12.
+fn smallest_reaching(mut high: f64, reached: impl Fn(f64) -> bool) -> f64 {
+    let mut low = 0.0;
+    for _ in 0..200 {
+        let mid = 0.5 * (low + high);
+        if reached(mid) {
+            high = mid;
+        } else {
+            low = mid;
+        }
+        if high - low <= 1e-12 * high {
+            break;
+        }
+    }
+    high
 }
 
 #[cfg(test)]
