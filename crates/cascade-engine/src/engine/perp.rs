@@ -444,12 +444,12 @@ impl Engine {
                     break;
                 };
                 let state = &mut self.state.perps[x.index()];
-                let counter = &mut state.accounts[c.index()];
-                let Some(k) = counter.positions.iter().position(|p| p.market == m) else {
+                let held_positions = &state.accounts[c.index()].positions;
+                let Some(k) = held_positions.iter().position(|p| p.market == m) else {
                     self.adl_queues[x.index()][m.index()][side].next += 1;
                     continue;
                 };
-                let held = counter.positions[k];
+                let held = held_positions[k];
                 if held.size.signum() == position.size.signum() || c == id {
                     self.adl_queues[x.index()][m.index()][side].next += 1;
                     continue;
