@@ -62,6 +62,10 @@ pub struct PerpSummary {
     pub total_value_start_usd: f64,
     /// At the end.
     pub total_value_end_usd: f64,
+    /// Σ max(0, −equity) over accounts open at the end, USD: reported as the exchange's
+    /// `bad_debt_unrealised_usd`, not under `perp`.
+    #[serde(skip)]
+    pub unrealised_bad_debt_usd: f64,
 }
 
 /// `protocols.<NAME>.perp.adl.*`.
@@ -258,6 +262,7 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
                 let x = mark.exchange.index();
                 let (s, fund) = &mut out[x];
                 s.open_accounts = mark.open_accounts;
+                s.unrealised_bad_debt_usd = mark.unrealised_bad_debt_usd;
                 s.uncovered_deficit_usd = mark.uncovered;
                 s.total_value_end_usd = mark.total_value;
                 fund.final_usd = mark.fund;

@@ -1073,20 +1073,8 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         unrealised += p.bad_debt_unrealised_usd;
         protocol_map.insert(info.name.clone(), p);
     }
-    let perp_marks: Vec<(u64, f64)> = events
-        .iter()
-        .rev()
-        .take_while(|e| !matches!(e.kind, EventKind::StepEnded))
-        .filter_map(|e| match &e.kind {
-            EventKind::PerpMarked(m) => Some((m.exchange.0 as u64, m.unrealised_bad_debt_usd)),
-            _ => None,
-        })
-        .collect();
     for (x, (perp, fund)) in perp_summaries(world, events).into_iter().enumerate() {
-        let unrealised_perp = perp_marks
-            .iter()
-            .find(|(e, _)| *e == x as u64)
-            .map_or(0.0, |m| m.1);
+        let unrealised_perp = perp.unrealised_bad_debt_usd;
         let takeovers = perp.vault.as_ref().map_or(0, |v| v.takeovers);
         let p = ProtocolSummary {
             liquidations: perp.liquidations + takeovers,

@@ -82,6 +82,17 @@ fn perp_events(run: &Run) -> Vec<&EventKind> {
         .collect()
 }
 
+/// The run's first `PerpSettled` record.
+fn first_settlement(run: &Run) -> cascade_engine::PerpSettlement {
+    run.events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::PerpSettled(s) => Some((**s).clone()),
+            _ => None,
+        })
+        .expect("an account settled")
+}
+
 fn conserved(run: &Run) {
     let perp = run.summary.protocols["exchange"]
         .perp
@@ -120,14 +131,7 @@ fn p1_bankruptcy_close_out_pays_the_surplus_to_the_fund() {
     assert!((l.liquidation_price - 19_076.31).abs() < 0.01, "{l:?}");
     assert!((l.bankruptcy_price - 19_000.0).abs() < 1e-6, "{l:?}");
     assert!((l.fill_price - 19_050.0).abs() < 0.01, "{l:?}");
-    let settled = run
-        .events
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::PerpSettled(s) => Some(s.clone()),
-            _ => None,
-        })
-        .expect("settled");
+    let settled = first_settlement(&run);
     assert!((settled.fund_change - 50.0).abs() < 0.01, "{settled:?}");
     assert_eq!(settled.kept, 0.0);
     assert!((settled.fund_balance - 1_050.0).abs() < 0.01);
@@ -170,14 +174,7 @@ fn h1_market_close_out_and_the_vault() {
         "max_leverage = 25.0",
     );
     let run = run_str(&text);
-    let settled = run
-        .events
-        .iter()
-        .find_map(|e| match &e.kind {
-            EventKind::PerpSettled(s) => Some(s.clone()),
-            _ => None,
-        })
-        .expect("settled");
+    let settled = first_settlement(&run);
     assert!((settled.kept - 300.0).abs() < 0.01, "{settled:?}");
     assert_eq!(settled.fund_change, 0.0);
     conserved(&run);
