@@ -22,6 +22,7 @@ pub mod oracle;
 pub mod perp;
 pub mod rng;
 pub mod venue;
+pub mod volatility;
 
 /// Simulated time in whole seconds since the start of a run.
 pub type Seconds = u64;
