@@ -2,6 +2,7 @@
 //! [`summary`] and [`timeline`] modules) or, for the a-priori feedback gain, a function of the
 //! initial world ([`feedback`]); nothing reads engine state during a run.
 
+pub mod chain;
 pub mod compare;
 pub mod feedback;
 pub mod perp;

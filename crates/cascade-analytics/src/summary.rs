@@ -10,6 +10,7 @@ use cascade_model::lending::LiquidationRule;
 use cascade_model::loss::Shortfall;
 use serde::Serialize;
 
+use crate::chain::{BorrowerSummary, ChainFold, ChainSummary, chain_fold};
 use crate::feedback::{FeedbackGain, feedback_gain, feedback_gain_up};
 use crate::perp::{PerpSummary, perp_summaries};
 
@@ -49,6 +50,9 @@ pub struct Summary {
     pub keepers: BTreeMap<String, KeeperSummary>,
     /// Cascade dynamics.
     pub cascade: CascadeSummary,
+    /// Blocks, gas and the agents' transactions, when the scenario has a chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<ChainSummary>,
     /// Warnings about the scenario's parameters.
     pub warnings: Vec<String>,
 }
@@ -211,6 +215,9 @@ pub struct ProtocolSummary {
     /// Long and short liquidations, vault, auto-deleveraging and funding, for perp exchanges.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub perp: Option<PerpSummary>,
+    /// What the owners of accounts did, for protocols whose owners act.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub borrowers: Option<BorrowerSummary>,
 }
 
 /// `protocols.<NAME>.stability_pool.*`.
@@ -303,7 +310,20 @@ pub struct AuctionSummary {
     pub penalty_raised_usd: f64,
     /// Collateral units returned to vaults, per asset.
     pub collateral_returned: BTreeMap<String, f64>,
+    /// Takes or deals won at (near) zero: paying less than 1% of the collateral's value at the
+    /// protocol's price.
+    pub won_near_zero: u64,
+    /// Their share of all takes and deals.
+    pub won_near_zero_share: f64,
+    /// Collateral units won at (near) zero, per asset.
+    pub collateral_won_near_zero: BTreeMap<String, f64>,
+    /// Its value at the protocol's price when won, USD.
+    pub collateral_won_near_zero_usd: f64,
 }
+
+/// A take or deal paying less than this fraction of the collateral's value counts as won at
+/// (near) zero.
+pub const NEAR_ZERO_BID: f64 = 0.01;
 
 /// `protocols.<NAME>.insurance_fund.*`.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -340,6 +360,9 @@ pub struct KeeperSummary {
     pub marked_profit_usd: f64,
     /// Units held at the end, per asset.
     pub inventory: BTreeMap<String, f64>,
+    /// Gas paid, USD (on a chain; counted in neither profit above).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gas_spent_usd: Option<f64>,
 }
 
 /// `cascade.*`.
@@ -823,6 +846,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
             EventKind::AuctionTaken {
                 protocol,
                 keeper,
+                collateral_asset,
                 slice,
                 collateral_price,
                 owe,
@@ -834,9 +858,18 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                 liquidations.bonus_usd += slice * collateral_price - paid;
                 protocols[protocol.index()].debt_repaid_usd += paid;
                 keepers[keeper.index()].liquidations += 1;
-                auctions[protocol.index()]
-                    .get_or_insert_with(AuctionSummary::default)
-                    .taken += 1;
+                let a = auctions[protocol.index()].get_or_insert_with(AuctionSummary::default);
+                a.taken += 1;
+                let value = slice * collateral_price;
+                if value > 0.0 && paid < NEAR_ZERO_BID * value {
+                    a.won_near_zero += 1;
+                    add(
+                        &mut a.collateral_won_near_zero,
+                        symbol(*collateral_asset),
+                        *slice,
+                    );
+                    a.collateral_won_near_zero_usd += value;
+                }
             }
             EventKind::AuctionEnded {
                 protocol,
@@ -948,6 +981,15 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
             | EventKind::PerpMarked(_) => {}
             EventKind::StepEnded => gap(&fundamental_now, &venue_now, &mut impact),
             EventKind::RunStarted | EventKind::OraclePublished { .. } => {}
+            // Folded by `chain_fold`.
+            EventKind::BlocksProduced { .. }
+            | EventKind::TxSubmitted(_)
+            | EventKind::TxIncluded(_)
+            | EventKind::TxReverted(_)
+            | EventKind::TxDropped(..)
+            | EventKind::KeeperOutOfGas { .. }
+            | EventKind::BorrowersNoticed { .. }
+            | EventKind::BorrowerActed { .. } => {}
         }
     }
     let mut assets = BTreeMap::new();
@@ -1027,6 +1069,15 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     }
     cascade.feedback_gain = feedback;
     cascade.feedback_gain_detail = feedback_detail;
+    let ChainFold {
+        chain,
+        borrowers: borrower_summaries,
+        keeper_gas,
+    } = chain_fold(world, events);
+    let mut borrower_summaries = borrower_summaries.into_iter();
+    for (keeper, gas) in keepers.iter_mut().zip(keeper_gas) {
+        keeper.gas_spent_usd = gas;
+    }
     let mut comets = comets.into_iter();
     let mut pools = pools.into_iter();
     let mut protocol_map = BTreeMap::new();
@@ -1051,8 +1102,12 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
             p.backstop = Some(b);
         }
         p.bad_debt_usd = p.bad_debt_realised_usd + p.bad_debt_unrealised_usd;
+        p.borrowers = borrower_summaries.next().flatten();
         if let Some(mut a) = auction {
             a.running_at_end = a.kicked - a.ended;
+            if a.taken > 0 {
+                a.won_near_zero_share = a.won_near_zero as f64 / a.taken as f64;
+            }
             p.auctions = Some(a);
         } else if matches!(
             info.params.liquidation,
@@ -1121,6 +1176,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         protocols: protocol_map,
         keepers: keeper_map,
         cascade,
+        chain,
         warnings: info.warnings.clone(),
     }
 }

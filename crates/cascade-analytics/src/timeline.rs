@@ -23,7 +23,10 @@ pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 /// `<X>` last: `insurance_<X>` (fund balance), `perp_liquidations_long_<X>` and
 /// `perp_liquidations_short_<X>` (positions closed this step), `perp_liquidated_usd_<X>`,
 /// `adl_usd_<X>` (notional auto-deleveraged this step) and `vault_takeovers_<X>`. Perp closes
-/// and vault takeovers count in `liquidations`, deficits in `bad_debt_realised_usd`.
+/// and vault takeovers count in `liquidations`, deficits in `bad_debt_realised_usd`. With a
+/// chain, last: `gas_gwei` (the step's clearing price), `txs_included`, `txs_waiting` (in the
+/// mempool at the step's start), `txs_dropped`, and `borrower_actions` (top-ups and
+/// repayments executed).
 pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     let mut columns: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
     columns.extend(
@@ -66,6 +69,20 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
             columns.push(format!("{column}_{}", x.name));
         }
     }
+    let on_chain = world.chain.is_some();
+    if on_chain {
+        for column in [
+            "gas_gwei",
+            "txs_included",
+            "txs_waiting",
+            "txs_dropped",
+            "borrower_actions",
+        ] {
+            columns.push(column.to_string());
+        }
+    }
+    // Gas price, then included, waiting, dropped and borrower actions this step.
+    let mut chain = [0.0f64; 5];
     // Per exchange: fund, then the five flows above.
     let mut perp: Vec<[f64; 6]> = world
         .perps
@@ -169,6 +186,15 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 flows[0] += 1.0;
                 perp[exchange.index()][5] += 1.0;
             }
+            EventKind::BlocksProduced {
+                gas_gwei, waiting, ..
+            } => {
+                chain[0] = *gas_gwei;
+                chain[2] = *waiting as f64;
+            }
+            EventKind::TxIncluded(_) => chain[1] += 1.0,
+            EventKind::TxDropped(..) => chain[3] += 1.0,
+            EventKind::BorrowerActed { .. } => chain[4] += 1.0,
             EventKind::StepEnded => {
                 let mut row = Vec::with_capacity(columns.len());
                 row.push(event.step as f64);
@@ -184,6 +210,10 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                 for x in &mut perp {
                     row.extend_from_slice(&x[..]);
                     x[1..].iter_mut().for_each(|f| *f = 0.0);
+                }
+                if on_chain {
+                    row.extend_from_slice(&chain);
+                    chain[1..].iter_mut().for_each(|f| *f = 0.0);
                 }
                 rows.push(row);
                 flows = [0.0; 6];

@@ -905,10 +905,23 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
                 m.total_value,
             ])
             .collect(),
+        EventKind::BlocksProduced { gas_gwei, .. } => vec![*gas_gwei],
+        EventKind::TxSubmitted(tx)
+        | EventKind::TxIncluded(tx)
+        | EventKind::TxReverted(tx)
+        | EventKind::TxDropped(tx, _) => vec![tx.gas_bid, tx.gas_usd],
+        EventKind::KeeperOutOfGas { gas_spent, .. } => vec![*gas_spent],
+        EventKind::BorrowerActed {
+            units,
+            health_before,
+            health_after,
+            ..
+        } => vec![*units, *health_before, *health_after],
         EventKind::RunStarted
         | EventKind::LiquidationsMissed { .. }
         | EventKind::CascadeSettled { .. }
         | EventKind::PerpCooldowns { .. }
+        | EventKind::BorrowersNoticed { .. }
         | EventKind::StepEnded => Vec::new(),
     }
 }

@@ -1,5 +1,7 @@
 //! The step loop and the settle-until-quiet cascade.
 
+mod borrowers;
+mod chain;
 mod perp;
 
 use std::sync::Arc;
@@ -7,6 +9,7 @@ use std::sync::Arc;
 use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
 use cascade_model::auction::{Auction, DutchAuctionParams, take};
 use cascade_model::backstop::{self, BackstopParams, Unwind};
+use cascade_model::chain::{Sender, Target, TxKind};
 use cascade_model::comet::{self, CometParams};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::KeeperStrategy;
@@ -54,11 +57,13 @@ struct AuctionClose {
 /// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
 /// 1. fundamental prices advance, then shocks of the step apply;
 /// 2. venues recover transient impact and follow the fundamental;
-/// 3. oracles read their sources and publish by their rules;
-/// 4. (borrower actions: none yet);
+/// 3. oracles read their sources and publish by their rules; the chain produces the step's
+///    blocks (gas price, room, waiting transactions that now get in);
+/// 4. borrowers act: top-ups and repayments, through the chain;
 /// 5. the cascade ([`Engine::settle`]): liquidate what is liquidatable at published prices, sell,
 ///    let oracles that may re-read do so, and repeat until quiet or `max_rounds`;
-/// 6. (time-driven mechanisms: none yet);
+/// 6. time-driven mechanisms (backstop unwinds, perp funding and socialised loss), insurance
+///    funds; transactions included and not executed revert;
 /// 7. the step ends (one timeline row).
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -93,6 +98,12 @@ pub struct Engine {
     perp_candidates: Vec<AccountId>,
     /// Per perp exchange: accounts whose liquidation has sent a first slice.
     perp_sliced: Vec<Vec<u32>>,
+    /// The mempool, when the world has a chain or keepers that wait.
+    chain: Option<chain::ChainRun>,
+    /// Per protocol: the owners who act on their accounts, if any do.
+    owners: Vec<Option<borrowers::Owners>>,
+    /// Seized collateral on its way to a venue, with the time it arrives, in seizure order.
+    delayed_sales: Vec<(u64, PendingSale)>,
     started: bool,
 }
 
@@ -143,7 +154,12 @@ impl Engine {
             .iter()
             .map(|p| vec![Default::default(); p.markets.len()])
             .collect();
+        let chain = chain::ChainRun::for_world(&world);
+        let owners = borrowers::Owners::for_world(&world, path);
         Self {
+            chain,
+            owners,
+            delayed_sales: Vec::new(),
             innovations: stream(seed, path, "fundamental"),
             jumps,
             world,
@@ -219,11 +235,15 @@ impl Engine {
             self.advance_fundamentals();
             self.move_venues(self.world.simulation.step_seconds);
             self.read_oracles(0);
+            self.release_delayed_sales();
         }
+        self.begin_blocks();
+        self.borrowers_act();
         self.settle();
         self.unwind_backstops();
         self.perp_time_driven();
         self.settle_losses();
+        self.end_blocks();
         let world = Arc::clone(&self.world);
         for (p, info) in world.protocols.iter().enumerate() {
             let window = match info.params.liquidation {
@@ -570,9 +590,9 @@ impl Engine {
     ) -> bool {
         let world = Arc::clone(&self.world);
         let info = &world.protocols[p.index()];
-        let Some(&keeper) = info.keepers.first() else {
+        if info.keepers.is_empty() {
             return false;
-        };
+        }
         let protocol = &self.state.protocols[p.index()];
         let account = &protocol.accounts[id.index()];
         let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
@@ -608,6 +628,9 @@ impl Engine {
             balance
         } else {
             balance * dart / debt
+        };
+        let Some(keeper) = self.kicker(p, id, round) else {
+            return false;
         };
         let tab = dart * chop;
         self.step_liquidated[p.index()] += dart * debt_price;
@@ -763,7 +786,8 @@ impl Engine {
                         }
                         None => amount * collateral_price,
                     };
-                    let valuation = (value / debt_price - keeper.min_profit / debt_price) / amount;
+                    let min_profit = keeper.min_profit + self.expected_gas_usd(k, TxKind::Take);
+                    let valuation = (value / debt_price - min_profit / debt_price) / amount;
                     if let Some(t) = take(
                         auction.lot,
                         auction.tab,
@@ -779,6 +803,14 @@ impl Engine {
                 }
                 let Some(t) = bought else { continue };
                 let id = auction.id;
+                let take_target = Target::Auction(p, id);
+                if self
+                    .transact(Sender::Keeper(k), TxKind::Take, take_target, 0.0, round)
+                    .is_none()
+                {
+                    continue;
+                }
+                let auction = &self.state.protocols[p.index()].auctions[i];
                 let account = auction.account;
                 let protocol = &mut self.state.protocols[p.index()];
                 let auction = &mut protocol.auctions[i];
@@ -880,13 +912,17 @@ impl Engine {
     ) -> bool {
         let world = Arc::clone(&self.world);
         let info = &world.protocols[p.index()];
-        let Some(&keeper) = info.keepers.first() else {
+        if info.keepers.is_empty() {
             return false;
-        };
+        }
         let account = &self.state.protocols[p.index()].accounts[id.index()];
         let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
             return false;
         };
+        let Some(keeper) = self.kicker(p, id, round) else {
+            return false;
+        };
+        let account = &self.state.protocols[p.index()].accounts[id.index()];
         let (debt_asset, debt) = (account.debt_asset, account.debt);
         let whole = params.lump.is_none_or(|lump| lump >= balance);
         let lot = if whole {
@@ -953,6 +989,22 @@ impl Engine {
             },
         );
         true
+    }
+
+    /// The keeper that starts an auction on account `id`: the first of the protocol's keepers
+    /// (one whose kick got into an earlier block first) whose kick transaction gets in.
+    fn kicker(&mut self, p: ProtocolId, id: AccountId, round: u32) -> Option<KeeperId> {
+        let world = Arc::clone(&self.world);
+        let target = Target::Account(p, id);
+        let mut keepers = world.protocols[p.index()].keepers.clone();
+        keepers.sort_by_key(|&k| !self.holds_included(Sender::Keeper(k), TxKind::Kick, target));
+        for k in keepers {
+            let sent = self.transact(Sender::Keeper(k), TxKind::Kick, target, 0.0, round);
+            if sent.is_some() {
+                return Some(k);
+            }
+        }
+        None
     }
 
     /// What keeper `k` would get for `units` of the asset now: its venue's quote after the
@@ -1026,30 +1078,58 @@ impl Engine {
                     / debt_price
                     + own
             };
+            let target = Target::Auction(p, flip.id);
             let outcome = if flip.bid < flip.tab {
-                let maxima: Vec<f64> = (0..keepers.len())
+                let mut maxima: Vec<f64> = (0..keepers.len())
                     .map(|j| {
                         let k = keepers[j];
                         let value =
                             self.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
-                        let min_profit = world.keepers[k.index()].spec.min_profit;
+                        let min_profit = world.keepers[k.index()].spec.min_profit
+                            + self.expected_gas_usd(k, TxKind::Bid);
                         ((value - min_profit) / debt_price)
                             .min(budget(self, j))
                             .min(flip.tab)
                             .max(0.0)
                     })
                     .collect();
+                let floor = english::min_next_bid(flip.bid, flip.tab, params.beg);
+                // Only the bidders whose bid transactions get in take part; the standing bidder
+                // raises only if it gets a transaction in too.
+                let mut rival = false;
+                for (j, maximum) in maxima.iter_mut().enumerate() {
+                    if Some(j) == flip.winner || *maximum < floor {
+                        continue;
+                    }
+                    let sent =
+                        self.transact(Sender::Keeper(keepers[j]), TxKind::Bid, target, 0.0, round);
+                    match sent {
+                        Some(_) => rival = true,
+                        None => *maximum = 0.0,
+                    }
+                }
+                if let Some(w) = flip.winner {
+                    if rival
+                        && maxima[w] > flip.bid
+                        && self
+                            .transact(Sender::Keeper(keepers[w]), TxKind::Bid, target, 0.0, round)
+                            .is_none()
+                    {
+                        maxima[w] = flip.bid;
+                    }
+                }
                 english::tend(flip.bid, flip.tab, params.beg, flip.winner, &maxima)
                     .map(|(j, bid)| (j, bid, flip.lot))
             } else {
                 // Dent: the smallest lot each keeper would pay the whole tab for, valued at its
                 // per-unit value for the current lot.
-                let minima: Vec<f64> = (0..keepers.len())
+                let mut minima: Vec<f64> = (0..keepers.len())
                     .map(|j| {
                         let k = keepers[j];
                         let value =
                             self.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
-                        let min_profit = world.keepers[k.index()].spec.min_profit;
+                        let min_profit = world.keepers[k.index()].spec.min_profit
+                            + self.expected_gas_usd(k, TxKind::Bid);
                         if budget(self, j) < flip.tab || value <= 0.0 {
                             f64::INFINITY
                         } else {
@@ -1057,6 +1137,29 @@ impl Engine {
                         }
                     })
                     .collect();
+                let ceiling = english::max_next_lot(flip.lot, params.beg);
+                let mut rival = false;
+                for (j, minimum) in minima.iter_mut().enumerate() {
+                    if Some(j) == flip.winner || *minimum > ceiling {
+                        continue;
+                    }
+                    let sent =
+                        self.transact(Sender::Keeper(keepers[j]), TxKind::Bid, target, 0.0, round);
+                    match sent {
+                        Some(_) => rival = true,
+                        None => *minimum = f64::INFINITY,
+                    }
+                }
+                if let Some(w) = flip.winner {
+                    if rival
+                        && minima[w] < flip.lot
+                        && self
+                            .transact(Sender::Keeper(keepers[w]), TxKind::Bid, target, 0.0, round)
+                            .is_none()
+                    {
+                        minima[w] = flip.lot;
+                    }
+                }
                 english::dent(flip.lot, params.beg, flip.winner, &minima)
                     .map(|(j, lot)| (j, flip.tab, lot))
             };
@@ -1738,7 +1841,12 @@ impl Engine {
         let price = |a: AssetId| prices[a.index()];
         let debt_price = prices[account.debt_asset.index()];
         let rule = info.params.liquidation;
-        for &k in &info.keepers {
+        let target = Target::Account(p, id);
+        let mut keepers = info.keepers.clone();
+        // A keeper whose call got into an earlier block goes first.
+        keepers
+            .sort_by_key(|&k| !self.holds_included(Sender::Keeper(k), TxKind::Liquidate, target));
+        for &k in &keepers {
             let keeper = &world.keepers[k.index()].spec;
             let budget = (self.state.keepers[k.index()].available(keeper.capital) / debt_price)
                 .min(self.allowance_usd(p) / debt_price);
@@ -1822,13 +1930,38 @@ impl Engine {
     /// Queues `units` that keeper `k` will sell on venue `v` at the end of the round, valued at
     /// `oracle_price` for the slippage measure.
     fn queue_sale(&mut self, k: KeeperId, v: VenueId, units: f64, oracle_price: f64) {
-        self.pending_by_venue[v.index()] += units;
-        self.pending.push(PendingSale {
+        let sale = PendingSale {
             keeper: k,
             venue: v,
             units,
             oracle_value: units * oracle_price,
-        });
+        };
+        let delay = self.world.keepers[k.index()].spec.sale_delay;
+        if delay > 0 {
+            self.delayed_sales.push((self.time + delay, sale));
+            return;
+        }
+        self.pending_by_venue[v.index()] += units;
+        self.pending.push(sale);
+    }
+
+    /// Seized collateral whose delay has passed reaches its venue: it is sold at the end of the
+    /// step's first cascade round.
+    fn release_delayed_sales(&mut self) {
+        if self.delayed_sales.is_empty() {
+            return;
+        }
+        let now = self.time;
+        let mut kept = Vec::with_capacity(self.delayed_sales.len());
+        for (due, sale) in std::mem::take(&mut self.delayed_sales) {
+            if due <= now {
+                self.pending_by_venue[sale.venue.index()] += sale.units;
+                self.pending.push(sale);
+            } else {
+                kept.push((due, sale));
+            }
+        }
+        self.delayed_sales = kept;
     }
 
     /// USD of debt the protocol may still liquidate this step under its rate limit.
@@ -1895,7 +2028,14 @@ impl Engine {
             None => seizure.to_liquidator * collateral_price,
         };
         let cost = seizure.debt_repaid * debt_price;
-        if value - cost < keeper.min_profit {
+        if value - cost - self.expected_gas_usd(k, TxKind::Liquidate) < keeper.min_profit {
+            return false;
+        }
+        let target = Target::Account(p, id);
+        if self
+            .transact(Sender::Keeper(k), TxKind::Liquidate, target, 0.0, round)
+            .is_none()
+        {
             return false;
         }
         self.step_liquidated[p.index()] += cost;

@@ -4,6 +4,8 @@
 //! downstream reads engine state. Events are totally ordered by their position in the run's
 //! event vector, which follows (step, phase, round, insertion).
 
+use cascade_model::borrower::BorrowerAction;
+use cascade_model::chain::{DropReason, Sender, Target, TxKind};
 use cascade_model::ids::{
     AccountId, AssetId, KeeperId, MarketId, OracleId, PerpId, ProtocolId, VenueId,
 };
@@ -243,6 +245,27 @@ pub struct PerpMark {
     pub uncovered: f64,
     /// Everything the exchange's participants hold (see `PerpState::total_value`), USD.
     pub total_value: f64,
+}
+
+/// A transaction of a simulated agent, as it waits, is included, reverts or is dropped.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TxRecord {
+    /// Sequence number, unique in the run.
+    pub tx: u64,
+    /// Who sent it.
+    pub sender: Sender,
+    /// What it does.
+    pub kind: TxKind,
+    /// What it acts on.
+    pub target: Target,
+    /// Gas bid, gwei.
+    pub gas_bid: f64,
+    /// Gas paid, USD (0 until included).
+    pub gas_usd: f64,
+    /// When it was sent, seconds.
+    pub submitted: u64,
+    /// Times its bid was raised while it waited.
+    pub bumps: u32,
 }
 
 /// What happened.
@@ -662,6 +685,62 @@ pub enum EventKind {
     },
     /// A perp exchange's book at the end.
     PerpMarked(Box<PerpMark>),
+    /// The blocks of a step on a chain: how many, the clearing gas price and the agents' room.
+    BlocksProduced {
+        /// Blocks in the step.
+        blocks: u64,
+        /// Clearing gas price, gwei.
+        gas_gwei: f64,
+        /// Transactions of the simulated agents that fit (`u64::MAX` without a limit).
+        room: u64,
+        /// Transactions waiting in the mempool at the start of the step.
+        waiting: u64,
+    },
+    /// A transaction was sent and did not get in at once: it waits in the mempool.
+    TxSubmitted(Box<TxRecord>),
+    /// A transaction got into a block and its gas was paid.
+    TxIncluded(Box<TxRecord>),
+    /// A transaction included at the start of a step whose action was no longer possible (the
+    /// account was safe or already liquidated, the auction over): its gas is spent for nothing.
+    TxReverted(Box<TxRecord>),
+    /// A waiting transaction left the mempool without being included.
+    TxDropped(Box<TxRecord>, DropReason),
+    /// A keeper's gas budget cannot pay for another transaction; it sends nothing more until
+    /// gas is cheap enough again.
+    KeeperOutOfGas {
+        /// Keeper.
+        keeper: KeeperId,
+        /// USD spent on gas so far.
+        gas_spent: f64,
+    },
+    /// Owners of accounts whose health fell below their trigger this step decided whether to act.
+    BorrowersNoticed {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Owners who will act (after their delay).
+        acting: u64,
+        /// Owners who will not.
+        declined: u64,
+    },
+    /// A borrower's top-up or repayment executed.
+    BorrowerActed {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Account.
+        account: AccountId,
+        /// Top-up or repayment.
+        action: BorrowerAction,
+        /// The asset added (collateral) or repaid (debt).
+        asset: AssetId,
+        /// Units added or repaid.
+        units: f64,
+        /// Health factor before.
+        health_before: f64,
+        /// Health factor after.
+        health_after: f64,
+        /// When the owner noticed, seconds.
+        noticed: u64,
+    },
     /// End of a step (one timeline row).
     StepEnded,
     /// A protocol's book at the end, marked at its prices (boxed: it is rare and large, and
@@ -721,6 +800,14 @@ impl EventKind {
             Self::PerpSocialised { .. } => "perp_socialised",
             Self::FundingPaid { .. } => "funding_paid",
             Self::PerpMarked(_) => "perp_marked",
+            Self::BlocksProduced { .. } => "blocks_produced",
+            Self::TxSubmitted(_) => "tx_submitted",
+            Self::TxIncluded(_) => "tx_included",
+            Self::TxReverted(_) => "tx_reverted",
+            Self::TxDropped(..) => "tx_dropped",
+            Self::KeeperOutOfGas { .. } => "keeper_out_of_gas",
+            Self::BorrowersNoticed { .. } => "borrowers_noticed",
+            Self::BorrowerActed { .. } => "borrower_acted",
             Self::StepEnded => "step_ended",
             Self::PositionsMarked { .. } => "positions_marked",
             Self::KeeperMarked { .. } => "keeper_marked",

@@ -16,9 +16,10 @@ mod world;
 pub use engine::Engine;
 pub use event::{
     BookMark, Event, EventKind, LiquidationRecord, PerpCloseKind, PerpLiquidation, PerpMark,
-    PerpSettlement, SaleRecord, TroveLiquidation,
+    PerpSettlement, SaleRecord, TroveLiquidation, TxRecord,
 };
 pub use world::{
-    AssetInfo, Counterparty, KeeperInfo, OracleInfo, OracleSource, PerpInfo, PerpMarketInfo,
-    PerpState, ProtocolInfo, ProtocolState, Simulation, State, VaultBook, VenueInfo, World,
+    AssetInfo, BorrowerGroup, Counterparty, KeeperInfo, OracleInfo, OracleSource, PerpInfo,
+    PerpMarketInfo, PerpState, ProtocolInfo, ProtocolState, Simulation, State, VaultBook,
+    VenueInfo, World,
 };

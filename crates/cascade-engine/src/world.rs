@@ -3,9 +3,11 @@
 use cascade_model::auction::Auction;
 use cascade_model::auction::english::Flip;
 use cascade_model::backstop::BackstopVault;
+use cascade_model::borrower::{BorrowerAction, BorrowerBehaviour};
+use cascade_model::chain::ChainParams;
 use cascade_model::comet::CometState;
 use cascade_model::fundamental::{Fundamental, Shock};
-use cascade_model::ids::{AssetId, OracleId, PerpId, ProtocolId, VenueId};
+use cascade_model::ids::{AccountId, AssetId, OracleId, PerpId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
 use cascade_model::lending::{Account, LendingParams, LiquidationIndex, LiquidationRule};
 use cascade_model::liquity::StabilityPool;
@@ -92,6 +94,32 @@ pub struct ProtocolInfo {
     pub account_labels: Vec<String>,
     /// Insurance fund and shortfall rule, if the protocol has one.
     pub insurance: Option<InsuranceParams>,
+    /// How the owners of ranges of accounts act when their health falls, in account order
+    /// (accounts outside every group never act).
+    pub borrowers: Vec<BorrowerGroup>,
+}
+
+/// The owners of a contiguous range of a protocol's accounts (one `[[positions]]` population)
+/// and how they behave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BorrowerGroup {
+    /// First account of the range.
+    pub first: u32,
+    /// One past the last account.
+    pub end: u32,
+    /// Behaviour.
+    pub behaviour: BorrowerBehaviour,
+}
+
+impl ProtocolInfo {
+    /// The behaviour of the owner of account `id`, if it acts.
+    pub fn borrower(&self, id: AccountId) -> Option<&BorrowerBehaviour> {
+        let i = self.borrowers.partition_point(|g| g.end <= id.0);
+        self.borrowers
+            .get(i)
+            .filter(|g| g.first <= id.0)
+            .map(|g| &g.behaviour)
+    }
 }
 
 /// A keeper's identity and behaviour.
@@ -128,6 +156,10 @@ pub struct ProtocolState {
     pub comet: Option<CometState>,
     /// The Stability Pool and system totals, for Liquity protocols.
     pub stability_pool: Option<StabilityPool>,
+    /// Per account, what its owner holds outside the protocol to act with: units of the account's
+    /// first collateral asset (top-ups) or of its debt asset (repayments); empty when no owner of
+    /// the protocol acts.
+    pub wallets: Vec<f64>,
 }
 
 /// Where a market of a perpetual-swap exchange reads and trades.
@@ -286,6 +318,7 @@ impl State {
                     backstop: p.backstop.clone(),
                     comet: p.comet.clone(),
                     stability_pool: p.stability_pool.clone(),
+                    wallets: p.wallets.clone(),
                 }
             })
             .collect();
@@ -319,6 +352,8 @@ pub struct World {
     pub perps: Vec<PerpInfo>,
     /// Instant shocks, per asset.
     pub shocks: Vec<(AssetId, Shock)>,
+    /// The chain agents' transactions go through; `None` acts at once, without gas.
+    pub chain: Option<ChainParams>,
     /// Lower Cholesky factor of the correlation of the stochastic assets' innovations, with the
     /// assets it covers; `None` when innovations are independent.
     pub correlation: Option<(Vec<AssetId>, Vec<Vec<f64>>)>,
@@ -381,7 +416,26 @@ impl World {
                 }
                 _ => None,
             };
+            let wallets = if info.borrowers.is_empty() {
+                Vec::new()
+            } else {
+                (0..accounts.len() as u32)
+                    .map(|i| {
+                        let account = &accounts[i as usize];
+                        info.borrower(AccountId(i)).map_or(0.0, |b| {
+                            b.reserve
+                                * match b.action {
+                                    BorrowerAction::TopUp => {
+                                        account.collateral.first().map_or(0.0, |c| c.1)
+                                    }
+                                    BorrowerAction::Repay => account.debt,
+                                }
+                        })
+                    })
+                    .collect()
+            };
             protocol_state.push(ProtocolState {
+                wallets,
                 accounts,
                 index,
                 treasury: vec![0.0; asset_count],
@@ -424,6 +478,7 @@ impl World {
             keepers,
             perps: perp_info,
             shocks,
+            chain: None,
             correlation,
             initial: State {
                 fundamentals,

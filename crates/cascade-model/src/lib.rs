@@ -11,6 +11,8 @@
 
 pub mod auction;
 pub mod backstop;
+pub mod borrower;
+pub mod chain;
 pub mod comet;
 pub mod fundamental;
 pub mod ids;

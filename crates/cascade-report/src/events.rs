@@ -6,7 +6,8 @@
 
 use std::io::{self, Write};
 
-use cascade_engine::{BookMark, Event, EventKind, PerpCloseKind, World};
+use cascade_engine::{BookMark, Event, EventKind, PerpCloseKind, TxRecord, World};
+use cascade_model::chain::{Sender, Target};
 use cascade_model::ids::{AccountId, AssetId, PerpId, ProtocolId};
 use rayon::prelude::*;
 
@@ -646,6 +647,59 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
                 ..Row::default()
             }
         }
+        EventKind::BlocksProduced {
+            blocks,
+            gas_gwei,
+            room,
+            waiting,
+        } => Row {
+            detail: format!(
+                "blocks={blocks} gas_gwei={gas_gwei} room={} waiting={waiting}",
+                if *room == u64::MAX {
+                    "unlimited".to_string()
+                } else {
+                    room.to_string()
+                }
+            ),
+            ..Row::default()
+        },
+        EventKind::TxSubmitted(tx) | EventKind::TxIncluded(tx) | EventKind::TxReverted(tx) => {
+            tx_row(world, tx, "")
+        }
+        EventKind::TxDropped(tx, reason) => tx_row(world, tx, reason.name()),
+        EventKind::KeeperOutOfGas { keeper, gas_spent } => Row {
+            keeper: &world.keepers[keeper.index()].name,
+            usd: Some(*gas_spent),
+            ..Row::default()
+        },
+        EventKind::BorrowersNoticed {
+            protocol,
+            acting,
+            declined,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            detail: format!("acting={acting} declined={declined}"),
+            ..Row::default()
+        },
+        EventKind::BorrowerActed {
+            protocol,
+            account,
+            action,
+            asset: a,
+            units,
+            health_before,
+            health_after,
+            noticed,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            account: Some((*protocol, *account)),
+            asset: asset(*a),
+            units: Some(*units),
+            health_factor: Some(*health_before),
+            liquidatable_since: Some(*noticed),
+            detail: format!("action={} health_after={health_after}", action.name()),
+            ..Row::default()
+        },
         EventKind::KeeperMarked {
             keeper,
             spent,
@@ -661,6 +715,45 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             ),
             ..Row::default()
         },
+    }
+}
+
+/// The row of a transaction event: the sender (keeper, or the account's owner), its target, the
+/// gas paid (`usd`) and, in `detail`, its id, kind, bid, submission time, bumps and any drop
+/// reason.
+fn tx_row<'a>(world: &'a World, tx: &TxRecord, reason: &str) -> Row<'a> {
+    let (p, account, auction) = match tx.target {
+        Target::Account(p, id) => (p, Some((p, id)), None),
+        Target::Auction(p, a) => (p, None, Some(a)),
+    };
+    let keeper = match tx.sender {
+        Sender::Keeper(k) => world.keepers[k.index()].name.as_str(),
+        Sender::Borrower(..) => "",
+    };
+    let mut detail = format!(
+        "tx={} tx_kind={} gas_bid_gwei={} submitted={} bumps={}",
+        tx.tx,
+        tx.kind.name(),
+        tx.gas_bid,
+        tx.submitted,
+        tx.bumps
+    );
+    if let Some(a) = auction {
+        detail.push_str(&format!(" auction={a}"));
+    }
+    if matches!(tx.sender, Sender::Borrower(..)) {
+        detail.push_str(" sender=owner");
+    }
+    if !reason.is_empty() {
+        detail.push_str(&format!(" reason={reason}"));
+    }
+    Row {
+        protocol: &world.protocols[p.index()].name,
+        account,
+        keeper,
+        usd: Some(tx.gas_usd),
+        detail,
+        ..Row::default()
     }
 }
 

@@ -3,6 +3,7 @@
 //! Every rule reports through [`Builder::fail`] with the field path and the value, so one run of
 //! `cascade validate` lists every problem in the file, not just the first.
 
+mod chain;
 pub(crate) mod perp;
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cascade_engine::{
-    AssetInfo, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, Simulation, VenueInfo, World,
+    AssetInfo, BorrowerGroup, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, Simulation,
+    VenueInfo, World,
 };
 use cascade_model::auction::english::EnglishAuctionParams;
 use cascade_model::auction::{DutchAuctionParams, PriceCurve};
@@ -293,6 +295,7 @@ impl<'a> Builder<'a> {
             &venues,
             &asset_ids,
             &mut protocols,
+            file.chain.is_some(),
         );
         let oracle_prices: Vec<f64> = oracles.iter().map(|(_, o)| o.published()).collect();
         let accounts = self.positions(
@@ -303,6 +306,7 @@ impl<'a> Builder<'a> {
             &oracle_prices,
             &mut protocols,
         );
+        let chain = self.chain(file.chain.as_ref(), &asset_ids, simulation.step_seconds);
         let shocks = self.shocks(&file.shocks, &asset_ids, simulation.steps);
         let correlation = self.correlations(&file.correlations, &asset_ids, &fundamentals);
         self.protocol_warnings(&protocols, &assets);
@@ -311,7 +315,7 @@ impl<'a> Builder<'a> {
             problems.sort_by_key(|p| (p.file.clone(), p.line.unwrap_or(usize::MAX)));
             return Err(ScenarioError { problems });
         }
-        let world = World::new(
+        let mut world = World::new(
             simulation,
             assets,
             fundamentals,
@@ -323,6 +327,7 @@ impl<'a> Builder<'a> {
             shocks,
             correlation,
         );
+        world.chain = chain;
         // Perp accounts are marked as the engine marks them at time 0.
         for (info, state) in world.perps.iter().zip(&world.initial.perps) {
             let unhealthy = state
@@ -1510,6 +1515,7 @@ impl<'a> Builder<'a> {
                 oracle_for,
                 keepers: Vec::new(),
                 account_labels: Vec::new(),
+                borrowers: Vec::new(),
             });
         }
         out
@@ -2251,6 +2257,7 @@ impl<'a> Builder<'a> {
         venues: &[(VenueInfo, Venue)],
         asset_ids: &HashMap<String, AssetId>,
         protocols: &mut [ProtocolInfo],
+        has_chain: bool,
     ) -> Vec<KeeperInfo> {
         let mut seen = HashMap::new();
         let mut out = Vec::new();
@@ -2322,15 +2329,12 @@ impl<'a> Builder<'a> {
                     KeeperStrategy::SingleCall
                 }
             };
+            let mut spec = KeeperSpec::new(served, sell_on, k.capital_usd, min_profit);
+            spec.strategy = strategy;
+            self.keeper_on_chain(&at, k, has_chain, &mut spec);
             out.push(KeeperInfo {
                 name: k.name.clone(),
-                spec: KeeperSpec {
-                    protocols: served,
-                    sell_on,
-                    capital: k.capital_usd,
-                    min_profit,
-                    strategy,
-                },
+                spec,
             });
         }
         out
@@ -2351,8 +2355,13 @@ impl<'a> Builder<'a> {
             protocol.oracle_for[a.index()]
                 .map_or(assets[a.index()].start_price, |o| oracle_prices[o.index()])
         };
+        // Where each population starts in its protocol's book, for the borrowers' behaviour.
+        let mut starts: Vec<(ProtocolId, usize, u32)> = Vec::new();
         for (i, s) in file.positions.iter().enumerate() {
             let at = root().key("positions").at(i);
+            if let Some(&p) = protocol_ids.get(&s.protocol) {
+                starts.push((p, i, books[p.index()].len() as u32));
+            }
             let aims_at_perp = file
                 .protocols
                 .iter()
@@ -2597,6 +2606,26 @@ impl<'a> Builder<'a> {
                 protocols[p.index()]
                     .account_labels
                     .resize(book.len(), String::new());
+            }
+        }
+        let has_chain = file.chain.is_some();
+        for (j, &(p, i, first)) in starts.iter().enumerate() {
+            let Some(b) = &file.positions[i].borrowers else {
+                continue;
+            };
+            let at = root().key("positions").at(i).key("borrowers");
+            let end = starts[j + 1..]
+                .iter()
+                .find(|s| s.0 == p)
+                .map_or(books[p.index()].len() as u32, |s| s.2);
+            if let Some(behaviour) = self.borrower_behaviour(&at, b, has_chain) {
+                if end > first {
+                    protocols[p.index()].borrowers.push(BorrowerGroup {
+                        first,
+                        end,
+                        behaviour,
+                    });
+                }
             }
         }
         for (p, book) in books.iter().enumerate() {

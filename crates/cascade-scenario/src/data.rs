@@ -112,13 +112,17 @@ pub fn read_series(
         let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
             InputError::new(file, "", format!("not valid JSON: {e}")).line(Some(e.line()))
         })?;
-        let rows = value.as_array().ok_or_else(|| {
-            InputError::new(
-                file,
-                "",
-                "expected a JSON array of objects, one per price point",
-            )
-        })?;
+        // An array of objects, or a pandas "table" document whose `data` holds that array.
+        let rows = value
+            .as_array()
+            .or_else(|| value.get("data").and_then(|d| d.as_array()))
+            .ok_or_else(|| {
+                InputError::new(
+                    file,
+                    "",
+                    "expected a JSON array of objects, one per price point (or an object whose `data` is such an array)",
+                )
+            })?;
         for (i, row) in rows.iter().enumerate() {
             let prefix = format!("[{i}].");
             let get = |column: &str| {

@@ -31,6 +31,98 @@ pub struct ScenarioFile {
     pub keepers: Vec<KeeperSection>,
     #[serde(default)]
     pub shocks: Vec<ShockSection>,
+    #[serde(default)]
+    pub chain: Option<ChainSection>,
+}
+
+/// `[chain]`: blocks, the gas price and the agents' room in each block.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ChainSection {
+    pub block_seconds: u64,
+    #[serde(default)]
+    pub room_per_block: Option<u64>,
+    pub gas: GasSection,
+    #[serde(default)]
+    pub gas_asset: Option<String>,
+    #[serde(default)]
+    pub gas_used: Option<GasUsedSection>,
+    #[serde(default)]
+    pub expiry_seconds: Option<u64>,
+}
+
+/// `chain.gas`: where the clearing gas price comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct GasSection {
+    pub model: String,
+    pub gwei: Option<f64>,
+    pub file: Option<String>,
+    pub time_column: Option<String>,
+    pub time_unit: Option<String>,
+    pub price_column: Option<String>,
+    pub unit: Option<String>,
+    pub start_offset_seconds: Option<u64>,
+    pub base_gwei: Option<f64>,
+    pub calm_daily_volatility: Option<f64>,
+    pub elasticity: Option<f64>,
+    pub max_gwei: Option<f64>,
+    pub asset: Option<String>,
+    pub window_seconds: Option<u64>,
+}
+
+/// `chain.gas_used`: gas per kind of transaction.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct GasUsedSection {
+    pub liquidation: Option<f64>,
+    pub kick: Option<f64>,
+    pub bid: Option<f64>,
+    pub take: Option<f64>,
+    pub top_up: Option<f64>,
+    pub repay: Option<f64>,
+}
+
+/// `keepers[].gas` and `positions[].borrowers.gas`: how an agent prices gas.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct GasStrategySection {
+    pub strategy: String,
+    pub gwei: Option<f64>,
+    pub markup: Option<f64>,
+    pub max_gwei: Option<f64>,
+}
+
+/// `keepers[].outages[]`: a period when a keeper is absent.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct OutageSection {
+    pub from_seconds: u64,
+    pub to_seconds: u64,
+}
+
+/// `positions[].borrowers`: how the owners of a population act when their health falls.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct BorrowersSection {
+    pub trigger_health: f64,
+    pub target_health: f64,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub probability: Option<f64>,
+    #[serde(default)]
+    pub delay_seconds: Option<u64>,
+    #[serde(default)]
+    pub reserve: Option<f64>,
+    #[serde(default)]
+    pub gas: Option<GasStrategySection>,
 }
 
 /// `[simulation]`.
@@ -373,6 +465,8 @@ pub struct PositionsSection {
     pub margin_mode: Option<String>,
     #[serde(default)]
     pub cross_buffer: Option<f64>,
+    #[serde(default)]
+    pub borrowers: Option<BorrowersSection>,
 }
 
 /// `positions[].collateral`.
@@ -419,6 +513,16 @@ pub struct KeeperSection {
     pub min_profit_usd: Option<f64>,
     #[serde(default)]
     pub strategy: Option<String>,
+    #[serde(default)]
+    pub gas: Option<GasStrategySection>,
+    #[serde(default)]
+    pub gas_budget_usd: Option<f64>,
+    #[serde(default)]
+    pub latency_seconds: Option<u64>,
+    #[serde(default)]
+    pub sale_delay_seconds: Option<u64>,
+    #[serde(default)]
+    pub outages: Vec<OutageSection>,
 }
 
 /// `keepers[].sell_on`: one venue name, or a venue per collateral asset.
