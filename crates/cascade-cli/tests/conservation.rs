@@ -140,8 +140,46 @@ struct KeeperSpec {
     two_step: bool,
 }
 
+/// A chain in front of the agents: block time (fraction of the step), room per block, a constant
+/// gas price or one driven by ETH's volatility, and the expiry of waiting transactions.
+#[derive(Clone, Debug)]
+struct ChainSpec {
+    block_fraction: f64,
+    room: Option<u64>,
+    gas: Option<f64>,
+    expiry_steps: Option<u64>,
+}
+
+/// A keeper's ways on the chain.
+#[derive(Clone, Debug)]
+struct KeeperChain {
+    /// Fixed bid (gwei), or market with this cap.
+    fixed_gas: Option<f64>,
+    max_gwei: f64,
+    gas_budget: Option<f64>,
+    latency_steps: u64,
+    sale_delay_steps: u64,
+    /// Absent from this fraction of the run for this fraction of it.
+    outage: Option<(f64, f64)>,
+}
+
+/// How the owners of a protocol's ETH population act.
+#[derive(Clone, Debug)]
+struct BorrowersSpec {
+    trigger: f64,
+    target_above: f64,
+    probability: f64,
+    delay_steps: u64,
+    reserve: f64,
+    repay: bool,
+    gas: f64,
+}
+
 #[derive(Clone, Debug)]
 struct Params {
+    chain: Option<ChainSpec>,
+    keeper_chain: Vec<KeeperChain>,
+    borrowers: Vec<Option<BorrowersSpec>>,
     seed: u64,
     steps: u64,
     step_seconds: u64,
@@ -308,7 +346,88 @@ fn keeper() -> impl Strategy<Value = KeeperSpec> {
         })
 }
 
+fn chain_spec() -> impl Strategy<Value = ChainSpec> {
+    (
+        0.05f64..=1.0,
+        prop_oneof![Just(None), (1u64..4).prop_map(Some)],
+        prop_oneof![Just(None), (5.0f64..300.0).prop_map(Some)],
+        prop_oneof![Just(None), (1u64..4).prop_map(Some)],
+    )
+        .prop_map(|(block_fraction, room, gas, expiry_steps)| ChainSpec {
+            block_fraction,
+            room,
+            gas,
+            expiry_steps,
+        })
+}
+
+fn keeper_chain() -> impl Strategy<Value = KeeperChain> {
+    (
+        prop_oneof![Just(None), (5.0f64..300.0).prop_map(Some)],
+        10.0f64..500.0,
+        prop_oneof![2 => Just(None), 1 => (0.0f64..50.0).prop_map(Some)],
+        prop_oneof![3 => Just(0u64), 1 => 1u64..3],
+        prop_oneof![3 => Just(0u64), 1 => 1u64..3],
+        prop_oneof![3 => Just(None), 1 => (0.0f64..0.8, 0.1f64..0.5).prop_map(Some)],
+    )
+        .prop_map(
+            |(fixed_gas, max_gwei, gas_budget, latency_steps, sale_delay_steps, outage)| {
+                KeeperChain {
+                    fixed_gas,
+                    max_gwei,
+                    gas_budget,
+                    latency_steps,
+                    sale_delay_steps,
+                    outage,
+                }
+            },
+        )
+}
+
+fn borrowers_spec() -> impl Strategy<Value = BorrowersSpec> {
+    (
+        1.0f64..1.5,
+        0.0f64..0.8,
+        0.0f64..=1.0,
+        0u64..3,
+        0.0f64..1.5,
+        any::<bool>(),
+        5.0f64..300.0,
+    )
+        .prop_map(
+            |(trigger, target_above, probability, delay_steps, reserve, repay, gas)| {
+                BorrowersSpec {
+                    trigger,
+                    target_above,
+                    probability,
+                    delay_steps,
+                    reserve,
+                    repay,
+                    gas,
+                }
+            },
+        )
+}
+
 fn params() -> impl Strategy<Value = Params> {
+    (
+        base_params(),
+        prop_oneof![1 => Just(None), 1 => chain_spec().prop_map(Some)],
+        prop::collection::vec(keeper_chain(), 2),
+        prop::collection::vec(
+            prop_oneof![1 => Just(None), 1 => borrowers_spec().prop_map(Some)],
+            2,
+        ),
+    )
+        .prop_map(|(mut p, chain, keeper_chain, borrowers)| {
+            p.chain = chain;
+            p.keeper_chain = keeper_chain;
+            p.borrowers = borrowers;
+            p
+        })
+}
+
+fn base_params() -> impl Strategy<Value = Params> {
     (
         any::<u64>(),
         2u64..20,
@@ -332,6 +451,9 @@ fn params() -> impl Strategy<Value = Params> {
                 protocols,
                 keepers,
             )| Params {
+                chain: None,
+                keeper_chain: Vec::new(),
+                borrowers: Vec::new(),
                 seed,
                 steps,
                 step_seconds,
@@ -564,11 +686,30 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
             let _ = write!(
                 t,
                 "[[positions]]\nprotocol = \"lender-{i}\"\ncount = {}\ncollateral = {{ asset = \"{symbol}\", total = {total:?} }}\n\
-                 debt = {{ asset = \"USDC\" }}\n{}\nsize_sigma = {:?}\n\n",
+                 debt = {{ asset = \"USDC\" }}\n{}\nsize_sigma = {:?}\n",
                 pop.count,
                 distribution(pop, price),
                 pop.size_sigma
             );
+            if let (0, Some(Some(b))) = (asset, p.borrowers.get(i)) {
+                let gas = if p.chain.is_some() {
+                    format!(", gas = {{ strategy = \"fixed\", gwei = {:?} }}", b.gas)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    t,
+                    "borrowers = {{ trigger_health = {:?}, target_health = {:?}, action = \"{}\", probability = {:?}, \
+                     delay_seconds = {}, reserve = {:?}{gas} }}",
+                    b.trigger,
+                    b.trigger + b.target_above,
+                    if b.repay { "repay" } else { "top_up" },
+                    b.probability,
+                    b.delay_steps * p.step_seconds,
+                    b.reserve
+                );
+            }
+            t.push('\n');
         }
         if !pr.multi.is_empty() {
             let mut csv = String::from("account,asset,collateral,debt\n");
@@ -622,6 +763,64 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
         }
         if let Some(c) = keeper.capital {
             let _ = writeln!(t, "capital_usd = {c:?}");
+        }
+        if let Some(kc) = p.keeper_chain.get(k) {
+            let run = p.steps * p.step_seconds;
+            if p.chain.is_some() {
+                match kc.fixed_gas {
+                    Some(g) => {
+                        let _ = writeln!(t, "gas = {{ strategy = \"fixed\", gwei = {g:?} }}");
+                    }
+                    None => {
+                        let _ = writeln!(
+                            t,
+                            "gas = {{ strategy = \"market\", markup = 0.1, max_gwei = {:?} }}",
+                            kc.max_gwei
+                        );
+                    }
+                }
+                if let Some(b) = kc.gas_budget {
+                    let _ = writeln!(t, "gas_budget_usd = {b:?}");
+                }
+            }
+            if kc.latency_steps > 0 {
+                let _ = writeln!(t, "latency_seconds = {}", kc.latency_steps * p.step_seconds);
+            }
+            if kc.sale_delay_steps > 0 {
+                let _ = writeln!(
+                    t,
+                    "sale_delay_seconds = {}",
+                    kc.sale_delay_steps * p.step_seconds
+                );
+            }
+            if let Some((from, length)) = kc.outage {
+                let from = (from * run as f64) as u64;
+                let to = from + 1 + (length * run as f64) as u64;
+                let _ = writeln!(
+                    t,
+                    "outages = [{{ from_seconds = {from}, to_seconds = {to} }}]"
+                );
+            }
+        }
+        t.push('\n');
+    }
+    if let Some(c) = &p.chain {
+        let block = ((c.block_fraction * p.step_seconds as f64) as u64).max(1);
+        let _ = write!(t, "[chain]\nblock_seconds = {block}\ngas_asset = \"ETH\"\n");
+        if let Some(room) = c.room {
+            let _ = writeln!(t, "room_per_block = {room}");
+        }
+        if let Some(e) = c.expiry_steps {
+            let _ = writeln!(t, "expiry_seconds = {}", e * p.step_seconds);
+        }
+        match c.gas {
+            Some(gwei) => {
+                let _ = writeln!(t, "gas = {{ model = \"constant\", gwei = {gwei:?} }}");
+            }
+            None => t.push_str(
+                "gas = { model = \"volatility\", base_gwei = 20.0, calm_daily_volatility = 0.02, \
+                 elasticity = 1.0, max_gwei = 400.0, asset = \"ETH\", window_seconds = 3600 }\n",
+            ),
         }
         t.push('\n');
     }
@@ -911,12 +1110,14 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         | EventKind::TxReverted(tx)
         | EventKind::TxDropped(tx, _) => vec![tx.gas_bid, tx.gas_usd],
         EventKind::KeeperOutOfGas { gas_spent, .. } => vec![*gas_spent],
+        // An account without debt (repaid, or liquidated before the owner acted) has an
+        // infinite health factor.
         EventKind::BorrowerActed {
             units,
             health_before,
             health_after,
             ..
-        } => vec![*units, *health_before, *health_after],
+        } => vec![*units, health_before.min(f64::MAX), health_after.min(f64::MAX)],
         EventKind::RunStarted
         | EventKind::LiquidationsMissed { .. }
         | EventKind::CascadeSettled { .. }
@@ -951,6 +1152,22 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
     let mut round_taken = vec![zeros(); keepers];
     let mut round_offered = vec![zeros(); keepers];
     let mut round = (0u64, 0u32);
+    // Owners' top-ups and repayments, and what their wallets held at the start.
+    let mut added = vec![zeros(); protocols];
+    let mut owner_repaid = vec![zeros(); protocols];
+    let mut wallets: Vec<Vec<f64>> = world
+        .initial
+        .protocols
+        .iter()
+        .map(|p| p.wallets.clone())
+        .collect();
+    // Every transaction: 1 waiting, 2 included, 3 reverted or executed, 4 dropped.
+    let mut txs: BTreeMap<u64, u8> = BTreeMap::new();
+    // Included and not yet executed: keepers' liquidation calls by (keeper, protocol, account),
+    // owners' actions by (protocol, account).
+    let mut calls_ready: BTreeMap<(u32, u32, u32), i64> = BTreeMap::new();
+    let mut owners_ready: BTreeMap<(u32, u32), i64> = BTreeMap::new();
+    let on_chain = world.chain.is_some();
 
     let mut accounts: Vec<Vec<Balances>> = world
         .initial
@@ -977,6 +1194,10 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
 
     let check_round = |taken: &[Vec<f64>], offered: &[Vec<f64>]| -> Result<(), TestCaseError> {
         for k in 0..keepers {
+            if world.keepers[k].spec.sale_delay > 0 {
+                // Its sales come rounds or steps after the seizures.
+                continue;
+            }
             for a in 0..n {
                 let sells = world.keepers[k].spec.sell_on[a].is_some();
                 let expected = if sells { taken[k][a] } else { 0.0 };
@@ -1011,7 +1232,127 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
                 prop_assert!(opened[protocol.index()].is_none());
                 opened[protocol.index()] = Some((collateral.clone(), debt.clone()));
             }
+            EventKind::TxSubmitted(tx) => {
+                prop_assert!(on_chain, "a transaction without a chain: {tx:?}");
+                prop_assert!(txs.insert(tx.tx, 1).is_none(), "tx {} sent twice", tx.tx);
+            }
+            EventKind::TxIncluded(tx) => {
+                let state = txs.entry(tx.tx).or_insert(0);
+                prop_assert!(*state <= 1, "tx {} included twice or after a drop", tx.tx);
+                *state = 2;
+                prop_assert!(tx.gas_usd >= 0.0);
+                match (tx.sender, tx.kind, tx.target) {
+                    (
+                        cascade_model::chain::Sender::Keeper(k),
+                        cascade_model::chain::TxKind::Liquidate,
+                        cascade_model::chain::Target::Account(p, id),
+                    ) => *calls_ready.entry((k.0, p.0, id.0)).or_default() += 1,
+                    (cascade_model::chain::Sender::Borrower(p, id), ..) => {
+                        *owners_ready.entry((p.0, id.0)).or_default() += 1
+                    }
+                    _ => {}
+                }
+            }
+            EventKind::TxReverted(tx) => {
+                prop_assert_eq!(
+                    txs.get(&tx.tx).copied(),
+                    Some(2),
+                    "reverted tx {} not included",
+                    tx.tx
+                );
+                txs.insert(tx.tx, 3);
+                match (tx.sender, tx.kind, tx.target) {
+                    (
+                        cascade_model::chain::Sender::Keeper(k),
+                        cascade_model::chain::TxKind::Liquidate,
+                        cascade_model::chain::Target::Account(p, id),
+                    ) => *calls_ready.entry((k.0, p.0, id.0)).or_default() -= 1,
+                    (cascade_model::chain::Sender::Borrower(p, id), ..) => {
+                        *owners_ready.entry((p.0, id.0)).or_default() -= 1
+                    }
+                    _ => {}
+                }
+            }
+            EventKind::TxDropped(tx, _) => {
+                prop_assert_eq!(
+                    txs.get(&tx.tx).copied(),
+                    Some(1),
+                    "dropped tx {} was not waiting",
+                    tx.tx
+                );
+                txs.insert(tx.tx, 4);
+            }
+            EventKind::StepEnded => {
+                // Every transaction included this step executed or reverted, once.
+                for (key, n) in &calls_ready {
+                    prop_assert_eq!(
+                        *n,
+                        0,
+                        "step {}: keeper call {:?} included and not executed once",
+                        event.step,
+                        key
+                    );
+                }
+                for (key, n) in &owners_ready {
+                    prop_assert_eq!(
+                        *n,
+                        0,
+                        "step {}: owner action {:?} included and not executed once",
+                        event.step,
+                        key
+                    );
+                }
+            }
+            EventKind::BorrowerActed {
+                protocol,
+                account,
+                action,
+                asset,
+                units,
+                health_before,
+                ..
+            } => {
+                let (p, a, id) = (protocol.index(), asset.index(), account.index());
+                prop_assert!(*units >= 0.0);
+                prop_assert!(health_before.is_finite() || *units == 0.0);
+                if on_chain {
+                    let ready = owners_ready.entry((protocol.0, account.0)).or_default();
+                    prop_assert!(
+                        *ready > 0,
+                        "owner {p}/{id} acted without an included transaction"
+                    );
+                    *ready -= 1;
+                }
+                wallets[p][id] -= units;
+                prop_assert!(
+                    wallets[p][id] >= -1e-9 * units.max(1.0),
+                    "owner {p}/{id} moved more than its wallet held"
+                );
+                let balances = &mut accounts[p][id];
+                match action {
+                    cascade_model::borrower::BorrowerAction::TopUp => {
+                        added[p][a] += units;
+                        balances.collateral[a] += units;
+                        balances.scale[a] += units;
+                    }
+                    cascade_model::borrower::BorrowerAction::Repay => {
+                        owner_repaid[p][a] += units;
+                        balances.debt -= units;
+                        prop_assert!(balances.debt >= -1e-9 * balances.debt_scale.max(1.0));
+                    }
+                }
+            }
             EventKind::Liquidation(l) => {
+                if on_chain {
+                    let ready = calls_ready
+                        .entry((l.keeper.0, l.protocol.0, l.account.0))
+                        .or_default();
+                    prop_assert!(
+                        *ready > 0,
+                        "a liquidation without an included transaction: {l:?}"
+                    );
+                    *ready -= 1;
+                }
                 let (p, a, d, k) = (
                     l.protocol.index(),
                     l.collateral_asset.index(),
@@ -1143,6 +1484,34 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
     check_round(&round_taken, &round_offered)?;
 
     let summary = &run.summary;
+    // What became of every transaction, as the summary counts it.
+    if let Some(chain) = &summary.chain {
+        let count = |state: u8| txs.values().filter(|&&s| s == state).count() as u64;
+        let t = &chain.transactions;
+        prop_assert_eq!(t.sent, txs.len() as u64);
+        prop_assert_eq!(t.included, count(2) + count(3));
+        prop_assert_eq!(t.reverted + t.executed, t.included);
+        prop_assert_eq!(t.dropped_expired + t.dropped_gas_budget, count(4));
+        prop_assert_eq!(t.waiting_at_end, count(1));
+        prop_assert_eq!(
+            t.sent,
+            t.included + t.dropped_expired + t.dropped_gas_budget + t.waiting_at_end
+        );
+    } else {
+        prop_assert!(txs.is_empty());
+    }
+    for k in 0..keepers {
+        let spec = &world.keepers[k].spec;
+        if let (Some(budget), Some(spent)) = (
+            spec.gas_budget,
+            summary.keepers[&world.keepers[k].name].gas_spent_usd,
+        ) {
+            prop_assert!(
+                spent <= budget * (1.0 + 1e-9) + 1e-9,
+                "keeper {k} spent {spent} gas over {budget}"
+            );
+        }
+    }
     let mut total_bad_debt = 0.0;
     let mut total_seized = zeros();
     for p in 0..protocols {
@@ -1160,9 +1529,9 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
             prop_assert!(collateral[a] >= 0.0 && debt[a] >= 0.0 && treasury[a] >= 0.0);
             check_close!(
                 collateral[a] + seized[p][a],
-                initial_collateral[a],
-                initial_collateral[a],
-                "{name} {symbol}: remaining + seized collateral vs initial"
+                initial_collateral[a] + added[p][a],
+                initial_collateral[a] + added[p][a],
+                "{name} {symbol}: remaining + seized collateral vs initial + topped up"
             );
             check_close!(
                 treasury[a],
@@ -1171,10 +1540,10 @@ fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
                 "{name} {symbol}: treasury vs Σ protocol fees"
             );
             check_close!(
-                debt[a] + repaid[p][a] + written_off[p][a],
+                debt[a] + repaid[p][a] + written_off[p][a] + owner_repaid[p][a],
                 initial_debt[a],
                 initial_debt[a],
-                "{name} {symbol}: outstanding + repaid + written-off debt vs initial"
+                "{name} {symbol}: outstanding + repaid + written-off + repaid-by-owners debt vs initial"
             );
             // The replayed accounts add up to the marked book.
             let replayed: f64 = accounts[p].iter().map(|b| b.collateral[a]).sum();
@@ -1350,15 +1719,17 @@ proptest! {
 }
 
 /// The generator reaches the cases that matter — liquidations, sales, protocol fees, write-offs,
-/// held inventory, declined calls, multi-collateral accounts and the round limit — in a fixed
-/// (deterministic) sample of 48 scenarios.
+/// held inventory, declined calls, multi-collateral accounts, the round limit, and on a chain
+/// transactions that wait, are dropped or revert and owners who act — in a fixed
+/// (deterministic) sample of scenarios.
 #[test]
 fn random_scenarios_exercise_the_mechanisms() {
+    const SAMPLE: usize = 160;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
-    for _ in 0..48 {
+    for _ in 0..SAMPLE {
         let params = params().new_tree(&mut runner).expect("tree").current();
         let dir = tempfile::tempdir().expect("temporary directory");
         let run = common::run_str(&scenario(&params, dir.path()));
@@ -1392,6 +1763,24 @@ fn random_scenarios_exercise_the_mechanisms() {
                 .values()
                 .any(|k| k.inventory.values().any(|&x| x > 0.0)),
         );
+        let chain = s.chain.as_ref().map(|c| &c.transactions);
+        mark("transactions waited", chain.is_some_and(|t| t.waited > 0));
+        mark(
+            "transactions dropped",
+            chain.is_some_and(|t| t.dropped_expired > 0),
+        );
+        mark(
+            "transactions reverted",
+            chain.is_some_and(|t| t.reverted > 0),
+        );
+        mark(
+            "owners acted",
+            s.protocols.values().any(|p| {
+                p.borrowers
+                    .as_ref()
+                    .is_some_and(|b| b.top_ups + b.repayments > 0)
+            }),
+        );
         mark(
             "multi-collateral",
             run.world
@@ -1403,7 +1792,7 @@ fn random_scenarios_exercise_the_mechanisms() {
     }
     // (Offers beyond a venue's remaining bids are rare: a keeper values the unfillable part at
     // nothing, so only a large enough bonus makes such a call worth it. Not required here.)
-    eprintln!("mechanisms exercised over 48 random scenarios: {seen:?}");
+    eprintln!("mechanisms exercised over {SAMPLE} random scenarios: {seen:?}");
     for (what, count) in &seen {
         assert!(*count > 0, "no random scenario exercised {what}: {seen:?}");
     }
