@@ -1117,7 +1117,11 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
             health_before,
             health_after,
             ..
-        } => vec![*units, health_before.min(f64::MAX), health_after.min(f64::MAX)],
+        } => vec![
+            *units,
+            health_before.min(f64::MAX),
+            health_after.min(f64::MAX),
+        ],
         EventKind::RunStarted
         | EventKind::LiquidationsMissed { .. }
         | EventKind::CascadeSettled { .. }

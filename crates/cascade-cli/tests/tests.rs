@@ -4,6 +4,7 @@
 mod auctions;
 mod backstop;
 mod bad_input;
+mod chain;
 mod closed_form;
 mod comet;
 mod common;
