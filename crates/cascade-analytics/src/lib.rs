@@ -3,6 +3,7 @@
 //! initial world ([`feedback`]); nothing reads engine state during a run.
 
 pub mod compare;
+pub mod depth;
 pub mod feedback;
 pub mod perp;
 pub mod summary;

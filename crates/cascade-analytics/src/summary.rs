@@ -10,6 +10,7 @@ use cascade_model::lending::LiquidationRule;
 use cascade_model::loss::Shortfall;
 use serde::Serialize;
 
+use crate::depth::{VenueSummary, venue_summaries};
 use crate::feedback::{FeedbackGain, feedback_gain, feedback_gain_up};
 use crate::perp::{PerpSummary, perp_summaries};
 
@@ -49,6 +50,9 @@ pub struct Summary {
     pub keepers: BTreeMap<String, KeeperSummary>,
     /// Cascade dynamics.
     pub cascade: CascadeSummary,
+    /// Per venue with market makers, the depth they quoted (absent when no venue has any).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub venues: BTreeMap<String, VenueSummary>,
     /// Warnings about the scenario's parameters.
     pub warnings: Vec<String>,
 }
@@ -513,6 +517,8 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                     None => *path = Some(PricePath::new(*price)),
                 }
             }
+            // Folded by `depth::venue_summaries`.
+            EventKind::DepthChanged { .. } => {}
             EventKind::VenuePriceMoved { venue, price } => {
                 venue_now[venue.index()] = *price;
                 let path = &mut venues[venue.index()];
@@ -1121,6 +1127,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         protocols: protocol_map,
         keepers: keeper_map,
         cascade,
+        venues: venue_summaries(world, events),
         warnings: info.warnings.clone(),
     }
 }
