@@ -12,6 +12,7 @@ mod conservation;
 mod determinism;
 mod examples;
 mod liquity;
+mod market_makers;
 mod mechanisms;
 mod perps;
 mod semantics;

@@ -3,6 +3,7 @@
 //! Every rule reports through [`Builder::fail`] with the field path and the value, so one run of
 //! `cascade validate` lists every problem in the file, not just the first.
 
+mod market_makers;
 pub(crate) mod perp;
 
 use std::collections::{BTreeMap, HashMap};
@@ -215,6 +216,7 @@ impl<'a> Builder<'a> {
             simulation.step_seconds.saturating_mul(simulation.steps),
         );
         let (venues, venue_ids) = self.venues(&file.venues, &asset_ids, &assets);
+        let venues = self.with_market_makers(&file.venues, venues, &simulation);
         let mut assets = assets;
         for (i, (info, _)) in venues.iter().enumerate() {
             let asset = &mut assets[info.base.index()];
