@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod compare;
+pub mod depth;
 pub mod feedback;
 pub mod perp;
 pub mod summary;

@@ -11,6 +11,7 @@ use cascade_model::loss::Shortfall;
 use serde::Serialize;
 
 use crate::chain::{BorrowerSummary, ChainFold, ChainSummary, chain_fold};
+use crate::depth::{VenueSummary, venue_summaries};
 use crate::feedback::{FeedbackGain, feedback_gain, feedback_gain_up};
 use crate::perp::{PerpSummary, perp_summaries};
 
@@ -53,6 +54,9 @@ pub struct Summary {
     /// Blocks, gas and the agents' transactions, when the scenario has a chain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chain: Option<ChainSummary>,
+    /// Per venue with market makers, the depth they quoted (absent when no venue has any).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub venues: BTreeMap<String, VenueSummary>,
     /// Warnings about the scenario's parameters.
     pub warnings: Vec<String>,
 }
@@ -536,6 +540,8 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
                     None => *path = Some(PricePath::new(*price)),
                 }
             }
+            // Folded by `depth::venue_summaries`.
+            EventKind::DepthChanged { .. } => {}
             EventKind::VenuePriceMoved { venue, price } => {
                 venue_now[venue.index()] = *price;
                 let path = &mut venues[venue.index()];
@@ -1177,6 +1183,7 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
         keepers: keeper_map,
         cascade,
         chain,
+        venues: venue_summaries(world, events),
         warnings: info.warnings.clone(),
     }
 }

@@ -2,6 +2,8 @@
 
 use cascade_engine::{Event, EventKind, World};
 
+use crate::depth::venues_with_market_makers;
+
 /// A table with one row per step.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Timeline {
@@ -26,7 +28,8 @@ pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 /// and vault takeovers count in `liquidations`, deficits in `bad_debt_realised_usd`. With a
 /// chain, last: `gas_gwei` (the step's clearing price), `txs_included`, `txs_waiting` (in the
 /// mempool at the step's start), `txs_dropped`, and `borrower_actions` (top-ups and
-/// repayments executed).
+/// repayments executed). Per venue `<V>` with market makers, last of all: `depth_<V>`, the
+/// depth fraction its makers quoted at the end of the step (1 for the full book).
 pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     let mut columns: Vec<String> = FIXED_COLUMNS.iter().map(|s| s.to_string()).collect();
     columns.extend(
@@ -83,6 +86,13 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
     }
     // Gas price, then included, waiting, dropped and borrower actions this step.
     let mut chain = [0.0f64; 5];
+    let quoted = venues_with_market_makers(world);
+    columns.extend(
+        quoted
+            .iter()
+            .map(|v| format!("depth_{}", world.venues[v.index()].name)),
+    );
+    let mut depth = vec![1.0f64; world.venues.len()];
     // Per exchange: fund, then the five flows above.
     let mut perp: Vec<[f64; 6]> = world
         .perps
@@ -108,6 +118,9 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
             EventKind::FundamentalMoved { asset, price }
             | EventKind::ShockApplied { asset, price, .. } => fundamental[asset.index()] = *price,
             EventKind::VenuePriceMoved { venue: v, price } => venue[v.index()] = *price,
+            EventKind::DepthChanged {
+                venue: v, depth: d, ..
+            } => depth[v.index()] = *d,
             EventKind::OraclePublished { oracle: o, price } => oracle[o.index()] = *price,
             EventKind::Liquidation(l) => {
                 flows[0] += 1.0;
@@ -215,6 +228,7 @@ pub fn timeline(world: &World, events: &[Event]) -> Timeline {
                     row.extend_from_slice(&chain);
                     chain[1..].iter_mut().for_each(|f| *f = 0.0);
                 }
+                row.extend(quoted.iter().map(|v| depth[v.index()]));
                 rows.push(row);
                 flows = [0.0; 6];
                 sold.iter_mut().for_each(|x| *x = 0.0);

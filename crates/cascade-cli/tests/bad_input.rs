@@ -840,3 +840,62 @@ fn perp_bad_input() {
         ],
     );
 }
+
+/// `venues[0].market_makers` of a valid case: every field given.
+const MAKERS: &str = "calm_daily_volatility = 0.05, sensitivity = 1.0, min_depth = 0.2, window_seconds = 600, refill_half_life_seconds = 1800";
+
+/// `BASE` with market makers on its venue, their fields `fields`.
+fn with_market_makers(fields: &str) -> String {
+    edit(
+        "usd_per_unit = 0.002 }",
+        &format!("usd_per_unit = 0.002 }}\nmarket_makers = {{ {fields} }}"),
+    )
+}
+
+#[test]
+fn market_maker_bad_input() {
+    assert_valid(&with_market_makers(MAKERS), &[]);
+    // Without a half-life the book refills at once: still valid.
+    assert_valid(
+        &with_market_makers(&MAKERS.replace(", refill_half_life_seconds = 1800", "")),
+        &[],
+    );
+    let path = "venues[0].market_makers";
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("calm_daily_volatility = 0.05", "calm_daily_volatility = 0", "calm_daily_volatility = 0", "expected a positive daily volatility"),
+        ("calm_daily_volatility = 0.05", "calm_daily_volatility = nan", "calm_daily_volatility = NaN", "expected a positive daily volatility"),
+        ("sensitivity = 1.0", "sensitivity = -0.5", "sensitivity = -0.5", "expected a sensitivity ≥ 0"),
+        ("min_depth = 0.2", "min_depth = 0", "min_depth = 0", "expected a fraction of the full book in (0, 1]"),
+        ("min_depth = 0.2", "min_depth = 1.5", "min_depth = 1.5", "expected a fraction of the full book in (0, 1]"),
+        ("window_seconds = 600", "window_seconds = 30", "window_seconds = 30", "expected at least one step (step_seconds = 60)"),
+        ("window_seconds = 600", "window_seconds = -600", "window_seconds = -600", "expected a whole number ≥ 0"),
+        ("refill_half_life_seconds = 1800", "refill_half_life_seconds = 0", "refill_half_life_seconds = 0", "expected at least 1 second (leave it out to refill at once)"),
+        ("min_depth = 0.2", "min_dpeth = 0.2", "min_dpeth = 0.2", "unknown field `min_dpeth`"),
+        ("sensitivity = 1.0", "sensitivity = \"high\"", "sensitivity = \"high\"", "expected a number"),
+    ];
+    for &(from, to, field, message) in cases {
+        let text = with_market_makers(&MAKERS.replace(from, to));
+        let field = format!("{path}.{field}");
+        check_only(&text, &[&at(&text, to), &field, message]);
+    }
+    let text = with_market_makers(&MAKERS.replace("sensitivity = 1.0, ", ""));
+    check_only(
+        &text,
+        &[
+            &at(&text, "market_makers"),
+            "venues[0].market_makers.sensitivity: missing",
+        ],
+    );
+    // Every bad field of one table is reported, not just the first.
+    let text = with_market_makers(
+        &MAKERS
+            .replace("sensitivity = 1.0", "sensitivity = -1")
+            .replace("min_depth = 0.2", "min_depth = 2"),
+    );
+    let report = check(&text, &["venues[0].market_makers.sensitivity = -1"]);
+    assert!(
+        report.contains("venues[0].market_makers.min_depth = 2"),
+        "{report}"
+    );
+}

@@ -872,6 +872,9 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         | EventKind::VenuePriceMoved { price, .. }
         | EventKind::OraclePublished { price, .. } => vec![*price],
         EventKind::ShockApplied { factor, price, .. } => vec![*factor, *price],
+        EventKind::DepthChanged {
+            depth, volatility, ..
+        } => vec![*depth, *volatility],
         EventKind::Liquidation(l) => vec![
             l.collateral_seized,
             l.to_keeper,

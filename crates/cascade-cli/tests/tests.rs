@@ -13,6 +13,7 @@ mod conservation;
 mod determinism;
 mod examples;
 mod liquity;
+mod market_makers;
 mod mechanisms;
 mod perps;
 mod semantics;

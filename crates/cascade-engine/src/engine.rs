@@ -2,6 +2,7 @@
 
 mod borrowers;
 mod chain;
+mod depth;
 mod perp;
 
 use std::sync::Arc;
@@ -56,7 +57,8 @@ struct AuctionClose {
 ///
 /// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
 /// 1. fundamental prices advance, then shocks of the step apply;
-/// 2. venues recover transient impact and follow the fundamental;
+/// 2. venues recover transient impact, their market makers set their depth, and they follow the
+///    fundamental;
 /// 3. oracles read their sources and publish by their rules; the chain produces the step's
 ///    blocks (gas price, room, waiting transactions that now get in);
 /// 4. borrowers act: top-ups and repayments, through the chain;
@@ -329,6 +331,7 @@ impl Engine {
             });
         }
         self.open_perps();
+        self.watch_opening_prices();
         for a in 0..world.assets.len() {
             let price = self.state.fundamentals[a].price();
             self.emit(
@@ -411,11 +414,13 @@ impl Engine {
         }
     }
 
-    /// Phase 2: transient impact recovers; venue prices follow their fundamentals.
+    /// Phase 2: transient impact recovers; market makers set the depth (`engine/depth.rs`);
+    /// venue prices follow their fundamentals.
     fn move_venues(&mut self, dt: u64) {
         for v in 0..self.world.venues.len() {
             let base = self.world.venues[v].base;
             self.state.venues[v].recover(dt);
+            self.adjust_depth(VenueId(v as u32), dt);
             let price = self.state.venues[v].price(self.state.fundamentals[base.index()].price());
             if price != self.last_venue_price[v] {
                 self.last_venue_price[v] = price;
@@ -775,13 +780,9 @@ impl Engine {
                                 self.state.fundamentals[collateral_asset.index()].price();
                             let venue_state = &self.state.venues[v.index()];
                             let already = self.pending_by_venue[v.index()];
-                            let consumed = venue_state.consumed();
-                            let (_, before) =
-                                venue_state.curve().sale(fundamental, consumed, already);
+                            let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
                             let (_, after) =
-                                venue_state
-                                    .curve()
-                                    .sale(fundamental, consumed, already + amount);
+                                venue_state.sale_from(fundamental, 0.0, already + amount);
                             after - before
                         }
                         None => amount * collateral_price,
@@ -1015,10 +1016,8 @@ impl Engine {
                 let fundamental = self.state.fundamentals[asset.index()].price();
                 let venue = &self.state.venues[v.index()];
                 let already = self.pending_by_venue[v.index()];
-                let (_, before) = venue.curve().sale(fundamental, venue.consumed(), already);
-                let (_, after) = venue
-                    .curve()
-                    .sale(fundamental, venue.consumed(), already + units);
+                let (_, before) = venue.sale_from(fundamental, 0.0, already);
+                let (_, after) = venue.sale_from(fundamental, 0.0, already + units);
                 after - before
             }
             None => units * protocol_price,
@@ -2019,10 +2018,9 @@ impl Engine {
                 let fundamental = self.state.fundamentals[collateral_asset.index()].price();
                 let venue_state = &self.state.venues[v.index()];
                 let already = self.pending_by_venue[v.index()];
-                let consumed = venue_state.consumed();
-                let curve = venue_state.curve();
-                let (_, before) = curve.sale(fundamental, consumed, already);
-                let (_, after) = curve.sale(fundamental, consumed, already + seizure.to_liquidator);
+                let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
+                let (_, after) =
+                    venue_state.sale_from(fundamental, 0.0, already + seizure.to_liquidator);
                 after - before
             }
             None => seizure.to_liquidator * collateral_price,

@@ -307,6 +307,17 @@ pub enum EventKind {
         /// New best bid.
         price: f64,
     },
+    /// A venue's market makers changed its depth fraction (phase 2): they pulled quotes as its
+    /// realised volatility rose, or refilled them as it calmed. Never emitted for venues without
+    /// market makers.
+    DepthChanged {
+        /// Venue.
+        venue: VenueId,
+        /// The new depth fraction, in (0, 1]: the share of the full book quoted.
+        depth: f64,
+        /// Daily realised volatility of the venue's price that the makers responded to.
+        volatility: f64,
+    },
     /// An oracle published a new price.
     OraclePublished {
         /// Oracle.
@@ -770,6 +781,7 @@ impl EventKind {
             Self::FundamentalMoved { .. } => "fundamental_moved",
             Self::ShockApplied { .. } => "shock_applied",
             Self::VenuePriceMoved { .. } => "venue_price_moved",
+            Self::DepthChanged { .. } => "depth_changed",
             Self::OraclePublished { .. } => "oracle_published",
             Self::Liquidation(_) => "liquidation",
             Self::Sale(_) => "sale",

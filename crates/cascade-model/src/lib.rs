@@ -20,6 +20,7 @@ pub mod keeper;
 pub mod lending;
 pub mod liquity;
 pub mod loss;
+pub mod market_maker;
 pub mod oracle;
 pub mod perp;
 pub mod rng;

@@ -17,17 +17,31 @@
 //! curve is anchored on the fundamental, an exogenous move shifts the whole venue while the impact
 //! of forced trading stays on top of it.
 //!
+//! A venue also has a *depth fraction* d in (0, 1], 1 for the full book: what share of the curve's
+//! liquidity is being quoted. With depth d every quantity of the curve is scaled by d — the price
+//! after c units is `price(F, c/d)`, a sale of q from c fills d × the curve's fill of q/d from
+//! c/d and receives d × its proceeds, purchases and capacities alike — so an order book quotes
+//! every level's size × d, an AMM holds liquidity L × d (LPs withdrawing), linear impact steepens
+//! to λ/d and the square-root law sees a daily volume of V·d. Market makers ([`crate::market_maker`]) move d with the venue's realised
+//! volatility. Every trade and quote goes through [`Venue`], which applies the depth; the bare
+//! [`ImpactCurve`] is the full book.
+//!
 //! References: linear impact (Kyle); square-root law (Y·σ·√(q/V), Tóth et al. 2011); constant
 //! product with fee (Uniswap v2 `getAmountOut` and `getAmountIn`, REFERENCE-MATH §10.1);
 //! concentrated liquidity (Uniswap v3 `computeSwapStep`, REFERENCE-MATH §10.2).
 
 use crate::Seconds;
 use crate::ids::AssetId;
+use crate::market_maker::MarketMakers;
 
 /// The smallest fraction of its resting base reserve that an AMM (constant product or concentrated
 /// liquidity) keeps: buyers can take the pool's base down to it but not below, since emptying the
 /// pool would take an infinite payment. The pool's price there is 10¹⁸ times the fundamental.
 pub const MIN_POOL_RESERVE: f64 = 1e-9;
+
+/// The thinnest a venue's book can be made: depth fractions are clamped to [`MIN_DEPTH`, 1], so
+/// the scaled curve (consumed units divided by the depth) stays finite.
+pub const MIN_DEPTH: f64 = 1e-9;
 
 /// The shape of a venue's price impact.
 #[derive(Clone, Debug, PartialEq)]
@@ -446,6 +460,15 @@ pub struct Fill {
     pub price_after: f64,
 }
 
+/// A change of a venue's depth fraction by its market makers.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DepthChange {
+    /// The new depth fraction, in (0, 1].
+    pub depth: f64,
+    /// The daily realised volatility of the venue's price the makers responded to.
+    pub daily_volatility: f64,
+}
+
 /// A venue: one base asset against the numeraire, an impact curve and the state of consumed depth.
 #[derive(Clone, Debug)]
 pub struct Venue {
@@ -455,6 +478,10 @@ pub struct Venue {
     half_life: Option<Seconds>,
     consumed_permanent: f64,
     consumed_transient: f64,
+    /// The depth fraction d in (0, 1]: the share of the curve being quoted.
+    depth: f64,
+    /// Who sets the depth, if anyone (without market makers it stays at 1).
+    market_makers: Option<MarketMakers>,
 }
 
 impl Venue {
@@ -473,7 +500,50 @@ impl Venue {
             half_life,
             consumed_permanent: 0.0,
             consumed_transient: 0.0,
+            depth: 1.0,
+            market_makers: None,
         }
+    }
+
+    /// The venue with market makers who set its depth from its realised volatility
+    /// ([`Venue::adjust_depth`]).
+    pub fn with_market_makers(mut self, market_makers: MarketMakers) -> Self {
+        self.market_makers = Some(market_makers);
+        self
+    }
+
+    /// The venue's market makers, if it has any.
+    pub fn market_makers(&self) -> Option<&MarketMakers> {
+        self.market_makers.as_ref()
+    }
+
+    /// The depth fraction d in (0, 1]: the share of the full curve being quoted.
+    pub fn depth(&self) -> f64 {
+        self.depth
+    }
+
+    /// Sets the depth fraction, clamped to [`MIN_DEPTH`, 1] (a NaN leaves it unchanged). Units
+    /// consumed stay consumed: the same units now eat further into the thinner book.
+    pub fn set_depth(&mut self, depth: f64) {
+        if !depth.is_nan() {
+            self.depth = depth.clamp(MIN_DEPTH, 1.0);
+        }
+    }
+
+    /// Lets the market makers, if any, watch the venue's price now (with fundamental
+    /// `fundamental`, at the current depth) and set the depth for the next `dt` seconds. Returns
+    /// the change, if the depth changed.
+    pub fn adjust_depth(&mut self, fundamental: f64, dt: Seconds) -> Option<DepthChange> {
+        let price = self.price(fundamental);
+        let makers = self.market_makers.as_mut()?;
+        let next = makers.respond(price, self.depth, dt);
+        let daily_volatility = makers.daily_volatility();
+        let before = self.depth;
+        self.set_depth(next);
+        (self.depth != before).then_some(DepthChange {
+            depth: self.depth,
+            daily_volatility,
+        })
     }
 
     /// The traded asset.
@@ -481,9 +551,15 @@ impl Venue {
         self.asset
     }
 
-    /// The impact curve.
+    /// The impact curve of the full book (depth 1). Quotes and trades go through the venue's
+    /// own methods, which apply the depth fraction.
     pub fn curve(&self) -> &ImpactCurve {
         &self.curve
+    }
+
+    /// `consumed` units of the venue as units of its full-depth curve: c / d.
+    fn on_curve(&self, consumed: f64) -> f64 {
+        consumed / self.depth
     }
 
     /// Net units sold and not yet refilled: negative after net purchases.
@@ -491,25 +567,62 @@ impl Venue {
         self.consumed_permanent + self.consumed_transient
     }
 
-    /// Restores untouched depth.
+    /// Restores untouched depth: nothing consumed, the full book quoted, and the market makers'
+    /// observations forgotten.
     pub fn reset(&mut self) {
         self.consumed_permanent = 0.0;
         self.consumed_transient = 0.0;
+        self.depth = 1.0;
+        if let Some(makers) = &mut self.market_makers {
+            makers.reset();
+        }
     }
 
     /// The curve's price given the fundamental: the best bid while the venue is net sold, above
-    /// the fundamental once it is net bought.
+    /// the fundamental once it is net bought. With depth d it is the full curve's price at c/d.
     pub fn price(&self, fundamental: f64) -> f64 {
-        self.curve.price(fundamental, self.consumed())
+        self.curve
+            .price(fundamental, self.on_curve(self.consumed()))
+    }
+
+    /// Units filled and USD received selling `units` after `extra_consumed` more units than the
+    /// venue has consumed (sales already promised this round, say), without trading:
+    /// d × the full curve's sale of `units`/d from (c + `extra_consumed`)/d.
+    pub fn sale_from(&self, fundamental: f64, extra_consumed: f64, units: f64) -> (f64, f64) {
+        let d = self.depth;
+        let c = self.on_curve(self.consumed() + extra_consumed);
+        let on_curve = units / d;
+        let (filled, proceeds) = self.curve.sale(fundamental, c, on_curve);
+        (unscaled_fill(units, on_curve, filled, d), proceeds * d)
+    }
+
+    /// Units that can be sold now before the bids run out (infinite for an AMM): d × the full
+    /// curve's capacity from c/d.
+    pub fn capacity(&self, fundamental: f64) -> f64 {
+        self.depth
+            * self
+                .curve
+                .capacity(fundamental, self.on_curve(self.consumed()))
+    }
+
+    /// Units that can be bought now before the asks run out: d × the full curve's buying
+    /// capacity from c/d.
+    pub fn buy_capacity(&self, fundamental: f64) -> f64 {
+        self.depth
+            * self
+                .curve
+                .buy_capacity(fundamental, self.on_curve(self.consumed()))
     }
 
     /// What selling `units` now would give, without trading.
     pub fn quote(&self, fundamental: f64, units: f64) -> Fill {
-        let c = self.consumed();
-        let (filled, proceeds) = self.curve.sale(fundamental, c, units);
+        let d = self.depth;
+        let c = self.on_curve(self.consumed());
+        let on_curve = units / d;
+        let (filled, proceeds) = self.curve.sale(fundamental, c, on_curve);
         Fill {
-            filled,
-            proceeds,
+            filled: unscaled_fill(units, on_curve, filled, d),
+            proceeds: proceeds * d,
             price_before: self.curve.price(fundamental, c),
             price_after: self.curve.price(fundamental, c + filled),
         }
@@ -525,11 +638,13 @@ impl Venue {
 
     /// What buying `units` now would cost, without trading; `proceeds` is the USD paid.
     pub fn quote_buy(&self, fundamental: f64, units: f64) -> Fill {
-        let c = self.consumed();
-        let (filled, cost) = self.curve.purchase(fundamental, c, units);
+        let d = self.depth;
+        let c = self.on_curve(self.consumed());
+        let on_curve = units / d;
+        let (filled, cost) = self.curve.purchase(fundamental, c, on_curve);
         Fill {
-            filled,
-            proceeds: cost,
+            filled: unscaled_fill(units, on_curve, filled, d),
+            proceeds: cost * d,
             price_before: self.curve.price(fundamental, c),
             price_after: self.curve.price(fundamental, c - filled),
         }
@@ -562,8 +677,14 @@ impl Venue {
 
     /// Units that must be sold from the current state to push the best bid down by `fraction`
     /// (0.01 = 1%): the depth that absorbs such a fall. Infinite if the bids never fall that far.
+    /// With depth d it is d × the full curve's depth from c/d.
     pub fn depth_for_fall(&self, fundamental: f64, fraction: f64) -> f64 {
-        let c = self.consumed();
+        self.depth * self.curve_depth_for_fall(fundamental, fraction)
+    }
+
+    /// [`Venue::depth_for_fall`] in units of the full curve.
+    fn curve_depth_for_fall(&self, fundamental: f64, fraction: f64) -> f64 {
+        let c = self.on_curve(self.consumed());
         let start = self.curve.price(fundamental, c);
         let target = start * (1.0 - fraction);
         if start <= 0.0 {
@@ -588,8 +709,14 @@ impl Venue {
     /// Units that must be bought from the current state to push the curve's price up by
     /// `fraction` (0.01 = 1%): the depth that absorbs such a rise (a short squeeze). Infinite if
     /// the price never rises that far before the asks run out.
+    /// With depth d it is d × the full curve's depth from c/d.
     pub fn depth_for_rise(&self, fundamental: f64, fraction: f64) -> f64 {
-        let c = self.consumed();
+        self.depth * self.curve_depth_for_rise(fundamental, fraction)
+    }
+
+    /// [`Venue::depth_for_rise`] in units of the full curve.
+    fn curve_depth_for_rise(&self, fundamental: f64, fraction: f64) -> f64 {
+        let c = self.on_curve(self.consumed());
         let start = self.curve.price(fundamental, c);
         let target = start * (1.0 + fraction);
         if start <= 0.0 {
@@ -610,6 +737,17 @@ impl Venue {
             high = (2.0 * high).min(limit);
         }
         smallest_reaching(high, above)
+    }
+}
+
+/// Units of the venue filled when the full curve filled `filled` of the `on_curve` = `units` / d
+/// asked of it: all of `units` when it filled everything (so rounding in d × (units / d) never
+/// leaves a sliver unsold), d × `filled` otherwise.
+fn unscaled_fill(units: f64, on_curve: f64, filled: f64, d: f64) -> f64 {
+    if filled >= on_curve {
+        units.max(0.0)
+    } else {
+        filled * d
     }
 }
 
@@ -1085,5 +1223,245 @@ mod tests {
         let venue = Venue::new(AssetId(0), ImpactCurve::OrderBook(book), 1.0, None);
         assert!(close(venue.depth_for_rise(100.0, 0.05), 5.0, 1e-9));
         assert_eq!(venue.depth_for_rise(100.0, 0.5), f64::INFINITY);
+    }
+
+    /// The same curve with d × its liquidity, built directly: linear λ/d, square-root volume
+    /// V·d, an AMM's liquidity L·d, an order book's sizes × d.
+    fn thinned(curve: &ImpactCurve, d: f64) -> ImpactCurve {
+        match curve.clone() {
+            ImpactCurve::Linear { usd_per_unit } => ImpactCurve::Linear {
+                usd_per_unit: usd_per_unit / d,
+            },
+            ImpactCurve::SquareRoot {
+                coefficient,
+                daily_volatility,
+                daily_volume,
+            } => ImpactCurve::SquareRoot {
+                coefficient,
+                daily_volatility,
+                daily_volume: daily_volume * d,
+            },
+            ImpactCurve::ConstantProduct { liquidity, fee } => ImpactCurve::ConstantProduct {
+                liquidity: liquidity * d,
+                fee,
+            },
+            ImpactCurve::ConcentratedLiquidity {
+                liquidity,
+                fee,
+                range_depth,
+            } => ImpactCurve::ConcentratedLiquidity {
+                liquidity: liquidity * d,
+                fee,
+                range_depth,
+            },
+            ImpactCurve::OrderBook(book) => {
+                let scale = |v: &[f64]| v.iter().map(|x| x * d).collect::<Vec<_>>();
+                ImpactCurve::OrderBook(OrderBook {
+                    size: scale(&book.size),
+                    cumulative: scale(&book.cumulative),
+                    ask_size: scale(&book.ask_size),
+                    ask_cumulative: scale(&book.ask_cumulative),
+                    ..book
+                })
+            }
+        }
+    }
+
+    /// A venue at depth 0.4 behaves as the same venue built with 0.4 × the liquidity at full
+    /// depth, for every impact model: prices, sales, purchases, capacities and the depth of a
+    /// 1% fall or rise agree from rest, after net sales and after net purchases. Tolerance 1e-9
+    /// relative (capacities that are infinite must both be).
+    #[test]
+    fn a_thinned_venue_is_the_curve_with_scaled_liquidity() {
+        let rel = |a: f64, b: f64| a == b || (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        for curve in all_curves() {
+            let d = 0.4;
+            let mut thin = Venue::new(AssetId(0), curve.clone(), 1.0, None);
+            thin.set_depth(d);
+            let mut direct = Venue::new(AssetId(0), thinned(&curve, d), 1.0, None);
+            for (sell, buy) in [(0.0, 0.0), (2.0, 0.0), (0.0, 3.0)] {
+                thin.sell(100.0, sell);
+                direct.sell(100.0, sell);
+                thin.buy(100.0, buy);
+                direct.buy(100.0, buy);
+                assert!(rel(thin.price(100.0), direct.price(100.0)), "{curve:?}");
+                for units in [0.5, 3.0, 7.0] {
+                    let (a, b) = (thin.quote(100.0, units), direct.quote(100.0, units));
+                    assert!(rel(a.filled, b.filled), "{curve:?}: {a:?} {b:?}");
+                    assert!(rel(a.proceeds, b.proceeds), "{curve:?}: {a:?} {b:?}");
+                    assert!(rel(a.price_after, b.price_after), "{curve:?}: {a:?} {b:?}");
+                    let (a, b) = (thin.quote_buy(100.0, units), direct.quote_buy(100.0, units));
+                    assert!(rel(a.filled, b.filled), "{curve:?}: {a:?} {b:?}");
+                    assert!(rel(a.proceeds, b.proceeds), "{curve:?}: {a:?} {b:?}");
+                    assert!(rel(a.price_after, b.price_after), "{curve:?}: {a:?} {b:?}");
+                    let (a, b) = (
+                        thin.sale_from(100.0, 1.0, units),
+                        direct.quote(100.0, 1.0 + units).proceeds
+                            - direct.quote(100.0, 1.0).proceeds,
+                    );
+                    assert!((a.1 - b).abs() <= 1e-9 * b.abs().max(1.0), "{curve:?}");
+                }
+                assert!(rel(thin.capacity(100.0), direct.capacity(100.0)));
+                assert!(rel(thin.buy_capacity(100.0), direct.buy_capacity(100.0)));
+                let fall = (
+                    thin.depth_for_fall(100.0, 0.01),
+                    direct.depth_for_fall(100.0, 0.01),
+                );
+                assert!(
+                    (fall.0 - fall.1).abs() <= 1e-9 * fall.1.max(1.0),
+                    "{curve:?}"
+                );
+                let rise = (
+                    thin.depth_for_rise(100.0, 0.01),
+                    direct.depth_for_rise(100.0, 0.01),
+                );
+                assert!(
+                    rise.0 == rise.1 || (rise.0 - rise.1).abs() <= 1e-9 * rise.1.max(1.0),
+                    "{curve:?}: {rise:?}"
+                );
+            }
+        }
+    }
+
+    /// Linear λ = 0.5, F = 100, depth 0.5: after selling 4 the price is F − λ·c/d = 96; the sale
+    /// received ∫₀⁴ (F − λ·c/d) dc = 400 − 16·λ/(2d) = 392; the bids run out at c = F·d/λ = 100,
+    /// 96 units on; a 1% fall (0.96 USD) takes 0.96·d/λ = 0.96 units. Tolerance 1e-9.
+    #[test]
+    fn thinned_linear_impact_is_the_closed_form() {
+        let mut venue = Venue::new(
+            AssetId(0),
+            ImpactCurve::Linear { usd_per_unit: 0.5 },
+            1.0,
+            None,
+        );
+        venue.set_depth(0.5);
+        let fill = venue.sell(100.0, 4.0);
+        assert_eq!(fill.filled, 4.0);
+        assert!(close(fill.proceeds, 392.0, 1e-9), "{}", fill.proceeds);
+        assert!(close(venue.price(100.0), 96.0, 1e-9));
+        assert!(close(venue.capacity(100.0), 96.0, 1e-9));
+        assert!(close(venue.depth_for_fall(100.0, 0.01), 0.96, 1e-9));
+        // Refilled to full depth, the same 4 units weigh half as much.
+        venue.set_depth(1.0);
+        assert!(close(venue.price(100.0), 98.0, 1e-9));
+        // A sale the bids absorb fills exactly what was asked, whatever the rounding of
+        // d × (units / d).
+        for d in [0.3, 0.7, 0.1, 1.0 / 3.0] {
+            venue.set_depth(d);
+            for units in [0.7, 0.1, 1.0 / 3.0, 2.9] {
+                assert_eq!(venue.quote(100.0, units).filled, units, "d = {d}");
+                assert_eq!(venue.quote_buy(100.0, units).filled, units, "d = {d}");
+                assert_eq!(venue.sale_from(100.0, 0.0, units).0, units, "d = {d}");
+            }
+        }
+    }
+
+    /// Bids 99 (5), 98 (5), 90 (10) at depth 0.4 quote 2, 2 and 4 units: selling 5 receives
+    /// 2·99 + 2·98 + 1·90 = 484 and leaves the best bid at 90; the book holds 8 units in all.
+    /// Tolerance 1e-9.
+    #[test]
+    fn thinned_order_book_sizes_scale_with_depth() {
+        let book = OrderBook::from_levels(100.0, &[(99.0, 5.0), (98.0, 5.0), (90.0, 10.0)]);
+        let mut venue = Venue::new(AssetId(0), ImpactCurve::OrderBook(book), 1.0, None);
+        venue.set_depth(0.4);
+        assert!(close(venue.capacity(100.0), 8.0, 1e-9));
+        assert!(close(venue.buy_capacity(100.0), 8.0, 1e-9));
+        let fill = venue.sell(100.0, 5.0);
+        assert!(close(fill.proceeds, 484.0, 1e-9), "{}", fill.proceeds);
+        assert_eq!(fill.price_after, 90.0);
+        let rest = venue.sell(100.0, 100.0);
+        assert!(close(rest.filled, 3.0, 1e-9));
+        assert!(close(rest.proceeds, 270.0, 1e-9));
+    }
+
+    /// The §10.1 pool (1,000 ETH / 2,000,000 USDC, fee 0.3%) at depth 0.5 is the pool
+    /// 500 / 1,000,000: selling 10 ETH pays getAmountOut = 10·0.997·1,000,000 / (500 + 9.97)
+    /// = 19,550.17 USDC and leaves the spot at (1,000,000 − out) / 510. Tolerance 1e-6.
+    #[test]
+    fn thinned_constant_product_is_get_amount_out_on_scaled_reserves() {
+        let liquidity = (1000.0f64 * 2_000_000.0).sqrt();
+        let mut venue = Venue::new(
+            AssetId(0),
+            ImpactCurve::ConstantProduct {
+                liquidity,
+                fee: 0.003,
+            },
+            1.0,
+            None,
+        );
+        venue.set_depth(0.5);
+        let out = 10.0 * 0.997 * 1_000_000.0 / (500.0 + 10.0 * 0.997);
+        let fill = venue.quote(2000.0, 10.0);
+        assert!(
+            close(fill.proceeds, out, 1e-6),
+            "{} vs {out}",
+            fill.proceeds
+        );
+        assert!(close(fill.price_after, (1_000_000.0 - out) / 510.0, 1e-6));
+        // getAmountIn for 10 ETH on the scaled pool: 1,000,000·10 / (490·0.997).
+        let cost = 1_000_000.0 * 10.0 / (490.0 * 0.997);
+        assert!(close(venue.quote_buy(2000.0, 10.0).proceeds, cost, 1e-6));
+    }
+
+    /// At full depth a venue quotes exactly what its curve does (bit for bit), so venues whose
+    /// depth never moves reproduce the outputs they had before depth existed.
+    #[test]
+    fn full_depth_is_the_bare_curve_bit_for_bit() {
+        for curve in all_curves() {
+            let mut venue = Venue::new(AssetId(0), curve.clone(), 0.5, Some(60));
+            venue.sell(100.0, 3.3);
+            venue.recover(17);
+            let c = venue.consumed();
+            for units in [0.1, 2.7, 50.0] {
+                let fill = venue.quote(100.0, units);
+                let (filled, proceeds) = curve.sale(100.0, c, units);
+                assert_eq!((fill.filled, fill.proceeds), (filled, proceeds));
+                assert_eq!(venue.sale_from(100.0, 0.0, units), (filled, proceeds));
+                assert_eq!(fill.price_after, curve.price(100.0, c + filled));
+                let buy = venue.quote_buy(100.0, units);
+                assert_eq!((buy.filled, buy.proceeds), curve.purchase(100.0, c, units));
+            }
+            assert_eq!(venue.price(100.0), curve.price(100.0, c));
+            assert_eq!(venue.capacity(100.0), curve.capacity(100.0, c));
+        }
+    }
+
+    /// Makers with σ₀ = 5%, k = 1, d_min = 0.2 on a linear venue observed every 600 s: a flat
+    /// price changes nothing; a 10% fall of the fundamental then gives the returns 0 and ln(0.9),
+    /// a daily volatility of |ln 0.9|·√(144/2) = 0.894 and a target of σ₀/σ = 0.056, floored at
+    /// 0.2 — the change reported once; with no further move the volatility stays high (the window
+    /// is an hour) and nothing changes. A venue without makers never changes. Tolerance 1e-12.
+    #[test]
+    fn market_makers_thin_the_venue_when_its_price_moves() {
+        use crate::market_maker::{MarketMakerParams, MarketMakers};
+        let params = MarketMakerParams {
+            calm_daily_volatility: 0.05,
+            sensitivity: 1.0,
+            min_depth: 0.2,
+            window_seconds: 3_600,
+            refill_half_life: Some(1_800),
+        };
+        let curve = ImpactCurve::Linear { usd_per_unit: 0.5 };
+        let mut venue = Venue::new(AssetId(0), curve.clone(), 1.0, None)
+            .with_market_makers(MarketMakers::new(params, 600));
+        assert_eq!(venue.adjust_depth(100.0, 0), None);
+        assert_eq!(venue.adjust_depth(100.0, 600), None);
+        let change = venue
+            .adjust_depth(90.0, 600)
+            .expect("the fall thins the book");
+        assert_eq!(change.depth, 0.2);
+        assert!(close(
+            change.daily_volatility,
+            0.9f64.ln().abs() * 72f64.sqrt(),
+            1e-12
+        ));
+        assert_eq!(venue.depth(), 0.2);
+        assert_eq!(venue.adjust_depth(90.0, 600), None);
+        venue.reset();
+        assert_eq!(venue.depth(), 1.0);
+        let mut bare = Venue::new(AssetId(0), curve, 1.0, None);
+        assert_eq!(bare.adjust_depth(100.0, 0), None);
+        assert_eq!(bare.adjust_depth(50.0, 600), None);
+        assert_eq!(bare.depth(), 1.0);
     }
 }

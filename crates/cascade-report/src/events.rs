@@ -120,6 +120,16 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             price: Some(*price),
             ..Row::default()
         },
+        EventKind::DepthChanged {
+            venue,
+            depth,
+            volatility,
+        } => Row {
+            venue: &world.venues[venue.index()].name,
+            asset: asset(world.venues[venue.index()].base),
+            detail: format!("depth={depth} daily_volatility={volatility}"),
+            ..Row::default()
+        },
         EventKind::OraclePublished { oracle, price } => Row {
             oracle: &world.oracles[oracle.index()].name,
             asset: asset(world.oracles[oracle.index()].asset),

@@ -86,6 +86,16 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             )?;
         }
     }
+    for (venue, v) in &summary.venues {
+        writeln!(
+            out,
+            "  {venue} quoted by market makers: depth min {}, final {} of the book; max daily volatility {} ({} changes)",
+            percent(v.min_depth_fraction),
+            percent(v.final_depth_fraction),
+            percent(v.max_daily_volatility),
+            v.depth_changes
+        )?;
+    }
     writeln!(out)?;
     let l = &summary.liquidations;
     writeln!(out, "Liquidations")?;

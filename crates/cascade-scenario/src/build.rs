@@ -4,6 +4,7 @@
 //! `cascade validate` lists every problem in the file, not just the first.
 
 mod chain;
+mod market_makers;
 pub(crate) mod perp;
 
 use std::collections::{BTreeMap, HashMap};
@@ -217,6 +218,7 @@ impl<'a> Builder<'a> {
             simulation.step_seconds.saturating_mul(simulation.steps),
         );
         let (venues, venue_ids) = self.venues(&file.venues, &asset_ids, &assets);
+        let venues = self.with_market_makers(&file.venues, venues, &simulation);
         let mut assets = assets;
         for (i, (info, _)) in venues.iter().enumerate() {
             let asset = &mut assets[info.base.index()];

@@ -198,6 +198,21 @@ pub struct VenueSection {
     pub permanent_fraction: Option<f64>,
     #[serde(default)]
     pub half_life_seconds: Option<u64>,
+    #[serde(default)]
+    pub market_makers: Option<MarketMakersSection>,
+}
+
+/// `venues[].market_makers`: makers who thin the venue's depth as its realised volatility rises.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct MarketMakersSection {
+    pub calm_daily_volatility: f64,
+    pub sensitivity: f64,
+    pub min_depth: f64,
+    pub window_seconds: u64,
+    #[serde(default)]
+    pub refill_half_life_seconds: Option<u64>,
 }
 
 /// `venues[].impact`.
