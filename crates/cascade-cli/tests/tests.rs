@@ -16,4 +16,5 @@ mod liquity;
 mod market_makers;
 mod mechanisms;
 mod perps;
+mod replays;
 mod semantics;

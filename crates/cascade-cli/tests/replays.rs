@@ -1,0 +1,76 @@
+//! The historical replays' headline figures, pinned (golden tests). A change to the engine that
+//! moves them must update these figures and docs/replays/ together, deliberately.
+//!
+//! Tolerances: counts exactly; money and units to 1e-6 relative — the runs are deterministic,
+//! so any drift beyond floating-point reassociation is a change of behaviour.
+
+use crate::common::{repo, run};
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * b.abs().max(1.0)
+}
+
+fn replay(name: &str) -> crate::common::Run {
+    let path = repo().join("examples").join(name);
+    run(cascade_scenario::load(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
+}
+
+/// Black Thursday (examples/black-thursday-2020.toml): auctions started, the share won at (near)
+/// zero, the collateral sold for zero, the DAI deficit and the 50,000-DAI lots to cover it.
+#[test]
+fn black_thursday_2020_figures() {
+    let run = replay("black-thursday-2020.toml");
+    let s = &run.summary;
+    let p = &s.protocols["eth-a"];
+    let a = p.auctions.as_ref().expect("auctions");
+    let b = p.borrowers.as_ref().expect("owners act");
+    let t = &s.chain.as_ref().expect("a chain").transactions;
+    let figures = [
+        ("auctions kicked", a.kicked as f64),
+        ("auctions won near zero", a.won_near_zero as f64),
+        (
+            "ETH won near zero",
+            a.collateral_won_near_zero
+                .get("ETH")
+                .copied()
+                .unwrap_or(0.0),
+        ),
+        ("value won near zero, USD", a.collateral_won_near_zero_usd),
+        ("deficit, USD", p.bad_debt_usd),
+        (
+            "debt-auction lots needed",
+            p.debt_auction_lots_needed.expect("debt auctions") as f64,
+        ),
+        ("owners' top-ups", b.top_ups as f64),
+        ("transactions sent", t.sent as f64),
+        ("transactions dropped", t.dropped_expired as f64),
+        ("ETH lowest venue price", s.assets["ETH"].min_price),
+    ];
+    let printed: Vec<String> = figures.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+    eprintln!("{}", printed.join("\n"));
+    let pinned = GOLDEN_BLACK_THURSDAY;
+    assert_eq!(figures.len(), pinned.len());
+    for ((name, value), (pinned_name, expected)) in figures.iter().zip(pinned) {
+        assert_eq!(*name, pinned_name);
+        assert!(
+            close(*value, expected),
+            "{name}: {value} (pinned {expected}); if the change is meant, update this test and docs/replays/black-thursday.md"
+        );
+    }
+    // Near the public record (about 36%): a sanity bound independent of the pinned figures.
+    assert!(a.won_near_zero_share > 0.2 && a.won_near_zero_share < 0.6);
+}
+
+/// Measured with `cargo run --release --bin cascade -- run examples/black-thursday-2020.toml`.
+const GOLDEN_BLACK_THURSDAY: [(&str, f64); 10] = [
+    ("auctions kicked", 3118.0),
+    ("auctions won near zero", 1342.0),
+    ("ETH won near zero", 61959.98373761725),
+    ("value won near zero, USD", 8710603.398535525),
+    ("deficit, USD", 8646401.765542258),
+    ("debt-auction lots needed", 167.0),
+    ("owners' top-ups", 1066.0),
+    ("transactions sent", 24341.0),
+    ("transactions dropped", 8431.0),
+    ("ETH lowest venue price", 100.77848184911007),
+];
