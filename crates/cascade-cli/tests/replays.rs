@@ -4,6 +4,8 @@
 //! Tolerances: counts exactly; money and units to 1e-6 relative — the runs are deterministic,
 //! so any drift beyond floating-point reassociation is a change of behaviour.
 
+#![allow(clippy::print_stderr)] // the figures are printed for `--nocapture`
+
 use crate::common::{repo, run};
 
 fn close(a: f64, b: f64) -> bool {
