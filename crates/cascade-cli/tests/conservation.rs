@@ -672,6 +672,7 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         EventKind::FundamentalMoved { price, .. }
         | EventKind::VenuePriceMoved { price, .. }
         | EventKind::OraclePublished { price, .. } => vec![*price],
+        EventKind::VenueLiquidityChanged { liquidity, .. } => vec![*liquidity],
         EventKind::ShockApplied { factor, price, .. } => vec![*factor, *price],
         EventKind::Liquidation(l) => vec![
             l.collateral_seized,

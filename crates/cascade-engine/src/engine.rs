@@ -53,7 +53,8 @@ struct AuctionClose {
 ///
 /// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
 /// 1. fundamental prices advance, then shocks of the step apply;
-/// 2. venues recover transient impact and follow the fundamental;
+/// 2. venues driven by a reserve series take the liquidity in force, recover transient impact
+///    and follow the fundamental;
 /// 3. oracles read their sources and publish by their rules;
 /// 4. (borrower actions: none yet);
 /// 5. the cascade ([`Engine::settle`]): liquidate what is liquidatable at published prices, sell,
@@ -391,10 +392,18 @@ impl Engine {
         }
     }
 
-    /// Phase 2: transient impact recovers; venue prices follow their fundamentals.
+    /// Phase 2: AMMs driven by reserves take the liquidity in force; transient impact recovers;
+    /// venue prices follow their fundamentals.
     fn move_venues(&mut self, dt: u64) {
         for v in 0..self.world.venues.len() {
             let base = self.world.venues[v].base;
+            let liquidity = self.world.venues[v].liquidity.as_ref();
+            if let Some(liquidity) = liquidity.map(|schedule| schedule.at(self.time)) {
+                if self.state.venues[v].set_liquidity(liquidity) {
+                    let venue = VenueId(v as u32);
+                    self.emit(0, EventKind::VenueLiquidityChanged { venue, liquidity });
+                }
+            }
             self.state.venues[v].recover(dt);
             let price = self.state.venues[v].price(self.state.fundamentals[base.index()].price());
             if price != self.last_venue_price[v] {

@@ -284,6 +284,14 @@ pub enum EventKind {
         /// New best bid.
         price: f64,
     },
+    /// An AMM venue's liquidity L changed, following its reserve series (phase 2). The venue's
+    /// price does not move with it (liquidity is added or removed at the pool's price).
+    VenueLiquidityChanged {
+        /// Venue.
+        venue: VenueId,
+        /// New L = √(base · quote).
+        liquidity: f64,
+    },
     /// An oracle published a new price.
     OraclePublished {
         /// Oracle.
@@ -691,6 +699,7 @@ impl EventKind {
             Self::FundamentalMoved { .. } => "fundamental_moved",
             Self::ShockApplied { .. } => "shock_applied",
             Self::VenuePriceMoved { .. } => "venue_price_moved",
+            Self::VenueLiquidityChanged { .. } => "venue_liquidity_changed",
             Self::OraclePublished { .. } => "oracle_published",
             Self::Liquidation(_) => "liquidation",
             Self::Sale(_) => "sale",

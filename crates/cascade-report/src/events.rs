@@ -119,6 +119,12 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             price: Some(*price),
             ..Row::default()
         },
+        EventKind::VenueLiquidityChanged { venue, liquidity } => Row {
+            venue: &world.venues[venue.index()].name,
+            asset: asset(world.venues[venue.index()].base),
+            detail: format!("liquidity={liquidity}"),
+            ..Row::default()
+        },
         EventKind::OraclePublished { oracle, price } => Row {
             oracle: &world.oracles[oracle.index()].name,
             asset: asset(world.oracles[oracle.index()].asset),
