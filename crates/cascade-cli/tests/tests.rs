@@ -14,4 +14,5 @@ mod examples;
 mod liquity;
 mod mechanisms;
 mod perps;
+mod replay;
 mod semantics;
