@@ -986,7 +986,9 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
             | EventKind::FundingPaid { .. }
             | EventKind::PerpMarked(_) => {}
             EventKind::StepEnded => gap(&fundamental_now, &venue_now, &mut impact),
-            EventKind::RunStarted | EventKind::OraclePublished { .. } => {}
+            EventKind::RunStarted
+            | EventKind::OraclePublished { .. }
+            | EventKind::VenueLiquidityChanged { .. } => {}
             // Folded by `chain_fold`.
             EventKind::BlocksProduced { .. }
             | EventKind::TxSubmitted(_)

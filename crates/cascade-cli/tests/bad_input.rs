@@ -45,6 +45,43 @@ fn with_replay(file: &str) -> String {
     )
 }
 
+/// An overlay of `GOOD_SERIES`: two points inside its minute.
+const GOOD_OVERLAY: &str = "time,price\n1584000030,1995\n1584000060,1985\n";
+const GOOD_RESERVES: &str = "base,quote\n1000,2000000\n1100,2200000\n";
+
+/// `BASE` with ETH replayed from eth.csv and one overlay, whose keys are `keys`.
+fn with_overlay(keys: &str) -> String {
+    edit_text(
+        &with_replay("eth.csv"),
+        "time_unit = \"seconds\" }",
+        &format!("time_unit = \"seconds\", overlays = [{{ {keys} }}] }}"),
+    )
+}
+
+/// The keys of a valid overlay read from `file`.
+fn overlay_keys(file: &str) -> String {
+    format!(
+        "file = \"{file}\", time_column = \"time\", time_unit = \"seconds\", price_column = \"price\""
+    )
+}
+
+/// `BASE` selling into a constant-product pool whose reserves table has the keys `keys`.
+fn with_reserves(keys: &str) -> String {
+    edit(
+        r#"impact = { model = "linear", usd_per_unit = 0.002 }"#,
+        &format!(
+            "impact = {{ model = \"constant_product\", fee = 0.003, reserves = {{ {keys} }} }}"
+        ),
+    )
+}
+
+/// The keys of a valid reserves table read from `file`, a point a minute.
+fn reserve_keys(file: &str) -> String {
+    format!(
+        "file = \"{file}\", base_column = \"base\", quote_column = \"quote\", interval_seconds = 60"
+    )
+}
+
 /// `BASE` selling into an order book read from book.csv.
 fn with_book_file() -> String {
     edit(
@@ -209,6 +246,14 @@ fn the_starting_points_are_valid() {
     assert_valid(&with_positions_file(), &[("pos.csv", GOOD_POSITIONS)]);
     assert_valid(&with_replay("eth.csv"), &[("eth.csv", GOOD_SERIES)]);
     assert_valid(&with_book_file(), &[("book.csv", GOOD_BOOK)]);
+    assert_valid(
+        &with_overlay(&overlay_keys("ov.csv")),
+        &[("eth.csv", GOOD_SERIES), ("ov.csv", GOOD_OVERLAY)],
+    );
+    assert_valid(
+        &with_reserves(&reserve_keys("res.csv")),
+        &[("res.csv", GOOD_RESERVES)],
+    );
 }
 
 #[test]
@@ -897,5 +942,228 @@ fn market_maker_bad_input() {
     assert!(
         report.contains("venues[0].market_makers.min_depth = 2"),
         "{report}"
+    );
+}
+
+#[test]
+fn malformed_overlays() {
+    let t = with_overlay(&overlay_keys("ov.csv"));
+    let series = ("eth.csv", GOOD_SERIES);
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        // The overlay's file is read like the series: columns, prices, times.
+        ("t,price\n1584000030,1995\n", &["ov.csv:1: time: column not found; the header has: t, price"]),
+        ("time,close\n1584000030,1995\n", &["ov.csv:1: price: column not found; the header has: time, close"]),
+        ("time,price\n1584000030,1995\n1584000060,0\n", &["ov.csv:3: price = \"0\": expected a positive price"]),
+        ("time,price\n1584000060,1995\n1584000030,1985\n", &["ov.csv:3: time = \"1584000030\": times must increase"]),
+        ("time,price\n", &["ov.csv: the series has no rows"]),
+        // An overlay entirely outside the replayed series (a file of another day) is an error:
+        // it would replace nothing.
+        ("time,price\n1584090000,1900\n1584090060,1890\n", &[
+            "assets[0].driver.overlays[0].file = \"ov.csv\"",
+            "the overlay runs 2020-03-13T09:00:00Z → 2020-03-13T09:01:00Z, entirely outside the replayed series (2020-03-12T08:00:00Z → 2020-03-12T08:02:00Z)",
+        ]),
+    ];
+    for &(csv, parts) in cases {
+        let mut parts = parts.to_vec();
+        let line = at(&t, "ov.csv");
+        if parts[0].starts_with("assets") {
+            parts.push(&line);
+        }
+        check_files(&t, &[series, ("ov.csv", csv)], &parts);
+    }
+    // Partly outside is allowed: the points beyond the series extend it.
+    assert_valid(
+        &t,
+        &[
+            series,
+            ("ov.csv", "time,price\n1584000090,1990\n1584000300,1900\n"),
+        ],
+    );
+    // The file must be readable.
+    check_files(
+        &t,
+        &[series],
+        &[
+            &at(&t, "ov.csv"),
+            "assets[0].driver.overlays[0].file = \"ov.csv\"",
+            "cannot read",
+        ],
+    );
+    // Keys: the unit, the window, unknown keys.
+    let with = |extra: &str| with_overlay(&format!("{}{extra}", overlay_keys("ov.csv")));
+    let files = [series, ("ov.csv", GOOD_OVERLAY)];
+    let u = edit_text(&t, "\"seconds\", price_column", "\"minutes\", price_column");
+    check_files(
+        &u,
+        &files,
+        &[
+            &at(&u, "minutes"),
+            "assets[0].driver.overlays[0].time_unit = \"minutes\"",
+            "expected one of seconds, milliseconds, rfc3339",
+        ],
+    );
+    let u = with(", from_seconds = 60, to_seconds = 60");
+    check_files(
+        &u,
+        &files,
+        &[
+            &at(&u, "to_seconds"),
+            "assets[0].driver.overlays[0].to_seconds = 60",
+            "expected a time after from_seconds = 60",
+        ],
+    );
+    let u = with(", from_seconds = 100, to_seconds = 110");
+    check_files(
+        &u,
+        &files,
+        &[
+            "assets[0].driver.overlays[0].file = \"ov.csv\"",
+            "no point of the overlay lies between from_seconds and to_seconds (2020-03-12T08:01:40Z → 2020-03-12T08:01:50Z)",
+        ],
+    );
+    assert_valid(&with(", from_seconds = 20, to_seconds = 50"), &files);
+    let u = with(", colour = \"red\"");
+    check_files(&u, &files, &[&at(&u, "colour"), "unknown field `colour`"]);
+    let u = with_overlay("file = \"ov.csv\", time_column = \"time\", time_unit = \"seconds\"");
+    check_files(
+        &u,
+        &files,
+        &[
+            &at(&u, "ov.csv"),
+            "assets[0].driver.overlays[0].price_column: missing: required",
+        ],
+    );
+    // Only a replay has overlays.
+    let u = edit(
+        "price = 2000.0",
+        &format!(
+            "price = 2000.0\ndriver = {{ model = \"constant\", overlays = [{{ {} }}] }}",
+            overlay_keys("ov.csv")
+        ),
+    );
+    check_only(
+        &u,
+        &[
+            &at(&u, "overlays"),
+            "assets[0].driver.overlays",
+            "does not apply for model \"constant\"",
+        ],
+    );
+}
+
+#[test]
+fn malformed_reserve_series() {
+    let t = with_reserves(&reserve_keys("res.csv"));
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        ("base,q\n1000,2000000\n", &["res.csv:1: quote: column not found; the header has: base, q"]),
+        ("base,quote\n1000,2000000\n0,5\n", &["res.csv:3: base = \"0\": expected a positive reserve"]),
+        ("base,quote\n1000,2000000\n1000,-5\n", &["res.csv:3: quote = \"-5\": expected a positive reserve"]),
+        ("base,quote\n1000,abc\n", &["res.csv:2: quote = \"abc\": expected a positive reserve"]),
+        ("base,quote\n1000,2000000\n1000\n", &["res.csv:3: \"1000\": row has 1 field but the header has 2"]),
+        ("base,quote\n", &["res.csv: the reserve series has no rows"]),
+    ];
+    for &(csv, parts) in cases {
+        check_files(&t, &[("res.csv", csv)], parts);
+    }
+    // JSON, as in the StableSims reserves file: an array of objects.
+    let j = with_reserves(&reserve_keys("res.json"));
+    assert_valid(&j, &[("res.json", r#"[{"base": 1000, "quote": 2000000}]"#)]);
+    check_files(
+        &j,
+        &[(
+            "res.json",
+            r#"[{"base": 1000, "quote": 2000000}, {"base": 1000}]"#,
+        )],
+        &["res.json: [1].quote: missing in this element"],
+    );
+    check_files(
+        &j,
+        &[("res.json", r#"{"base": 1000, "quote": 2000000}"#)],
+        &["res.json: expected a JSON array of objects, one per reserve point"],
+    );
+    // A timed file: the column must exist and times must increase.
+    let timed = with_reserves(
+        "file = \"res.csv\", base_column = \"base\", quote_column = \"quote\", time_column = \"t\", time_unit = \"seconds\"",
+    );
+    assert_valid(
+        &timed,
+        &[(
+            "res.csv",
+            "t,base,quote\n100,1000,2000000\n160,1100,2200000\n",
+        )],
+    );
+    check_files(
+        &timed,
+        &[(
+            "res.csv",
+            "t,base,quote\n100,1000,2000000\n100,1100,2200000\n",
+        )],
+        &["res.csv:3: t = \"100\": times must increase from one row to the next"],
+    );
+    check_files(
+        &timed,
+        &[("res.csv", GOOD_RESERVES)],
+        &["res.csv:1: t: column not found; the header has: base, quote"],
+    );
+    check_files(
+        &t,
+        &[],
+        &[
+            &at(&t, "res.csv"),
+            "venues[0].impact.reserves.file = \"res.csv\"",
+            "cannot read",
+        ],
+    );
+    // The keys of the table.
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        ("file = \"res.csv\", base_column = \"base\", quote_column = \"quote\"",
+         &["venues[0].impact.reserves.time_column: missing: a reserve series needs time_column (with time_unit) or interval_seconds"]),
+        ("file = \"res.csv\", base_column = \"base\", quote_column = \"quote\", interval_seconds = 60, time_column = \"t\", time_unit = \"seconds\"",
+         &["venues[0].impact.reserves.interval_seconds = 60: give time_column (with time_unit) or interval_seconds, not both"]),
+        ("file = \"res.csv\", base_column = \"base\", quote_column = \"quote\", interval_seconds = 0",
+         &["venues[0].impact.reserves.interval_seconds = 0: expected at least 1 second"]),
+        ("file = \"res.csv\", base_column = \"base\", quote_column = \"quote\", interval_seconds = 60, time_unit = \"seconds\"",
+         &["venues[0].impact.reserves.time_unit = \"seconds\": does not apply without time_column"]),
+        ("file = \"res.csv\", base_column = \"base\", quote_column = \"quote\", time_column = \"t\"",
+         &["venues[0].impact.reserves.time_unit: missing: required with time_column"]),
+        ("file = \"res.csv\", base_column = \"base\", quote_column = \"quote\", time_column = \"t\", time_unit = \"hours\"",
+         &["venues[0].impact.reserves.time_unit = \"hours\": expected one of seconds, milliseconds, rfc3339"]),
+        ("file = \"res.csv\", base_column = \"base\", interval_seconds = 60",
+         &["venues[0].impact.reserves.quote_column: missing: required"]),
+    ];
+    for &(keys, parts) in cases {
+        let u = with_reserves(keys);
+        let line = at(&u, "res.csv");
+        let mut parts = parts.to_vec();
+        parts.push(&line);
+        check_files(&u, &[("res.csv", GOOD_RESERVES)], &parts);
+    }
+    // Inline reserves and a reserve series are exclusive; reserves belong to constant_product.
+    let u = edit_text(&t, "fee = 0.003,", "fee = 0.003, base_reserve = 1000.0,");
+    check_files(
+        &u,
+        &[("res.csv", GOOD_RESERVES)],
+        &[
+            "venues[0].impact.base_reserve = 1000.0",
+            "does not apply with reserves (give base_reserve and quote_reserve, or reserves, not both)",
+        ],
+    );
+    let u = edit(
+        "usd_per_unit = 0.002 }",
+        &format!(
+            "usd_per_unit = 0.002, reserves = {{ {} }} }}",
+            reserve_keys("res.csv")
+        ),
+    );
+    check_only(
+        &u,
+        &[
+            &at(&u, "reserves"),
+            "venues[0].impact.reserves",
+            "does not apply for model \"linear\"",
+        ],
     );
 }

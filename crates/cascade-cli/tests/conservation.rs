@@ -871,6 +871,7 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         EventKind::FundamentalMoved { price, .. }
         | EventKind::VenuePriceMoved { price, .. }
         | EventKind::OraclePublished { price, .. } => vec![*price],
+        EventKind::VenueLiquidityChanged { liquidity, .. } => vec![*liquidity],
         EventKind::ShockApplied { factor, price, .. } => vec![*factor, *price],
         EventKind::DepthChanged {
             depth, volatility, ..

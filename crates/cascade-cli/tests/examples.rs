@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::common::{self, cascade, repo, run_cli};
 
 /// The example files this module expects to find (others are run too).
-const EXPECTED: [&str; 7] = [
+const EXPECTED: [&str; 8] = [
     "eth-crash.toml",
     "uniform-wall.toml",
     "black-thursday-replay.toml",
@@ -16,6 +16,7 @@ const EXPECTED: [&str; 7] = [
     "gbm-jump-stress.toml",
     "amm-venue.toml",
     "order-book-file.toml",
+    "may-2021-replay.toml",
 ];
 
 /// The columns of events.csv, in order (docs/outputs.md).

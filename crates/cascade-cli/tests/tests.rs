@@ -16,5 +16,6 @@ mod liquity;
 mod market_makers;
 mod mechanisms;
 mod perps;
+mod replay;
 mod replays;
 mod semantics;

@@ -57,8 +57,8 @@ struct AuctionClose {
 ///
 /// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
 /// 1. fundamental prices advance, then shocks of the step apply;
-/// 2. venues recover transient impact, their market makers set their depth, and they follow the
-///    fundamental;
+/// 2. venues driven by a reserve series take the liquidity in force, recover transient impact,
+///    their market makers set their depth, and they follow the fundamental;
 /// 3. oracles read their sources and publish by their rules; the chain produces the step's
 ///    blocks (gas price, room, waiting transactions that now get in);
 /// 4. borrowers act: top-ups and repayments, through the chain;
@@ -414,11 +414,19 @@ impl Engine {
         }
     }
 
-    /// Phase 2: transient impact recovers; market makers set the depth (`engine/depth.rs`);
+    /// Phase 2: AMMs driven by reserves take the liquidity in force; transient impact recovers;
+    /// market makers set the depth (`engine/depth.rs`);
     /// venue prices follow their fundamentals.
     fn move_venues(&mut self, dt: u64) {
         for v in 0..self.world.venues.len() {
             let base = self.world.venues[v].base;
+            let liquidity = self.world.venues[v].liquidity.as_ref();
+            if let Some(liquidity) = liquidity.map(|schedule| schedule.at(self.time)) {
+                if self.state.venues[v].set_liquidity(liquidity) {
+                    let venue = VenueId(v as u32);
+                    self.emit(0, EventKind::VenueLiquidityChanged { venue, liquidity });
+                }
+            }
             self.state.venues[v].recover(dt);
             self.adjust_depth(VenueId(v as u32), dt);
             let price = self.state.venues[v].price(self.state.fundamentals[base.index()].price());

@@ -318,6 +318,14 @@ pub enum EventKind {
         /// Daily realised volatility of the venue's price that the makers responded to.
         volatility: f64,
     },
+    /// An AMM venue's liquidity L changed, following its reserve series (phase 2). The venue's
+    /// price does not move with it (liquidity is added or removed at the pool's price).
+    VenueLiquidityChanged {
+        /// Venue.
+        venue: VenueId,
+        /// New L = √(base · quote).
+        liquidity: f64,
+    },
     /// An oracle published a new price.
     OraclePublished {
         /// Oracle.
@@ -782,6 +790,7 @@ impl EventKind {
             Self::ShockApplied { .. } => "shock_applied",
             Self::VenuePriceMoved { .. } => "venue_price_moved",
             Self::DepthChanged { .. } => "depth_changed",
+            Self::VenueLiquidityChanged { .. } => "venue_liquidity_changed",
             Self::OraclePublished { .. } => "oracle_published",
             Self::Liquidation(_) => "liquidation",
             Self::Sale(_) => "sale",

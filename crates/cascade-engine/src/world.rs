@@ -16,8 +16,9 @@ use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::PerpAccount;
 use cascade_model::perp::index::PerpIndex;
 use cascade_model::perp::params::{PerpMarketParams, PerpParams, mark_price};
-use cascade_model::venue::Venue;
+use cascade_model::venue::{LiquiditySchedule, Venue};
 use rayon::prelude::*;
+use std::sync::Arc;
 
 /// Run-wide settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +58,9 @@ pub struct VenueInfo {
     pub base: AssetId,
     /// Quote asset (the numeraire's stand-in, e.g. USDC).
     pub quote: AssetId,
+    /// An AMM's liquidity over time, from a series of pool reserves (phase 2 sets it); `None`
+    /// when L is constant.
+    pub liquidity: Option<Arc<LiquiditySchedule>>,
 }
 
 /// Where an oracle reads.

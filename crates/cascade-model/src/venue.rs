@@ -26,6 +26,11 @@
 //! volatility. Every trade and quote goes through [`Venue`], which applies the depth; the bare
 //! [`ImpactCurve`] is the full book.
 //!
+//! An AMM's liquidity L may change over a run ([`Venue::set_liquidity`], driven by a
+//! [`LiquiditySchedule`] of pool reserves): liquidity providers mint or burn at the pool's current
+//! price, so the consumed units scale with L and the price does not jump; later trades meet the
+//! new depth.
+//!
 //! References: linear impact (Kyle); square-root law (Y·σ·√(q/V), Tóth et al. 2011); constant
 //! product with fee (Uniswap v2 `getAmountOut` and `getAmountIn`, REFERENCE-MATH §10.1);
 //! concentrated liquidity (Uniswap v3 `computeSwapStep`, REFERENCE-MATH §10.2).
@@ -447,6 +452,42 @@ impl ImpactCurve {
     }
 }
 
+/// An AMM's liquidity over time, read from a series of pool reserves: each point's
+/// L = √(base · quote) is in force from its time until the next point's (previous-value), and the
+/// first point's before it. Times are seconds from the start of the run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiquiditySchedule {
+    times: Vec<Seconds>,
+    liquidity: Vec<f64>,
+}
+
+impl LiquiditySchedule {
+    /// A schedule from (time, L) points: at least one, times strictly increasing, every L
+    /// positive and finite (the scenario loader checks this and reports the offending row).
+    pub fn new(points: &[(Seconds, f64)]) -> Self {
+        debug_assert!(!points.is_empty(), "a liquidity schedule needs a point");
+        Self {
+            times: points.iter().map(|p| p.0).collect(),
+            liquidity: points.iter().map(|p| p.1).collect(),
+        }
+    }
+
+    /// The L in force at time `t`: the last point's at or before `t`, the first point's before
+    /// the first.
+    pub fn at(&self, t: Seconds) -> f64 {
+        let i = self.times.partition_point(|&x| x <= t);
+        self.liquidity[i.saturating_sub(1)]
+    }
+
+    /// The (time, L) points, in time order.
+    pub fn points(&self) -> impl Iterator<Item = (Seconds, f64)> + '_ {
+        self.times
+            .iter()
+            .copied()
+            .zip(self.liquidity.iter().copied())
+    }
+}
+
 /// The result of a trade on a venue.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Fill {
@@ -659,6 +700,26 @@ impl Venue {
         fill
     }
 
+    /// Sets the liquidity L of an AMM (constant product or concentrated liquidity): liquidity
+    /// providers mint or burn at the pool's current price, so the consumed units, permanent and
+    /// transient, scale with L and the venue's price does not move. Returns whether L changed;
+    /// other curves have no L and are left alone (false). `liquidity` must be positive and finite.
+    pub fn set_liquidity(&mut self, liquidity: f64) -> bool {
+        let current = match &mut self.curve {
+            ImpactCurve::ConstantProduct { liquidity: l, .. }
+            | ImpactCurve::ConcentratedLiquidity { liquidity: l, .. } => l,
+            _ => return false,
+        };
+        if *current == liquidity {
+            return false;
+        }
+        let scale = liquidity / *current;
+        *current = liquidity;
+        self.consumed_permanent *= scale;
+        self.consumed_transient *= scale;
+        true
+    }
+
     /// Lets transient impact recover for `dt` seconds: the transient part, positive after sales
     /// or negative after purchases, decays towards zero. Returns whether anything changed.
     pub fn recover(&mut self, dt: Seconds) -> bool {
@@ -801,6 +862,67 @@ mod tests {
             1e-9
         ));
         assert!(close(fill.price_after, 1960.65, 0.01));
+    }
+
+    /// Uniswap v2 `getAmountOut` (REFERENCE-MATH §10.1) with the fee as a fraction.
+    fn get_amount_out(amount_in: f64, reserve_in: f64, reserve_out: f64, fee: f64) -> f64 {
+        let in_after_fee = amount_in * (1.0 - fee);
+        in_after_fee * reserve_out / (reserve_in + in_after_fee)
+    }
+
+    /// A schedule holds each point's L until the next point, and the first point's before it.
+    #[test]
+    fn liquidity_schedule_is_previous_value() {
+        let schedule = LiquiditySchedule::new(&[(600, 10.0), (1200, 20.0), (1800, 5.0)]);
+        assert_eq!(schedule.at(0), 10.0);
+        assert_eq!(schedule.at(600), 10.0);
+        assert_eq!(schedule.at(1199), 10.0);
+        assert_eq!(schedule.at(1200), 20.0);
+        assert_eq!(schedule.at(1799), 20.0);
+        assert_eq!(schedule.at(1800), 5.0);
+        assert_eq!(schedule.at(u64::MAX), 5.0);
+        assert_eq!(schedule.points().count(), 3);
+    }
+
+    /// After `set_liquidity` a sale from rest is Uniswap v2's `getAmountOut` on the new reserves
+    /// (L/√F base, L·√F quote); with units already sold the price does not jump (a mint or burn
+    /// at the pool's price), and the next sale meets the new depth.
+    #[test]
+    fn set_liquidity_changes_the_depth_not_the_price() {
+        let mut venue = Venue::new(
+            AssetId(0),
+            ImpactCurve::ConstantProduct {
+                liquidity: (1000.0f64 * 2_000_000.0).sqrt(),
+                fee: 0.003,
+            },
+            0.5,
+            Some(600),
+        );
+        // A pool of 2,000 ETH / 4,000,000 USDC at F = 2,000.
+        assert!(venue.set_liquidity((2000.0f64 * 4_000_000.0).sqrt()));
+        assert!(!venue.set_liquidity((2000.0f64 * 4_000_000.0).sqrt()));
+        let expected = get_amount_out(10.0, 2000.0, 4_000_000.0, 0.003);
+        assert!(close(venue.quote(2000.0, 10.0).proceeds, expected, 1e-6));
+        venue.sell(2000.0, 50.0);
+        let before = venue.price(2000.0);
+        let consumed = venue.consumed();
+        assert!(venue.set_liquidity((1000.0f64 * 2_000_000.0).sqrt()));
+        assert!(close(venue.price(2000.0), before, 1e-9));
+        assert!(close(venue.consumed(), consumed / 2.0, 1e-12));
+        // The shallower pool, 25 ETH sold into its 1,000 at rest: the next 10 ETH fetch less than
+        // they did in the deeper pool at rest.
+        let next = venue.quote(2000.0, 10.0);
+        let bid = 2000.0 * 1000.0 * 1000.0 / ((1000.0 + 25.0 * 0.997) * 1025.0);
+        assert!(close(next.price_before, bid, 1e-9));
+        assert!(next.proceeds > 0.0 && next.proceeds < expected);
+        // Curves without an L are left alone.
+        let mut linear = Venue::new(
+            AssetId(0),
+            ImpactCurve::Linear { usd_per_unit: 1.0 },
+            1.0,
+            None,
+        );
+        assert!(!linear.set_liquidity(5.0));
     }
 
     /// REFERENCE-MATH §10.2 V2: L = 1,000,000, P = 2,000, fee 0.3%; selling 5 token0 gives

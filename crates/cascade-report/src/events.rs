@@ -130,6 +130,12 @@ fn row<'a>(world: &'a World, kind: &EventKind) -> Row<'a> {
             detail: format!("depth={depth} daily_volatility={volatility}"),
             ..Row::default()
         },
+        EventKind::VenueLiquidityChanged { venue, liquidity } => Row {
+            venue: &world.venues[venue.index()].name,
+            asset: asset(world.venues[venue.index()].base),
+            detail: format!("liquidity={liquidity}"),
+            ..Row::default()
+        },
         EventKind::OraclePublished { oracle, price } => Row {
             oracle: &world.oracles[oracle.index()].name,
             asset: asset(world.oracles[oracle.index()].asset),

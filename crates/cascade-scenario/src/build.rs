@@ -6,6 +6,7 @@
 mod chain;
 mod market_makers;
 pub(crate) mod perp;
+mod replay;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Display;
@@ -502,6 +503,7 @@ impl<'a> Builder<'a> {
                 &d.start_offset_seconds,
                 &ctx,
             );
+            self.forbid(&at.key("overlays"), &d.overlays, &ctx);
         }
         let driver = match model {
             "constant" => PriceDriver::Constant,
@@ -670,6 +672,9 @@ impl<'a> Builder<'a> {
             }
         };
         let origin = points[0].0 + d.start_offset_seconds.unwrap_or(0) as f64;
+        let Some(points) = self.overlays(at, d, points, origin) else {
+            return fallback;
+        };
         let mut times = Vec::new();
         let mut prices = Vec::new();
         for &(t, p) in &points {
@@ -769,13 +774,25 @@ impl<'a> Builder<'a> {
                 );
             }
             let start = base.map_or(1.0, |b| assets[b.index()].start_price);
-            let curve = self.impact(&at.key("impact"), &v.impact, start);
+            let liquidity = match &v.impact.reserves {
+                Some(r) if v.impact.model == "constant_product" => {
+                    self.reserves(&at.key("impact"), r)
+                }
+                _ => None,
+            };
+            let curve = self.impact(
+                &at.key("impact"),
+                &v.impact,
+                start,
+                liquidity.as_ref().map(|l| l.at(0)),
+            );
             if let (Some(base), Some(quote), Some(curve)) = (base, quote, curve) {
                 out.push((
                     VenueInfo {
                         name: v.name.clone(),
                         base,
                         quote,
+                        liquidity,
                     },
                     Venue::new(base, curve, permanent, half_life),
                 ));
@@ -786,6 +803,7 @@ impl<'a> Builder<'a> {
                         name: v.name.clone(),
                         base: AssetId(0),
                         quote: AssetId(0),
+                        liquidity: None,
                     },
                     Venue::new(
                         AssetId(0),
@@ -799,15 +817,18 @@ impl<'a> Builder<'a> {
         (out, ids)
     }
 
+    /// The impact curve of a venue. `reserve_liquidity` is the L at time 0 of a constant-product
+    /// pool driven by `reserves`, when they were read (they are read by [`Builder::reserves`]).
     fn impact(
         &mut self,
         at: &FieldPath,
         s: &ImpactSection,
         start_price: f64,
+        reserve_liquidity: Option<f64>,
     ) -> Option<ImpactCurve> {
         let model = s.model.as_str();
         let ctx = format!("for model {model:?}");
-        let fields: [(&str, bool, &[&str]); 11] = [
+        let fields: [(&str, bool, &[&str]); 12] = [
             ("usd_per_unit", s.usd_per_unit.is_some(), &["linear"]),
             ("coefficient", s.coefficient.is_some(), &["square_root"]),
             (
@@ -841,6 +862,7 @@ impl<'a> Builder<'a> {
                 s.lower_price.is_some(),
                 &["concentrated_liquidity"],
             ),
+            ("reserves", s.reserves.is_some(), &["constant_product"]),
             ("levels", s.levels.is_some(), &["order_book"]),
             ("asks", s.asks.is_some(), &["order_book"]),
         ];
@@ -878,6 +900,26 @@ impl<'a> Builder<'a> {
                     daily_volatility: sigma,
                     daily_volume: volume,
                 })
+            }
+            "constant_product" if s.reserves.is_some() => {
+                // L follows the reserve series; the pool price of its points is not compared
+                // with the asset's price (only L is kept, re-centred on the fundamental).
+                for (name, value) in [
+                    ("base_reserve", s.base_reserve),
+                    ("quote_reserve", s.quote_reserve),
+                ] {
+                    self.forbid(&at.key(name), &value, "with reserves (give base_reserve and quote_reserve, or reserves, not both)");
+                }
+                let fee = s.fee.unwrap_or(0.003);
+                let ok = self.check(
+                    &at.key("fee"),
+                    fee,
+                    (0.0..1.0).contains(&fee),
+                    "a fee fraction in [0, 1)",
+                );
+                let liquidity = reserve_liquidity?;
+                (ok && s.base_reserve.is_none() && s.quote_reserve.is_none())
+                    .then_some(ImpactCurve::ConstantProduct { liquidity, fee })
             }
             "constant_product" => {
                 let x = self.required(&at.key("base_reserve"), &s.base_reserve, &ctx)?;

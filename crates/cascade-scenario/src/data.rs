@@ -1,5 +1,6 @@
-//! Data files a scenario references: price series (CSV or JSON), order books and positions (CSV).
-//! Every error names the data file, the line (CSV) or element (JSON), the column and the value.
+//! Data files a scenario references: price series and pool reserve series (CSV or JSON), order
+//! books and positions (CSV), and the splice of a price series' overlay into it. Every error
+//! names the data file, the line (CSV) or element (JSON), the column and the value.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -72,15 +73,10 @@ pub fn read_series(
                     prefix: &str|
      -> Result<(), InputError> {
         let time = time.ok_or_else(|| {
-            let expected = match unit {
-                TimeUnit::Seconds => "a number of seconds",
-                TimeUnit::Milliseconds => "a number of milliseconds",
-                TimeUnit::Rfc3339 => "an RFC 3339 date-time such as 2020-03-12T00:00:00Z",
-            };
             InputError::new(
                 file,
                 format!("{prefix}{time_column}"),
-                format!("expected {expected}"),
+                format!("expected {}", expected_time(unit)),
             )
             .value(cell_display(time_cell))
             .line(line)
@@ -153,6 +149,149 @@ pub fn read_series(
         return Err(InputError::new(file, "", "the series has no rows"));
     }
     Ok(points)
+}
+
+/// Splices `overlay` into `base`, both (time, price) points in increasing time: the base's points
+/// inside the overlay's own range [first, last] are replaced by the overlay's points; those
+/// outside it are kept. Either may be empty (an empty overlay changes nothing).
+pub fn splice(base: &[(f64, f64)], overlay: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let (Some(&(first, _)), Some(&(last, _))) = (overlay.first(), overlay.last()) else {
+        return base.to_vec();
+    };
+    let before = base.partition_point(|p| p.0 < first);
+    let after = base.partition_point(|p| p.0 <= last);
+    let mut spliced = Vec::with_capacity(before + overlay.len() + base.len() - after);
+    spliced.extend_from_slice(&base[..before]);
+    spliced.extend_from_slice(overlay);
+    spliced.extend_from_slice(&base[after..]);
+    spliced
+}
+
+/// One point of a reserve series: its time in seconds (when the file has a time column), and the
+/// pool's base and quote reserves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReservePoint {
+    /// Time in seconds (Unix, or as the file writes it), when the file has a time column.
+    pub time: Option<f64>,
+    /// Base-asset reserve, units.
+    pub base: f64,
+    /// Quote-asset reserve, units.
+    pub quote: f64,
+}
+
+/// Reads a pool's reserves from a CSV or JSON file's bytes (the formats of [`read_series`]):
+/// `base_column` and `quote_column` on every row, both positive, and `time` (column and unit)
+/// when given, increasing from row to row.
+pub fn read_reserves(
+    file: &Path,
+    bytes: &[u8],
+    time: Option<(&str, TimeUnit)>,
+    base_column: &str,
+    quote_column: &str,
+) -> Result<Vec<ReservePoint>, InputError> {
+    let mut points: Vec<ReservePoint> = Vec::new();
+    let mut push = |time_cell: Option<&Cell<'_>>,
+                    base_cell: &Cell<'_>,
+                    quote_cell: &Cell<'_>,
+                    line: Option<usize>,
+                    prefix: &str|
+     -> Result<(), InputError> {
+        let reserve = |cell: &Cell<'_>, column: &str| {
+            cell_number(cell)
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .ok_or_else(|| {
+                    InputError::new(
+                        file,
+                        format!("{prefix}{column}"),
+                        "expected a positive reserve",
+                    )
+                    .value(cell_display(cell))
+                    .line(line)
+                })
+        };
+        let base = reserve(base_cell, base_column)?;
+        let quote = reserve(quote_cell, quote_column)?;
+        let time = match (time, time_cell) {
+            (Some((column, unit)), Some(cell)) => {
+                let t = parse_time(cell, unit).ok_or_else(|| {
+                    InputError::new(
+                        file,
+                        format!("{prefix}{column}"),
+                        format!("expected {}", expected_time(unit)),
+                    )
+                    .value(cell_display(cell))
+                    .line(line)
+                })?;
+                if points
+                    .last()
+                    .and_then(|p| p.time)
+                    .is_some_and(|last| t <= last)
+                {
+                    return Err(InputError::new(
+                        file,
+                        format!("{prefix}{column}"),
+                        "times must increase from one row to the next",
+                    )
+                    .value(cell_display(cell))
+                    .line(line));
+                }
+                Some(t)
+            }
+            _ => None,
+        };
+        points.push(ReservePoint { time, base, quote });
+        Ok(())
+    };
+    let time_column = time.map(|(column, _)| column);
+    if is_json(file) {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+            InputError::new(file, "", format!("not valid JSON: {e}")).line(Some(e.line()))
+        })?;
+        let rows = value.as_array().ok_or_else(|| {
+            InputError::new(
+                file,
+                "",
+                "expected a JSON array of objects, one per reserve point",
+            )
+        })?;
+        for (i, row) in rows.iter().enumerate() {
+            let prefix = format!("[{i}].");
+            let get = |column: &str| {
+                row.get(column).map(Cell::Json).ok_or_else(|| {
+                    InputError::new(file, format!("{prefix}{column}"), "missing in this element")
+                })
+            };
+            let t = time_column.map(get).transpose()?;
+            let (b, q) = (get(base_column)?, get(quote_column)?);
+            push(t.as_ref(), &b, &q, None, &prefix)?;
+        }
+    } else {
+        let mut reader = csv_reader(bytes);
+        let headers = headers(file, bytes, &mut reader)?;
+        let time_index = time_column.map(|c| column(file, &headers, c)).transpose()?;
+        let base_index = column(file, &headers, base_column)?;
+        let quote_index = column(file, &headers, quote_column)?;
+        for record in reader.records() {
+            let record = record.map_err(|e| csv_error(file, bytes, e))?;
+            let line = record.position().map(|p| p.line() as usize);
+            let cell = |i: usize| Cell::Text(record.get(i).unwrap_or(""));
+            let t = time_index.map(cell);
+            let (b, q) = (cell(base_index), cell(quote_index));
+            push(t.as_ref(), &b, &q, line, "")?;
+        }
+    }
+    if points.is_empty() {
+        return Err(InputError::new(file, "", "the reserve series has no rows"));
+    }
+    Ok(points)
+}
+
+fn expected_time(unit: TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Seconds => "a number of seconds",
+        TimeUnit::Milliseconds => "a number of milliseconds",
+        TimeUnit::Rfc3339 => "an RFC 3339 date-time such as 2020-03-12T00:00:00Z",
+    }
 }
 
 fn is_json(file: &Path) -> bool {
@@ -499,4 +638,113 @@ pub fn read_perp_positions(file: &Path, bytes: &[u8]) -> Result<Vec<FilePerpAcco
         return Err(InputError::new(file, "", "the positions file has no rows"));
     }
     Ok(accounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: [(f64, f64); 5] = [
+        (0.0, 10.0),
+        (600.0, 11.0),
+        (1200.0, 12.0),
+        (1800.0, 13.0),
+        (2400.0, 14.0),
+    ];
+
+    /// Base points strictly inside the overlay's [first, last] are replaced; those outside kept.
+    #[test]
+    fn splice_replaces_the_points_inside_the_overlay_and_keeps_the_rest() {
+        let overlay = [(700.0, 1.0), (760.0, 2.0), (1700.0, 3.0)];
+        assert_eq!(
+            splice(&BASE, &overlay),
+            vec![
+                (0.0, 10.0),
+                (600.0, 11.0),
+                (700.0, 1.0),
+                (760.0, 2.0),
+                (1700.0, 3.0),
+                (1800.0, 13.0),
+                (2400.0, 14.0),
+            ]
+        );
+    }
+
+    /// The range is closed: base points at the overlay's first and last times are replaced too.
+    #[test]
+    fn splice_boundaries_belong_to_the_overlay() {
+        let overlay = [(600.0, 1.0), (900.0, 2.0), (1800.0, 3.0)];
+        assert_eq!(
+            splice(&BASE, &overlay),
+            vec![
+                (0.0, 10.0),
+                (600.0, 1.0),
+                (900.0, 2.0),
+                (1800.0, 3.0),
+                (2400.0, 14.0),
+            ]
+        );
+        // A single-point overlay replaces exactly the base point at its time, or inserts itself.
+        assert_eq!(splice(&BASE, &[(1200.0, 5.0)])[2], (1200.0, 5.0));
+        assert_eq!(splice(&BASE, &[(1200.0, 5.0)]).len(), 5);
+        assert_eq!(splice(&BASE, &[(1300.0, 5.0)]).len(), 6);
+    }
+
+    /// An overlay running past either end of the base extends it; an empty one changes nothing;
+    /// one that covers the base replaces it all.
+    #[test]
+    fn splice_at_the_ends() {
+        let early = splice(&BASE, &[(-120.0, 1.0), (-60.0, 2.0), (0.0, 3.0)]);
+        assert_eq!(
+            early[..4],
+            [(-120.0, 1.0), (-60.0, 2.0), (0.0, 3.0), (600.0, 11.0)]
+        );
+        let late = splice(&BASE, &[(2400.0, 1.0), (3000.0, 2.0)]);
+        assert_eq!(late[3..], [(1800.0, 13.0), (2400.0, 1.0), (3000.0, 2.0)]);
+        assert_eq!(splice(&BASE, &[]), BASE.to_vec());
+        let all = [(-1.0, 1.0), (5000.0, 2.0)];
+        assert_eq!(splice(&BASE, &all), all.to_vec());
+    }
+
+    /// Later overlays win where they overlap earlier ones.
+    #[test]
+    fn later_overlays_win() {
+        let first = splice(&BASE, &[(500.0, 1.0), (1500.0, 2.0)]);
+        let second = splice(&first, &[(1000.0, 7.0), (2000.0, 8.0)]);
+        assert_eq!(
+            second,
+            vec![
+                (0.0, 10.0),
+                (500.0, 1.0),
+                (1000.0, 7.0),
+                (2000.0, 8.0),
+                (2400.0, 14.0),
+            ]
+        );
+    }
+
+    /// Reserves read from JSON without a time column, and from CSV with one; a bad reserve names
+    /// the file, the element or line, the column and the value.
+    #[test]
+    fn reads_reserves() {
+        let json = br#"[{"DAI": 100.0, "WETH": 1.0}, {"DAI": "400", "WETH": 2}]"#;
+        let points = read_reserves(Path::new("r.json"), json, None, "WETH", "DAI").unwrap();
+        assert_eq!(points.len(), 2);
+        assert_eq!(
+            (points[1].time, points[1].base, points[1].quote),
+            (None, 2.0, 400.0)
+        );
+        let csv = b"t,base,quote\n100,1,100\n160,2,400\n";
+        let timed = Some(("t", TimeUnit::Seconds));
+        let points = read_reserves(Path::new("r.csv"), csv, timed, "base", "quote").unwrap();
+        assert_eq!(points[1].time, Some(160.0));
+        let bad = b"t,base,quote\n100,1,100\n160,0,400\n";
+        let e = read_reserves(Path::new("r.csv"), bad, timed, "base", "quote").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "r.csv:3: base = \"0\": expected a positive reserve"
+        );
+        let e = read_reserves(Path::new("r.json"), json, None, "WETH", "USDC").unwrap_err();
+        assert_eq!(e.to_string(), "r.json: [0].USDC: missing in this element");
+    }
 }

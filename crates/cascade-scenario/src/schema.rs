@@ -174,6 +174,21 @@ pub struct DriverSection {
     pub interpolation: Option<String>,
     pub rescale: Option<bool>,
     pub start_offset_seconds: Option<u64>,
+    pub overlays: Option<Vec<OverlaySection>>,
+}
+
+/// `assets[].driver.overlays[]`: a series whose points replace the replayed series' points
+/// inside its own time range.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct OverlaySection {
+    pub file: String,
+    pub time_column: String,
+    pub time_unit: String,
+    pub price_column: String,
+    pub from_seconds: Option<u64>,
+    pub to_seconds: Option<u64>,
 }
 
 /// `[[correlations]]`.
@@ -230,11 +245,26 @@ pub struct ImpactSection {
     pub fee: Option<f64>,
     pub liquidity: Option<f64>,
     pub lower_price: Option<f64>,
+    pub reserves: Option<ReservesSection>,
     #[serde(default, deserialize_with = "pairs")]
     pub levels: Option<Vec<(f64, f64)>>,
     #[serde(default, deserialize_with = "pairs")]
     pub asks: Option<Vec<(f64, f64)>>,
     pub file: Option<String>,
+}
+
+/// `venues[].impact.reserves`: a constant-product pool's reserves over time.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ReservesSection {
+    pub file: String,
+    pub base_column: String,
+    pub quote_column: String,
+    pub time_column: Option<String>,
+    pub time_unit: Option<String>,
+    pub interval_seconds: Option<u64>,
+    pub first_point_seconds: Option<u64>,
 }
 
 /// `[[oracles]]`.
