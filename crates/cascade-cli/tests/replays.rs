@@ -65,14 +65,14 @@ fn black_thursday_2020_figures() {
 
 /// Measured with `cargo run --release --bin cascade -- run examples/black-thursday-2020.toml`.
 const GOLDEN_BLACK_THURSDAY: [(&str, f64); 10] = [
-    ("auctions kicked", 3118.0),
-    ("auctions won near zero", 1342.0),
-    ("ETH won near zero", 61959.98373761725),
-    ("value won near zero, USD", 8710603.398535525),
-    ("deficit, USD", 8646401.765542258),
-    ("debt-auction lots needed", 167.0),
-    ("owners' top-ups", 1066.0),
-    ("transactions sent", 24341.0),
-    ("transactions dropped", 8431.0),
-    ("ETH lowest venue price", 100.77848184911007),
+    ("auctions kicked", 4197.0),
+    ("auctions won near zero", 1142.0),
+    ("ETH won near zero", 53564.42768446903),
+    ("value won near zero, USD", 6712158.433140815),
+    ("deficit, USD", 6888729.260607095),
+    ("debt-auction lots needed", 113.0),
+    ("owners' top-ups", 1067.0),
+    ("transactions sent", 59051.0),
+    ("transactions dropped", 5989.0),
+    ("ETH lowest venue price", 100.28291336275267),
 ];
