@@ -44,15 +44,20 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// Run one scenario under several liquidation mechanisms — same seed, book, prices and
-    /// keepers — and compare them: time to close, collateral sold, price impact, amplification,
-    /// keeper profit, bad debt, insurance drawn, socialised loss. Writes compare.csv,
-    /// compare.json and each run's summary.json and timeline.csv under <out>/<mechanism>/.
+    /// Run one scenario under several liquidation mechanisms or counterfactuals — same seed,
+    /// book, prices and keepers — and compare them: time to close, collateral sold, price
+    /// impact, amplification, keeper profit, bad debt, insurance drawn, socialised loss. Writes
+    /// compare.csv, compare.json and each run's summary.json and timeline.csv under
+    /// <out>/<variant>/.
     Compare {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Comma-separated mechanisms: as_is, fixed_spread, aave_v3.2, aave_v3.3, compound_v2,
-        /// morpho_blue, euler_v2, dutch_auction, english_auction, backstop, insurance_fund.
+        /// Comma-separated variants. Mechanisms: as_is, fixed_spread, aave_v3.2, aave_v3.3,
+        /// compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop,
+        /// insurance_fund. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed
+        /// oracles publish what they read), stability_pool (a Liquity v1 Stability Pool of 25%
+        /// of each protocol's debt). Join several with + to apply them left to right, e.g.
+        /// dutch_auction+no_congestion.
         #[arg(long, value_delimiter = ',', required = true)]
         mechanisms: Vec<String>,
         /// Asset whose prices and sales the table reports [default: the first asset with a venue].
@@ -207,7 +212,8 @@ fn execute(command: Command) -> Result<(), Failure> {
     }
 }
 
-/// `cascade compare`: the scenario under each mechanism, in parallel, reported in the order asked.
+/// `cascade compare`: the scenario under each variant (a mechanism, a counterfactual, or several
+/// joined by `+`), in parallel, reported in the order asked.
 fn compare(
     path: &Path,
     mechanisms: &[String],
@@ -217,11 +223,8 @@ fn compare(
 ) -> Result<(), Failure> {
     let mut seen = std::collections::BTreeSet::new();
     for m in mechanisms {
-        if !mechanism::MECHANISMS.contains(&m.as_str()) {
-            return Err(Failure::Usage(format!(
-                "--mechanisms = {m:?}: unknown mechanism; expected one of {}",
-                mechanism::MECHANISMS.join(", ")
-            )));
+        if let Err(e) = mechanism::parts(m) {
+            return Err(Failure::Usage(format!("--mechanisms = {m:?}: {e}")));
         }
         if !seen.insert(m) {
             return Err(Failure::Usage(format!(
@@ -236,6 +239,7 @@ fn compare(
     let baseline =
         cascade_scenario::from_parsed(parsed.clone(), &text, path, base).map_err(Failure::Input)?;
     let world = &baseline.world;
+    let start = mechanism::Baseline::of(world);
     let asset = match asset {
         Some(symbol) if world.asset(&symbol).is_some() => symbol,
         Some(symbol) => {
@@ -261,7 +265,8 @@ fn compare(
         .par_iter()
         .map(|name| {
             let mut file = parsed.clone();
-            mechanism::apply(&mut file, name).map_err(Failure::Usage)?;
+            mechanism::apply_variant(&mut file, name, &start)
+                .map_err(|e| Failure::Usage(format!("--mechanisms = {name:?}: {e}")))?;
             let scenario = cascade_scenario::from_parsed(file, &text, path, base).map_err(|e| {
                 Failure::Usage(format!(
                     "under mechanism {name}, the scenario is invalid:\n{e}"
@@ -275,9 +280,13 @@ fn compare(
             ))
         })
         .collect();
+    // A variant under which the scenario is invalid fails the command before anything is
+    // written.
+    let runs = runs
+        .into_iter()
+        .collect::<Result<Vec<Outcome>, Failure>>()?;
     let mut rows = Vec::new();
-    for run in runs {
-        let (name, summary, table) = run?;
+    for (name, summary, table) in runs {
         let dir = out.join(&name);
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the output directory {}", dir.display()))?;

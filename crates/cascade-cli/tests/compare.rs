@@ -205,3 +205,279 @@ drop = 0.05
         (Some(0), Some(180), Some(180))
     );
 }
+
+/// Maker-like vaults (150%) in English auctions behind a one-hour OSM that reads the
+/// fundamental, after ETH falls 2,000 → 1,500; on a chain whose clearing price (150 gwei) one
+/// keeper will never pay, with room for one agent transaction per block; owners who top up.
+const CONGESTED_FLIPS: &str = r#"
+[simulation]
+name = "congested-flips"
+seed = 4
+steps = 36
+step_seconds = 300
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+driver = { model = "path", points = [[0, 2000.0], [1800, 1500.0]] }
+
+[[assets]]
+symbol = "DAI"
+price = 1.0
+
+[[venues]]
+name = "eth-dai"
+base = "ETH"
+quote = "DAI"
+impact = { model = "square_root", coefficient = 1.0, daily_volatility = 0.05, daily_volume = 2000000.0 }
+permanent_fraction = 0.3
+half_life_seconds = 900
+
+[[oracles]]
+name = "osm"
+asset = "ETH"
+sources = ["fundamental"]
+update = "delayed"
+delay_seconds = 3600
+
+[[protocols]]
+name = "eth-a"
+kind = "lending"
+liquidation = { mechanism = "english_auction", penalty = 0.13, beg = 0.03, ttl_seconds = 600, tau_seconds = 21600, lump_units = 50.0 }
+oracles = { ETH = "osm" }
+collateral = { ETH = { ltv = 0.6, liquidation_threshold = 0.6666666666666666 } }
+insurance = { fund_usd = 0.0, shortfall = "debt_auction" }
+
+[[positions]]
+protocol = "eth-a"
+count = 200
+collateral = { asset = "ETH", total = 8000.0 }
+debt = { asset = "DAI" }
+liquidation_price = { distribution = "uniform", low = 1550.0, high = 1900.0 }
+borrowers = { trigger_health = 1.05, target_health = 1.3, probability = 0.5, gas = { strategy = "fixed", gwei = 20.0 } }
+
+[[keepers]]
+name = "thrifty"
+protocols = ["eth-a"]
+sell_on = "eth-dai"
+capital_usd = 50000000.0
+gas = { strategy = "market", markup = 0.1, max_gwei = 100.0 }
+
+[[keepers]]
+name = "bold"
+protocols = ["eth-a"]
+sell_on = "eth-dai"
+capital_usd = 50000000.0
+latency_seconds = 60
+gas = { strategy = "market", markup = 0.1, max_gwei = 400.0 }
+gas_budget_usd = 100000.0
+
+[chain]
+block_seconds = 13
+room_per_block = 1
+gas = { model = "constant", gwei = 150.0 }
+"#;
+
+#[test]
+fn counterfactual_variants_change_what_they_say_and_combine() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let scenario = dir.path().join("congested.toml");
+    fs::write(&scenario, CONGESTED_FLIPS).expect("written");
+    let out = dir.path().join("cmp");
+    let variants = "as_is,no_congestion,faster_oracle,stability_pool,dutch_auction+no_congestion";
+    let output = run_cli(&[
+        "compare",
+        scenario.to_str().expect("utf-8"),
+        "--mechanisms",
+        variants,
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The printed table's columns stay aligned under long combined names.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let header = stdout
+        .lines()
+        .find(|l| l.starts_with("mechanism "))
+        .expect("a table");
+    let end = header.find("calls").expect("a calls column") + "calls".len();
+    for name in variants.split(',') {
+        let row = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("a row for {name}:\n{stdout}"));
+        assert!(
+            row[..end].ends_with(|c: char| c.is_ascii_digit()) && row[end..].starts_with(' '),
+            "misaligned:\n{stdout}"
+        );
+    }
+    let csv = fs::read_to_string(out.join("compare.csv")).expect("compare.csv");
+    let names: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().expect("a name"))
+        .collect();
+    assert_eq!(names, variants.split(',').collect::<Vec<_>>());
+    let summary = |variant: &str| -> serde_json::Value {
+        let path = out.join(variant).join("summary.json");
+        serde_json::from_str(&fs::read_to_string(&path).expect("a summary per variant"))
+            .expect("valid JSON")
+    };
+    let timeline = |variant: &str| -> Vec<(f64, f64)> {
+        let text = fs::read_to_string(out.join(variant).join("timeline.csv")).expect("timeline");
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+        let column = |name: &str| header.iter().position(|&c| c == name).expect(name);
+        let (f, o) = (column("fundamental_ETH"), column("oracle_osm"));
+        lines
+            .map(|l| {
+                let cells: Vec<f64> = l
+                    .split(',')
+                    .map(|c| c.parse().unwrap_or(f64::NAN))
+                    .collect();
+                (cells[f], cells[o])
+            })
+            .collect()
+    };
+    let (as_is, calm) = (summary("as_is"), summary("no_congestion"));
+    // The scenario as written is congested: transactions wait, lots go for nothing.
+    let chain = &as_is["chain"];
+    assert!(chain["transactions"]["waited"].as_u64().expect("waited") > 0);
+    let english = &as_is["protocols"]["eth-a"]["auctions"];
+    assert!(english["bids"].as_u64().expect("bids") > 0);
+    assert!(as_is["protocols"]["eth-a"].get("stability_pool").is_none());
+    // no_congestion: no chain, the same auctions, and none of the zero bids congestion caused.
+    assert!(calm.get("chain").is_none(), "{}", calm["chain"]);
+    assert!(
+        calm["protocols"]["eth-a"]["auctions"]["bids"]
+            .as_u64()
+            .expect("bids")
+            > 0
+    );
+    assert!(
+        calm["protocols"]["eth-a"]["bad_debt_usd"]
+            .as_f64()
+            .expect("usd")
+            < as_is["protocols"]["eth-a"]["bad_debt_usd"]
+                .as_f64()
+                .expect("usd"),
+        "congestion caused bad debt"
+    );
+    // faster_oracle: the OSM publishes the price of the step; as written it lags an hour.
+    let lagging = timeline("as_is");
+    assert!(lagging.iter().any(|(f, o)| (f - o).abs() > 1.0));
+    let fast = timeline("faster_oracle");
+    assert_eq!(fast.len(), lagging.len());
+    for (step, (f, o)) in fast.iter().enumerate() {
+        assert_eq!(f, o, "step {step}");
+    }
+    assert!(
+        summary("faster_oracle").get("chain").is_some(),
+        "the chain stays"
+    );
+    // stability_pool: the pool liquidates, sized at a quarter of the debt at the start.
+    let pooled = summary("stability_pool");
+    let eth_a = &pooled["protocols"]["eth-a"];
+    let pool = &eth_a["stability_pool"];
+    assert!(pool["liquidations"].as_u64().expect("count") > 0);
+    let initial_debt = eth_a["initial_debt_usd"].as_f64().expect("usd");
+    let deposits = pool["deposits_start"].as_f64().expect("usd");
+    assert!(
+        (deposits - 0.25 * initial_debt).abs() < 1e-6 * initial_debt,
+        "{deposits} vs {initial_debt}"
+    );
+    assert!(eth_a.get("auctions").is_none_or(|a| a.is_null()));
+    assert!(pooled.get("chain").is_some(), "the chain stays");
+    // dutch_auction+no_congestion: both — Dutch auctions (takes, no bids) and no chain.
+    let both = summary("dutch_auction+no_congestion");
+    assert!(both.get("chain").is_none());
+    let dutch = &both["protocols"]["eth-a"]["auctions"];
+    assert!(dutch["taken"].as_u64().expect("takes") > 0);
+    assert_eq!(dutch["bids"], 0);
+}
+
+#[test]
+fn no_congestion_sends_no_transaction() {
+    use cascade_engine::EventKind;
+    let path = std::path::Path::new("congested.toml");
+    let file = cascade_scenario::parse(CONGESTED_FLIPS, path).expect("parses");
+    let build = |file| {
+        cascade_scenario::from_parsed(file, CONGESTED_FLIPS, path, &crate::common::repo())
+            .unwrap_or_else(|e| panic!("valid:\n{e}"))
+    };
+    let baseline = build(file.clone());
+    let start = cascade_scenario::mechanism::Baseline::of(&baseline.world);
+    let is_tx = |kind: &EventKind| {
+        matches!(
+            kind,
+            EventKind::TxSubmitted(_)
+                | EventKind::TxIncluded(_)
+                | EventKind::TxReverted(_)
+                | EventKind::TxDropped(..)
+                | EventKind::BlocksProduced { .. }
+        )
+    };
+    let as_is = crate::common::run(baseline);
+    assert!(as_is.events.iter().any(|e| is_tx(&e.kind)));
+    let mut calm = file;
+    cascade_scenario::mechanism::apply_variant(&mut calm, "no_congestion", &start).expect("known");
+    let calm = crate::common::run(build(calm));
+    assert!(!calm.events.iter().any(|e| is_tx(&e.kind)));
+    assert!(calm.summary.chain.is_none());
+    assert!(calm.summary.liquidations.count > 0);
+}
+
+#[test]
+fn unknown_or_repeated_parts_of_a_variant_exit_with_code_2() {
+    for (variants, expected) in [
+        (
+            "as_is,dutch_auction+slow_oracle",
+            "--mechanisms = \"dutch_auction+slow_oracle\": part \"slow_oracle\": unknown mechanism; expected one of as_is,",
+        ),
+        (
+            "faster_oracles",
+            "--mechanisms = \"faster_oracles\": unknown mechanism; expected one of as_is,",
+        ),
+        (
+            "no_congestion+no_congestion",
+            "--mechanisms = \"no_congestion+no_congestion\": part \"no_congestion\" is given twice",
+        ),
+        ("stability_pool+", "part \"\": unknown mechanism"),
+    ] {
+        let output = run_cli(&["compare", &wall(), "--mechanisms", variants]);
+        assert_eq!(output.status.code(), Some(2), "{variants}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+        if expected.contains("unknown") {
+            assert!(
+                stderr.contains("no_congestion, faster_oracle, stability_pool"),
+                "{stderr}"
+            );
+        }
+        assert!(!stderr.contains("panicked"));
+    }
+    // A pool takes one collateral asset; the multi-collateral protocol is named, and nothing
+    // is written, not even the valid variant's run.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("cmp");
+    let stress = repo().join("examples/gbm-jump-stress.toml");
+    let output = run_cli(&[
+        "compare",
+        stress.to_str().expect("utf-8"),
+        "--mechanisms",
+        "as_is,stability_pool+no_congestion",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!out.exists(), "nothing written");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--mechanisms = \"stability_pool+no_congestion\": protocol \"aave-like\" accepts 2 collateral assets"),
+        "{stderr}"
+    );
+}

@@ -212,3 +212,121 @@ fn redistribution_does_not_depend_on_the_order_of_assets() {
     assert_eq!(a.redistributions, b.redistributions);
     assert!((a.debt_redistributed - b.debt_redistributed).abs() < 1e-6 * a.debt_redistributed);
 }
+
+/// The troves of [`troves`] (a deep pool, ETH 2,000 → 1,700 over 15 minutes, every trove
+/// liquidatable by the end), with `keeper` keys for the keeper and `chain` appended.
+fn troves_through(keeper: &str, chain: &str) -> Run {
+    let text = format!(
+        r#"
+[simulation]
+name = "liquity-gated"
+seed = 8
+steps = 12
+step_seconds = 300
+
+[[assets]]
+symbol = "ETH"
+price = 2000.0
+driver = {{ model = "path", points = [[0, 2000.0], [900, 1700.0]] }}
+
+[[assets]]
+symbol = "LUSD"
+price = 1.0
+
+[[venues]]
+name = "spot"
+base = "ETH"
+quote = "LUSD"
+impact = {{ model = "linear", usd_per_unit = 0.01 }}
+
+[[oracles]]
+name = "eth"
+asset = "ETH"
+sources = ["fundamental"]
+
+[[protocols]]
+name = "liquity"
+kind = "lending"
+liquidation = {{ mechanism = "liquity_v1", stability_pool_usd = 1e9 }}
+oracles = {{ ETH = "eth" }}
+collateral = {{ ETH = {{ ltv = 0.9090909090909091, liquidation_threshold = 0.9090909090909091 }} }}
+
+[[positions]]
+protocol = "liquity"
+count = 300
+collateral = {{ asset = "ETH", total = 3000.0 }}
+debt = {{ asset = "LUSD" }}
+liquidation_price = {{ distribution = "even", low = 1750.0, high = 1990.0 }}
+
+[[keepers]]
+name = "keeper"
+protocols = ["liquity"]
+sell_on = "spot"
+{keeper}
+{chain}
+"#
+    );
+    run_str(&text)
+}
+
+fn trove_times(run: &Run) -> Vec<u64> {
+    run.events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::TroveLiquidated(_)))
+        .map(|e| e.time)
+        .collect()
+}
+
+#[test]
+fn each_trove_liquidation_is_a_keepers_transaction() {
+    use cascade_model::chain::TxKind;
+    let at_once = troves_through("", "");
+    let times = trove_times(&at_once);
+    assert!(times.len() > 250, "{} troves", times.len());
+    // A keeper whose bid never clears liquidates nothing: the troves wait.
+    let stuck = troves_through(
+        "gas = { strategy = \"fixed\", gwei = 1.0 }",
+        "[chain]\nblock_seconds = 12\ngas = { model = \"constant\", gwei = 50.0 }",
+    );
+    assert!(trove_times(&stuck).is_empty());
+    let chain = stuck.summary.chain.as_ref().expect("a chain");
+    assert!(
+        chain.by_kind["kick"].sent >= 100 && chain.by_kind["kick"].included == 0,
+        "{:?}",
+        chain.by_kind
+    );
+    assert!(
+        stuck.summary.protocols["liquity"]
+            .stability_pool
+            .as_ref()
+            .expect("a pool")
+            .liquidations
+            == 0
+    );
+    // Room for one agent transaction a minute: at most five troves a step, one per kick
+    // included and executed.
+    let congested = troves_through(
+        "",
+        "[chain]\nblock_seconds = 60\nroom_per_block = 1\ngas = { model = \"constant\", gwei = 50.0 }",
+    );
+    let times = trove_times(&congested);
+    assert!(!times.is_empty());
+    for t in &times {
+        assert!(times.iter().filter(|&u| u == t).count() <= 5, "at {t}");
+    }
+    let kicks = &congested.summary.chain.as_ref().expect("a chain").by_kind["kick"];
+    assert_eq!(kicks.executed, times.len() as u64);
+    assert!(kicks.waited > 0);
+    let included = congested
+        .events
+        .iter()
+        .filter(|e| matches!(&e.kind, EventKind::TxIncluded(tx) if tx.kind == TxKind::Kick))
+        .count();
+    assert_eq!(included, times.len());
+    check_conservation(&congested);
+    // Without a chain a keeper's latency delays every liquidation by that much.
+    let late = troves_through("latency_seconds = 600", "");
+    let first = |run: &Run| trove_times(run).first().copied().expect("a liquidation");
+    assert_eq!(first(&late), first(&at_once) + 600);
+    check_conservation(&late);
+}

@@ -1583,8 +1583,10 @@ impl Engine {
     /// One round of a Liquity protocol: in normal mode troves below MCR are liquidated; in
     /// recovery mode (total collateral ratio below CCR) those below TCR are, by Liquity's rules
     /// for each band. The pool offsets what it can; what it cannot is redistributed to the
-    /// active troves at the end of the round. The first keeper serving the protocol liquidates
-    /// and is paid the gas compensation. Returns the number of troves liquidated.
+    /// active troves at the end of the round. Each trove is liquidated by its own transaction
+    /// (Liquity's `liquidate(address)`, a kick on the chain; batches are not modelled): the first
+    /// keeper serving the protocol whose transaction gets in liquidates it and is paid the gas
+    /// compensation. Returns the number of troves liquidated.
     fn liquity_round(
         &mut self,
         p: ProtocolId,
@@ -1673,15 +1675,16 @@ impl Engine {
             if *since == NOT_LIQUIDATABLE {
                 *since = self.time;
             }
-            // Nobody to call it, the rate limit reached, or the last trove: it waits.
-            let Some(&keeper) = info.keepers.first() else {
-                missed += 1;
-                continue;
-            };
-            if last_trove || self.allowance_usd(p) <= 0.0 {
+            // Nobody to call it, the rate limit reached, the last trove, or no keeper's
+            // transaction in yet: it waits.
+            if info.keepers.is_empty() || last_trove || self.allowance_usd(p) <= 0.0 {
                 missed += 1;
                 continue;
             }
+            let Some(keeper) = self.kicker(p, id, round) else {
+                missed += 1;
+                continue;
+            };
             let liquidatable_since = std::mem::replace(
                 &mut self.liquidatable_since[p.index()][id.index()],
                 NOT_LIQUIDATABLE,

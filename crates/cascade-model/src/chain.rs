@@ -77,7 +77,7 @@ impl GasPrice {
 pub struct GasUsed {
     /// A fixed-spread liquidation call.
     pub liquidation: f64,
-    /// Starting an auction (bite, bark) or absorbing an account.
+    /// Starting an auction (bite, bark), absorbing an account or liquidating a Liquity trove.
     pub kick: f64,
     /// A bid in an English auction (tend, dent).
     pub bid: f64,

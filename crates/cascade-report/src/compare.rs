@@ -65,9 +65,16 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
         comparison.scenario, comparison.seed, comparison.asset
     )?;
     writeln!(out)?;
+    // The name column fits the longest name (combined variants such as
+    // `dutch_auction+no_congestion` are long).
+    let width = comparison
+        .rows
+        .iter()
+        .map(|r| r.mechanism.chars().count())
+        .fold(16, usize::max);
     writeln!(
         out,
-        "{:<16} {:>8} {:>9} {:>9} {:>12} {:>8} {:>8} {:>7} {:>13} {:>13} {:>13} {:>13} {:>13}",
+        "{:<width$} {:>8} {:>9} {:>9} {:>12} {:>8} {:>8} {:>7} {:>13} {:>13} {:>13} {:>13} {:>13}",
         "mechanism",
         "calls",
         "close p50",
@@ -88,7 +95,7 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
     for r in &comparison.rows {
         writeln!(
             out,
-            "{:<16} {:>8} {:>9} {:>9} {:>12.2} {:>7.2}% {:>7.2}% {:>7} {:>13} {:>13} {:>13} {:>13} {:>13}",
+            "{:<width$} {:>8} {:>9} {:>9} {:>12.2} {:>7.2}% {:>7.2}% {:>7} {:>13} {:>13} {:>13} {:>13} {:>13}",
             r.mechanism,
             r.liquidations,
             seconds(r.time_to_close_median_seconds),
