@@ -823,6 +823,9 @@ fn perp_bad_input() {
         // Lending keys on a perp exchange.
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\nepoch_seconds = 60",
          &["protocols[0].epoch_seconds = 60", "does not apply to kind = \"perp\""]),
+        // Owners' behaviour on perp positions.
+        ("market = \"ETH\"\nside = \"long\"", "market = \"ETH\"\nside = \"long\"\nborrowers = { trigger_health = 1.2, target_health = 1.5 }",
+         &["positions[0].borrowers", "owners act on lending accounts only"]),
         // An unknown market.
         ("market = \"ETH\"\nside = \"long\"", "market = \"BTC\"\nside = \"long\"",
          &["positions[0].market = \"BTC\"", "unknown market of this exchange"]),
@@ -1166,4 +1169,74 @@ fn malformed_reserve_series() {
             "does not apply for model \"linear\"",
         ],
     );
+}
+
+/// `BASE` with a `[chain]` of the given keys appended (and `[[keepers]]` keys edited in).
+fn with_chain(chain: &str, keeper: &str) -> String {
+    let text = edit(
+        "sell_on = \"spot\"               # sell seized collateral on this venue at once",
+        &format!("sell_on = \"spot\"\n{keeper}"),
+    );
+    format!("{text}\n[chain]\n{chain}\n")
+}
+
+#[test]
+fn chain_bad_input() {
+    let good = "block_seconds = 12\nroom_per_block = 5\ngas_asset = \"ETH\"\nexpiry_seconds = 600\ngas = { model = \"constant\", gwei = 30.0 }";
+    assert_valid(
+        &with_chain(good, "gas = { strategy = \"fixed\", gwei = 20.0 }"),
+        &[],
+    );
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        ("block_seconds = 12", "block_seconds = 120", "", &["chain.block_seconds = 120", "a step must hold at least one block"]),
+        ("block_seconds = 12", "block_seconds = 0", "", &["chain.block_seconds = 0", "at least 1 second"]),
+        ("room_per_block = 5", "room_per_block = 0", "", &["chain.room_per_block = 0", "at least 1 transaction per block"]),
+        ("gas_asset = \"ETH\"", "gas_asset = \"SOL\"", "", &["chain.gas_asset = \"SOL\"", "unknown asset"]),
+        ("model = \"constant\"", "model = \"auction\"", "", &["chain.gas.model = \"auction\"", "expected one of constant, series, volatility"]),
+        ("gwei = 30.0", "gwei = -1.0", "", &["chain.gas.gwei = -1", "gwei ≥ 0"]),
+        ("gwei = 30.0 }", "gwei = 30.0, asset = \"ETH\" }", "", &["chain.gas.asset", "does not apply to gas model \"constant\""]),
+        ("", "", "gas = { strategy = \"fixed\" }", &["keepers[0].gas.gwei", "missing: required for strategy \"fixed\""]),
+        ("", "", "gas = { strategy = \"eager\" }", &["keepers[0].gas.strategy = \"eager\"", "expected fixed or market"]),
+        ("", "", "latency_seconds = 600", &["keepers[0].latency_seconds = 600", "less than chain.expiry_seconds (600)"]),
+        ("", "", "outages = [{ from_seconds = 60, to_seconds = 60 }]", &["keepers[0].outages[0].to_seconds = 60", "after from_seconds"]),
+    ];
+    for &(from, to, keeper, parts) in cases {
+        let chain = if from.is_empty() {
+            good.to_string()
+        } else {
+            good.replacen(from, to, 1)
+        };
+        check_only(&with_chain(&chain, keeper), parts);
+    }
+    // Gas keys need a chain.
+    let text = edit(
+        "sell_on = \"spot\"               # sell seized collateral on this venue at once",
+        "sell_on = \"spot\"\ngas_budget_usd = 100.0",
+    );
+    check_only(
+        &text,
+        &[
+            "keepers[0].gas_budget_usd = 100",
+            "without a [chain] section",
+        ],
+    );
+    // Owners: a target below the trigger, a probability above 1, an unknown action.
+    let population =
+        "liquidation_price = { distribution = \"uniform\", low = 1500.0, high = 2000.0 }";
+    #[rustfmt::skip]
+    let owners: &[(&str, &[&str])] = &[
+        ("trigger_health = 1.2, target_health = 1.1", &["positions[0].borrowers.target_health = 1.1", "at or above trigger_health"]),
+        ("trigger_health = 1.2, target_health = 1.5, probability = 1.5", &["positions[0].borrowers.probability = 1.5", "a probability in [0, 1]"]),
+        ("trigger_health = 1.2, target_health = 1.5, action = \"sell\"", &["positions[0].borrowers.action = \"sell\"", "expected top_up or repay"]),
+    ];
+    for &(keys, parts) in owners {
+        check_only(
+            &edit(
+                population,
+                &format!("{population}\nborrowers = {{ {keys} }}"),
+            ),
+            parts,
+        );
+    }
 }

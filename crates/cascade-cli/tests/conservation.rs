@@ -783,8 +783,13 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
                     let _ = writeln!(t, "gas_budget_usd = {b:?}");
                 }
             }
-            if kc.latency_steps > 0 {
-                let _ = writeln!(t, "latency_seconds = {}", kc.latency_steps * p.step_seconds);
+            // A latency as long as the expiry is rejected (nothing could ever get in).
+            let latency = match p.chain.as_ref().and_then(|c| c.expiry_steps) {
+                Some(expiry) => kc.latency_steps.min(expiry - 1),
+                None => kc.latency_steps,
+            };
+            if latency > 0 {
+                let _ = writeln!(t, "latency_seconds = {}", latency * p.step_seconds);
             }
             if kc.sale_delay_steps > 0 {
                 let _ = writeln!(

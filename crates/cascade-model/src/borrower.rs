@@ -15,7 +15,7 @@ use crate::lending::{Account, LendingParams};
 /// What a borrower does when its account is at risk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BorrowerAction {
-    /// Add collateral of the account's richest collateral asset from the owner's wallet.
+    /// Add collateral of the account's first collateral asset from the owner's wallet.
     TopUp,
     /// Repay debt from the owner's wallet.
     Repay,

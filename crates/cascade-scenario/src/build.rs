@@ -310,6 +310,19 @@ impl<'a> Builder<'a> {
             &mut protocols,
         );
         let chain = self.chain(file.chain.as_ref(), &asset_ids, simulation.step_seconds);
+        if let Some(expiry) = chain.as_ref().and_then(|c| c.expiry) {
+            for (i, k) in keepers.iter().enumerate() {
+                if k.spec.latency >= expiry {
+                    self.fail(
+                        &root().key("keepers").at(i).key("latency_seconds"),
+                        k.spec.latency,
+                        format!(
+                            "expected less than chain.expiry_seconds ({expiry}): every transaction of this keeper would expire before it could be included"
+                        ),
+                    );
+                }
+            }
+        }
         let shocks = self.shocks(&file.shocks, &asset_ids, simulation.steps);
         let correlation = self.correlations(&file.correlations, &asset_ids, &fundamentals);
         self.protocol_warnings(&protocols, &assets);

@@ -240,7 +240,9 @@ impl Engine {
             };
             let amount = needed.min(wallet);
             if amount <= 0.0 {
-                self.set_episode(p, id, Episode::Idle, 0);
+                // Nothing to send (an empty wallet, or health already restored): the episode
+                // ends when the health factor is back above the trigger.
+                self.set_episode(p, id, Episode::Declined, noticed);
                 return;
             }
             amount

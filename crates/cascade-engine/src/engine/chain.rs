@@ -260,7 +260,8 @@ impl Engine {
     }
 
     /// The gate of every agent action: whether `sender`'s transaction of `kind` on `target`
-    /// executes now. Without a mempool it always does. An absent keeper sends nothing. A
+    /// executes now. Without a mempool it always does. An absent keeper sends nothing new (its
+    /// transactions already sent may still get in and execute). A
     /// transaction included at the start of the step executes; a waiting one is re-bid by its
     /// sender's strategy and gets in if it clears and room is left; otherwise a new one is sent
     /// (`amount` fixes what a borrower's moves) and gets in at once or waits. Returns the amount
@@ -278,16 +279,18 @@ impl Engine {
             return Some(amount);
         };
         let latency = match sender {
-            Sender::Keeper(k) => {
-                let spec = &self.world.keepers[k.index()].spec;
-                if !spec.present(now) {
-                    return None;
-                }
-                spec.latency
-            }
+            Sender::Keeper(k) => self.world.keepers[k.index()].spec.latency,
             Sender::Borrower(..) => 0,
         };
+        let absent = match sender {
+            Sender::Keeper(k) => !self.world.keepers[k.index()].spec.present(now),
+            Sender::Borrower(..) => false,
+        };
         let on_chain = self.world.chain.is_some();
+        if absent && !on_chain {
+            // Without a chain nothing was sent: an absent keeper's intents wait with it.
+            return None;
+        }
         let id = match run.by_key.get(&(sender, kind, target)) {
             Some(&id) => {
                 run.wanted.insert(id);
@@ -297,6 +300,10 @@ impl Engine {
                 id
             }
             None => {
+                // An absent keeper sends nothing new; what it sent before is on its way.
+                if absent {
+                    return None;
+                }
                 if let Sender::Keeper(k) = sender {
                     // A keeper whose budget cannot pay for the transaction does not send it.
                     let bid = self.world.keepers[k.index()].spec.gas.bid(run.gas_gwei);

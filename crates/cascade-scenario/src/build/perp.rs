@@ -520,6 +520,11 @@ impl Builder<'_> {
         section: usize,
     ) -> (Vec<PerpAccount>, Vec<String>) {
         let at = &root().key("positions").at(section);
+        self.forbid(
+            &at.key("borrowers"),
+            &p.borrowers,
+            "to a perp exchange's positions (owners act on lending accounts only)",
+        );
         if let Some(name) = &p.file {
             return self.perp_positions_file(at, p, name, market_names, info);
         }
