@@ -34,7 +34,7 @@ use cascade_model::venue::{ImpactCurve, OrderBook, Venue};
 use sha2::{Digest, Sha256};
 use smallvec::smallvec;
 
-use crate::data::{self, BookSide, TimeUnit};
+use crate::data::{self, BookSide};
 use crate::error::{InputError, ScenarioError};
 use crate::generate;
 use crate::path::{FieldPath, Locator};
@@ -639,23 +639,9 @@ impl<'a> Builder<'a> {
         let file = self.required(&at.key("file"), &d.file, ctx);
         let time_column = self.required(&at.key("time_column"), &d.time_column, ctx);
         let price_column = self.required(&at.key("price_column"), &d.price_column, ctx);
-        let unit = match self
+        let unit = self
             .required(&at.key("time_unit"), &d.time_unit, ctx)
-            .as_deref()
-        {
-            Some("seconds") => Some(TimeUnit::Seconds),
-            Some("milliseconds") => Some(TimeUnit::Milliseconds),
-            Some("rfc3339") => Some(TimeUnit::Rfc3339),
-            Some(other) => {
-                self.fail(
-                    &at.key("time_unit"),
-                    format!("{other:?}"),
-                    "expected one of seconds, milliseconds, rfc3339",
-                );
-                None
-            }
-            None => None,
-        };
+            .and_then(|text| self.time_unit(&at.key("time_unit"), &text));
         let interpolation = match d.interpolation.as_deref() {
             None | Some("previous") => Interpolation::Previous,
             Some("linear") => Interpolation::Linear,

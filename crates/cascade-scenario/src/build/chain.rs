@@ -10,7 +10,7 @@ use cascade_model::ids::AssetId;
 use cascade_model::keeper::KeeperSpec;
 
 use super::{Builder, root};
-use crate::data::{self, TimeUnit};
+use crate::data;
 use crate::path::FieldPath;
 use crate::schema::{
     BorrowersSection, ChainSection, GasSection, GasStrategySection, KeeperSection,
@@ -222,23 +222,9 @@ impl Builder<'_> {
         let file = self.required(&at.key("file"), &g.file, ctx);
         let time_column = self.required(&at.key("time_column"), &g.time_column, ctx);
         let price_column = self.required(&at.key("price_column"), &g.price_column, ctx);
-        let unit = match self
+        let unit = self
             .required(&at.key("time_unit"), &g.time_unit, ctx)
-            .as_deref()
-        {
-            Some("seconds") => Some(TimeUnit::Seconds),
-            Some("milliseconds") => Some(TimeUnit::Milliseconds),
-            Some("rfc3339") => Some(TimeUnit::Rfc3339),
-            Some(other) => {
-                self.fail(
-                    &at.key("time_unit"),
-                    format!("{other:?}"),
-                    "expected one of seconds, milliseconds, rfc3339",
-                );
-                None
-            }
-            None => None,
-        };
+            .and_then(|text| self.time_unit(&at.key("time_unit"), &text));
         let scale = match g.unit.as_deref() {
             None | Some("gwei") => 1.0,
             Some("wei") => 1e-9,

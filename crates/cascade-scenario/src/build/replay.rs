@@ -29,7 +29,7 @@ fn date_time(seconds: f64) -> String {
 
 impl Builder<'_> {
     /// The time unit named at `field`, or `None` (reported) when it is unknown.
-    fn time_unit(&mut self, field: &FieldPath, text: &str) -> Option<TimeUnit> {
+    pub(super) fn time_unit(&mut self, field: &FieldPath, text: &str) -> Option<TimeUnit> {
         match text {
             "seconds" => Some(TimeUnit::Seconds),
             "milliseconds" => Some(TimeUnit::Milliseconds),
