@@ -238,8 +238,8 @@ fn latency_outages_and_sale_delays_act_as_stated() {
             .find(|e| matches!(e.kind, EventKind::AuctionKicked { .. }))
             .map(|e| e.time)
     };
-    let base = flips(20.0, "").replace("[chain]", "[unused]");
-    let base = base[..base.find("[unused]").unwrap()].to_string();
+    let flips = flips(20.0, "");
+    let base = flips[..flips.find("[chain]").expect("a chain section")].to_string();
     let solo = base.replace(
         "gas = { strategy = \"market\", markup = 0.1, max_gwei = 100.0 }\n",
         "",

@@ -238,16 +238,6 @@ impl TxKind {
             Self::Repay => "repay",
         }
     }
-
-    /// Every kind, in output order.
-    pub const ALL: [TxKind; 6] = [
-        Self::Liquidate,
-        Self::Kick,
-        Self::Bid,
-        Self::Take,
-        Self::TopUp,
-        Self::Repay,
-    ];
 }
 
 /// What a transaction acts on.

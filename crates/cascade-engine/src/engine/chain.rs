@@ -228,29 +228,38 @@ impl Engine {
         }
     }
 
+    /// Whether keeper `k`'s gas budget can pay `cost`; the first refusal since it last paid
+    /// emits `KeeperOutOfGas`.
+    fn keeper_can_pay(&mut self, k: KeeperId, cost: f64, round: u32) -> bool {
+        let budget = self.world.keepers[k.index()].spec.gas_budget;
+        let book = &self.state.keepers[k.index()];
+        if cost <= book.gas_left(budget) {
+            return true;
+        }
+        let gas_spent = book.gas_spent;
+        let run = self.chain.as_mut().expect("a chain pays");
+        if !std::mem::replace(&mut run.out_of_gas[k.index()], true) {
+            self.emit(
+                round,
+                EventKind::KeeperOutOfGas {
+                    keeper: k,
+                    gas_spent,
+                },
+            );
+        }
+        false
+    }
+
     /// Includes `tx` if its sender can pay: room is taken, gas paid, `TxIncluded` emitted.
     /// Returns false when a keeper's gas budget cannot pay (emitting `KeeperOutOfGas` the first
     /// time).
     fn pay_for(&mut self, tx: &Transaction) -> bool {
         let cost = self.gas_cost(tx.kind, tx.gas_bid);
         if let Sender::Keeper(k) = tx.sender {
-            let budget = self.world.keepers[k.index()].spec.gas_budget;
-            let book = &mut self.state.keepers[k.index()];
-            if cost > book.gas_left(budget) {
-                let gas_spent = book.gas_spent;
-                let run = self.chain.as_mut().expect("a chain pays");
-                if !std::mem::replace(&mut run.out_of_gas[k.index()], true) {
-                    self.emit(
-                        0,
-                        EventKind::KeeperOutOfGas {
-                            keeper: k,
-                            gas_spent,
-                        },
-                    );
-                }
+            if !self.keeper_can_pay(k, cost, 0) {
                 return false;
             }
-            book.gas_spent += cost;
+            self.state.keepers[k.index()].gas_spent += cost;
             self.chain.as_mut().expect("a chain pays").out_of_gas[k.index()] = false;
         }
         let run = self.chain.as_mut().expect("a chain pays");
@@ -304,32 +313,19 @@ impl Engine {
                 if absent {
                     return None;
                 }
-                if let Sender::Keeper(k) = sender {
-                    // A keeper whose budget cannot pay for the transaction does not send it.
-                    let bid = self.world.keepers[k.index()].spec.gas.bid(run.gas_gwei);
-                    let cost = self.gas_cost(kind, bid);
-                    let budget = self.world.keepers[k.index()].spec.gas_budget;
-                    if on_chain && cost > self.state.keepers[k.index()].gas_left(budget) {
-                        let gas_spent = self.state.keepers[k.index()].gas_spent;
-                        let run = self.chain.as_mut().expect("present");
-                        if !std::mem::replace(&mut run.out_of_gas[k.index()], true) {
-                            self.emit(
-                                round,
-                                EventKind::KeeperOutOfGas {
-                                    keeper: k,
-                                    gas_spent,
-                                },
-                            );
-                        }
-                        return None;
-                    }
-                }
-                let gas_gwei = self.chain.as_ref().expect("present").gas_gwei;
+                let gas_gwei = run.gas_gwei;
                 let gas_bid = if on_chain {
                     self.gas_strategy(sender).bid(gas_gwei)
                 } else {
                     0.0
                 };
+                if let Sender::Keeper(k) = sender {
+                    // A keeper whose budget cannot pay for the transaction does not send it.
+                    let cost = self.gas_cost(kind, gas_bid);
+                    if on_chain && !self.keeper_can_pay(k, cost, round) {
+                        return None;
+                    }
+                }
                 let run = self.chain.as_mut().expect("present");
                 let id = run.next_id;
                 run.next_id += 1;
