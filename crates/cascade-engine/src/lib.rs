@@ -11,6 +11,7 @@
 
 mod engine;
 mod event;
+mod sink;
 mod world;
 
 pub use engine::Engine;
@@ -18,6 +19,7 @@ pub use event::{
     BookMark, Event, EventKind, LiquidationRecord, PerpCloseKind, PerpLiquidation, PerpMark,
     PerpSettlement, SaleRecord, TroveLiquidation, TxRecord,
 };
+pub use sink::{Count, Discard, EventSink, Tee};
 pub use world::{
     AssetInfo, BorrowerGroup, Counterparty, KeeperInfo, OracleInfo, OracleSource, PerpInfo,
     PerpMarketInfo, PerpState, ProtocolInfo, ProtocolState, Simulation, State, VaultBook,
