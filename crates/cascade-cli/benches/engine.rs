@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use cascade_engine::Engine;
+use cascade_engine::{Discard, Engine};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn scenario(relative: &str) -> cascade_scenario::Scenario {
@@ -26,12 +26,26 @@ fn million(c: &mut Criterion) {
     });
     let world = Arc::new(scenario("benches/million-positions.toml").world);
     group.bench_function("engine_new_clone_book", |b| {
-        b.iter(|| Engine::new(Arc::clone(&world), 0))
+        b.iter(|| Engine::new(Arc::clone(&world)))
     });
     group.bench_function("full_cascade_run", |b| {
         b.iter_batched(
-            || Engine::new(Arc::clone(&world), 0),
-            Engine::run,
+            || Engine::new(Arc::clone(&world)),
+            |mut engine| {
+                let mut events = Vec::new();
+                engine.run(&mut events);
+                events
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("full_cascade_run_discard", |b| {
+        b.iter_batched(
+            || Engine::new(Arc::clone(&world)),
+            |mut engine| {
+                engine.run(&mut Discard);
+                engine
+            },
             criterion::BatchSize::PerIteration,
         )
     });
@@ -39,12 +53,12 @@ fn million(c: &mut Criterion) {
     group.bench_function("shock_step", |b| {
         b.iter_batched(
             || {
-                let mut engine = Engine::new(Arc::clone(&world), 0);
-                engine.step();
+                let mut engine = Engine::new(Arc::clone(&world));
+                engine.step(&mut Discard);
                 engine
             },
             |mut engine| {
-                engine.step();
+                engine.step(&mut Discard);
                 engine
             },
             criterion::BatchSize::PerIteration,
@@ -55,13 +69,13 @@ fn million(c: &mut Criterion) {
     group.bench_function("quiet_step", |b| {
         b.iter_batched(
             || {
-                let mut engine = Engine::new(Arc::clone(&world), 0);
-                engine.step();
-                engine.step();
+                let mut engine = Engine::new(Arc::clone(&world));
+                engine.step(&mut Discard);
+                engine.step(&mut Discard);
                 engine
             },
             |mut engine| {
-                engine.step();
+                engine.step(&mut Discard);
                 engine
             },
             criterion::BatchSize::PerIteration,
@@ -73,11 +87,11 @@ fn million(c: &mut Criterion) {
 fn small(c: &mut Criterion) {
     let world = Arc::new(scenario("examples/uniform-wall.toml").world);
     c.bench_function("uniform_wall_run", |b| {
-        b.iter(|| Engine::new(Arc::clone(&world), 0).run())
+        b.iter(|| cascade_engine::trail(&world, 0))
     });
     let world = Arc::new(scenario("examples/eth-crash.toml").world);
     c.bench_function("eth_crash_run", |b| {
-        b.iter(|| Engine::new(Arc::clone(&world), 0).run())
+        b.iter(|| cascade_engine::trail(&world, 0))
     });
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cascade_analytics::{Comparison, RunInfo, comparison_row, summarize, timeline};
-use cascade_engine::{Engine, Event, World};
+use cascade_engine::{Event, World};
 use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
@@ -325,7 +325,7 @@ fn run_scenario(scenario: Scenario) -> (Arc<World>, RunInfo, Vec<Event>) {
         warnings,
     } = scenario;
     let world = Arc::new(world);
-    let events = Engine::new(Arc::clone(&world), 0).run();
+    let events = cascade_engine::trail(&world, 0);
     (
         world,
         RunInfo {

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use cascade_analytics::{RunInfo, Summary, summarize};
-use cascade_engine::{Engine, Event, World};
+use cascade_engine::{Event, World};
 use cascade_scenario::{Scenario, ScenarioError};
 
 /// The repository root.
@@ -48,7 +48,7 @@ pub fn run(scenario: Scenario) -> Run {
         warnings: scenario.warnings.clone(),
     };
     let world = Arc::new(scenario.world);
-    let events = Engine::new(Arc::clone(&world), 0).run();
+    let events = cascade_engine::trail(&world, 0);
     let summary = summarize(&world, &info, &events);
     Run {
         world,

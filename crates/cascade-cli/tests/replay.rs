@@ -92,10 +92,11 @@ impact = {{ model = "constant_product", fee = 0.003, reserves = {{ file = "data/
     );
     let scenario = common::load_str(&text).unwrap_or_else(|e| panic!("invalid:\n{e}"));
     let world = Arc::new(scenario.world);
-    let mut engine = Engine::new(Arc::clone(&world), 0);
+    let mut engine = Engine::new(Arc::clone(&world));
+    let mut events = Vec::new();
     let mut checked = 0;
     while !engine.finished() {
-        engine.step();
+        engine.step(&mut events);
         let t = engine.current_step() * 300;
         let (weth, dai) = points[(t / 600) as usize];
         let venue = &engine.state().venues[0];
@@ -124,8 +125,7 @@ impact = {{ model = "constant_product", fee = 0.003, reserves = {{ file = "data/
     }
     assert_eq!(checked, 287, "step 0 and 286 steps");
     // One event per change of L, none at points whose L repeats the previous one.
-    let changes = engine
-        .events()
+    let changes = events
         .iter()
         .filter(|e| matches!(e.kind, EventKind::VenueLiquidityChanged { .. }))
         .count();
@@ -144,19 +144,19 @@ fn the_may_2021_pool_follows_the_reserves() {
     let points = reserves();
     let scenario = cascade_scenario::load(&repo().join(MAY)).expect("the example validates");
     let world = Arc::new(scenario.world);
-    let mut engine = Engine::new(Arc::clone(&world), 0);
+    let mut engine = Engine::new(Arc::clone(&world));
+    let mut events = Vec::new();
     let in_force = |t: u64| {
         let (weth, dai) = points[(t.saturating_sub(25_200) / 600) as usize];
         (weth * dai).sqrt()
     };
     while !engine.finished() {
-        engine.step();
+        engine.step(&mut events);
         let t = engine.current_step() * 60;
         let l = liquidity(engine.state().venues[0].curve());
         assert!(close(l, in_force(t), 1e-12), "L at {t} s: {l}");
     }
-    let changed: Vec<(u64, f64)> = engine
-        .events()
+    let changed: Vec<(u64, f64)> = events
         .iter()
         .filter_map(|e| match e.kind {
             EventKind::VenueLiquidityChanged { liquidity, .. } => Some((e.time, liquidity)),

@@ -21,6 +21,7 @@ use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord, TroveLiquidation};
+use crate::sink::EventSink;
 use crate::world::{OracleSource, State, World};
 
 /// The health factor the two-step strategy's first call leaves behind: just below 1, so the
@@ -53,28 +54,17 @@ struct AuctionClose {
     liquidatable_since: u64,
 }
 
-/// Runs one path of a world.
-///
-/// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
-/// 1. fundamental prices advance, then shocks of the step apply;
-/// 2. venues driven by a reserve series take the liquidity in force, recover transient impact,
-///    their market makers set their depth, and they follow the fundamental;
-/// 3. oracles read their sources and publish by their rules; the chain produces the step's
-///    blocks (gas price, room, waiting transactions that now get in);
-/// 4. borrowers act: top-ups and repayments, through the chain;
-/// 5. the cascade ([`Engine::settle`]): liquidate what is liquidatable at published prices, sell,
-///    let oracles that may re-read do so, and repeat until quiet or `max_rounds`;
-/// 6. time-driven mechanisms (backstop unwinds, perp funding and socialised loss), insurance
-///    funds; transactions included and not executed revert;
-/// 7. the step ends (one timeline row).
+/// Everything that changes in one path: the world's [`State`] as it evolves, the clock, the
+/// random streams, and the engine's working records (sales waiting for the round's end, episodes,
+/// rate limits, price histories, the mempool, the owners' episodes). Nothing else changes while a
+/// path runs, so restoring this restores the path.
 #[derive(Clone, Debug)]
-pub struct Engine {
-    world: Arc<World>,
-    path: u64,
+pub(crate) struct PathState {
+    /// The path's number (0 is the scenario's own run): with the seed, it names every stream.
+    index: u64,
     state: State,
     step: u64,
     time: u64,
-    events: Vec<Event>,
     innovations: RngStream,
     jumps: Vec<RngStream>,
     last_venue_price: Vec<f64>,
@@ -109,10 +99,9 @@ pub struct Engine {
     started: bool,
 }
 
-impl Engine {
-    /// An engine at time 0 of path `path` (path 0 is the scenario's own run). The world's initial
-    /// state is cloned, so many engines (paths) can share one world.
-    pub fn new(world: Arc<World>, path: u64) -> Self {
+impl PathState {
+    /// Time 0 of path `path`: a copy of the world's initial state and fresh streams.
+    fn new(world: &World, path: u64) -> Self {
         let state = world.initial.duplicate();
         let seed = world.simulation.seed;
         let jumps = world
@@ -126,18 +115,11 @@ impl Engine {
             .zip(&state.venues)
             .map(|(info, venue)| venue.price(state.fundamentals[info.base.index()].price()))
             .collect();
-        let venue_count = world.venues.len();
-        let step_liquidated = vec![0.0; world.protocols.len()];
         let price_history = world
             .protocols
             .iter()
             .map(|_| vec![std::collections::VecDeque::new(); world.assets.len()])
             .collect();
-        // A large cascade records about one event per account; reserving that much up front
-        // avoids copying a growing trail, and costs nothing until written (pages are committed
-        // lazily).
-        let accounts: usize = state.protocols.iter().map(|p| p.accounts.len()).sum();
-        let event_capacity = accounts + 64 * (1 + world.simulation.steps as usize).min(1 << 16);
         let breaker_reference = (0..world.protocols.len())
             .map(|p| {
                 (0..world.assets.len())
@@ -150,45 +132,79 @@ impl Engine {
             .iter()
             .map(|p| vec![NOT_LIQUIDATABLE; p.accounts.len()])
             .collect();
-        let world_perps = world.perps.len();
         let adl_queues = world
             .perps
             .iter()
             .map(|p| vec![Default::default(); p.markets.len()])
             .collect();
-        let chain = chain::ChainRun::for_world(&world);
-        let owners = borrowers::Owners::for_world(&world, path);
         Self {
-            chain,
-            owners,
+            index: path,
+            chain: chain::ChainRun::for_world(world),
+            owners: borrowers::Owners::for_world(world, path),
             delayed_sales: Vec::new(),
             innovations: stream(seed, path, "fundamental"),
             jumps,
-            world,
-            path,
             state,
             step: 0,
             time: 0,
-            events: Vec::with_capacity(event_capacity),
             last_venue_price,
             pending: Vec::new(),
-            pending_by_venue: vec![0.0; venue_count],
+            pending_by_venue: vec![0.0; world.venues.len()],
             candidates: Vec::new(),
             liquidatable_since,
             breaker_reference,
-            step_liquidated,
+            step_liquidated: vec![0.0; world.protocols.len()],
             price_history,
-            perp_to_socialise: vec![0.0; world_perps],
+            perp_to_socialise: vec![0.0; world.perps.len()],
             adl_queues,
             perp_candidates: Vec::new(),
-            perp_sliced: vec![Vec::new(); world_perps],
+            perp_sliced: vec![Vec::new(); world.perps.len()],
             started: false,
         }
     }
+}
 
-    /// Restarts the same path from time 0, dropping recorded events.
-    pub fn reset(&mut self) {
-        *self = Self::new(Arc::clone(&self.world), self.path);
+/// Runs paths of a world, one at a time.
+///
+/// The world (parameters, the initial book and its index) is shared; the engine owns one
+/// [`PathState`] and advances it step by step, handing every event to the caller's
+/// [`EventSink`]; it keeps no events itself. [`Engine::reset`] starts another path on the same
+/// engine, which is how a Monte Carlo driver reuses one engine per worker.
+///
+/// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
+/// 1. fundamental prices advance, then shocks of the step apply;
+/// 2. venues driven by a reserve series take the liquidity in force, recover transient impact,
+///    their market makers set their depth, and they follow the fundamental;
+/// 3. oracles read their sources and publish by their rules; the chain produces the step's
+///    blocks (gas price, room, waiting transactions that now get in);
+/// 4. borrowers act: top-ups and repayments, through the chain;
+/// 5. the cascade (`settle`): liquidate what is liquidatable at published prices, sell, let
+///    oracles that may re-read do so, and repeat until quiet or `max_rounds`;
+/// 6. time-driven mechanisms (backstop unwinds, perp funding and socialised loss), insurance
+///    funds; transactions included and not executed revert;
+/// 7. the step ends (one timeline row).
+#[derive(Clone, Debug)]
+pub struct Engine {
+    world: Arc<World>,
+    path: PathState,
+}
+
+impl Engine {
+    /// An engine at time 0 of path 0, the scenario's own run.
+    pub fn new(world: Arc<World>) -> Self {
+        Self::on_path(world, 0)
+    }
+
+    /// An engine at time 0 of path `path`.
+    pub fn on_path(world: Arc<World>, path: u64) -> Self {
+        let path = PathState::new(&world, path);
+        Self { world, path }
+    }
+
+    /// Restarts at time 0 of path `path` (the same or another): the state is what a new engine
+    /// on that path would have.
+    pub fn reset(&mut self, path: u64) {
+        self.path = PathState::new(&self.world, path);
     }
 
     /// The world.
@@ -196,44 +212,77 @@ impl Engine {
         &self.world
     }
 
-    /// The current state.
-    pub fn state(&self) -> &State {
-        &self.state
+    /// The path being run.
+    pub fn path(&self) -> u64 {
+        self.path.index
     }
 
-    /// Events recorded so far.
-    pub fn events(&self) -> &[Event] {
-        &self.events
+    /// The current state.
+    pub fn state(&self) -> &State {
+        &self.path.state
     }
 
     /// The current step (0 until the first call to [`Engine::step`] after the initial instant).
     pub fn current_step(&self) -> u64 {
-        self.step
+        self.path.step
     }
 
     /// Whether every step has run.
     pub fn finished(&self) -> bool {
-        self.started && self.step >= self.world.simulation.steps
+        self.path.started && self.path.step >= self.world.simulation.steps
     }
 
-    /// Runs every remaining step, marks the books and returns the audit trail.
-    pub fn run(mut self) -> Vec<Event> {
-        while !self.finished() {
-            self.step();
+    /// Advances one step (the first call runs the initial instant, step 0), sending its events
+    /// to `sink`.
+    pub fn step(&mut self, sink: &mut dyn EventSink) {
+        self.cx(sink).step();
+    }
+
+    /// Runs every remaining step and marks the books at the end (each protocol's open book,
+    /// each perp exchange's, each keeper's balances), sending every event to `sink`.
+    pub fn run(&mut self, sink: &mut dyn EventSink) {
+        let mut cx = self.cx(sink);
+        while !(cx.path.started && cx.path.step >= cx.world.simulation.steps) {
+            cx.step();
         }
-        self.mark();
-        self.events
+        cx.mark();
     }
 
+    fn cx<'a>(&'a mut self, sink: &'a mut dyn EventSink) -> Cx<'a> {
+        Cx {
+            world: &self.world,
+            path: &mut self.path,
+            sink,
+        }
+    }
+}
+
+/// Runs path `path` of `world` to the end and returns its whole audit trail: the convenience
+/// for tests and small runs (large runs send events to a streaming sink instead).
+pub fn trail(world: &Arc<World>, path: u64) -> Vec<Event> {
+    let mut events = Vec::new();
+    Engine::on_path(Arc::clone(world), path).run(&mut events);
+    events
+}
+
+/// What a step's phases work with: the world (read only), the path's state and the sink. Every
+/// phase and mechanism is a method of this context, never of the [`Engine`].
+struct Cx<'a> {
+    world: &'a World,
+    path: &'a mut PathState,
+    sink: &'a mut dyn EventSink,
+}
+
+impl Cx<'_> {
     /// Advances one step (the first call runs the initial instant, step 0).
-    pub fn step(&mut self) {
-        self.step_liquidated.iter_mut().for_each(|x| *x = 0.0);
-        if !self.started {
-            self.started = true;
+    fn step(&mut self) {
+        self.path.step_liquidated.iter_mut().for_each(|x| *x = 0.0);
+        if !self.path.started {
+            self.path.started = true;
             self.initial_instant();
         } else {
-            self.step += 1;
-            self.time = self.step * self.world.simulation.step_seconds;
+            self.path.step += 1;
+            self.path.time = self.path.step * self.world.simulation.step_seconds;
             self.advance_fundamentals();
             self.move_venues(self.world.simulation.step_seconds);
             self.read_oracles(0);
@@ -246,7 +295,7 @@ impl Engine {
         self.perp_time_driven();
         self.settle_losses();
         self.end_blocks();
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         for (p, info) in world.protocols.iter().enumerate() {
             let window = match info.params.liquidation {
                 LiquidationRule::FixedSpread(rule) if rule.volatility_slope > 0.0 => {
@@ -256,10 +305,10 @@ impl Engine {
             };
             for a in 0..world.assets.len() {
                 let price =
-                    world.protocol_price(&self.state, ProtocolId(p as u32), AssetId(a as u32));
-                self.breaker_reference[p][a] = price;
+                    world.protocol_price(&self.path.state, ProtocolId(p as u32), AssetId(a as u32));
+                self.path.breaker_reference[p][a] = price;
                 if let Some(window) = window {
-                    let history = &mut self.price_history[p][a];
+                    let history = &mut self.path.price_history[p][a];
                     history.push_back(price);
                     while history.len() > (window / world.simulation.step_seconds) as usize + 1 {
                         history.pop_front();
@@ -273,8 +322,8 @@ impl Engine {
     /// Phase 6: each protocol's insurance fund takes its fee income and covers the step's bad
     /// debt; the shortfall rule takes the rest.
     fn settle_losses(&mut self) {
-        for p in 0..self.state.protocols.len() {
-            let Some(losses) = self.state.protocols[p].losses.as_mut() else {
+        for p in 0..self.path.state.protocols.len() {
+            let Some(losses) = self.path.state.protocols[p].losses.as_mut() else {
                 continue;
             };
             if !losses.has_pending() {
@@ -298,9 +347,9 @@ impl Engine {
     }
 
     fn emit(&mut self, round: u32, kind: EventKind) {
-        self.events.push(Event {
-            step: self.step,
-            time: self.time,
+        self.sink.record(&Event {
+            step: self.path.step,
+            time: self.path.time,
             round,
             kind,
         });
@@ -308,8 +357,8 @@ impl Engine {
 
     fn initial_instant(&mut self) {
         self.emit(0, EventKind::RunStarted);
-        let world = Arc::clone(&self.world);
-        for (p, protocol) in self.state.protocols.iter().enumerate() {
+        let world = self.world;
+        for (p, protocol) in self.path.state.protocols.iter().enumerate() {
             let mut collateral = vec![0.0; world.assets.len()];
             let mut debt = vec![0.0; world.assets.len()];
             for account in &protocol.accounts {
@@ -318,7 +367,7 @@ impl Engine {
                 }
                 debt[account.debt_asset.index()] += account.debt;
             }
-            self.events.push(Event {
+            self.sink.record(&Event {
                 step: 0,
                 time: 0,
                 round: 0,
@@ -333,7 +382,7 @@ impl Engine {
         self.open_perps();
         self.watch_opening_prices();
         for a in 0..world.assets.len() {
-            let price = self.state.fundamentals[a].price();
+            let price = self.path.state.fundamentals[a].price();
             self.emit(
                 0,
                 EventKind::FundamentalMoved {
@@ -343,7 +392,7 @@ impl Engine {
             );
         }
         for v in 0..world.venues.len() {
-            let price = self.last_venue_price[v];
+            let price = self.path.last_venue_price[v];
             self.emit(
                 0,
                 EventKind::VenuePriceMoved {
@@ -353,7 +402,7 @@ impl Engine {
             );
         }
         for o in 0..world.oracles.len() {
-            let price = self.state.oracles[o].published();
+            let price = self.path.state.oracles[o].published();
             self.emit(
                 0,
                 EventKind::OraclePublished {
@@ -366,13 +415,13 @@ impl Engine {
 
     /// Phase 1: drivers advance with (possibly correlated) Gaussian innovations, then shocks.
     fn advance_fundamentals(&mut self) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let dt = world.simulation.step_seconds;
         let n = world.assets.len();
         let mut z = vec![0.0; n];
         for (a, value) in z.iter_mut().enumerate() {
-            if self.state.fundamentals[a].driver().is_stochastic() {
-                *value = StandardNormal.sample(&mut self.innovations);
+            if self.path.state.fundamentals[a].driver().is_stochastic() {
+                *value = StandardNormal.sample(&mut self.path.innovations);
             }
         }
         if let Some((assets, factor)) = &world.correlation {
@@ -384,9 +433,14 @@ impl Engine {
             }
         }
         for (a, &innovation) in z.iter().enumerate() {
-            let before = self.state.fundamentals[a].price();
-            self.state.fundamentals[a].advance(self.time, dt, innovation, &mut self.jumps[a]);
-            let price = self.state.fundamentals[a].price();
+            let before = self.path.state.fundamentals[a].price();
+            self.path.state.fundamentals[a].advance(
+                self.path.time,
+                dt,
+                innovation,
+                &mut self.path.jumps[a],
+            );
+            let price = self.path.state.fundamentals[a].price();
             if price != before {
                 self.emit(
                     0,
@@ -398,8 +452,8 @@ impl Engine {
             }
         }
         for &(asset, shock) in &world.shocks {
-            if shock.step == self.step {
-                let fundamental = &mut self.state.fundamentals[asset.index()];
+            if shock.step == self.path.step {
+                let fundamental = &mut self.path.state.fundamentals[asset.index()];
                 fundamental.apply_shock(shock.factor);
                 let price = fundamental.price();
                 self.emit(
@@ -421,17 +475,18 @@ impl Engine {
         for v in 0..self.world.venues.len() {
             let base = self.world.venues[v].base;
             let liquidity = self.world.venues[v].liquidity.as_ref();
-            if let Some(liquidity) = liquidity.map(|schedule| schedule.at(self.time)) {
-                if self.state.venues[v].set_liquidity(liquidity) {
+            if let Some(liquidity) = liquidity.map(|schedule| schedule.at(self.path.time)) {
+                if self.path.state.venues[v].set_liquidity(liquidity) {
                     let venue = VenueId(v as u32);
                     self.emit(0, EventKind::VenueLiquidityChanged { venue, liquidity });
                 }
             }
-            self.state.venues[v].recover(dt);
+            self.path.state.venues[v].recover(dt);
             self.adjust_depth(VenueId(v as u32), dt);
-            let price = self.state.venues[v].price(self.state.fundamentals[base.index()].price());
-            if price != self.last_venue_price[v] {
-                self.last_venue_price[v] = price;
+            let price =
+                self.path.state.venues[v].price(self.path.state.fundamentals[base.index()].price());
+            if price != self.path.last_venue_price[v] {
+                self.path.last_venue_price[v] = price;
                 self.emit(
                     0,
                     EventKind::VenuePriceMoved {
@@ -446,19 +501,19 @@ impl Engine {
     /// Phase 3 when `round` is 0; a re-read inside the cascade otherwise, where only oracles whose
     /// rule allows it read again.
     fn read_oracles(&mut self, round: u32) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let within_instant = round > 0;
         let mut readings = Vec::new();
         for (o, info) in world.oracles.iter().enumerate() {
-            if within_instant && !self.state.oracles[o].rereads_within_an_instant() {
+            if within_instant && !self.path.state.oracles[o].rereads_within_an_instant() {
                 continue;
             }
             readings.clear();
             readings.extend(info.sources.iter().map(|source| match *source {
-                OracleSource::Venue(v) => self.last_venue_price[v.index()],
-                OracleSource::Fundamental(a) => self.state.fundamentals[a.index()].price(),
+                OracleSource::Venue(v) => self.path.last_venue_price[v.index()],
+                OracleSource::Fundamental(a) => self.path.state.fundamentals[a.index()].price(),
             }));
-            if let Some(price) = self.state.oracles[o].read(self.time, &readings) {
+            if let Some(price) = self.path.state.oracles[o].read(self.path.time, &readings) {
                 self.emit(
                     round,
                     EventKind::OraclePublished {
@@ -507,10 +562,10 @@ impl Engine {
 
     /// One round of one protocol. Returns the number of liquidations and write-offs.
     fn liquidate_protocol(&mut self, p: ProtocolId, round: u32) -> u64 {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         let prices: Vec<f64> = (0..world.assets.len())
-            .map(|a| world.protocol_price(&self.state, p, AssetId(a as u32)))
+            .map(|a| world.protocol_price(&self.path.state, p, AssetId(a as u32)))
             .collect();
         let rule = info.params.liquidation;
         if let LiquidationRule::Liquity(params) = &rule {
@@ -531,26 +586,26 @@ impl Engine {
             _ => {}
         }
         if let Some(epoch) = info.params.epoch_seconds {
-            if self.time % epoch != 0 {
+            if self.path.time % epoch != 0 {
                 return activity;
             }
         }
         let price = |a: AssetId| prices[a.index()];
-        let mut candidates = std::mem::take(&mut self.candidates);
+        let mut candidates = std::mem::take(&mut self.path.candidates);
         candidates.clear();
-        let index = &mut self.state.protocols[p.index()].index;
+        let index = &mut self.path.state.protocols[p.index()].index;
         index.prune();
         index.candidates(&price, &mut candidates);
         let mut missed = 0;
         for &id in &candidates {
-            let account = &self.state.protocols[p.index()].accounts[id.index()];
+            let account = &self.path.state.protocols[p.index()].accounts[id.index()];
             let health_factor = account.health_factor(&info.params, &price);
             if health_factor >= 1.0 {
                 continue;
             }
-            let since = &mut self.liquidatable_since[p.index()][id.index()];
+            let since = &mut self.path.liquidatable_since[p.index()][id.index()];
             if *since == NOT_LIQUIDATABLE {
-                *since = self.time;
+                *since = self.path.time;
             }
             if self.allowance_usd(p) <= 0.0 {
                 // The protocol's rate limit for this step is used up: the account waits.
@@ -577,7 +632,7 @@ impl Engine {
                 missed += 1;
             }
         }
-        self.candidates = candidates;
+        self.path.candidates = candidates;
         if missed > 0 {
             self.emit(
                 round,
@@ -601,18 +656,18 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> bool {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         if info.keepers.is_empty() {
             return false;
         }
-        let protocol = &self.state.protocols[p.index()];
+        let protocol = &self.path.state.protocols[p.index()];
         let account = &protocol.accounts[id.index()];
         let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
             return false;
         };
         if let Some(threshold) = params.circuit_breaker {
-            let reference = self.breaker_reference[p.index()][collateral_asset.index()];
+            let reference = self.path.breaker_reference[p.index()][collateral_asset.index()];
             if prices[collateral_asset.index()] < reference * (1.0 - threshold) {
                 return false;
             }
@@ -620,7 +675,7 @@ impl Engine {
         let (debt_asset, debt) = (account.debt_asset, account.debt);
         let debt_price = prices[debt_asset.index()];
         let chop = 1.0 + params.penalty;
-        let global_dirt: f64 = self.state.protocols.iter().map(|p| p.dirt).sum();
+        let global_dirt: f64 = self.path.state.protocols.iter().map(|p| p.dirt).sum();
         let global_room = world
             .simulation
             .auction_hole
@@ -646,15 +701,15 @@ impl Engine {
             return false;
         };
         let tab = dart * chop;
-        self.step_liquidated[p.index()] += dart * debt_price;
+        self.path.step_liquidated[p.index()] += dart * debt_price;
         let collateral_price = prices[collateral_asset.index()];
         let top = collateral_price * params.buf;
         let incentive = params.incentive(tab * debt_price);
         let since = std::mem::replace(
-            &mut self.liquidatable_since[p.index()][id.index()],
+            &mut self.path.liquidatable_since[p.index()][id.index()],
             NOT_LIQUIDATABLE,
         );
-        let protocol = &mut self.state.protocols[p.index()];
+        let protocol = &mut self.path.state.protocols[p.index()];
         let account = &mut protocol.accounts[id.index()];
         account.debt = if dart >= debt { 0.0 } else { debt - dart };
         if let Some(slot) = account
@@ -684,14 +739,14 @@ impl Engine {
             debt: dart,
             raised: 0.0,
             top,
-            tic: self.time,
+            tic: self.path.time,
             liquidatable_since: if since == NOT_LIQUIDATABLE {
-                self.time
+                self.path.time
             } else {
                 since
             },
         });
-        self.state.keepers[keeper.index()].incentives += incentive;
+        self.path.state.keepers[keeper.index()].incentives += incentive;
         self.emit(
             round,
             EventKind::AuctionKicked {
@@ -725,13 +780,13 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> u64 {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         let mut activity = 0;
         let mut i = 0;
-        while i < self.state.protocols[p.index()].auctions.len() {
-            let now = self.time;
-            let auction = &self.state.protocols[p.index()].auctions[i];
+        while i < self.path.state.protocols[p.index()].auctions.len() {
+            let now = self.path.time;
+            let auction = &self.path.state.protocols[p.index()].auctions[i];
             let (collateral_asset, debt_asset) = (auction.collateral_asset, auction.debt_asset);
             let (collateral_price, debt_price) =
                 (prices[collateral_asset.index()], prices[debt_asset.index()]);
@@ -747,11 +802,11 @@ impl Engine {
                     0.0
                 };
                 let id = auction.id;
-                let auction = &mut self.state.protocols[p.index()].auctions[i];
+                let auction = &mut self.path.state.protocols[p.index()].auctions[i];
                 auction.top = top;
                 auction.tic = now;
                 if let Some(k) = keeper {
-                    self.state.keepers[k.index()].incentives += incentive;
+                    self.path.state.keepers[k.index()].incentives += incentive;
                 }
                 self.emit(
                     round,
@@ -765,15 +820,16 @@ impl Engine {
                 );
                 activity += 1;
             }
-            let auction = &self.state.protocols[p.index()].auctions[i];
+            let auction = &self.path.state.protocols[p.index()].auctions[i];
             let price = params.curve.price(auction.top, (now - auction.tic) as f64);
             for &k in &info.keepers {
-                let auction = &self.state.protocols[p.index()].auctions[i];
+                let auction = &self.path.state.protocols[p.index()].auctions[i];
                 if auction.lot <= 0.0 || auction.tab <= 0.0 || price <= 0.0 {
                     break;
                 }
                 let keeper = &world.keepers[k.index()].spec;
-                let budget = self.state.keepers[k.index()].available(keeper.capital) / debt_price;
+                let budget =
+                    self.path.state.keepers[k.index()].available(keeper.capital) / debt_price;
                 let mut amount = auction.lot.min(budget / price);
                 let venue = keeper.sell_on[collateral_asset.index()];
                 let mut bought = None;
@@ -785,9 +841,9 @@ impl Engine {
                     let value = match venue {
                         Some(v) => {
                             let fundamental =
-                                self.state.fundamentals[collateral_asset.index()].price();
-                            let venue_state = &self.state.venues[v.index()];
-                            let already = self.pending_by_venue[v.index()];
+                                self.path.state.fundamentals[collateral_asset.index()].price();
+                            let venue_state = &self.path.state.venues[v.index()];
+                            let already = self.path.pending_by_venue[v.index()];
                             let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
                             let (_, after) =
                                 venue_state.sale_from(fundamental, 0.0, already + amount);
@@ -819,15 +875,15 @@ impl Engine {
                 {
                     continue;
                 }
-                let auction = &self.state.protocols[p.index()].auctions[i];
+                let auction = &self.path.state.protocols[p.index()].auctions[i];
                 let account = auction.account;
-                let protocol = &mut self.state.protocols[p.index()];
+                let protocol = &mut self.path.state.protocols[p.index()];
                 let auction = &mut protocol.auctions[i];
                 auction.lot = (auction.lot - t.slice).max(0.0);
                 auction.tab = (auction.tab - t.owe).max(0.0);
                 auction.raised += t.owe;
                 protocol.dirt = (protocol.dirt - t.owe * debt_price).max(0.0);
-                let book = &mut self.state.keepers[k.index()];
+                let book = &mut self.path.state.keepers[k.index()];
                 book.spent += t.owe * debt_price;
                 book.receive(collateral_asset, t.slice);
                 if let Some(v) = venue {
@@ -851,7 +907,7 @@ impl Engine {
                 );
                 activity += 1;
             }
-            let auction = &self.state.protocols[p.index()].auctions[i];
+            let auction = &self.path.state.protocols[p.index()].auctions[i];
             if auction.tab <= 1e-9 * auction.debt.max(1.0) || auction.lot <= 0.0 {
                 self.end_auction(p, i, prices, round);
             } else {
@@ -865,9 +921,9 @@ impl Engine {
     /// raised; a shortfall of the raised amount under the debt written off as bad debt; the
     /// penalty raised beyond the debt is income (fed to the insurance fund by its fee share).
     fn end_auction(&mut self, p: ProtocolId, i: usize, prices: &[f64], round: u32) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
-        let protocol = &mut self.state.protocols[p.index()];
+        let protocol = &mut self.path.state.protocols[p.index()];
         let auction = protocol.auctions.remove(i);
         let debt_price = prices[auction.debt_asset.index()];
         let tab_raised = auction.tab <= 1e-9 * auction.debt.max(1.0);
@@ -919,19 +975,19 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> bool {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         if info.keepers.is_empty() {
             return false;
         }
-        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
         let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
             return false;
         };
         let Some(keeper) = self.kicker(p, id, round) else {
             return false;
         };
-        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
         let (debt_asset, debt) = (account.debt_asset, account.debt);
         let whole = params.lump.is_none_or(|lump| lump >= balance);
         let lot = if whole {
@@ -941,12 +997,12 @@ impl Engine {
         };
         let art = if whole { debt } else { debt * lot / balance };
         let tab = art * (1.0 + params.penalty);
-        self.step_liquidated[p.index()] += art * prices[debt_asset.index()];
+        self.path.step_liquidated[p.index()] += art * prices[debt_asset.index()];
         let since = std::mem::replace(
-            &mut self.liquidatable_since[p.index()][id.index()],
+            &mut self.path.liquidatable_since[p.index()][id.index()],
             NOT_LIQUIDATABLE,
         );
-        let protocol = &mut self.state.protocols[p.index()];
+        let protocol = &mut self.path.state.protocols[p.index()];
         let account = &mut protocol.accounts[id.index()];
         account.debt = if whole { 0.0 } else { debt - art };
         if let Some(slot) = account
@@ -972,10 +1028,10 @@ impl Engine {
             bid: 0.0,
             winner: None,
             expires: 0,
-            end: self.time + params.tau,
+            end: self.path.time + params.tau,
             returned: 0.0,
             liquidatable_since: if since == NOT_LIQUIDATABLE {
-                self.time
+                self.path.time
             } else {
                 since
             },
@@ -1003,7 +1059,7 @@ impl Engine {
     /// The keeper that starts an auction on account `id`: the first of the protocol's keepers
     /// (one whose kick got into an earlier block first) whose kick transaction gets in.
     fn kicker(&mut self, p: ProtocolId, id: AccountId, round: u32) -> Option<KeeperId> {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let target = Target::Account(p, id);
         let mut keepers = world.protocols[p.index()].keepers.clone();
         keepers.sort_by_key(|&k| !self.holds_included(Sender::Keeper(k), TxKind::Kick, target));
@@ -1021,9 +1077,9 @@ impl Engine {
     fn keeper_value(&self, k: KeeperId, asset: AssetId, units: f64, protocol_price: f64) -> f64 {
         match self.world.keepers[k.index()].spec.sell_on[asset.index()] {
             Some(v) => {
-                let fundamental = self.state.fundamentals[asset.index()].price();
-                let venue = &self.state.venues[v.index()];
-                let already = self.pending_by_venue[v.index()];
+                let fundamental = self.path.state.fundamentals[asset.index()].price();
+                let venue = &self.path.state.venues[v.index()];
+                let already = self.path.pending_by_venue[v.index()];
                 let (_, before) = venue.sale_from(fundamental, 0.0, already);
                 let (_, after) = venue.sale_from(fundamental, 0.0, already + units);
                 after - before
@@ -1043,13 +1099,13 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> u64 {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let keepers = &world.protocols[p.index()].keepers;
-        let now = self.time;
+        let now = self.path.time;
         let mut activity = 0;
         let mut i = 0;
-        while i < self.state.protocols[p.index()].flips.len() {
-            let flip = self.state.protocols[p.index()].flips[i].clone();
+        while i < self.path.state.protocols[p.index()].flips.len() {
+            let flip = self.path.state.protocols[p.index()].flips[i].clone();
             let (collateral_price, debt_price) = (
                 prices[flip.collateral_asset.index()],
                 prices[flip.debt_asset.index()],
@@ -1061,7 +1117,7 @@ impl Engine {
                     continue;
                 }
             } else if now > flip.end {
-                self.state.protocols[p.index()].flips[i].end = now + params.tau;
+                self.path.state.protocols[p.index()].flips[i].end = now + params.tau;
                 self.emit(
                     round,
                     EventKind::AuctionReset {
@@ -1081,7 +1137,8 @@ impl Engine {
                 } else {
                     0.0
                 };
-                engine.state.keepers[k.index()].available(world.keepers[k.index()].spec.capital)
+                engine.path.state.keepers[k.index()]
+                    .available(world.keepers[k.index()].spec.capital)
                     / debt_price
                     + own
             };
@@ -1173,10 +1230,10 @@ impl Engine {
             if let Some((j, bid, lot)) = outcome {
                 let k = keepers[j];
                 if let Some(w) = flip.winner {
-                    self.state.keepers[keepers[w].index()].locked -= flip.bid * debt_price;
+                    self.path.state.keepers[keepers[w].index()].locked -= flip.bid * debt_price;
                 }
-                self.state.keepers[k.index()].locked += bid * debt_price;
-                let protocol = &mut self.state.protocols[p.index()];
+                self.path.state.keepers[k.index()].locked += bid * debt_price;
+                let protocol = &mut self.path.state.protocols[p.index()];
                 let returned = flip.lot - lot;
                 if returned > 0.0 {
                     let account = &mut protocol.accounts[flip.account.index()];
@@ -1221,14 +1278,14 @@ impl Engine {
     /// Deals English auction `i` to its standing bidder: the keeper pays its bid and receives
     /// the lot; the auction ends as a Dutch one does (shortfall written off, penalty income).
     fn deal(&mut self, p: ProtocolId, i: usize, keeper: KeeperId, prices: &[f64], round: u32) {
-        let world = Arc::clone(&self.world);
-        let protocol = &mut self.state.protocols[p.index()];
+        let world = self.world;
+        let protocol = &mut self.path.state.protocols[p.index()];
         let flip = protocol.flips.remove(i);
         let (collateral_price, debt_price) = (
             prices[flip.collateral_asset.index()],
             prices[flip.debt_asset.index()],
         );
-        let book = &mut self.state.keepers[keeper.index()];
+        let book = &mut self.path.state.keepers[keeper.index()];
         book.locked -= flip.bid * debt_price;
         book.spent += flip.bid * debt_price;
         book.receive(flip.collateral_asset, flip.lot);
@@ -1278,7 +1335,7 @@ impl Engine {
     fn close_auction_books(&mut self, round: u32, close: AuctionClose) {
         let p = close.protocol;
         let surplus = (close.raised - close.debt).max(0.0);
-        if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
+        if let Some(losses) = self.path.state.protocols[p.index()].losses.as_mut() {
             losses.record_fees(surplus * close.debt_price);
         }
         self.emit(
@@ -1320,9 +1377,9 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> bool {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
-        let protocol = &self.state.protocols[p.index()];
+        let protocol = &self.path.state.protocols[p.index()];
         let account = &protocol.accounts[id.index()];
         let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
             return false;
@@ -1337,12 +1394,12 @@ impl Engine {
             return false;
         }
         let t = backstop::takeover(debt, debt_price, balance, collateral_price, params.penalty);
-        self.step_liquidated[p.index()] += debt * debt_price;
+        self.path.step_liquidated[p.index()] += debt * debt_price;
         let since = std::mem::replace(
-            &mut self.liquidatable_since[p.index()][id.index()],
+            &mut self.path.liquidatable_since[p.index()][id.index()],
             NOT_LIQUIDATABLE,
         );
-        let protocol = &mut self.state.protocols[p.index()];
+        let protocol = &mut self.path.state.protocols[p.index()];
         let account = &mut protocol.accounts[id.index()];
         account.debt = 0.0;
         if let Some(slot) = account
@@ -1375,7 +1432,7 @@ impl Engine {
                 debt: t.debt_repaid,
                 debt_price,
                 liquidatable_since: if since == NOT_LIQUIDATABLE {
-                    self.time
+                    self.path.time
                 } else {
                     since
                 },
@@ -1387,7 +1444,7 @@ impl Engine {
     /// Phase 6: backstop vaults that unwind by selling sell their share of the step on each
     /// asset's primary venue.
     fn unwind_backstops(&mut self) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let dt = world.simulation.step_seconds as f64;
         for (p, info) in world.protocols.iter().enumerate() {
             let LiquidationRule::Backstop(params) = info.params.liquidation else {
@@ -1401,17 +1458,20 @@ impl Engine {
                 let Some(v) = asset.primary_venue else {
                     continue;
                 };
-                let Some(vault) = self.state.protocols[p].backstop.as_ref() else {
+                let Some(vault) = self.path.state.protocols[p].backstop.as_ref() else {
                     continue;
                 };
                 let units = vault.inventory[a] * share;
                 if units <= 0.0 {
                     continue;
                 }
-                let fundamental = self.state.fundamentals[a].price();
-                let fill = self.state.venues[v.index()].sell(fundamental, units);
-                self.last_venue_price[v.index()] = fill.price_after;
-                let vault = self.state.protocols[p].backstop.as_mut().expect("present");
+                let fundamental = self.path.state.fundamentals[a].price();
+                let fill = self.path.state.venues[v.index()].sell(fundamental, units);
+                self.path.last_venue_price[v.index()] = fill.price_after;
+                let vault = self.path.state.protocols[p]
+                    .backstop
+                    .as_mut()
+                    .expect("present");
                 let held = vault.inventory[a];
                 vault.cost_basis[a] *= if held > 0.0 {
                     (held - fill.filled) / held
@@ -1442,12 +1502,12 @@ impl Engine {
     /// factors); a shortfall is absorbed by reserves and recorded as bad debt. The first keeper
     /// serving the protocol calls it. Returns whether it did.
     fn absorb(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) -> bool {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
-        if info.keepers.is_empty() || self.state.protocols[p.index()].comet.is_none() {
+        if info.keepers.is_empty() || self.path.state.protocols[p.index()].comet.is_none() {
             return false;
         }
-        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
         let mut collateral = vec![0.0; world.assets.len()];
         let mut delta_value = 0.0;
         for &(asset, units) in &account.collateral {
@@ -1459,12 +1519,12 @@ impl Engine {
         let (debt_asset, debt) = (account.debt_asset, account.debt);
         let debt_price = prices[debt_asset.index()];
         let a = comet::absorb(debt * debt_price, delta_value);
-        self.step_liquidated[p.index()] += debt * debt_price;
+        self.path.step_liquidated[p.index()] += debt * debt_price;
         let since = std::mem::replace(
-            &mut self.liquidatable_since[p.index()][id.index()],
+            &mut self.path.liquidatable_since[p.index()][id.index()],
             NOT_LIQUIDATABLE,
         );
-        let protocol = &mut self.state.protocols[p.index()];
+        let protocol = &mut self.path.state.protocols[p.index()];
         let account = &mut protocol.accounts[id.index()];
         account.debt = 0.0;
         account.collateral.iter_mut().for_each(|c| c.1 = 0.0);
@@ -1489,7 +1549,7 @@ impl Engine {
                 credit: a.credit,
                 shortfall: a.shortfall,
                 liquidatable_since: if since == NOT_LIQUIDATABLE {
-                    self.time
+                    self.path.time
                 } else {
                     since
                 },
@@ -1513,7 +1573,7 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> u64 {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         let mut activity = 0;
         for (a, &asset_price) in prices.iter().enumerate().take(world.assets.len()) {
@@ -1527,14 +1587,14 @@ impl Engine {
                 collateral.liquidation_factor,
             );
             for &k in &info.keepers {
-                let Some(state) = self.state.protocols[p.index()].comet.as_ref() else {
+                let Some(state) = self.path.state.protocols[p.index()].comet.as_ref() else {
                     return 0;
                 };
                 if state.reserves_usd >= params.target_reserves_usd || state.held[a] <= 0.0 {
                     break;
                 }
                 let keeper = &world.keepers[k.index()].spec;
-                let budget = self.state.keepers[k.index()].available(keeper.capital);
+                let budget = self.path.state.keepers[k.index()].available(keeper.capital);
                 let mut units = state.held[a].min(budget / price);
                 let mut bought = None;
                 for _ in 0..8 {
@@ -1550,13 +1610,13 @@ impl Engine {
                 }
                 let Some(units) = bought else { continue };
                 let paid = units * price;
-                let state = self.state.protocols[p.index()]
+                let state = self.path.state.protocols[p.index()]
                     .comet
                     .as_mut()
                     .expect("present");
                 state.held[a] = (state.held[a] - units).max(0.0);
                 state.reserves_usd += paid;
-                let book = &mut self.state.keepers[k.index()];
+                let book = &mut self.path.state.keepers[k.index()];
                 book.spent += paid;
                 book.receive(asset, units);
                 if let Some(v) = keeper.sell_on[a] {
@@ -1594,9 +1654,9 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> u64 {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
-        let Some(pool) = self.state.protocols[p.index()].stability_pool.as_ref() else {
+        let Some(pool) = self.path.state.protocols[p.index()].stability_pool.as_ref() else {
             return 0;
         };
         let debt_asset = pool.debt_asset;
@@ -1623,15 +1683,15 @@ impl Engine {
                 prices[a.index()] * scale
             }
         };
-        let mut candidates = std::mem::take(&mut self.candidates);
+        let mut candidates = std::mem::take(&mut self.path.candidates);
         candidates.clear();
-        let index = &mut self.state.protocols[p.index()].index;
+        let index = &mut self.path.state.protocols[p.index()].index;
         index.prune();
         index.candidates(&query, &mut candidates);
         let mut activity = 0;
         let mut missed = 0;
         for &id in &candidates {
-            let account = &self.state.protocols[p.index()].accounts[id.index()];
+            let account = &self.path.state.protocols[p.index()].accounts[id.index()];
             let Some((asset, collateral)) = richest_collateral(account, prices) else {
                 continue;
             };
@@ -1641,7 +1701,7 @@ impl Engine {
             }
             let price = prices[asset.index()] / debt_price;
             let icr = collateral * price / debt;
-            let pool = self.state.protocols[p.index()]
+            let pool = self.path.state.protocols[p.index()]
                 .stability_pool
                 .as_ref()
                 .expect("present");
@@ -1671,9 +1731,9 @@ impl Engine {
             };
             let Some(o) = offset else { continue };
             let last_trove = pool.active_troves <= 1;
-            let since = &mut self.liquidatable_since[p.index()][id.index()];
+            let since = &mut self.path.liquidatable_since[p.index()][id.index()];
             if *since == NOT_LIQUIDATABLE {
-                *since = self.time;
+                *since = self.path.time;
             }
             // Nobody to call it, the rate limit reached, the last trove, or no keeper's
             // transaction in yet: it waits.
@@ -1686,11 +1746,11 @@ impl Engine {
                 continue;
             };
             let liquidatable_since = std::mem::replace(
-                &mut self.liquidatable_since[p.index()][id.index()],
+                &mut self.path.liquidatable_since[p.index()][id.index()],
                 NOT_LIQUIDATABLE,
             );
-            self.step_liquidated[p.index()] += debt * debt_price;
-            let protocol = &mut self.state.protocols[p.index()];
+            self.path.step_liquidated[p.index()] += debt * debt_price;
+            let protocol = &mut self.path.state.protocols[p.index()];
             let account = &mut protocol.accounts[id.index()];
             account.debt = 0.0;
             account
@@ -1718,7 +1778,7 @@ impl Engine {
             pool.system_collateral[asset.index()] -= collateral;
             pool.system_debt -= debt;
             pool.active_troves -= 1;
-            let book = &mut self.state.keepers[keeper.index()];
+            let book = &mut self.path.state.keepers[keeper.index()];
             book.receive(asset, o.gas_collateral);
             book.incentives += params.gas_compensation * debt_price;
             if let Some(v) = world.keepers[keeper.index()].spec.sell_on[asset.index()] {
@@ -1750,7 +1810,7 @@ impl Engine {
             );
             activity += 1;
         }
-        self.candidates = candidates;
+        self.path.candidates = candidates;
         if missed > 0 {
             self.emit(
                 round,
@@ -1767,9 +1827,9 @@ impl Engine {
     /// Spreads the round's pending redistribution over the active troves in proportion to
     /// their collateral, and re-indexes the book (every trigger moved).
     fn redistribute(&mut self, p: ProtocolId, prices: &[f64], round: u32) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
-        let protocol = &mut self.state.protocols[p.index()];
+        let protocol = &mut self.path.state.protocols[p.index()];
         let Some(pool) = protocol.stability_pool.as_mut() else {
             return;
         };
@@ -1841,9 +1901,9 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> bool {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
-        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
         // Keepers seize the collateral worth the most first.
         let Some((collateral_asset, _)) = richest_collateral(account, prices) else {
             return false;
@@ -1858,7 +1918,8 @@ impl Engine {
             .sort_by_key(|&k| !self.holds_included(Sender::Keeper(k), TxKind::Liquidate, target));
         for &k in &keepers {
             let keeper = &world.keepers[k.index()].spec;
-            let budget = (self.state.keepers[k.index()].available(keeper.capital) / debt_price)
+            let budget = (self.path.state.keepers[k.index()].available(keeper.capital)
+                / debt_price)
                 .min(self.allowance_usd(p) / debt_price);
             if budget <= 0.0 {
                 continue;
@@ -1866,7 +1927,7 @@ impl Engine {
             if keeper.strategy == KeeperStrategy::TwoStep && rule.has_close_factor() {
                 // First repay just enough to leave the account barely liquidatable, then call
                 // again for the close factor of what is left: more bonus than one call.
-                let account = &self.state.protocols[p.index()].accounts[id.index()];
+                let account = &self.path.state.protocols[p.index()].accounts[id.index()];
                 let cap = rule.max_repay(account, health_factor, collateral_asset, &price);
                 let first = rule
                     .repay_to_health(
@@ -1888,9 +1949,9 @@ impl Engine {
                         prices,
                         round,
                     ) {
-                        let account = &self.state.protocols[p.index()].accounts[id.index()];
+                        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
                         let health = account.health_factor(&info.params, &price);
-                        let budget = (self.state.keepers[k.index()].available(keeper.capital)
+                        let budget = (self.path.state.keepers[k.index()].available(keeper.capital)
                             / debt_price)
                             .min(self.allowance_usd(p) / debt_price);
                         if health < 1.0
@@ -1923,7 +1984,7 @@ impl Engine {
     /// Annualised realised volatility of the protocol's price of `asset` over the last `window`
     /// seconds of step-end prices (0 until two prices are known).
     fn realised_volatility(&self, p: ProtocolId, asset: AssetId, window: u64) -> f64 {
-        let history = &self.price_history[p.index()][asset.index()];
+        let history = &self.path.price_history[p.index()][asset.index()];
         let step = self.world.simulation.step_seconds;
         let keep = (window / step) as usize + 1;
         let prices: Vec<f64> = history.iter().rev().take(keep).copied().collect();
@@ -1948,30 +2009,30 @@ impl Engine {
         };
         let delay = self.world.keepers[k.index()].spec.sale_delay;
         if delay > 0 {
-            self.delayed_sales.push((self.time + delay, sale));
+            self.path.delayed_sales.push((self.path.time + delay, sale));
             return;
         }
-        self.pending_by_venue[v.index()] += units;
-        self.pending.push(sale);
+        self.path.pending_by_venue[v.index()] += units;
+        self.path.pending.push(sale);
     }
 
     /// Seized collateral whose delay has passed reaches its venue: it is sold at the end of the
     /// step's first cascade round.
     fn release_delayed_sales(&mut self) {
-        if self.delayed_sales.is_empty() {
+        if self.path.delayed_sales.is_empty() {
             return;
         }
-        let now = self.time;
-        let mut kept = Vec::with_capacity(self.delayed_sales.len());
-        for (due, sale) in std::mem::take(&mut self.delayed_sales) {
+        let now = self.path.time;
+        let mut kept = Vec::with_capacity(self.path.delayed_sales.len());
+        for (due, sale) in std::mem::take(&mut self.path.delayed_sales) {
             if due <= now {
-                self.pending_by_venue[sale.venue.index()] += sale.units;
-                self.pending.push(sale);
+                self.path.pending_by_venue[sale.venue.index()] += sale.units;
+                self.path.pending.push(sale);
             } else {
                 kept.push((due, sale));
             }
         }
-        self.delayed_sales = kept;
+        self.path.delayed_sales = kept;
     }
 
     /// USD of debt the protocol may still liquidate this step under its rate limit.
@@ -1980,7 +2041,7 @@ impl Engine {
             .params
             .step_limit_usd
             .map_or(f64::INFINITY, |limit| {
-                (limit - self.step_liquidated[p.index()]).max(0.0)
+                (limit - self.path.step_liquidated[p.index()]).max(0.0)
             })
     }
 
@@ -1999,11 +2060,11 @@ impl Engine {
         prices: &[f64],
         round: u32,
     ) -> bool {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         let keeper = &world.keepers[k.index()].spec;
         let price = |a: AssetId| prices[a.index()];
-        let account = &self.state.protocols[p.index()].accounts[id.index()];
+        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
         let debt_asset = account.debt_asset;
         let (debt_price, collateral_price) = (price(debt_asset), price(collateral_asset));
         let volatility = match info.params.liquidation {
@@ -2026,9 +2087,9 @@ impl Engine {
         let venue = keeper.sell_on[collateral_asset.index()];
         let value = match venue {
             Some(v) => {
-                let fundamental = self.state.fundamentals[collateral_asset.index()].price();
-                let venue_state = &self.state.venues[v.index()];
-                let already = self.pending_by_venue[v.index()];
+                let fundamental = self.path.state.fundamentals[collateral_asset.index()].price();
+                let venue_state = &self.path.state.venues[v.index()];
+                let already = self.path.pending_by_venue[v.index()];
                 let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
                 let (_, after) =
                     venue_state.sale_from(fundamental, 0.0, already + seizure.to_liquidator);
@@ -2047,8 +2108,8 @@ impl Engine {
         {
             return false;
         }
-        self.step_liquidated[p.index()] += cost;
-        let protocol = &mut self.state.protocols[p.index()];
+        self.path.step_liquidated[p.index()] += cost;
+        let protocol = &mut self.path.state.protocols[p.index()];
         let account = &mut protocol.accounts[id.index()];
         account.debt -= seizure.debt_repaid;
         if let Some(slot) = account
@@ -2062,9 +2123,9 @@ impl Engine {
         let closes = account.debt <= 0.0
             || !account.has_collateral()
             || account.health_factor(&info.params, &price) >= 1.0;
-        let since = &mut self.liquidatable_since[p.index()][id.index()];
+        let since = &mut self.path.liquidatable_since[p.index()][id.index()];
         let liquidatable_since = if *since == NOT_LIQUIDATABLE {
-            self.time
+            self.path.time
         } else {
             *since
         };
@@ -2075,7 +2136,7 @@ impl Engine {
         if let Some(losses) = protocol.losses.as_mut() {
             losses.record_fees(seizure.protocol_fee * collateral_price);
         }
-        let book = &mut self.state.keepers[k.index()];
+        let book = &mut self.path.state.keepers[k.index()];
         book.spent += cost;
         book.receive(collateral_asset, seizure.to_liquidator);
         if let Some(v) = venue {
@@ -2108,9 +2169,9 @@ impl Engine {
     /// protocol's rule says so, and otherwise leaves the index (nothing more can be seized);
     /// any other account is re-indexed at its new trigger.
     fn settle_account(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
-        let protocol = &mut self.state.protocols[p.index()];
+        let protocol = &mut self.path.state.protocols[p.index()];
         let account = &protocol.accounts[id.index()];
         if !account.has_collateral() && account.debt > 0.0 {
             if info.params.liquidation.writes_off_bad_debt() {
@@ -2125,8 +2186,8 @@ impl Engine {
 
     /// Writes off the debt of an account with no collateral left.
     fn write_off(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
-        let world = Arc::clone(&self.world);
-        let protocol = &mut self.state.protocols[p.index()];
+        let world = self.world;
+        let protocol = &mut self.path.state.protocols[p.index()];
         let account = &mut protocol.accounts[id.index()];
         let amount = account.debt;
         let debt_asset = account.debt_asset;
@@ -2151,7 +2212,7 @@ impl Engine {
         round: u32,
     ) {
         let usd = amount * debt_price;
-        if let Some(losses) = self.state.protocols[p.index()].losses.as_mut() {
+        if let Some(losses) = self.path.state.protocols[p.index()].losses.as_mut() {
             losses.record_bad_debt(usd);
         }
         let kind = EventKind::BadDebt {
@@ -2166,10 +2227,10 @@ impl Engine {
 
     /// Sells what keepers seized this round, one sale per keeper and venue, in keeper order.
     fn flush_sales(&mut self, round: u32) {
-        if self.pending.is_empty() {
+        if self.path.pending.is_empty() {
             return;
         }
-        let mut pending = std::mem::take(&mut self.pending);
+        let mut pending = std::mem::take(&mut self.path.pending);
         pending.sort_by_key(|s| (s.keeper, s.venue));
         let mut i = 0;
         while i < pending.len() {
@@ -2182,12 +2243,12 @@ impl Engine {
                 i += 1;
             }
             let asset = self.world.venues[venue.index()].base;
-            let fundamental = self.state.fundamentals[asset.index()].price();
-            let fill = self.state.venues[venue.index()].sell(fundamental, units);
-            let book = &mut self.state.keepers[keeper.index()];
+            let fundamental = self.path.state.fundamentals[asset.index()].price();
+            let fill = self.path.state.venues[venue.index()].sell(fundamental, units);
+            let book = &mut self.path.state.keepers[keeper.index()];
             book.received += fill.proceeds;
             book.inventory[asset.index()] -= fill.filled;
-            self.last_venue_price[venue.index()] = fill.price_after;
+            self.path.last_venue_price[venue.index()] = fill.price_after;
             let filled_value = if units > 0.0 {
                 oracle_value * fill.filled / units
             } else {
@@ -2209,21 +2270,21 @@ impl Engine {
             );
         }
         pending.clear();
-        self.pending = pending;
-        self.pending_by_venue.iter_mut().for_each(|x| *x = 0.0);
+        self.path.pending = pending;
+        self.path.pending_by_venue.iter_mut().for_each(|x| *x = 0.0);
     }
 
     /// End of run: mark every protocol's open book and every keeper's balances.
     fn mark(&mut self) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let n = world.assets.len();
         for p in 0..world.protocols.len() {
             let id = ProtocolId(p as u32);
             let prices: Vec<f64> = (0..n)
-                .map(|a| world.protocol_price(&self.state, id, AssetId(a as u32)))
+                .map(|a| world.protocol_price(&self.path.state, id, AssetId(a as u32)))
                 .collect();
             let price = |a: AssetId| prices[a.index()];
-            let protocol = &self.state.protocols[p];
+            let protocol = &self.path.state.protocols[p];
             let mut collateral = vec![0.0; n];
             let mut debt = vec![0.0; n];
             let (mut open, mut debt_usd, mut collateral_usd, mut unrealised) = (0, 0.0, 0.0, 0.0);
@@ -2277,7 +2338,7 @@ impl Engine {
             );
         }
         for p in 0..world.protocols.len() {
-            if let Some(pool) = self.state.protocols[p].stability_pool.clone() {
+            if let Some(pool) = self.path.state.protocols[p].stability_pool.clone() {
                 self.emit(
                     0,
                     EventKind::StabilityPoolMarked {
@@ -2288,7 +2349,7 @@ impl Engine {
                     },
                 );
             }
-            if let Some(state) = self.state.protocols[p].comet.clone() {
+            if let Some(state) = self.path.state.protocols[p].comet.clone() {
                 self.emit(
                     0,
                     EventKind::CometMarked {
@@ -2298,7 +2359,7 @@ impl Engine {
                     },
                 );
             }
-            if let Some(vault) = self.state.protocols[p].backstop.clone() {
+            if let Some(vault) = self.path.state.protocols[p].backstop.clone() {
                 self.emit(
                     0,
                     EventKind::BackstopMarked {
@@ -2313,7 +2374,7 @@ impl Engine {
         }
         self.mark_perps();
         for k in 0..world.keepers.len() {
-            let book = self.state.keepers[k].clone();
+            let book = self.path.state.keepers[k].clone();
             self.emit(
                 0,
                 EventKind::KeeperMarked {

@@ -14,7 +14,7 @@ mod event;
 mod sink;
 mod world;
 
-pub use engine::Engine;
+pub use engine::{Engine, trail};
 pub use event::{
     BookMark, Event, EventKind, LiquidationRecord, PerpCloseKind, PerpLiquidation, PerpMark,
     PerpSettlement, SaleRecord, TroveLiquidation, TxRecord,

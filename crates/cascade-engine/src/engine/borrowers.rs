@@ -7,7 +7,6 @@
 //! declined — when the health factor is back above the trigger.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use cascade_model::borrower::{BorrowerAction, BorrowerBehaviour, repay_units, top_up_units};
 use cascade_model::chain::{Sender, Target, TxKind};
@@ -15,7 +14,7 @@ use cascade_model::ids::{AccountId, AssetId, ProtocolId};
 use cascade_model::rng::{RngStream, stream};
 use rand::RngExt;
 
-use super::{Engine, NOT_LIQUIDATABLE};
+use super::{Cx, NOT_LIQUIDATABLE};
 use crate::event::EventKind;
 use crate::world::World;
 
@@ -79,18 +78,18 @@ fn tx_kind(action: BorrowerAction) -> TxKind {
     }
 }
 
-impl Engine {
+impl Cx<'_> {
     /// Phase 4 for every protocol whose owners act.
     pub(super) fn borrowers_act(&mut self) {
-        for p in 0..self.owners.len() {
-            if self.owners[p].is_some() {
+        for p in 0..self.path.owners.len() {
+            if self.path.owners[p].is_some() {
                 self.owners_of(ProtocolId(p as u32));
             }
         }
     }
 
     fn set_episode(&mut self, p: ProtocolId, id: AccountId, episode: Episode, noticed: u64) {
-        let owners = self.owners[p.index()].as_mut().expect("owners");
+        let owners = self.path.owners[p.index()].as_mut().expect("owners");
         owners.episodes[id.index()] = (episode, noticed);
         if episode == Episode::Idle {
             owners.watched.remove(&id.0);
@@ -100,26 +99,28 @@ impl Engine {
     }
 
     fn owners_of(&mut self, p: ProtocolId) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         let prices: Vec<f64> = (0..world.assets.len())
-            .map(|a| world.protocol_price(&self.state, p, AssetId(a as u32)))
+            .map(|a| world.protocol_price(&self.path.state, p, AssetId(a as u32)))
             .collect();
         let price = |a: AssetId| prices[a.index()];
         let health = |engine: &Self, id: AccountId| {
-            engine.state.protocols[p.index()].accounts[id.index()]
+            engine.path.state.protocols[p.index()].accounts[id.index()]
                 .health_factor(&info.params, &price)
         };
         // Owners already in an episode.
-        let owners = self.owners[p.index()].as_ref().expect("owners");
+        let owners = self.path.owners[p.index()].as_ref().expect("owners");
         let watched: Vec<u32> = owners.watched.iter().copied().collect();
         for i in watched {
             let id = AccountId(i);
             let Some(behaviour) = info.borrower(id).copied() else {
                 continue;
             };
-            let (episode, noticed) =
-                self.owners[p.index()].as_ref().expect("owners").episodes[i as usize];
+            let (episode, noticed) = self.path.owners[p.index()]
+                .as_ref()
+                .expect("owners")
+                .episodes[i as usize];
             match episode {
                 Episode::Idle => {}
                 Episode::Declined => {
@@ -128,7 +129,7 @@ impl Engine {
                     }
                 }
                 Episode::Waiting(at) => {
-                    if self.time >= at {
+                    if self.path.time >= at {
                         self.send_owner_transaction(p, id, &behaviour, noticed, &prices);
                     }
                 }
@@ -148,7 +149,10 @@ impl Engine {
             }
         }
         // Owners newly below their trigger decide whether to act.
-        let max_trigger = self.owners[p.index()].as_ref().expect("owners").max_trigger;
+        let max_trigger = self.path.owners[p.index()]
+            .as_ref()
+            .expect("owners")
+            .max_trigger;
         let scaled = |a: AssetId| {
             if info.params.collateral[a.index()].is_some() {
                 prices[a.index()] / max_trigger
@@ -156,9 +160,9 @@ impl Engine {
                 prices[a.index()]
             }
         };
-        let mut candidates = std::mem::take(&mut self.candidates);
+        let mut candidates = std::mem::take(&mut self.path.candidates);
         candidates.clear();
-        let index = &mut self.state.protocols[p.index()].index;
+        let index = &mut self.path.state.protocols[p.index()].index;
         index.prune();
         index.candidates(&scaled, &mut candidates);
         let (mut acting, mut declined) = (0, 0);
@@ -166,29 +170,29 @@ impl Engine {
             let Some(behaviour) = info.borrower(id).copied() else {
                 continue;
             };
-            let owners = self.owners[p.index()].as_mut().expect("owners");
+            let owners = self.path.owners[p.index()].as_mut().expect("owners");
             if owners.episodes[id.index()].0 != Episode::Idle {
                 continue;
             }
-            let account = &self.state.protocols[p.index()].accounts[id.index()];
+            let account = &self.path.state.protocols[p.index()].accounts[id.index()];
             if account.debt <= 0.0 || health(self, id) >= behaviour.trigger_health {
                 continue;
             }
-            let owners = self.owners[p.index()].as_mut().expect("owners");
+            let owners = self.path.owners[p.index()].as_mut().expect("owners");
             let draw: f64 = owners.rng.random();
             if draw < behaviour.probability {
                 acting += 1;
-                let at = self.time + behaviour.delay;
-                self.set_episode(p, id, Episode::Waiting(at), self.time);
+                let at = self.path.time + behaviour.delay;
+                self.set_episode(p, id, Episode::Waiting(at), self.path.time);
                 if behaviour.delay == 0 {
-                    self.send_owner_transaction(p, id, &behaviour, self.time, &prices);
+                    self.send_owner_transaction(p, id, &behaviour, self.path.time, &prices);
                 }
             } else {
                 declined += 1;
-                self.set_episode(p, id, Episode::Declined, self.time);
+                self.set_episode(p, id, Episode::Declined, self.path.time);
             }
         }
-        self.candidates = candidates;
+        self.path.candidates = candidates;
         if acting + declined > 0 {
             self.emit(
                 0,
@@ -210,7 +214,7 @@ impl Engine {
         noticed: u64,
         prices: &[f64],
     ) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         let price = |a: AssetId| prices[a.index()];
         let (sender, kind, target) = (
@@ -218,7 +222,7 @@ impl Engine {
             tx_kind(behaviour.action),
             Target::Account(p, id),
         );
-        let protocol = &self.state.protocols[p.index()];
+        let protocol = &self.path.state.protocols[p.index()];
         let account = &protocol.accounts[id.index()];
         let wallet = protocol.wallets[id.index()];
         let amount = if self.has_transaction(sender, kind, target) {
@@ -267,10 +271,10 @@ impl Engine {
         noticed: u64,
         prices: &[f64],
     ) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.protocols[p.index()];
         let price = |a: AssetId| prices[a.index()];
-        let protocol = &mut self.state.protocols[p.index()];
+        let protocol = &mut self.path.state.protocols[p.index()];
         let wallet = protocol.wallets[id.index()];
         let account = &mut protocol.accounts[id.index()];
         let health_before = account.health_factor(&info.params, &price);
@@ -296,7 +300,7 @@ impl Engine {
         let health_after = account.health_factor(&info.params, &price);
         protocol.index.update(&info.params, id, account);
         if health_after >= 1.0 {
-            self.liquidatable_since[p.index()][id.index()] = NOT_LIQUIDATABLE;
+            self.path.liquidatable_since[p.index()][id.index()] = NOT_LIQUIDATABLE;
         }
         self.emit(
             0,

@@ -18,7 +18,6 @@
 //! limit, and an intent the keeper stops wanting is forgotten at the step's end.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 
 use cascade_model::chain::{
     DropReason, GasStrategy, Sender, Target, Transaction, TxKind, inclusion_order,
@@ -26,7 +25,7 @@ use cascade_model::chain::{
 use cascade_model::ids::KeeperId;
 use cascade_model::volatility::RealisedVolatility;
 
-use super::Engine;
+use super::Cx;
 use crate::event::{EventKind, TxRecord};
 use crate::world::World;
 
@@ -107,7 +106,7 @@ fn record(tx: &Transaction, gas_usd: f64) -> Box<TxRecord> {
     })
 }
 
-impl Engine {
+impl Cx<'_> {
     /// How `sender` prices gas.
     fn gas_strategy(&self, sender: Sender) -> GasStrategy {
         match sender {
@@ -124,7 +123,7 @@ impl Engine {
             c.cost_usd(
                 kind,
                 gwei,
-                self.state.fundamentals[c.gas_asset.index()].price(),
+                self.path.state.fundamentals[c.gas_asset.index()].price(),
             )
         })
     }
@@ -133,7 +132,7 @@ impl Engine {
     /// bid at the current clearing price (0 without a chain). Keepers count it against their
     /// minimum profit.
     pub(super) fn expected_gas_usd(&self, k: KeeperId, kind: TxKind) -> f64 {
-        match &self.chain {
+        match &self.path.chain {
             Some(run) if self.world.chain.is_some() => self.gas_cost(
                 kind,
                 self.world.keepers[k.index()].spec.gas.bid(run.gas_gwei),
@@ -145,18 +144,18 @@ impl Engine {
     /// The start of a step's blocks: the clearing price, the room, expiries, re-bids and the
     /// waiting transactions that now get in.
     pub(super) fn begin_blocks(&mut self) {
-        let world = Arc::clone(&self.world);
-        let Some(run) = self.chain.as_mut() else {
+        let world = self.world;
+        let Some(run) = self.path.chain.as_mut() else {
             return;
         };
         let Some(params) = world.chain.as_ref() else {
             return;
         };
-        let now = self.time;
+        let now = self.path.time;
         let blocks = params.blocks_in_step(now, world.simulation.step_seconds);
         let volatility = match (&mut run.volatility, &params.gas) {
             (Some(v), cascade_model::chain::GasPrice::Volatility { asset, .. }) => {
-                v.observe(self.state.fundamentals[asset.index()].price());
+                v.observe(self.path.state.fundamentals[asset.index()].price());
                 v.daily()
             }
             _ => 0.0,
@@ -176,7 +175,7 @@ impl Engine {
         );
         // Expiries, then re-bids by market-strategy senders.
         for id in ids {
-            let run = self.chain.as_mut().expect("checked above");
+            let run = self.path.chain.as_mut().expect("checked above");
             let tx = run.txs[&id];
             if params
                 .expiry
@@ -191,6 +190,7 @@ impl Engine {
             }
             if let Some(bid) = self.gas_strategy(tx.sender).rebid(tx.gas_bid, gas_gwei) {
                 let tx = self
+                    .path
                     .chain
                     .as_mut()
                     .expect("checked above")
@@ -202,7 +202,7 @@ impl Engine {
             }
         }
         // Waiting transactions that clear get in, highest bid first, while room lasts.
-        let run = self.chain.as_ref().expect("checked above");
+        let run = self.path.chain.as_ref().expect("checked above");
         let mut clearing: Vec<Transaction> = run
             .txs
             .values()
@@ -211,11 +211,11 @@ impl Engine {
             .collect();
         clearing.sort_by(inclusion_order);
         for tx in clearing {
-            if self.chain.as_ref().is_some_and(|r| r.room == 0) {
+            if self.path.chain.as_ref().is_some_and(|r| r.room == 0) {
                 break;
             }
-            if !self.pay_for(&tx) {
-                let run = self.chain.as_mut().expect("checked above");
+            if !self.pay_for(&tx, 0) {
+                let run = self.path.chain.as_mut().expect("checked above");
                 let tx = run.remove(tx.id).expect("present");
                 self.emit(
                     0,
@@ -223,7 +223,7 @@ impl Engine {
                 );
                 continue;
             }
-            let run = self.chain.as_mut().expect("checked above");
+            let run = self.path.chain.as_mut().expect("checked above");
             run.txs.get_mut(&tx.id).expect("present").included = true;
         }
     }
@@ -232,12 +232,12 @@ impl Engine {
     /// emits `KeeperOutOfGas`.
     fn keeper_can_pay(&mut self, k: KeeperId, cost: f64, round: u32) -> bool {
         let budget = self.world.keepers[k.index()].spec.gas_budget;
-        let book = &self.state.keepers[k.index()];
+        let book = &self.path.state.keepers[k.index()];
         if cost <= book.gas_left(budget) {
             return true;
         }
         let gas_spent = book.gas_spent;
-        let run = self.chain.as_mut().expect("a chain pays");
+        let run = self.path.chain.as_mut().expect("a chain pays");
         if !std::mem::replace(&mut run.out_of_gas[k.index()], true) {
             self.emit(
                 round,
@@ -253,18 +253,18 @@ impl Engine {
     /// Includes `tx` if its sender can pay: room is taken, gas paid, `TxIncluded` emitted.
     /// Returns false when a keeper's gas budget cannot pay (emitting `KeeperOutOfGas` the first
     /// time).
-    fn pay_for(&mut self, tx: &Transaction) -> bool {
+    fn pay_for(&mut self, tx: &Transaction, round: u32) -> bool {
         let cost = self.gas_cost(tx.kind, tx.gas_bid);
         if let Sender::Keeper(k) = tx.sender {
-            if !self.keeper_can_pay(k, cost, 0) {
+            if !self.keeper_can_pay(k, cost, round) {
                 return false;
             }
-            self.state.keepers[k.index()].gas_spent += cost;
-            self.chain.as_mut().expect("a chain pays").out_of_gas[k.index()] = false;
+            self.path.state.keepers[k.index()].gas_spent += cost;
+            self.path.chain.as_mut().expect("a chain pays").out_of_gas[k.index()] = false;
         }
-        let run = self.chain.as_mut().expect("a chain pays");
+        let run = self.path.chain.as_mut().expect("a chain pays");
         run.room = run.room.saturating_sub(1);
-        self.emit(0, EventKind::TxIncluded(record(tx, cost)));
+        self.emit(round, EventKind::TxIncluded(record(tx, cost)));
         true
     }
 
@@ -283,8 +283,8 @@ impl Engine {
         amount: f64,
         round: u32,
     ) -> Option<f64> {
-        let now = self.time;
-        let Some(run) = self.chain.as_mut() else {
+        let now = self.path.time;
+        let Some(run) = self.path.chain.as_mut() else {
             return Some(amount);
         };
         let latency = match sender {
@@ -326,7 +326,7 @@ impl Engine {
                         return None;
                     }
                 }
-                let run = self.chain.as_mut().expect("present");
+                let run = self.path.chain.as_mut().expect("present");
                 let id = run.next_id;
                 run.next_id += 1;
                 run.txs.insert(
@@ -350,7 +350,7 @@ impl Engine {
                     return Some(amount);
                 }
                 if on_chain {
-                    let tx = self.chain.as_ref().expect("present").txs[&id];
+                    let tx = self.path.chain.as_ref().expect("present").txs[&id];
                     self.emit(round, EventKind::TxSubmitted(record(&tx, 0.0)));
                 }
                 return None;
@@ -362,8 +362,8 @@ impl Engine {
     /// Tries to include waiting transaction `id` now; on success it is removed and the amount
     /// it carries returned, for its action to execute.
     fn try_include(&mut self, id: u64, round: u32) -> Option<f64> {
-        let now = self.time;
-        let run = self.chain.as_mut().expect("a mempool");
+        let now = self.path.time;
+        let run = self.path.chain.as_mut().expect("a mempool");
         let tx = run.txs[&id];
         if now < tx.not_before {
             return None;
@@ -378,36 +378,27 @@ impl Engine {
                 Some(bid) if bid >= gas_gwei => {
                     tx.gas_bid = bid;
                     tx.bumps += 1;
-                    let run = self.chain.as_mut().expect("a mempool");
+                    let run = self.path.chain.as_mut().expect("a mempool");
                     *run.txs.get_mut(&id).expect("present") = tx;
                 }
                 _ => return None,
             }
         }
-        if self.chain.as_ref().is_some_and(|r| r.room == 0) || !self.pay_for_in_round(&tx, round) {
+        if self.path.chain.as_ref().is_some_and(|r| r.room == 0) || !self.pay_for(&tx, round) {
             return None;
         }
-        self.chain
+        self.path
+            .chain
             .as_mut()
             .expect("a mempool")
             .remove(id)
             .map(|tx| tx.amount)
     }
 
-    /// [`Engine::pay_for`] inside a cascade round (events carry the round).
-    fn pay_for_in_round(&mut self, tx: &Transaction, round: u32) -> bool {
-        let before = self.events.len();
-        let paid = self.pay_for(tx);
-        for event in &mut self.events[before..] {
-            event.round = round;
-        }
-        paid
-    }
-
     /// Whether `sender` holds a transaction of `kind` on `target` included this step and not
     /// yet executed (it goes first: it is in an earlier block).
     pub(super) fn holds_included(&self, sender: Sender, kind: TxKind, target: Target) -> bool {
-        self.chain.as_ref().is_some_and(|run| {
+        self.path.chain.as_ref().is_some_and(|run| {
             run.by_key
                 .get(&(sender, kind, target))
                 .is_some_and(|id| run.txs[id].included)
@@ -417,7 +408,8 @@ impl Engine {
     /// Whether a transaction of `sender` for `kind` on `target` is in the mempool (waiting or
     /// included this step).
     pub(super) fn has_transaction(&self, sender: Sender, kind: TxKind, target: Target) -> bool {
-        self.chain
+        self.path
+            .chain
             .as_ref()
             .is_some_and(|run| run.by_key.contains_key(&(sender, kind, target)))
     }
@@ -425,7 +417,7 @@ impl Engine {
     /// The end of a step's blocks: transactions included this step and not executed revert;
     /// without a chain, intents nobody wanted this step are forgotten.
     pub(super) fn end_blocks(&mut self) {
-        let Some(run) = self.chain.as_mut() else {
+        let Some(run) = self.path.chain.as_mut() else {
             return;
         };
         let on_chain = self.world.chain.is_some();

@@ -12,17 +12,17 @@
 
 use cascade_model::ids::VenueId;
 
-use super::Engine;
+use super::Cx;
 use crate::event::EventKind;
 
-impl Engine {
+impl Cx<'_> {
     /// Lets venue `v`'s market makers, if any, watch its price and set its depth for the next
     /// `dt` seconds; records `DepthChanged` when the depth moved (the price move it causes is
     /// recorded by the caller with the venue's other moves).
     pub(super) fn adjust_depth(&mut self, v: VenueId, dt: u64) {
         let base = self.world.venues[v.index()].base;
-        let fundamental = self.state.fundamentals[base.index()].price();
-        if let Some(change) = self.state.venues[v.index()].adjust_depth(fundamental, dt) {
+        let fundamental = self.path.state.fundamentals[base.index()].price();
+        if let Some(change) = self.path.state.venues[v.index()].adjust_depth(fundamental, dt) {
             self.emit(
                 0,
                 EventKind::DepthChanged {

@@ -18,14 +18,12 @@
 //! same price and funding is paid by every holder of the market, so the exchange's total value
 //! (`PerpState::total_value`) is constant.
 
-use std::sync::Arc;
-
 use cascade_model::ids::{AccountId, MarketId, PerpId};
 use cascade_model::perp::adl_rank;
 use cascade_model::perp::index::PerpIndex;
 use cascade_model::perp::params::{CloseOut, DeficitRule, funding_rate, mark_price};
 
-use super::Engine;
+use super::Cx;
 use crate::event::{EventKind, PerpCloseKind, PerpLiquidation, PerpMark, PerpSettlement};
 
 /// Units below which a position counts as closed (rounding of partial closes).
@@ -48,7 +46,7 @@ pub(super) struct AdlQueue {
     next: usize,
 }
 
-impl Engine {
+impl Cx<'_> {
     /// The perp exchanges' part of a cascade round. Returns the number of accounts acted on.
     pub(super) fn liquidate_perps(&mut self, round: u32) -> u64 {
         let mut activity = 0;
@@ -63,13 +61,13 @@ impl Engine {
     /// Index and mark of every market of `x` from its oracle (or fundamental) and venue now.
     fn refresh_marks(&mut self, x: PerpId) {
         let info = &self.world.perps[x.index()];
-        let state = &mut self.state.perps[x.index()];
+        let state = &mut self.path.state.perps[x.index()];
         for (m, market) in info.markets.iter().enumerate() {
             let index = match market.index {
-                Some(o) => self.state.oracles[o.index()].published(),
-                None => self.state.fundamentals[market.asset.index()].price(),
+                Some(o) => self.path.state.oracles[o.index()].published(),
+                None => self.path.state.fundamentals[market.asset.index()].price(),
             };
-            let venue = self.last_venue_price[market.venue.index()];
+            let venue = self.path.last_venue_price[market.venue.index()];
             let (sum, count) = state.premium[m];
             let premium = if count > 0 {
                 sum / f64::from(count)
@@ -82,30 +80,30 @@ impl Engine {
     }
 
     fn perp_round(&mut self, x: PerpId, round: u32) -> u64 {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let rules = &world.perps[x.index()].rules;
         let mut activity = 0;
         let mut missed = 0;
-        let state = &mut self.state.perps[x.index()];
+        let state = &mut self.path.state.perps[x.index()];
         if state.index.is_stale() {
             state.index = PerpIndex::build(&state.accounts, rules, &state.marks);
         }
         // A sliced account that is healthy again starts its next liquidation with a slice.
         let marks = &state.marks;
-        self.perp_sliced[x.index()].retain(|&i| {
+        self.path.perp_sliced[x.index()].retain(|&i| {
             let account = &mut state.accounts[i as usize];
             let still = !account.positions.is_empty()
                 && account.equity(marks) < account.maintenance(rules, marks);
             account.sliced &= still;
             still
         });
-        let mut candidates = std::mem::take(&mut self.perp_candidates);
+        let mut candidates = std::mem::take(&mut self.path.perp_candidates);
         state
             .index
             .candidates(&state.accounts, &state.marks, &mut candidates);
         for &id in &candidates {
             let i = id.index();
-            let state = &mut self.state.perps[x.index()];
+            let state = &mut self.path.state.perps[x.index()];
             let account = &mut state.accounts[i];
             if account.positions.is_empty() {
                 continue;
@@ -115,7 +113,7 @@ impl Engine {
             if equity >= maintenance {
                 continue;
             }
-            if self.time < account.cooldown_until {
+            if self.path.time < account.cooldown_until {
                 missed += 1;
                 continue;
             }
@@ -125,7 +123,7 @@ impl Engine {
                 missed += 1;
             }
         }
-        self.perp_candidates = candidates;
+        self.path.perp_candidates = candidates;
         if missed > 0 {
             // Accounts waiting out a slice cooldown, or whose close found no liquidity.
             self.emit(
@@ -149,7 +147,7 @@ impl Engine {
         maintenance: f64,
         round: u32,
     ) -> bool {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.perps[x.index()];
         let params = info.params;
         if let Some(vault) = params.vault {
@@ -158,7 +156,7 @@ impl Engine {
                 return true;
             }
         }
-        let state = &self.state.perps[x.index()];
+        let state = &self.path.state.perps[x.index()];
         let marks = state.marks.clone();
         let account = &state.accounts[id.index()];
         let slice = params.slicing.filter(|s| {
@@ -216,21 +214,21 @@ impl Engine {
             maintenance,
             round,
         );
-        let account = &mut self.state.perps[x.index()].accounts[id.index()];
+        let account = &mut self.path.state.perps[x.index()].accounts[id.index()];
         if let Some(s) = slice {
             account.sliced = true;
-            account.cooldown_until = self.time + s.cooldown;
-            self.perp_sliced[x.index()].push(id.0);
+            account.cooldown_until = self.path.time + s.cooldown;
+            self.path.perp_sliced[x.index()].push(id.0);
         } else if account.positions.is_empty() {
             self.settle_perp_account(x, id, round);
         }
-        if !self.state.perps[x.index()].accounts[id.index()]
+        if !self.path.state.perps[x.index()].accounts[id.index()]
             .positions
             .is_empty()
         {
             // A slice or a partial fill: the fee and the smaller position move its liquidation
             // price.
-            self.state.perps[x.index()].index.invalidate();
+            self.path.state.perps[x.index()].index.invalidate();
         }
         true
     }
@@ -239,8 +237,8 @@ impl Engine {
     /// venue would fill, and at what average price.
     fn quote_close(&self, x: PerpId, m: MarketId, units: f64) -> (f64, f64) {
         let market = &self.world.perps[x.index()].markets[m.index()];
-        let fundamental = self.state.fundamentals[market.asset.index()].price();
-        let venue = &self.state.venues[market.venue.index()];
+        let fundamental = self.path.state.fundamentals[market.asset.index()].price();
+        let venue = &self.path.state.venues[market.venue.index()];
         let fill = if units >= 0.0 {
             venue.quote(fundamental, units)
         } else {
@@ -268,28 +266,28 @@ impl Engine {
         maintenance: f64,
         round: u32,
     ) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.perps[x.index()];
-        let marks = self.state.perps[x.index()].marks.clone();
+        let marks = self.path.state.perps[x.index()].marks.clone();
         let mut records = Vec::with_capacity(plan.len());
         for close in plan {
             if close.filled <= 0.0 {
                 continue;
             }
-            let account = &self.state.perps[x.index()].accounts[id.index()];
+            let account = &self.path.state.perps[x.index()].accounts[id.index()];
             let position = account.positions[close.position];
             let m = position.market;
             let liquidation_price = account.liquidation_price(close.position, &info.rules, &marks);
             let bankruptcy_price = account.bankruptcy_price(close.position, &marks);
             let market = &info.markets[m.index()];
-            let fundamental = self.state.fundamentals[market.asset.index()].price();
-            let venue = &mut self.state.venues[market.venue.index()];
+            let fundamental = self.path.state.fundamentals[market.asset.index()].price();
+            let venue = &mut self.path.state.venues[market.venue.index()];
             let fill = if close.units >= 0.0 {
                 venue.sell(fundamental, close.units)
             } else {
                 venue.buy(fundamental, -close.units)
             };
-            self.last_venue_price[market.venue.index()] = fill.price_after;
+            self.path.last_venue_price[market.venue.index()] = fill.price_after;
             let average = if fill.filled > 0.0 {
                 fill.proceeds / fill.filled
             } else {
@@ -301,7 +299,7 @@ impl Engine {
             } else {
                 0.0
             };
-            let state = &mut self.state.perps[x.index()];
+            let state = &mut self.path.state.perps[x.index()];
             let account = &mut state.accounts[id.index()];
             account.wallet += signed * (average - position.entry) - fee;
             account.positions[close.position].size -= signed;
@@ -333,7 +331,7 @@ impl Engine {
                 price_after: fill.price_after,
             });
         }
-        self.state.perps[x.index()].accounts[id.index()]
+        self.path.state.perps[x.index()].accounts[id.index()]
             .positions
             .retain(|p| p.size.abs() > DUST_UNITS);
         for record in records {
@@ -346,7 +344,7 @@ impl Engine {
     /// cannot pay is to be socialised or stays uncovered.
     fn settle_perp_account(&mut self, x: PerpId, id: AccountId, round: u32) {
         let params = self.world.perps[x.index()].params;
-        let state = &mut self.state.perps[x.index()];
+        let state = &mut self.path.state.perps[x.index()];
         let account = &mut state.accounts[id.index()];
         let balance = account.wallet;
         let to_fund = match params.close_out {
@@ -363,7 +361,7 @@ impl Engine {
             state.fund = 0.0;
             state.uncovered += shortfall;
             if params.deficit == DeficitRule::Socialise {
-                self.perp_to_socialise[x.index()] += shortfall;
+                self.path.perp_to_socialise[x.index()] += shortfall;
             }
         }
         let fund_balance = state.fund;
@@ -383,7 +381,7 @@ impl Engine {
 
     /// The vault takes the account's positions and its margin over, at their entry prices.
     fn take_over(&mut self, x: PerpId, id: AccountId, equity: f64, maintenance: f64, round: u32) {
-        let state = &mut self.state.perps[x.index()];
+        let state = &mut self.path.state.perps[x.index()];
         let account = &mut state.accounts[id.index()];
         let Some(vault) = state.vault.as_mut() else {
             return;
@@ -418,15 +416,15 @@ impl Engine {
     /// price against opposite positions by decreasing ADL rank, then against the outside
     /// counterparties; what finds no opposite position is closed into the book.
     fn deleverage(&mut self, x: PerpId, id: AccountId, equity: f64, maintenance: f64, round: u32) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         let info = &world.perps[x.index()];
-        let marks = self.state.perps[x.index()].marks.clone();
+        let marks = self.path.state.perps[x.index()].marks.clone();
         let mut j = 0;
-        while j < self.state.perps[x.index()].accounts[id.index()]
+        while j < self.path.state.perps[x.index()].accounts[id.index()]
             .positions
             .len()
         {
-            let account = &self.state.perps[x.index()].accounts[id.index()];
+            let account = &self.path.state.perps[x.index()].accounts[id.index()];
             let position = account.positions[j];
             let m = position.market;
             let bankruptcy_price = account.bankruptcy_price(j, &marks);
@@ -439,19 +437,19 @@ impl Engine {
                 if remaining <= DUST_UNITS {
                     break;
                 }
-                let queue = &self.adl_queues[x.index()][m.index()][side];
+                let queue = &self.path.adl_queues[x.index()][m.index()][side];
                 let Some(&(c, rank)) = queue.ranked.get(queue.next) else {
                     break;
                 };
-                let state = &mut self.state.perps[x.index()];
+                let state = &mut self.path.state.perps[x.index()];
                 let held_positions = &state.accounts[c.index()].positions;
                 let Some(k) = held_positions.iter().position(|p| p.market == m) else {
-                    self.adl_queues[x.index()][m.index()][side].next += 1;
+                    self.path.adl_queues[x.index()][m.index()][side].next += 1;
                     continue;
                 };
                 let held = held_positions[k];
                 if held.size.signum() == position.size.signum() || c == id {
-                    self.adl_queues[x.index()][m.index()][side].next += 1;
+                    self.path.adl_queues[x.index()][m.index()][side].next += 1;
                     continue;
                 }
                 let take = remaining.min(held.size.abs());
@@ -464,7 +462,7 @@ impl Engine {
                 counter.positions[k].size -= portion;
                 if counter.positions[k].size.abs() <= DUST_UNITS {
                     counter.positions.remove(k);
-                    self.adl_queues[x.index()][m.index()][side].next += 1;
+                    self.path.adl_queues[x.index()][m.index()][side].next += 1;
                 }
                 remaining -= take;
                 self.emit(
@@ -481,7 +479,7 @@ impl Engine {
                 );
             }
             // Then the outside counterparties, if they hold the other side.
-            let counterparty = &mut self.state.perps[x.index()].counterparties[m.index()];
+            let counterparty = &mut self.path.state.perps[x.index()].counterparties[m.index()];
             if remaining > DUST_UNITS && counterparty.size.signum() == -position.size.signum() {
                 let take = remaining.min(counterparty.size.abs());
                 let portion = take * counterparty.size.signum();
@@ -502,12 +500,12 @@ impl Engine {
                 );
             }
             let closed = position.size.signum() * (position.size.abs() - remaining.max(0.0));
-            let account = &mut self.state.perps[x.index()].accounts[id.index()];
+            let account = &mut self.path.state.perps[x.index()].accounts[id.index()];
             account.wallet += closed * (bankruptcy_price - position.entry);
             account.positions[j].size -= closed;
             let left = account.positions[j].size;
             if closed != 0.0 {
-                let price = self.last_venue_price[info.markets[m.index()].venue.index()];
+                let price = self.path.last_venue_price[info.markets[m.index()].venue.index()];
                 self.emit(
                     round,
                     EventKind::PerpLiquidated(Box::new(PerpLiquidation {
@@ -531,7 +529,7 @@ impl Engine {
                 );
             }
             if left.abs() <= DUST_UNITS {
-                self.state.perps[x.index()].accounts[id.index()]
+                self.path.state.perps[x.index()].accounts[id.index()]
                     .positions
                     .remove(j);
             } else {
@@ -540,7 +538,7 @@ impl Engine {
         }
         // What no opposite position took goes to the book; the fund and the shortfall rule
         // take the result.
-        let account = &self.state.perps[x.index()].accounts[id.index()];
+        let account = &self.path.state.perps[x.index()].accounts[id.index()];
         if !account.positions.is_empty() {
             let plan: Vec<PlannedClose> = account
                 .positions
@@ -559,7 +557,7 @@ impl Engine {
             let charges_fee = info.params.close_out == CloseOut::Market;
             self.execute_closes(x, id, &plan, false, charges_fee, equity, maintenance, round);
         }
-        if self.state.perps[x.index()].accounts[id.index()]
+        if self.path.state.perps[x.index()].accounts[id.index()]
             .positions
             .is_empty()
         {
@@ -570,11 +568,11 @@ impl Engine {
     /// Ranks the positions of market `m` on `side` (1: shorts, the side deleveraged against a
     /// bankrupt long; 0: longs) once per round, by §8.3's rank at the marks, ties by account.
     fn rank_for_adl(&mut self, x: PerpId, m: MarketId, side: usize, round: u32) {
-        let stamp = Some((self.step, round));
-        if self.adl_queues[x.index()][m.index()][side].stamp == stamp {
+        let stamp = Some((self.path.step, round));
+        if self.path.adl_queues[x.index()][m.index()][side].stamp == stamp {
             return;
         }
-        let state = &self.state.perps[x.index()];
+        let state = &self.path.state.perps[x.index()];
         let mark = state.marks[m.index()];
         let wants_short = side == 1;
         let mut ranked: Vec<(AccountId, f64)> = state
@@ -594,7 +592,7 @@ impl Engine {
             })
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        self.adl_queues[x.index()][m.index()][side] = AdlQueue {
+        self.path.adl_queues[x.index()][m.index()][side] = AdlQueue {
             stamp,
             ranked,
             next: 0,
@@ -605,18 +603,18 @@ impl Engine {
     /// that socialise), then each market samples its premium and pays funding at the end of an
     /// interval.
     pub(super) fn perp_time_driven(&mut self) {
-        let world = Arc::clone(&self.world);
+        let world = self.world;
         for (x, info) in world.perps.iter().enumerate() {
             let exchange = PerpId(x as u32);
             self.refresh_marks(exchange);
-            let owed = std::mem::take(&mut self.perp_to_socialise[x]);
+            let owed = std::mem::take(&mut self.path.perp_to_socialise[x]);
             if owed > 0.0 {
                 self.socialise(exchange, owed);
             }
             for (m, rules) in info.rules.iter().enumerate() {
-                let state = &mut self.state.perps[x];
+                let state = &mut self.path.state.perps[x];
                 let index = state.indices[m];
-                let venue = self.last_venue_price[info.markets[m].venue.index()];
+                let venue = self.path.last_venue_price[info.markets[m].venue.index()];
                 if index > 0.0 {
                     state.premium[m].0 += (venue - index) / index;
                     state.premium[m].1 += 1;
@@ -624,7 +622,7 @@ impl Engine {
                 let Some(interval) = rules.funding_interval else {
                     continue;
                 };
-                if self.time == 0 || self.time % interval != 0 {
+                if self.path.time == 0 || self.path.time % interval != 0 {
                     continue;
                 }
                 let (sum, count) = std::mem::take(&mut state.premium[m]);
@@ -676,7 +674,7 @@ impl Engine {
     /// Charges `owed` USD of deficit to the accounts with unrealised profit, pro rata to it
     /// (at most all of it), and takes the charge off the uncovered deficit.
     fn socialise(&mut self, x: PerpId, owed: f64) {
-        let state = &mut self.state.perps[x.index()];
+        let state = &mut self.path.state.perps[x.index()];
         let marks = &state.marks;
         let profit = |a: &cascade_model::perp::account::PerpAccount| {
             a.positions
@@ -728,7 +726,7 @@ impl Engine {
         for x in 0..self.world.perps.len() {
             let exchange = PerpId(x as u32);
             self.refresh_marks(exchange);
-            let state = &self.state.perps[x];
+            let state = &self.path.state.perps[x];
             let (mut long_usd, mut short_usd) = (0.0, 0.0);
             for a in &state.accounts {
                 for p in &a.positions {
@@ -757,7 +755,7 @@ impl Engine {
             let exchange = PerpId(x as u32);
             self.refresh_marks(exchange);
             let info = &self.world.perps[x];
-            let state = &self.state.perps[x];
+            let state = &self.path.state.perps[x];
             let markets = info.markets.len();
             let (mut long_units, mut short_units) = (vec![0.0; markets], vec![0.0; markets]);
             let mut open_accounts = 0;
