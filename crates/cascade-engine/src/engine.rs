@@ -710,7 +710,7 @@ impl Cx<'_> {
             NOT_LIQUIDATABLE,
         );
         let protocol = &mut self.path.state.protocols[p.index()];
-        let account = &mut protocol.accounts[id.index()];
+        let account = protocol.account_mut(id);
         account.debt = if dart >= debt { 0.0 } else { debt - dart };
         if let Some(slot) = account
             .collateral
@@ -929,7 +929,7 @@ impl Cx<'_> {
         let tab_raised = auction.tab <= 1e-9 * auction.debt.max(1.0);
         protocol.dirt = (protocol.dirt - auction.tab * debt_price).max(0.0);
         let returned = if tab_raised { auction.lot } else { 0.0 };
-        let account = &mut protocol.accounts[auction.account.index()];
+        let account = protocol.account_mut(auction.account);
         if returned > 0.0 {
             match account
                 .collateral
@@ -1003,7 +1003,7 @@ impl Cx<'_> {
             NOT_LIQUIDATABLE,
         );
         let protocol = &mut self.path.state.protocols[p.index()];
-        let account = &mut protocol.accounts[id.index()];
+        let account = protocol.account_mut(id);
         account.debt = if whole { 0.0 } else { debt - art };
         if let Some(slot) = account
             .collateral
@@ -1236,7 +1236,7 @@ impl Cx<'_> {
                 let protocol = &mut self.path.state.protocols[p.index()];
                 let returned = flip.lot - lot;
                 if returned > 0.0 {
-                    let account = &mut protocol.accounts[flip.account.index()];
+                    let account = protocol.account_mut(flip.account);
                     match account
                         .collateral
                         .iter_mut()
@@ -1400,7 +1400,7 @@ impl Cx<'_> {
             NOT_LIQUIDATABLE,
         );
         let protocol = &mut self.path.state.protocols[p.index()];
-        let account = &mut protocol.accounts[id.index()];
+        let account = protocol.account_mut(id);
         account.debt = 0.0;
         if let Some(slot) = account
             .collateral
@@ -1525,7 +1525,7 @@ impl Cx<'_> {
             NOT_LIQUIDATABLE,
         );
         let protocol = &mut self.path.state.protocols[p.index()];
-        let account = &mut protocol.accounts[id.index()];
+        let account = protocol.account_mut(id);
         account.debt = 0.0;
         account.collateral.iter_mut().for_each(|c| c.1 = 0.0);
         protocol
@@ -1751,7 +1751,7 @@ impl Cx<'_> {
             );
             self.path.step_liquidated[p.index()] += debt * debt_price;
             let protocol = &mut self.path.state.protocols[p.index()];
-            let account = &mut protocol.accounts[id.index()];
+            let account = protocol.account_mut(id);
             account.debt = 0.0;
             account
                 .collateral
@@ -1854,6 +1854,7 @@ impl Cx<'_> {
                 continue;
             }
             let mut troves = 0;
+            protocol.touched.all = true;
             for account in &mut protocol.accounts {
                 if account.debt <= 0.0 {
                     continue;
@@ -2110,7 +2111,7 @@ impl Cx<'_> {
         }
         self.path.step_liquidated[p.index()] += cost;
         let protocol = &mut self.path.state.protocols[p.index()];
-        let account = &mut protocol.accounts[id.index()];
+        let account = protocol.account_mut(id);
         account.debt -= seizure.debt_repaid;
         if let Some(slot) = account
             .collateral
@@ -2188,7 +2189,7 @@ impl Cx<'_> {
     fn write_off(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
         let world = self.world;
         let protocol = &mut self.path.state.protocols[p.index()];
-        let account = &mut protocol.accounts[id.index()];
+        let account = protocol.account_mut(id);
         let amount = account.debt;
         let debt_asset = account.debt_asset;
         account.debt = 0.0;

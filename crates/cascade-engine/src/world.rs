@@ -164,6 +164,53 @@ pub struct ProtocolState {
     /// first collateral asset (top-ups) or of its debt asset (repayments); empty when no owner of
     /// the protocol acts.
     pub wallets: Vec<f64>,
+    /// The accounts (and wallets) this path has changed, so a reset restores only those.
+    pub(crate) touched: Touched,
+}
+
+impl ProtocolState {
+    /// Account `id`, to change: every change of an account during a path goes through here (or
+    /// [`ProtocolState::accounts_mut`]), which records it for [`crate::Engine::reset`].
+    pub(crate) fn account_mut(&mut self, id: AccountId) -> &mut Account {
+        self.touched.mark(id.0, self.accounts.len());
+        &mut self.accounts[id.index()]
+    }
+
+    /// Account `id` and its owner's wallet, to change.
+    pub(crate) fn account_and_wallet_mut(&mut self, id: AccountId) -> (&mut Account, &mut f64) {
+        self.touched.mark(id.0, self.accounts.len());
+        (
+            &mut self.accounts[id.index()],
+            &mut self.wallets[id.index()],
+        )
+    }
+}
+
+/// Which accounts of a protocol a path has changed: each listed once, or all of them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Touched {
+    list: Vec<u32>,
+    seen: Vec<bool>,
+    /// Every account may have changed (a redistribution moves them all).
+    pub(crate) all: bool,
+}
+
+impl Touched {
+    /// Records a change of account `id` of `count`.
+    fn mark(&mut self, id: u32, count: usize) {
+        if self.all {
+            return;
+        }
+        if self.seen.len() < count {
+            // Sized on first use, and kept: a reset clears it without freeing it.
+            self.seen.resize(count, false);
+        }
+        let seen = &mut self.seen[id as usize];
+        if !*seen {
+            *seen = true;
+            self.list.push(id);
+        }
+    }
 }
 
 /// Where a market of a perpetual-swap exchange reads and trades.
@@ -323,6 +370,7 @@ impl State {
                     comet: p.comet.clone(),
                     stability_pool: p.stability_pool.clone(),
                     wallets: p.wallets.clone(),
+                    touched: Touched::default(),
                 }
             })
             .collect();
@@ -439,6 +487,7 @@ impl World {
                     .collect()
             };
             protocol_state.push(ProtocolState {
+                touched: Touched::default(),
                 wallets,
                 accounts,
                 index,

@@ -275,27 +275,26 @@ impl Cx<'_> {
         let info = &world.protocols[p.index()];
         let price = |a: AssetId| prices[a.index()];
         let protocol = &mut self.path.state.protocols[p.index()];
-        let wallet = protocol.wallets[id.index()];
-        let account = &mut protocol.accounts[id.index()];
+        let (account, wallet) = protocol.account_and_wallet_mut(id);
         let health_before = account.health_factor(&info.params, &price);
         let (asset, moved) = match action {
             BorrowerAction::TopUp => match account.collateral.first_mut() {
                 Some(slot) => {
-                    let moved = units.min(wallet);
+                    let moved = units.min(*wallet);
                     slot.1 += moved;
                     (slot.0, moved)
                 }
                 None => (account.debt_asset, 0.0),
             },
             BorrowerAction::Repay => {
-                let moved = units.min(wallet).min(account.debt);
+                let moved = units.min(*wallet).min(account.debt);
                 account.debt -= moved;
                 (account.debt_asset, moved)
             }
         };
         // A transaction that moves nothing (the debt already gone) still executes: its event
         // records it, so every included transaction is accounted for.
-        protocol.wallets[id.index()] -= moved;
+        *wallet -= moved;
         let account = &protocol.accounts[id.index()];
         let health_after = account.health_factor(&info.params, &price);
         protocol.index.update(&info.params, id, account);
