@@ -164,6 +164,67 @@ impl PathState {
     }
 }
 
+impl PathState {
+    /// Back to time 0 of path `path`, restoring only what changed since the path began.
+    fn restore(&mut self, world: &World, path: u64) {
+        let seed = world.simulation.seed;
+        self.index = path;
+        for (p, protocol) in self.state.protocols.iter().enumerate() {
+            let since = &mut self.liquidatable_since[p];
+            match protocol.touched.ids() {
+                Some(ids) => ids
+                    .iter()
+                    .for_each(|&i| since[i as usize] = NOT_LIQUIDATABLE),
+                None => since.fill(NOT_LIQUIDATABLE),
+            }
+        }
+        self.state.restore_from(&world.initial);
+        self.step = 0;
+        self.time = 0;
+        self.started = false;
+        self.innovations = stream(seed, path, "fundamental");
+        for (jumps, asset) in self.jumps.iter_mut().zip(&world.assets) {
+            *jumps = stream(seed, path, &format!("jumps:{}", asset.symbol));
+        }
+        for ((last, info), venue) in self
+            .last_venue_price
+            .iter_mut()
+            .zip(&world.venues)
+            .zip(&self.state.venues)
+        {
+            *last = venue.price(self.state.fundamentals[info.base.index()].price());
+        }
+        self.pending.clear();
+        self.pending_by_venue.fill(0.0);
+        self.candidates.clear();
+        self.step_liquidated.fill(0.0);
+        for history in self.price_history.iter_mut().flatten() {
+            history.clear();
+        }
+        for (p, references) in self.breaker_reference.iter_mut().enumerate() {
+            for (a, reference) in references.iter_mut().enumerate() {
+                *reference =
+                    world.protocol_price(&self.state, ProtocolId(p as u32), AssetId(a as u32));
+            }
+        }
+        self.perp_to_socialise.fill(0.0);
+        for queue in self.adl_queues.iter_mut().flatten().flatten() {
+            queue.clear();
+        }
+        self.perp_candidates.clear();
+        self.perp_sliced.iter_mut().for_each(Vec::clear);
+        if self.chain.is_some() {
+            self.chain = chain::ChainRun::for_world(world);
+        }
+        for (owners, info) in self.owners.iter_mut().zip(&world.protocols) {
+            if let Some(owners) = owners {
+                owners.restore(stream(seed, path, &format!("borrowers:{}", info.name)));
+            }
+        }
+        self.delayed_sales.clear();
+    }
+}
+
 /// Runs paths of a world, one at a time.
 ///
 /// The world (parameters, the initial book and its index) is shared; the engine owns one
@@ -202,9 +263,11 @@ impl Engine {
     }
 
     /// Restarts at time 0 of path `path` (the same or another): the state is what a new engine
-    /// on that path would have.
+    /// on that path would have. Only what the last path changed is restored — the accounts it
+    /// touched, the index entries it moved, the small per-path records — so a reset after a calm
+    /// path costs next to nothing whatever the size of the book, and reuses every allocation.
     pub fn reset(&mut self, path: u64) {
-        self.path = PathState::new(&self.world, path);
+        self.path.restore(&self.world, path);
     }
 
     /// The world.
@@ -603,16 +666,18 @@ impl Cx<'_> {
             if health_factor >= 1.0 {
                 continue;
             }
+            let has_collateral = account.has_collateral();
             let since = &mut self.path.liquidatable_since[p.index()][id.index()];
             if *since == NOT_LIQUIDATABLE {
                 *since = self.path.time;
+                self.path.state.protocols[p.index()].touch(id);
             }
             if self.allowance_usd(p) <= 0.0 {
                 // The protocol's rate limit for this step is used up: the account waits.
                 missed += 1;
                 continue;
             }
-            if !account.has_collateral() {
+            if !has_collateral {
                 // Debt with nothing to seize: written off, or left on the account, by the rule.
                 let writes_off = info.params.liquidation.writes_off_bad_debt();
                 self.settle_account(p, id, &prices, round);
@@ -1734,6 +1799,7 @@ impl Cx<'_> {
             let since = &mut self.path.liquidatable_since[p.index()][id.index()];
             if *since == NOT_LIQUIDATABLE {
                 *since = self.path.time;
+                self.path.state.protocols[p.index()].touch(id);
             }
             // Nobody to call it, the rate limit reached, the last trove, or no keeper's
             // transaction in yet: it waits.

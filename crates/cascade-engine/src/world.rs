@@ -176,6 +176,46 @@ impl ProtocolState {
         &mut self.accounts[id.index()]
     }
 
+    /// Records that the path changed something of account `id` kept outside the account (when
+    /// it was found liquidatable).
+    pub(crate) fn touch(&mut self, id: AccountId) {
+        self.touched.mark(id.0, self.accounts.len());
+    }
+
+    /// Back to `initial`, restoring only the accounts this path touched (all of them if it
+    /// moved the whole book).
+    fn restore_from(&mut self, initial: &ProtocolState) {
+        match self.touched.ids() {
+            Some(ids) if self.accounts.len() == initial.accounts.len() => {
+                for &i in ids {
+                    let i = i as usize;
+                    self.accounts[i].clone_from(&initial.accounts[i]);
+                    if let (Some(wallet), Some(start)) =
+                        (self.wallets.get_mut(i), initial.wallets.get(i))
+                    {
+                        *wallet = *start;
+                    }
+                }
+                self.index.restore_from(&initial.index, ids);
+            }
+            _ => {
+                self.accounts.clone_from(&initial.accounts);
+                self.wallets.clone_from(&initial.wallets);
+                self.index.clone_from(&initial.index);
+            }
+        }
+        self.touched.clear();
+        self.treasury.clone_from(&initial.treasury);
+        self.losses.clone_from(&initial.losses);
+        self.auctions.clone_from(&initial.auctions);
+        self.auctions_kicked = initial.auctions_kicked;
+        self.dirt = initial.dirt;
+        self.flips.clone_from(&initial.flips);
+        self.backstop.clone_from(&initial.backstop);
+        self.comet.clone_from(&initial.comet);
+        self.stability_pool.clone_from(&initial.stability_pool);
+    }
+
     /// Account `id` and its owner's wallet, to change.
     pub(crate) fn account_and_wallet_mut(&mut self, id: AccountId) -> (&mut Account, &mut f64) {
         self.touched.mark(id.0, self.accounts.len());
@@ -187,7 +227,7 @@ impl ProtocolState {
 }
 
 /// Which accounts of a protocol a path has changed: each listed once, or all of them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Touched {
     list: Vec<u32>,
     seen: Vec<bool>,
@@ -195,7 +235,34 @@ pub(crate) struct Touched {
     pub(crate) all: bool,
 }
 
+/// The changes, not the flags' memory (which a reset keeps, and a new state has not yet sized).
+impl std::fmt::Debug for Touched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Touched")
+            .field("list", &self.list)
+            .field("all", &self.all)
+            .finish()
+    }
+}
+
 impl Touched {
+    /// The accounts changed, each once; `None` when all may have.
+    pub(crate) fn ids(&self) -> Option<&[u32]> {
+        (!self.all).then_some(self.list.as_slice())
+    }
+
+    /// Nothing changed: the list and flags emptied, their memory kept.
+    fn clear(&mut self) {
+        for &i in &self.list {
+            self.seen[i as usize] = false;
+        }
+        self.list.clear();
+        if self.all {
+            self.seen.fill(false);
+            self.all = false;
+        }
+    }
+
     /// Records a change of account `id` of `count`.
     fn mark(&mut self, id: u32, count: usize) {
         if self.all {
@@ -346,6 +413,19 @@ pub struct State {
 }
 
 impl State {
+    /// Back to `initial` (a world's state at time 0) in place: the books restore only what
+    /// changed, the rest is copied into the memory already held.
+    pub(crate) fn restore_from(&mut self, initial: &State) {
+        self.fundamentals.clone_from(&initial.fundamentals);
+        self.venues.clone_from(&initial.venues);
+        self.oracles.clone_from(&initial.oracles);
+        for (protocol, start) in self.protocols.iter_mut().zip(&initial.protocols) {
+            protocol.restore_from(start);
+        }
+        self.keepers.clone_from(&initial.keepers);
+        self.perps.clone_from(&initial.perps);
+    }
+
     /// A copy for a new path. The account books, the bulk of it, are copied in parallel (in
     /// order, so the copy is the same whatever the number of threads).
     pub fn duplicate(&self) -> State {

@@ -690,6 +690,29 @@ impl LiquidationIndex {
         out.extend(self.general.iter().map(|&i| AccountId(i)));
     }
 
+    /// Back to `initial`, the index this one started from, given every account whose key may
+    /// have changed since: their keys are restored, the entries pruned from the top of each
+    /// sorted vector are put back (pruning only ever removes a suffix), and the overlay of
+    /// re-keyed accounts emptied. Costs O(changed accounts + pruned entries), not O(book).
+    pub fn restore_from(&mut self, initial: &LiquidationIndex, changed: &[u32]) {
+        if self.pairs.len() != initial.pairs.len() || self.keys.len() != initial.keys.len() {
+            // The path opened a (collateral, debt) pair the book did not have: copy it all.
+            self.clone_from(initial);
+            return;
+        }
+        for &i in changed {
+            self.keys[i as usize] = initial.keys[i as usize];
+        }
+        for (pair, start) in self.pairs.iter_mut().zip(&initial.pairs) {
+            let kept = pair.sorted.len();
+            pair.sorted.extend_from_slice(&start.sorted[kept..]);
+            pair.overlay.clear();
+        }
+        if self.general != initial.general {
+            self.general.clone_from(&initial.general);
+        }
+    }
+
     /// Number of accounts with debt in the index.
     pub fn len(&self) -> usize {
         self.keys.iter().filter(|k| **k != NO_KEY).count() + self.general.len()

@@ -71,6 +71,17 @@ impl Owners {
     }
 }
 
+impl Owners {
+    /// Every owner idle again, with the draws of another path.
+    pub(super) fn restore(&mut self, rng: RngStream) {
+        for &i in &self.watched {
+            self.episodes[i as usize] = (Episode::Idle, 0);
+        }
+        self.watched.clear();
+        self.rng = rng;
+    }
+}
+
 fn tx_kind(action: BorrowerAction) -> TxKind {
     match action {
         BorrowerAction::TopUp => TxKind::TopUp,

@@ -46,6 +46,15 @@ pub(super) struct AdlQueue {
     next: usize,
 }
 
+impl AdlQueue {
+    /// Empty, as at the start of a path (its memory kept).
+    pub(super) fn clear(&mut self) {
+        self.stamp = None;
+        self.ranked.clear();
+        self.next = 0;
+    }
+}
+
 impl Cx<'_> {
     /// The perp exchanges' part of a cascade round. Returns the number of accounts acted on.
     pub(super) fn liquidate_perps(&mut self, round: u32) -> u64 {
