@@ -185,8 +185,13 @@ impl ProtocolState {
     /// Back to `initial`, restoring only the accounts this path touched (all of them if it
     /// moved the whole book).
     fn restore_from(&mut self, initial: &ProtocolState) {
+        // Restoring accounts one by one visits them in the order they were touched, a cache
+        // miss each; past an eighth of the book a sequential copy of all of them is faster.
         match self.touched.ids() {
-            Some(ids) if self.accounts.len() == initial.accounts.len() => {
+            Some(ids)
+                if self.accounts.len() == initial.accounts.len()
+                    && ids.len() <= self.accounts.len() / 8 =>
+            {
                 for &i in ids {
                     let i = i as usize;
                     self.accounts[i].clone_from(&initial.accounts[i]);

@@ -8,7 +8,7 @@
 //! protocol seize share, §2; Morpho Blue `liquidate` and its incentive factor, §6; Euler v2's
 //! health-based discount and debt socialisation, §7. Each is a [`LiquidationRule`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use smallvec::SmallVec;
@@ -532,21 +532,27 @@ pub fn fixed_spread_seizure(
 /// Single-collateral accounts are keyed by their trigger ratio debt / (collateral · threshold),
 /// one key space per (collateral, debt) pair: the liquidatable ones are exactly those whose key
 /// exceeds the current price ratio. Each pair keeps the keys of the initial book in a sorted
-/// vector (built once, cloned as plain memory for every Monte Carlo path) and the keys of
-/// accounts re-indexed since in a small ordered overlay. An entry whose account has been
-/// re-indexed or closed since is stale and skipped; stale entries at the top of the vector are
-/// pruned. Accounts with several collaterals (or none) cannot be keyed by one price and are kept
-/// in a set that is checked in full.
+/// vector (built once) and the keys of accounts re-indexed since in a small ordered overlay.
+/// An entry of the sorted vector whose account has been re-indexed or closed since is stale and
+/// skipped; stale entries at the top of the vector are pruned. Accounts with several collaterals
+/// (or none) cannot be keyed by one price and are kept in a set that is checked in full.
+///
+/// Whether a sorted entry is stale is one bit per account (`moved`): 128 KB for a million
+/// accounts, which stays in cache while a round walks the vector, where a key per account would
+/// cost a cache miss per visit. Only the accounts in the overlay have their key stored
+/// (`rekeyed`). A reset ([`LiquidationIndex::restore_from`]) clears the bits of the accounts that
+/// moved and puts back what pruning removed.
 #[derive(Clone, Debug, Default)]
 pub struct LiquidationIndex {
     pairs: Vec<PairIndex>,
     pair_of: BTreeMap<(AssetId, AssetId), u32>,
-    /// Current key of each account: (pair, key bits), or `NO_KEY`.
-    keys: Vec<(u32, u64)>,
+    /// One bit per account: set once the account is re-indexed or forgotten, so that its entry
+    /// in a sorted vector, if it has one, no longer counts.
+    moved: Vec<u64>,
+    /// The key (pair, key bits) of each account in an overlay.
+    rekeyed: HashMap<u32, (u32, u64)>,
     general: BTreeSet<u32>,
 }
-
-const NO_KEY: (u32, u64) = (u32::MAX, 0);
 
 #[derive(Clone, Debug)]
 struct PairIndex {
@@ -559,7 +565,7 @@ impl LiquidationIndex {
     /// Indexes every account.
     pub fn build(params: &LendingParams, accounts: &[Account]) -> Self {
         let mut index = Self {
-            keys: vec![NO_KEY; accounts.len()],
+            moved: vec![0; accounts.len().div_ceil(64)],
             ..Self::default()
         };
         for (i, account) in accounts.iter().enumerate() {
@@ -569,9 +575,9 @@ impl LiquidationIndex {
             match account.trigger_ratio(params) {
                 Some((asset, ratio)) => {
                     let pair = index.pair((asset, account.debt_asset));
-                    let bits = ratio.to_bits();
-                    index.pairs[pair as usize].sorted.push((bits, i as u32));
-                    index.keys[i] = (pair, bits);
+                    index.pairs[pair as usize]
+                        .sorted
+                        .push((ratio.to_bits(), i as u32));
                 }
                 None => {
                     index.general.insert(i as u32);
@@ -598,15 +604,27 @@ impl LiquidationIndex {
         p
     }
 
+    fn has_moved(&self, i: u32) -> bool {
+        self.moved[i as usize / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Takes account `i` out of the index: its sorted entry stale, its overlay entry removed.
+    fn take_out(&mut self, i: u32) {
+        self.moved[i as usize / 64] |= 1 << (i % 64);
+        if self.rekeyed.is_empty() {
+            // Nothing re-indexed yet (the common case inside a first cascade): no lookup.
+        } else if let Some((pair, bits)) = self.rekeyed.remove(&i) {
+            self.pairs[pair as usize].overlay.remove(&(bits, i));
+        }
+        if !self.general.is_empty() {
+            self.general.remove(&i);
+        }
+    }
+
     /// Re-indexes an account after its balances changed.
     pub fn update(&mut self, params: &LendingParams, id: AccountId, account: &Account) {
         let i = id.0;
-        let (old_pair, old_bits) = std::mem::replace(&mut self.keys[id.index()], NO_KEY);
-        if old_pair != NO_KEY.0 {
-            // The sorted entry, if it was one, is now stale; an overlay entry is removed.
-            self.pairs[old_pair as usize].overlay.remove(&(old_bits, i));
-        }
-        self.general.remove(&i);
+        self.take_out(i);
         if account.debt <= 0.0 {
             return;
         }
@@ -615,7 +633,7 @@ impl LiquidationIndex {
                 let pair = self.pair((asset, account.debt_asset));
                 let bits = ratio.to_bits();
                 self.pairs[pair as usize].overlay.insert((bits, i));
-                self.keys[id.index()] = (pair, bits);
+                self.rekeyed.insert(i, (pair, bits));
             }
             None => {
                 self.general.insert(i);
@@ -625,21 +643,17 @@ impl LiquidationIndex {
 
     /// Removes an account from the index (nothing left to liquidate, debt left in place).
     pub fn forget(&mut self, id: AccountId) {
-        let (pair, bits) = std::mem::replace(&mut self.keys[id.index()], NO_KEY);
-        if pair != NO_KEY.0 {
-            self.pairs[pair as usize].overlay.remove(&(bits, id.0));
-        }
-        self.general.remove(&id.0);
+        self.take_out(id.0);
     }
 
     /// Drops stale entries from the top of each sorted vector, where liquidated accounts were.
     pub fn prune(&mut self) {
-        for (p, pair) in self.pairs.iter_mut().enumerate() {
-            while let Some(&(bits, i)) = pair.sorted.last() {
-                if self.keys[i as usize] == (p as u32, bits) {
+        for p in 0..self.pairs.len() {
+            while let Some(&(_, i)) = self.pairs[p].sorted.last() {
+                if !self.has_moved(i) {
                     break;
                 }
-                pair.sorted.pop();
+                self.pairs[p].sorted.pop();
             }
         }
     }
@@ -648,7 +662,7 @@ impl LiquidationIndex {
     /// (collateral, debt) pair, then the multi-collateral accounts. Callers confirm with the
     /// health factor; the index never misses a liquidatable account.
     pub fn candidates(&self, price: &impl Fn(AssetId) -> f64, out: &mut Vec<AccountId>) {
-        for (p, pair) in self.pairs.iter().enumerate() {
+        for pair in &self.pairs {
             let (collateral, debt) = pair.assets;
             let ratio = price(collateral) / price(debt);
             // Keys are positive floats, whose bit patterns order like the values. Step one ulp
@@ -662,16 +676,14 @@ impl LiquidationIndex {
             let mut sorted = pair.sorted[start..]
                 .iter()
                 .rev()
-                .filter(|&&(bits, i)| self.keys[i as usize] == (p as u32, bits))
+                .filter(|&&(_, i)| !self.has_moved(i))
                 .peekable();
             let mut overlay = pair
                 .overlay
                 .range((Bound::Excluded((floor, u32::MAX)), Bound::Unbounded))
                 .rev()
                 .peekable();
-            // Merge the two descending sequences. An account re-keyed back to its original key
-            // is in both, adjacent in the merge: emit it once.
-            let mut last = None;
+            // Merge the two descending sequences (an account is in at most one of them).
             loop {
                 let next = match (sorted.peek(), overlay.peek()) {
                     (Some(a), Some(b)) if a >= b => sorted.next(),
@@ -679,35 +691,33 @@ impl LiquidationIndex {
                     (Some(_), None) => sorted.next(),
                     (None, None) => break,
                 };
-                if let Some(&entry) = next {
-                    if last != Some(entry) {
-                        out.push(AccountId(entry.1));
-                    }
-                    last = Some(entry);
+                if let Some(&(_, i)) = next {
+                    out.push(AccountId(i));
                 }
             }
         }
         out.extend(self.general.iter().map(|&i| AccountId(i)));
     }
 
-    /// Back to `initial`, the index this one started from, given every account whose key may
-    /// have changed since: their keys are restored, the entries pruned from the top of each
-    /// sorted vector are put back (pruning only ever removes a suffix), and the overlay of
-    /// re-keyed accounts emptied. Costs O(changed accounts + pruned entries), not O(book).
+    /// Back to `initial`, the index this one started from, given every account re-indexed or
+    /// forgotten since: their bits are cleared, the entries pruned from the top of each sorted
+    /// vector are put back (pruning only ever removes a suffix), and the overlay emptied. Costs
+    /// O(changed accounts + pruned entries), not O(book).
     pub fn restore_from(&mut self, initial: &LiquidationIndex, changed: &[u32]) {
-        if self.pairs.len() != initial.pairs.len() || self.keys.len() != initial.keys.len() {
+        if self.pairs.len() != initial.pairs.len() || self.moved.len() != initial.moved.len() {
             // The path opened a (collateral, debt) pair the book did not have: copy it all.
             self.clone_from(initial);
             return;
         }
         for &i in changed {
-            self.keys[i as usize] = initial.keys[i as usize];
+            self.moved[i as usize / 64] &= !(1 << (i % 64));
         }
         for (pair, start) in self.pairs.iter_mut().zip(&initial.pairs) {
             let kept = pair.sorted.len();
             pair.sorted.extend_from_slice(&start.sorted[kept..]);
             pair.overlay.clear();
         }
+        self.rekeyed.clear();
         if self.general != initial.general {
             self.general.clone_from(&initial.general);
         }
@@ -715,7 +725,17 @@ impl LiquidationIndex {
 
     /// Number of accounts with debt in the index.
     pub fn len(&self) -> usize {
-        self.keys.iter().filter(|k| **k != NO_KEY).count() + self.general.len()
+        let sorted: usize = self
+            .pairs
+            .iter()
+            .map(|p| {
+                p.sorted
+                    .iter()
+                    .filter(|&&(_, i)| !self.has_moved(i))
+                    .count()
+            })
+            .sum();
+        sorted + self.rekeyed.len() + self.general.len()
     }
 
     /// Whether no account with debt is indexed.
