@@ -421,26 +421,16 @@ impl Cx<'_> {
     fn initial_instant(&mut self) {
         self.emit(0, EventKind::RunStarted);
         let world = self.world;
-        for (p, protocol) in self.path.state.protocols.iter().enumerate() {
-            let mut collateral = vec![0.0; world.assets.len()];
-            let mut debt = vec![0.0; world.assets.len()];
-            for account in &protocol.accounts {
-                for &(asset, units) in &account.collateral {
-                    collateral[asset.index()] += units;
-                }
-                debt[account.debt_asset.index()] += account.debt;
-            }
-            self.sink.record(&Event {
-                step: 0,
-                time: 0,
-                round: 0,
-                kind: EventKind::PositionsOpened {
+        for (p, totals) in world.opening.iter().enumerate() {
+            self.emit(
+                0,
+                EventKind::PositionsOpened {
                     protocol: ProtocolId(p as u32),
-                    accounts: protocol.accounts.len() as u64,
-                    collateral,
-                    debt,
+                    accounts: totals.accounts,
+                    collateral: totals.collateral.clone(),
+                    debt: totals.debt.clone(),
                 },
-            });
+            );
         }
         self.open_perps();
         self.watch_opening_prices();

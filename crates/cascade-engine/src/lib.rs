@@ -21,7 +21,7 @@ pub use event::{
 };
 pub use sink::{Count, Discard, EventSink, Tee};
 pub use world::{
-    AssetInfo, BorrowerGroup, Counterparty, KeeperInfo, OracleInfo, OracleSource, PerpInfo,
-    PerpMarketInfo, PerpState, ProtocolInfo, ProtocolState, Simulation, State, VaultBook,
+    AssetInfo, BookTotals, BorrowerGroup, Counterparty, KeeperInfo, OracleInfo, OracleSource,
+    PerpInfo, PerpMarketInfo, PerpState, ProtocolInfo, ProtocolState, Simulation, State, VaultBook,
     VenueInfo, World,
 };

@@ -496,6 +496,39 @@ pub struct World {
     pub correlation: Option<(Vec<AssetId>, Vec<Vec<f64>>)>,
     /// State at time 0.
     pub initial: State,
+    /// Per protocol, the totals of its book at time 0 (`PositionsOpened`), summed once for
+    /// every path.
+    pub opening: Vec<BookTotals>,
+}
+
+/// Collateral and debt units of a book, per asset, summed in account order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BookTotals {
+    /// Accounts in the book.
+    pub accounts: u64,
+    /// Collateral units per asset.
+    pub collateral: Vec<f64>,
+    /// Debt units per asset.
+    pub debt: Vec<f64>,
+}
+
+impl BookTotals {
+    /// The totals of `accounts`, over `assets` assets.
+    pub fn of(accounts: &[Account], assets: usize) -> Self {
+        let mut collateral = vec![0.0; assets];
+        let mut debt = vec![0.0; assets];
+        for account in accounts {
+            for &(asset, units) in &account.collateral {
+                collateral[asset.index()] += units;
+            }
+            debt[account.debt_asset.index()] += account.debt;
+        }
+        Self {
+            accounts: accounts.len() as u64,
+            collateral,
+            debt,
+        }
+    }
 }
 
 impl World {
@@ -618,6 +651,10 @@ impl World {
             shocks,
             chain: None,
             correlation,
+            opening: protocol_state
+                .iter()
+                .map(|p| BookTotals::of(&p.accounts, asset_count))
+                .collect(),
             initial: State {
                 fundamentals,
                 venues: venue_state,
