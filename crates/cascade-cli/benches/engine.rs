@@ -79,6 +79,14 @@ fn million(c: &mut Criterion) {
             )
         })
     });
+    // The same figures in one pass, as a sink the engine could feed during the run.
+    group.bench_function("run_fold", |b| {
+        b.iter(|| {
+            let mut fold = cascade_analytics::RunFold::new(&*world, info.clone());
+            events.iter().for_each(|e| fold.event(e));
+            fold.finish()
+        })
+    });
     group.finish();
 }
 
