@@ -3,13 +3,21 @@
 //! the agents sent (included, reverted, dropped, still waiting) and how long they waited, per
 //! kind; the borrowers who noticed, acted, or were stopped. A fold over the chain and borrower
 //! events.
+//!
+//! State: a tally for all transactions and one per kind; the transactions waiting in the mempool
+//! (those are the only ones whose later inclusion must be told from an immediate one); per
+//! protocol whose owners act, its borrowers' counts and one bit per account whose owner acted
+//! and has not been liquidated since (`liquidated_after_acting` needs it); per keeper, its gas.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use cascade_engine::{Event, EventKind, World};
+use cascade_engine::{Event, EventKind, LiquidationRecord, World};
 use cascade_model::borrower::BorrowerAction;
 use cascade_model::chain::{DropReason, Sender, TxKind};
+use cascade_model::ids::ProtocolId;
 use serde::Serialize;
+
+use crate::tally::{AccountSet, PerAsset};
 
 /// `chain.*`.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -95,14 +103,14 @@ pub struct BorrowerSummary {
     pub mean_reaction_seconds: f64,
 }
 
-/// What a fold of the chain events yields.
-pub struct ChainFold {
+/// What the chain fold yields.
+pub(crate) struct ChainFigures {
     /// The chain's summary, when the world has a chain.
-    pub chain: Option<ChainSummary>,
+    pub(crate) chain: Option<ChainSummary>,
     /// Per protocol, its borrowers' summary when its owners act.
-    pub borrowers: Vec<Option<BorrowerSummary>>,
+    pub(crate) borrowers: Vec<Option<BorrowerSummary>>,
     /// Per keeper, gas paid, USD (when the world has a chain).
-    pub keeper_gas: Vec<Option<f64>>,
+    pub(crate) keeper_gas: Vec<Option<f64>>,
 }
 
 #[derive(Default)]
@@ -135,32 +143,65 @@ impl Tally {
     }
 }
 
-/// Folds the chain and borrower events of a run.
-pub fn chain_fold(world: &World, events: &[Event]) -> ChainFold {
-    let mut chain = world.chain.as_ref().map(|c| ChainSummary {
-        block_seconds: c.block_seconds,
-        ..ChainSummary::default()
-    });
-    let mut borrowers: Vec<Option<BorrowerSummary>> = world
-        .protocols
-        .iter()
-        .map(|p| (!p.borrowers.is_empty()).then(BorrowerSummary::default))
-        .collect();
-    let mut keeper_gas: Vec<Option<f64>> = world
-        .keepers
-        .iter()
-        .map(|_| world.chain.as_ref().map(|_| 0.0))
-        .collect();
-    let mut all = Tally::default();
-    let mut kinds: BTreeMap<TxKind, Tally> = BTreeMap::new();
-    let mut gas_sum = 0.0;
-    let mut gas_steps = 0u64;
-    // Transactions that waited, by id: they were counted as sent when submitted.
-    let mut waited: BTreeSet<u64> = BTreeSet::new();
-    let mut owner_waiting: BTreeMap<u64, usize> = BTreeMap::new();
-    let mut acted: Vec<BTreeSet<u32>> = world.protocols.iter().map(|_| BTreeSet::new()).collect();
-    let mut reaction: Vec<(f64, u64)> = vec![(0.0, 0); world.protocols.len()];
-    for event in events {
+/// One protocol's borrowers so far.
+struct BorrowerTally {
+    summary: BorrowerSummary,
+    collateral_added: PerAsset,
+    debt_repaid: PerAsset,
+    /// Σ seconds from noticing to acting, and the actions.
+    reaction: (f64, u64),
+    /// Accounts whose owner acted and that were not liquidated since.
+    acted: AccountSet,
+}
+
+/// The fold of the chain and borrower events.
+pub(crate) struct ChainFold {
+    chain: Option<ChainSummary>,
+    borrowers: Vec<Option<BorrowerTally>>,
+    keeper_gas: Vec<Option<f64>>,
+    all: Tally,
+    kinds: BTreeMap<TxKind, Tally>,
+    gas_sum: f64,
+    gas_steps: u64,
+    /// Transactions waiting in the mempool (they were counted as sent when submitted), with
+    /// the protocol of an owner's.
+    waiting: BTreeMap<u64, Option<ProtocolId>>,
+}
+
+impl ChainFold {
+    pub(crate) fn new(world: &World) -> Self {
+        Self {
+            chain: world.chain.as_ref().map(|c| ChainSummary {
+                block_seconds: c.block_seconds,
+                ..ChainSummary::default()
+            }),
+            borrowers: world
+                .protocols
+                .iter()
+                .map(|p| {
+                    (!p.borrowers.is_empty()).then(|| BorrowerTally {
+                        summary: BorrowerSummary::default(),
+                        collateral_added: PerAsset::new(world.assets.len()),
+                        debt_repaid: PerAsset::new(world.assets.len()),
+                        reaction: (0.0, 0),
+                        acted: AccountSet::growing(),
+                    })
+                })
+                .collect(),
+            keeper_gas: world
+                .keepers
+                .iter()
+                .map(|_| world.chain.as_ref().map(|_| 0.0))
+                .collect(),
+            all: Tally::default(),
+            kinds: BTreeMap::new(),
+            gas_sum: 0.0,
+            gas_steps: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn event(&mut self, event: &Event) {
         match &event.kind {
             EventKind::BlocksProduced {
                 blocks,
@@ -168,62 +209,62 @@ pub fn chain_fold(world: &World, events: &[Event]) -> ChainFold {
                 waiting,
                 ..
             } => {
-                if let Some(c) = chain.as_mut() {
-                    if gas_steps == 0 {
+                if let Some(c) = self.chain.as_mut() {
+                    if self.gas_steps == 0 {
                         c.gas_gwei_start = *gas_gwei;
                     }
                     c.blocks += blocks;
                     c.gas_gwei_max = c.gas_gwei_max.max(*gas_gwei);
                     c.max_waiting = c.max_waiting.max(*waiting);
-                    gas_sum += gas_gwei;
-                    gas_steps += 1;
+                    self.gas_sum += gas_gwei;
+                    self.gas_steps += 1;
                 }
             }
             EventKind::TxSubmitted(tx) => {
-                waited.insert(tx.tx);
-                for tally in [&mut all, kinds.entry(tx.kind).or_default()] {
+                for tally in [&mut self.all, self.kinds.entry(tx.kind).or_default()] {
                     tally.summary.sent += 1;
                     tally.summary.waited += 1;
                 }
-                if let Sender::Borrower(p, _) = tx.sender {
-                    owner_waiting.insert(tx.tx, p.index());
-                }
+                let owner = match tx.sender {
+                    Sender::Borrower(p, _) => Some(p),
+                    _ => None,
+                };
+                self.waiting.insert(tx.tx, owner);
             }
             EventKind::TxIncluded(tx) => {
-                let was_waiting = waited.contains(&tx.tx);
+                let was_waiting = self.waiting.remove(&tx.tx).is_some();
                 let wait = event.time - tx.submitted.min(event.time);
-                all.include(wait, tx.gas_usd, was_waiting);
-                kinds
+                self.all.include(wait, tx.gas_usd, was_waiting);
+                self.kinds
                     .entry(tx.kind)
                     .or_default()
                     .include(wait, tx.gas_usd, was_waiting);
                 if let Sender::Keeper(k) = tx.sender {
-                    if let Some(g) = keeper_gas[k.index()].as_mut() {
+                    if let Some(g) = self.keeper_gas[k.index()].as_mut() {
                         *g += tx.gas_usd;
                     }
                 }
-                owner_waiting.remove(&tx.tx);
             }
             EventKind::TxReverted(tx) => {
-                all.summary.reverted += 1;
-                kinds.entry(tx.kind).or_default().summary.reverted += 1;
+                self.all.summary.reverted += 1;
+                self.kinds.entry(tx.kind).or_default().summary.reverted += 1;
             }
             EventKind::TxDropped(tx, reason) => {
-                for tally in [&mut all, kinds.entry(tx.kind).or_default()] {
+                for tally in [&mut self.all, self.kinds.entry(tx.kind).or_default()] {
                     match reason {
                         DropReason::Expired => tally.summary.dropped_expired += 1,
                         DropReason::GasBudget => tally.summary.dropped_gas_budget += 1,
                     }
                 }
                 if let Sender::Borrower(p, _) = tx.sender {
-                    if let Some(b) = borrowers[p.index()].as_mut() {
-                        b.transactions_dropped += 1;
+                    if let Some(b) = self.borrowers[p.index()].as_mut() {
+                        b.summary.transactions_dropped += 1;
                     }
                 }
-                owner_waiting.remove(&tx.tx);
+                self.waiting.remove(&tx.tx);
             }
             EventKind::KeeperOutOfGas { .. } => {
-                if let Some(c) = chain.as_mut() {
+                if let Some(c) = self.chain.as_mut() {
                     c.keepers_out_of_gas += 1;
                 }
             }
@@ -232,10 +273,11 @@ pub fn chain_fold(world: &World, events: &[Event]) -> ChainFold {
                 acting,
                 declined,
             } => {
-                if let Some(b) = borrowers[protocol.index()].as_mut() {
-                    b.noticed += acting + declined;
-                    b.decided_to_act += acting;
-                    b.declined += declined;
+                if let Some(b) = self.borrowers[protocol.index()].as_mut() {
+                    let s = &mut b.summary;
+                    s.noticed += acting + declined;
+                    s.decided_to_act += acting;
+                    s.declined += declined;
                 }
             }
             EventKind::BorrowerActed {
@@ -247,67 +289,76 @@ pub fn chain_fold(world: &World, events: &[Event]) -> ChainFold {
                 noticed,
                 ..
             } => {
-                if let Some(b) = borrowers[protocol.index()].as_mut() {
-                    let symbol = world.assets[asset.index()].symbol.clone();
+                if let Some(b) = self.borrowers[protocol.index()].as_mut() {
                     match action {
                         BorrowerAction::TopUp => {
-                            b.top_ups += 1;
-                            *b.collateral_added.entry(symbol).or_insert(0.0) += units;
+                            b.summary.top_ups += 1;
+                            b.collateral_added.add(*asset, *units);
                         }
                         BorrowerAction::Repay => {
-                            b.repayments += 1;
-                            *b.debt_repaid.entry(symbol).or_insert(0.0) += units;
+                            b.summary.repayments += 1;
+                            b.debt_repaid.add(*asset, *units);
                         }
                     }
-                    let r = &mut reaction[protocol.index()];
-                    r.0 += (event.time - noticed.min(&event.time)) as f64;
-                    r.1 += 1;
-                    acted[protocol.index()].insert(account.0);
+                    b.reaction.0 += (event.time - noticed.min(&event.time)) as f64;
+                    b.reaction.1 += 1;
+                    b.acted.insert(account.0);
                 }
             }
-            EventKind::Liquidation(_) | EventKind::AuctionKicked { .. } => {
-                let (p, account) = match &event.kind {
-                    EventKind::Liquidation(l) => (l.protocol, l.account),
-                    EventKind::AuctionKicked {
-                        protocol, account, ..
-                    } => (*protocol, *account),
-                    _ => unreachable!("matched above"),
-                };
-                let after_acting = acted[p.index()].remove(&account.0);
-                match borrowers[p.index()].as_mut() {
-                    Some(b) if after_acting => b.liquidated_after_acting += 1,
-                    _ => {}
+            // Only a call or a kick counts as liquidating an account after its owner acted.
+            EventKind::Liquidation(LiquidationRecord {
+                protocol, account, ..
+            })
+            | EventKind::AuctionKicked {
+                protocol, account, ..
+            } => {
+                if let Some(b) = self.borrowers[protocol.index()].as_mut() {
+                    if b.acted.remove(account.0) {
+                        b.summary.liquidated_after_acting += 1;
+                    }
                 }
             }
             _ => {}
         }
     }
-    for p in owner_waiting.into_values() {
-        if let Some(b) = borrowers[p].as_mut() {
-            b.transactions_waiting_at_end += 1;
-        }
-    }
-    if let Some(c) = chain.as_mut() {
-        if gas_steps > 0 {
-            c.gas_gwei_mean = gas_sum / gas_steps as f64;
-        }
-        c.transactions = all.finish();
-        c.gas_usd = c.transactions.gas_usd;
-        c.by_kind = kinds
-            .into_iter()
-            .map(|(k, t)| (k.name().to_string(), t.finish()))
-            .collect();
-    }
-    for (b, (total, count)) in borrowers.iter_mut().zip(reaction) {
-        if let Some(b) = b.as_mut() {
-            if count > 0 {
-                b.mean_reaction_seconds = total / count as f64;
+
+    pub(crate) fn finish(mut self, world: &World) -> ChainFigures {
+        for p in self.waiting.into_values().flatten() {
+            if let Some(b) = self.borrowers[p.index()].as_mut() {
+                b.summary.transactions_waiting_at_end += 1;
             }
         }
-    }
-    ChainFold {
-        chain,
-        borrowers,
-        keeper_gas,
+        if let Some(c) = self.chain.as_mut() {
+            if self.gas_steps > 0 {
+                c.gas_gwei_mean = self.gas_sum / self.gas_steps as f64;
+            }
+            c.transactions = self.all.finish();
+            c.gas_usd = c.transactions.gas_usd;
+            c.by_kind = self
+                .kinds
+                .into_iter()
+                .map(|(k, t)| (k.name().to_string(), t.finish()))
+                .collect();
+        }
+        let borrowers = self
+            .borrowers
+            .into_iter()
+            .map(|tally| {
+                let b = tally?;
+                let (total, count) = b.reaction;
+                let mut s = b.summary;
+                s.collateral_added = b.collateral_added.into_map(world);
+                s.debt_repaid = b.debt_repaid.into_map(world);
+                if count > 0 {
+                    s.mean_reaction_seconds = total / count as f64;
+                }
+                Some(s)
+            })
+            .collect();
+        ChainFigures {
+            chain: self.chain,
+            borrowers,
+            keeper_gas: self.keeper_gas,
+        }
     }
 }

@@ -48,20 +48,30 @@ pub fn venues_with_market_makers(world: &World) -> Vec<VenueId> {
         .collect()
 }
 
-/// `venues.<NAME>` for each venue with market makers (empty when there are none).
-pub fn venue_summaries(world: &World, events: &[Event]) -> BTreeMap<String, VenueSummary> {
-    let mut summaries: Vec<Option<VenueSummary>> = vec![None; world.venues.len()];
-    for v in venues_with_market_makers(world) {
-        summaries[v.index()] = Some(VenueSummary::default());
+/// The fold of `venues.<NAME>.*`.
+///
+/// State: per venue with market makers, its summary so far.
+pub(crate) struct DepthFold {
+    venues: Vec<Option<VenueSummary>>,
+}
+
+impl DepthFold {
+    pub(crate) fn new(world: &World) -> Self {
+        let mut venues = vec![None; world.venues.len()];
+        for v in venues_with_market_makers(world) {
+            venues[v.index()] = Some(VenueSummary::default());
+        }
+        Self { venues }
     }
-    for event in events {
+
+    pub(crate) fn event(&mut self, event: &Event) {
         if let EventKind::DepthChanged {
             venue,
             depth,
             volatility,
         } = &event.kind
         {
-            if let Some(s) = &mut summaries[venue.index()] {
+            if let Some(s) = &mut self.venues[venue.index()] {
                 s.min_depth_fraction = s.min_depth_fraction.min(*depth);
                 s.final_depth_fraction = *depth;
                 s.max_daily_volatility = s.max_daily_volatility.max(*volatility);
@@ -69,10 +79,14 @@ pub fn venue_summaries(world: &World, events: &[Event]) -> BTreeMap<String, Venu
             }
         }
     }
-    world
-        .venues
-        .iter()
-        .zip(summaries)
-        .filter_map(|(info, s)| Some((info.name.clone(), s?)))
-        .collect()
+
+    /// `venues.<NAME>` for each venue with market makers (empty when there are none).
+    pub(crate) fn finish(self, world: &World) -> BTreeMap<String, VenueSummary> {
+        world
+            .venues
+            .iter()
+            .zip(self.venues)
+            .filter_map(|(info, s)| Some((info.name.clone(), s?)))
+            .collect()
+    }
 }

@@ -2,13 +2,18 @@
 //! the insurance fund's path, vault takeovers and profit, auto-deleveraged notional and the
 //! accounts hit, socialised loss, funding, and the exchange's total value at the start and end
 //! (equal when money is conserved). A fold over the perp events.
+//!
+//! State: per exchange, its summary and fund so far, the fund's running peak, and one bit per
+//! account for the two figures that count distinct accounts (`accounts_liquidated`,
+//! `adl.accounts_hit`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use cascade_engine::{Event, EventKind, PerpCloseKind, World};
 use serde::Serialize;
 
 use crate::summary::InsuranceSummary;
+use crate::tally::AccountSet;
 
 /// `protocols.<NAME>.perp.*`.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -114,39 +119,63 @@ pub struct FundingSummary {
     pub min_rate: Option<f64>,
 }
 
-/// Each perp exchange's summary with its insurance fund's path, in world order.
-pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, InsuranceSummary)> {
-    let mut out: Vec<(PerpSummary, InsuranceSummary)> = world
-        .perps
-        .iter()
-        .map(|p| {
-            let start = p.params.insurance_fund_usd;
-            let fund = InsuranceSummary {
-                start_usd: start,
-                final_usd: start,
-                min_usd: start,
-                ..InsuranceSummary::default()
-            };
-            let vault = p.params.vault.map(|v| VaultSummary {
-                capital_usd: v.capital_usd,
-                ..VaultSummary::default()
-            });
-            (
-                PerpSummary {
-                    vault,
-                    ..PerpSummary::default()
-                },
-                fund,
-            )
-        })
-        .collect();
-    if out.is_empty() {
-        return out;
+/// One exchange so far.
+struct PerpTally {
+    summary: PerpSummary,
+    fund: InsuranceSummary,
+    /// The fund's running peak.
+    peak: f64,
+    /// Accounts liquidated or taken over.
+    liquidated: AccountSet,
+    /// Accounts of the book auto-deleveraged.
+    hit: AccountSet,
+    /// Each market's asset symbol, naming the vault's holdings.
+    market_symbols: Vec<String>,
+}
+
+/// The fold of perp exchanges' `protocols.<NAME>` (their `perp` part and insurance fund).
+pub(crate) struct PerpFold {
+    exchanges: Vec<PerpTally>,
+}
+
+impl PerpFold {
+    pub(crate) fn new(world: &World) -> Self {
+        Self {
+            exchanges: world
+                .perps
+                .iter()
+                .map(|p| {
+                    let start = p.params.insurance_fund_usd;
+                    let vault = p.params.vault.map(|v| VaultSummary {
+                        capital_usd: v.capital_usd,
+                        ..VaultSummary::default()
+                    });
+                    PerpTally {
+                        summary: PerpSummary {
+                            vault,
+                            ..PerpSummary::default()
+                        },
+                        fund: InsuranceSummary {
+                            start_usd: start,
+                            final_usd: start,
+                            min_usd: start,
+                            ..InsuranceSummary::default()
+                        },
+                        peak: start,
+                        liquidated: AccountSet::growing(),
+                        hit: AccountSet::growing(),
+                        market_symbols: p
+                            .markets
+                            .iter()
+                            .map(|m| world.assets[m.asset.index()].symbol.clone())
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
     }
-    let mut liquidated: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); out.len()];
-    let mut hit: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); out.len()];
-    let mut peaks: Vec<f64> = out.iter().map(|o| o.1.start_usd).collect();
-    for event in events {
+
+    pub(crate) fn event(&mut self, event: &Event) {
         match &event.kind {
             EventKind::PerpsOpened {
                 exchange,
@@ -155,14 +184,15 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
                 short_usd,
                 total_value,
             } => {
-                let s = &mut out[exchange.index()].0;
+                let s = &mut self.exchanges[exchange.index()].summary;
                 s.accounts = *accounts;
                 s.long_notional_usd = *long_usd;
                 s.short_notional_usd = *short_usd;
                 s.total_value_start_usd = *total_value;
             }
             EventKind::PerpLiquidated(l) => {
-                let s = &mut out[l.exchange.index()].0;
+                let x = &mut self.exchanges[l.exchange.index()];
+                let s = &mut x.summary;
                 s.liquidations += 1;
                 let usd = l.units.abs() * l.fill_price;
                 if l.units > 0.0 {
@@ -178,19 +208,17 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
                     PerpCloseKind::Market => {}
                 }
                 s.fees_usd += l.fee;
-                liquidated[l.exchange.index()].insert(l.account.0);
-                let (_, fund) = &mut out[l.exchange.index()];
+                x.liquidated.insert(l.account.0);
                 if l.fee > 0.0 {
-                    fund.paid_in_usd += l.fee;
-                    fund.final_usd += l.fee;
-                    let peak = &mut peaks[l.exchange.index()];
-                    *peak = peak.max(fund.final_usd);
+                    x.fund.paid_in_usd += l.fee;
+                    x.fund.final_usd += l.fee;
+                    x.peak = x.peak.max(x.fund.final_usd);
                 }
             }
             EventKind::PerpSettled(settlement) => {
-                let x = settlement.exchange.index();
-                let (s, fund) = &mut out[x];
-                s.deficit_usd += (-settlement.balance).max(0.0);
+                let x = &mut self.exchanges[settlement.exchange.index()];
+                let fund = &mut x.fund;
+                x.summary.deficit_usd += (-settlement.balance).max(0.0);
                 if settlement.fund_change > 0.0 {
                     fund.paid_in_usd += settlement.fund_change;
                 } else {
@@ -198,8 +226,8 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
                 }
                 fund.final_usd = settlement.fund_balance;
                 fund.min_usd = fund.min_usd.min(fund.final_usd);
-                peaks[x] = peaks[x].max(fund.final_usd);
-                fund.max_drawdown_usd = fund.max_drawdown_usd.max(peaks[x] - fund.final_usd);
+                x.peak = x.peak.max(fund.final_usd);
+                fund.max_drawdown_usd = fund.max_drawdown_usd.max(x.peak - fund.final_usd);
             }
             EventKind::PerpTakeover {
                 exchange,
@@ -208,9 +236,9 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
                 equity,
                 ..
             } => {
-                let s = &mut out[exchange.index()].0;
-                liquidated[exchange.index()].insert(account.0);
-                if let Some(v) = &mut s.vault {
+                let x = &mut self.exchanges[exchange.index()];
+                x.liquidated.insert(account.0);
+                if let Some(v) = &mut x.summary.vault {
                     v.takeovers += 1;
                     v.notional_usd += notional;
                     v.margin_usd += equity;
@@ -223,12 +251,13 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
                 price,
                 ..
             } => {
-                let adl = &mut out[exchange.index()].0.adl;
+                let x = &mut self.exchanges[exchange.index()];
+                let adl = &mut x.summary.adl;
                 adl.events += 1;
                 adl.notional_usd += units.abs() * price;
                 match account {
                     Some(a) => {
-                        hit[exchange.index()].insert(a.0);
+                        x.hit.insert(a.0);
                     }
                     None => adl.outside_units += units.abs(),
                 }
@@ -239,12 +268,12 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
                 uncovered,
                 ..
             } => {
-                let s = &mut out[exchange.index()].0;
+                let s = &mut self.exchanges[exchange.index()].summary;
                 s.socialised_loss_usd += usd;
                 s.uncovered_deficit_usd = *uncovered;
             }
             EventKind::PerpCooldowns { exchange, count } => {
-                out[exchange.index()].0.cooldown_waits += count;
+                self.exchanges[exchange.index()].summary.cooldown_waits += count;
             }
             EventKind::FundingPaid {
                 exchange,
@@ -252,28 +281,26 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
                 longs_paid,
                 ..
             } => {
-                let f = &mut out[exchange.index()].0.funding;
+                let f = &mut self.exchanges[exchange.index()].summary.funding;
                 f.payments += 1;
                 f.longs_paid_usd += longs_paid;
                 f.max_rate = Some(f.max_rate.map_or(*rate, |r| r.max(*rate)));
                 f.min_rate = Some(f.min_rate.map_or(*rate, |r| r.min(*rate)));
             }
             EventKind::PerpMarked(mark) => {
-                let x = mark.exchange.index();
-                let (s, fund) = &mut out[x];
+                let x = &mut self.exchanges[mark.exchange.index()];
+                let s = &mut x.summary;
                 s.open_accounts = mark.open_accounts;
                 s.unrealised_bad_debt_usd = mark.unrealised_bad_debt_usd;
                 s.uncovered_deficit_usd = mark.uncovered;
                 s.total_value_end_usd = mark.total_value;
-                fund.final_usd = mark.fund;
+                x.fund.final_usd = mark.fund;
                 if let Some(v) = &mut s.vault {
                     v.final_value_usd = mark.vault_value;
                     v.pnl_usd = mark.vault_value - mark.vault_capital;
                     for (m, units) in mark.vault_size.iter().enumerate() {
                         if *units != 0.0 {
-                            let asset = world.perps[x].markets[m].asset;
-                            v.holdings
-                                .insert(world.assets[asset.index()].symbol.clone(), *units);
+                            v.holdings.insert(x.market_symbols[m].clone(), *units);
                         }
                     }
                 }
@@ -281,9 +308,17 @@ pub fn perp_summaries(world: &World, events: &[Event]) -> Vec<(PerpSummary, Insu
             _ => {}
         }
     }
-    for (x, (s, _)) in out.iter_mut().enumerate() {
-        s.accounts_liquidated = liquidated[x].len() as u64;
-        s.adl.accounts_hit = hit[x].len() as u64;
+
+    /// Each exchange's summary with its insurance fund's path, in world order.
+    pub(crate) fn finish(self) -> Vec<(PerpSummary, InsuranceSummary)> {
+        self.exchanges
+            .into_iter()
+            .map(|x| {
+                let mut s = x.summary;
+                s.accounts_liquidated = x.liquidated.len();
+                s.adl.accounts_hit = x.hit.len();
+                (s, x.fund)
+            })
+            .collect()
     }
-    out
 }

@@ -1,5 +1,6 @@
 //! Criterion benchmarks on real units of work: building the 1,000,000-position book, cloning it
-//! for a new path, a full run on it, its shock step and a quiet step, and whole small runs.
+//! for a new path, a full run on it, its shock step and a quiet step, the summary and timeline
+//! of its events, and whole small runs.
 //! Inputs are the committed scenarios under benches/ and examples/.
 
 // criterion_group! defines undocumented public items.
@@ -80,6 +81,25 @@ fn million(c: &mut Criterion) {
             },
             criterion::BatchSize::PerIteration,
         )
+    });
+    // summary.json's and timeline.csv's figures from the full run's events (about 710,000).
+    let events = Engine::new(Arc::clone(&world), 0).run();
+    let info = cascade_analytics::RunInfo::default();
+    group.bench_function("summary_and_timeline", |b| {
+        b.iter(|| {
+            (
+                cascade_analytics::summarize(&world, &info, &events),
+                cascade_analytics::timeline(&world, &events),
+            )
+        })
+    });
+    // The same figures in one pass, as a sink the engine could feed during the run.
+    group.bench_function("run_fold", |b| {
+        b.iter(|| {
+            let mut fold = cascade_analytics::RunFold::new(&*world, info.clone());
+            events.iter().for_each(|e| fold.event(e));
+            fold.finish()
+        })
     });
     group.finish();
 }

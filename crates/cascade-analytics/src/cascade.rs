@@ -1,0 +1,72 @@
+//! Cascade dynamics (summary.json `cascade`): settle rounds per step, steps in which anything was
+//! liquidated, round-limit hits, and the a-priori feedback gains of the initial world.
+//!
+//! State: four counters and whether the current step has liquidated anything yet.
+
+use std::collections::BTreeMap;
+
+use cascade_engine::{Event, EventKind, World};
+use cascade_model::ids::AssetId;
+
+use crate::feedback::{feedback_gain, feedback_gain_up};
+use crate::summary::CascadeSummary;
+use crate::view::LiquidationView;
+
+/// The fold of `cascade.*`.
+pub(crate) struct CascadeFold {
+    cascade: CascadeSummary,
+    step_had_liquidation: bool,
+}
+
+impl CascadeFold {
+    pub(crate) fn new() -> Self {
+        Self {
+            cascade: CascadeSummary::default(),
+            step_had_liquidation: false,
+        }
+    }
+
+    pub(crate) fn event(&mut self, event: &Event) {
+        match &event.kind {
+            EventKind::CascadeSettled {
+                rounds,
+                hit_round_limit,
+            } => {
+                let c = &mut self.cascade;
+                c.rounds_max = c.rounds_max.max(*rounds);
+                c.rounds_total += u64::from(*rounds);
+                c.round_limit_hits += u64::from(*hit_round_limit);
+                c.steps_with_liquidations += u64::from(self.step_had_liquidation);
+                self.step_had_liquidation = false;
+            }
+            _ => {
+                if LiquidationView::of(event).is_some_and(|v| v.call.is_some()) {
+                    self.step_had_liquidation = true;
+                }
+            }
+        }
+    }
+
+    /// The summary, with the feedback gains of `world`'s initial book and venues.
+    pub(crate) fn finish(self, world: &World) -> CascadeSummary {
+        let mut cascade = self.cascade;
+        let (mut gains, mut details) = (BTreeMap::new(), BTreeMap::new());
+        for (a, asset) in world.assets.iter().enumerate() {
+            if let Some(gain) = feedback_gain(world, AssetId(a as u32)) {
+                gains.insert(asset.symbol.clone(), gain.gain);
+                details.insert(asset.symbol.clone(), gain);
+            }
+            if let Some(gain) = feedback_gain_up(world, AssetId(a as u32)) {
+                cascade
+                    .feedback_gain_up
+                    .insert(asset.symbol.clone(), gain.gain);
+                cascade
+                    .feedback_gain_up_detail
+                    .insert(asset.symbol.clone(), gain);
+            }
+        }
+        cascade.feedback_gain = gains;
+        cascade.feedback_gain_detail = details;
+        cascade
+    }
+}
