@@ -88,7 +88,7 @@ fn runs() -> &'static [Run] {
                 let scenario = cascade_scenario::from_str(text, Path::new(&file), &examples)
                     .unwrap_or_else(|e| panic!("{name} does not validate:\n{e}"));
                 let world = Arc::new(scenario.world);
-                let events = cascade_engine::Engine::new(Arc::clone(&world), 0).run();
+                let events = cascade_engine::trail(&world, 0);
                 let info = RunInfo {
                     hash: scenario.hash,
                     description: scenario.description,

@@ -83,7 +83,7 @@ fn million(c: &mut Criterion) {
         )
     });
     // summary.json's and timeline.csv's figures from the full run's events (about 710,000).
-    let events = Engine::new(Arc::clone(&world), 0).run();
+    let events = cascade_engine::trail(&world, 0);
     let info = cascade_analytics::RunInfo::default();
     group.bench_function("summary_and_timeline", |b| {
         b.iter(|| {
