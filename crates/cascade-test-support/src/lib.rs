@@ -197,14 +197,11 @@ impl Fixture {
         run(self.scenario())
     }
 
-    /// Writes the scenario text as `<dir>/<file name>` and returns that path (for tests of the
-    /// command, which reads files; data files are then read relative to `dir`).
-    #[must_use]
-    pub fn write_in(&self, dir: &Path) -> PathBuf {
-        let path = dir.join(self.file.file_name().expect("a file name"));
-        fs::write(&path, self.text())
+    /// Writes the scenario text to `path` (for tests of the command, which reads files; data
+    /// files are then read relative to the file's directory).
+    pub fn write_to(&self, path: &Path) {
+        fs::write(path, self.text())
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-        path
     }
 
     fn put(&mut self, path: &str, value: Value) {
@@ -340,6 +337,18 @@ fn table_like<'a>(node: Node<'a>, path: &str) -> &'a mut dyn TableLike {
     table.unwrap_or_else(|| panic!("path {path:?}: a key of something not a table"))
 }
 
+/// `value` rounded to `digits` significant decimal digits, for golden figures in snapshots:
+/// the nearest `f64` to the rounded decimal, so that it prints as that decimal.
+#[must_use]
+pub fn significant(value: f64, digits: usize) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    format!("{value:.*e}", digits.saturating_sub(1))
+        .parse()
+        .expect("a float")
+}
+
 /// A completed run of path 0 with its measures.
 pub struct Run {
     /// The world that ran.
@@ -469,6 +478,23 @@ mod tests {
             Some(1)
         );
         assert!(parsed["simulation"].get("seed").is_none());
+    }
+
+    #[test]
+    fn significant_digits_print_as_written() {
+        assert_eq!(
+            significant(6_712_158.433_140_815, 9).to_string(),
+            "6712158.43"
+        );
+        assert_eq!(
+            significant(100.282_913_362_752_67, 9).to_string(),
+            "100.282914"
+        );
+        assert_eq!(
+            significant(-0.000_123_456_789_12, 3).to_string(),
+            "-0.000123"
+        );
+        assert_eq!(significant(0.0, 9), 0.0);
     }
 
     #[test]
