@@ -488,6 +488,10 @@ mod tests {
         );
         assert_eq!(
             significant(100.282_913_362_752_67, 9).to_string(),
+            "100.282913"
+        );
+        assert_eq!(
+            significant(100.282_913_562_752_67, 9).to_string(),
             "100.282914"
         );
         assert_eq!(
