@@ -1,9 +1,12 @@
-//! `cascade compare`: the same scenario under several mechanisms, its outputs and its errors;
-//! and the time-to-close measure it reports.
+//! `cascade compare`: the same scenario under several mechanisms or counterfactuals, its outputs
+//! and its errors. (The variants themselves are the scenario library's concern; the measures
+//! compared, the analytics'.)
 
 use std::fs;
 
-use crate::common::{repo, run_cli, run_str};
+use cascade_test_support::{Fixture, repo};
+
+use crate::common::run_cli;
 
 fn wall() -> String {
     repo()
@@ -140,149 +143,11 @@ fn compare_rejects_bad_flags_with_exit_code_2() {
 }
 
 #[test]
-fn time_to_close_counts_from_the_first_check_that_found_the_account_liquidatable() {
-    // Two accounts become liquidatable at the 5% shock (t = 60 s). The oracle reads the
-    // fundamental, the keeper sells on a venue whose impact is all transient (half-life 60 s):
-    // the first liquidation at once pushes the venue so low that the second is unprofitable
-    // until the venue has recovered for three steps (t = 240 s). Episodes: 0 s and 180 s.
-    let text = r#"
-[simulation]
-name = "time-to-close"
-seed = 1
-steps = 8
-step_seconds = 60
-
-[[assets]]
-symbol = "ETH"
-price = 2000.0
-
-[[assets]]
-symbol = "USDC"
-price = 1.0
-
-[[venues]]
-name = "spot"
-base = "ETH"
-quote = "USDC"
-impact = { model = "linear", usd_per_unit = 15.0 }
-permanent_fraction = 0.0
-half_life_seconds = 60
-
-[[oracles]]
-name = "eth-usd"
-asset = "ETH"
-sources = ["fundamental"]
-
-[[protocols]]
-name = "lender"
-kind = "lending"
-liquidation = { mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }
-oracles = { ETH = "eth-usd" }
-collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.8 } }
-
-[[positions]]
-protocol = "lender"
-count = 2
-collateral = { asset = "ETH", total = 20.0 }
-debt = { asset = "USDC" }
-liquidation_price = { distribution = "even", low = 1980.0, high = 1990.0 }
-
-[[keepers]]
-name = "keeper"
-protocols = ["lender"]
-sell_on = "spot"
-
-[[shocks]]
-asset = "ETH"
-step = 1
-drop = 0.05
-"#;
-    let run = run_str(text);
-    let close = &run.summary.liquidations.time_to_close_seconds;
-    assert_eq!(close.episodes, 2);
-    assert_eq!(
-        (close.median, close.p90, close.max),
-        (Some(0), Some(180), Some(180))
-    );
-}
-
-/// Maker-like vaults (150%) in English auctions behind a one-hour OSM that reads the
-/// fundamental, after ETH falls 2,000 → 1,500; on a chain whose clearing price (150 gwei) one
-/// keeper will never pay, with room for one agent transaction per block; owners who top up.
-const CONGESTED_FLIPS: &str = r#"
-[simulation]
-name = "congested-flips"
-seed = 4
-steps = 36
-step_seconds = 300
-
-[[assets]]
-symbol = "ETH"
-price = 2000.0
-driver = { model = "path", points = [[0, 2000.0], [1800, 1500.0]] }
-
-[[assets]]
-symbol = "DAI"
-price = 1.0
-
-[[venues]]
-name = "eth-dai"
-base = "ETH"
-quote = "DAI"
-impact = { model = "square_root", coefficient = 1.0, daily_volatility = 0.05, daily_volume = 2000000.0 }
-permanent_fraction = 0.3
-half_life_seconds = 900
-
-[[oracles]]
-name = "osm"
-asset = "ETH"
-sources = ["fundamental"]
-update = "delayed"
-delay_seconds = 3600
-
-[[protocols]]
-name = "eth-a"
-kind = "lending"
-liquidation = { mechanism = "english_auction", penalty = 0.13, beg = 0.03, ttl_seconds = 600, tau_seconds = 21600, lump_units = 50.0 }
-oracles = { ETH = "osm" }
-collateral = { ETH = { ltv = 0.6, liquidation_threshold = 0.6666666666666666 } }
-insurance = { fund_usd = 0.0, shortfall = "debt_auction" }
-
-[[positions]]
-protocol = "eth-a"
-count = 200
-collateral = { asset = "ETH", total = 8000.0 }
-debt = { asset = "DAI" }
-liquidation_price = { distribution = "uniform", low = 1550.0, high = 1900.0 }
-borrowers = { trigger_health = 1.05, target_health = 1.3, probability = 0.5, gas = { strategy = "fixed", gwei = 20.0 } }
-
-[[keepers]]
-name = "thrifty"
-protocols = ["eth-a"]
-sell_on = "eth-dai"
-capital_usd = 50000000.0
-gas = { strategy = "market", markup = 0.1, max_gwei = 100.0 }
-
-[[keepers]]
-name = "bold"
-protocols = ["eth-a"]
-sell_on = "eth-dai"
-capital_usd = 50000000.0
-latency_seconds = 60
-gas = { strategy = "market", markup = 0.1, max_gwei = 400.0 }
-gas_budget_usd = 100000.0
-
-[chain]
-block_seconds = 13
-room_per_block = 1
-gas = { model = "constant", gwei = 150.0 }
-"#;
-
-#[test]
 fn counterfactual_variants_change_what_they_say_and_combine() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let scenario = dir.path().join("congested.toml");
-    fs::write(&scenario, CONGESTED_FLIPS).expect("written");
+    // The `congested-flips` fixture: English auctions behind a one-hour OSM on a congested chain.
+    Fixture::named("congested-flips").write_to(&scenario);
     let out = dir.path().join("cmp");
     let variants = "as_is,no_congestion,faster_oracle,stability_pool,dutch_auction+no_congestion";
     let output = run_cli(&[
@@ -398,37 +263,6 @@ fn counterfactual_variants_change_what_they_say_and_combine() {
     let dutch = &both["protocols"]["eth-a"]["auctions"];
     assert!(dutch["taken"].as_u64().expect("takes") > 0);
     assert_eq!(dutch["bids"], 0);
-}
-
-#[test]
-fn no_congestion_sends_no_transaction() {
-    use cascade_engine::EventKind;
-    let path = std::path::Path::new("congested.toml");
-    let file = cascade_scenario::parse(CONGESTED_FLIPS, path).expect("parses");
-    let build = |file| {
-        cascade_scenario::from_parsed(file, CONGESTED_FLIPS, path, &crate::common::repo())
-            .unwrap_or_else(|e| panic!("valid:\n{e}"))
-    };
-    let baseline = build(file.clone());
-    let start = cascade_scenario::mechanism::Baseline::of(&baseline.world);
-    let is_tx = |kind: &EventKind| {
-        matches!(
-            kind,
-            EventKind::TxSubmitted(_)
-                | EventKind::TxIncluded(_)
-                | EventKind::TxReverted(_)
-                | EventKind::TxDropped(..)
-                | EventKind::BlocksProduced { .. }
-        )
-    };
-    let as_is = crate::common::run(baseline);
-    assert!(as_is.events.iter().any(|e| is_tx(&e.kind)));
-    let mut calm = file;
-    cascade_scenario::mechanism::apply_variant(&mut calm, "no_congestion", &start).expect("known");
-    let calm = crate::common::run(build(calm));
-    assert!(!calm.events.iter().any(|e| is_tx(&e.kind)));
-    assert!(calm.summary.chain.is_none());
-    assert!(calm.summary.liquidations.count > 0);
 }
 
 #[test]

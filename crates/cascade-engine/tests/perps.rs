@@ -7,7 +7,7 @@
 use cascade_engine::{EventKind, PerpCloseKind};
 use proptest::prelude::*;
 
-use crate::common::{Run, load_str, run_str};
+use cascade_test_support::{Run, load_str, run_str};
 
 /// One BTC market on a deep linear book (0.001 USD per unit: fills within 0.001 of the price)
 /// with a path for the fundamental, and the exchange section given.
@@ -507,7 +507,7 @@ mod conservation {
                 .replace("usd_per_unit = 0.001", &format!("usd_per_unit = {impact}"))
                 .replace("maintenance = [[0.0, 0.004]]", "maintenance = [[0.0, 0.004], [100000.0, 0.01]]\nfunding_interval_seconds = 120\nfunding_interest = 0.0001\nmark = \"median\"");
             let scenario = load_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let run = crate::common::run(scenario);
+            let run = cascade_test_support::run(scenario);
             let perp = run.summary.protocols["exchange"].perp.clone().unwrap();
             let (start, end) = (perp.total_value_start_usd, perp.total_value_end_usd);
             prop_assert!(
@@ -613,7 +613,7 @@ maintenance = [[0.0, 0.004]]
 
 [[positions]]
 protocol = "exchange"
-file = "crates/cascade-cli/tests/data/perp-accounts.csv"
+file = "crates/cascade-engine/tests/data/perp-accounts.csv"
 "#;
     let run = run_str(text);
     let labels = &run.world.perps[0].account_labels;

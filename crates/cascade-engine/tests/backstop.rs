@@ -4,7 +4,7 @@
 
 use cascade_engine::EventKind;
 
-use crate::common::{Run, repo, run, run_str};
+use cascade_test_support::{Run, repo, run, run_str};
 
 fn book(unwind: &str) -> String {
     format!(

@@ -40,7 +40,7 @@ use cascade_model::keeper::KeeperStrategy;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-use crate::common;
+use cascade_test_support::{Run, load_str, run_str};
 
 const PRICES: [(&str, f64); 2] = [("ETH", 2000.0), ("BTC", 60_000.0)];
 
@@ -1141,7 +1141,7 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
 }
 
 /// Folds the events of a run and checks every conservation law.
-fn check_run(run: &common::Run) -> Result<(), TestCaseError> {
+fn check_run(run: &Run) -> Result<(), TestCaseError> {
     let world: &World = &run.world;
     let n = world.assets.len();
     let protocols = world.protocols.len();
@@ -1723,9 +1723,9 @@ proptest! {
     fn liquidations_conserve_collateral_debt_and_cash(params in params()) {
         let dir = tempfile::tempdir().expect("temporary directory");
         let text = scenario(&params, dir.path());
-        let scenario = common::load_str(&text)
+        let scenario = load_str(&text)
             .map_err(|e| TestCaseError::fail(format!("scenario invalid:\n{e}\n{text}")))?;
-        let run = common::run(scenario);
+        let run = cascade_test_support::run(scenario);
         check_run(&run).map_err(|e| TestCaseError::fail(format!("{e}\nscenario:\n{text}")))?;
     }
 }
@@ -1744,7 +1744,7 @@ fn random_scenarios_exercise_the_mechanisms() {
     for _ in 0..SAMPLE {
         let params = params().new_tree(&mut runner).expect("tree").current();
         let dir = tempfile::tempdir().expect("temporary directory");
-        let run = common::run_str(&scenario(&params, dir.path()));
+        let run = run_str(&scenario(&params, dir.path()));
         let s = &run.summary;
         let mut mark = |what, yes: bool| *seen.entry(what).or_default() += u32::from(yes);
         mark("liquidations", s.liquidations.count > 0);
@@ -1814,7 +1814,7 @@ fn random_scenarios_exercise_the_mechanisms() {
 /// fee miscredited no longer conserves.
 #[test]
 fn tampered_trails_are_caught() {
-    let run = common::run_str(
+    let run = run_str(
         r#"
 [simulation]
 name = "tamper"
@@ -1871,10 +1871,11 @@ drop = 0.05
     let tampered = |change: &dyn Fn(&mut Vec<Event>)| {
         let mut events = run.events.clone();
         change(&mut events);
-        common::Run {
+        Run {
             world: run.world.clone(),
             events,
             summary: run.summary.clone(),
+            timeline: run.timeline.clone(),
         }
     };
     let find = |events: &[Event], f: &dyn Fn(&EventKind) -> bool| {

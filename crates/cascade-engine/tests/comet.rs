@@ -8,7 +8,7 @@ use cascade_model::lending::{
 };
 use smallvec::smallvec;
 
-use crate::common::{Run, run_str};
+use cascade_test_support::{Run, run_str};
 
 /// §3 M1: 16,700 USDC of debt against 10 WETH at 2,000 with liquidateCollateralFactor 0.83:
 /// liquidity = −16,700 + 16,600 = −100, so the account is liquidatable (health factor < 1).

@@ -57,8 +57,6 @@
 
 use cascade_engine::EventKind;
 
-use crate::common;
-
 const P0: f64 = 2000.0;
 
 /// One uniform-wall scenario.
@@ -184,7 +182,7 @@ struct Outcome {
 }
 
 fn simulate(wall: &Wall) -> Outcome {
-    let run = common::run_str(&wall.toml());
+    let run = cascade_test_support::run_str(&wall.toml());
     let s = &run.summary;
     let eth = &s.assets["ETH"];
     assert_eq!(eth.start_price, P0, "{wall:?}: the venue starts at P0");

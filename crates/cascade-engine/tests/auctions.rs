@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use cascade_engine::EventKind;
 
-use crate::common::{Run, run_str};
+use cascade_test_support::{Run, run_str};
 
 /// Vaults (liquidation ratio 150%) of `count` positions over ETH falling along `path`, with a
 /// Dutch auction of the given extra keys, keepers selling on a square-root venue.

@@ -1,16 +1,77 @@
-//! Replayed data beyond one price series: overlays spliced into a replay, a constant-product
-//! venue whose liquidity follows a reserve series, and the 19 May 2021 replay built on both
-//! (examples/may-2021-replay.toml), with its headline figures pinned.
+//! The historical replays: Black Thursday (examples/black-thursday-2020.toml) and the 19 May
+//! 2021 replay (examples/may-2021-replay.toml) with their headline figures as golden snapshots;
+//! overlays spliced into a replay; a constant-product venue whose liquidity follows a reserve
+//! series.
+//!
+//! # Golden figures
+//!
+//! The headline figures are snapshots (`tests/snapshots/tests__replays__*.snap`, through
+//! `insta`): counts exactly, money, units and prices to 9 significant digits. The runs are
+//! deterministic, but the generated books and stochastic paths go through the platform's
+//! `exp`/`ln`, whose last bits are not promised alike everywhere; 9 digits (1e-9 relative) keeps
+//! the goldens far tighter than any change of behaviour while a last-bit difference cannot move
+//! them. A change to the engine that moves a figure fails here: if it is meant, update the
+//! snapshot and docs/replays/ together, with `cargo insta review` (cargo-insta), or without
+//! cargo-insta by `INSTA_UPDATE=always cargo test -p cascade-engine --test tests replays` and
+//! reviewing the diff of the `.snap` files before committing.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::sync::Arc;
 
 use cascade_engine::{Engine, EventKind};
 use cascade_model::venue::ImpactCurve;
+use cascade_test_support::{Fixture, load_example, load_str, repo, run, significant};
+use serde_json::{Value, json};
 
-use crate::common::{self, repo};
+/// A figure for a snapshot: money, units and prices to 9 significant digits.
+fn figure(value: f64) -> Value {
+    json!(significant(value, 9))
+}
 
-const MAY: &str = "examples/may-2021-replay.toml";
+/// Black Thursday: auctions started, the share won at (near) zero, the collateral sold for zero,
+/// the DAI deficit and the 50,000-DAI lots to cover it.
+#[test]
+fn black_thursday_2020_figures() {
+    let run = run(load_example("black-thursday-2020"));
+    let s = &run.summary;
+    let p = &s.protocols["eth-a"];
+    let a = p.auctions.as_ref().expect("auctions");
+    let b = p.borrowers.as_ref().expect("owners act");
+    let t = &s.chain.as_ref().expect("a chain").transactions;
+    let figures = BTreeMap::from([
+        ("auctions kicked", json!(a.kicked)),
+        ("auctions won near zero", json!(a.won_near_zero)),
+        (
+            "ETH won near zero",
+            figure(
+                a.collateral_won_near_zero
+                    .get("ETH")
+                    .copied()
+                    .unwrap_or(0.0),
+            ),
+        ),
+        (
+            "value won near zero, USD",
+            figure(a.collateral_won_near_zero_usd),
+        ),
+        ("deficit, USD", figure(p.bad_debt_usd)),
+        (
+            "debt-auction lots needed",
+            json!(p.debt_auction_lots_needed.expect("debt auctions")),
+        ),
+        ("owners' top-ups", json!(b.top_ups)),
+        ("transactions sent", json!(t.sent)),
+        ("transactions dropped", json!(t.dropped_expired)),
+        ("ETH lowest venue price", figure(s.assets["ETH"].min_price)),
+    ]);
+    // If the change is meant, update docs/replays/black-thursday.md with the snapshot.
+    insta::assert_json_snapshot!("black_thursday_2020", figures);
+    // Near the public record (about 36%): a sanity bound independent of the snapshot.
+    assert!(a.won_near_zero_share > 0.2 && a.won_near_zero_share < 0.6);
+}
+
+const MAY: &str = "may-2021-replay";
 
 /// Seconds from 00:00 UTC on 19 May 2021 (Unix 1621382400).
 const MAY_19: f64 = 1_621_382_400.0;
@@ -90,7 +151,7 @@ impact = {{ model = "constant_product", fee = 0.003, reserves = {{ file = "data/
         start = points[0].1 / points[0].0,
         path = path.join(", "),
     );
-    let scenario = common::load_str(&text).unwrap_or_else(|e| panic!("invalid:\n{e}"));
+    let scenario = load_str(&text).unwrap_or_else(|e| panic!("invalid:\n{e}"));
     let world = Arc::new(scenario.world);
     let mut engine = Engine::new(Arc::clone(&world));
     let mut events = Vec::new();
@@ -142,8 +203,7 @@ impact = {{ model = "constant_product", fee = 0.003, reserves = {{ file = "data/
 #[test]
 fn the_may_2021_pool_follows_the_reserves() {
     let points = reserves();
-    let scenario = cascade_scenario::load(&repo().join(MAY)).expect("the example validates");
-    let world = Arc::new(scenario.world);
+    let world = Arc::new(load_example(MAY).world);
     let mut engine = Engine::new(Arc::clone(&world));
     let mut events = Vec::new();
     let in_force = |t: u64| {
@@ -229,25 +289,15 @@ fn the_may_2021_fundamental_is_the_spliced_series() {
     );
     expected.sort_by(|a, b| a.0.total_cmp(&b.0));
 
-    let run = common::run(cascade_scenario::load(&repo().join(MAY)).expect("valid"));
-    let timeline = cascade_analytics::timeline(&run.world, &run.events);
-    let column = timeline
-        .columns
-        .iter()
-        .position(|c| c == "fundamental_ETH")
-        .expect("column");
-    for row in &timeline.rows {
-        let t = row[1];
+    let run = run(load_example(MAY));
+    let fundamental = run.column("fundamental_ETH");
+    for (t, price) in run.column("time_seconds").into_iter().zip(&fundamental) {
         let want = linear(&expected, t);
-        assert!(
-            close(row[column], want, 1e-12),
-            "{t} s: {} vs {want}",
-            row[column]
-        );
+        assert!(close(*price, want, 1e-12), "{t} s: {price} vs {want}");
     }
     // The overlay's minutes: 13:10 opens at 1,603.54, 13:11 at 1,508.98, the replay's low; the
     // 10-minute bars alone never go below 1,878.58.
-    let at = |t: f64| timeline.rows[(t / 60.0) as usize][column];
+    let at = |t: f64| fundamental[(t / 60.0) as usize];
     assert_eq!(at(47_400.0), 1603.54);
     assert_eq!(at(47_460.0), 1508.98);
     let ten_minute_low = ten_minute_opens()
@@ -258,34 +308,25 @@ fn the_may_2021_fundamental_is_the_spliced_series() {
     assert_eq!(run.summary.assets["ETH"].fundamental_min_price, 1508.98);
 }
 
-/// The replay's headline figures, pinned so that a change to the engine that moves them is
-/// noticed (and the example's comments and docs/replays/may-2021.md updated). Tolerances:
-/// ±1% on the count and the debt repaid, ±0.5% on the venue's low, ±0.5 percentage point on the
-/// total drop; the fundamental's low and drop are data, exact.
+/// The replay's headline figures, a snapshot (see the module doc): a change to the engine that
+/// moves them is noticed, and the example's comments and docs/replays/may-2021.md are updated
+/// with the snapshot. The fundamental's low and drop are data, asserted exactly.
 #[test]
 fn the_may_2021_replay_headline_figures() {
-    let scenario = cascade_scenario::load(&repo().join(MAY)).expect("valid");
+    let scenario = load_example(MAY);
     assert!(scenario.warnings.is_empty(), "{:?}", scenario.warnings);
-    let run = common::run(scenario);
+    let run = run(scenario);
     let s = &run.summary;
     let eth = &s.assets["ETH"];
-    let count = s.liquidations.count as f64;
-    assert!(close(count, 3582.0, 0.01), "liquidations {count}");
-    assert!(
-        close(s.liquidations.debt_repaid_usd, 37_708_543.0, 0.01),
-        "debt repaid {}",
-        s.liquidations.debt_repaid_usd
-    );
-    assert!(
-        close(eth.min_price, 1443.96, 0.005),
-        "min {}",
-        eth.min_price
-    );
-    assert!(
-        (eth.total_drop - 0.5779).abs() <= 0.005,
-        "total drop {}",
-        eth.total_drop
-    );
+    let figures = BTreeMap::from([
+        ("liquidations", json!(s.liquidations.count)),
+        ("debt repaid, USD", figure(s.liquidations.debt_repaid_usd)),
+        ("ETH lowest venue price", figure(eth.min_price)),
+        ("ETH total drop", figure(eth.total_drop)),
+        ("ETH largest price impact", figure(eth.max_price_impact)),
+        ("bad debt, USD", figure(s.bad_debt_usd)),
+    ]);
+    insta::assert_json_snapshot!("may_2021", figures);
     assert_eq!(eth.fundamental_start_price, 3375.69);
     assert_eq!(eth.fundamental_min_price, 1508.98);
     assert!(close(eth.exogenous_drop, 1.0 - 1508.98 / 3420.91, 1e-12));
@@ -300,23 +341,16 @@ fn the_may_2021_replay_headline_figures() {
 /// StableSims 10-minute bars of the day: a millisecond overlay on an RFC 3339 series.
 #[test]
 fn the_black_thursday_core_overlays_the_ten_minute_bars() {
-    let mut text = fs::read_to_string(repo().join("examples/black-thursday-10min.toml"))
-        .expect("example")
-        .replace("../data/", "data/");
-    for (from, to) in [
-        (
-            "price_column = \"price_close\" }",
-            "price_column = \"price_close\", overlays = [{ file = \"data/ETHUSDT-1m-2020-03-12_1027-1253.csv\", time_column = \"open_time_ms\", time_unit = \"milliseconds\", price_column = \"close\" }] }",
-        ),
-        ("step_seconds = 600 ", "step_seconds = 60 "),
-        ("steps = 143 ", "steps = 1430 "),
-    ] {
-        assert_eq!(text.matches(from).count(), 1, "{from}");
-        text = text.replace(from, to);
-    }
-    let run = common::run_str(&text);
-    let timeline = cascade_analytics::timeline(&run.world, &run.events);
-    let at = |t: u64| timeline.rows[(t / 60) as usize][2];
+    let run = Fixture::example("black-thursday-10min")
+        .set_raw(
+            "assets[0].driver.overlays",
+            r#"[{ file = "../data/ETHUSDT-1m-2020-03-12_1027-1253.csv", time_column = "open_time_ms", time_unit = "milliseconds", price_column = "close" }]"#,
+        )
+        .set("simulation.step_seconds", 60)
+        .set("simulation.steps", 1430)
+        .run();
+    let fundamental = run.column("fundamental_ETH");
+    let at = |t: u64| fundamental[(t / 60) as usize];
     let minute = |row: &str| -> f64 {
         let csv = fs::read_to_string(repo().join("data/ETHUSDT-1m-2020-03-12_1027-1253.csv"))
             .expect("core data");

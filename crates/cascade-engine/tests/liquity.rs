@@ -4,7 +4,7 @@
 
 use cascade_engine::EventKind;
 
-use crate::common::{Run, run_str};
+use cascade_test_support::{Fixture, Run, run_str};
 
 fn troves(pool: f64, crash_to: f64, low: f64) -> Run {
     run_str(&format!(
@@ -178,10 +178,7 @@ fn redistribution_does_not_depend_on_the_order_of_assets() {
     // The debt asset listed first: every redistribution still carries debt or collateral, and
     // the figures match the run with ETH listed first.
     let text = |swap: bool| {
-        let mut t = std::fs::read_to_string(
-            crate::common::repo().join("examples/liquity-stability-pool.toml"),
-        )
-        .expect("the example");
+        let mut t = Fixture::example("liquity-stability-pool").text();
         if swap {
             let eth = "[[assets]]\nsymbol = \"ETH\"\nprice = 3000.0\ndriver = { model = \"path\", points = [[0, 3000.0], [3600, 2640.0]] }\n";
             assert!(t.contains(eth), "the example's ETH section");

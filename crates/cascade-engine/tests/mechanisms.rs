@@ -4,7 +4,7 @@
 
 use cascade_engine::EventKind;
 
-use crate::common::{Run, run_str};
+use cascade_test_support::{Fixture, Run, run_str};
 
 /// One account of 10 ETH owing DEBT USDC; the ETH fundamental steps to PRICE at step 1 and
 /// stays. The oracle reads the fundamental and the keeper holds what it seizes, so nothing but
@@ -244,38 +244,28 @@ fn the_insurance_fund_pays_first_then_the_shortfall_rule() {
     assert!((p.uncovered_deficit_usd - (written_off - 3_000.0)).abs() < 1e-6);
 }
 
-/// The uniform wall with a per-step liquidation limit or a dynamic bonus added.
-fn wall_with(protocol_keys: &str, liquidation: &str) -> Run {
-    let text = std::fs::read_to_string(crate::common::repo().join("examples/uniform-wall.toml"))
-        .expect("the example")
-        .replace(
-            "liquidation = { mechanism = \"fixed_spread\", bonus = 0.05, close_factor = 1.0 }",
-            &format!("liquidation = {liquidation}\n{protocol_keys}"),
-        )
-        .replace("usd_per_unit = 0.002", "usd_per_unit = 0.02");
-    run_str(&text)
+/// The uniform wall on a venue ten times as thin, under `liquidation`, with the protocol's
+/// per-step liquidation limit if one is given.
+fn wall_with(limit_usd_per_step: Option<f64>, liquidation: &str) -> Run {
+    let wall = Fixture::example("uniform-wall")
+        .set_raw("protocols[0].liquidation", liquidation)
+        .set("venues[0].impact.usd_per_unit", 0.02);
+    match limit_usd_per_step {
+        Some(limit) => wall.set("protocols[0].liquidation_limit_usd_per_step", limit),
+        None => wall,
+    }
+    .run()
 }
 
 #[test]
 fn a_per_step_limit_spreads_liquidations_over_time_and_softens_the_fall() {
     let full = r#"{ mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }"#;
-    let free = wall_with("", full);
+    let free = wall_with(None, full);
     let limit = 2_000_000.0;
-    let capped = wall_with(&format!("liquidation_limit_usd_per_step = {limit:?}"), full);
+    let capped = wall_with(Some(limit), full);
     // Debt repaid in any step stays within the limit.
-    let table = cascade_analytics::timeline(&capped.world, &capped.events);
-    let column = table
-        .columns
-        .iter()
-        .position(|c| c == "debt_repaid_usd")
-        .expect("column");
-    for row in &table.rows {
-        assert!(
-            row[column] <= limit * (1.0 + 1e-9),
-            "step {}: {}",
-            row[0],
-            row[column]
-        );
+    for (step, repaid) in capped.column("debt_repaid_usd").into_iter().enumerate() {
+        assert!(repaid <= limit * (1.0 + 1e-9), "step {step}: {repaid}");
     }
     assert!(
         capped.summary.cascade.steps_with_liquidations
@@ -296,7 +286,7 @@ fn a_per_step_limit_spreads_liquidations_over_time_and_softens_the_fall() {
 fn a_dynamic_bonus_grows_with_the_health_factor_shortfall() {
     // bonus = min(0.15, 0.05 + 0.5 × (1 − HF)) at each call's health factor.
     let dynamic = r#"{ mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0, bonus_slope = 0.5, bonus_cap = 0.15 }"#;
-    let run = wall_with("", dynamic);
+    let run = wall_with(None, dynamic);
     let mut checked = 0;
     for event in &run.events {
         if let EventKind::Liquidation(l) = &event.kind {
@@ -326,25 +316,17 @@ fn a_volatility_driven_bonus_follows_the_realised_volatility() {
     // A volatile ETH (GBM, 150% a year) with an instant oracle: each call's bonus is
     // min(cap, 0.05 + 0.1 × σ), σ the annualised volatility of the step-end prices over the
     // last hour before the call's step.
-    let text = std::fs::read_to_string(crate::common::repo().join("examples/uniform-wall.toml"))
-        .expect("the example")
-        .replace(
-            "liquidation = { mechanism = \"fixed_spread\", bonus = 0.05, close_factor = 1.0 }",
-            "liquidation = { mechanism = \"fixed_spread\", bonus = 0.05, close_factor = 1.0, volatility_slope = 0.1, volatility_window_seconds = 3600, bonus_cap = 0.3 }",
+    let run = Fixture::example("uniform-wall")
+        .set("protocols[0].liquidation.volatility_slope", 0.1)
+        .set("protocols[0].liquidation.volatility_window_seconds", 3600)
+        .set("protocols[0].liquidation.bonus_cap", 0.3)
+        .set("simulation.steps", 240)
+        .set_raw(
+            "assets[0].driver",
+            r#"{ model = "gbm", drift = 0.0, volatility = 1.5 }"#,
         )
-        .replace("steps = 10", "steps = 240")
-        .replace(
-            "symbol = \"ETH\"\nprice = 2000.0",
-            "symbol = \"ETH\"\nprice = 2000.0\ndriver = { model = \"gbm\", drift = 0.0, volatility = 1.5 }",
-        );
-    let run = run_str(&text);
-    let table = cascade_analytics::timeline(&run.world, &run.events);
-    let oracle = table
-        .columns
-        .iter()
-        .position(|c| c == "oracle_eth-usd")
-        .expect("oracle column");
-    let prices: Vec<f64> = table.rows.iter().map(|row| row[oracle]).collect();
+        .run();
+    let prices = run.column("oracle_eth-usd");
     let sigma = |step: usize| {
         // Step-end prices of steps ≤ step − 1, the last 61 of them (3,600 s / 60 s + 1).
         let end = step;

@@ -6,7 +6,7 @@
 use cascade_engine::EventKind;
 use cascade_model::chain::{DropReason, TxKind};
 
-use crate::common::{Run, run_str};
+use cascade_test_support::{Run, run_str};
 
 /// Maker-like vaults (150%) in English auctions (lump 50 ETH, beg 3%, ttl 10 min) after ETH falls
 /// 2,000 → 1,500, with two keepers: one bidding at most 100 gwei and one at most 400, on a chain

@@ -1,0 +1,105 @@
+//! The writers' formats on a whole run, as docs/outputs.md documents them: summary.json's
+//! contract keys, timeline.csv's columns and rows, events.csv's columns and kinds. (That the
+//! command writes these files is cascade-cli's concern.)
+
+use cascade_test_support::{Fixture, Run};
+
+/// The columns of events.csv, in order (docs/outputs.md).
+const EVENT_COLUMNS: &str = "seq,step,time_seconds,round,kind,protocol,account,keeper,venue,oracle,asset,units,price,usd,debt_asset,debt_units,health_factor,to_keeper,protocol_fee,filled,price_after,liquidatable_since,closes,detail";
+
+/// The per-step flow columns that end a timeline.csv row for assets ETH and USDC
+/// (docs/outputs.md).
+const TIMELINE_FLOWS: &str = "liquidations,debt_repaid_usd,sold_ETH,sold_USDC,sale_proceeds_usd,bad_debt_realised_usd,missed,rounds,bad_debt_realised_cumulative_usd";
+
+/// examples/order-book-file.toml, run.
+fn order_book_file() -> Run {
+    Fixture::example("order-book-file").run()
+}
+
+fn written(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> String {
+    let mut out = Vec::new();
+    write(&mut out).expect("written to memory");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+#[test]
+fn summary_json_has_the_contract_keys() {
+    let run = order_book_file();
+    let text = written(|out| cascade_report::write_summary_json(&run.summary, out));
+    assert!(text.ends_with("}\n"), "newline-terminated");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("summary.json is JSON");
+    // The MODEL.md §4 contract keys.
+    for pointer in [
+        "/scenario/name",
+        "/scenario/seed",
+        "/scenario/hash",
+        "/assets/ETH/start_price",
+        "/assets/ETH/min_price",
+        "/assets/ETH/final_price",
+        "/assets/ETH/exogenous_drop",
+        "/assets/ETH/total_drop",
+        "/assets/ETH/amplification",
+        "/liquidations/count",
+        "/liquidations/debt_repaid_usd",
+        "/liquidations/collateral_seized/ETH",
+        "/bad_debt_usd",
+        "/bad_debt_realised_usd",
+        "/bad_debt_unrealised_usd",
+        "/protocols/lender/liquidations",
+        "/protocols/lender/bad_debt_usd",
+        "/cascade/rounds_max",
+        "/cascade/feedback_gain/ETH",
+    ] {
+        assert!(
+            json.pointer(pointer).is_some(),
+            "summary.json lacks {pointer}"
+        );
+    }
+    assert_eq!(json["scenario"]["name"], "order-book-file");
+    assert!(json["liquidations"]["count"].as_u64().expect("count") > 0);
+    // USDC never moves: no exogenous drop, so no amplification.
+    assert!(json["assets"]["USDC"]["amplification"].is_null());
+}
+
+#[test]
+fn timeline_csv_has_the_documented_columns_and_a_row_per_step() {
+    let run = order_book_file();
+    let text = written(|out| cascade_report::write_timeline(&run.timeline, out));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            format!(
+                "step,time_seconds,fundamental_ETH,fundamental_USDC,venue_eth-book,oracle_eth-usd,{TIMELINE_FLOWS}"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(lines.count(), 25, "one row per step, step 0 included");
+}
+
+#[test]
+fn events_csv_has_the_documented_columns_and_every_kind_of_the_run() {
+    let run = order_book_file();
+    let text = written(|out| cascade_report::write_events(&run.world, &run.events, out));
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(EVENT_COLUMNS));
+    let kinds: Vec<&str> = lines
+        .map(|line| line.split(',').nth(4).expect("a kind column"))
+        .collect();
+    assert_eq!(kinds.len(), run.events.len(), "one row per event");
+    for kind in [
+        "run_started",
+        "positions_opened",
+        "shock_applied",
+        "oracle_published",
+        "liquidation",
+        "sale",
+        "cascade_settled",
+        "step_ended",
+        "positions_marked",
+        "keeper_marked",
+    ] {
+        assert!(kinds.contains(&kind), "events.csv has no {kind} row");
+    }
+}
