@@ -549,6 +549,9 @@ pub struct LiquidationIndex {
     /// One bit per account: set once the account is re-indexed or forgotten, so that its entry
     /// in a sorted vector, if it has one, no longer counts.
     moved: Vec<u64>,
+    /// One bit per account: set while the account is in an overlay (so most accounts are
+    /// never looked up in `rekeyed`).
+    in_overlay: Vec<u64>,
     /// The key (pair, key bits) of each account in an overlay.
     rekeyed: HashMap<u32, (u32, u64)>,
     general: BTreeSet<u32>,
@@ -566,6 +569,7 @@ impl LiquidationIndex {
     pub fn build(params: &LendingParams, accounts: &[Account]) -> Self {
         let mut index = Self {
             moved: vec![0; accounts.len().div_ceil(64)],
+            in_overlay: vec![0; accounts.len().div_ceil(64)],
             ..Self::default()
         };
         for (i, account) in accounts.iter().enumerate() {
@@ -610,11 +614,13 @@ impl LiquidationIndex {
 
     /// Takes account `i` out of the index: its sorted entry stale, its overlay entry removed.
     fn take_out(&mut self, i: u32) {
-        self.moved[i as usize / 64] |= 1 << (i % 64);
-        if self.rekeyed.is_empty() {
-            // Nothing re-indexed yet (the common case inside a first cascade): no lookup.
-        } else if let Some((pair, bits)) = self.rekeyed.remove(&i) {
-            self.pairs[pair as usize].overlay.remove(&(bits, i));
+        let (word, bit) = (i as usize / 64, 1 << (i % 64));
+        self.moved[word] |= bit;
+        if self.in_overlay[word] & bit != 0 {
+            self.in_overlay[word] &= !bit;
+            if let Some((pair, bits)) = self.rekeyed.remove(&i) {
+                self.pairs[pair as usize].overlay.remove(&(bits, i));
+            }
         }
         if !self.general.is_empty() {
             self.general.remove(&i);
@@ -634,6 +640,7 @@ impl LiquidationIndex {
                 let bits = ratio.to_bits();
                 self.pairs[pair as usize].overlay.insert((bits, i));
                 self.rekeyed.insert(i, (pair, bits));
+                self.in_overlay[i as usize / 64] |= 1 << (i % 64);
             }
             None => {
                 self.general.insert(i);
@@ -711,6 +718,7 @@ impl LiquidationIndex {
         }
         for &i in changed {
             self.moved[i as usize / 64] &= !(1 << (i % 64));
+            self.in_overlay[i as usize / 64] &= !(1 << (i % 64));
         }
         for (pair, start) in self.pairs.iter_mut().zip(&initial.pairs) {
             let kept = pair.sorted.len();
