@@ -2644,7 +2644,11 @@ impl<'a> Builder<'a> {
                 cascade_model::rng::stream(file.simulation.seed, 0, &format!("positions:{i}"));
             let generated = generate::generate(&population, &mut rng);
             let book = &mut books[p.index()];
-            book.extend(generated);
+            if book.is_empty() {
+                *book = generated;
+            } else {
+                book.extend(generated);
+            }
             if !protocols[p.index()].account_labels.is_empty() {
                 protocols[p.index()]
                     .account_labels

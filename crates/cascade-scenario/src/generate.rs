@@ -89,22 +89,71 @@ pub struct Population {
     pub size_sigma: f64,
 }
 
-fn draw(distribution: Distribution, i: usize, n: usize, rng: &mut RngStream) -> f64 {
-    match distribution {
-        Distribution::Uniform { low, high } => low + (high - low) * rng.random::<f64>(),
-        Distribution::Even { low, high } => low + (high - low) * (i as f64 + 0.5) / n as f64,
-        Distribution::Normal { mean, std, bounds } => {
-            let normal = Normal::new(mean, std).expect("validated std");
-            let low = bounds.0.max(f64::MIN_POSITIVE);
-            truncated(|| normal.sample(rng), (low, bounds.1), mean)
-        }
-        Distribution::LogNormal { mean, std, bounds } => {
-            let sigma2 = (1.0 + (std / mean).powi(2)).ln();
-            let mu = mean.ln() - sigma2 / 2.0;
-            let lognormal = LogNormal::new(mu, sigma2.sqrt()).expect("validated parameters");
-            truncated(|| lognormal.sample(rng), bounds, mean)
+/// A distribution ready to draw from: its parameters derived once, not per account.
+enum Sampler {
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    Even {
+        low: f64,
+        high: f64,
+    },
+    Normal {
+        normal: Normal<f64>,
+        bounds: (f64, f64),
+        mean: f64,
+    },
+    LogNormal {
+        lognormal: LogNormal<f64>,
+        bounds: (f64, f64),
+        mean: f64,
+    },
+}
+
+impl Sampler {
+    fn new(distribution: Distribution) -> Self {
+        match distribution {
+            Distribution::Uniform { low, high } => Self::Uniform { low, high },
+            Distribution::Even { low, high } => Self::Even { low, high },
+            Distribution::Normal { mean, std, bounds } => Self::Normal {
+                normal: Normal::new(mean, std).expect("validated std"),
+                bounds: (bounds.0.max(f64::MIN_POSITIVE), bounds.1),
+                mean,
+            },
+            Distribution::LogNormal { mean, std, bounds } => {
+                let sigma2 = (1.0 + (std / mean).powi(2)).ln();
+                let mu = mean.ln() - sigma2 / 2.0;
+                Self::LogNormal {
+                    lognormal: LogNormal::new(mu, sigma2.sqrt()).expect("validated parameters"),
+                    bounds,
+                    mean,
+                }
+            }
         }
     }
+
+    /// Draw `i` of `n`.
+    fn draw(&self, i: usize, n: usize, rng: &mut RngStream) -> f64 {
+        match *self {
+            Self::Uniform { low, high } => low + (high - low) * rng.random::<f64>(),
+            Self::Even { low, high } => low + (high - low) * (i as f64 + 0.5) / n as f64,
+            Self::Normal {
+                normal,
+                bounds,
+                mean,
+            } => truncated(|| normal.sample(rng), bounds, mean),
+            Self::LogNormal {
+                lognormal,
+                bounds,
+                mean,
+            } => truncated(|| lognormal.sample(rng), bounds, mean),
+        }
+    }
+}
+
+fn draw(distribution: Distribution, i: usize, n: usize, rng: &mut RngStream) -> f64 {
+    Sampler::new(distribution).draw(i, n, rng)
 }
 
 /// Redraws until a value falls in [low, high]. The validator keeps the mean inside the bounds,
@@ -141,11 +190,12 @@ pub fn generate(p: &Population, rng: &mut RngStream) -> Vec<Account> {
         Target::HealthFactor(d) => (d, false),
     };
     // (collateral units, debt units) of each draw, in draw order.
+    let sampler = Sampler::new(distribution);
     let drawn: Vec<(f64, f64)> = sizes
         .into_iter()
         .enumerate()
         .map(|(i, units)| {
-            let x = draw(distribution, i, n, rng);
+            let x = sampler.draw(i, n, rng);
             let debt_value = if is_price {
                 units * x * p.liquidation_threshold
             } else {
@@ -167,12 +217,14 @@ pub fn generate(p: &Population, rng: &mut RngStream) -> Vec<Account> {
 /// threshold, one debt asset) ordered by debt / collateral, highest first; equal ratios keep
 /// their order.
 fn least_healthy_first(drawn: &[(f64, f64)]) -> impl Iterator<Item = (f64, f64)> + '_ {
-    let mut order: Vec<(f64, u32)> = drawn
+    // Ratios are positive, so their bit patterns order like their values: the complement sorts
+    // them highest first as integers.
+    let mut order: Vec<(u64, u32)> = drawn
         .iter()
         .enumerate()
-        .map(|(i, &(units, debt))| (debt / units, i as u32))
+        .map(|(i, &(units, debt))| (!(debt / units).to_bits(), i as u32))
         .collect();
-    order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    order.sort_unstable();
     order.into_iter().map(|(_, i)| drawn[i as usize])
 }
 
