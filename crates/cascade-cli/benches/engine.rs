@@ -115,5 +115,52 @@ fn small(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, million, small);
+/// Many paths of one world: the Monte Carlo peers' wall model (benches/mc-wall-100k.toml,
+/// 100,000 loans, 1,440 one-minute steps). Path 0 is calm (nothing liquidated); paths 5 and 6
+/// break into the wall.
+fn paths(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mc_wall_100k");
+    group.sample_size(20);
+    let world = Arc::new(scenario("benches/mc-wall-100k.toml").world);
+    let mut engine = Engine::new(Arc::clone(&world));
+    group.bench_function("calm_path_after_reset", |b| {
+        b.iter(|| {
+            engine.reset(0);
+            engine.run(&mut Discard);
+        })
+    });
+    group.bench_function("reset_after_a_calm_path", |b| b.iter(|| engine.reset(0)));
+    group.bench_function("breaking_path_after_reset", |b| {
+        b.iter(|| {
+            engine.reset(5);
+            engine.run(&mut Discard);
+        })
+    });
+    group.bench_function("reset_after_a_breaking_path", |b| {
+        b.iter_batched(
+            || {
+                let mut engine = Engine::new(Arc::clone(&world));
+                engine.reset(5);
+                engine.run(&mut Discard);
+                engine
+            },
+            |mut engine| {
+                engine.reset(6);
+                engine
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("paths_0_to_19", |b| {
+        b.iter(|| {
+            for k in 0..20 {
+                engine.reset(k);
+                engine.run(&mut Discard);
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, million, small, paths);
 criterion_main!(benches);
