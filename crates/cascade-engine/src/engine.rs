@@ -3,6 +3,7 @@
 mod borrowers;
 mod chain;
 mod depth;
+pub(crate) mod mechanism;
 mod perp;
 
 use std::sync::Arc;
@@ -13,31 +14,58 @@ use cascade_model::backstop::{self, BackstopParams, Unwind};
 use cascade_model::chain::{Sender, Target, TxKind};
 use cascade_model::comet::{self, CometParams};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
-use cascade_model::keeper::KeeperStrategy;
 use cascade_model::lending::LiquidationRule;
 use cascade_model::lending::{Account, LiquidationIndex};
 use cascade_model::liquity::{self, LiquityParams};
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord, TroveLiquidation};
+use crate::event::{BookMark, Event, EventKind, SaleRecord, TroveLiquidation};
 use crate::sink::EventSink;
 use crate::world::{OracleSource, State, World};
-
-/// The health factor the two-step strategy's first call leaves behind: just below 1, so the
-/// account stays liquidatable for the second call.
-const TWO_STEP_TARGET: f64 = 1.0 - 1e-9;
+use mechanism::{BadDebt, MarkCx, MechanismState, Round, StepCx};
 
 /// Marks an account outside a liquidation episode.
 const NOT_LIQUIDATABLE: u64 = u64::MAX;
 
 /// Collateral a keeper has seized this round and will sell at the round's end.
 #[derive(Clone, Copy, Debug)]
-struct PendingSale {
+pub(crate) struct PendingSale {
     keeper: KeeperId,
     venue: VenueId,
     units: f64,
     oracle_value: f64,
+}
+
+/// Seized collateral on its way to the venues.
+#[derive(Clone, Debug)]
+pub(crate) struct Sales {
+    /// Sales at the end of this round, in seizure order.
+    pending: Vec<PendingSale>,
+    /// Units pending per venue: a keeper's quote sells after them.
+    by_venue: Vec<f64>,
+    /// Sales waiting out a keeper's sale delay, with the time they arrive, in seizure order.
+    delayed: Vec<(u64, PendingSale)>,
+}
+
+impl Sales {
+    fn new(venues: usize) -> Self {
+        Self {
+            pending: Vec::new(),
+            by_venue: vec![0.0; venues],
+            delayed: Vec::new(),
+        }
+    }
+
+    /// Queues `sale` for the end of the round, or for `delay` seconds after `now`.
+    fn queue(&mut self, sale: PendingSale, delay: u64, now: u64) {
+        if delay > 0 {
+            self.delayed.push((now + delay, sale));
+            return;
+        }
+        self.by_venue[sale.venue.index()] += sale.units;
+        self.pending.push(sale);
+    }
 }
 
 /// How an auction, Dutch or English, closed: the fields of its `AuctionEnded` event.
@@ -68,17 +96,13 @@ pub(crate) struct PathState {
     innovations: RngStream,
     jumps: Vec<RngStream>,
     last_venue_price: Vec<f64>,
-    pending: Vec<PendingSale>,
-    pending_by_venue: Vec<f64>,
+    sales: Sales,
     candidates: Vec<AccountId>,
     /// Per protocol and account: when the account was first found liquidatable in its current
     /// episode (`NOT_LIQUIDATABLE` outside one).
     liquidatable_since: Vec<Vec<u64>>,
     /// Per protocol: debt (USD) liquidated so far this step, against its rate limit.
     step_liquidated: Vec<f64>,
-    /// Per protocol and asset: the protocol's step-end prices, for realised volatility (kept
-    /// only for protocols with a volatility-driven penalty).
-    price_history: Vec<Vec<std::collections::VecDeque<f64>>>,
     /// Per protocol and asset: the protocol's price at the end of the previous step, against
     /// which an auction circuit breaker measures a fall.
     breaker_reference: Vec<Vec<f64>>,
@@ -94,8 +118,6 @@ pub(crate) struct PathState {
     chain: Option<chain::ChainRun>,
     /// Per protocol: the owners who act on their accounts, if any do.
     owners: Vec<Option<borrowers::Owners>>,
-    /// Seized collateral on its way to a venue, with the time it arrives, in seizure order.
-    delayed_sales: Vec<(u64, PendingSale)>,
     started: bool,
 }
 
@@ -114,11 +136,6 @@ impl PathState {
             .iter()
             .zip(&state.venues)
             .map(|(info, venue)| venue.price(state.fundamentals[info.base.index()].price()))
-            .collect();
-        let price_history = world
-            .protocols
-            .iter()
-            .map(|_| vec![std::collections::VecDeque::new(); world.assets.len()])
             .collect();
         let breaker_reference = (0..world.protocols.len())
             .map(|p| {
@@ -141,20 +158,17 @@ impl PathState {
             index: path,
             chain: chain::ChainRun::for_world(world),
             owners: borrowers::Owners::for_world(world, path),
-            delayed_sales: Vec::new(),
             innovations: stream(seed, path, "fundamental"),
             jumps,
             state,
             step: 0,
             time: 0,
             last_venue_price,
-            pending: Vec::new(),
-            pending_by_venue: vec![0.0; world.venues.len()],
+            sales: Sales::new(world.venues.len()),
             candidates: Vec::new(),
             liquidatable_since,
             breaker_reference,
             step_liquidated: vec![0.0; world.protocols.len()],
-            price_history,
             perp_to_socialise: vec![0.0; world.perps.len()],
             adl_queues,
             perp_candidates: Vec::new(),
@@ -288,33 +302,19 @@ impl Cx<'_> {
             self.read_oracles(0);
             self.release_delayed_sales();
         }
-        self.begin_blocks();
+        self.gate().begin_blocks();
         self.borrowers_act();
         self.settle();
         self.unwind_backstops();
+        self.lending_time_driven();
         self.perp_time_driven();
         self.settle_losses();
-        self.end_blocks();
+        self.gate().end_blocks();
         let world = self.world;
-        for (p, info) in world.protocols.iter().enumerate() {
-            let window = match info.params.liquidation {
-                LiquidationRule::FixedSpread(rule) if rule.volatility_slope > 0.0 => {
-                    Some(rule.volatility_window)
-                }
-                _ => None,
-            };
-            for a in 0..world.assets.len() {
-                let price =
-                    world.protocol_price(&self.path.state, ProtocolId(p as u32), AssetId(a as u32));
-                self.path.breaker_reference[p][a] = price;
-                if let Some(window) = window {
-                    let history = &mut self.path.price_history[p][a];
-                    history.push_back(price);
-                    while history.len() > (window / world.simulation.step_seconds) as usize + 1 {
-                        history.pop_front();
-                    }
-                }
-            }
+        for p in 0..world.protocols.len() {
+            let prices = self.protocol_prices(ProtocolId(p as u32));
+            self.path.breaker_reference[p].copy_from_slice(&prices);
+            self.path.state.mechanisms[p].step_ended(world, &prices);
         }
         self.emit(0, EventKind::StepEnded);
     }
@@ -344,6 +344,44 @@ impl Cx<'_> {
                 },
             );
         }
+    }
+
+    /// The chain's gate, on this path's mempool, keepers' books and clock.
+    fn gate(&mut self) -> chain::Gate<'_> {
+        chain::Gate {
+            world: self.world,
+            run: &mut self.path.chain,
+            keepers: &mut self.path.state.keepers,
+            fundamentals: &self.path.state.fundamentals,
+            step: self.path.step,
+            time: self.path.time,
+            sink: &mut *self.sink,
+        }
+    }
+
+    fn transact(
+        &mut self,
+        sender: Sender,
+        kind: TxKind,
+        target: Target,
+        amount: f64,
+        round: u32,
+    ) -> Option<f64> {
+        self.gate().transact(sender, kind, target, amount, round)
+    }
+
+    fn expected_gas_usd(&self, k: KeeperId, kind: TxKind) -> f64 {
+        chain::expected_gas_usd(
+            self.world,
+            self.path.chain.as_ref(),
+            &self.path.state.fundamentals,
+            k,
+            kind,
+        )
+    }
+
+    fn holds_included(&self, sender: Sender, kind: TxKind, target: Target) -> bool {
+        chain::holds_included(self.path.chain.as_ref(), sender, kind, target)
     }
 
     fn emit(&mut self, round: u32, kind: EventKind) {
@@ -560,13 +598,75 @@ impl Cx<'_> {
         );
     }
 
-    /// One round of one protocol. Returns the number of liquidations and write-offs.
+    /// The protocol's prices now, per asset.
+    fn protocol_prices(&self, p: ProtocolId) -> Vec<f64> {
+        (0..self.world.assets.len())
+            .map(|a| {
+                self.world
+                    .protocol_price(&self.path.state, p, AssetId(a as u32))
+            })
+            .collect()
+    }
+
+    /// One round of one protocol, through its mechanism and the shared driver
+    /// (`mechanism::settle_round`). Returns the number of liquidations, write-offs and other
+    /// actions.
     fn liquidate_protocol(&mut self, p: ProtocolId, round: u32) -> u64 {
+        let prices = self.protocol_prices(p);
+        if !matches!(
+            self.path.state.mechanisms[p.index()],
+            MechanismState::Unmoved
+        ) {
+            return self.mechanism_round(p, round, &prices);
+        }
+        self.legacy_round(p, round, prices)
+    }
+
+    /// What a mechanism works with in protocol `p`'s part of a round: disjoint parts of the
+    /// path's state, then its round.
+    fn mechanism_round(&mut self, p: ProtocolId, round: u32, prices: &[f64]) -> u64 {
+        let world = self.world;
+        let path = &mut *self.path;
+        let State {
+            fundamentals,
+            venues,
+            protocols,
+            keepers,
+            mechanisms,
+            ..
+        } = &mut path.state;
+        let mechanism = &mut mechanisms[p.index()];
+        let bad_debt = if mechanism.writes_off_bad_debt() {
+            BadDebt::WrittenOff
+        } else {
+            BadDebt::LeftOnAccount
+        };
+        let mut r = Round {
+            world,
+            id: p,
+            info: &world.protocols[p.index()],
+            number: round,
+            step: path.step,
+            time: path.time,
+            prices,
+            book: &mut protocols[p.index()],
+            fundamentals,
+            venues,
+            keepers,
+            sales: &mut path.sales,
+            chain: &mut path.chain,
+            liquidatable_since: &mut path.liquidatable_since[p.index()],
+            liquidated_usd: &mut path.step_liquidated[p.index()],
+            candidates: &mut path.candidates,
+            sink: &mut *self.sink,
+            bad_debt,
+        };
+        mechanism.settle_round(&mut r)
+    }
+
+    fn legacy_round(&mut self, p: ProtocolId, round: u32, prices: Vec<f64>) -> u64 {
         let world = self.world;
         let info = &world.protocols[p.index()];
-        let prices: Vec<f64> = (0..world.assets.len())
-            .map(|a| world.protocol_price(&self.path.state, p, AssetId(a as u32)))
-            .collect();
         let rule = info.params.liquidation;
         if let LiquidationRule::Liquity(params) = &rule {
             return self.liquity_round(p, params, &prices, round);
@@ -624,7 +724,7 @@ impl Cx<'_> {
                 LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
                 LiquidationRule::Backstop(params) => self.transfer(p, id, params, &prices, round),
                 LiquidationRule::CometAbsorb(_) => self.absorb(p, id, &prices, round),
-                _ => self.liquidate_account(p, id, health_factor, &prices, round),
+                _ => false,
             };
             if acted {
                 activity += 1;
@@ -843,7 +943,7 @@ impl Cx<'_> {
                             let fundamental =
                                 self.path.state.fundamentals[collateral_asset.index()].price();
                             let venue_state = &self.path.state.venues[v.index()];
-                            let already = self.path.pending_by_venue[v.index()];
+                            let already = self.path.sales.by_venue[v.index()];
                             let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
                             let (_, after) =
                                 venue_state.sale_from(fundamental, 0.0, already + amount);
@@ -1079,7 +1179,7 @@ impl Cx<'_> {
             Some(v) => {
                 let fundamental = self.path.state.fundamentals[asset.index()].price();
                 let venue = &self.path.state.venues[v.index()];
-                let already = self.path.pending_by_venue[v.index()];
+                let already = self.path.sales.by_venue[v.index()];
                 let (_, before) = venue.sale_from(fundamental, 0.0, already);
                 let (_, after) = venue.sale_from(fundamental, 0.0, already + units);
                 after - before
@@ -1439,6 +1539,26 @@ impl Cx<'_> {
             },
         );
         true
+    }
+
+    /// Phase 6 for the lending protocols: what each mechanism does as time passes (a backstop
+    /// vault's unwind).
+    fn lending_time_driven(&mut self) {
+        let world = self.world;
+        for p in 0..world.protocols.len() {
+            let path = &mut *self.path;
+            let mut cx = StepCx {
+                world,
+                id: ProtocolId(p as u32),
+                step: path.step,
+                time: path.time,
+                fundamentals: &path.state.fundamentals,
+                venues: &mut path.state.venues,
+                last_venue_price: &mut path.last_venue_price,
+                sink: &mut *self.sink,
+            };
+            path.state.mechanisms[p].time_driven(&mut cx);
+        }
     }
 
     /// Phase 6: backstop vaults that unwind by selling sell their share of the step on each
@@ -1892,113 +2012,6 @@ impl Cx<'_> {
         }
     }
 
-    /// Tries the protocol's keepers in order; the first with capital and a profitable trade
-    /// liquidates (with its strategy: one call, or two). Returns whether one did.
-    fn liquidate_account(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        health_factor: f64,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        // Keepers seize the collateral worth the most first.
-        let Some((collateral_asset, _)) = richest_collateral(account, prices) else {
-            return false;
-        };
-        let price = |a: AssetId| prices[a.index()];
-        let debt_price = prices[account.debt_asset.index()];
-        let rule = info.params.liquidation;
-        let target = Target::Account(p, id);
-        let mut keepers = info.keepers.clone();
-        // A keeper whose call got into an earlier block goes first.
-        keepers
-            .sort_by_key(|&k| !self.holds_included(Sender::Keeper(k), TxKind::Liquidate, target));
-        for &k in &keepers {
-            let keeper = &world.keepers[k.index()].spec;
-            let budget = (self.path.state.keepers[k.index()].available(keeper.capital)
-                / debt_price)
-                .min(self.allowance_usd(p) / debt_price);
-            if budget <= 0.0 {
-                continue;
-            }
-            if keeper.strategy == KeeperStrategy::TwoStep && rule.has_close_factor() {
-                // First repay just enough to leave the account barely liquidatable, then call
-                // again for the close factor of what is left: more bonus than one call.
-                let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-                let cap = rule.max_repay(account, health_factor, collateral_asset, &price);
-                let first = rule
-                    .repay_to_health(
-                        &info.params,
-                        account,
-                        collateral_asset,
-                        &price,
-                        TWO_STEP_TARGET,
-                    )
-                    .filter(|&r| r < cap);
-                if let Some(first) = first {
-                    if self.call(
-                        p,
-                        id,
-                        k,
-                        health_factor,
-                        collateral_asset,
-                        first.min(budget),
-                        prices,
-                        round,
-                    ) {
-                        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-                        let health = account.health_factor(&info.params, &price);
-                        let budget = (self.path.state.keepers[k.index()].available(keeper.capital)
-                            / debt_price)
-                            .min(self.allowance_usd(p) / debt_price);
-                        if health < 1.0
-                            && budget > 0.0
-                            && account.collateral_of(collateral_asset) > 0.0
-                        {
-                            self.call(p, id, k, health, collateral_asset, budget, prices, round);
-                        }
-                        return true;
-                    }
-                    continue;
-                }
-            }
-            if self.call(
-                p,
-                id,
-                k,
-                health_factor,
-                collateral_asset,
-                budget,
-                prices,
-                round,
-            ) {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Annualised realised volatility of the protocol's price of `asset` over the last `window`
-    /// seconds of step-end prices (0 until two prices are known).
-    fn realised_volatility(&self, p: ProtocolId, asset: AssetId, window: u64) -> f64 {
-        let history = &self.path.price_history[p.index()][asset.index()];
-        let step = self.world.simulation.step_seconds;
-        let keep = (window / step) as usize + 1;
-        let prices: Vec<f64> = history.iter().rev().take(keep).copied().collect();
-        if prices.len() < 3 {
-            return 0.0;
-        }
-        let returns: Vec<f64> = prices.windows(2).map(|w| (w[0] / w[1]).ln()).collect();
-        let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-        let variance =
-            returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
-        (variance * cascade_model::SECONDS_PER_YEAR / step as f64).sqrt()
-    }
-
     /// Queues `units` that keeper `k` will sell on venue `v` at the end of the round, valued at
     /// `oracle_price` for the slippage measure.
     fn queue_sale(&mut self, k: KeeperId, v: VenueId, units: f64, oracle_price: f64) {
@@ -2009,31 +2022,27 @@ impl Cx<'_> {
             oracle_value: units * oracle_price,
         };
         let delay = self.world.keepers[k.index()].spec.sale_delay;
-        if delay > 0 {
-            self.path.delayed_sales.push((self.path.time + delay, sale));
-            return;
-        }
-        self.path.pending_by_venue[v.index()] += units;
-        self.path.pending.push(sale);
+        self.path.sales.queue(sale, delay, self.path.time);
     }
 
     /// Seized collateral whose delay has passed reaches its venue: it is sold at the end of the
     /// step's first cascade round.
     fn release_delayed_sales(&mut self) {
-        if self.path.delayed_sales.is_empty() {
+        let sales = &mut self.path.sales;
+        if sales.delayed.is_empty() {
             return;
         }
         let now = self.path.time;
-        let mut kept = Vec::with_capacity(self.path.delayed_sales.len());
-        for (due, sale) in std::mem::take(&mut self.path.delayed_sales) {
+        let mut kept = Vec::with_capacity(sales.delayed.len());
+        for (due, sale) in std::mem::take(&mut sales.delayed) {
             if due <= now {
-                self.path.pending_by_venue[sale.venue.index()] += sale.units;
-                self.path.pending.push(sale);
+                sales.by_venue[sale.venue.index()] += sale.units;
+                sales.pending.push(sale);
             } else {
                 kept.push((due, sale));
             }
         }
-        self.path.delayed_sales = kept;
+        sales.delayed = kept;
     }
 
     /// USD of debt the protocol may still liquidate this step under its rate limit.
@@ -2044,126 +2053,6 @@ impl Cx<'_> {
             .map_or(f64::INFINITY, |limit| {
                 (limit - self.path.step_liquidated[p.index()]).max(0.0)
             })
-    }
-
-    /// One liquidation call by keeper `k` asking to repay at most `requested` debt units, if the
-    /// protocol allows it and the keeper finds it worth its minimum profit. Returns whether it
-    /// executed.
-    #[allow(clippy::too_many_arguments)]
-    fn call(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        k: KeeperId,
-        health_factor: f64,
-        collateral_asset: AssetId,
-        requested: f64,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let keeper = &world.keepers[k.index()].spec;
-        let price = |a: AssetId| prices[a.index()];
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        let debt_asset = account.debt_asset;
-        let (debt_price, collateral_price) = (price(debt_asset), price(collateral_asset));
-        let volatility = match info.params.liquidation {
-            LiquidationRule::FixedSpread(rule) if rule.volatility_slope > 0.0 => {
-                self.realised_volatility(p, collateral_asset, rule.volatility_window)
-            }
-            _ => 0.0,
-        };
-        let Some(seizure) = info.params.liquidation.call_in(
-            &info.params,
-            account,
-            health_factor,
-            collateral_asset,
-            &price,
-            requested,
-            volatility,
-        ) else {
-            return false;
-        };
-        let venue = keeper.sell_on[collateral_asset.index()];
-        let value = match venue {
-            Some(v) => {
-                let fundamental = self.path.state.fundamentals[collateral_asset.index()].price();
-                let venue_state = &self.path.state.venues[v.index()];
-                let already = self.path.pending_by_venue[v.index()];
-                let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
-                let (_, after) =
-                    venue_state.sale_from(fundamental, 0.0, already + seizure.to_liquidator);
-                after - before
-            }
-            None => seizure.to_liquidator * collateral_price,
-        };
-        let cost = seizure.debt_repaid * debt_price;
-        if value - cost - self.expected_gas_usd(k, TxKind::Liquidate) < keeper.min_profit {
-            return false;
-        }
-        let target = Target::Account(p, id);
-        if self
-            .transact(Sender::Keeper(k), TxKind::Liquidate, target, 0.0, round)
-            .is_none()
-        {
-            return false;
-        }
-        self.path.step_liquidated[p.index()] += cost;
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt -= seizure.debt_repaid;
-        if let Some(slot) = account
-            .collateral
-            .iter_mut()
-            .find(|c| c.0 == collateral_asset)
-        {
-            slot.1 = (slot.1 - seizure.collateral_seized).max(0.0);
-        }
-        let account = &protocol.accounts[id.index()];
-        let closes = account.debt <= 0.0
-            || !account.has_collateral()
-            || account.health_factor(&info.params, &price) >= 1.0;
-        let since = &mut self.path.liquidatable_since[p.index()][id.index()];
-        let liquidatable_since = if *since == NOT_LIQUIDATABLE {
-            self.path.time
-        } else {
-            *since
-        };
-        if closes {
-            *since = NOT_LIQUIDATABLE;
-        }
-        protocol.treasury[collateral_asset.index()] += seizure.protocol_fee;
-        if let Some(losses) = protocol.losses.as_mut() {
-            losses.record_fees(seizure.protocol_fee * collateral_price);
-        }
-        let book = &mut self.path.state.keepers[k.index()];
-        book.spent += cost;
-        book.receive(collateral_asset, seizure.to_liquidator);
-        if let Some(v) = venue {
-            self.queue_sale(k, v, seizure.to_liquidator, collateral_price);
-        }
-        self.emit(
-            round,
-            EventKind::Liquidation(LiquidationRecord {
-                protocol: p,
-                account: id,
-                keeper: k,
-                health_factor,
-                collateral_asset,
-                collateral_seized: seizure.collateral_seized,
-                to_keeper: seizure.to_liquidator,
-                protocol_fee: seizure.protocol_fee,
-                collateral_price,
-                debt_asset,
-                debt_repaid: seizure.debt_repaid,
-                debt_price,
-                liquidatable_since,
-                closes,
-            }),
-        );
-        self.settle_account(p, id, prices, round);
-        true
     }
 
     /// After a call: an account left owing with no collateral has its debt written off if the
@@ -2228,10 +2117,10 @@ impl Cx<'_> {
 
     /// Sells what keepers seized this round, one sale per keeper and venue, in keeper order.
     fn flush_sales(&mut self, round: u32) {
-        if self.path.pending.is_empty() {
+        if self.path.sales.pending.is_empty() {
             return;
         }
-        let mut pending = std::mem::take(&mut self.path.pending);
+        let mut pending = std::mem::take(&mut self.path.sales.pending);
         pending.sort_by_key(|s| (s.keeper, s.venue));
         let mut i = 0;
         while i < pending.len() {
@@ -2271,8 +2160,8 @@ impl Cx<'_> {
             );
         }
         pending.clear();
-        self.path.pending = pending;
-        self.path.pending_by_venue.iter_mut().for_each(|x| *x = 0.0);
+        self.path.sales.pending = pending;
+        self.path.sales.by_venue.iter_mut().for_each(|x| *x = 0.0);
     }
 
     /// End of run: mark every protocol's open book and every keeper's balances.
@@ -2321,24 +2210,29 @@ impl Cx<'_> {
                     - flip.lot * price(flip.collateral_asset))
                 .max(0.0);
             }
-            let treasury = protocol.treasury.clone();
-            self.emit(
-                0,
-                EventKind::PositionsMarked(Box::new(BookMark {
-                    protocol: id,
-                    open_accounts: open,
-                    collateral,
-                    debt,
-                    treasury,
-                    debt_usd,
-                    collateral_usd,
-                    unrealised_bad_debt_usd: unrealised,
-                    in_auction_collateral,
-                    in_auction_debt,
-                })),
-            );
+            let mut mark = BookMark {
+                protocol: id,
+                open_accounts: open,
+                collateral,
+                debt,
+                treasury: protocol.treasury.clone(),
+                debt_usd,
+                collateral_usd,
+                unrealised_bad_debt_usd: unrealised,
+                in_auction_collateral,
+                in_auction_debt,
+            };
+            self.path.state.mechanisms[p].mark_book(&prices, &mut mark);
+            self.emit(0, EventKind::PositionsMarked(Box::new(mark)));
         }
         for p in 0..world.protocols.len() {
+            let mut cx = MarkCx {
+                id: ProtocolId(p as u32),
+                step: self.path.step,
+                time: self.path.time,
+                sink: &mut *self.sink,
+            };
+            self.path.state.mechanisms[p].mark(&mut cx);
             if let Some(pool) = self.path.state.protocols[p].stability_pool.clone() {
                 self.emit(
                     0,

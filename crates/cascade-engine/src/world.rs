@@ -20,6 +20,8 @@ use cascade_model::venue::{LiquiditySchedule, Venue};
 use rayon::prelude::*;
 use std::sync::Arc;
 
+use crate::engine::mechanism::MechanismState;
+
 /// Run-wide settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Simulation {
@@ -343,6 +345,9 @@ pub struct State {
     pub keepers: Vec<KeeperBook>,
     /// Perpetual-swap exchanges.
     pub perps: Vec<PerpState>,
+    /// Per protocol: its liquidation mechanism's rules and state (running auctions, a pool, a
+    /// vault, reserves, the prices its rules look back at), beside the protocol's book.
+    pub(crate) mechanisms: Vec<MechanismState>,
 }
 
 impl State {
@@ -381,6 +386,7 @@ impl State {
             protocols,
             keepers: self.keepers.clone(),
             perps: self.perps.clone(),
+            mechanisms: self.mechanisms.clone(),
         }
     }
 }
@@ -434,8 +440,24 @@ impl World {
         let (oracle_info, oracle_state): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
         let mut protocol_info = Vec::with_capacity(protocols.len());
         let mut protocol_state = Vec::with_capacity(protocols.len());
+        let mut mechanisms = Vec::with_capacity(protocols.len());
         for (info, accounts) in protocols {
             let index = LiquidationIndex::build(&info.params, &accounts);
+            let prices: Vec<f64> = (0..asset_count)
+                .map(|a| {
+                    price_seen(
+                        &info.oracle_for,
+                        &oracle_state,
+                        &fundamentals,
+                        AssetId(a as u32),
+                    )
+                })
+                .collect();
+            mechanisms.push(MechanismState::open(
+                &info.params.liquidation,
+                &accounts,
+                &prices,
+            ));
             let stability_pool = match info.params.liquidation {
                 LiquidationRule::Liquity(l) => {
                     let mut collateral = vec![0.0; asset_count];
@@ -540,6 +562,7 @@ impl World {
                 protocols: protocol_state,
                 keepers: keeper_books,
                 perps: perp_state,
+                mechanisms,
             },
         }
     }
@@ -571,10 +594,26 @@ impl World {
     /// The price a protocol sees for `asset` in `state`: its oracle's published price, or the
     /// fundamental when the protocol names no oracle for the asset.
     pub fn protocol_price(&self, state: &State, protocol: ProtocolId, asset: AssetId) -> f64 {
-        match self.protocols[protocol.index()].oracle_for[asset.index()] {
-            Some(oracle) => state.oracles[oracle.index()].published(),
-            None => state.fundamentals[asset.index()].price(),
-        }
+        price_seen(
+            &self.protocols[protocol.index()].oracle_for,
+            &state.oracles,
+            &state.fundamentals,
+            asset,
+        )
+    }
+}
+
+/// The price of `asset` for a protocol reading `oracle_for`: its oracle's published price, or
+/// the fundamental when it names no oracle for the asset.
+fn price_seen(
+    oracle_for: &[Option<OracleId>],
+    oracles: &[Oracle],
+    fundamentals: &[Fundamental],
+    asset: AssetId,
+) -> f64 {
+    match oracle_for[asset.index()] {
+        Some(oracle) => oracles[oracle.index()].published(),
+        None => fundamentals[asset.index()].price(),
     }
 }
 
