@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
 use cascade_model::auction::{Auction, DutchAuctionParams, take};
-use cascade_model::backstop::{self, BackstopParams, Unwind};
 use cascade_model::chain::{Sender, Target, TxKind};
 use cascade_model::comet::{self, CometParams};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
@@ -305,7 +304,6 @@ impl Cx<'_> {
         self.gate().begin_blocks();
         self.borrowers_act();
         self.settle();
-        self.unwind_backstops();
         self.lending_time_driven();
         self.perp_time_driven();
         self.settle_losses();
@@ -722,7 +720,6 @@ impl Cx<'_> {
             let acted = match &rule {
                 LiquidationRule::DutchAuction(params) => self.bark(p, id, params, &prices, round),
                 LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
-                LiquidationRule::Backstop(params) => self.transfer(p, id, params, &prices, round),
                 LiquidationRule::CometAbsorb(_) => self.absorb(p, id, &prices, round),
                 _ => false,
             };
@@ -1466,81 +1463,6 @@ impl Cx<'_> {
         }
     }
 
-    /// Liquidation via transfer: the protocol's backstop vault repays the account's whole debt
-    /// and takes collateral worth the debt plus its penalty (or all of it) off the market, if
-    /// its capital allows. Returns whether it did.
-    fn transfer(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        params: &BackstopParams,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let protocol = &self.path.state.protocols[p.index()];
-        let account = &protocol.accounts[id.index()];
-        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
-            return false;
-        };
-        let (debt_asset, debt) = (account.debt_asset, account.debt);
-        let (collateral_price, debt_price) =
-            (prices[collateral_asset.index()], prices[debt_asset.index()]);
-        let Some(vault) = protocol.backstop.as_ref() else {
-            return false;
-        };
-        if vault.available(params.capital) < debt * debt_price {
-            return false;
-        }
-        let t = backstop::takeover(debt, debt_price, balance, collateral_price, params.penalty);
-        self.path.step_liquidated[p.index()] += debt * debt_price;
-        let since = std::mem::replace(
-            &mut self.path.liquidatable_since[p.index()][id.index()],
-            NOT_LIQUIDATABLE,
-        );
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt = 0.0;
-        if let Some(slot) = account
-            .collateral
-            .iter_mut()
-            .find(|c| c.0 == collateral_asset)
-        {
-            slot.1 = if t.collateral_taken >= slot.1 {
-                0.0
-            } else {
-                slot.1 - t.collateral_taken
-            };
-        }
-        protocol
-            .index
-            .update(&info.params, id, &protocol.accounts[id.index()]);
-        let vault = protocol.backstop.as_mut().expect("checked above");
-        vault.spent += t.debt_repaid * debt_price;
-        vault.inventory[collateral_asset.index()] += t.collateral_taken;
-        vault.cost_basis[collateral_asset.index()] += t.collateral_taken * collateral_price;
-        self.emit(
-            round,
-            EventKind::BackstopTakeover {
-                protocol: p,
-                account: id,
-                collateral_asset,
-                units: t.collateral_taken,
-                collateral_price,
-                debt_asset,
-                debt: t.debt_repaid,
-                debt_price,
-                liquidatable_since: if since == NOT_LIQUIDATABLE {
-                    self.path.time
-                } else {
-                    since
-                },
-            },
-        );
-        true
-    }
-
     /// Phase 6 for the lending protocols: what each mechanism does as time passes (a backstop
     /// vault's unwind).
     fn lending_time_driven(&mut self) {
@@ -1558,62 +1480,6 @@ impl Cx<'_> {
                 sink: &mut *self.sink,
             };
             path.state.mechanisms[p].time_driven(&mut cx);
-        }
-    }
-
-    /// Phase 6: backstop vaults that unwind by selling sell their share of the step on each
-    /// asset's primary venue.
-    fn unwind_backstops(&mut self) {
-        let world = self.world;
-        let dt = world.simulation.step_seconds as f64;
-        for (p, info) in world.protocols.iter().enumerate() {
-            let LiquidationRule::Backstop(params) = info.params.liquidation else {
-                continue;
-            };
-            let Unwind::Sell { fraction_per_hour } = params.unwind else {
-                continue;
-            };
-            let share = (fraction_per_hour * dt / 3600.0).min(1.0);
-            for (a, asset) in world.assets.iter().enumerate() {
-                let Some(v) = asset.primary_venue else {
-                    continue;
-                };
-                let Some(vault) = self.path.state.protocols[p].backstop.as_ref() else {
-                    continue;
-                };
-                let units = vault.inventory[a] * share;
-                if units <= 0.0 {
-                    continue;
-                }
-                let fundamental = self.path.state.fundamentals[a].price();
-                let fill = self.path.state.venues[v.index()].sell(fundamental, units);
-                self.path.last_venue_price[v.index()] = fill.price_after;
-                let vault = self.path.state.protocols[p]
-                    .backstop
-                    .as_mut()
-                    .expect("present");
-                let held = vault.inventory[a];
-                vault.cost_basis[a] *= if held > 0.0 {
-                    (held - fill.filled) / held
-                } else {
-                    0.0
-                };
-                vault.inventory[a] -= fill.filled;
-                vault.received += fill.proceeds;
-                self.emit(
-                    0,
-                    EventKind::BackstopSale {
-                        protocol: ProtocolId(p as u32),
-                        venue: v,
-                        asset: AssetId(a as u32),
-                        units,
-                        filled: fill.filled,
-                        proceeds: fill.proceeds,
-                        price_before: fill.price_before,
-                        price_after: fill.price_after,
-                    },
-                );
-            }
         }
     }
 
@@ -2251,18 +2117,6 @@ impl Cx<'_> {
                         protocol: ProtocolId(p as u32),
                         reserves_usd: state.reserves_usd,
                         held: state.held,
-                    },
-                );
-            }
-            if let Some(vault) = self.path.state.protocols[p].backstop.clone() {
-                self.emit(
-                    0,
-                    EventKind::BackstopMarked {
-                        protocol: ProtocolId(p as u32),
-                        spent: vault.spent,
-                        received: vault.received,
-                        cost_basis_usd: vault.cost_basis.iter().sum(),
-                        inventory: vault.inventory,
                     },
                 );
             }

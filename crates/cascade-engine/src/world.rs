@@ -2,7 +2,6 @@
 
 use cascade_model::auction::Auction;
 use cascade_model::auction::english::Flip;
-use cascade_model::backstop::BackstopVault;
 use cascade_model::borrower::{BorrowerAction, BorrowerBehaviour};
 use cascade_model::chain::ChainParams;
 use cascade_model::comet::CometState;
@@ -156,8 +155,6 @@ pub struct ProtocolState {
     pub dirt: f64,
     /// Running English auctions, in kick order.
     pub flips: Vec<Flip>,
-    /// The backstop vault, for protocols that liquidate by transfer.
-    pub backstop: Option<BackstopVault>,
     /// Reserves and held collateral, for Compound III protocols.
     pub comet: Option<CometState>,
     /// The Stability Pool and system totals, for Liquity protocols.
@@ -371,7 +368,6 @@ impl State {
                     auctions_kicked: p.auctions_kicked,
                     dirt: p.dirt,
                     flips: p.flips.clone(),
-                    backstop: p.backstop.clone(),
                     comet: p.comet.clone(),
                     stability_pool: p.stability_pool.clone(),
                     wallets: p.wallets.clone(),
@@ -519,8 +515,6 @@ impl World {
                 auctions_kicked: 0,
                 dirt: 0.0,
                 flips: Vec::new(),
-                backstop: matches!(info.params.liquidation, LiquidationRule::Backstop(_))
-                    .then(|| BackstopVault::new(asset_count)),
                 stability_pool,
                 comet: match info.params.liquidation {
                     LiquidationRule::CometAbsorb(c) => Some(CometState {

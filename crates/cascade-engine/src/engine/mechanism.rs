@@ -30,6 +30,7 @@
 //! arguments through the same calls. Building a context is a few pointer copies and every call
 //! through it is static, so the engine runs as fast as when mechanisms were methods of the engine.
 
+mod backstop;
 mod close_factor;
 mod context;
 
@@ -126,11 +127,13 @@ impl<M: LiquidationMechanism> Running<M> {
 /// A protocol's liquidation mechanism in one path: its rules and its state.
 #[derive(Clone, Debug)]
 pub(crate) enum MechanismState {
+    /// A mechanism still run by the engine's own methods.
+    Unmoved,
     /// One call per account by keepers (fixed spread and the protocol rules with a close
     /// factor).
     CloseFactor(Running<close_factor::CloseFactor>),
-    /// A mechanism still run by the engine's own methods.
-    Unmoved,
+    /// Liquidation via transfer to a backstop vault.
+    Backstop(Running<backstop::Backstop>),
 }
 
 impl MechanismState {
@@ -164,11 +167,13 @@ impl MechanismState {
                 accounts,
                 prices,
             )),
-            LiquidationRule::DutchAuction(_)
-            | LiquidationRule::EnglishAuction(_)
-            | LiquidationRule::Backstop(_)
-            | LiquidationRule::CometAbsorb(_)
-            | LiquidationRule::Liquity(_) => Self::Unmoved,
+            LiquidationRule::DutchAuction(_) => Self::Unmoved,
+            LiquidationRule::EnglishAuction(_) => Self::Unmoved,
+            LiquidationRule::Backstop(params) => {
+                Self::Backstop(Running::open(backstop::Backstop(params), accounts, prices))
+            }
+            LiquidationRule::CometAbsorb(_) => Self::Unmoved,
+            LiquidationRule::Liquity(_) => Self::Unmoved,
         }
     }
 
@@ -177,6 +182,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.writes_off_bad_debt(),
             Self::Unmoved => true,
+            Self::Backstop(m) => m.rules.writes_off_bad_debt(),
         }
     }
 
@@ -186,6 +192,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => settle_round(m, round),
             Self::Unmoved => 0,
+            Self::Backstop(m) => settle_round(m, round),
         }
     }
 
@@ -194,6 +201,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Unmoved => {}
+            Self::Backstop(m) => m.rules.time_driven(&mut m.state, cx),
         }
     }
 
@@ -202,6 +210,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Unmoved => {}
+            Self::Backstop(m) => m.rules.step_ended(&mut m.state, world, prices),
         }
     }
 
@@ -210,6 +219,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Unmoved => {}
+            Self::Backstop(m) => m.rules.mark_book(&m.state, prices, mark),
         }
     }
 
@@ -218,6 +228,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.mark(&m.state, cx),
             Self::Unmoved => {}
+            Self::Backstop(m) => m.rules.mark(&m.state, cx),
         }
     }
 }
