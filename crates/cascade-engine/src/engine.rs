@@ -11,7 +11,6 @@ use std::sync::Arc;
 use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
 use cascade_model::auction::{Auction, DutchAuctionParams, take};
 use cascade_model::chain::{Sender, Target, TxKind};
-use cascade_model::comet::{self, CometParams};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::lending::LiquidationRule;
 use cascade_model::lending::{Account, LiquidationIndex};
@@ -678,9 +677,6 @@ impl Cx<'_> {
             LiquidationRule::EnglishAuction(params) => {
                 activity += self.run_flips(p, params, &prices, round)
             }
-            LiquidationRule::CometAbsorb(params) => {
-                activity += self.buy_collateral(p, params, &prices, round)
-            }
             _ => {}
         }
         if let Some(epoch) = info.params.epoch_seconds {
@@ -720,7 +716,6 @@ impl Cx<'_> {
             let acted = match &rule {
                 LiquidationRule::DutchAuction(params) => self.bark(p, id, params, &prices, round),
                 LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
-                LiquidationRule::CometAbsorb(_) => self.absorb(p, id, &prices, round),
                 _ => false,
             };
             if acted {
@@ -1483,149 +1478,6 @@ impl Cx<'_> {
         }
     }
 
-    /// Compound III absorb: the protocol takes all of the account's collateral, clears its debt
-    /// out of reserves and credits it with any value beyond the debt (at the liquidation
-    /// factors); a shortfall is absorbed by reserves and recorded as bad debt. The first keeper
-    /// serving the protocol calls it. Returns whether it did.
-    fn absorb(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        if info.keepers.is_empty() || self.path.state.protocols[p.index()].comet.is_none() {
-            return false;
-        }
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        let mut collateral = vec![0.0; world.assets.len()];
-        let mut delta_value = 0.0;
-        for &(asset, units) in &account.collateral {
-            collateral[asset.index()] += units;
-            let factor =
-                info.params.collateral[asset.index()].map_or(0.0, |c| c.liquidation_factor);
-            delta_value += units * prices[asset.index()] * factor;
-        }
-        let (debt_asset, debt) = (account.debt_asset, account.debt);
-        let debt_price = prices[debt_asset.index()];
-        let a = comet::absorb(debt * debt_price, delta_value);
-        self.path.step_liquidated[p.index()] += debt * debt_price;
-        let since = std::mem::replace(
-            &mut self.path.liquidatable_since[p.index()][id.index()],
-            NOT_LIQUIDATABLE,
-        );
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt = 0.0;
-        account.collateral.iter_mut().for_each(|c| c.1 = 0.0);
-        protocol
-            .index
-            .update(&info.params, id, &protocol.accounts[id.index()]);
-        let state = protocol.comet.as_mut().expect("checked above");
-        state.reserves_usd -= a.reserves_paid;
-        for (held, units) in state.held.iter_mut().zip(&collateral) {
-            *held += units;
-        }
-        self.emit(
-            round,
-            EventKind::Absorbed {
-                protocol: p,
-                account: id,
-                collateral,
-                debt_asset,
-                debt,
-                debt_price,
-                delta_value: a.delta_value,
-                credit: a.credit,
-                shortfall: a.shortfall,
-                liquidatable_since: if since == NOT_LIQUIDATABLE {
-                    self.path.time
-                } else {
-                    since
-                },
-            },
-        );
-        if a.shortfall > 0.0 {
-            let amount = a.shortfall / debt_price;
-            self.book_bad_debt(p, id, debt_asset, amount, debt_price, round);
-        }
-        true
-    }
-
-    /// Compound III buyCollateral: while reserves are below target, keepers in order buy the
-    /// protocol's collateral at the store-front discount, as much as their capital allows and
-    /// their valuation (their venue's price after their own impact, less their minimum profit)
-    /// makes worth it. Returns the number of purchases.
-    fn buy_collateral(
-        &mut self,
-        p: ProtocolId,
-        params: &CometParams,
-        prices: &[f64],
-        round: u32,
-    ) -> u64 {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let mut activity = 0;
-        for (a, &asset_price) in prices.iter().enumerate().take(world.assets.len()) {
-            let asset = AssetId(a as u32);
-            let Some(collateral) = info.params.collateral[a] else {
-                continue;
-            };
-            let price = comet::discounted_price(
-                asset_price,
-                params.store_front_price_factor,
-                collateral.liquidation_factor,
-            );
-            for &k in &info.keepers {
-                let Some(state) = self.path.state.protocols[p.index()].comet.as_ref() else {
-                    return 0;
-                };
-                if state.reserves_usd >= params.target_reserves_usd || state.held[a] <= 0.0 {
-                    break;
-                }
-                let keeper = &world.keepers[k.index()].spec;
-                let budget = self.path.state.keepers[k.index()].available(keeper.capital);
-                let mut units = state.held[a].min(budget / price);
-                let mut bought = None;
-                for _ in 0..8 {
-                    if units <= 0.0 {
-                        break;
-                    }
-                    let value = self.keeper_value(k, asset, units, asset_price);
-                    if value - units * price >= keeper.min_profit {
-                        bought = Some(units);
-                        break;
-                    }
-                    units /= 2.0;
-                }
-                let Some(units) = bought else { continue };
-                let paid = units * price;
-                let state = self.path.state.protocols[p.index()]
-                    .comet
-                    .as_mut()
-                    .expect("present");
-                state.held[a] = (state.held[a] - units).max(0.0);
-                state.reserves_usd += paid;
-                let book = &mut self.path.state.keepers[k.index()];
-                book.spent += paid;
-                book.receive(asset, units);
-                if let Some(v) = keeper.sell_on[a] {
-                    self.queue_sale(k, v, units, asset_price);
-                }
-                self.emit(
-                    round,
-                    EventKind::CollateralBought {
-                        protocol: p,
-                        keeper: k,
-                        asset,
-                        units,
-                        price,
-                        collateral_price: asset_price,
-                        paid,
-                    },
-                );
-                activity += 1;
-            }
-        }
-        activity
-    }
-
     /// One round of a Liquity protocol: in normal mode troves below MCR are liquidated; in
     /// recovery mode (total collateral ratio below CCR) those below TCR are, by Liquity's rules
     /// for each band. The pool offsets what it can; what it cannot is redistributed to the
@@ -2107,16 +1959,6 @@ impl Cx<'_> {
                         deposits: pool.deposits,
                         product: pool.product,
                         gains: pool.gains,
-                    },
-                );
-            }
-            if let Some(state) = self.path.state.protocols[p].comet.clone() {
-                self.emit(
-                    0,
-                    EventKind::CometMarked {
-                        protocol: ProtocolId(p as u32),
-                        reserves_usd: state.reserves_usd,
-                        held: state.held,
                     },
                 );
             }

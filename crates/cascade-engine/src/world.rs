@@ -4,7 +4,6 @@ use cascade_model::auction::Auction;
 use cascade_model::auction::english::Flip;
 use cascade_model::borrower::{BorrowerAction, BorrowerBehaviour};
 use cascade_model::chain::ChainParams;
-use cascade_model::comet::CometState;
 use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AccountId, AssetId, OracleId, PerpId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
@@ -155,8 +154,6 @@ pub struct ProtocolState {
     pub dirt: f64,
     /// Running English auctions, in kick order.
     pub flips: Vec<Flip>,
-    /// Reserves and held collateral, for Compound III protocols.
-    pub comet: Option<CometState>,
     /// The Stability Pool and system totals, for Liquity protocols.
     pub stability_pool: Option<StabilityPool>,
     /// Per account, what its owner holds outside the protocol to act with: units of the account's
@@ -368,7 +365,6 @@ impl State {
                     auctions_kicked: p.auctions_kicked,
                     dirt: p.dirt,
                     flips: p.flips.clone(),
-                    comet: p.comet.clone(),
                     stability_pool: p.stability_pool.clone(),
                     wallets: p.wallets.clone(),
                     touched: Touched::default(),
@@ -516,13 +512,6 @@ impl World {
                 dirt: 0.0,
                 flips: Vec::new(),
                 stability_pool,
-                comet: match info.params.liquidation {
-                    LiquidationRule::CometAbsorb(c) => Some(CometState {
-                        reserves_usd: c.initial_reserves_usd,
-                        held: vec![0.0; asset_count],
-                    }),
-                    _ => None,
-                },
             });
             protocol_info.push(info);
         }

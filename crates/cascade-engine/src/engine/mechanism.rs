@@ -32,6 +32,7 @@
 
 mod backstop;
 mod close_factor;
+mod comet;
 mod context;
 
 use cascade_model::ids::{AccountId, AssetId};
@@ -134,6 +135,8 @@ pub(crate) enum MechanismState {
     CloseFactor(Running<close_factor::CloseFactor>),
     /// Liquidation via transfer to a backstop vault.
     Backstop(Running<backstop::Backstop>),
+    /// Compound III absorb and buyCollateral.
+    Comet(Running<comet::Comet>),
 }
 
 impl MechanismState {
@@ -172,7 +175,9 @@ impl MechanismState {
             LiquidationRule::Backstop(params) => {
                 Self::Backstop(Running::open(backstop::Backstop(params), accounts, prices))
             }
-            LiquidationRule::CometAbsorb(_) => Self::Unmoved,
+            LiquidationRule::CometAbsorb(params) => {
+                Self::Comet(Running::open(comet::Comet(params), accounts, prices))
+            }
             LiquidationRule::Liquity(_) => Self::Unmoved,
         }
     }
@@ -183,6 +188,7 @@ impl MechanismState {
             Self::CloseFactor(m) => m.rules.writes_off_bad_debt(),
             Self::Unmoved => true,
             Self::Backstop(m) => m.rules.writes_off_bad_debt(),
+            Self::Comet(m) => m.rules.writes_off_bad_debt(),
         }
     }
 
@@ -193,6 +199,7 @@ impl MechanismState {
             Self::CloseFactor(m) => settle_round(m, round),
             Self::Unmoved => 0,
             Self::Backstop(m) => settle_round(m, round),
+            Self::Comet(m) => settle_round(m, round),
         }
     }
 
@@ -202,6 +209,7 @@ impl MechanismState {
             Self::CloseFactor(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Unmoved => {}
             Self::Backstop(m) => m.rules.time_driven(&mut m.state, cx),
+            Self::Comet(m) => m.rules.time_driven(&mut m.state, cx),
         }
     }
 
@@ -211,6 +219,7 @@ impl MechanismState {
             Self::CloseFactor(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Unmoved => {}
             Self::Backstop(m) => m.rules.step_ended(&mut m.state, world, prices),
+            Self::Comet(m) => m.rules.step_ended(&mut m.state, world, prices),
         }
     }
 
@@ -220,6 +229,7 @@ impl MechanismState {
             Self::CloseFactor(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Unmoved => {}
             Self::Backstop(m) => m.rules.mark_book(&m.state, prices, mark),
+            Self::Comet(m) => m.rules.mark_book(&m.state, prices, mark),
         }
     }
 
@@ -229,6 +239,7 @@ impl MechanismState {
             Self::CloseFactor(m) => m.rules.mark(&m.state, cx),
             Self::Unmoved => {}
             Self::Backstop(m) => m.rules.mark(&m.state, cx),
+            Self::Comet(m) => m.rules.mark(&m.state, cx),
         }
     }
 }
