@@ -12,13 +12,12 @@ use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
 use cascade_model::auction::{Auction, DutchAuctionParams, take};
 use cascade_model::chain::{Sender, Target, TxKind};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
+use cascade_model::lending::Account;
 use cascade_model::lending::LiquidationRule;
-use cascade_model::lending::{Account, LiquidationIndex};
-use cascade_model::liquity::{self, LiquityParams};
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::event::{BookMark, Event, EventKind, SaleRecord, TroveLiquidation};
+use crate::event::{BookMark, Event, EventKind, SaleRecord};
 use crate::sink::EventSink;
 use crate::world::{OracleSource, State, World};
 use mechanism::{BadDebt, MarkCx, MechanismState, Round, StepCx};
@@ -665,9 +664,6 @@ impl Cx<'_> {
         let world = self.world;
         let info = &world.protocols[p.index()];
         let rule = info.params.liquidation;
-        if let LiquidationRule::Liquity(params) = &rule {
-            return self.liquity_round(p, params, &prices, round);
-        }
         let mut activity = 0;
         // Running auctions go on whatever the settlement schedule.
         match &rule {
@@ -1478,258 +1474,6 @@ impl Cx<'_> {
         }
     }
 
-    /// One round of a Liquity protocol: in normal mode troves below MCR are liquidated; in
-    /// recovery mode (total collateral ratio below CCR) those below TCR are, by Liquity's rules
-    /// for each band. The pool offsets what it can; what it cannot is redistributed to the
-    /// active troves at the end of the round. Each trove is liquidated by its own transaction
-    /// (Liquity's `liquidate(address)`, a kick on the chain; batches are not modelled): the first
-    /// keeper serving the protocol whose transaction gets in liquidates it and is paid the gas
-    /// compensation. Returns the number of troves liquidated.
-    fn liquity_round(
-        &mut self,
-        p: ProtocolId,
-        params: &LiquityParams,
-        prices: &[f64],
-        round: u32,
-    ) -> u64 {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let Some(pool) = self.path.state.protocols[p.index()].stability_pool.as_ref() else {
-            return 0;
-        };
-        let debt_asset = pool.debt_asset;
-        let debt_price = prices[debt_asset.index()];
-        let collateral_value: f64 = pool
-            .system_collateral
-            .iter()
-            .zip(prices)
-            .map(|(units, price)| units * price)
-            .sum();
-        let tcr = if pool.system_debt > 0.0 {
-            collateral_value / (pool.system_debt * debt_price)
-        } else {
-            f64::INFINITY
-        };
-        let recovery = tcr < params.ccr;
-        // In recovery mode troves below TCR are candidates: scale the collateral price so the
-        // index's threshold (MCR) sits at TCR.
-        let scale = if recovery { params.mcr / tcr } else { 1.0 };
-        let query = |a: AssetId| {
-            if a == debt_asset {
-                prices[a.index()]
-            } else {
-                prices[a.index()] * scale
-            }
-        };
-        let mut candidates = std::mem::take(&mut self.path.candidates);
-        candidates.clear();
-        let index = &mut self.path.state.protocols[p.index()].index;
-        index.prune();
-        index.candidates(&query, &mut candidates);
-        let mut activity = 0;
-        let mut missed = 0;
-        for &id in &candidates {
-            let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-            let Some((asset, collateral)) = richest_collateral(account, prices) else {
-                continue;
-            };
-            let debt = account.debt;
-            if debt <= 0.0 {
-                continue;
-            }
-            let price = prices[asset.index()] / debt_price;
-            let icr = collateral * price / debt;
-            let pool = self.path.state.protocols[p.index()]
-                .stability_pool
-                .as_ref()
-                .expect("present");
-            let offset = if !recovery {
-                (icr < params.mcr)
-                    .then(|| liquity::offset(params, collateral, debt, pool.deposits, false))
-            } else if icr <= 1.0 {
-                Some(liquity::offset(
-                    params,
-                    collateral,
-                    debt,
-                    pool.deposits,
-                    true,
-                ))
-            } else if icr < params.mcr {
-                Some(liquity::offset(
-                    params,
-                    collateral,
-                    debt,
-                    pool.deposits,
-                    false,
-                ))
-            } else if icr < tcr && pool.deposits >= debt {
-                Some(liquity::capped_offset(params, collateral, debt, price))
-            } else {
-                None
-            };
-            let Some(o) = offset else { continue };
-            let last_trove = pool.active_troves <= 1;
-            let since = &mut self.path.liquidatable_since[p.index()][id.index()];
-            if *since == NOT_LIQUIDATABLE {
-                *since = self.path.time;
-            }
-            // Nobody to call it, the rate limit reached, the last trove, or no keeper's
-            // transaction in yet: it waits.
-            if info.keepers.is_empty() || last_trove || self.allowance_usd(p) <= 0.0 {
-                missed += 1;
-                continue;
-            }
-            let Some(keeper) = self.kicker(p, id, round) else {
-                missed += 1;
-                continue;
-            };
-            let liquidatable_since = std::mem::replace(
-                &mut self.path.liquidatable_since[p.index()][id.index()],
-                NOT_LIQUIDATABLE,
-            );
-            self.path.step_liquidated[p.index()] += debt * debt_price;
-            let protocol = &mut self.path.state.protocols[p.index()];
-            let account = protocol.account_mut(id);
-            account.debt = 0.0;
-            account
-                .collateral
-                .iter_mut()
-                .for_each(|c| c.1 = if c.0 == asset { o.surplus } else { c.1 });
-            protocol
-                .index
-                .update(&info.params, id, &protocol.accounts[id.index()]);
-            let pool = protocol.stability_pool.as_mut().expect("present");
-            if o.debt_offset > 0.0 {
-                let (product, _) = liquity::pool_after_offset(
-                    pool.product,
-                    0.0,
-                    pool.deposits,
-                    o.debt_offset,
-                    o.collateral_to_pool,
-                );
-                pool.product = product;
-                pool.deposits -= o.debt_offset;
-                pool.gains[asset.index()] += o.collateral_to_pool;
-            }
-            pool.pending_collateral[asset.index()] += o.collateral_redistributed;
-            pool.pending_debt += o.debt_redistributed;
-            pool.system_collateral[asset.index()] -= collateral;
-            pool.system_debt -= debt;
-            pool.active_troves -= 1;
-            let book = &mut self.path.state.keepers[keeper.index()];
-            book.receive(asset, o.gas_collateral);
-            book.incentives += params.gas_compensation * debt_price;
-            if let Some(v) = world.keepers[keeper.index()].spec.sell_on[asset.index()] {
-                self.queue_sale(keeper, v, o.gas_collateral, prices[asset.index()]);
-            }
-            self.emit(
-                round,
-                EventKind::TroveLiquidated(Box::new(TroveLiquidation {
-                    protocol: p,
-                    account: id,
-                    keeper,
-                    collateral_asset: asset,
-                    collateral,
-                    debt_asset,
-                    debt,
-                    collateral_ratio: icr,
-                    recovery_mode: recovery,
-                    gas_collateral: o.gas_collateral,
-                    gas_debt: params.gas_compensation,
-                    debt_offset: o.debt_offset,
-                    collateral_to_pool: o.collateral_to_pool,
-                    debt_redistributed: o.debt_redistributed,
-                    collateral_redistributed: o.collateral_redistributed,
-                    surplus: o.surplus,
-                    collateral_price: prices[asset.index()],
-                    debt_price,
-                    liquidatable_since,
-                })),
-            );
-            activity += 1;
-        }
-        self.path.candidates = candidates;
-        if missed > 0 {
-            self.emit(
-                round,
-                EventKind::LiquidationsMissed {
-                    protocol: p,
-                    count: missed,
-                },
-            );
-        }
-        self.redistribute(p, prices, round);
-        activity
-    }
-
-    /// Spreads the round's pending redistribution over the active troves in proportion to
-    /// their collateral, and re-indexes the book (every trigger moved).
-    fn redistribute(&mut self, p: ProtocolId, prices: &[f64], round: u32) {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let Some(pool) = protocol.stability_pool.as_mut() else {
-            return;
-        };
-        if pool.pending_debt <= 0.0 && pool.pending_collateral.iter().all(|&c| c <= 0.0) {
-            return;
-        }
-        let debt = std::mem::take(&mut pool.pending_debt);
-        let debt_asset = pool.debt_asset;
-        // A Liquity book has one collateral asset: the debt goes with the first asset that active
-        // troves hold; collateral of an asset no active trove holds goes to the treasury.
-        let mut remaining_debt = debt;
-        let mut events = Vec::new();
-        for a in 0..pool.pending_collateral.len() {
-            let collateral = std::mem::take(&mut pool.pending_collateral[a]);
-            let base = pool.system_collateral[a];
-            if base <= 0.0 {
-                protocol.treasury[a] += collateral;
-                continue;
-            }
-            let debt_share = std::mem::take(&mut remaining_debt);
-            if collateral <= 0.0 && debt_share <= 0.0 {
-                continue;
-            }
-            let mut troves = 0;
-            protocol.touched.all = true;
-            for account in &mut protocol.accounts {
-                if account.debt <= 0.0 {
-                    continue;
-                }
-                if let Some(slot) = account.collateral.iter_mut().find(|c| c.0.index() == a) {
-                    let share = slot.1 / base;
-                    slot.1 += collateral * share;
-                    account.debt += debt_share * share;
-                    troves += 1;
-                }
-            }
-            pool.system_collateral[a] += collateral;
-            pool.system_debt += debt_share;
-            events.push((a, collateral, debt_share, troves));
-        }
-        protocol.index = LiquidationIndex::build(&info.params, &protocol.accounts);
-        let spread: f64 = events.iter().map(|e| e.2).sum();
-        for (a, collateral, debt, troves) in events {
-            self.emit(
-                round,
-                EventKind::Redistributed {
-                    protocol: p,
-                    collateral_asset: AssetId(a as u32),
-                    collateral,
-                    debt,
-                    troves,
-                },
-            );
-        }
-        // With no active trove left to take it, the debt is written off.
-        let orphaned = debt - spread;
-        if orphaned > 1e-9 * debt.max(1.0) {
-            let debt_price = prices[debt_asset.index()];
-            self.book_bad_debt(p, AccountId(0), debt_asset, orphaned, debt_price, round);
-        }
-    }
-
     /// Queues `units` that keeper `k` will sell on venue `v` at the end of the round, valued at
     /// `oracle_price` for the slippage measure.
     fn queue_sale(&mut self, k: KeeperId, v: VenueId, units: f64, oracle_price: f64) {
@@ -1951,17 +1695,6 @@ impl Cx<'_> {
                 sink: &mut *self.sink,
             };
             self.path.state.mechanisms[p].mark(&mut cx);
-            if let Some(pool) = self.path.state.protocols[p].stability_pool.clone() {
-                self.emit(
-                    0,
-                    EventKind::StabilityPoolMarked {
-                        protocol: ProtocolId(p as u32),
-                        deposits: pool.deposits,
-                        product: pool.product,
-                        gains: pool.gains,
-                    },
-                );
-            }
         }
         self.mark_perps();
         for k in 0..world.keepers.len() {

@@ -7,8 +7,7 @@ use cascade_model::chain::ChainParams;
 use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AccountId, AssetId, OracleId, PerpId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
-use cascade_model::lending::{Account, LendingParams, LiquidationIndex, LiquidationRule};
-use cascade_model::liquity::StabilityPool;
+use cascade_model::lending::{Account, LendingParams, LiquidationIndex};
 use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::PerpAccount;
@@ -154,8 +153,6 @@ pub struct ProtocolState {
     pub dirt: f64,
     /// Running English auctions, in kick order.
     pub flips: Vec<Flip>,
-    /// The Stability Pool and system totals, for Liquity protocols.
-    pub stability_pool: Option<StabilityPool>,
     /// Per account, what its owner holds outside the protocol to act with: units of the account's
     /// first collateral asset (top-ups) or of its debt asset (repayments); empty when no owner of
     /// the protocol acts.
@@ -365,7 +362,6 @@ impl State {
                     auctions_kicked: p.auctions_kicked,
                     dirt: p.dirt,
                     flips: p.flips.clone(),
-                    stability_pool: p.stability_pool.clone(),
                     wallets: p.wallets.clone(),
                     touched: Touched::default(),
                 }
@@ -450,38 +446,6 @@ impl World {
                 &accounts,
                 &prices,
             ));
-            let stability_pool = match info.params.liquidation {
-                LiquidationRule::Liquity(l) => {
-                    let mut collateral = vec![0.0; asset_count];
-                    let mut debt = 0.0;
-                    let mut active = 0;
-                    let debt_asset = accounts
-                        .iter()
-                        .find(|a| a.debt > 0.0)
-                        .map_or(AssetId(0), |a| a.debt_asset);
-                    for account in &accounts {
-                        if account.debt > 0.0 {
-                            active += 1;
-                            for &(asset, units) in &account.collateral {
-                                collateral[asset.index()] += units;
-                            }
-                            debt += account.debt;
-                        }
-                    }
-                    Some(StabilityPool {
-                        deposits: l.stability_pool,
-                        product: 1.0,
-                        gains: vec![0.0; asset_count],
-                        system_collateral: collateral,
-                        system_debt: debt,
-                        pending_collateral: vec![0.0; asset_count],
-                        pending_debt: 0.0,
-                        debt_asset,
-                        active_troves: active,
-                    })
-                }
-                _ => None,
-            };
             let wallets = if info.borrowers.is_empty() {
                 Vec::new()
             } else {
@@ -511,7 +475,6 @@ impl World {
                 auctions_kicked: 0,
                 dirt: 0.0,
                 flips: Vec::new(),
-                stability_pool,
             });
             protocol_info.push(info);
         }

@@ -34,6 +34,7 @@ mod backstop;
 mod close_factor;
 mod comet;
 mod context;
+mod liquity;
 
 use cascade_model::ids::{AccountId, AssetId};
 use cascade_model::lending::{Account, LiquidationRule};
@@ -137,6 +138,8 @@ pub(crate) enum MechanismState {
     Backstop(Running<backstop::Backstop>),
     /// Compound III absorb and buyCollateral.
     Comet(Running<comet::Comet>),
+    /// Liquity v1's Stability Pool and redistribution.
+    Liquity(Running<liquity::Liquity>),
 }
 
 impl MechanismState {
@@ -178,7 +181,9 @@ impl MechanismState {
             LiquidationRule::CometAbsorb(params) => {
                 Self::Comet(Running::open(comet::Comet(params), accounts, prices))
             }
-            LiquidationRule::Liquity(_) => Self::Unmoved,
+            LiquidationRule::Liquity(params) => {
+                Self::Liquity(Running::open(liquity::Liquity(params), accounts, prices))
+            }
         }
     }
 
@@ -189,6 +194,7 @@ impl MechanismState {
             Self::Unmoved => true,
             Self::Backstop(m) => m.rules.writes_off_bad_debt(),
             Self::Comet(m) => m.rules.writes_off_bad_debt(),
+            Self::Liquity(m) => m.rules.writes_off_bad_debt(),
         }
     }
 
@@ -200,6 +206,7 @@ impl MechanismState {
             Self::Unmoved => 0,
             Self::Backstop(m) => settle_round(m, round),
             Self::Comet(m) => settle_round(m, round),
+            Self::Liquity(m) => settle_round(m, round),
         }
     }
 
@@ -210,6 +217,7 @@ impl MechanismState {
             Self::Unmoved => {}
             Self::Backstop(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Comet(m) => m.rules.time_driven(&mut m.state, cx),
+            Self::Liquity(m) => m.rules.time_driven(&mut m.state, cx),
         }
     }
 
@@ -220,6 +228,7 @@ impl MechanismState {
             Self::Unmoved => {}
             Self::Backstop(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Comet(m) => m.rules.step_ended(&mut m.state, world, prices),
+            Self::Liquity(m) => m.rules.step_ended(&mut m.state, world, prices),
         }
     }
 
@@ -230,6 +239,7 @@ impl MechanismState {
             Self::Unmoved => {}
             Self::Backstop(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Comet(m) => m.rules.mark_book(&m.state, prices, mark),
+            Self::Liquity(m) => m.rules.mark_book(&m.state, prices, mark),
         }
     }
 
@@ -240,6 +250,7 @@ impl MechanismState {
             Self::Unmoved => {}
             Self::Backstop(m) => m.rules.mark(&m.state, cx),
             Self::Comet(m) => m.rules.mark(&m.state, cx),
+            Self::Liquity(m) => m.rules.mark(&m.state, cx),
         }
     }
 }
