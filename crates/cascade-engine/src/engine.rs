@@ -9,7 +9,6 @@ mod perp;
 use std::sync::Arc;
 
 use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
-use cascade_model::auction::{Auction, DutchAuctionParams, take};
 use cascade_model::chain::{Sender, Target, TxKind};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::lending::Account;
@@ -100,9 +99,9 @@ pub(crate) struct PathState {
     liquidatable_since: Vec<Vec<u64>>,
     /// Per protocol: debt (USD) liquidated so far this step, against its rate limit.
     step_liquidated: Vec<f64>,
-    /// Per protocol and asset: the protocol's price at the end of the previous step, against
-    /// which an auction circuit breaker measures a fall.
-    breaker_reference: Vec<Vec<f64>>,
+    /// Per protocol: USD of tab in its running Dutch auctions, against its own limit and,
+    /// summed over the protocols, the world's `auction_hole`.
+    auction_tab_usd: Vec<f64>,
     /// Per perp exchange: deficit of this step to charge to accounts in profit at its end.
     perp_to_socialise: Vec<f64>,
     /// Per perp exchange, market and side (0 longs, 1 shorts): this round's ADL order.
@@ -134,13 +133,6 @@ impl PathState {
             .zip(&state.venues)
             .map(|(info, venue)| venue.price(state.fundamentals[info.base.index()].price()))
             .collect();
-        let breaker_reference = (0..world.protocols.len())
-            .map(|p| {
-                (0..world.assets.len())
-                    .map(|a| world.protocol_price(&state, ProtocolId(p as u32), AssetId(a as u32)))
-                    .collect()
-            })
-            .collect();
         let liquidatable_since = state
             .protocols
             .iter()
@@ -164,7 +156,7 @@ impl PathState {
             sales: Sales::new(world.venues.len()),
             candidates: Vec::new(),
             liquidatable_since,
-            breaker_reference,
+            auction_tab_usd: vec![0.0; world.protocols.len()],
             step_liquidated: vec![0.0; world.protocols.len()],
             perp_to_socialise: vec![0.0; world.perps.len()],
             adl_queues,
@@ -309,7 +301,6 @@ impl Cx<'_> {
         let world = self.world;
         for p in 0..world.protocols.len() {
             let prices = self.protocol_prices(ProtocolId(p as u32));
-            self.path.breaker_reference[p].copy_from_slice(&prices);
             self.path.state.mechanisms[p].step_ended(world, &prices);
         }
         self.emit(0, EventKind::StepEnded);
@@ -653,6 +644,7 @@ impl Cx<'_> {
             chain: &mut path.chain,
             liquidatable_since: &mut path.liquidatable_since[p.index()],
             liquidated_usd: &mut path.step_liquidated[p.index()],
+            auction_tab_usd: &mut path.auction_tab_usd,
             candidates: &mut path.candidates,
             sink: &mut *self.sink,
             bad_debt,
@@ -667,9 +659,6 @@ impl Cx<'_> {
         let mut activity = 0;
         // Running auctions go on whatever the settlement schedule.
         match &rule {
-            LiquidationRule::DutchAuction(params) => {
-                activity += self.run_auctions(p, params, &prices, round)
-            }
             LiquidationRule::EnglishAuction(params) => {
                 activity += self.run_flips(p, params, &prices, round)
             }
@@ -710,7 +699,6 @@ impl Cx<'_> {
                 continue;
             }
             let acted = match &rule {
-                LiquidationRule::DutchAuction(params) => self.bark(p, id, params, &prices, round),
                 LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
                 _ => false,
             };
@@ -731,325 +719,6 @@ impl Cx<'_> {
             );
         }
         activity
-    }
-
-    /// Barks an unsafe vault into a Dutch auction (Dog.bark + Clipper.kick): within the room
-    /// `hole` leaves, all of the vault if a partial bark would leave dust. The first keeper
-    /// serving the protocol barks and receives tip + chip · tab. Returns whether it barked.
-    fn bark(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        params: &DutchAuctionParams,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        if info.keepers.is_empty() {
-            return false;
-        }
-        let protocol = &self.path.state.protocols[p.index()];
-        let account = &protocol.accounts[id.index()];
-        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
-            return false;
-        };
-        if let Some(threshold) = params.circuit_breaker {
-            let reference = self.path.breaker_reference[p.index()][collateral_asset.index()];
-            if prices[collateral_asset.index()] < reference * (1.0 - threshold) {
-                return false;
-            }
-        }
-        let (debt_asset, debt) = (account.debt_asset, account.debt);
-        let debt_price = prices[debt_asset.index()];
-        let chop = 1.0 + params.penalty;
-        let global_dirt: f64 = self.path.state.protocols.iter().map(|p| p.dirt).sum();
-        let global_room = world
-            .simulation
-            .auction_hole
-            .map_or(f64::INFINITY, |hole| (hole - global_dirt).max(0.0));
-        let room = params
-            .hole
-            .map_or(f64::INFINITY, |hole| (hole - protocol.dirt).max(0.0))
-            .min(global_room);
-        let mut dart = debt.min(room / (debt_price * chop));
-        if dart < debt && (debt - dart) * debt_price < params.dust {
-            // A partial bark may not leave a dusty vault: take it all.
-            dart = debt;
-        }
-        if dart <= 0.0 || (dart < debt && dart * debt_price < params.dust) {
-            return false;
-        }
-        let lot = if dart >= debt {
-            balance
-        } else {
-            balance * dart / debt
-        };
-        let Some(keeper) = self.kicker(p, id, round) else {
-            return false;
-        };
-        let tab = dart * chop;
-        self.path.step_liquidated[p.index()] += dart * debt_price;
-        let collateral_price = prices[collateral_asset.index()];
-        let top = collateral_price * params.buf;
-        let incentive = params.incentive(tab * debt_price);
-        let since = std::mem::replace(
-            &mut self.path.liquidatable_since[p.index()][id.index()],
-            NOT_LIQUIDATABLE,
-        );
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt = if dart >= debt { 0.0 } else { debt - dart };
-        if let Some(slot) = account
-            .collateral
-            .iter_mut()
-            .find(|c| c.0 == collateral_asset)
-        {
-            slot.1 = if dart >= debt {
-                0.0
-            } else {
-                (slot.1 - lot).max(0.0)
-            };
-        }
-        protocol
-            .index
-            .update(&info.params, id, &protocol.accounts[id.index()]);
-        protocol.dirt += tab * debt_price;
-        let auction = protocol.auctions_kicked;
-        protocol.auctions_kicked += 1;
-        protocol.auctions.push(Auction {
-            id: auction,
-            account: id,
-            collateral_asset,
-            debt_asset,
-            lot,
-            tab,
-            debt: dart,
-            raised: 0.0,
-            top,
-            tic: self.path.time,
-            liquidatable_since: if since == NOT_LIQUIDATABLE {
-                self.path.time
-            } else {
-                since
-            },
-        });
-        self.path.state.keepers[keeper.index()].incentives += incentive;
-        self.emit(
-            round,
-            EventKind::AuctionKicked {
-                protocol: p,
-                account: id,
-                auction,
-                keeper,
-                collateral_asset,
-                lot,
-                collateral_price,
-                debt_asset,
-                debt: dart,
-                tab,
-                top,
-                incentive,
-            },
-        );
-        true
-    }
-
-    /// One round of a protocol's running auctions: reset those too old or too cheap (redo),
-    /// then offer each to the keepers in order at its current price; a keeper takes what its
-    /// capital allows when the price is at or below its own valuation (what its sale venue would
-    /// pay for the slice, after its own impact and the other sales pending this round, less its
-    /// minimum profit; the protocol's price when it holds). Ended auctions are settled. Returns
-    /// the number of kicks' resets and takes.
-    fn run_auctions(
-        &mut self,
-        p: ProtocolId,
-        params: &DutchAuctionParams,
-        prices: &[f64],
-        round: u32,
-    ) -> u64 {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let mut activity = 0;
-        let mut i = 0;
-        while i < self.path.state.protocols[p.index()].auctions.len() {
-            let now = self.path.time;
-            let auction = &self.path.state.protocols[p.index()].auctions[i];
-            let (collateral_asset, debt_asset) = (auction.collateral_asset, auction.debt_asset);
-            let (collateral_price, debt_price) =
-                (prices[collateral_asset.index()], prices[debt_asset.index()]);
-            if params.needs_reset(auction.top, (now - auction.tic) as f64) {
-                let top = collateral_price * params.buf;
-                let tab_usd = auction.tab * debt_price;
-                let paid =
-                    tab_usd >= params.chost() && auction.lot * collateral_price >= params.chost();
-                let keeper = info.keepers.first().copied().filter(|_| paid);
-                let incentive = if keeper.is_some() {
-                    params.incentive(tab_usd)
-                } else {
-                    0.0
-                };
-                let id = auction.id;
-                let auction = &mut self.path.state.protocols[p.index()].auctions[i];
-                auction.top = top;
-                auction.tic = now;
-                if let Some(k) = keeper {
-                    self.path.state.keepers[k.index()].incentives += incentive;
-                }
-                self.emit(
-                    round,
-                    EventKind::AuctionReset {
-                        protocol: p,
-                        auction: id,
-                        top,
-                        keeper,
-                        incentive,
-                    },
-                );
-                activity += 1;
-            }
-            let auction = &self.path.state.protocols[p.index()].auctions[i];
-            let price = params.curve.price(auction.top, (now - auction.tic) as f64);
-            for &k in &info.keepers {
-                let auction = &self.path.state.protocols[p.index()].auctions[i];
-                if auction.lot <= 0.0 || auction.tab <= 0.0 || price <= 0.0 {
-                    break;
-                }
-                let keeper = &world.keepers[k.index()].spec;
-                let budget =
-                    self.path.state.keepers[k.index()].available(keeper.capital) / debt_price;
-                let mut amount = auction.lot.min(budget / price);
-                let venue = keeper.sell_on[collateral_asset.index()];
-                let mut bought = None;
-                // A thin venue may make the whole lot unattractive but a smaller slice worth it.
-                for _ in 0..8 {
-                    if amount <= 0.0 {
-                        break;
-                    }
-                    let value = match venue {
-                        Some(v) => {
-                            let fundamental =
-                                self.path.state.fundamentals[collateral_asset.index()].price();
-                            let venue_state = &self.path.state.venues[v.index()];
-                            let already = self.path.sales.by_venue[v.index()];
-                            let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
-                            let (_, after) =
-                                venue_state.sale_from(fundamental, 0.0, already + amount);
-                            after - before
-                        }
-                        None => amount * collateral_price,
-                    };
-                    let min_profit = keeper.min_profit + self.expected_gas_usd(k, TxKind::Take);
-                    let valuation = (value / debt_price - min_profit / debt_price) / amount;
-                    if let Some(t) = take(
-                        auction.lot,
-                        auction.tab,
-                        amount,
-                        valuation,
-                        price,
-                        params.chost() / debt_price,
-                    ) {
-                        bought = Some(t);
-                        break;
-                    }
-                    amount /= 2.0;
-                }
-                let Some(t) = bought else { continue };
-                let id = auction.id;
-                let take_target = Target::Auction(p, id);
-                if self
-                    .transact(Sender::Keeper(k), TxKind::Take, take_target, 0.0, round)
-                    .is_none()
-                {
-                    continue;
-                }
-                let auction = &self.path.state.protocols[p.index()].auctions[i];
-                let account = auction.account;
-                let protocol = &mut self.path.state.protocols[p.index()];
-                let auction = &mut protocol.auctions[i];
-                auction.lot = (auction.lot - t.slice).max(0.0);
-                auction.tab = (auction.tab - t.owe).max(0.0);
-                auction.raised += t.owe;
-                protocol.dirt = (protocol.dirt - t.owe * debt_price).max(0.0);
-                let book = &mut self.path.state.keepers[k.index()];
-                book.spent += t.owe * debt_price;
-                book.receive(collateral_asset, t.slice);
-                if let Some(v) = venue {
-                    self.queue_sale(k, v, t.slice, collateral_price);
-                }
-                self.emit(
-                    round,
-                    EventKind::AuctionTaken {
-                        protocol: p,
-                        auction: id,
-                        account,
-                        keeper: k,
-                        collateral_asset,
-                        slice: t.slice,
-                        price,
-                        collateral_price,
-                        debt_asset,
-                        owe: t.owe,
-                        debt_price,
-                    },
-                );
-                activity += 1;
-            }
-            let auction = &self.path.state.protocols[p.index()].auctions[i];
-            if auction.tab <= 1e-9 * auction.debt.max(1.0) || auction.lot <= 0.0 {
-                self.end_auction(p, i, prices, round);
-            } else {
-                i += 1;
-            }
-        }
-        activity
-    }
-
-    /// Settles and removes auction `i`: leftover collateral back to the vault when the tab was
-    /// raised; a shortfall of the raised amount under the debt written off as bad debt; the
-    /// penalty raised beyond the debt is income (fed to the insurance fund by its fee share).
-    fn end_auction(&mut self, p: ProtocolId, i: usize, prices: &[f64], round: u32) {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let auction = protocol.auctions.remove(i);
-        let debt_price = prices[auction.debt_asset.index()];
-        let tab_raised = auction.tab <= 1e-9 * auction.debt.max(1.0);
-        protocol.dirt = (protocol.dirt - auction.tab * debt_price).max(0.0);
-        let returned = if tab_raised { auction.lot } else { 0.0 };
-        let account = protocol.account_mut(auction.account);
-        if returned > 0.0 {
-            match account
-                .collateral
-                .iter_mut()
-                .find(|c| c.0 == auction.collateral_asset)
-            {
-                Some(slot) => slot.1 += returned,
-                None => account
-                    .collateral
-                    .push((auction.collateral_asset, returned)),
-            }
-        }
-        protocol.index.update(
-            &info.params,
-            auction.account,
-            &protocol.accounts[auction.account.index()],
-        );
-        self.close_auction_books(
-            round,
-            AuctionClose {
-                protocol: p,
-                auction: auction.id,
-                account: auction.account,
-                collateral_asset: auction.collateral_asset,
-                returned,
-                debt_asset: auction.debt_asset,
-                raised: auction.raised,
-                debt: auction.debt,
-                debt_price,
-                liquidatable_since: auction.liquidatable_since,
-            },
-        );
     }
 
     /// Bites an unsafe vault into an English auction (Cat.bite + Flipper.kick): at most `lump`
@@ -1656,14 +1325,6 @@ impl Cx<'_> {
             }
             let mut in_auction_collateral = vec![0.0; n];
             let mut in_auction_debt = vec![0.0; n];
-            for auction in &protocol.auctions {
-                let owed = (auction.debt - auction.raised).max(0.0);
-                in_auction_collateral[auction.collateral_asset.index()] += auction.lot;
-                in_auction_debt[auction.debt_asset.index()] += owed;
-                unrealised += (owed * price(auction.debt_asset)
-                    - auction.lot * price(auction.collateral_asset))
-                .max(0.0);
-            }
             for flip in &protocol.flips {
                 // Nothing is raised before the deal: the whole debt is still owed.
                 in_auction_collateral[flip.collateral_asset.index()] += flip.lot;

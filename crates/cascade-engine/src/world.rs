@@ -1,6 +1,5 @@
 //! The world: constant description of a simulation and its initial state.
 
-use cascade_model::auction::Auction;
 use cascade_model::auction::english::Flip;
 use cascade_model::borrower::{BorrowerAction, BorrowerBehaviour};
 use cascade_model::chain::ChainParams;
@@ -145,12 +144,8 @@ pub struct ProtocolState {
     pub treasury: Vec<f64>,
     /// Insurance fund and shortfall state, if the protocol has one.
     pub losses: Option<LossAbsorber>,
-    /// Running Dutch auctions, in kick order.
-    pub auctions: Vec<Auction>,
     /// Auctions kicked so far (the next auction's id).
     pub auctions_kicked: u32,
-    /// Tab (USD) in running auctions, against the `hole` limit (`Dirt`).
-    pub dirt: f64,
     /// Running English auctions, in kick order.
     pub flips: Vec<Flip>,
     /// Per account, what its owner holds outside the protocol to act with: units of the account's
@@ -358,9 +353,7 @@ impl State {
                     index,
                     treasury: p.treasury.clone(),
                     losses: p.losses.clone(),
-                    auctions: p.auctions.clone(),
                     auctions_kicked: p.auctions_kicked,
-                    dirt: p.dirt,
                     flips: p.flips.clone(),
                     wallets: p.wallets.clone(),
                     touched: Touched::default(),
@@ -471,9 +464,7 @@ impl World {
                 index,
                 treasury: vec![0.0; asset_count],
                 losses: info.insurance.map(LossAbsorber::new),
-                auctions: Vec::new(),
                 auctions_kicked: 0,
-                dirt: 0.0,
                 flips: Vec::new(),
             });
             protocol_info.push(info);

@@ -34,6 +34,7 @@ mod backstop;
 mod close_factor;
 mod comet;
 mod context;
+mod dutch_auction;
 mod liquity;
 
 use cascade_model::ids::{AccountId, AssetId};
@@ -134,6 +135,8 @@ pub(crate) enum MechanismState {
     /// One call per account by keepers (fixed spread and the protocol rules with a close
     /// factor).
     CloseFactor(Running<close_factor::CloseFactor>),
+    /// Dutch auctions (Maker Liquidations 2.0).
+    DutchAuction(Running<dutch_auction::DutchAuction>),
     /// Liquidation via transfer to a backstop vault.
     Backstop(Running<backstop::Backstop>),
     /// Compound III absorb and buyCollateral.
@@ -173,7 +176,11 @@ impl MechanismState {
                 accounts,
                 prices,
             )),
-            LiquidationRule::DutchAuction(_) => Self::Unmoved,
+            LiquidationRule::DutchAuction(params) => Self::DutchAuction(Running::open(
+                dutch_auction::DutchAuction(params),
+                accounts,
+                prices,
+            )),
             LiquidationRule::EnglishAuction(_) => Self::Unmoved,
             LiquidationRule::Backstop(params) => {
                 Self::Backstop(Running::open(backstop::Backstop(params), accounts, prices))
@@ -192,6 +199,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.writes_off_bad_debt(),
             Self::Unmoved => true,
+            Self::DutchAuction(m) => m.rules.writes_off_bad_debt(),
             Self::Backstop(m) => m.rules.writes_off_bad_debt(),
             Self::Comet(m) => m.rules.writes_off_bad_debt(),
             Self::Liquity(m) => m.rules.writes_off_bad_debt(),
@@ -204,6 +212,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => settle_round(m, round),
             Self::Unmoved => 0,
+            Self::DutchAuction(m) => settle_round(m, round),
             Self::Backstop(m) => settle_round(m, round),
             Self::Comet(m) => settle_round(m, round),
             Self::Liquity(m) => settle_round(m, round),
@@ -215,6 +224,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Unmoved => {}
+            Self::DutchAuction(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Backstop(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Comet(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Liquity(m) => m.rules.time_driven(&mut m.state, cx),
@@ -226,6 +236,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Unmoved => {}
+            Self::DutchAuction(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Backstop(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Comet(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Liquity(m) => m.rules.step_ended(&mut m.state, world, prices),
@@ -237,6 +248,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Unmoved => {}
+            Self::DutchAuction(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Backstop(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Comet(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Liquity(m) => m.rules.mark_book(&m.state, prices, mark),
@@ -248,6 +260,7 @@ impl MechanismState {
         match self {
             Self::CloseFactor(m) => m.rules.mark(&m.state, cx),
             Self::Unmoved => {}
+            Self::DutchAuction(m) => m.rules.mark(&m.state, cx),
             Self::Backstop(m) => m.rules.mark(&m.state, cx),
             Self::Comet(m) => m.rules.mark(&m.state, cx),
             Self::Liquity(m) => m.rules.mark(&m.state, cx),

@@ -64,6 +64,9 @@ pub(crate) struct Round<'a> {
     pub(crate) liquidatable_since: &'a mut [u64],
     /// Debt (USD) the protocol has liquidated this step, against its rate limit.
     pub(crate) liquidated_usd: &'a mut f64,
+    /// Per protocol: USD of tab in its running Dutch auctions, whose sum the world's
+    /// `auction_hole` caps (the only figure of another protocol a mechanism sees).
+    pub(crate) auction_tab_usd: &'a mut [f64],
     /// Scratch list of candidates.
     pub(crate) candidates: &'a mut Vec<AccountId>,
     /// Where events go.
