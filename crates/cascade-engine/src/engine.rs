@@ -8,18 +8,14 @@ mod perp;
 
 use std::sync::Arc;
 
-use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
-use cascade_model::chain::{Sender, Target, TxKind};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
-use cascade_model::lending::Account;
-use cascade_model::lending::LiquidationRule;
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::event::{BookMark, Event, EventKind, SaleRecord};
 use crate::sink::EventSink;
 use crate::world::{OracleSource, State, World};
-use mechanism::{BadDebt, MarkCx, MechanismState, Round, StepCx};
+use mechanism::{BadDebt, MarkCx, Round, StepCx};
 
 /// Marks an account outside a liquidation episode.
 const NOT_LIQUIDATABLE: u64 = u64::MAX;
@@ -64,24 +60,11 @@ impl Sales {
     }
 }
 
-/// How an auction, Dutch or English, closed: the fields of its `AuctionEnded` event.
-struct AuctionClose {
-    protocol: ProtocolId,
-    auction: u32,
-    account: AccountId,
-    collateral_asset: AssetId,
-    returned: f64,
-    debt_asset: AssetId,
-    raised: f64,
-    debt: f64,
-    debt_price: f64,
-    liquidatable_since: u64,
-}
-
-/// Everything that changes in one path: the world's [`State`] as it evolves, the clock, the
-/// random streams, and the engine's working records (sales waiting for the round's end, episodes,
-/// rate limits, price histories, the mempool, the owners' episodes). Nothing else changes while a
-/// path runs, so restoring this restores the path.
+/// Everything that changes in one path: the world's [`State`] as it evolves (with each
+/// protocol's mechanism state), the clock, the random streams, and the engine's working records
+/// (sales waiting for the round's end, episodes, rate limits and auction limits, the mempool,
+/// the owners' episodes). Nothing else changes while a path runs, so restoring this restores the
+/// path.
 #[derive(Clone, Debug)]
 pub(crate) struct PathState {
     /// The path's number (0 is the scenario's own run): with the seed, it names every stream.
@@ -269,7 +252,8 @@ pub fn trail(world: &Arc<World>, path: u64) -> Vec<Event> {
 }
 
 /// What a step's phases work with: the world (read only), the path's state and the sink. Every
-/// phase and mechanism is a method of this context, never of the [`Engine`].
+/// phase is a method of this context, never of the [`Engine`]; a lending mechanism works on a
+/// narrower context built from it for one protocol (`mechanism.rs`).
 struct Cx<'a> {
     world: &'a World,
     path: &'a mut PathState,
@@ -344,31 +328,6 @@ impl Cx<'_> {
             time: self.path.time,
             sink: &mut *self.sink,
         }
-    }
-
-    fn transact(
-        &mut self,
-        sender: Sender,
-        kind: TxKind,
-        target: Target,
-        amount: f64,
-        round: u32,
-    ) -> Option<f64> {
-        self.gate().transact(sender, kind, target, amount, round)
-    }
-
-    fn expected_gas_usd(&self, k: KeeperId, kind: TxKind) -> f64 {
-        chain::expected_gas_usd(
-            self.world,
-            self.path.chain.as_ref(),
-            &self.path.state.fundamentals,
-            k,
-            kind,
-        )
-    }
-
-    fn holds_included(&self, sender: Sender, kind: TxKind, target: Target) -> bool {
-        chain::holds_included(self.path.chain.as_ref(), sender, kind, target)
     }
 
     fn emit(&mut self, round: u32, kind: EventKind) {
@@ -595,23 +554,11 @@ impl Cx<'_> {
             .collect()
     }
 
-    /// One round of one protocol, through its mechanism and the shared driver
-    /// (`mechanism::settle_round`). Returns the number of liquidations, write-offs and other
-    /// actions.
+    /// One round of one protocol, through its mechanism and the shared driver of a round
+    /// (`mechanism.rs`): disjoint parts of the path's state make the mechanism's context.
+    /// Returns the number of liquidations, write-offs and other actions.
     fn liquidate_protocol(&mut self, p: ProtocolId, round: u32) -> u64 {
         let prices = self.protocol_prices(p);
-        if !matches!(
-            self.path.state.mechanisms[p.index()],
-            MechanismState::Unmoved
-        ) {
-            return self.mechanism_round(p, round, &prices);
-        }
-        self.legacy_round(p, round, prices)
-    }
-
-    /// What a mechanism works with in protocol `p`'s part of a round: disjoint parts of the
-    /// path's state, then its round.
-    fn mechanism_round(&mut self, p: ProtocolId, round: u32, prices: &[f64]) -> u64 {
         let world = self.world;
         let path = &mut *self.path;
         let State {
@@ -635,7 +582,7 @@ impl Cx<'_> {
             number: round,
             step: path.step,
             time: path.time,
-            prices,
+            prices: &prices,
             book: &mut protocols[p.index()],
             fundamentals,
             venues,
@@ -650,477 +597,6 @@ impl Cx<'_> {
             bad_debt,
         };
         mechanism.settle_round(&mut r)
-    }
-
-    fn legacy_round(&mut self, p: ProtocolId, round: u32, prices: Vec<f64>) -> u64 {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let rule = info.params.liquidation;
-        let mut activity = 0;
-        // Running auctions go on whatever the settlement schedule.
-        match &rule {
-            LiquidationRule::EnglishAuction(params) => {
-                activity += self.run_flips(p, params, &prices, round)
-            }
-            _ => {}
-        }
-        if let Some(epoch) = info.params.epoch_seconds {
-            if self.path.time % epoch != 0 {
-                return activity;
-            }
-        }
-        let price = |a: AssetId| prices[a.index()];
-        let mut candidates = std::mem::take(&mut self.path.candidates);
-        candidates.clear();
-        let index = &mut self.path.state.protocols[p.index()].index;
-        index.prune();
-        index.candidates(&price, &mut candidates);
-        let mut missed = 0;
-        for &id in &candidates {
-            let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-            let health_factor = account.health_factor(&info.params, &price);
-            if health_factor >= 1.0 {
-                continue;
-            }
-            let since = &mut self.path.liquidatable_since[p.index()][id.index()];
-            if *since == NOT_LIQUIDATABLE {
-                *since = self.path.time;
-            }
-            if self.allowance_usd(p) <= 0.0 {
-                // The protocol's rate limit for this step is used up: the account waits.
-                missed += 1;
-                continue;
-            }
-            if !account.has_collateral() {
-                // Debt with nothing to seize: written off, or left on the account, by the rule.
-                let writes_off = info.params.liquidation.writes_off_bad_debt();
-                self.settle_account(p, id, &prices, round);
-                activity += u64::from(writes_off);
-                continue;
-            }
-            let acted = match &rule {
-                LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
-                _ => false,
-            };
-            if acted {
-                activity += 1;
-            } else {
-                missed += 1;
-            }
-        }
-        self.path.candidates = candidates;
-        if missed > 0 {
-            self.emit(
-                round,
-                EventKind::LiquidationsMissed {
-                    protocol: p,
-                    count: missed,
-                },
-            );
-        }
-        activity
-    }
-
-    /// Bites an unsafe vault into an English auction (Cat.bite + Flipper.kick): at most `lump`
-    /// collateral and the same share of the debt; tab = debt × (1 + penalty). Returns whether
-    /// it did.
-    fn bite(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        params: &EnglishAuctionParams,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        if info.keepers.is_empty() {
-            return false;
-        }
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
-            return false;
-        };
-        let Some(keeper) = self.kicker(p, id, round) else {
-            return false;
-        };
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        let (debt_asset, debt) = (account.debt_asset, account.debt);
-        let whole = params.lump.is_none_or(|lump| lump >= balance);
-        let lot = if whole {
-            balance
-        } else {
-            params.lump.unwrap_or(balance)
-        };
-        let art = if whole { debt } else { debt * lot / balance };
-        let tab = art * (1.0 + params.penalty);
-        self.path.step_liquidated[p.index()] += art * prices[debt_asset.index()];
-        let since = std::mem::replace(
-            &mut self.path.liquidatable_since[p.index()][id.index()],
-            NOT_LIQUIDATABLE,
-        );
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt = if whole { 0.0 } else { debt - art };
-        if let Some(slot) = account
-            .collateral
-            .iter_mut()
-            .find(|c| c.0 == collateral_asset)
-        {
-            slot.1 = if whole { 0.0 } else { (slot.1 - lot).max(0.0) };
-        }
-        protocol
-            .index
-            .update(&info.params, id, &protocol.accounts[id.index()]);
-        let auction = protocol.auctions_kicked;
-        protocol.auctions_kicked += 1;
-        protocol.flips.push(Flip {
-            id: auction,
-            account: id,
-            collateral_asset,
-            debt_asset,
-            lot,
-            tab,
-            debt: art,
-            bid: 0.0,
-            winner: None,
-            expires: 0,
-            end: self.path.time + params.tau,
-            returned: 0.0,
-            liquidatable_since: if since == NOT_LIQUIDATABLE {
-                self.path.time
-            } else {
-                since
-            },
-        });
-        self.emit(
-            round,
-            EventKind::AuctionKicked {
-                protocol: p,
-                account: id,
-                auction,
-                keeper,
-                collateral_asset,
-                lot,
-                collateral_price: prices[collateral_asset.index()],
-                debt_asset,
-                debt: art,
-                tab,
-                top: 0.0,
-                incentive: 0.0,
-            },
-        );
-        true
-    }
-
-    /// The keeper that starts an auction on account `id`: the first of the protocol's keepers
-    /// (one whose kick got into an earlier block first) whose kick transaction gets in.
-    fn kicker(&mut self, p: ProtocolId, id: AccountId, round: u32) -> Option<KeeperId> {
-        let world = self.world;
-        let target = Target::Account(p, id);
-        let mut keepers = world.protocols[p.index()].keepers.clone();
-        keepers.sort_by_key(|&k| !self.holds_included(Sender::Keeper(k), TxKind::Kick, target));
-        for k in keepers {
-            let sent = self.transact(Sender::Keeper(k), TxKind::Kick, target, 0.0, round);
-            if sent.is_some() {
-                return Some(k);
-            }
-        }
-        None
-    }
-
-    /// What keeper `k` would get for `units` of the asset now: its venue's quote after the
-    /// other sales pending this round, or the protocol's price when it holds.
-    fn keeper_value(&self, k: KeeperId, asset: AssetId, units: f64, protocol_price: f64) -> f64 {
-        match self.world.keepers[k.index()].spec.sell_on[asset.index()] {
-            Some(v) => {
-                let fundamental = self.path.state.fundamentals[asset.index()].price();
-                let venue = &self.path.state.venues[v.index()];
-                let already = self.path.sales.by_venue[v.index()];
-                let (_, before) = venue.sale_from(fundamental, 0.0, already);
-                let (_, after) = venue.sale_from(fundamental, 0.0, already + units);
-                after - before
-            }
-            None => units * protocol_price,
-        }
-    }
-
-    /// One round of a protocol's English auctions: deal those whose standing bid expired (or
-    /// whose end passed with a bid), restart those that ended without one (`tick`), and let the
-    /// keepers bid — tend while the bid is below the tab, dent once it is the tab. Returns the
-    /// number of deals, restarts and bids.
-    fn run_flips(
-        &mut self,
-        p: ProtocolId,
-        params: &EnglishAuctionParams,
-        prices: &[f64],
-        round: u32,
-    ) -> u64 {
-        let world = self.world;
-        let keepers = &world.protocols[p.index()].keepers;
-        let now = self.path.time;
-        let mut activity = 0;
-        let mut i = 0;
-        while i < self.path.state.protocols[p.index()].flips.len() {
-            let flip = self.path.state.protocols[p.index()].flips[i].clone();
-            let (collateral_price, debt_price) = (
-                prices[flip.collateral_asset.index()],
-                prices[flip.debt_asset.index()],
-            );
-            if let Some(w) = flip.winner {
-                if now > flip.expires || now > flip.end {
-                    self.deal(p, i, keepers[w], prices, round);
-                    activity += 1;
-                    continue;
-                }
-            } else if now > flip.end {
-                self.path.state.protocols[p.index()].flips[i].end = now + params.tau;
-                self.emit(
-                    round,
-                    EventKind::AuctionReset {
-                        protocol: p,
-                        auction: flip.id,
-                        top: 0.0,
-                        keeper: None,
-                        incentive: 0.0,
-                    },
-                );
-                activity += 1;
-            }
-            let budget = |engine: &Self, j: usize| {
-                let k = keepers[j];
-                let own = if flip.winner == Some(j) {
-                    flip.bid
-                } else {
-                    0.0
-                };
-                engine.path.state.keepers[k.index()]
-                    .available(world.keepers[k.index()].spec.capital)
-                    / debt_price
-                    + own
-            };
-            let target = Target::Auction(p, flip.id);
-            let outcome = if flip.bid < flip.tab {
-                let mut maxima: Vec<f64> = (0..keepers.len())
-                    .map(|j| {
-                        let k = keepers[j];
-                        let value =
-                            self.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
-                        let min_profit = world.keepers[k.index()].spec.min_profit
-                            + self.expected_gas_usd(k, TxKind::Bid);
-                        ((value - min_profit) / debt_price)
-                            .min(budget(self, j))
-                            .min(flip.tab)
-                            .max(0.0)
-                    })
-                    .collect();
-                let floor = english::min_next_bid(flip.bid, flip.tab, params.beg);
-                // Only the bidders whose bid transactions get in take part; the standing bidder
-                // raises only if it gets a transaction in too.
-                let mut rival = false;
-                for (j, maximum) in maxima.iter_mut().enumerate() {
-                    if Some(j) == flip.winner || *maximum < floor {
-                        continue;
-                    }
-                    let sent =
-                        self.transact(Sender::Keeper(keepers[j]), TxKind::Bid, target, 0.0, round);
-                    match sent {
-                        Some(_) => rival = true,
-                        None => *maximum = 0.0,
-                    }
-                }
-                if let Some(w) = flip.winner {
-                    if rival
-                        && maxima[w] > flip.bid
-                        && self
-                            .transact(Sender::Keeper(keepers[w]), TxKind::Bid, target, 0.0, round)
-                            .is_none()
-                    {
-                        maxima[w] = flip.bid;
-                    }
-                }
-                english::tend(flip.bid, flip.tab, params.beg, flip.winner, &maxima)
-                    .map(|(j, bid)| (j, bid, flip.lot))
-            } else {
-                // Dent: the smallest lot each keeper would pay the whole tab for, valued at its
-                // per-unit value for the current lot.
-                let mut minima: Vec<f64> = (0..keepers.len())
-                    .map(|j| {
-                        let k = keepers[j];
-                        let value =
-                            self.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
-                        let min_profit = world.keepers[k.index()].spec.min_profit
-                            + self.expected_gas_usd(k, TxKind::Bid);
-                        if budget(self, j) < flip.tab || value <= 0.0 {
-                            f64::INFINITY
-                        } else {
-                            (flip.tab * debt_price + min_profit) / (value / flip.lot)
-                        }
-                    })
-                    .collect();
-                let ceiling = english::max_next_lot(flip.lot, params.beg);
-                let mut rival = false;
-                for (j, minimum) in minima.iter_mut().enumerate() {
-                    if Some(j) == flip.winner || *minimum > ceiling {
-                        continue;
-                    }
-                    let sent =
-                        self.transact(Sender::Keeper(keepers[j]), TxKind::Bid, target, 0.0, round);
-                    match sent {
-                        Some(_) => rival = true,
-                        None => *minimum = f64::INFINITY,
-                    }
-                }
-                if let Some(w) = flip.winner {
-                    if rival
-                        && minima[w] < flip.lot
-                        && self
-                            .transact(Sender::Keeper(keepers[w]), TxKind::Bid, target, 0.0, round)
-                            .is_none()
-                    {
-                        minima[w] = flip.lot;
-                    }
-                }
-                english::dent(flip.lot, params.beg, flip.winner, &minima)
-                    .map(|(j, lot)| (j, flip.tab, lot))
-            };
-            if let Some((j, bid, lot)) = outcome {
-                let k = keepers[j];
-                if let Some(w) = flip.winner {
-                    self.path.state.keepers[keepers[w].index()].locked -= flip.bid * debt_price;
-                }
-                self.path.state.keepers[k.index()].locked += bid * debt_price;
-                let protocol = &mut self.path.state.protocols[p.index()];
-                let returned = flip.lot - lot;
-                if returned > 0.0 {
-                    let account = protocol.account_mut(flip.account);
-                    match account
-                        .collateral
-                        .iter_mut()
-                        .find(|c| c.0 == flip.collateral_asset)
-                    {
-                        Some(slot) => slot.1 += returned,
-                        None => account.collateral.push((flip.collateral_asset, returned)),
-                    }
-                    let info = &world.protocols[p.index()];
-                    protocol.index.update(
-                        &info.params,
-                        flip.account,
-                        &protocol.accounts[flip.account.index()],
-                    );
-                }
-                let live = &mut protocol.flips[i];
-                live.bid = bid;
-                live.lot = lot;
-                live.returned += returned.max(0.0);
-                live.winner = Some(j);
-                live.expires = now + params.ttl;
-                self.emit(
-                    round,
-                    EventKind::AuctionBid {
-                        protocol: p,
-                        auction: flip.id,
-                        keeper: k,
-                        bid,
-                        lot,
-                    },
-                );
-                activity += 1;
-            }
-            i += 1;
-        }
-        activity
-    }
-
-    /// Deals English auction `i` to its standing bidder: the keeper pays its bid and receives
-    /// the lot; the auction ends as a Dutch one does (shortfall written off, penalty income).
-    fn deal(&mut self, p: ProtocolId, i: usize, keeper: KeeperId, prices: &[f64], round: u32) {
-        let world = self.world;
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let flip = protocol.flips.remove(i);
-        let (collateral_price, debt_price) = (
-            prices[flip.collateral_asset.index()],
-            prices[flip.debt_asset.index()],
-        );
-        let book = &mut self.path.state.keepers[keeper.index()];
-        book.locked -= flip.bid * debt_price;
-        book.spent += flip.bid * debt_price;
-        book.receive(flip.collateral_asset, flip.lot);
-        if let Some(v) = world.keepers[keeper.index()].spec.sell_on[flip.collateral_asset.index()] {
-            self.queue_sale(keeper, v, flip.lot, collateral_price);
-        }
-        self.emit(
-            round,
-            EventKind::AuctionTaken {
-                protocol: p,
-                auction: flip.id,
-                account: flip.account,
-                keeper,
-                collateral_asset: flip.collateral_asset,
-                slice: flip.lot,
-                price: if flip.lot > 0.0 {
-                    flip.bid / flip.lot
-                } else {
-                    0.0
-                },
-                collateral_price,
-                debt_asset: flip.debt_asset,
-                owe: flip.bid,
-                debt_price,
-            },
-        );
-        self.close_auction_books(
-            round,
-            AuctionClose {
-                protocol: p,
-                auction: flip.id,
-                account: flip.account,
-                collateral_asset: flip.collateral_asset,
-                returned: flip.returned,
-                debt_asset: flip.debt_asset,
-                raised: flip.bid,
-                debt: flip.debt,
-                debt_price,
-                liquidatable_since: flip.liquidatable_since,
-            },
-        );
-    }
-
-    /// The end of any auction, Dutch or English: what was raised beyond the debt (the penalty)
-    /// is income, fed to the insurance fund by its fee share; an `AuctionEnded` event records
-    /// the close; what was raised short of the debt is bad debt.
-    fn close_auction_books(&mut self, round: u32, close: AuctionClose) {
-        let p = close.protocol;
-        let surplus = (close.raised - close.debt).max(0.0);
-        if let Some(losses) = self.path.state.protocols[p.index()].losses.as_mut() {
-            losses.record_fees(surplus * close.debt_price);
-        }
-        self.emit(
-            round,
-            EventKind::AuctionEnded {
-                protocol: p,
-                auction: close.auction,
-                account: close.account,
-                collateral_asset: close.collateral_asset,
-                returned: close.returned,
-                debt_asset: close.debt_asset,
-                raised: close.raised,
-                debt: close.debt,
-                debt_price: close.debt_price,
-                liquidatable_since: close.liquidatable_since,
-            },
-        );
-        let shortfall = close.debt - close.raised;
-        if shortfall > 0.0 {
-            self.book_bad_debt(
-                p,
-                close.account,
-                close.debt_asset,
-                shortfall,
-                close.debt_price,
-                round,
-            );
-        }
     }
 
     /// Phase 6 for the lending protocols: what each mechanism does as time passes (a backstop
@@ -1143,19 +619,6 @@ impl Cx<'_> {
         }
     }
 
-    /// Queues `units` that keeper `k` will sell on venue `v` at the end of the round, valued at
-    /// `oracle_price` for the slippage measure.
-    fn queue_sale(&mut self, k: KeeperId, v: VenueId, units: f64, oracle_price: f64) {
-        let sale = PendingSale {
-            keeper: k,
-            venue: v,
-            units,
-            oracle_value: units * oracle_price,
-        };
-        let delay = self.world.keepers[k.index()].spec.sale_delay;
-        self.path.sales.queue(sale, delay, self.path.time);
-    }
-
     /// Seized collateral whose delay has passed reaches its venue: it is sold at the end of the
     /// step's first cascade round.
     fn release_delayed_sales(&mut self) {
@@ -1174,76 +637,6 @@ impl Cx<'_> {
             }
         }
         sales.delayed = kept;
-    }
-
-    /// USD of debt the protocol may still liquidate this step under its rate limit.
-    fn allowance_usd(&self, p: ProtocolId) -> f64 {
-        self.world.protocols[p.index()]
-            .params
-            .step_limit_usd
-            .map_or(f64::INFINITY, |limit| {
-                (limit - self.path.step_liquidated[p.index()]).max(0.0)
-            })
-    }
-
-    /// After a call: an account left owing with no collateral has its debt written off if the
-    /// protocol's rule says so, and otherwise leaves the index (nothing more can be seized);
-    /// any other account is re-indexed at its new trigger.
-    fn settle_account(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = &protocol.accounts[id.index()];
-        if !account.has_collateral() && account.debt > 0.0 {
-            if info.params.liquidation.writes_off_bad_debt() {
-                self.write_off(p, id, prices, round);
-            } else {
-                protocol.index.forget(id);
-            }
-        } else {
-            protocol.index.update(&info.params, id, account);
-        }
-    }
-
-    /// Writes off the debt of an account with no collateral left.
-    fn write_off(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
-        let world = self.world;
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        let amount = account.debt;
-        let debt_asset = account.debt_asset;
-        account.debt = 0.0;
-        protocol.index.update(
-            &world.protocols[p.index()].params,
-            id,
-            &protocol.accounts[id.index()],
-        );
-        self.book_bad_debt(p, id, debt_asset, amount, prices[debt_asset.index()], round);
-    }
-
-    /// Books debt that will not be repaid: the protocol's insurance fund (if any) takes it at
-    /// the end of the step, and a `BadDebt` event records it.
-    fn book_bad_debt(
-        &mut self,
-        p: ProtocolId,
-        account: AccountId,
-        debt_asset: AssetId,
-        amount: f64,
-        debt_price: f64,
-        round: u32,
-    ) {
-        let usd = amount * debt_price;
-        if let Some(losses) = self.path.state.protocols[p.index()].losses.as_mut() {
-            losses.record_bad_debt(usd);
-        }
-        let kind = EventKind::BadDebt {
-            protocol: p,
-            account,
-            debt_asset,
-            amount,
-            usd,
-        };
-        self.emit(round, kind);
     }
 
     /// Sells what keepers seized this round, one sale per keeper and venue, in keeper order.
@@ -1295,15 +688,14 @@ impl Cx<'_> {
         self.path.sales.by_venue.iter_mut().for_each(|x| *x = 0.0);
     }
 
-    /// End of run: mark every protocol's open book and every keeper's balances.
+    /// End of run: mark every protocol's open book (with what its mechanism holds of it), each
+    /// mechanism's own balances, every perp exchange's book and every keeper's balances.
     fn mark(&mut self) {
         let world = self.world;
         let n = world.assets.len();
         for p in 0..world.protocols.len() {
             let id = ProtocolId(p as u32);
-            let prices: Vec<f64> = (0..n)
-                .map(|a| world.protocol_price(&self.path.state, id, AssetId(a as u32)))
-                .collect();
+            let prices = self.protocol_prices(id);
             let price = |a: AssetId| prices[a.index()];
             let protocol = &self.path.state.protocols[p];
             let mut collateral = vec![0.0; n];
@@ -1323,16 +715,6 @@ impl Cx<'_> {
                     unrealised += (d - c).max(0.0);
                 }
             }
-            let mut in_auction_collateral = vec![0.0; n];
-            let mut in_auction_debt = vec![0.0; n];
-            for flip in &protocol.flips {
-                // Nothing is raised before the deal: the whole debt is still owed.
-                in_auction_collateral[flip.collateral_asset.index()] += flip.lot;
-                in_auction_debt[flip.debt_asset.index()] += flip.debt;
-                unrealised += (flip.debt * price(flip.debt_asset)
-                    - flip.lot * price(flip.collateral_asset))
-                .max(0.0);
-            }
             let mut mark = BookMark {
                 protocol: id,
                 open_accounts: open,
@@ -1342,9 +724,10 @@ impl Cx<'_> {
                 debt_usd,
                 collateral_usd,
                 unrealised_bad_debt_usd: unrealised,
-                in_auction_collateral,
-                in_auction_debt,
+                in_auction_collateral: vec![0.0; n],
+                in_auction_debt: vec![0.0; n],
             };
+            // Running auctions, where the mechanism has them.
             self.path.state.mechanisms[p].mark_book(&prices, &mut mark);
             self.emit(0, EventKind::PositionsMarked(Box::new(mark)));
         }
@@ -1372,14 +755,4 @@ impl Cx<'_> {
             );
         }
     }
-}
-
-/// The account's collateral worth the most at `prices`, which liquidators seize first.
-fn richest_collateral(account: &Account, prices: &[f64]) -> Option<(AssetId, f64)> {
-    account
-        .collateral
-        .iter()
-        .filter(|c| c.1 > 0.0)
-        .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
-        .copied()
 }

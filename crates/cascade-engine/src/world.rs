@@ -1,6 +1,5 @@
 //! The world: constant description of a simulation and its initial state.
 
-use cascade_model::auction::english::Flip;
 use cascade_model::borrower::{BorrowerAction, BorrowerBehaviour};
 use cascade_model::chain::ChainParams;
 use cascade_model::fundamental::{Fundamental, Shock};
@@ -144,10 +143,6 @@ pub struct ProtocolState {
     pub treasury: Vec<f64>,
     /// Insurance fund and shortfall state, if the protocol has one.
     pub losses: Option<LossAbsorber>,
-    /// Auctions kicked so far (the next auction's id).
-    pub auctions_kicked: u32,
-    /// Running English auctions, in kick order.
-    pub flips: Vec<Flip>,
     /// Per account, what its owner holds outside the protocol to act with: units of the account's
     /// first collateral asset (top-ups) or of its debt asset (repayments); empty when no owner of
     /// the protocol acts.
@@ -353,8 +348,6 @@ impl State {
                     index,
                     treasury: p.treasury.clone(),
                     losses: p.losses.clone(),
-                    auctions_kicked: p.auctions_kicked,
-                    flips: p.flips.clone(),
                     wallets: p.wallets.clone(),
                     touched: Touched::default(),
                 }
@@ -464,8 +457,6 @@ impl World {
                 index,
                 treasury: vec![0.0; asset_count],
                 losses: info.insurance.map(LossAbsorber::new),
-                auctions_kicked: 0,
-                flips: Vec::new(),
             });
             protocol_info.push(info);
         }

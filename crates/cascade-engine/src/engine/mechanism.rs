@@ -35,6 +35,7 @@ mod close_factor;
 mod comet;
 mod context;
 mod dutch_auction;
+mod english_auction;
 mod liquity;
 
 use cascade_model::ids::{AccountId, AssetId};
@@ -130,13 +131,13 @@ impl<M: LiquidationMechanism> Running<M> {
 /// A protocol's liquidation mechanism in one path: its rules and its state.
 #[derive(Clone, Debug)]
 pub(crate) enum MechanismState {
-    /// A mechanism still run by the engine's own methods.
-    Unmoved,
     /// One call per account by keepers (fixed spread and the protocol rules with a close
     /// factor).
     CloseFactor(Running<close_factor::CloseFactor>),
     /// Dutch auctions (Maker Liquidations 2.0).
     DutchAuction(Running<dutch_auction::DutchAuction>),
+    /// English auctions (Maker Liquidations 1.2).
+    EnglishAuction(Running<english_auction::EnglishAuction>),
     /// Liquidation via transfer to a backstop vault.
     Backstop(Running<backstop::Backstop>),
     /// Compound III absorb and buyCollateral.
@@ -181,7 +182,11 @@ impl MechanismState {
                 accounts,
                 prices,
             )),
-            LiquidationRule::EnglishAuction(_) => Self::Unmoved,
+            LiquidationRule::EnglishAuction(params) => Self::EnglishAuction(Running::open(
+                english_auction::EnglishAuction(params),
+                accounts,
+                prices,
+            )),
             LiquidationRule::Backstop(params) => {
                 Self::Backstop(Running::open(backstop::Backstop(params), accounts, prices))
             }
@@ -198,8 +203,8 @@ impl MechanismState {
     pub(crate) fn writes_off_bad_debt(&self) -> bool {
         match self {
             Self::CloseFactor(m) => m.rules.writes_off_bad_debt(),
-            Self::Unmoved => true,
             Self::DutchAuction(m) => m.rules.writes_off_bad_debt(),
+            Self::EnglishAuction(m) => m.rules.writes_off_bad_debt(),
             Self::Backstop(m) => m.rules.writes_off_bad_debt(),
             Self::Comet(m) => m.rules.writes_off_bad_debt(),
             Self::Liquity(m) => m.rules.writes_off_bad_debt(),
@@ -211,8 +216,8 @@ impl MechanismState {
     pub(crate) fn settle_round(&mut self, round: &mut Round<'_>) -> u64 {
         match self {
             Self::CloseFactor(m) => settle_round(m, round),
-            Self::Unmoved => 0,
             Self::DutchAuction(m) => settle_round(m, round),
+            Self::EnglishAuction(m) => settle_round(m, round),
             Self::Backstop(m) => settle_round(m, round),
             Self::Comet(m) => settle_round(m, round),
             Self::Liquity(m) => settle_round(m, round),
@@ -223,8 +228,8 @@ impl MechanismState {
     pub(crate) fn time_driven(&mut self, cx: &mut StepCx<'_>) {
         match self {
             Self::CloseFactor(m) => m.rules.time_driven(&mut m.state, cx),
-            Self::Unmoved => {}
             Self::DutchAuction(m) => m.rules.time_driven(&mut m.state, cx),
+            Self::EnglishAuction(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Backstop(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Comet(m) => m.rules.time_driven(&mut m.state, cx),
             Self::Liquity(m) => m.rules.time_driven(&mut m.state, cx),
@@ -235,8 +240,8 @@ impl MechanismState {
     pub(crate) fn step_ended(&mut self, world: &World, prices: &[f64]) {
         match self {
             Self::CloseFactor(m) => m.rules.step_ended(&mut m.state, world, prices),
-            Self::Unmoved => {}
             Self::DutchAuction(m) => m.rules.step_ended(&mut m.state, world, prices),
+            Self::EnglishAuction(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Backstop(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Comet(m) => m.rules.step_ended(&mut m.state, world, prices),
             Self::Liquity(m) => m.rules.step_ended(&mut m.state, world, prices),
@@ -247,8 +252,8 @@ impl MechanismState {
     pub(crate) fn mark_book(&self, prices: &[f64], mark: &mut BookMark) {
         match self {
             Self::CloseFactor(m) => m.rules.mark_book(&m.state, prices, mark),
-            Self::Unmoved => {}
             Self::DutchAuction(m) => m.rules.mark_book(&m.state, prices, mark),
+            Self::EnglishAuction(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Backstop(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Comet(m) => m.rules.mark_book(&m.state, prices, mark),
             Self::Liquity(m) => m.rules.mark_book(&m.state, prices, mark),
@@ -259,8 +264,8 @@ impl MechanismState {
     pub(crate) fn mark(&self, cx: &mut MarkCx<'_>) {
         match self {
             Self::CloseFactor(m) => m.rules.mark(&m.state, cx),
-            Self::Unmoved => {}
             Self::DutchAuction(m) => m.rules.mark(&m.state, cx),
+            Self::EnglishAuction(m) => m.rules.mark(&m.state, cx),
             Self::Backstop(m) => m.rules.mark(&m.state, cx),
             Self::Comet(m) => m.rules.mark(&m.state, cx),
             Self::Liquity(m) => m.rules.mark(&m.state, cx),
