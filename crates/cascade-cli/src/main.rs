@@ -52,13 +52,8 @@ enum Command {
     Compare {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Comma-separated variants. Mechanisms: as_is, fixed_spread, aave_v3.2, aave_v3.3,
-        /// compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop,
-        /// insurance_fund. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed
-        /// oracles publish what they read), stability_pool (a Liquity v1 Stability Pool of 25%
-        /// of each protocol's debt). Join several with + to apply them left to right, e.g.
-        /// dutch_auction+no_congestion.
-        #[arg(long, value_delimiter = ',', required = true)]
+        // The help lists every variant from the mechanism registry.
+        #[arg(long, value_delimiter = ',', required = true, help = mechanism::variants_help())]
         mechanisms: Vec<String>,
         /// Asset whose prices and sales the table reports [default: the first asset with a venue].
         #[arg(long)]
@@ -71,7 +66,9 @@ enum Command {
         quiet: bool,
     },
     /// List the named presets a `[[protocols]]` section can start from (`preset = "NAME"`):
-    /// the essay's parameter table by protocol type and two perp venues' rules.
+    /// the essay's parameter table by protocol type and two perp venues' rules; then the
+    /// liquidation mechanisms a lending protocol can name, with their keys and what a switch to
+    /// each sets under `cascade compare`.
     Presets,
     /// Check a scenario file without running it; lists every problem found.
     Validate {
@@ -423,6 +420,37 @@ fn presets_text() -> String {
             "\n{} ({kind})\n  {}\n  {values}\n",
             p.name, p.summary
         ));
+    }
+    out.push_str(&mechanisms_text());
+    out
+}
+
+/// The mechanism registry as `cascade presets` prints it: each mechanism's name, what it is,
+/// its keys, what it takes per collateral asset, and its `cascade compare` variants with their
+/// defaults.
+fn mechanisms_text() -> String {
+    use cascade_scenario::mechanism::{CollateralTerms, MECHANISMS};
+    let mut out = String::from(
+        "\nLiquidation mechanisms for a lending protocol (liquidation = { mechanism = \"NAME\", ... });\n`cascade compare --mechanisms VARIANT` switches every lending protocol to one.\n",
+    );
+    for m in MECHANISMS {
+        let keys = if m.keys.is_empty() {
+            "none".to_string()
+        } else {
+            m.keys.join(", ")
+        };
+        let collateral = match m.collateral {
+            CollateralTerms::Bonus => "liquidation_bonus",
+            CollateralTerms::LiquidationFactor => "liquidation_factor (required)",
+            CollateralTerms::OwnRule => "nothing beyond ltv and liquidation_threshold",
+        };
+        out.push_str(&format!(
+            "\n{}\n  {}\n  keys: {keys}; per collateral: {collateral}\n",
+            m.name, m.summary
+        ));
+        for t in m.compare {
+            out.push_str(&format!("  compare {}: {}\n", t.name, t.defaults));
+        }
     }
     out
 }

@@ -315,3 +315,57 @@ fn unknown_or_repeated_parts_of_a_variant_exit_with_code_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn help_and_presets_list_every_mechanism_of_the_registry() {
+    use cascade_scenario::mechanism::{COUNTERFACTUALS, MECHANISMS, mechanism_variants};
+    let help = run_cli(&["compare", "--help"]);
+    assert!(help.status.success());
+    // Clap wraps long help; compare on the words alone.
+    let help = String::from_utf8_lossy(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for name in mechanism_variants().into_iter().chain(COUNTERFACTUALS) {
+        assert!(help.contains(name), "{name} missing from --help: {help}");
+    }
+    let presets = run_cli(&["presets"]);
+    assert!(presets.status.success());
+    let presets = String::from_utf8_lossy(&presets.stdout);
+    for m in MECHANISMS {
+        assert!(
+            presets.contains(&format!("\n{}\n", m.name)),
+            "{} missing",
+            m.name
+        );
+        for t in m.compare {
+            assert!(presets.contains(&format!("compare {}: {}", t.name, t.defaults)));
+        }
+    }
+}
+
+#[test]
+fn compound_iii_and_liquity_are_compare_targets() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("cmp");
+    let output = run_cli(&[
+        "compare",
+        &wall(),
+        "--mechanisms",
+        "compound_v3,liquity_v1,stability_pool",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--quiet",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = |variant: &str| {
+        fs::read_to_string(out.join(variant).join("summary.json")).expect("summary.json")
+    };
+    assert!(summary("compound_v3").contains("\"comet\""));
+    // liquity_v1 is the stability_pool counterfactual under its mechanism's name.
+    assert_eq!(summary("liquity_v1"), summary("stability_pool"));
+}

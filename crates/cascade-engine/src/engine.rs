@@ -3,61 +3,75 @@
 mod borrowers;
 mod chain;
 mod depth;
+pub(crate) mod mechanism;
 mod perp;
 
 use std::sync::Arc;
 
-use cascade_model::auction::english::{self, EnglishAuctionParams, Flip};
-use cascade_model::auction::{Auction, DutchAuctionParams, take};
-use cascade_model::backstop::{self, BackstopParams, Unwind};
-use cascade_model::chain::{Sender, Target, TxKind};
-use cascade_model::comet::{self, CometParams};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
-use cascade_model::keeper::KeeperStrategy;
-use cascade_model::lending::LiquidationRule;
-use cascade_model::lending::{Account, LiquidationIndex};
-use cascade_model::liquity::{self, LiquityParams};
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::event::{BookMark, Event, EventKind, LiquidationRecord, SaleRecord, TroveLiquidation};
+use crate::event::{BookMark, Event, EventKind, SaleRecord};
 use crate::sink::EventSink;
 use crate::world::{OracleSource, State, World};
-
-/// The health factor the two-step strategy's first call leaves behind: just below 1, so the
-/// account stays liquidatable for the second call.
-const TWO_STEP_TARGET: f64 = 1.0 - 1e-9;
+use mechanism::{BadDebt, MarkCx, Round, StepCx};
 
 /// Marks an account outside a liquidation episode.
 const NOT_LIQUIDATABLE: u64 = u64::MAX;
 
 /// Collateral a keeper has seized this round and will sell at the round's end.
 #[derive(Clone, Copy, Debug)]
-struct PendingSale {
+pub(crate) struct PendingSale {
     keeper: KeeperId,
     venue: VenueId,
     units: f64,
     oracle_value: f64,
 }
 
-/// How an auction, Dutch or English, closed: the fields of its `AuctionEnded` event.
-struct AuctionClose {
-    protocol: ProtocolId,
-    auction: u32,
-    account: AccountId,
-    collateral_asset: AssetId,
-    returned: f64,
-    debt_asset: AssetId,
-    raised: f64,
-    debt: f64,
-    debt_price: f64,
-    liquidatable_since: u64,
+/// Seized collateral on its way to the venues.
+#[derive(Clone, Debug)]
+pub(crate) struct Sales {
+    /// Sales at the end of this round, in seizure order.
+    pending: Vec<PendingSale>,
+    /// Units pending per venue: a keeper's quote sells after them.
+    by_venue: Vec<f64>,
+    /// Sales waiting out a keeper's sale delay, with the time they arrive, in seizure order.
+    delayed: Vec<(u64, PendingSale)>,
 }
 
-/// Everything that changes in one path: the world's [`State`] as it evolves, the clock, the
-/// random streams, and the engine's working records (sales waiting for the round's end, episodes,
-/// rate limits, price histories, the mempool, the owners' episodes). Nothing else changes while a
-/// path runs, so restoring this restores the path.
+impl Sales {
+    fn new(venues: usize) -> Self {
+        Self {
+            pending: Vec::new(),
+            by_venue: vec![0.0; venues],
+            delayed: Vec::new(),
+        }
+    }
+
+    /// No sale pending or on its way (the memory kept).
+    fn clear(&mut self) {
+        self.pending.clear();
+        self.by_venue.fill(0.0);
+        self.delayed.clear();
+    }
+
+    /// Queues `sale` for the end of the round, or for `delay` seconds after `now`.
+    fn queue(&mut self, sale: PendingSale, delay: u64, now: u64) {
+        if delay > 0 {
+            self.delayed.push((now + delay, sale));
+            return;
+        }
+        self.by_venue[sale.venue.index()] += sale.units;
+        self.pending.push(sale);
+    }
+}
+
+/// Everything that changes in one path: the world's [`State`] as it evolves (with each
+/// protocol's mechanism state), the clock, the random streams, and the engine's working records
+/// (sales waiting for the round's end, episodes, rate limits and auction limits, the mempool,
+/// the owners' episodes). Nothing else changes while a path runs, so restoring this restores the
+/// path.
 #[derive(Clone, Debug)]
 pub(crate) struct PathState {
     /// The path's number (0 is the scenario's own run): with the seed, it names every stream.
@@ -68,20 +82,16 @@ pub(crate) struct PathState {
     innovations: RngStream,
     jumps: Vec<RngStream>,
     last_venue_price: Vec<f64>,
-    pending: Vec<PendingSale>,
-    pending_by_venue: Vec<f64>,
+    sales: Sales,
     candidates: Vec<AccountId>,
     /// Per protocol and account: when the account was first found liquidatable in its current
     /// episode (`NOT_LIQUIDATABLE` outside one).
     liquidatable_since: Vec<Vec<u64>>,
     /// Per protocol: debt (USD) liquidated so far this step, against its rate limit.
     step_liquidated: Vec<f64>,
-    /// Per protocol and asset: the protocol's step-end prices, for realised volatility (kept
-    /// only for protocols with a volatility-driven penalty).
-    price_history: Vec<Vec<std::collections::VecDeque<f64>>>,
-    /// Per protocol and asset: the protocol's price at the end of the previous step, against
-    /// which an auction circuit breaker measures a fall.
-    breaker_reference: Vec<Vec<f64>>,
+    /// Per protocol: USD of tab in its running Dutch auctions, against its own limit and,
+    /// summed over the protocols, the world's `auction_hole`.
+    auction_tab_usd: Vec<f64>,
     /// Per perp exchange: deficit of this step to charge to accounts in profit at its end.
     perp_to_socialise: Vec<f64>,
     /// Per perp exchange, market and side (0 longs, 1 shorts): this round's ADL order.
@@ -94,8 +104,6 @@ pub(crate) struct PathState {
     chain: Option<chain::ChainRun>,
     /// Per protocol: the owners who act on their accounts, if any do.
     owners: Vec<Option<borrowers::Owners>>,
-    /// Seized collateral on its way to a venue, with the time it arrives, in seizure order.
-    delayed_sales: Vec<(u64, PendingSale)>,
     started: bool,
 }
 
@@ -115,18 +123,6 @@ impl PathState {
             .zip(&state.venues)
             .map(|(info, venue)| venue.price(state.fundamentals[info.base.index()].price()))
             .collect();
-        let price_history = world
-            .protocols
-            .iter()
-            .map(|_| vec![std::collections::VecDeque::new(); world.assets.len()])
-            .collect();
-        let breaker_reference = (0..world.protocols.len())
-            .map(|p| {
-                (0..world.assets.len())
-                    .map(|a| world.protocol_price(&state, ProtocolId(p as u32), AssetId(a as u32)))
-                    .collect()
-            })
-            .collect();
         let liquidatable_since = state
             .protocols
             .iter()
@@ -141,20 +137,17 @@ impl PathState {
             index: path,
             chain: chain::ChainRun::for_world(world),
             owners: borrowers::Owners::for_world(world, path),
-            delayed_sales: Vec::new(),
             innovations: stream(seed, path, "fundamental"),
             jumps,
             state,
             step: 0,
             time: 0,
             last_venue_price,
-            pending: Vec::new(),
-            pending_by_venue: vec![0.0; world.venues.len()],
+            sales: Sales::new(world.venues.len()),
             candidates: Vec::new(),
             liquidatable_since,
-            breaker_reference,
+            auction_tab_usd: vec![0.0; world.protocols.len()],
             step_liquidated: vec![0.0; world.protocols.len()],
-            price_history,
             perp_to_socialise: vec![0.0; world.perps.len()],
             adl_queues,
             perp_candidates: Vec::new(),
@@ -194,19 +187,10 @@ impl PathState {
         {
             *last = venue.price(self.state.fundamentals[info.base.index()].price());
         }
-        self.pending.clear();
-        self.pending_by_venue.fill(0.0);
+        self.sales.clear();
         self.candidates.clear();
         self.step_liquidated.fill(0.0);
-        for history in self.price_history.iter_mut().flatten() {
-            history.clear();
-        }
-        for (p, references) in self.breaker_reference.iter_mut().enumerate() {
-            for (a, reference) in references.iter_mut().enumerate() {
-                *reference =
-                    world.protocol_price(&self.state, ProtocolId(p as u32), AssetId(a as u32));
-            }
-        }
+        self.auction_tab_usd.fill(0.0);
         self.perp_to_socialise.fill(0.0);
         for queue in self.adl_queues.iter_mut().flatten().flatten() {
             queue.clear();
@@ -221,7 +205,6 @@ impl PathState {
                 owners.restore(stream(seed, path, &format!("borrowers:{}", info.name)));
             }
         }
-        self.delayed_sales.clear();
     }
 }
 
@@ -329,7 +312,8 @@ pub fn trail(world: &Arc<World>, path: u64) -> Vec<Event> {
 }
 
 /// What a step's phases work with: the world (read only), the path's state and the sink. Every
-/// phase and mechanism is a method of this context, never of the [`Engine`].
+/// phase is a method of this context, never of the [`Engine`]; a lending mechanism works on a
+/// narrower context built from it for one protocol (`mechanism.rs`).
 struct Cx<'a> {
     world: &'a World,
     path: &'a mut PathState,
@@ -351,33 +335,17 @@ impl Cx<'_> {
             self.read_oracles(0);
             self.release_delayed_sales();
         }
-        self.begin_blocks();
+        self.gate().begin_blocks();
         self.borrowers_act();
         self.settle();
-        self.unwind_backstops();
+        self.lending_time_driven();
         self.perp_time_driven();
         self.settle_losses();
-        self.end_blocks();
+        self.gate().end_blocks();
         let world = self.world;
-        for (p, info) in world.protocols.iter().enumerate() {
-            let window = match info.params.liquidation {
-                LiquidationRule::FixedSpread(rule) if rule.volatility_slope > 0.0 => {
-                    Some(rule.volatility_window)
-                }
-                _ => None,
-            };
-            for a in 0..world.assets.len() {
-                let price =
-                    world.protocol_price(&self.path.state, ProtocolId(p as u32), AssetId(a as u32));
-                self.path.breaker_reference[p][a] = price;
-                if let Some(window) = window {
-                    let history = &mut self.path.price_history[p][a];
-                    history.push_back(price);
-                    while history.len() > (window / world.simulation.step_seconds) as usize + 1 {
-                        history.pop_front();
-                    }
-                }
-            }
+        for p in 0..world.protocols.len() {
+            let prices = self.protocol_prices(ProtocolId(p as u32));
+            self.path.state.mechanisms[p].step_ended(world, &prices);
         }
         self.emit(0, EventKind::StepEnded);
     }
@@ -406,6 +374,19 @@ impl Cx<'_> {
                     fund_balance: s.balance,
                 },
             );
+        }
+    }
+
+    /// The chain's gate, on this path's mempool, keepers' books and clock.
+    fn gate(&mut self) -> chain::Gate<'_> {
+        chain::Gate {
+            world: self.world,
+            run: &mut self.path.chain,
+            keepers: &mut self.path.state.keepers,
+            fundamentals: &self.path.state.fundamentals,
+            step: self.path.step,
+            time: self.path.time,
+            sink: &mut *self.sink,
         }
     }
 
@@ -613,1681 +594,107 @@ impl Cx<'_> {
         );
     }
 
-    /// One round of one protocol. Returns the number of liquidations and write-offs.
+    /// The protocol's prices now, per asset.
+    fn protocol_prices(&self, p: ProtocolId) -> Vec<f64> {
+        (0..self.world.assets.len())
+            .map(|a| {
+                self.world
+                    .protocol_price(&self.path.state, p, AssetId(a as u32))
+            })
+            .collect()
+    }
+
+    /// One round of one protocol, through its mechanism and the shared driver of a round
+    /// (`mechanism.rs`): disjoint parts of the path's state make the mechanism's context.
+    /// Returns the number of liquidations, write-offs and other actions.
     fn liquidate_protocol(&mut self, p: ProtocolId, round: u32) -> u64 {
+        let prices = self.protocol_prices(p);
         let world = self.world;
-        let info = &world.protocols[p.index()];
-        let prices: Vec<f64> = (0..world.assets.len())
-            .map(|a| world.protocol_price(&self.path.state, p, AssetId(a as u32)))
-            .collect();
-        let rule = info.params.liquidation;
-        if let LiquidationRule::Liquity(params) = &rule {
-            return self.liquity_round(p, params, &prices, round);
-        }
-        let mut activity = 0;
-        // Running auctions go on whatever the settlement schedule.
-        match &rule {
-            LiquidationRule::DutchAuction(params) => {
-                activity += self.run_auctions(p, params, &prices, round)
-            }
-            LiquidationRule::EnglishAuction(params) => {
-                activity += self.run_flips(p, params, &prices, round)
-            }
-            LiquidationRule::CometAbsorb(params) => {
-                activity += self.buy_collateral(p, params, &prices, round)
-            }
-            _ => {}
-        }
-        if let Some(epoch) = info.params.epoch_seconds {
-            if self.path.time % epoch != 0 {
-                return activity;
-            }
-        }
-        let price = |a: AssetId| prices[a.index()];
-        let mut candidates = std::mem::take(&mut self.path.candidates);
-        candidates.clear();
-        let index = &mut self.path.state.protocols[p.index()].index;
-        index.prune();
-        index.candidates(&price, &mut candidates);
-        let mut missed = 0;
-        for &id in &candidates {
-            let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-            let health_factor = account.health_factor(&info.params, &price);
-            if health_factor >= 1.0 {
-                continue;
-            }
-            let has_collateral = account.has_collateral();
-            let since = &mut self.path.liquidatable_since[p.index()][id.index()];
-            if *since == NOT_LIQUIDATABLE {
-                *since = self.path.time;
-                self.path.state.protocols[p.index()].touch(id);
-            }
-            if self.allowance_usd(p) <= 0.0 {
-                // The protocol's rate limit for this step is used up: the account waits.
-                missed += 1;
-                continue;
-            }
-            if !has_collateral {
-                // Debt with nothing to seize: written off, or left on the account, by the rule.
-                let writes_off = info.params.liquidation.writes_off_bad_debt();
-                self.settle_account(p, id, &prices, round);
-                activity += u64::from(writes_off);
-                continue;
-            }
-            let acted = match &rule {
-                LiquidationRule::DutchAuction(params) => self.bark(p, id, params, &prices, round),
-                LiquidationRule::EnglishAuction(params) => self.bite(p, id, params, &prices, round),
-                LiquidationRule::Backstop(params) => self.transfer(p, id, params, &prices, round),
-                LiquidationRule::CometAbsorb(_) => self.absorb(p, id, &prices, round),
-                _ => self.liquidate_account(p, id, health_factor, &prices, round),
-            };
-            if acted {
-                activity += 1;
-            } else {
-                missed += 1;
-            }
-        }
-        self.path.candidates = candidates;
-        if missed > 0 {
-            self.emit(
-                round,
-                EventKind::LiquidationsMissed {
-                    protocol: p,
-                    count: missed,
-                },
-            );
-        }
-        activity
-    }
-
-    /// Barks an unsafe vault into a Dutch auction (Dog.bark + Clipper.kick): within the room
-    /// `hole` leaves, all of the vault if a partial bark would leave dust. The first keeper
-    /// serving the protocol barks and receives tip + chip · tab. Returns whether it barked.
-    fn bark(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        params: &DutchAuctionParams,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        if info.keepers.is_empty() {
-            return false;
-        }
-        let protocol = &self.path.state.protocols[p.index()];
-        let account = &protocol.accounts[id.index()];
-        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
-            return false;
-        };
-        if let Some(threshold) = params.circuit_breaker {
-            let reference = self.path.breaker_reference[p.index()][collateral_asset.index()];
-            if prices[collateral_asset.index()] < reference * (1.0 - threshold) {
-                return false;
-            }
-        }
-        let (debt_asset, debt) = (account.debt_asset, account.debt);
-        let debt_price = prices[debt_asset.index()];
-        let chop = 1.0 + params.penalty;
-        let global_dirt: f64 = self.path.state.protocols.iter().map(|p| p.dirt).sum();
-        let global_room = world
-            .simulation
-            .auction_hole
-            .map_or(f64::INFINITY, |hole| (hole - global_dirt).max(0.0));
-        let room = params
-            .hole
-            .map_or(f64::INFINITY, |hole| (hole - protocol.dirt).max(0.0))
-            .min(global_room);
-        let mut dart = debt.min(room / (debt_price * chop));
-        if dart < debt && (debt - dart) * debt_price < params.dust {
-            // A partial bark may not leave a dusty vault: take it all.
-            dart = debt;
-        }
-        if dart <= 0.0 || (dart < debt && dart * debt_price < params.dust) {
-            return false;
-        }
-        let lot = if dart >= debt {
-            balance
+        let path = &mut *self.path;
+        let State {
+            fundamentals,
+            venues,
+            protocols,
+            keepers,
+            mechanisms,
+            ..
+        } = &mut path.state;
+        let mechanism = &mut mechanisms[p.index()];
+        let bad_debt = if mechanism.writes_off_bad_debt() {
+            BadDebt::WrittenOff
         } else {
-            balance * dart / debt
+            BadDebt::LeftOnAccount
         };
-        let Some(keeper) = self.kicker(p, id, round) else {
-            return false;
+        let mut r = Round {
+            world,
+            id: p,
+            info: &world.protocols[p.index()],
+            number: round,
+            step: path.step,
+            time: path.time,
+            prices: &prices,
+            book: &mut protocols[p.index()],
+            fundamentals,
+            venues,
+            keepers,
+            sales: &mut path.sales,
+            chain: &mut path.chain,
+            liquidatable_since: &mut path.liquidatable_since[p.index()],
+            liquidated_usd: &mut path.step_liquidated[p.index()],
+            auction_tab_usd: &mut path.auction_tab_usd,
+            candidates: &mut path.candidates,
+            sink: &mut *self.sink,
+            bad_debt,
         };
-        let tab = dart * chop;
-        self.path.step_liquidated[p.index()] += dart * debt_price;
-        let collateral_price = prices[collateral_asset.index()];
-        let top = collateral_price * params.buf;
-        let incentive = params.incentive(tab * debt_price);
-        let since = std::mem::replace(
-            &mut self.path.liquidatable_since[p.index()][id.index()],
-            NOT_LIQUIDATABLE,
-        );
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt = if dart >= debt { 0.0 } else { debt - dart };
-        if let Some(slot) = account
-            .collateral
-            .iter_mut()
-            .find(|c| c.0 == collateral_asset)
-        {
-            slot.1 = if dart >= debt {
-                0.0
-            } else {
-                (slot.1 - lot).max(0.0)
+        mechanism.settle_round(&mut r)
+    }
+
+    /// Phase 6 for the lending protocols: what each mechanism does as time passes (a backstop
+    /// vault's unwind).
+    fn lending_time_driven(&mut self) {
+        let world = self.world;
+        for p in 0..world.protocols.len() {
+            let path = &mut *self.path;
+            let mut cx = StepCx {
+                world,
+                id: ProtocolId(p as u32),
+                step: path.step,
+                time: path.time,
+                fundamentals: &path.state.fundamentals,
+                venues: &mut path.state.venues,
+                last_venue_price: &mut path.last_venue_price,
+                sink: &mut *self.sink,
             };
+            path.state.mechanisms[p].time_driven(&mut cx);
         }
-        protocol
-            .index
-            .update(&info.params, id, &protocol.accounts[id.index()]);
-        protocol.dirt += tab * debt_price;
-        let auction = protocol.auctions_kicked;
-        protocol.auctions_kicked += 1;
-        protocol.auctions.push(Auction {
-            id: auction,
-            account: id,
-            collateral_asset,
-            debt_asset,
-            lot,
-            tab,
-            debt: dart,
-            raised: 0.0,
-            top,
-            tic: self.path.time,
-            liquidatable_since: if since == NOT_LIQUIDATABLE {
-                self.path.time
-            } else {
-                since
-            },
-        });
-        self.path.state.keepers[keeper.index()].incentives += incentive;
-        self.emit(
-            round,
-            EventKind::AuctionKicked {
-                protocol: p,
-                account: id,
-                auction,
-                keeper,
-                collateral_asset,
-                lot,
-                collateral_price,
-                debt_asset,
-                debt: dart,
-                tab,
-                top,
-                incentive,
-            },
-        );
-        true
-    }
-
-    /// One round of a protocol's running auctions: reset those too old or too cheap (redo),
-    /// then offer each to the keepers in order at its current price; a keeper takes what its
-    /// capital allows when the price is at or below its own valuation (what its sale venue would
-    /// pay for the slice, after its own impact and the other sales pending this round, less its
-    /// minimum profit; the protocol's price when it holds). Ended auctions are settled. Returns
-    /// the number of kicks' resets and takes.
-    fn run_auctions(
-        &mut self,
-        p: ProtocolId,
-        params: &DutchAuctionParams,
-        prices: &[f64],
-        round: u32,
-    ) -> u64 {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let mut activity = 0;
-        let mut i = 0;
-        while i < self.path.state.protocols[p.index()].auctions.len() {
-            let now = self.path.time;
-            let auction = &self.path.state.protocols[p.index()].auctions[i];
-            let (collateral_asset, debt_asset) = (auction.collateral_asset, auction.debt_asset);
-            let (collateral_price, debt_price) =
-                (prices[collateral_asset.index()], prices[debt_asset.index()]);
-            if params.needs_reset(auction.top, (now - auction.tic) as f64) {
-                let top = collateral_price * params.buf;
-                let tab_usd = auction.tab * debt_price;
-                let paid =
-                    tab_usd >= params.chost() && auction.lot * collateral_price >= params.chost();
-                let keeper = info.keepers.first().copied().filter(|_| paid);
-                let incentive = if keeper.is_some() {
-                    params.incentive(tab_usd)
-                } else {
-                    0.0
-                };
-                let id = auction.id;
-                let auction = &mut self.path.state.protocols[p.index()].auctions[i];
-                auction.top = top;
-                auction.tic = now;
-                if let Some(k) = keeper {
-                    self.path.state.keepers[k.index()].incentives += incentive;
-                }
-                self.emit(
-                    round,
-                    EventKind::AuctionReset {
-                        protocol: p,
-                        auction: id,
-                        top,
-                        keeper,
-                        incentive,
-                    },
-                );
-                activity += 1;
-            }
-            let auction = &self.path.state.protocols[p.index()].auctions[i];
-            let price = params.curve.price(auction.top, (now - auction.tic) as f64);
-            for &k in &info.keepers {
-                let auction = &self.path.state.protocols[p.index()].auctions[i];
-                if auction.lot <= 0.0 || auction.tab <= 0.0 || price <= 0.0 {
-                    break;
-                }
-                let keeper = &world.keepers[k.index()].spec;
-                let budget =
-                    self.path.state.keepers[k.index()].available(keeper.capital) / debt_price;
-                let mut amount = auction.lot.min(budget / price);
-                let venue = keeper.sell_on[collateral_asset.index()];
-                let mut bought = None;
-                // A thin venue may make the whole lot unattractive but a smaller slice worth it.
-                for _ in 0..8 {
-                    if amount <= 0.0 {
-                        break;
-                    }
-                    let value = match venue {
-                        Some(v) => {
-                            let fundamental =
-                                self.path.state.fundamentals[collateral_asset.index()].price();
-                            let venue_state = &self.path.state.venues[v.index()];
-                            let already = self.path.pending_by_venue[v.index()];
-                            let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
-                            let (_, after) =
-                                venue_state.sale_from(fundamental, 0.0, already + amount);
-                            after - before
-                        }
-                        None => amount * collateral_price,
-                    };
-                    let min_profit = keeper.min_profit + self.expected_gas_usd(k, TxKind::Take);
-                    let valuation = (value / debt_price - min_profit / debt_price) / amount;
-                    if let Some(t) = take(
-                        auction.lot,
-                        auction.tab,
-                        amount,
-                        valuation,
-                        price,
-                        params.chost() / debt_price,
-                    ) {
-                        bought = Some(t);
-                        break;
-                    }
-                    amount /= 2.0;
-                }
-                let Some(t) = bought else { continue };
-                let id = auction.id;
-                let take_target = Target::Auction(p, id);
-                if self
-                    .transact(Sender::Keeper(k), TxKind::Take, take_target, 0.0, round)
-                    .is_none()
-                {
-                    continue;
-                }
-                let auction = &self.path.state.protocols[p.index()].auctions[i];
-                let account = auction.account;
-                let protocol = &mut self.path.state.protocols[p.index()];
-                let auction = &mut protocol.auctions[i];
-                auction.lot = (auction.lot - t.slice).max(0.0);
-                auction.tab = (auction.tab - t.owe).max(0.0);
-                auction.raised += t.owe;
-                protocol.dirt = (protocol.dirt - t.owe * debt_price).max(0.0);
-                let book = &mut self.path.state.keepers[k.index()];
-                book.spent += t.owe * debt_price;
-                book.receive(collateral_asset, t.slice);
-                if let Some(v) = venue {
-                    self.queue_sale(k, v, t.slice, collateral_price);
-                }
-                self.emit(
-                    round,
-                    EventKind::AuctionTaken {
-                        protocol: p,
-                        auction: id,
-                        account,
-                        keeper: k,
-                        collateral_asset,
-                        slice: t.slice,
-                        price,
-                        collateral_price,
-                        debt_asset,
-                        owe: t.owe,
-                        debt_price,
-                    },
-                );
-                activity += 1;
-            }
-            let auction = &self.path.state.protocols[p.index()].auctions[i];
-            if auction.tab <= 1e-9 * auction.debt.max(1.0) || auction.lot <= 0.0 {
-                self.end_auction(p, i, prices, round);
-            } else {
-                i += 1;
-            }
-        }
-        activity
-    }
-
-    /// Settles and removes auction `i`: leftover collateral back to the vault when the tab was
-    /// raised; a shortfall of the raised amount under the debt written off as bad debt; the
-    /// penalty raised beyond the debt is income (fed to the insurance fund by its fee share).
-    fn end_auction(&mut self, p: ProtocolId, i: usize, prices: &[f64], round: u32) {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let auction = protocol.auctions.remove(i);
-        let debt_price = prices[auction.debt_asset.index()];
-        let tab_raised = auction.tab <= 1e-9 * auction.debt.max(1.0);
-        protocol.dirt = (protocol.dirt - auction.tab * debt_price).max(0.0);
-        let returned = if tab_raised { auction.lot } else { 0.0 };
-        let account = protocol.account_mut(auction.account);
-        if returned > 0.0 {
-            match account
-                .collateral
-                .iter_mut()
-                .find(|c| c.0 == auction.collateral_asset)
-            {
-                Some(slot) => slot.1 += returned,
-                None => account
-                    .collateral
-                    .push((auction.collateral_asset, returned)),
-            }
-        }
-        protocol.index.update(
-            &info.params,
-            auction.account,
-            &protocol.accounts[auction.account.index()],
-        );
-        self.close_auction_books(
-            round,
-            AuctionClose {
-                protocol: p,
-                auction: auction.id,
-                account: auction.account,
-                collateral_asset: auction.collateral_asset,
-                returned,
-                debt_asset: auction.debt_asset,
-                raised: auction.raised,
-                debt: auction.debt,
-                debt_price,
-                liquidatable_since: auction.liquidatable_since,
-            },
-        );
-    }
-
-    /// Bites an unsafe vault into an English auction (Cat.bite + Flipper.kick): at most `lump`
-    /// collateral and the same share of the debt; tab = debt × (1 + penalty). Returns whether
-    /// it did.
-    fn bite(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        params: &EnglishAuctionParams,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        if info.keepers.is_empty() {
-            return false;
-        }
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
-            return false;
-        };
-        let Some(keeper) = self.kicker(p, id, round) else {
-            return false;
-        };
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        let (debt_asset, debt) = (account.debt_asset, account.debt);
-        let whole = params.lump.is_none_or(|lump| lump >= balance);
-        let lot = if whole {
-            balance
-        } else {
-            params.lump.unwrap_or(balance)
-        };
-        let art = if whole { debt } else { debt * lot / balance };
-        let tab = art * (1.0 + params.penalty);
-        self.path.step_liquidated[p.index()] += art * prices[debt_asset.index()];
-        let since = std::mem::replace(
-            &mut self.path.liquidatable_since[p.index()][id.index()],
-            NOT_LIQUIDATABLE,
-        );
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt = if whole { 0.0 } else { debt - art };
-        if let Some(slot) = account
-            .collateral
-            .iter_mut()
-            .find(|c| c.0 == collateral_asset)
-        {
-            slot.1 = if whole { 0.0 } else { (slot.1 - lot).max(0.0) };
-        }
-        protocol
-            .index
-            .update(&info.params, id, &protocol.accounts[id.index()]);
-        let auction = protocol.auctions_kicked;
-        protocol.auctions_kicked += 1;
-        protocol.flips.push(Flip {
-            id: auction,
-            account: id,
-            collateral_asset,
-            debt_asset,
-            lot,
-            tab,
-            debt: art,
-            bid: 0.0,
-            winner: None,
-            expires: 0,
-            end: self.path.time + params.tau,
-            returned: 0.0,
-            liquidatable_since: if since == NOT_LIQUIDATABLE {
-                self.path.time
-            } else {
-                since
-            },
-        });
-        self.emit(
-            round,
-            EventKind::AuctionKicked {
-                protocol: p,
-                account: id,
-                auction,
-                keeper,
-                collateral_asset,
-                lot,
-                collateral_price: prices[collateral_asset.index()],
-                debt_asset,
-                debt: art,
-                tab,
-                top: 0.0,
-                incentive: 0.0,
-            },
-        );
-        true
-    }
-
-    /// The keeper that starts an auction on account `id`: the first of the protocol's keepers
-    /// (one whose kick got into an earlier block first) whose kick transaction gets in.
-    fn kicker(&mut self, p: ProtocolId, id: AccountId, round: u32) -> Option<KeeperId> {
-        let world = self.world;
-        let target = Target::Account(p, id);
-        let mut keepers = world.protocols[p.index()].keepers.clone();
-        keepers.sort_by_key(|&k| !self.holds_included(Sender::Keeper(k), TxKind::Kick, target));
-        for k in keepers {
-            let sent = self.transact(Sender::Keeper(k), TxKind::Kick, target, 0.0, round);
-            if sent.is_some() {
-                return Some(k);
-            }
-        }
-        None
-    }
-
-    /// What keeper `k` would get for `units` of the asset now: its venue's quote after the
-    /// other sales pending this round, or the protocol's price when it holds.
-    fn keeper_value(&self, k: KeeperId, asset: AssetId, units: f64, protocol_price: f64) -> f64 {
-        match self.world.keepers[k.index()].spec.sell_on[asset.index()] {
-            Some(v) => {
-                let fundamental = self.path.state.fundamentals[asset.index()].price();
-                let venue = &self.path.state.venues[v.index()];
-                let already = self.path.pending_by_venue[v.index()];
-                let (_, before) = venue.sale_from(fundamental, 0.0, already);
-                let (_, after) = venue.sale_from(fundamental, 0.0, already + units);
-                after - before
-            }
-            None => units * protocol_price,
-        }
-    }
-
-    /// One round of a protocol's English auctions: deal those whose standing bid expired (or
-    /// whose end passed with a bid), restart those that ended without one (`tick`), and let the
-    /// keepers bid — tend while the bid is below the tab, dent once it is the tab. Returns the
-    /// number of deals, restarts and bids.
-    fn run_flips(
-        &mut self,
-        p: ProtocolId,
-        params: &EnglishAuctionParams,
-        prices: &[f64],
-        round: u32,
-    ) -> u64 {
-        let world = self.world;
-        let keepers = &world.protocols[p.index()].keepers;
-        let now = self.path.time;
-        let mut activity = 0;
-        let mut i = 0;
-        while i < self.path.state.protocols[p.index()].flips.len() {
-            let flip = self.path.state.protocols[p.index()].flips[i].clone();
-            let (collateral_price, debt_price) = (
-                prices[flip.collateral_asset.index()],
-                prices[flip.debt_asset.index()],
-            );
-            if let Some(w) = flip.winner {
-                if now > flip.expires || now > flip.end {
-                    self.deal(p, i, keepers[w], prices, round);
-                    activity += 1;
-                    continue;
-                }
-            } else if now > flip.end {
-                self.path.state.protocols[p.index()].flips[i].end = now + params.tau;
-                self.emit(
-                    round,
-                    EventKind::AuctionReset {
-                        protocol: p,
-                        auction: flip.id,
-                        top: 0.0,
-                        keeper: None,
-                        incentive: 0.0,
-                    },
-                );
-                activity += 1;
-            }
-            let budget = |engine: &Self, j: usize| {
-                let k = keepers[j];
-                let own = if flip.winner == Some(j) {
-                    flip.bid
-                } else {
-                    0.0
-                };
-                engine.path.state.keepers[k.index()]
-                    .available(world.keepers[k.index()].spec.capital)
-                    / debt_price
-                    + own
-            };
-            let target = Target::Auction(p, flip.id);
-            let outcome = if flip.bid < flip.tab {
-                let mut maxima: Vec<f64> = (0..keepers.len())
-                    .map(|j| {
-                        let k = keepers[j];
-                        let value =
-                            self.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
-                        let min_profit = world.keepers[k.index()].spec.min_profit
-                            + self.expected_gas_usd(k, TxKind::Bid);
-                        ((value - min_profit) / debt_price)
-                            .min(budget(self, j))
-                            .min(flip.tab)
-                            .max(0.0)
-                    })
-                    .collect();
-                let floor = english::min_next_bid(flip.bid, flip.tab, params.beg);
-                // Only the bidders whose bid transactions get in take part; the standing bidder
-                // raises only if it gets a transaction in too.
-                let mut rival = false;
-                for (j, maximum) in maxima.iter_mut().enumerate() {
-                    if Some(j) == flip.winner || *maximum < floor {
-                        continue;
-                    }
-                    let sent =
-                        self.transact(Sender::Keeper(keepers[j]), TxKind::Bid, target, 0.0, round);
-                    match sent {
-                        Some(_) => rival = true,
-                        None => *maximum = 0.0,
-                    }
-                }
-                if let Some(w) = flip.winner {
-                    if rival
-                        && maxima[w] > flip.bid
-                        && self
-                            .transact(Sender::Keeper(keepers[w]), TxKind::Bid, target, 0.0, round)
-                            .is_none()
-                    {
-                        maxima[w] = flip.bid;
-                    }
-                }
-                english::tend(flip.bid, flip.tab, params.beg, flip.winner, &maxima)
-                    .map(|(j, bid)| (j, bid, flip.lot))
-            } else {
-                // Dent: the smallest lot each keeper would pay the whole tab for, valued at its
-                // per-unit value for the current lot.
-                let mut minima: Vec<f64> = (0..keepers.len())
-                    .map(|j| {
-                        let k = keepers[j];
-                        let value =
-                            self.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
-                        let min_profit = world.keepers[k.index()].spec.min_profit
-                            + self.expected_gas_usd(k, TxKind::Bid);
-                        if budget(self, j) < flip.tab || value <= 0.0 {
-                            f64::INFINITY
-                        } else {
-                            (flip.tab * debt_price + min_profit) / (value / flip.lot)
-                        }
-                    })
-                    .collect();
-                let ceiling = english::max_next_lot(flip.lot, params.beg);
-                let mut rival = false;
-                for (j, minimum) in minima.iter_mut().enumerate() {
-                    if Some(j) == flip.winner || *minimum > ceiling {
-                        continue;
-                    }
-                    let sent =
-                        self.transact(Sender::Keeper(keepers[j]), TxKind::Bid, target, 0.0, round);
-                    match sent {
-                        Some(_) => rival = true,
-                        None => *minimum = f64::INFINITY,
-                    }
-                }
-                if let Some(w) = flip.winner {
-                    if rival
-                        && minima[w] < flip.lot
-                        && self
-                            .transact(Sender::Keeper(keepers[w]), TxKind::Bid, target, 0.0, round)
-                            .is_none()
-                    {
-                        minima[w] = flip.lot;
-                    }
-                }
-                english::dent(flip.lot, params.beg, flip.winner, &minima)
-                    .map(|(j, lot)| (j, flip.tab, lot))
-            };
-            if let Some((j, bid, lot)) = outcome {
-                let k = keepers[j];
-                if let Some(w) = flip.winner {
-                    self.path.state.keepers[keepers[w].index()].locked -= flip.bid * debt_price;
-                }
-                self.path.state.keepers[k.index()].locked += bid * debt_price;
-                let protocol = &mut self.path.state.protocols[p.index()];
-                let returned = flip.lot - lot;
-                if returned > 0.0 {
-                    let account = protocol.account_mut(flip.account);
-                    match account
-                        .collateral
-                        .iter_mut()
-                        .find(|c| c.0 == flip.collateral_asset)
-                    {
-                        Some(slot) => slot.1 += returned,
-                        None => account.collateral.push((flip.collateral_asset, returned)),
-                    }
-                    let info = &world.protocols[p.index()];
-                    protocol.index.update(
-                        &info.params,
-                        flip.account,
-                        &protocol.accounts[flip.account.index()],
-                    );
-                }
-                let live = &mut protocol.flips[i];
-                live.bid = bid;
-                live.lot = lot;
-                live.returned += returned.max(0.0);
-                live.winner = Some(j);
-                live.expires = now + params.ttl;
-                self.emit(
-                    round,
-                    EventKind::AuctionBid {
-                        protocol: p,
-                        auction: flip.id,
-                        keeper: k,
-                        bid,
-                        lot,
-                    },
-                );
-                activity += 1;
-            }
-            i += 1;
-        }
-        activity
-    }
-
-    /// Deals English auction `i` to its standing bidder: the keeper pays its bid and receives
-    /// the lot; the auction ends as a Dutch one does (shortfall written off, penalty income).
-    fn deal(&mut self, p: ProtocolId, i: usize, keeper: KeeperId, prices: &[f64], round: u32) {
-        let world = self.world;
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let flip = protocol.flips.remove(i);
-        let (collateral_price, debt_price) = (
-            prices[flip.collateral_asset.index()],
-            prices[flip.debt_asset.index()],
-        );
-        let book = &mut self.path.state.keepers[keeper.index()];
-        book.locked -= flip.bid * debt_price;
-        book.spent += flip.bid * debt_price;
-        book.receive(flip.collateral_asset, flip.lot);
-        if let Some(v) = world.keepers[keeper.index()].spec.sell_on[flip.collateral_asset.index()] {
-            self.queue_sale(keeper, v, flip.lot, collateral_price);
-        }
-        self.emit(
-            round,
-            EventKind::AuctionTaken {
-                protocol: p,
-                auction: flip.id,
-                account: flip.account,
-                keeper,
-                collateral_asset: flip.collateral_asset,
-                slice: flip.lot,
-                price: if flip.lot > 0.0 {
-                    flip.bid / flip.lot
-                } else {
-                    0.0
-                },
-                collateral_price,
-                debt_asset: flip.debt_asset,
-                owe: flip.bid,
-                debt_price,
-            },
-        );
-        self.close_auction_books(
-            round,
-            AuctionClose {
-                protocol: p,
-                auction: flip.id,
-                account: flip.account,
-                collateral_asset: flip.collateral_asset,
-                returned: flip.returned,
-                debt_asset: flip.debt_asset,
-                raised: flip.bid,
-                debt: flip.debt,
-                debt_price,
-                liquidatable_since: flip.liquidatable_since,
-            },
-        );
-    }
-
-    /// The end of any auction, Dutch or English: what was raised beyond the debt (the penalty)
-    /// is income, fed to the insurance fund by its fee share; an `AuctionEnded` event records
-    /// the close; what was raised short of the debt is bad debt.
-    fn close_auction_books(&mut self, round: u32, close: AuctionClose) {
-        let p = close.protocol;
-        let surplus = (close.raised - close.debt).max(0.0);
-        if let Some(losses) = self.path.state.protocols[p.index()].losses.as_mut() {
-            losses.record_fees(surplus * close.debt_price);
-        }
-        self.emit(
-            round,
-            EventKind::AuctionEnded {
-                protocol: p,
-                auction: close.auction,
-                account: close.account,
-                collateral_asset: close.collateral_asset,
-                returned: close.returned,
-                debt_asset: close.debt_asset,
-                raised: close.raised,
-                debt: close.debt,
-                debt_price: close.debt_price,
-                liquidatable_since: close.liquidatable_since,
-            },
-        );
-        let shortfall = close.debt - close.raised;
-        if shortfall > 0.0 {
-            self.book_bad_debt(
-                p,
-                close.account,
-                close.debt_asset,
-                shortfall,
-                close.debt_price,
-                round,
-            );
-        }
-    }
-
-    /// Liquidation via transfer: the protocol's backstop vault repays the account's whole debt
-    /// and takes collateral worth the debt plus its penalty (or all of it) off the market, if
-    /// its capital allows. Returns whether it did.
-    fn transfer(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        params: &BackstopParams,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let protocol = &self.path.state.protocols[p.index()];
-        let account = &protocol.accounts[id.index()];
-        let Some((collateral_asset, balance)) = richest_collateral(account, prices) else {
-            return false;
-        };
-        let (debt_asset, debt) = (account.debt_asset, account.debt);
-        let (collateral_price, debt_price) =
-            (prices[collateral_asset.index()], prices[debt_asset.index()]);
-        let Some(vault) = protocol.backstop.as_ref() else {
-            return false;
-        };
-        if vault.available(params.capital) < debt * debt_price {
-            return false;
-        }
-        let t = backstop::takeover(debt, debt_price, balance, collateral_price, params.penalty);
-        self.path.step_liquidated[p.index()] += debt * debt_price;
-        let since = std::mem::replace(
-            &mut self.path.liquidatable_since[p.index()][id.index()],
-            NOT_LIQUIDATABLE,
-        );
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt = 0.0;
-        if let Some(slot) = account
-            .collateral
-            .iter_mut()
-            .find(|c| c.0 == collateral_asset)
-        {
-            slot.1 = if t.collateral_taken >= slot.1 {
-                0.0
-            } else {
-                slot.1 - t.collateral_taken
-            };
-        }
-        protocol
-            .index
-            .update(&info.params, id, &protocol.accounts[id.index()]);
-        let vault = protocol.backstop.as_mut().expect("checked above");
-        vault.spent += t.debt_repaid * debt_price;
-        vault.inventory[collateral_asset.index()] += t.collateral_taken;
-        vault.cost_basis[collateral_asset.index()] += t.collateral_taken * collateral_price;
-        self.emit(
-            round,
-            EventKind::BackstopTakeover {
-                protocol: p,
-                account: id,
-                collateral_asset,
-                units: t.collateral_taken,
-                collateral_price,
-                debt_asset,
-                debt: t.debt_repaid,
-                debt_price,
-                liquidatable_since: if since == NOT_LIQUIDATABLE {
-                    self.path.time
-                } else {
-                    since
-                },
-            },
-        );
-        true
-    }
-
-    /// Phase 6: backstop vaults that unwind by selling sell their share of the step on each
-    /// asset's primary venue.
-    fn unwind_backstops(&mut self) {
-        let world = self.world;
-        let dt = world.simulation.step_seconds as f64;
-        for (p, info) in world.protocols.iter().enumerate() {
-            let LiquidationRule::Backstop(params) = info.params.liquidation else {
-                continue;
-            };
-            let Unwind::Sell { fraction_per_hour } = params.unwind else {
-                continue;
-            };
-            let share = (fraction_per_hour * dt / 3600.0).min(1.0);
-            for (a, asset) in world.assets.iter().enumerate() {
-                let Some(v) = asset.primary_venue else {
-                    continue;
-                };
-                let Some(vault) = self.path.state.protocols[p].backstop.as_ref() else {
-                    continue;
-                };
-                let units = vault.inventory[a] * share;
-                if units <= 0.0 {
-                    continue;
-                }
-                let fundamental = self.path.state.fundamentals[a].price();
-                let fill = self.path.state.venues[v.index()].sell(fundamental, units);
-                self.path.last_venue_price[v.index()] = fill.price_after;
-                let vault = self.path.state.protocols[p]
-                    .backstop
-                    .as_mut()
-                    .expect("present");
-                let held = vault.inventory[a];
-                vault.cost_basis[a] *= if held > 0.0 {
-                    (held - fill.filled) / held
-                } else {
-                    0.0
-                };
-                vault.inventory[a] -= fill.filled;
-                vault.received += fill.proceeds;
-                self.emit(
-                    0,
-                    EventKind::BackstopSale {
-                        protocol: ProtocolId(p as u32),
-                        venue: v,
-                        asset: AssetId(a as u32),
-                        units,
-                        filled: fill.filled,
-                        proceeds: fill.proceeds,
-                        price_before: fill.price_before,
-                        price_after: fill.price_after,
-                    },
-                );
-            }
-        }
-    }
-
-    /// Compound III absorb: the protocol takes all of the account's collateral, clears its debt
-    /// out of reserves and credits it with any value beyond the debt (at the liquidation
-    /// factors); a shortfall is absorbed by reserves and recorded as bad debt. The first keeper
-    /// serving the protocol calls it. Returns whether it did.
-    fn absorb(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        if info.keepers.is_empty() || self.path.state.protocols[p.index()].comet.is_none() {
-            return false;
-        }
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        let mut collateral = vec![0.0; world.assets.len()];
-        let mut delta_value = 0.0;
-        for &(asset, units) in &account.collateral {
-            collateral[asset.index()] += units;
-            let factor =
-                info.params.collateral[asset.index()].map_or(0.0, |c| c.liquidation_factor);
-            delta_value += units * prices[asset.index()] * factor;
-        }
-        let (debt_asset, debt) = (account.debt_asset, account.debt);
-        let debt_price = prices[debt_asset.index()];
-        let a = comet::absorb(debt * debt_price, delta_value);
-        self.path.step_liquidated[p.index()] += debt * debt_price;
-        let since = std::mem::replace(
-            &mut self.path.liquidatable_since[p.index()][id.index()],
-            NOT_LIQUIDATABLE,
-        );
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt = 0.0;
-        account.collateral.iter_mut().for_each(|c| c.1 = 0.0);
-        protocol
-            .index
-            .update(&info.params, id, &protocol.accounts[id.index()]);
-        let state = protocol.comet.as_mut().expect("checked above");
-        state.reserves_usd -= a.reserves_paid;
-        for (held, units) in state.held.iter_mut().zip(&collateral) {
-            *held += units;
-        }
-        self.emit(
-            round,
-            EventKind::Absorbed {
-                protocol: p,
-                account: id,
-                collateral,
-                debt_asset,
-                debt,
-                debt_price,
-                delta_value: a.delta_value,
-                credit: a.credit,
-                shortfall: a.shortfall,
-                liquidatable_since: if since == NOT_LIQUIDATABLE {
-                    self.path.time
-                } else {
-                    since
-                },
-            },
-        );
-        if a.shortfall > 0.0 {
-            let amount = a.shortfall / debt_price;
-            self.book_bad_debt(p, id, debt_asset, amount, debt_price, round);
-        }
-        true
-    }
-
-    /// Compound III buyCollateral: while reserves are below target, keepers in order buy the
-    /// protocol's collateral at the store-front discount, as much as their capital allows and
-    /// their valuation (their venue's price after their own impact, less their minimum profit)
-    /// makes worth it. Returns the number of purchases.
-    fn buy_collateral(
-        &mut self,
-        p: ProtocolId,
-        params: &CometParams,
-        prices: &[f64],
-        round: u32,
-    ) -> u64 {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let mut activity = 0;
-        for (a, &asset_price) in prices.iter().enumerate().take(world.assets.len()) {
-            let asset = AssetId(a as u32);
-            let Some(collateral) = info.params.collateral[a] else {
-                continue;
-            };
-            let price = comet::discounted_price(
-                asset_price,
-                params.store_front_price_factor,
-                collateral.liquidation_factor,
-            );
-            for &k in &info.keepers {
-                let Some(state) = self.path.state.protocols[p.index()].comet.as_ref() else {
-                    return 0;
-                };
-                if state.reserves_usd >= params.target_reserves_usd || state.held[a] <= 0.0 {
-                    break;
-                }
-                let keeper = &world.keepers[k.index()].spec;
-                let budget = self.path.state.keepers[k.index()].available(keeper.capital);
-                let mut units = state.held[a].min(budget / price);
-                let mut bought = None;
-                for _ in 0..8 {
-                    if units <= 0.0 {
-                        break;
-                    }
-                    let value = self.keeper_value(k, asset, units, asset_price);
-                    if value - units * price >= keeper.min_profit {
-                        bought = Some(units);
-                        break;
-                    }
-                    units /= 2.0;
-                }
-                let Some(units) = bought else { continue };
-                let paid = units * price;
-                let state = self.path.state.protocols[p.index()]
-                    .comet
-                    .as_mut()
-                    .expect("present");
-                state.held[a] = (state.held[a] - units).max(0.0);
-                state.reserves_usd += paid;
-                let book = &mut self.path.state.keepers[k.index()];
-                book.spent += paid;
-                book.receive(asset, units);
-                if let Some(v) = keeper.sell_on[a] {
-                    self.queue_sale(k, v, units, asset_price);
-                }
-                self.emit(
-                    round,
-                    EventKind::CollateralBought {
-                        protocol: p,
-                        keeper: k,
-                        asset,
-                        units,
-                        price,
-                        collateral_price: asset_price,
-                        paid,
-                    },
-                );
-                activity += 1;
-            }
-        }
-        activity
-    }
-
-    /// One round of a Liquity protocol: in normal mode troves below MCR are liquidated; in
-    /// recovery mode (total collateral ratio below CCR) those below TCR are, by Liquity's rules
-    /// for each band. The pool offsets what it can; what it cannot is redistributed to the
-    /// active troves at the end of the round. Each trove is liquidated by its own transaction
-    /// (Liquity's `liquidate(address)`, a kick on the chain; batches are not modelled): the first
-    /// keeper serving the protocol whose transaction gets in liquidates it and is paid the gas
-    /// compensation. Returns the number of troves liquidated.
-    fn liquity_round(
-        &mut self,
-        p: ProtocolId,
-        params: &LiquityParams,
-        prices: &[f64],
-        round: u32,
-    ) -> u64 {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let Some(pool) = self.path.state.protocols[p.index()].stability_pool.as_ref() else {
-            return 0;
-        };
-        let debt_asset = pool.debt_asset;
-        let debt_price = prices[debt_asset.index()];
-        let collateral_value: f64 = pool
-            .system_collateral
-            .iter()
-            .zip(prices)
-            .map(|(units, price)| units * price)
-            .sum();
-        let tcr = if pool.system_debt > 0.0 {
-            collateral_value / (pool.system_debt * debt_price)
-        } else {
-            f64::INFINITY
-        };
-        let recovery = tcr < params.ccr;
-        // In recovery mode troves below TCR are candidates: scale the collateral price so the
-        // index's threshold (MCR) sits at TCR.
-        let scale = if recovery { params.mcr / tcr } else { 1.0 };
-        let query = |a: AssetId| {
-            if a == debt_asset {
-                prices[a.index()]
-            } else {
-                prices[a.index()] * scale
-            }
-        };
-        let mut candidates = std::mem::take(&mut self.path.candidates);
-        candidates.clear();
-        let index = &mut self.path.state.protocols[p.index()].index;
-        index.prune();
-        index.candidates(&query, &mut candidates);
-        let mut activity = 0;
-        let mut missed = 0;
-        for &id in &candidates {
-            let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-            let Some((asset, collateral)) = richest_collateral(account, prices) else {
-                continue;
-            };
-            let debt = account.debt;
-            if debt <= 0.0 {
-                continue;
-            }
-            let price = prices[asset.index()] / debt_price;
-            let icr = collateral * price / debt;
-            let pool = self.path.state.protocols[p.index()]
-                .stability_pool
-                .as_ref()
-                .expect("present");
-            let offset = if !recovery {
-                (icr < params.mcr)
-                    .then(|| liquity::offset(params, collateral, debt, pool.deposits, false))
-            } else if icr <= 1.0 {
-                Some(liquity::offset(
-                    params,
-                    collateral,
-                    debt,
-                    pool.deposits,
-                    true,
-                ))
-            } else if icr < params.mcr {
-                Some(liquity::offset(
-                    params,
-                    collateral,
-                    debt,
-                    pool.deposits,
-                    false,
-                ))
-            } else if icr < tcr && pool.deposits >= debt {
-                Some(liquity::capped_offset(params, collateral, debt, price))
-            } else {
-                None
-            };
-            let Some(o) = offset else { continue };
-            let last_trove = pool.active_troves <= 1;
-            let since = &mut self.path.liquidatable_since[p.index()][id.index()];
-            if *since == NOT_LIQUIDATABLE {
-                *since = self.path.time;
-                self.path.state.protocols[p.index()].touch(id);
-            }
-            // Nobody to call it, the rate limit reached, the last trove, or no keeper's
-            // transaction in yet: it waits.
-            if info.keepers.is_empty() || last_trove || self.allowance_usd(p) <= 0.0 {
-                missed += 1;
-                continue;
-            }
-            let Some(keeper) = self.kicker(p, id, round) else {
-                missed += 1;
-                continue;
-            };
-            let liquidatable_since = std::mem::replace(
-                &mut self.path.liquidatable_since[p.index()][id.index()],
-                NOT_LIQUIDATABLE,
-            );
-            self.path.step_liquidated[p.index()] += debt * debt_price;
-            let protocol = &mut self.path.state.protocols[p.index()];
-            let account = protocol.account_mut(id);
-            account.debt = 0.0;
-            account
-                .collateral
-                .iter_mut()
-                .for_each(|c| c.1 = if c.0 == asset { o.surplus } else { c.1 });
-            protocol
-                .index
-                .update(&info.params, id, &protocol.accounts[id.index()]);
-            let pool = protocol.stability_pool.as_mut().expect("present");
-            if o.debt_offset > 0.0 {
-                let (product, _) = liquity::pool_after_offset(
-                    pool.product,
-                    0.0,
-                    pool.deposits,
-                    o.debt_offset,
-                    o.collateral_to_pool,
-                );
-                pool.product = product;
-                pool.deposits -= o.debt_offset;
-                pool.gains[asset.index()] += o.collateral_to_pool;
-            }
-            pool.pending_collateral[asset.index()] += o.collateral_redistributed;
-            pool.pending_debt += o.debt_redistributed;
-            pool.system_collateral[asset.index()] -= collateral;
-            pool.system_debt -= debt;
-            pool.active_troves -= 1;
-            let book = &mut self.path.state.keepers[keeper.index()];
-            book.receive(asset, o.gas_collateral);
-            book.incentives += params.gas_compensation * debt_price;
-            if let Some(v) = world.keepers[keeper.index()].spec.sell_on[asset.index()] {
-                self.queue_sale(keeper, v, o.gas_collateral, prices[asset.index()]);
-            }
-            self.emit(
-                round,
-                EventKind::TroveLiquidated(Box::new(TroveLiquidation {
-                    protocol: p,
-                    account: id,
-                    keeper,
-                    collateral_asset: asset,
-                    collateral,
-                    debt_asset,
-                    debt,
-                    collateral_ratio: icr,
-                    recovery_mode: recovery,
-                    gas_collateral: o.gas_collateral,
-                    gas_debt: params.gas_compensation,
-                    debt_offset: o.debt_offset,
-                    collateral_to_pool: o.collateral_to_pool,
-                    debt_redistributed: o.debt_redistributed,
-                    collateral_redistributed: o.collateral_redistributed,
-                    surplus: o.surplus,
-                    collateral_price: prices[asset.index()],
-                    debt_price,
-                    liquidatable_since,
-                })),
-            );
-            activity += 1;
-        }
-        self.path.candidates = candidates;
-        if missed > 0 {
-            self.emit(
-                round,
-                EventKind::LiquidationsMissed {
-                    protocol: p,
-                    count: missed,
-                },
-            );
-        }
-        self.redistribute(p, prices, round);
-        activity
-    }
-
-    /// Spreads the round's pending redistribution over the active troves in proportion to
-    /// their collateral, and re-indexes the book (every trigger moved).
-    fn redistribute(&mut self, p: ProtocolId, prices: &[f64], round: u32) {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let Some(pool) = protocol.stability_pool.as_mut() else {
-            return;
-        };
-        if pool.pending_debt <= 0.0 && pool.pending_collateral.iter().all(|&c| c <= 0.0) {
-            return;
-        }
-        let debt = std::mem::take(&mut pool.pending_debt);
-        let debt_asset = pool.debt_asset;
-        // A Liquity book has one collateral asset: the debt goes with the first asset that active
-        // troves hold; collateral of an asset no active trove holds goes to the treasury.
-        let mut remaining_debt = debt;
-        let mut events = Vec::new();
-        for a in 0..pool.pending_collateral.len() {
-            let collateral = std::mem::take(&mut pool.pending_collateral[a]);
-            let base = pool.system_collateral[a];
-            if base <= 0.0 {
-                protocol.treasury[a] += collateral;
-                continue;
-            }
-            let debt_share = std::mem::take(&mut remaining_debt);
-            if collateral <= 0.0 && debt_share <= 0.0 {
-                continue;
-            }
-            let mut troves = 0;
-            protocol.touched.all = true;
-            for account in &mut protocol.accounts {
-                if account.debt <= 0.0 {
-                    continue;
-                }
-                if let Some(slot) = account.collateral.iter_mut().find(|c| c.0.index() == a) {
-                    let share = slot.1 / base;
-                    slot.1 += collateral * share;
-                    account.debt += debt_share * share;
-                    troves += 1;
-                }
-            }
-            pool.system_collateral[a] += collateral;
-            pool.system_debt += debt_share;
-            events.push((a, collateral, debt_share, troves));
-        }
-        protocol.index = LiquidationIndex::build(&info.params, &protocol.accounts);
-        let spread: f64 = events.iter().map(|e| e.2).sum();
-        for (a, collateral, debt, troves) in events {
-            self.emit(
-                round,
-                EventKind::Redistributed {
-                    protocol: p,
-                    collateral_asset: AssetId(a as u32),
-                    collateral,
-                    debt,
-                    troves,
-                },
-            );
-        }
-        // With no active trove left to take it, the debt is written off.
-        let orphaned = debt - spread;
-        if orphaned > 1e-9 * debt.max(1.0) {
-            let debt_price = prices[debt_asset.index()];
-            self.book_bad_debt(p, AccountId(0), debt_asset, orphaned, debt_price, round);
-        }
-    }
-
-    /// Tries the protocol's keepers in order; the first with capital and a profitable trade
-    /// liquidates (with its strategy: one call, or two). Returns whether one did.
-    fn liquidate_account(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        health_factor: f64,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        // Keepers seize the collateral worth the most first.
-        let Some((collateral_asset, _)) = richest_collateral(account, prices) else {
-            return false;
-        };
-        let price = |a: AssetId| prices[a.index()];
-        let debt_price = prices[account.debt_asset.index()];
-        let rule = info.params.liquidation;
-        let target = Target::Account(p, id);
-        let mut keepers = info.keepers.clone();
-        // A keeper whose call got into an earlier block goes first.
-        keepers
-            .sort_by_key(|&k| !self.holds_included(Sender::Keeper(k), TxKind::Liquidate, target));
-        for &k in &keepers {
-            let keeper = &world.keepers[k.index()].spec;
-            let budget = (self.path.state.keepers[k.index()].available(keeper.capital)
-                / debt_price)
-                .min(self.allowance_usd(p) / debt_price);
-            if budget <= 0.0 {
-                continue;
-            }
-            if keeper.strategy == KeeperStrategy::TwoStep && rule.has_close_factor() {
-                // First repay just enough to leave the account barely liquidatable, then call
-                // again for the close factor of what is left: more bonus than one call.
-                let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-                let cap = rule.max_repay(account, health_factor, collateral_asset, &price);
-                let first = rule
-                    .repay_to_health(
-                        &info.params,
-                        account,
-                        collateral_asset,
-                        &price,
-                        TWO_STEP_TARGET,
-                    )
-                    .filter(|&r| r < cap);
-                if let Some(first) = first {
-                    if self.call(
-                        p,
-                        id,
-                        k,
-                        health_factor,
-                        collateral_asset,
-                        first.min(budget),
-                        prices,
-                        round,
-                    ) {
-                        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-                        let health = account.health_factor(&info.params, &price);
-                        let budget = (self.path.state.keepers[k.index()].available(keeper.capital)
-                            / debt_price)
-                            .min(self.allowance_usd(p) / debt_price);
-                        if health < 1.0
-                            && budget > 0.0
-                            && account.collateral_of(collateral_asset) > 0.0
-                        {
-                            self.call(p, id, k, health, collateral_asset, budget, prices, round);
-                        }
-                        return true;
-                    }
-                    continue;
-                }
-            }
-            if self.call(
-                p,
-                id,
-                k,
-                health_factor,
-                collateral_asset,
-                budget,
-                prices,
-                round,
-            ) {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Annualised realised volatility of the protocol's price of `asset` over the last `window`
-    /// seconds of step-end prices (0 until two prices are known).
-    fn realised_volatility(&self, p: ProtocolId, asset: AssetId, window: u64) -> f64 {
-        let history = &self.path.price_history[p.index()][asset.index()];
-        let step = self.world.simulation.step_seconds;
-        let keep = (window / step) as usize + 1;
-        let prices: Vec<f64> = history.iter().rev().take(keep).copied().collect();
-        if prices.len() < 3 {
-            return 0.0;
-        }
-        let returns: Vec<f64> = prices.windows(2).map(|w| (w[0] / w[1]).ln()).collect();
-        let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-        let variance =
-            returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
-        (variance * cascade_model::SECONDS_PER_YEAR / step as f64).sqrt()
-    }
-
-    /// Queues `units` that keeper `k` will sell on venue `v` at the end of the round, valued at
-    /// `oracle_price` for the slippage measure.
-    fn queue_sale(&mut self, k: KeeperId, v: VenueId, units: f64, oracle_price: f64) {
-        let sale = PendingSale {
-            keeper: k,
-            venue: v,
-            units,
-            oracle_value: units * oracle_price,
-        };
-        let delay = self.world.keepers[k.index()].spec.sale_delay;
-        if delay > 0 {
-            self.path.delayed_sales.push((self.path.time + delay, sale));
-            return;
-        }
-        self.path.pending_by_venue[v.index()] += units;
-        self.path.pending.push(sale);
     }
 
     /// Seized collateral whose delay has passed reaches its venue: it is sold at the end of the
     /// step's first cascade round.
     fn release_delayed_sales(&mut self) {
-        if self.path.delayed_sales.is_empty() {
+        let sales = &mut self.path.sales;
+        if sales.delayed.is_empty() {
             return;
         }
         let now = self.path.time;
-        let mut kept = Vec::with_capacity(self.path.delayed_sales.len());
-        for (due, sale) in std::mem::take(&mut self.path.delayed_sales) {
+        let mut kept = Vec::with_capacity(sales.delayed.len());
+        for (due, sale) in std::mem::take(&mut sales.delayed) {
             if due <= now {
-                self.path.pending_by_venue[sale.venue.index()] += sale.units;
-                self.path.pending.push(sale);
+                sales.by_venue[sale.venue.index()] += sale.units;
+                sales.pending.push(sale);
             } else {
                 kept.push((due, sale));
             }
         }
-        self.path.delayed_sales = kept;
-    }
-
-    /// USD of debt the protocol may still liquidate this step under its rate limit.
-    fn allowance_usd(&self, p: ProtocolId) -> f64 {
-        self.world.protocols[p.index()]
-            .params
-            .step_limit_usd
-            .map_or(f64::INFINITY, |limit| {
-                (limit - self.path.step_liquidated[p.index()]).max(0.0)
-            })
-    }
-
-    /// One liquidation call by keeper `k` asking to repay at most `requested` debt units, if the
-    /// protocol allows it and the keeper finds it worth its minimum profit. Returns whether it
-    /// executed.
-    #[allow(clippy::too_many_arguments)]
-    fn call(
-        &mut self,
-        p: ProtocolId,
-        id: AccountId,
-        k: KeeperId,
-        health_factor: f64,
-        collateral_asset: AssetId,
-        requested: f64,
-        prices: &[f64],
-        round: u32,
-    ) -> bool {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let keeper = &world.keepers[k.index()].spec;
-        let price = |a: AssetId| prices[a.index()];
-        let account = &self.path.state.protocols[p.index()].accounts[id.index()];
-        let debt_asset = account.debt_asset;
-        let (debt_price, collateral_price) = (price(debt_asset), price(collateral_asset));
-        let volatility = match info.params.liquidation {
-            LiquidationRule::FixedSpread(rule) if rule.volatility_slope > 0.0 => {
-                self.realised_volatility(p, collateral_asset, rule.volatility_window)
-            }
-            _ => 0.0,
-        };
-        let Some(seizure) = info.params.liquidation.call_in(
-            &info.params,
-            account,
-            health_factor,
-            collateral_asset,
-            &price,
-            requested,
-            volatility,
-        ) else {
-            return false;
-        };
-        let venue = keeper.sell_on[collateral_asset.index()];
-        let value = match venue {
-            Some(v) => {
-                let fundamental = self.path.state.fundamentals[collateral_asset.index()].price();
-                let venue_state = &self.path.state.venues[v.index()];
-                let already = self.path.pending_by_venue[v.index()];
-                let (_, before) = venue_state.sale_from(fundamental, 0.0, already);
-                let (_, after) =
-                    venue_state.sale_from(fundamental, 0.0, already + seizure.to_liquidator);
-                after - before
-            }
-            None => seizure.to_liquidator * collateral_price,
-        };
-        let cost = seizure.debt_repaid * debt_price;
-        if value - cost - self.expected_gas_usd(k, TxKind::Liquidate) < keeper.min_profit {
-            return false;
-        }
-        let target = Target::Account(p, id);
-        if self
-            .transact(Sender::Keeper(k), TxKind::Liquidate, target, 0.0, round)
-            .is_none()
-        {
-            return false;
-        }
-        self.path.step_liquidated[p.index()] += cost;
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        account.debt -= seizure.debt_repaid;
-        if let Some(slot) = account
-            .collateral
-            .iter_mut()
-            .find(|c| c.0 == collateral_asset)
-        {
-            slot.1 = (slot.1 - seizure.collateral_seized).max(0.0);
-        }
-        let account = &protocol.accounts[id.index()];
-        let closes = account.debt <= 0.0
-            || !account.has_collateral()
-            || account.health_factor(&info.params, &price) >= 1.0;
-        let since = &mut self.path.liquidatable_since[p.index()][id.index()];
-        let liquidatable_since = if *since == NOT_LIQUIDATABLE {
-            self.path.time
-        } else {
-            *since
-        };
-        if closes {
-            *since = NOT_LIQUIDATABLE;
-        }
-        protocol.treasury[collateral_asset.index()] += seizure.protocol_fee;
-        if let Some(losses) = protocol.losses.as_mut() {
-            losses.record_fees(seizure.protocol_fee * collateral_price);
-        }
-        let book = &mut self.path.state.keepers[k.index()];
-        book.spent += cost;
-        book.receive(collateral_asset, seizure.to_liquidator);
-        if let Some(v) = venue {
-            self.queue_sale(k, v, seizure.to_liquidator, collateral_price);
-        }
-        self.emit(
-            round,
-            EventKind::Liquidation(LiquidationRecord {
-                protocol: p,
-                account: id,
-                keeper: k,
-                health_factor,
-                collateral_asset,
-                collateral_seized: seizure.collateral_seized,
-                to_keeper: seizure.to_liquidator,
-                protocol_fee: seizure.protocol_fee,
-                collateral_price,
-                debt_asset,
-                debt_repaid: seizure.debt_repaid,
-                debt_price,
-                liquidatable_since,
-                closes,
-            }),
-        );
-        self.settle_account(p, id, prices, round);
-        true
-    }
-
-    /// After a call: an account left owing with no collateral has its debt written off if the
-    /// protocol's rule says so, and otherwise leaves the index (nothing more can be seized);
-    /// any other account is re-indexed at its new trigger.
-    fn settle_account(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
-        let world = self.world;
-        let info = &world.protocols[p.index()];
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = &protocol.accounts[id.index()];
-        if !account.has_collateral() && account.debt > 0.0 {
-            if info.params.liquidation.writes_off_bad_debt() {
-                self.write_off(p, id, prices, round);
-            } else {
-                protocol.index.forget(id);
-            }
-        } else {
-            protocol.index.update(&info.params, id, account);
-        }
-    }
-
-    /// Writes off the debt of an account with no collateral left.
-    fn write_off(&mut self, p: ProtocolId, id: AccountId, prices: &[f64], round: u32) {
-        let world = self.world;
-        let protocol = &mut self.path.state.protocols[p.index()];
-        let account = protocol.account_mut(id);
-        let amount = account.debt;
-        let debt_asset = account.debt_asset;
-        account.debt = 0.0;
-        protocol.index.update(
-            &world.protocols[p.index()].params,
-            id,
-            &protocol.accounts[id.index()],
-        );
-        self.book_bad_debt(p, id, debt_asset, amount, prices[debt_asset.index()], round);
-    }
-
-    /// Books debt that will not be repaid: the protocol's insurance fund (if any) takes it at
-    /// the end of the step, and a `BadDebt` event records it.
-    fn book_bad_debt(
-        &mut self,
-        p: ProtocolId,
-        account: AccountId,
-        debt_asset: AssetId,
-        amount: f64,
-        debt_price: f64,
-        round: u32,
-    ) {
-        let usd = amount * debt_price;
-        if let Some(losses) = self.path.state.protocols[p.index()].losses.as_mut() {
-            losses.record_bad_debt(usd);
-        }
-        let kind = EventKind::BadDebt {
-            protocol: p,
-            account,
-            debt_asset,
-            amount,
-            usd,
-        };
-        self.emit(round, kind);
+        sales.delayed = kept;
     }
 
     /// Sells what keepers seized this round, one sale per keeper and venue, in keeper order.
     fn flush_sales(&mut self, round: u32) {
-        if self.path.pending.is_empty() {
+        if self.path.sales.pending.is_empty() {
             return;
         }
-        let mut pending = std::mem::take(&mut self.path.pending);
+        let mut pending = std::mem::take(&mut self.path.sales.pending);
         pending.sort_by_key(|s| (s.keeper, s.venue));
         let mut i = 0;
         while i < pending.len() {
@@ -2327,19 +734,18 @@ impl Cx<'_> {
             );
         }
         pending.clear();
-        self.path.pending = pending;
-        self.path.pending_by_venue.iter_mut().for_each(|x| *x = 0.0);
+        self.path.sales.pending = pending;
+        self.path.sales.by_venue.iter_mut().for_each(|x| *x = 0.0);
     }
 
-    /// End of run: mark every protocol's open book and every keeper's balances.
+    /// End of run: mark every protocol's open book (with what its mechanism holds of it), each
+    /// mechanism's own balances, every perp exchange's book and every keeper's balances.
     fn mark(&mut self) {
         let world = self.world;
         let n = world.assets.len();
         for p in 0..world.protocols.len() {
             let id = ProtocolId(p as u32);
-            let prices: Vec<f64> = (0..n)
-                .map(|a| world.protocol_price(&self.path.state, id, AssetId(a as u32)))
-                .collect();
+            let prices = self.protocol_prices(id);
             let price = |a: AssetId| prices[a.index()];
             let protocol = &self.path.state.protocols[p];
             let mut collateral = vec![0.0; n];
@@ -2359,75 +765,30 @@ impl Cx<'_> {
                     unrealised += (d - c).max(0.0);
                 }
             }
-            let mut in_auction_collateral = vec![0.0; n];
-            let mut in_auction_debt = vec![0.0; n];
-            for auction in &protocol.auctions {
-                let owed = (auction.debt - auction.raised).max(0.0);
-                in_auction_collateral[auction.collateral_asset.index()] += auction.lot;
-                in_auction_debt[auction.debt_asset.index()] += owed;
-                unrealised += (owed * price(auction.debt_asset)
-                    - auction.lot * price(auction.collateral_asset))
-                .max(0.0);
-            }
-            for flip in &protocol.flips {
-                // Nothing is raised before the deal: the whole debt is still owed.
-                in_auction_collateral[flip.collateral_asset.index()] += flip.lot;
-                in_auction_debt[flip.debt_asset.index()] += flip.debt;
-                unrealised += (flip.debt * price(flip.debt_asset)
-                    - flip.lot * price(flip.collateral_asset))
-                .max(0.0);
-            }
-            let treasury = protocol.treasury.clone();
-            self.emit(
-                0,
-                EventKind::PositionsMarked(Box::new(BookMark {
-                    protocol: id,
-                    open_accounts: open,
-                    collateral,
-                    debt,
-                    treasury,
-                    debt_usd,
-                    collateral_usd,
-                    unrealised_bad_debt_usd: unrealised,
-                    in_auction_collateral,
-                    in_auction_debt,
-                })),
-            );
+            let mut mark = BookMark {
+                protocol: id,
+                open_accounts: open,
+                collateral,
+                debt,
+                treasury: protocol.treasury.clone(),
+                debt_usd,
+                collateral_usd,
+                unrealised_bad_debt_usd: unrealised,
+                in_auction_collateral: vec![0.0; n],
+                in_auction_debt: vec![0.0; n],
+            };
+            // Running auctions, where the mechanism has them.
+            self.path.state.mechanisms[p].mark_book(&prices, &mut mark);
+            self.emit(0, EventKind::PositionsMarked(Box::new(mark)));
         }
         for p in 0..world.protocols.len() {
-            if let Some(pool) = self.path.state.protocols[p].stability_pool.clone() {
-                self.emit(
-                    0,
-                    EventKind::StabilityPoolMarked {
-                        protocol: ProtocolId(p as u32),
-                        deposits: pool.deposits,
-                        product: pool.product,
-                        gains: pool.gains,
-                    },
-                );
-            }
-            if let Some(state) = self.path.state.protocols[p].comet.clone() {
-                self.emit(
-                    0,
-                    EventKind::CometMarked {
-                        protocol: ProtocolId(p as u32),
-                        reserves_usd: state.reserves_usd,
-                        held: state.held,
-                    },
-                );
-            }
-            if let Some(vault) = self.path.state.protocols[p].backstop.clone() {
-                self.emit(
-                    0,
-                    EventKind::BackstopMarked {
-                        protocol: ProtocolId(p as u32),
-                        spent: vault.spent,
-                        received: vault.received,
-                        cost_basis_usd: vault.cost_basis.iter().sum(),
-                        inventory: vault.inventory,
-                    },
-                );
-            }
+            let mut cx = MarkCx {
+                id: ProtocolId(p as u32),
+                step: self.path.step,
+                time: self.path.time,
+                sink: &mut *self.sink,
+            };
+            self.path.state.mechanisms[p].mark(&mut cx);
         }
         self.mark_perps();
         for k in 0..world.keepers.len() {
@@ -2444,14 +805,4 @@ impl Cx<'_> {
             );
         }
     }
-}
-
-/// The account's collateral worth the most at `prices`, which liquidators seize first.
-fn richest_collateral(account: &Account, prices: &[f64]) -> Option<(AssetId, f64)> {
-    account
-        .collateral
-        .iter()
-        .filter(|c| c.1 > 0.0)
-        .max_by(|a, b| (a.1 * prices[a.0.index()]).total_cmp(&(b.1 * prices[b.0.index()])))
-        .copied()
 }

@@ -1,16 +1,11 @@
 //! The world: constant description of a simulation and its initial state.
 
-use cascade_model::auction::Auction;
-use cascade_model::auction::english::Flip;
-use cascade_model::backstop::BackstopVault;
 use cascade_model::borrower::{BorrowerAction, BorrowerBehaviour};
 use cascade_model::chain::ChainParams;
-use cascade_model::comet::CometState;
 use cascade_model::fundamental::{Fundamental, Shock};
 use cascade_model::ids::{AccountId, AssetId, OracleId, PerpId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
-use cascade_model::lending::{Account, LendingParams, LiquidationIndex, LiquidationRule};
-use cascade_model::liquity::StabilityPool;
+use cascade_model::lending::{Account, LendingParams, LiquidationIndex};
 use cascade_model::loss::{InsuranceParams, LossAbsorber};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::PerpAccount;
@@ -19,6 +14,8 @@ use cascade_model::perp::params::{PerpMarketParams, PerpParams, mark_price};
 use cascade_model::venue::{LiquiditySchedule, Venue};
 use rayon::prelude::*;
 use std::sync::Arc;
+
+use crate::engine::mechanism::MechanismState;
 
 /// Run-wide settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -146,20 +143,6 @@ pub struct ProtocolState {
     pub treasury: Vec<f64>,
     /// Insurance fund and shortfall state, if the protocol has one.
     pub losses: Option<LossAbsorber>,
-    /// Running Dutch auctions, in kick order.
-    pub auctions: Vec<Auction>,
-    /// Auctions kicked so far (the next auction's id).
-    pub auctions_kicked: u32,
-    /// Tab (USD) in running auctions, against the `hole` limit (`Dirt`).
-    pub dirt: f64,
-    /// Running English auctions, in kick order.
-    pub flips: Vec<Flip>,
-    /// The backstop vault, for protocols that liquidate by transfer.
-    pub backstop: Option<BackstopVault>,
-    /// Reserves and held collateral, for Compound III protocols.
-    pub comet: Option<CometState>,
-    /// The Stability Pool and system totals, for Liquity protocols.
-    pub stability_pool: Option<StabilityPool>,
     /// Per account, what its owner holds outside the protocol to act with: units of the account's
     /// first collateral asset (top-ups) or of its debt asset (repayments); empty when no owner of
     /// the protocol acts.
@@ -170,7 +153,7 @@ pub struct ProtocolState {
 
 impl ProtocolState {
     /// Account `id`, to change: every change of an account during a path goes through here (or
-    /// [`ProtocolState::accounts_mut`]), which records it for [`crate::Engine::reset`].
+    /// setting `touched.all`), which records it for [`crate::Engine::reset`].
     pub(crate) fn account_mut(&mut self, id: AccountId) -> &mut Account {
         self.touched.mark(id.0, self.accounts.len());
         &mut self.accounts[id.index()]
@@ -212,13 +195,6 @@ impl ProtocolState {
         self.touched.clear();
         self.treasury.clone_from(&initial.treasury);
         self.losses.clone_from(&initial.losses);
-        self.auctions.clone_from(&initial.auctions);
-        self.auctions_kicked = initial.auctions_kicked;
-        self.dirt = initial.dirt;
-        self.flips.clone_from(&initial.flips);
-        self.backstop.clone_from(&initial.backstop);
-        self.comet.clone_from(&initial.comet);
-        self.stability_pool.clone_from(&initial.stability_pool);
     }
 
     /// Account `id` and its owner's wallet, to change.
@@ -415,6 +391,9 @@ pub struct State {
     pub keepers: Vec<KeeperBook>,
     /// Perpetual-swap exchanges.
     pub perps: Vec<PerpState>,
+    /// Per protocol: its liquidation mechanism's rules and state (running auctions, a pool, a
+    /// vault, reserves, the prices its rules look back at), beside the protocol's book.
+    pub(crate) mechanisms: Vec<MechanismState>,
 }
 
 impl State {
@@ -429,6 +408,7 @@ impl State {
         }
         self.keepers.clone_from(&initial.keepers);
         self.perps.clone_from(&initial.perps);
+        self.mechanisms.clone_from(&initial.mechanisms);
     }
 
     /// A copy for a new path. The account books, the bulk of it, are copied in parallel (in
@@ -447,13 +427,6 @@ impl State {
                     index,
                     treasury: p.treasury.clone(),
                     losses: p.losses.clone(),
-                    auctions: p.auctions.clone(),
-                    auctions_kicked: p.auctions_kicked,
-                    dirt: p.dirt,
-                    flips: p.flips.clone(),
-                    backstop: p.backstop.clone(),
-                    comet: p.comet.clone(),
-                    stability_pool: p.stability_pool.clone(),
                     wallets: p.wallets.clone(),
                     touched: Touched::default(),
                 }
@@ -466,6 +439,7 @@ impl State {
             protocols,
             keepers: self.keepers.clone(),
             perps: self.perps.clone(),
+            mechanisms: self.mechanisms.clone(),
         }
     }
 }
@@ -552,40 +526,24 @@ impl World {
         let (oracle_info, oracle_state): (Vec<_>, Vec<_>) = oracles.into_iter().unzip();
         let mut protocol_info = Vec::with_capacity(protocols.len());
         let mut protocol_state = Vec::with_capacity(protocols.len());
+        let mut mechanisms = Vec::with_capacity(protocols.len());
         for (info, accounts) in protocols {
             let index = LiquidationIndex::build(&info.params, &accounts);
-            let stability_pool = match info.params.liquidation {
-                LiquidationRule::Liquity(l) => {
-                    let mut collateral = vec![0.0; asset_count];
-                    let mut debt = 0.0;
-                    let mut active = 0;
-                    let debt_asset = accounts
-                        .iter()
-                        .find(|a| a.debt > 0.0)
-                        .map_or(AssetId(0), |a| a.debt_asset);
-                    for account in &accounts {
-                        if account.debt > 0.0 {
-                            active += 1;
-                            for &(asset, units) in &account.collateral {
-                                collateral[asset.index()] += units;
-                            }
-                            debt += account.debt;
-                        }
-                    }
-                    Some(StabilityPool {
-                        deposits: l.stability_pool,
-                        product: 1.0,
-                        gains: vec![0.0; asset_count],
-                        system_collateral: collateral,
-                        system_debt: debt,
-                        pending_collateral: vec![0.0; asset_count],
-                        pending_debt: 0.0,
-                        debt_asset,
-                        active_troves: active,
-                    })
-                }
-                _ => None,
-            };
+            let prices: Vec<f64> = (0..asset_count)
+                .map(|a| {
+                    price_seen(
+                        &info.oracle_for,
+                        &oracle_state,
+                        &fundamentals,
+                        AssetId(a as u32),
+                    )
+                })
+                .collect();
+            mechanisms.push(MechanismState::open(
+                &info.params.liquidation,
+                &accounts,
+                &prices,
+            ));
             let wallets = if info.borrowers.is_empty() {
                 Vec::new()
             } else {
@@ -611,20 +569,6 @@ impl World {
                 index,
                 treasury: vec![0.0; asset_count],
                 losses: info.insurance.map(LossAbsorber::new),
-                auctions: Vec::new(),
-                auctions_kicked: 0,
-                dirt: 0.0,
-                flips: Vec::new(),
-                backstop: matches!(info.params.liquidation, LiquidationRule::Backstop(_))
-                    .then(|| BackstopVault::new(asset_count)),
-                stability_pool,
-                comet: match info.params.liquidation {
-                    LiquidationRule::CometAbsorb(c) => Some(CometState {
-                        reserves_usd: c.initial_reserves_usd,
-                        held: vec![0.0; asset_count],
-                    }),
-                    _ => None,
-                },
             });
             protocol_info.push(info);
         }
@@ -662,6 +606,7 @@ impl World {
                 protocols: protocol_state,
                 keepers: keeper_books,
                 perps: perp_state,
+                mechanisms,
             },
         }
     }
@@ -693,10 +638,26 @@ impl World {
     /// The price a protocol sees for `asset` in `state`: its oracle's published price, or the
     /// fundamental when the protocol names no oracle for the asset.
     pub fn protocol_price(&self, state: &State, protocol: ProtocolId, asset: AssetId) -> f64 {
-        match self.protocols[protocol.index()].oracle_for[asset.index()] {
-            Some(oracle) => state.oracles[oracle.index()].published(),
-            None => state.fundamentals[asset.index()].price(),
-        }
+        price_seen(
+            &self.protocols[protocol.index()].oracle_for,
+            &state.oracles,
+            &state.fundamentals,
+            asset,
+        )
+    }
+}
+
+/// The price of `asset` for a protocol reading `oracle_for`: its oracle's published price, or
+/// the fundamental when it names no oracle for the asset.
+fn price_seen(
+    oracle_for: &[Option<OracleId>],
+    oracles: &[Oracle],
+    fundamentals: &[Fundamental],
+    asset: AssetId,
+) -> f64 {
+    match oracle_for[asset.index()] {
+        Some(oracle) => oracles[oracle.index()].published(),
+        None => fundamentals[asset.index()].price(),
     }
 }
 

@@ -179,7 +179,12 @@ fn transfer_moves_the_price_less_than_selling_on_the_bundled_scenario() {
     let text = std::fs::read_to_string(&path).expect("the example");
     let drop = |mechanism: &str| {
         let mut file = cascade_scenario::parse(&text, &path).expect("parses");
-        cascade_scenario::mechanism::apply(&mut file, mechanism).expect("known");
+        cascade_scenario::mechanism::apply(
+            &mut file,
+            mechanism,
+            &cascade_scenario::mechanism::Baseline::default(),
+        )
+        .expect("known");
         let scenario = cascade_scenario::from_parsed(file, &text, &path, &repo().join("examples"))
             .expect("valid");
         run(scenario).summary.assets["ETH"].total_drop

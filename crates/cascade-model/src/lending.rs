@@ -179,7 +179,9 @@ impl LiquidationRule {
             | Self::Backstop(_)
             | Self::CometAbsorb(_)
             | Self::Liquity(_) => 0.0,
-            _ => collateral.liquidation_bonus,
+            Self::FixedSpread(_) | Self::AaveV3 { .. } | Self::CompoundV2 { .. } => {
+                collateral.liquidation_bonus
+            }
         }
     }
 

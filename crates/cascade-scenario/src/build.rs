@@ -37,6 +37,7 @@ use smallvec::smallvec;
 use crate::data::{self, BookSide};
 use crate::error::{InputError, ScenarioError};
 use crate::generate;
+use crate::mechanism::MechanismKind;
 use crate::path::{FieldPath, Locator};
 use crate::preset::PresetKind;
 use crate::schema::*;
@@ -1885,131 +1886,71 @@ impl<'a> Builder<'a> {
     ) -> (LiquidationRule, Option<f64>) {
         let mechanism = l.mechanism.as_str();
         let ctx = format!("for mechanism {mechanism:?}");
-        let known = [
-            "fixed_spread",
-            "aave_v3",
-            "compound_v2",
-            "morpho_blue",
-            "euler_v2",
-            "dutch_auction",
-            "english_auction",
-            "backstop",
-            "compound_v3",
-            "liquity_v1",
-        ];
-        if !known.contains(&mechanism) {
+        let Some(entry) = crate::mechanism::find(mechanism) else {
             self.fail(
                 &at.key("mechanism"),
                 format!("{mechanism:?}"),
-                "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop, compound_v3, liquity_v1",
+                format!(
+                    "unknown liquidation mechanism; expected one of {}",
+                    crate::mechanism::names()
+                ),
             );
             return (LiquidationRule::MorphoBlue, Some(0.0));
-        }
-        // Which keys each mechanism takes; any other given key is an error.
-        let auction: &[&str] = &["dutch_auction"];
-        let auctions: &[&str] = &["dutch_auction", "english_auction"];
-        let penalised: &[&str] = &["dutch_auction", "english_auction", "backstop"];
-        let backstop: &[&str] = &["backstop"];
-        let english: &[&str] = &["english_auction"];
-        let comet: &[&str] = &["compound_v3"];
-        let liquity: &[&str] = &["liquity_v1"];
-        let applies: [(&str, bool, &[&str]); 37] = [
-            (
-                "volatility_slope",
-                l.volatility_slope.is_some(),
-                &["fixed_spread"],
-            ),
+        };
+        // The keys given; any the mechanism does not take (its registry entry's) is an error.
+        let given: [(&str, bool); 37] = [
+            ("volatility_slope", l.volatility_slope.is_some()),
             (
                 "volatility_window_seconds",
                 l.volatility_window_seconds.is_some(),
-                &["fixed_spread"],
             ),
-            (
-                "stability_pool_usd",
-                l.stability_pool_usd.is_some(),
-                liquity,
-            ),
-            ("ccr", l.ccr.is_some(), liquity),
-            ("gas_compensation", l.gas_compensation.is_some(), liquity),
-            (
-                "collateral_gas_share",
-                l.collateral_gas_share.is_some(),
-                liquity,
-            ),
+            ("stability_pool_usd", l.stability_pool_usd.is_some()),
+            ("ccr", l.ccr.is_some()),
+            ("gas_compensation", l.gas_compensation.is_some()),
+            ("collateral_gas_share", l.collateral_gas_share.is_some()),
             (
                 "store_front_price_factor",
                 l.store_front_price_factor.is_some(),
-                comet,
             ),
-            (
-                "target_reserves_usd",
-                l.target_reserves_usd.is_some(),
-                comet,
-            ),
-            (
-                "initial_reserves_usd",
-                l.initial_reserves_usd.is_some(),
-                comet,
-            ),
-            ("bonus_slope", l.bonus_slope.is_some(), &["fixed_spread"]),
-            ("bonus_cap", l.bonus_cap.is_some(), &["fixed_spread"]),
-            ("unwind", l.unwind.is_some(), backstop),
+            ("target_reserves_usd", l.target_reserves_usd.is_some()),
+            ("initial_reserves_usd", l.initial_reserves_usd.is_some()),
+            ("bonus_slope", l.bonus_slope.is_some()),
+            ("bonus_cap", l.bonus_cap.is_some()),
+            ("unwind", l.unwind.is_some()),
             (
                 "unwind_fraction_per_hour",
                 l.unwind_fraction_per_hour.is_some(),
-                backstop,
             ),
-            (
-                "backstop_capital_usd",
-                l.backstop_capital_usd.is_some(),
-                backstop,
-            ),
-            ("beg", l.beg.is_some(), english),
-            ("ttl_seconds", l.ttl_seconds.is_some(), english),
-            ("lump_units", l.lump_units.is_some(), english),
-            ("buf", l.buf.is_some(), auction),
-            ("curve", l.curve.is_some(), auction),
-            ("tau_seconds", l.tau_seconds.is_some(), auctions),
-            ("step_seconds", l.step_seconds.is_some(), auction),
-            ("cut", l.cut.is_some(), auction),
-            ("tail_seconds", l.tail_seconds.is_some(), auction),
-            ("cusp", l.cusp.is_some(), auction),
-            ("penalty", l.penalty.is_some(), penalised),
-            ("tip_usd", l.tip_usd.is_some(), auction),
-            ("chip", l.chip.is_some(), auction),
-            ("dust_usd", l.dust_usd.is_some(), auction),
-            ("hole_usd", l.hole_usd.is_some(), auction),
-            ("circuit_breaker", l.circuit_breaker.is_some(), auction),
-            (
-                "bonus",
-                l.bonus.is_some(),
-                &["fixed_spread", "aave_v3", "compound_v2"],
-            ),
-            (
-                "close_factor",
-                l.close_factor.is_some(),
-                &["fixed_spread", "compound_v2"],
-            ),
+            ("backstop_capital_usd", l.backstop_capital_usd.is_some()),
+            ("beg", l.beg.is_some()),
+            ("ttl_seconds", l.ttl_seconds.is_some()),
+            ("lump_units", l.lump_units.is_some()),
+            ("buf", l.buf.is_some()),
+            ("curve", l.curve.is_some()),
+            ("tau_seconds", l.tau_seconds.is_some()),
+            ("step_seconds", l.step_seconds.is_some()),
+            ("cut", l.cut.is_some()),
+            ("tail_seconds", l.tail_seconds.is_some()),
+            ("cusp", l.cusp.is_some()),
+            ("penalty", l.penalty.is_some()),
+            ("tip_usd", l.tip_usd.is_some()),
+            ("chip", l.chip.is_some()),
+            ("dust_usd", l.dust_usd.is_some()),
+            ("hole_usd", l.hole_usd.is_some()),
+            ("circuit_breaker", l.circuit_breaker.is_some()),
+            ("bonus", l.bonus.is_some()),
+            ("close_factor", l.close_factor.is_some()),
             (
                 "full_close_below_health_factor",
                 l.full_close_below_health_factor.is_some(),
-                &["fixed_spread"],
             ),
-            (
-                "protocol_fee",
-                l.protocol_fee.is_some(),
-                &["fixed_spread", "aave_v3"],
-            ),
-            ("version", l.version.is_some(), &["aave_v3"]),
-            (
-                "protocol_seize_share",
-                l.protocol_seize_share.is_some(),
-                &["compound_v2"],
-            ),
-            ("max_discount", l.max_discount.is_some(), &["euler_v2"]),
+            ("protocol_fee", l.protocol_fee.is_some()),
+            ("version", l.version.is_some()),
+            ("protocol_seize_share", l.protocol_seize_share.is_some()),
+            ("max_discount", l.max_discount.is_some()),
         ];
-        for (name, present, mechanisms) in applies {
-            if present && !mechanisms.contains(&mechanism) {
+        for (name, present) in given {
+            if present && !entry.keys.contains(&name) {
                 self.fail_written(&at.key(name), format!("does not apply {ctx}"));
             }
         }
@@ -2035,8 +1976,8 @@ impl<'a> Builder<'a> {
             );
             fee
         };
-        match mechanism {
-            "fixed_spread" => {
+        match entry.kind {
+            MechanismKind::FixedSpread => {
                 let bonus = bonus(self);
                 let close_factor = self
                     .required(&at.key("close_factor"), &l.close_factor, &ctx)
@@ -2134,7 +2075,7 @@ impl<'a> Builder<'a> {
                 };
                 (LiquidationRule::FixedSpread(rule), Some(bonus))
             }
-            "aave_v3" => {
+            MechanismKind::AaveV3 => {
                 let bonus = bonus(self);
                 let protocol_fee = protocol_fee(self);
                 let version = match self
@@ -2160,7 +2101,7 @@ impl<'a> Builder<'a> {
                     Some(bonus),
                 )
             }
-            "compound_v2" => {
+            MechanismKind::CompoundV2 => {
                 let bonus = bonus(self);
                 let close_factor = self
                     .required(&at.key("close_factor"), &l.close_factor, &ctx)
@@ -2186,17 +2127,17 @@ impl<'a> Builder<'a> {
                     Some(bonus),
                 )
             }
-            "morpho_blue" => (LiquidationRule::MorphoBlue, None),
-            "dutch_auction" => (
+            MechanismKind::MorphoBlue => (LiquidationRule::MorphoBlue, None),
+            MechanismKind::DutchAuction => (
                 LiquidationRule::DutchAuction(self.dutch_auction(at, l)),
                 None,
             ),
-            "english_auction" => (
+            MechanismKind::EnglishAuction => (
                 LiquidationRule::EnglishAuction(self.english_auction(at, l)),
                 None,
             ),
-            "backstop" => (LiquidationRule::Backstop(self.backstop(at, l)), None),
-            "liquity_v1" => {
+            MechanismKind::Backstop => (LiquidationRule::Backstop(self.backstop(at, l)), None),
+            MechanismKind::LiquityV1 => {
                 let ctx = "for mechanism \"liquity_v1\"";
                 let pool = self
                     .required(&at.key("stability_pool_usd"), &l.stability_pool_usd, ctx)
@@ -2238,7 +2179,7 @@ impl<'a> Builder<'a> {
                 };
                 (LiquidationRule::Liquity(params), None)
             }
-            "compound_v3" => {
+            MechanismKind::CompoundV3 => {
                 let ctx = "for mechanism \"compound_v3\"";
                 let sfpf = self
                     .required(
@@ -2276,7 +2217,7 @@ impl<'a> Builder<'a> {
                 };
                 (LiquidationRule::CometAbsorb(params), None)
             }
-            _ => {
+            MechanismKind::EulerV2 => {
                 let max_discount = self
                     .required(&at.key("max_discount"), &l.max_discount, &ctx)
                     .unwrap_or(0.1);

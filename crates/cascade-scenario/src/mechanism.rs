@@ -1,12 +1,20 @@
-//! Named liquidation mechanisms and counterfactuals that `cascade compare` applies to a
-//! scenario, so the same book, prices and keepers can be run under each and measured side by
-//! side.
+//! The liquidation mechanisms a lending protocol can name, in one registry, and what
+//! `cascade compare` applies to a scenario: the same book, prices and keepers run under each
+//! mechanism or counterfactual and measured side by side.
 //!
-//! A *mechanism* switches every lending protocol's liquidation rule ([`apply`]). A protocol
-//! already on the named mechanism keeps its own parameters. Otherwise the mechanism's defaults
-//! apply, reusing the scenario's bonus and protocol fee where the mechanism takes them:
+//! [`MECHANISMS`] is the one list of mechanisms: each entry's name (`liquidation.mechanism` in a
+//! scenario file), what it is, the keys its `liquidation` table takes, what it takes per
+//! collateral asset, and how `cascade compare` switches a protocol to it (its compare targets
+//! and their defaults). The scenario builder validates against it, `cascade compare` and its
+//! `--help` list its targets, and `cascade presets` prints it.
 //!
-//! | name | liquidation table |
+//! A *mechanism* variant switches every lending protocol's liquidation rule ([`apply`]). A
+//! protocol already on the target mechanism (and version) keeps its own parameters. Otherwise
+//! the target's defaults apply, reusing the scenario's bonus and protocol fee where the mechanism
+//! takes them; per-collateral bonuses and liquidation factors are kept, set or removed by what
+//! the mechanism takes ([`CollateralTerms`]):
+//!
+//! | variant | liquidation table |
 //! |---|---|
 //! | `as_is` | the scenario's own |
 //! | `fixed_spread` | bonus (scenario's, else 0.05), close factor 0.5, whole debt at or below health factor 0.95, protocol fee (scenario's, else 0) |
@@ -14,12 +22,14 @@
 //! | `compound_v2` | bonus (scenario's, else 0.08), close factor 0.5, protocol seize share 0.028 |
 //! | `morpho_blue` | Morpho Blue (incentive from the liquidation threshold; per-collateral bonuses removed) |
 //! | `euler_v2` | Euler v2, maximum discount (scenario's, else 0.15; per-collateral bonuses removed) |
-//! | `insurance_fund` | the scenario's own liquidation rule, behind an insurance fund: the scenario's `insurance` table if it has one, else 10,000,000 USD fed by all protocol fees, with shortfalls socialised |
-//! | `backstop` | liquidation via transfer: a vault with unlimited capital takes positions over at a penalty (the scenario's bonus, else 0.05) and sells 10% of its holdings per hour (per-collateral bonuses removed) |
-//! | `english_auction` | Maker Liquidations 1.2 as on ETH-A in March 2020: penalty (the scenario's bonus, else 0.13), beg 3%, ttl 600 s, tau 6 h, lump 50 units (per-collateral bonuses removed) |
 //! | `dutch_auction` | Maker Liquidations 2.0 with ETH-A-like parameters: penalty (the scenario's bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1% (per-collateral bonuses removed) |
+//! | `english_auction` | Maker Liquidations 1.2 as on ETH-A in March 2020: penalty (the scenario's bonus, else 0.13), beg 3%, ttl 600 s, tau 6 h, lump 50 units (per-collateral bonuses removed) |
+//! | `backstop` | liquidation via transfer: a vault with unlimited capital takes positions over at a penalty (the scenario's bonus, else 0.05) and sells 10% of its holdings per hour (per-collateral bonuses removed) |
+//! | `compound_v3` | Compound III: store-front price factor 0.5 (as in REFERENCE-MATH §3's examples), reserves starting at 0 with a target of 0 (absorbed collateral is bought back by keepers while reserves are below their start, i.e. until the protocol has recovered what its absorbs paid out), each collateral's liquidation factor 1 − its bonus (its own, else the scenario's, else 0.07: the 0.93 of `examples/compound-v3-absorb.toml`), per-collateral bonuses removed |
+//! | `liquity_v1` | a Liquity v1 Stability Pool, as the `stability_pool` counterfactual below |
+//! | `insurance_fund` | the scenario's own liquidation rule, behind an insurance fund: the scenario's `insurance` table if it has one, else 10,000,000 USD fed by all protocol fees, with shortfalls socialised |
 //!
-//! (Leaving Compound III, a protocol's per-collateral liquidation factors are removed too: only
+//! (Leaving Compound III, a protocol's per-collateral liquidation factors are removed: only
 //! `compound_v3` takes them.)
 //!
 //! A *counterfactual* changes one other thing about the day, so that a replay can be asked
@@ -29,7 +39,7 @@
 //! |---|---|
 //! | `no_congestion` | the `[chain]` section is removed, with the keys that need one (keepers' `gas` and `gas_budget_usd`, positions' `borrowers.gas`): transactions cost nothing and get in at once. Keepers keep their latency, outages and sale delay; borrowers their behaviour |
 //! | `faster_oracle` | every oracle with `update = "delayed"` (Maker's OSM) becomes `update = "every_read"`, same sources and aggregation, `delay_seconds` removed: it publishes what it reads at every step and re-reads inside the cascade (unless it is a TWAP), instead of one hop late and once per hop. Other oracles are unchanged |
-//! | `stability_pool` | every lending protocol liquidates through a Liquity v1 Stability Pool (`liquity_v1`) with its own liquidation threshold (MCR = 1 / threshold): deposits = [`STABILITY_POOL_SHARE`] (25%) of the protocol's debt at the start, in its debt asset; CCR = MCR + [`RECOVERY_MARGIN`] (0.4, Liquity's 110% → 150%); Liquity's gas compensation; per-collateral bonuses and liquidation factors removed. A protocol already on `liquity_v1` keeps its pool and parameters; one that accepts several collateral assets is an error (a pool takes one) |
+//! | `stability_pool` | every lending protocol liquidates through a Liquity v1 Stability Pool (`liquity_v1`, the same as that mechanism variant) with its own liquidation threshold (MCR = 1 / threshold): deposits = [`STABILITY_POOL_SHARE`] (25%) of the protocol's debt at the start, in its debt asset; CCR = MCR + [`RECOVERY_MARGIN`] (0.4, Liquity's 110% → 150%); Liquity's gas compensation; per-collateral bonuses and liquidation factors removed. A protocol already on `liquity_v1` keeps its pool and parameters; one that accepts several collateral assets is an error (a pool takes one) |
 //!
 //! A *variant* is a mechanism, a counterfactual, or several of them joined by `+`, applied left
 //! to right (`dutch_auction+no_congestion`): comparing `as_is`, `no_congestion`, `dutch_auction`
@@ -45,23 +55,325 @@ use crate::build::perp::{ProtocolKind, section_kind};
 use crate::preset::{self, Preset, PresetKind};
 use crate::schema::{InsuranceSection, LiquidationSection, ScenarioFile};
 
-/// The mechanism names `apply` accepts.
-pub const MECHANISMS: [&str; 11] = [
-    "as_is",
-    "fixed_spread",
-    "aave_v3.2",
-    "aave_v3.3",
-    "compound_v2",
-    "morpho_blue",
-    "euler_v2",
-    "dutch_auction",
-    "english_auction",
-    "backstop",
-    "insurance_fund",
+/// A liquidation mechanism a lending protocol's `liquidation` table can name.
+#[derive(Clone, Copy, Debug)]
+pub struct Mechanism {
+    /// `mechanism = "..."` in a scenario file.
+    pub name: &'static str,
+    /// Which mechanism it is.
+    pub kind: MechanismKind,
+    /// What it is, in one line.
+    pub summary: &'static str,
+    /// The keys its `liquidation` table takes besides `mechanism`; any other is an error.
+    pub keys: &'static [&'static str],
+    /// What it takes per collateral asset besides `ltv` and `liquidation_threshold`.
+    pub collateral: CollateralTerms,
+    /// How `cascade compare` switches a protocol to it.
+    pub compare: &'static [CompareTarget],
+}
+
+/// The mechanisms, one per liquidation rule of the model (`cascade_model::lending::LiquidationRule`
+/// has one variant per kind, the close-factor protocols included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MechanismKind {
+    /// A generic fixed spread.
+    FixedSpread,
+    /// Aave v3, at version 3.2 or 3.3.
+    AaveV3,
+    /// Compound v2.
+    CompoundV2,
+    /// Morpho Blue.
+    MorphoBlue,
+    /// Euler v2.
+    EulerV2,
+    /// Maker Liquidations 2.0: Dutch auctions.
+    DutchAuction,
+    /// Maker Liquidations 1.2: English auctions.
+    EnglishAuction,
+    /// Liquidation via transfer to a backstop vault.
+    Backstop,
+    /// Compound III: absorb and buyCollateral.
+    CompoundV3,
+    /// Liquity v1: the Stability Pool.
+    LiquityV1,
+}
+
+/// What a mechanism takes per collateral asset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CollateralTerms {
+    /// `liquidation_bonus`, defaulting to the `liquidation` table's `bonus`.
+    Bonus,
+    /// `liquidation_factor` (required): the share of the collateral's value an absorbed
+    /// account is credited with.
+    LiquidationFactor,
+    /// Nothing: the incentive is set by the mechanism's own rule.
+    OwnRule,
+}
+
+/// A `cascade compare` variant that switches every lending protocol to a mechanism.
+#[derive(Clone, Copy, Debug)]
+pub struct CompareTarget {
+    /// The variant's name in `--mechanisms`.
+    pub name: &'static str,
+    /// What it sets where the scenario says nothing, in words.
+    pub defaults: &'static str,
+    /// The version the target names, if the mechanism has versions: a protocol on the
+    /// mechanism at another version is switched.
+    version: Option<&'static str>,
+    /// The new `liquidation` table of a protocol switched to the target.
+    liquidation: fn(&Switch<'_>) -> Result<LiquidationSection, String>,
+}
+
+/// What a protocol switched to a compare target starts from.
+struct Switch<'a> {
+    /// The protocol's name.
+    protocol: &'a str,
+    /// Its `liquidation` table (its preset's fixed spread when it has none).
+    old: &'a LiquidationSection,
+    /// Its figures at the start of the scenario as written, if known.
+    start: Option<&'a ProtocolStart>,
+}
+
+/// Every liquidation mechanism, in the order they are listed (in error messages, `--help`,
+/// `cascade presets` and the compare variants).
+pub const MECHANISMS: &[Mechanism] = &[
+    Mechanism {
+        name: "fixed_spread",
+        kind: MechanismKind::FixedSpread,
+        summary: "a generic fixed spread: at most a close factor of the debt per call (all of it at or below a health-factor threshold), collateral at a bonus, a protocol fee on the bonus part",
+        keys: &[
+            "bonus",
+            "close_factor",
+            "full_close_below_health_factor",
+            "protocol_fee",
+            "bonus_slope",
+            "bonus_cap",
+            "volatility_slope",
+            "volatility_window_seconds",
+        ],
+        collateral: CollateralTerms::Bonus,
+        compare: &[CompareTarget {
+            name: "fixed_spread",
+            defaults: "bonus (the scenario's, else 0.05), close factor 0.5, the whole debt at or below health factor 0.95, protocol fee (the scenario's, else 0)",
+            version: None,
+            liquidation: to_fixed_spread,
+        }],
+    },
+    Mechanism {
+        name: "aave_v3",
+        kind: MechanismKind::AaveV3,
+        summary: "Aave v3 at version 3.2 or 3.3: 50% close factor above health factor 0.95; v3.3's dust rule and deficit write-off",
+        keys: &["version", "bonus", "protocol_fee"],
+        collateral: CollateralTerms::Bonus,
+        compare: &[
+            CompareTarget {
+                name: "aave_v3.2",
+                defaults: "version 3.2, bonus (the scenario's, else 0.05), protocol fee (the scenario's, else 0)",
+                version: Some("3.2"),
+                liquidation: to_aave_v3_2,
+            },
+            CompareTarget {
+                name: "aave_v3.3",
+                defaults: "version 3.3, bonus (the scenario's, else 0.05), protocol fee (the scenario's, else 0)",
+                version: Some("3.3"),
+                liquidation: to_aave_v3_3,
+            },
+        ],
+    },
+    Mechanism {
+        name: "compound_v2",
+        kind: MechanismKind::CompoundV2,
+        summary: "Compound v2: a close factor of the borrow per call, collateral at the incentive, a share of it to reserves; nothing written off",
+        keys: &["bonus", "close_factor", "protocol_seize_share"],
+        collateral: CollateralTerms::Bonus,
+        compare: &[CompareTarget {
+            name: "compound_v2",
+            defaults: "bonus (the scenario's, else 0.08), close factor 0.5, protocol seize share 0.028",
+            version: None,
+            liquidation: to_compound_v2,
+        }],
+    },
+    Mechanism {
+        name: "morpho_blue",
+        kind: MechanismKind::MorphoBlue,
+        summary: "Morpho Blue: no close factor, the incentive from the liquidation threshold, bad debt written off once the collateral is gone",
+        keys: &[],
+        collateral: CollateralTerms::OwnRule,
+        compare: &[CompareTarget {
+            name: "morpho_blue",
+            defaults: "the incentive from the liquidation threshold; per-collateral bonuses removed",
+            version: None,
+            liquidation: to_morpho_blue,
+        }],
+    },
+    Mechanism {
+        name: "euler_v2",
+        kind: MechanismKind::EulerV2,
+        summary: "Euler v2: the whole liability repayable at a discount that grows with the shortfall, up to a maximum",
+        keys: &["max_discount"],
+        collateral: CollateralTerms::OwnRule,
+        compare: &[CompareTarget {
+            name: "euler_v2",
+            defaults: "maximum discount (the scenario's, else 0.15); per-collateral bonuses removed",
+            version: None,
+            liquidation: to_euler_v2,
+        }],
+    },
+    Mechanism {
+        name: "dutch_auction",
+        kind: MechanismKind::DutchAuction,
+        summary: "Maker Liquidations 2.0 (Dog + Clipper): vaults sold in Dutch auctions whose price falls until keepers take",
+        keys: &[
+            "buf",
+            "penalty",
+            "curve",
+            "tau_seconds",
+            "step_seconds",
+            "cut",
+            "tail_seconds",
+            "cusp",
+            "tip_usd",
+            "chip",
+            "dust_usd",
+            "hole_usd",
+            "circuit_breaker",
+        ],
+        collateral: CollateralTerms::OwnRule,
+        compare: &[CompareTarget {
+            name: "dutch_auction",
+            defaults: "ETH-A-like: penalty (the scenario's bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1%; per-collateral bonuses removed",
+            version: None,
+            liquidation: to_dutch_auction,
+        }],
+    },
+    Mechanism {
+        name: "english_auction",
+        kind: MechanismKind::EnglishAuction,
+        summary: "Maker Liquidations 1.2 (Cat + Flipper): vaults sold in English auctions, bids rising for the lot then lots falling for the tab",
+        keys: &["penalty", "beg", "ttl_seconds", "tau_seconds", "lump_units"],
+        collateral: CollateralTerms::OwnRule,
+        compare: &[CompareTarget {
+            name: "english_auction",
+            defaults: "as on ETH-A in March 2020: penalty (the scenario's bonus, else 0.13), beg 3%, ttl 600 s, tau 6 h, lump 50 units; per-collateral bonuses removed",
+            version: None,
+            liquidation: to_english_auction,
+        }],
+    },
+    Mechanism {
+        name: "backstop",
+        kind: MechanismKind::Backstop,
+        summary: "liquidation via transfer: a backstop vault takes positions over off the market and unwinds them over time",
+        keys: &[
+            "penalty",
+            "unwind",
+            "unwind_fraction_per_hour",
+            "backstop_capital_usd",
+        ],
+        collateral: CollateralTerms::OwnRule,
+        compare: &[CompareTarget {
+            name: "backstop",
+            defaults: "unlimited capital, penalty (the scenario's bonus, else 0.05), selling 10% of its holdings per hour; per-collateral bonuses removed",
+            version: None,
+            liquidation: to_backstop,
+        }],
+    },
+    Mechanism {
+        name: "compound_v3",
+        kind: MechanismKind::CompoundV3,
+        summary: "Compound III: unhealthy accounts absorbed into the protocol's reserves, keepers buying the collateral at a discount while reserves are below target",
+        keys: &[
+            "store_front_price_factor",
+            "target_reserves_usd",
+            "initial_reserves_usd",
+        ],
+        collateral: CollateralTerms::LiquidationFactor,
+        compare: &[CompareTarget {
+            name: "compound_v3",
+            defaults: "store-front price factor 0.5, reserves starting at 0 with a target of 0 (absorbed collateral is sold until the absorbs are paid back), each collateral's liquidation factor 1 − its bonus (its own, else the scenario's, else 0.07); per-collateral bonuses removed",
+            version: None,
+            liquidation: to_compound_v3,
+        }],
+    },
+    Mechanism {
+        name: "liquity_v1",
+        kind: MechanismKind::LiquityV1,
+        summary: "Liquity v1: troves offset against a Stability Pool, the rest redistributed to the other troves, with a recovery mode",
+        keys: &[
+            "stability_pool_usd",
+            "ccr",
+            "gas_compensation",
+            "collateral_gas_share",
+        ],
+        collateral: CollateralTerms::OwnRule,
+        compare: &[CompareTarget {
+            name: "liquity_v1",
+            defaults: "a Stability Pool of 25% of the protocol's debt at the start, MCR = 1 / the liquidation threshold, CCR = MCR + 0.4, Liquity's gas compensation; one collateral asset only (as stability_pool)",
+            version: None,
+            liquidation: to_liquity_v1,
+        }],
+    },
 ];
 
-/// The counterfactuals [`apply_variant`] accepts besides the mechanisms.
+/// The mechanism named `name` in a scenario file.
+pub fn find(name: &str) -> Option<&'static Mechanism> {
+    MECHANISMS.iter().find(|m| m.name == name)
+}
+
+/// The mechanism names, for messages: `fixed_spread, aave_v3, …`.
+pub fn names() -> String {
+    MECHANISMS
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The variant that leaves the scenario as written.
+const AS_IS: &str = "as_is";
+
+/// The variant that puts every lending protocol behind an insurance fund.
+const INSURANCE_FUND: &str = "insurance_fund";
+
+/// The counterfactuals [`apply_variant`] accepts besides the mechanism variants.
 pub const COUNTERFACTUALS: [&str; 3] = ["no_congestion", "faster_oracle", "stability_pool"];
+
+/// The mechanism variants [`apply`] accepts, in order: `as_is`, every mechanism's compare
+/// targets, `insurance_fund`.
+pub fn mechanism_variants() -> Vec<&'static str> {
+    std::iter::once(AS_IS)
+        .chain(
+            MECHANISMS
+                .iter()
+                .flat_map(|m| m.compare.iter().map(|t| t.name)),
+        )
+        .chain(std::iter::once(INSURANCE_FUND))
+        .collect()
+}
+
+/// The mechanism and compare target of variant `name`.
+fn target(name: &str) -> Option<(&'static Mechanism, &'static CompareTarget)> {
+    MECHANISMS
+        .iter()
+        .find_map(|m| m.compare.iter().find(|t| t.name == name).map(|t| (m, t)))
+}
+
+/// The help of `cascade compare --mechanisms`: every variant it accepts.
+pub fn variants_help() -> String {
+    let mechanisms = mechanism_variants()
+        .into_iter()
+        .map(|name| match name {
+            AS_IS => "as_is (the scenario unchanged)".to_string(),
+            INSURANCE_FUND => {
+                "insurance_fund (the scenario's own rule behind an insurance fund)".to_string()
+            }
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "Comma-separated variants. Mechanisms: {mechanisms}. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed oracles publish what they read), stability_pool (as liquity_v1: a Liquity v1 Stability Pool of 25% of each protocol's debt). Join several with + to apply them left to right, e.g. dutch_auction+no_congestion. `cascade presets` lists each mechanism with the defaults a switch to it sets."
+    )
+}
 
 /// Under `stability_pool`, the pool's deposits as a share of the protocol's debt at the start. (A
 /// protocol already on `liquity_v1` keeps its own `stability_pool_usd`: the way to another size.)
@@ -69,6 +381,10 @@ pub const STABILITY_POOL_SHARE: f64 = 0.25;
 
 /// Under `stability_pool`, CCR − MCR: Liquity v1's 150% − 110%.
 pub const RECOVERY_MARGIN: f64 = 0.4;
+
+/// Under `compound_v3`, the penalty (1 − liquidation factor) of a collateral whose bonus the
+/// scenario does not give: the 0.93 liquidation factor of `examples/compound-v3-absorb.toml`.
+pub const COMET_PENALTY: f64 = 0.07;
 
 /// What the counterfactuals need from the scenario as written and built: each lending
 /// protocol's debt at the start and the liquidation thresholds of the collateral it accepts.
@@ -124,11 +440,12 @@ impl Baseline {
 /// # Errors
 /// An unknown part, with the list of known names; a part given twice.
 pub fn parts(variant: &str) -> Result<Vec<&str>, String> {
+    let mechanisms = mechanism_variants();
     let parts: Vec<&str> = variant.split('+').collect();
     let combined = parts.len() > 1;
     for (i, part) in parts.iter().enumerate() {
-        if !MECHANISMS.contains(part) && !COUNTERFACTUALS.contains(part) {
-            let known: Vec<&str> = MECHANISMS.iter().chain(&COUNTERFACTUALS).copied().collect();
+        if !mechanisms.contains(part) && !COUNTERFACTUALS.contains(part) {
+            let known: Vec<&str> = mechanisms.iter().chain(&COUNTERFACTUALS).copied().collect();
             return Err(format!(
                 "{}unknown mechanism; expected one of {} (or several joined by +)",
                 if combined {
@@ -149,8 +466,7 @@ pub fn parts(variant: &str) -> Result<Vec<&str>, String> {
 /// Applies a variant to `file`: each of its parts, left to right.
 ///
 /// # Errors
-/// What [`parts`] rejects; under `stability_pool`, a protocol missing from `baseline` or
-/// accepting several collateral assets.
+/// What [`parts`] rejects; what [`apply`] rejects.
 pub fn apply_variant(
     file: &mut ScenarioFile,
     variant: &str,
@@ -160,8 +476,8 @@ pub fn apply_variant(
         match part {
             "no_congestion" => no_congestion(file),
             "faster_oracle" => faster_oracle(file),
-            "stability_pool" => stability_pool(file, baseline)?,
-            mechanism => apply(file, mechanism)?,
+            "stability_pool" => apply(file, "liquity_v1", baseline)?,
+            mechanism => apply(file, mechanism, baseline)?,
         }
     }
     Ok(())
@@ -193,76 +509,42 @@ fn faster_oracle(file: &mut ScenarioFile) {
     }
 }
 
-/// `stability_pool`: every lending protocol on a Liquity v1 Stability Pool.
-fn stability_pool(file: &mut ScenarioFile, baseline: &Baseline) -> Result<(), String> {
+/// `insurance_fund`: every lending protocol without one gets an insurance fund.
+fn insurance_fund(file: &mut ScenarioFile) {
     for protocol in &mut file.protocols {
         if section_kind(protocol) == Some(ProtocolKind::Perp) {
             continue;
         }
-        let preset = matches!(
-            protocol.preset.as_deref().and_then(preset::find),
-            Some(Preset {
-                kind: PresetKind::Lending(_),
-                ..
-            })
-        );
-        match &protocol.liquidation {
-            Some(old) if old.mechanism == "liquity_v1" => continue,
-            None if !preset => continue,
-            _ => {}
-        }
-        let name = &protocol.name;
-        let start = baseline.protocols.get(name).ok_or_else(|| {
-            format!("protocol {name:?} has no start figures (its debt at the start sizes the stability_pool)")
-        })?;
-        let [threshold] = start.thresholds[..] else {
-            return Err(format!(
-                "protocol {name:?} accepts {} collateral assets; a Liquity v1 Stability Pool (stability_pool) takes exactly one",
-                start.thresholds.len()
-            ));
-        };
-        protocol.liquidation = Some(LiquidationSection {
-            mechanism: "liquity_v1".to_string(),
-            stability_pool_usd: Some(STABILITY_POOL_SHARE * start.debt),
-            ccr: Some(1.0 / threshold + RECOVERY_MARGIN),
-            ..LiquidationSection::default()
+        protocol.insurance.get_or_insert(InsuranceSection {
+            fund_usd: 10_000_000.0,
+            fee_share: Some(1.0),
+            shortfall: Some("socialise".to_string()),
+            debt_auction_lot_usd: None,
         });
-        for collateral in protocol.collateral.iter_mut().flat_map(|c| c.values_mut()) {
-            collateral.liquidation_bonus = None;
-            collateral.liquidation_factor = None;
-        }
     }
-    Ok(())
 }
 
-/// Sets every protocol of `file` to the named mechanism.
+/// Applies mechanism variant `name` to every lending protocol of `file` ([`mechanism_variants`]):
+/// `as_is`, `insurance_fund`, or a switch to a mechanism's compare target (`baseline` gives the
+/// start figures a Stability Pool is sized from).
 ///
 /// # Errors
-/// An unknown name, with the list of known ones.
-pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
-    if !MECHANISMS.contains(&mechanism) {
+/// An unknown name, with the list of known ones; under `liquity_v1`, a protocol missing from
+/// `baseline` or accepting several collateral assets.
+pub fn apply(file: &mut ScenarioFile, name: &str, baseline: &Baseline) -> Result<(), String> {
+    if name == AS_IS {
+        return Ok(());
+    }
+    if name == INSURANCE_FUND {
+        insurance_fund(file);
+        return Ok(());
+    }
+    let Some((mechanism, target)) = target(name) else {
         return Err(format!(
             "unknown mechanism; expected one of {}",
-            MECHANISMS.join(", ")
+            mechanism_variants().join(", ")
         ));
-    }
-    if mechanism == "as_is" {
-        return Ok(());
-    }
-    if mechanism == "insurance_fund" {
-        for protocol in &mut file.protocols {
-            if section_kind(protocol) == Some(ProtocolKind::Perp) {
-                continue;
-            }
-            protocol.insurance.get_or_insert(InsuranceSection {
-                fund_usd: 10_000_000.0,
-                fee_share: Some(1.0),
-                shortfall: Some("socialise".to_string()),
-                debt_auction_lot_usd: None,
-            });
-        }
-        return Ok(());
-    }
+    };
     for protocol in &mut file.protocols {
         if section_kind(protocol) == Some(ProtocolKind::Perp) {
             continue;
@@ -278,111 +560,155 @@ pub fn apply(file: &mut ScenarioFile, mechanism: &str) -> Result<(), String> {
         let Some(old) = protocol.liquidation.as_ref().or(preset.as_ref()) else {
             continue;
         };
-        let (kind, version) = match mechanism.split_once('.') {
-            Some((_, minor)) => ("aave_v3", Some(format!("3.{minor}"))),
-            None => (mechanism, None),
-        };
-        if old.mechanism == kind && (version.is_none() || old.version == version) {
+        if old.mechanism == mechanism.name
+            && (target.version.is_none() || old.version.as_deref() == target.version)
+        {
             continue;
         }
-        let bonus = old.bonus;
-        let fee = old.protocol_fee;
-        let mut new = LiquidationSection {
-            mechanism: kind.to_string(),
-            bonus: None,
-            close_factor: None,
-            full_close_below_health_factor: None,
-            protocol_fee: None,
-            version,
-            protocol_seize_share: None,
-            max_discount: None,
-            buf: None,
-            curve: None,
-            tau_seconds: None,
-            step_seconds: None,
-            cut: None,
-            tail_seconds: None,
-            cusp: None,
-            penalty: None,
-            tip_usd: None,
-            chip: None,
-            dust_usd: None,
-            hole_usd: None,
-            circuit_breaker: None,
-            beg: None,
-            ttl_seconds: None,
-            lump_units: None,
-            unwind: None,
-            unwind_fraction_per_hour: None,
-            backstop_capital_usd: None,
-            bonus_slope: None,
-            bonus_cap: None,
-            volatility_slope: None,
-            volatility_window_seconds: None,
-            store_front_price_factor: None,
-            target_reserves_usd: None,
-            initial_reserves_usd: None,
-            stability_pool_usd: None,
-            ccr: None,
-            gas_compensation: None,
-            collateral_gas_share: None,
-        };
-        match kind {
-            "fixed_spread" => {
-                new.bonus = Some(bonus.unwrap_or(0.05));
-                new.close_factor = Some(0.5);
-                new.full_close_below_health_factor = Some(0.95);
-                new.protocol_fee = fee;
-            }
-            "aave_v3" => {
-                new.bonus = Some(bonus.unwrap_or(0.05));
-                new.protocol_fee = fee;
-            }
-            "compound_v2" => {
-                new.bonus = Some(bonus.unwrap_or(0.08));
-                new.close_factor = Some(0.5);
-                new.protocol_seize_share = Some(0.028);
-            }
-            "euler_v2" => new.max_discount = Some(old.max_discount.unwrap_or(0.15)),
-            "backstop" => {
-                new.penalty = Some(bonus.unwrap_or(0.05));
-                new.unwind = Some("sell".to_string());
-                new.unwind_fraction_per_hour = Some(0.1);
-            }
-            "english_auction" => {
-                new.penalty = Some(bonus.unwrap_or(0.13));
-                new.beg = Some(0.03);
-                new.ttl_seconds = Some(600);
-                new.tau_seconds = Some(21_600.0);
-                new.lump_units = Some(50.0);
-            }
-            "dutch_auction" => {
-                new.penalty = Some(bonus.unwrap_or(0.13));
-                new.buf = Some(1.2);
-                new.curve = Some("stairstep_exponential".to_string());
-                new.step_seconds = Some(90.0);
-                new.cut = Some(0.99);
-                new.tail_seconds = Some(8_400.0);
-                new.cusp = Some(0.4);
-                new.tip_usd = Some(300.0);
-                new.chip = Some(0.001);
-            }
-            _ => {}
-        }
-        let drop_bonus = matches!(
-            kind,
-            "morpho_blue" | "euler_v2" | "dutch_auction" | "english_auction" | "backstop"
-        );
+        let new = (target.liquidation)(&Switch {
+            protocol: &protocol.name,
+            old,
+            start: baseline.protocols.get(&protocol.name),
+        })?;
+        let scenario_bonus = old.bonus;
         for collateral in protocol.collateral.iter_mut().flat_map(|c| c.values_mut()) {
-            if drop_bonus {
-                collateral.liquidation_bonus = None;
+            match mechanism.collateral {
+                CollateralTerms::Bonus => collateral.liquidation_factor = None,
+                CollateralTerms::LiquidationFactor => {
+                    let penalty = collateral
+                        .liquidation_bonus
+                        .or(scenario_bonus)
+                        .unwrap_or(COMET_PENALTY);
+                    collateral.liquidation_factor = Some(1.0 - penalty);
+                    collateral.liquidation_bonus = None;
+                }
+                CollateralTerms::OwnRule => {
+                    collateral.liquidation_bonus = None;
+                    collateral.liquidation_factor = None;
+                }
             }
-            // Only Compound III credits absorbed collateral by a liquidation factor.
-            collateral.liquidation_factor = None;
         }
         protocol.liquidation = Some(new);
     }
     Ok(())
+}
+
+/// A `liquidation` table naming `mechanism` and nothing else yet.
+fn section(mechanism: &str) -> LiquidationSection {
+    LiquidationSection {
+        mechanism: mechanism.to_string(),
+        ..LiquidationSection::default()
+    }
+}
+
+fn to_fixed_spread(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(LiquidationSection {
+        bonus: Some(s.old.bonus.unwrap_or(0.05)),
+        close_factor: Some(0.5),
+        full_close_below_health_factor: Some(0.95),
+        protocol_fee: s.old.protocol_fee,
+        ..section("fixed_spread")
+    })
+}
+
+fn to_aave_v3(s: &Switch<'_>, version: &str) -> LiquidationSection {
+    LiquidationSection {
+        version: Some(version.to_string()),
+        bonus: Some(s.old.bonus.unwrap_or(0.05)),
+        protocol_fee: s.old.protocol_fee,
+        ..section("aave_v3")
+    }
+}
+
+fn to_aave_v3_2(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(to_aave_v3(s, "3.2"))
+}
+
+fn to_aave_v3_3(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(to_aave_v3(s, "3.3"))
+}
+
+fn to_compound_v2(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(LiquidationSection {
+        bonus: Some(s.old.bonus.unwrap_or(0.08)),
+        close_factor: Some(0.5),
+        protocol_seize_share: Some(0.028),
+        ..section("compound_v2")
+    })
+}
+
+fn to_morpho_blue(_: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(section("morpho_blue"))
+}
+
+fn to_euler_v2(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(LiquidationSection {
+        max_discount: Some(s.old.max_discount.unwrap_or(0.15)),
+        ..section("euler_v2")
+    })
+}
+
+fn to_dutch_auction(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(LiquidationSection {
+        penalty: Some(s.old.bonus.unwrap_or(0.13)),
+        buf: Some(1.2),
+        curve: Some("stairstep_exponential".to_string()),
+        step_seconds: Some(90.0),
+        cut: Some(0.99),
+        tail_seconds: Some(8_400.0),
+        cusp: Some(0.4),
+        tip_usd: Some(300.0),
+        chip: Some(0.001),
+        ..section("dutch_auction")
+    })
+}
+
+fn to_english_auction(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(LiquidationSection {
+        penalty: Some(s.old.bonus.unwrap_or(0.13)),
+        beg: Some(0.03),
+        ttl_seconds: Some(600),
+        tau_seconds: Some(21_600.0),
+        lump_units: Some(50.0),
+        ..section("english_auction")
+    })
+}
+
+fn to_backstop(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(LiquidationSection {
+        penalty: Some(s.old.bonus.unwrap_or(0.05)),
+        unwind: Some("sell".to_string()),
+        unwind_fraction_per_hour: Some(0.1),
+        ..section("backstop")
+    })
+}
+
+fn to_compound_v3(_: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(LiquidationSection {
+        store_front_price_factor: Some(0.5),
+        target_reserves_usd: Some(0.0),
+        ..section("compound_v3")
+    })
+}
+
+/// A Stability Pool sized from the protocol's debt at the start, with its own liquidation
+/// threshold as MCR.
+fn to_liquity_v1(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    let name = s.protocol;
+    let start = s.start.ok_or_else(|| {
+        format!("protocol {name:?} has no start figures (its debt at the start sizes the stability_pool)")
+    })?;
+    let [threshold] = start.thresholds[..] else {
+        return Err(format!(
+            "protocol {name:?} accepts {} collateral assets; a Liquity v1 Stability Pool (stability_pool) takes exactly one",
+            start.thresholds.len()
+        ));
+    };
+    Ok(LiquidationSection {
+        stability_pool_usd: Some(STABILITY_POOL_SHARE * start.debt),
+        ccr: Some(1.0 / threshold + RECOVERY_MARGIN),
+        ..section("liquity_v1")
+    })
 }
 
 #[cfg(test)]
@@ -415,12 +741,12 @@ collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonu
     #[test]
     fn a_protocol_already_on_the_mechanism_keeps_its_parameters() {
         let mut file = parsed();
-        apply(&mut file, "fixed_spread").expect("known");
+        apply(&mut file, "fixed_spread", &Baseline::default()).expect("known");
         assert_eq!(
             file.protocols[0].liquidation.as_ref().unwrap().close_factor,
             Some(0.3)
         );
-        apply(&mut file, "as_is").expect("known");
+        apply(&mut file, "as_is", &Baseline::default()).expect("known");
         assert_eq!(
             file.protocols[0].liquidation.as_ref().unwrap().bonus,
             Some(0.07)
@@ -430,7 +756,7 @@ collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonu
     #[test]
     fn other_mechanisms_reuse_the_bonus_and_fee_where_they_take_them() {
         let mut file = parsed();
-        apply(&mut file, "aave_v3.3").expect("known");
+        apply(&mut file, "aave_v3.3", &Baseline::default()).expect("known");
         let l = file.protocols[0].liquidation.as_ref().unwrap();
         assert_eq!(
             (l.mechanism.as_str(), l.version.as_deref()),
@@ -441,19 +767,19 @@ collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonu
             (Some(0.07), Some(0.2), None)
         );
         let mut file = parsed();
-        apply(&mut file, "morpho_blue").expect("known");
+        apply(&mut file, "morpho_blue", &Baseline::default()).expect("known");
         assert_eq!(
             file.protocols[0].collateral.as_ref().unwrap()["ETH"].liquidation_bonus,
             None
         );
         assert_eq!(file.protocols[0].liquidation.as_ref().unwrap().bonus, None);
-        assert!(apply(&mut parsed(), "dutch").is_err());
+        assert!(apply(&mut parsed(), "dutch", &Baseline::default()).is_err());
     }
 
     #[test]
     fn insurance_fund_adds_a_fund_only_where_there_is_none() {
         let mut file = parsed();
-        apply(&mut file, "insurance_fund").expect("known");
+        apply(&mut file, "insurance_fund", &Baseline::default()).expect("known");
         let fund = file.protocols[0].insurance.as_ref().expect("a fund");
         assert_eq!(
             (fund.fund_usd, fund.shortfall.as_deref()),
@@ -469,7 +795,7 @@ collateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_bonu
             "[[protocols]]\nname = \"p\"\ninsurance = { fund_usd = 5.0 }",
         );
         let mut file = crate::parse(&text, Path::new("t.toml")).expect("parses");
-        apply(&mut file, "insurance_fund").expect("known");
+        apply(&mut file, "insurance_fund", &Baseline::default()).expect("known");
         assert_eq!(
             file.protocols[0].insurance.as_ref().expect("kept").fund_usd,
             5.0
@@ -757,7 +1083,7 @@ gas = { model = "constant", gwei = 200.0 }
             ["backstop", "no_congestion"]
         );
         // The mechanism switch alone takes no counterfactual.
-        assert!(apply(&mut chained(), "no_congestion").is_err());
+        assert!(apply(&mut chained(), "no_congestion", &Baseline::default()).is_err());
     }
 
     #[test]
@@ -767,12 +1093,150 @@ gas = { model = "constant", gwei = 200.0 }
             "liquidation = { mechanism = \"compound_v3\", store_front_price_factor = 0.5, target_reserves_usd = 1.0 }\ncollateral = { ETH = { ltv = 0.8, liquidation_threshold = 0.85, liquidation_factor = 0.93 } }",
         );
         let mut file = crate::parse(&text, Path::new("t.toml")).expect("parses");
-        apply(&mut file, "dutch_auction").expect("known");
+        apply(&mut file, "dutch_auction", &Baseline::default()).expect("known");
         assert_eq!(
             file.protocols[0].collateral.as_ref().unwrap()["ETH"].liquidation_factor,
             None
         );
         crate::from_parsed(file, &text, Path::new("t.toml"), Path::new("."))
             .unwrap_or_else(|e| panic!("valid:\n{e}"));
+    }
+
+    /// A lending protocol with one collateral asset and a book, so that every variant (a
+    /// Stability Pool included) can be applied and built.
+    fn with_positions() -> String {
+        TEXT.replace(
+            "[[protocols]]",
+            "[[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n\n[[protocols]]",
+        ) + "\n[[positions]]\nprotocol = \"p\"\ncount = 4\ncollateral = { asset = \"ETH\", total = 4.0 }\ndebt = { asset = \"USDC\" }\nhealth_factor = { distribution = \"even\", low = 1.1, high = 1.5 }\n\n[[keepers]]\nname = \"k\"\nprotocols = [\"p\"]\n"
+    }
+
+    /// The mechanism a built rule is, by the registry's kinds.
+    fn kind_of(rule: &cascade_model::lending::LiquidationRule) -> MechanismKind {
+        use cascade_model::lending::LiquidationRule;
+        match rule {
+            LiquidationRule::FixedSpread(_) => MechanismKind::FixedSpread,
+            LiquidationRule::AaveV3 { .. } => MechanismKind::AaveV3,
+            LiquidationRule::CompoundV2 { .. } => MechanismKind::CompoundV2,
+            LiquidationRule::MorphoBlue => MechanismKind::MorphoBlue,
+            LiquidationRule::EulerV2 { .. } => MechanismKind::EulerV2,
+            LiquidationRule::DutchAuction(_) => MechanismKind::DutchAuction,
+            LiquidationRule::EnglishAuction(_) => MechanismKind::EnglishAuction,
+            LiquidationRule::Backstop(_) => MechanismKind::Backstop,
+            LiquidationRule::CometAbsorb(_) => MechanismKind::CompoundV3,
+            LiquidationRule::Liquity(_) => MechanismKind::LiquityV1,
+        }
+    }
+
+    #[test]
+    fn every_mechanism_variant_builds_on_its_mechanism() {
+        let text = with_positions();
+        let build = |file: ScenarioFile| {
+            crate::from_parsed(file, &text, Path::new("t.toml"), Path::new("."))
+        };
+        let file = crate::parse(&text, Path::new("t.toml")).expect("parses");
+        let start = Baseline::of(&build(file.clone()).expect("valid as written").world);
+        for name in mechanism_variants() {
+            let mut switched = file.clone();
+            apply(&mut switched, name, &start).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let world = build(switched)
+                .unwrap_or_else(|e| panic!("valid under {name}:\n{e}"))
+                .world;
+            let rule = &world.protocols[0].params.liquidation;
+            match target(name) {
+                Some((mechanism, _)) => assert_eq!(kind_of(rule), mechanism.kind, "{name}"),
+                None => assert_eq!(kind_of(rule), MechanismKind::FixedSpread, "{name} keeps"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_registry_names_each_mechanism_once_with_consistent_terms() {
+        let kinds = [
+            MechanismKind::FixedSpread,
+            MechanismKind::AaveV3,
+            MechanismKind::CompoundV2,
+            MechanismKind::MorphoBlue,
+            MechanismKind::EulerV2,
+            MechanismKind::DutchAuction,
+            MechanismKind::EnglishAuction,
+            MechanismKind::Backstop,
+            MechanismKind::CompoundV3,
+            MechanismKind::LiquityV1,
+        ];
+        for kind in kinds {
+            let named: Vec<&str> = MECHANISMS
+                .iter()
+                .filter(|m| m.kind == kind)
+                .map(|m| m.name)
+                .collect();
+            assert_eq!(named.len(), 1, "{kind:?}: {named:?}");
+        }
+        assert_eq!(MECHANISMS.len(), kinds.len());
+        for m in MECHANISMS {
+            assert_eq!(find(m.name).map(|f| f.kind), Some(m.kind));
+            // A mechanism takes per-collateral bonuses exactly when its table takes a bonus.
+            assert_eq!(
+                m.collateral == CollateralTerms::Bonus,
+                m.keys.contains(&"bonus"),
+                "{}",
+                m.name
+            );
+            assert!(!m.compare.is_empty(), "{} can be compared", m.name);
+        }
+        let variants = mechanism_variants();
+        for (i, v) in variants.iter().enumerate() {
+            assert!(!variants[..i].contains(v), "{v} twice");
+            assert!(!COUNTERFACTUALS.contains(v), "{v} is also a counterfactual");
+        }
+    }
+
+    #[test]
+    fn an_unknown_mechanism_in_a_scenario_is_reported_with_the_registry_names() {
+        let text =
+            with_positions().replace("mechanism = \"fixed_spread\"", "mechanism = \"dutch\"");
+        let Err(e) = crate::from_str(&text, Path::new("t.toml"), Path::new(".")) else {
+            panic!("an unknown mechanism is rejected");
+        };
+        let e = e.to_string();
+        assert!(
+            e.contains(&format!(
+                "unknown liquidation mechanism; expected one of {}",
+                names()
+            )),
+            "{e}"
+        );
+        for m in MECHANISMS {
+            assert!(names().contains(m.name));
+        }
+    }
+
+    #[test]
+    fn the_compare_help_lists_every_variant() {
+        let help = variants_help();
+        for name in mechanism_variants().into_iter().chain(COUNTERFACTUALS) {
+            assert!(help.contains(name), "{name} missing from: {help}");
+        }
+    }
+
+    #[test]
+    fn switching_to_compound_iii_sets_liquidation_factors_from_the_bonus() {
+        let text = with_positions();
+        let mut file = crate::parse(&text, Path::new("t.toml")).expect("parses");
+        apply(&mut file, "compound_v3", &Baseline::default()).expect("known");
+        let eth = &file.protocols[0].collateral.as_ref().unwrap()["ETH"];
+        assert_eq!(eth.liquidation_bonus, None);
+        assert!((eth.liquidation_factor.expect("set") - 0.94).abs() < 1e-12);
+        let l = file.protocols[0].liquidation.as_ref().expect("a section");
+        assert_eq!(
+            (l.store_front_price_factor, l.target_reserves_usd, l.bonus),
+            (Some(0.5), Some(0.0), None)
+        );
+        // Leaving it drops the factors again.
+        apply(&mut file, "fixed_spread", &Baseline::default()).expect("known");
+        assert_eq!(
+            file.protocols[0].collateral.as_ref().unwrap()["ETH"].liquidation_factor,
+            None
+        );
     }
 }

@@ -14,7 +14,7 @@ use cascade_model::ids::{AccountId, AssetId, ProtocolId};
 use cascade_model::rng::{RngStream, stream};
 use rand::RngExt;
 
-use super::{Cx, NOT_LIQUIDATABLE};
+use super::{Cx, NOT_LIQUIDATABLE, chain};
 use crate::event::EventKind;
 use crate::world::World;
 
@@ -150,7 +150,7 @@ impl Cx<'_> {
                         tx_kind(behaviour.action),
                         Target::Account(p, id),
                     );
-                    if self.has_transaction(sender, kind, target) {
+                    if chain::has_transaction(self.path.chain.as_ref(), sender, kind, target) {
                         self.send_owner_transaction(p, id, &behaviour, noticed, &prices);
                     } else {
                         // Dropped from the mempool: the episode is over.
@@ -236,7 +236,7 @@ impl Cx<'_> {
         let protocol = &self.path.state.protocols[p.index()];
         let account = &protocol.accounts[id.index()];
         let wallet = protocol.wallets[id.index()];
-        let amount = if self.has_transaction(sender, kind, target) {
+        let amount = if chain::has_transaction(self.path.chain.as_ref(), sender, kind, target) {
             0.0
         } else {
             let needed = match behaviour.action {
@@ -262,7 +262,7 @@ impl Cx<'_> {
             }
             amount
         };
-        match self.transact(sender, kind, target, amount, 0) {
+        match self.gate().transact(sender, kind, target, amount, 0) {
             Some(units) => {
                 self.execute_owner_action(p, id, behaviour.action, units, noticed, prices);
                 self.set_episode(p, id, Episode::Idle, 0);

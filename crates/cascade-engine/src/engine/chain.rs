@@ -1,5 +1,5 @@
 //! The agents' transactions inside the step: the mempool, inclusion by gas bid within the
-//! step's room, re-bids, expiry, and the gate ([`Engine::transact`]) that every keeper and
+//! step's room, re-bids, expiry, and the gate ([`Gate::transact`]) that every keeper and
 //! borrower action goes through.
 //!
 //! At the start of each step the chain produces the step's blocks: the clearing gas price is read
@@ -22,18 +22,20 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use cascade_model::chain::{
     DropReason, GasStrategy, Sender, Target, Transaction, TxKind, inclusion_order,
 };
+use cascade_model::fundamental::Fundamental;
 use cascade_model::ids::KeeperId;
+use cascade_model::keeper::KeeperBook;
 use cascade_model::volatility::RealisedVolatility;
 
-use super::Cx;
-use crate::event::{EventKind, TxRecord};
+use crate::event::{Event, EventKind, TxRecord};
+use crate::sink::EventSink;
 use crate::world::World;
 
 type TxKey = (Sender, TxKind, Target);
 
 /// The mempool and the current step's blocks.
 #[derive(Clone, Debug)]
-pub(super) struct ChainRun {
+pub(crate) struct ChainRun {
     /// Clearing gas price of the step, gwei.
     pub(super) gas_gwei: f64,
     /// Agents' transactions that still fit in the step.
@@ -93,6 +95,60 @@ impl ChainRun {
     }
 }
 
+/// USD a transaction of `kind` bidding `gwei` costs now (0 without a chain).
+fn gas_cost(world: &World, fundamentals: &[Fundamental], kind: TxKind, gwei: f64) -> f64 {
+    world.chain.as_ref().map_or(0.0, |c| {
+        c.cost_usd(kind, gwei, fundamentals[c.gas_asset.index()].price())
+    })
+}
+
+/// USD keeper `k` expects a new transaction of `kind` to cost now: what its strategy would bid
+/// at the current clearing price (0 without a chain). Keepers count it against their minimum
+/// profit.
+pub(super) fn expected_gas_usd(
+    world: &World,
+    run: Option<&ChainRun>,
+    fundamentals: &[Fundamental],
+    k: KeeperId,
+    kind: TxKind,
+) -> f64 {
+    match run {
+        Some(run) if world.chain.is_some() => gas_cost(
+            world,
+            fundamentals,
+            kind,
+            world.keepers[k.index()].spec.gas.bid(run.gas_gwei),
+        ),
+        _ => 0.0,
+    }
+}
+
+/// Whether a transaction of `sender` for `kind` on `target` is in the mempool (waiting or
+/// included this step).
+pub(super) fn has_transaction(
+    run: Option<&ChainRun>,
+    sender: Sender,
+    kind: TxKind,
+    target: Target,
+) -> bool {
+    run.is_some_and(|run| run.by_key.contains_key(&(sender, kind, target)))
+}
+
+/// Whether `sender` holds a transaction of `kind` on `target` included this step and not yet
+/// executed (it goes first: it is in an earlier block).
+pub(super) fn holds_included(
+    run: Option<&ChainRun>,
+    sender: Sender,
+    kind: TxKind,
+    target: Target,
+) -> bool {
+    run.is_some_and(|run| {
+        run.by_key
+            .get(&(sender, kind, target))
+            .is_some_and(|id| run.txs[id].included)
+    })
+}
+
 fn record(tx: &Transaction, gas_usd: f64) -> Box<TxRecord> {
     Box::new(TxRecord {
         tx: tx.id,
@@ -106,7 +162,30 @@ fn record(tx: &Transaction, gas_usd: f64) -> Box<TxRecord> {
     })
 }
 
-impl Cx<'_> {
+/// What the chain's gate works with: the world (read only), the mempool, the keepers' books (gas
+/// spent), the fundamentals (the gas asset's price), the clock and the sink. Built for each use
+/// from the disjoint parts of a path's state, so the phases and the liquidation mechanisms reach
+/// the gate without holding the whole engine.
+pub(super) struct Gate<'a> {
+    pub(super) world: &'a World,
+    pub(super) run: &'a mut Option<ChainRun>,
+    pub(super) keepers: &'a mut [KeeperBook],
+    pub(super) fundamentals: &'a [Fundamental],
+    pub(super) step: u64,
+    pub(super) time: u64,
+    pub(super) sink: &'a mut dyn EventSink,
+}
+
+impl Gate<'_> {
+    fn emit(&mut self, round: u32, kind: EventKind) {
+        self.sink.record(&Event {
+            step: self.step,
+            time: self.time,
+            round,
+            kind,
+        });
+    }
+
     /// How `sender` prices gas.
     fn gas_strategy(&self, sender: Sender) -> GasStrategy {
         match sender {
@@ -119,43 +198,24 @@ impl Cx<'_> {
 
     /// USD a transaction of `kind` bidding `gwei` costs now (0 without a chain).
     fn gas_cost(&self, kind: TxKind, gwei: f64) -> f64 {
-        self.world.chain.as_ref().map_or(0.0, |c| {
-            c.cost_usd(
-                kind,
-                gwei,
-                self.path.state.fundamentals[c.gas_asset.index()].price(),
-            )
-        })
-    }
-
-    /// USD keeper `k` expects a new transaction of `kind` to cost now: what its strategy would
-    /// bid at the current clearing price (0 without a chain). Keepers count it against their
-    /// minimum profit.
-    pub(super) fn expected_gas_usd(&self, k: KeeperId, kind: TxKind) -> f64 {
-        match &self.path.chain {
-            Some(run) if self.world.chain.is_some() => self.gas_cost(
-                kind,
-                self.world.keepers[k.index()].spec.gas.bid(run.gas_gwei),
-            ),
-            _ => 0.0,
-        }
+        gas_cost(self.world, self.fundamentals, kind, gwei)
     }
 
     /// The start of a step's blocks: the clearing price, the room, expiries, re-bids and the
     /// waiting transactions that now get in.
     pub(super) fn begin_blocks(&mut self) {
         let world = self.world;
-        let Some(run) = self.path.chain.as_mut() else {
+        let Some(run) = self.run.as_mut() else {
             return;
         };
         let Some(params) = world.chain.as_ref() else {
             return;
         };
-        let now = self.path.time;
+        let now = self.time;
         let blocks = params.blocks_in_step(now, world.simulation.step_seconds);
         let volatility = match (&mut run.volatility, &params.gas) {
             (Some(v), cascade_model::chain::GasPrice::Volatility { asset, .. }) => {
-                v.observe(self.path.state.fundamentals[asset.index()].price());
+                v.observe(self.fundamentals[asset.index()].price());
                 v.daily()
             }
             _ => 0.0,
@@ -175,7 +235,7 @@ impl Cx<'_> {
         );
         // Expiries, then re-bids by market-strategy senders.
         for id in ids {
-            let run = self.path.chain.as_mut().expect("checked above");
+            let run = self.run.as_mut().expect("checked above");
             let tx = run.txs[&id];
             if params
                 .expiry
@@ -190,8 +250,7 @@ impl Cx<'_> {
             }
             if let Some(bid) = self.gas_strategy(tx.sender).rebid(tx.gas_bid, gas_gwei) {
                 let tx = self
-                    .path
-                    .chain
+                    .run
                     .as_mut()
                     .expect("checked above")
                     .txs
@@ -202,7 +261,7 @@ impl Cx<'_> {
             }
         }
         // Waiting transactions that clear get in, highest bid first, while room lasts.
-        let run = self.path.chain.as_ref().expect("checked above");
+        let run = self.run.as_ref().expect("checked above");
         let mut clearing: Vec<Transaction> = run
             .txs
             .values()
@@ -211,11 +270,11 @@ impl Cx<'_> {
             .collect();
         clearing.sort_by(inclusion_order);
         for tx in clearing {
-            if self.path.chain.as_ref().is_some_and(|r| r.room == 0) {
+            if self.run.as_ref().is_some_and(|r| r.room == 0) {
                 break;
             }
             if !self.pay_for(&tx, 0) {
-                let run = self.path.chain.as_mut().expect("checked above");
+                let run = self.run.as_mut().expect("checked above");
                 let tx = run.remove(tx.id).expect("present");
                 self.emit(
                     0,
@@ -223,7 +282,7 @@ impl Cx<'_> {
                 );
                 continue;
             }
-            let run = self.path.chain.as_mut().expect("checked above");
+            let run = self.run.as_mut().expect("checked above");
             run.txs.get_mut(&tx.id).expect("present").included = true;
         }
     }
@@ -232,12 +291,12 @@ impl Cx<'_> {
     /// emits `KeeperOutOfGas`.
     fn keeper_can_pay(&mut self, k: KeeperId, cost: f64, round: u32) -> bool {
         let budget = self.world.keepers[k.index()].spec.gas_budget;
-        let book = &self.path.state.keepers[k.index()];
+        let book = &self.keepers[k.index()];
         if cost <= book.gas_left(budget) {
             return true;
         }
         let gas_spent = book.gas_spent;
-        let run = self.path.chain.as_mut().expect("a chain pays");
+        let run = self.run.as_mut().expect("a chain pays");
         if !std::mem::replace(&mut run.out_of_gas[k.index()], true) {
             self.emit(
                 round,
@@ -259,10 +318,10 @@ impl Cx<'_> {
             if !self.keeper_can_pay(k, cost, round) {
                 return false;
             }
-            self.path.state.keepers[k.index()].gas_spent += cost;
-            self.path.chain.as_mut().expect("a chain pays").out_of_gas[k.index()] = false;
+            self.keepers[k.index()].gas_spent += cost;
+            self.run.as_mut().expect("a chain pays").out_of_gas[k.index()] = false;
         }
-        let run = self.path.chain.as_mut().expect("a chain pays");
+        let run = self.run.as_mut().expect("a chain pays");
         run.room = run.room.saturating_sub(1);
         self.emit(round, EventKind::TxIncluded(record(tx, cost)));
         true
@@ -283,8 +342,8 @@ impl Cx<'_> {
         amount: f64,
         round: u32,
     ) -> Option<f64> {
-        let now = self.path.time;
-        let Some(run) = self.path.chain.as_mut() else {
+        let now = self.time;
+        let Some(run) = self.run.as_mut() else {
             return Some(amount);
         };
         let latency = match sender {
@@ -326,7 +385,7 @@ impl Cx<'_> {
                         return None;
                     }
                 }
-                let run = self.path.chain.as_mut().expect("present");
+                let run = self.run.as_mut().expect("present");
                 let id = run.next_id;
                 run.next_id += 1;
                 run.txs.insert(
@@ -350,7 +409,7 @@ impl Cx<'_> {
                     return Some(amount);
                 }
                 if on_chain {
-                    let tx = self.path.chain.as_ref().expect("present").txs[&id];
+                    let tx = self.run.as_ref().expect("present").txs[&id];
                     self.emit(round, EventKind::TxSubmitted(record(&tx, 0.0)));
                 }
                 return None;
@@ -362,8 +421,8 @@ impl Cx<'_> {
     /// Tries to include waiting transaction `id` now; on success it is removed and the amount
     /// it carries returned, for its action to execute.
     fn try_include(&mut self, id: u64, round: u32) -> Option<f64> {
-        let now = self.path.time;
-        let run = self.path.chain.as_mut().expect("a mempool");
+        let now = self.time;
+        let run = self.run.as_mut().expect("a mempool");
         let tx = run.txs[&id];
         if now < tx.not_before {
             return None;
@@ -378,46 +437,26 @@ impl Cx<'_> {
                 Some(bid) if bid >= gas_gwei => {
                     tx.gas_bid = bid;
                     tx.bumps += 1;
-                    let run = self.path.chain.as_mut().expect("a mempool");
+                    let run = self.run.as_mut().expect("a mempool");
                     *run.txs.get_mut(&id).expect("present") = tx;
                 }
                 _ => return None,
             }
         }
-        if self.path.chain.as_ref().is_some_and(|r| r.room == 0) || !self.pay_for(&tx, round) {
+        if self.run.as_ref().is_some_and(|r| r.room == 0) || !self.pay_for(&tx, round) {
             return None;
         }
-        self.path
-            .chain
+        self.run
             .as_mut()
             .expect("a mempool")
             .remove(id)
             .map(|tx| tx.amount)
     }
 
-    /// Whether `sender` holds a transaction of `kind` on `target` included this step and not
-    /// yet executed (it goes first: it is in an earlier block).
-    pub(super) fn holds_included(&self, sender: Sender, kind: TxKind, target: Target) -> bool {
-        self.path.chain.as_ref().is_some_and(|run| {
-            run.by_key
-                .get(&(sender, kind, target))
-                .is_some_and(|id| run.txs[id].included)
-        })
-    }
-
-    /// Whether a transaction of `sender` for `kind` on `target` is in the mempool (waiting or
-    /// included this step).
-    pub(super) fn has_transaction(&self, sender: Sender, kind: TxKind, target: Target) -> bool {
-        self.path
-            .chain
-            .as_ref()
-            .is_some_and(|run| run.by_key.contains_key(&(sender, kind, target)))
-    }
-
     /// The end of a step's blocks: transactions included this step and not executed revert;
     /// without a chain, intents nobody wanted this step are forgotten.
     pub(super) fn end_blocks(&mut self) {
-        let Some(run) = self.path.chain.as_mut() else {
+        let Some(run) = self.run.as_mut() else {
             return;
         };
         let on_chain = self.world.chain.is_some();

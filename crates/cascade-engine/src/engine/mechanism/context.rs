@@ -1,0 +1,378 @@
+//! What a liquidation mechanism may read and change: [`Round`] for a protocol's part of a cascade
+//! round, [`StepCx`] for phase 6 and [`MarkCx`] for the end of a run.
+//!
+//! Each context is a set of disjoint borrows of the path's state, built by the engine for one
+//! protocol, so a mechanism sees its protocol's book and the shared desks it works through (the
+//! keepers' books, the sales waiting for the round's end, the transaction gate, the limits) and
+//! nothing else: not the other protocols' books, not the perp exchanges, not the oracles. The
+//! operations every mechanism repeats (the gate, a keeper's valuation, queuing a sale, an
+//! episode's start and end, booking bad debt, settling an account left without collateral, the
+//! end of an auction) are methods here, written once.
+
+use cascade_model::chain::{Sender, Target, TxKind};
+use cascade_model::fundamental::Fundamental;
+use cascade_model::ids::{AccountId, AssetId, KeeperId, ProtocolId, VenueId};
+use cascade_model::keeper::KeeperBook;
+use cascade_model::lending::Account;
+use cascade_model::venue::Venue;
+
+use super::super::chain::{self, ChainRun, Gate};
+use super::super::{NOT_LIQUIDATABLE, PendingSale, Sales};
+use crate::event::{Event, EventKind};
+use crate::sink::EventSink;
+use crate::world::{ProtocolInfo, ProtocolState, World};
+
+/// What happens to debt left on an account without collateral, by the protocol's rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BadDebt {
+    /// Written off at once (realised bad debt).
+    WrittenOff,
+    /// Left on the account, which leaves the index (nothing more can be seized).
+    LeftOnAccount,
+}
+
+/// One protocol's part of a cascade round.
+pub(crate) struct Round<'a> {
+    /// The world, read only.
+    pub(crate) world: &'a World,
+    /// The protocol.
+    pub(crate) id: ProtocolId,
+    /// Its rules and keepers.
+    pub(crate) info: &'a ProtocolInfo,
+    /// The round's number within the step's cascade (1 first).
+    pub(crate) number: u32,
+    /// The step.
+    pub(crate) step: u64,
+    /// The time, seconds.
+    pub(crate) time: u64,
+    /// The protocol's prices this round, per asset.
+    pub(crate) prices: &'a [f64],
+    /// The protocol's book: accounts (changed only through `account_mut`), index, treasury,
+    /// loss absorber.
+    pub(crate) book: &'a mut ProtocolState,
+    /// Fundamentals, read only (keepers' quotes, the gas asset's price).
+    pub(crate) fundamentals: &'a [Fundamental],
+    /// Venues, read only in a round: keepers quote them; sales happen at the round's end.
+    pub(crate) venues: &'a [Venue],
+    /// The keepers' books.
+    pub(crate) keepers: &'a mut [KeeperBook],
+    /// Seized collateral on its way to the venues.
+    pub(crate) sales: &'a mut Sales,
+    /// The mempool (the gate's state).
+    pub(crate) chain: &'a mut Option<ChainRun>,
+    /// Per account of the protocol: when its current liquidation episode started.
+    pub(crate) liquidatable_since: &'a mut [u64],
+    /// Debt (USD) the protocol has liquidated this step, against its rate limit.
+    pub(crate) liquidated_usd: &'a mut f64,
+    /// Per protocol: USD of tab in its running Dutch auctions, whose sum the world's
+    /// `auction_hole` caps (the only figure of another protocol a mechanism sees).
+    pub(crate) auction_tab_usd: &'a mut [f64],
+    /// Scratch list of candidates.
+    pub(crate) candidates: &'a mut Vec<AccountId>,
+    /// Where events go.
+    pub(crate) sink: &'a mut dyn EventSink,
+    /// What the rule does with debt left without collateral.
+    pub(crate) bad_debt: BadDebt,
+}
+
+impl Round<'_> {
+    /// Records an event of this round.
+    pub(crate) fn emit(&mut self, kind: EventKind) {
+        self.sink.record(&Event {
+            step: self.step,
+            time: self.time,
+            round: self.number,
+            kind,
+        });
+    }
+
+    /// The protocol's price of `asset` this round.
+    pub(crate) fn price(&self, asset: AssetId) -> f64 {
+        self.prices[asset.index()]
+    }
+
+    /// Account `id`, to read.
+    pub(crate) fn account(&self, id: AccountId) -> &Account {
+        &self.book.accounts[id.index()]
+    }
+
+    /// Its health factor at the round's prices, when below 1 (liquidatable).
+    pub(crate) fn health_factor_below_one(&self, id: AccountId) -> Option<f64> {
+        let price = |a: AssetId| self.prices[a.index()];
+        let health_factor = self.account(id).health_factor(&self.info.params, &price);
+        (health_factor < 1.0).then_some(health_factor)
+    }
+
+    /// Re-keys account `id` in the index after a change.
+    pub(crate) fn reindex(&mut self, id: AccountId) {
+        let book = &mut *self.book;
+        book.index
+            .update(&self.info.params, id, &book.accounts[id.index()]);
+    }
+
+    /// The chain's gate.
+    fn gate(&mut self) -> Gate<'_> {
+        Gate {
+            world: self.world,
+            run: self.chain,
+            keepers: self.keepers,
+            fundamentals: self.fundamentals,
+            step: self.step,
+            time: self.time,
+            sink: &mut *self.sink,
+        }
+    }
+
+    /// Whether keeper `k`'s transaction of `kind` on `target` executes now (latency, absences
+    /// and, on a chain, gas, room and the mempool decide).
+    pub(crate) fn transact(&mut self, k: KeeperId, kind: TxKind, target: Target) -> bool {
+        let round = self.number;
+        self.gate()
+            .transact(Sender::Keeper(k), kind, target, 0.0, round)
+            .is_some()
+    }
+
+    /// Whether keeper `k` holds a transaction of `kind` on `target` included this step and not
+    /// yet executed (it goes first: it is in an earlier block).
+    pub(crate) fn holds_included(&self, k: KeeperId, kind: TxKind, target: Target) -> bool {
+        chain::holds_included(self.chain.as_ref(), Sender::Keeper(k), kind, target)
+    }
+
+    /// USD keeper `k` expects a new transaction of `kind` to cost now.
+    pub(crate) fn expected_gas_usd(&self, k: KeeperId, kind: TxKind) -> f64 {
+        chain::expected_gas_usd(self.world, self.chain.as_ref(), self.fundamentals, k, kind)
+    }
+
+    /// The keeper that starts a process on account `id` (an auction, a trove's liquidation):
+    /// the first of the protocol's keepers (one whose kick got into an earlier block first)
+    /// whose kick transaction gets in.
+    pub(crate) fn kicker(&mut self, id: AccountId) -> Option<KeeperId> {
+        let target = Target::Account(self.id, id);
+        let mut keepers = self.info.keepers.clone();
+        keepers.sort_by_key(|&k| !self.holds_included(k, TxKind::Kick, target));
+        keepers
+            .into_iter()
+            .find(|&k| self.transact(k, TxKind::Kick, target))
+    }
+
+    /// What keeper `k` would get for `units` of `asset` now: its venue's quote after the other
+    /// sales pending this round, or `protocol_price` when it holds.
+    pub(crate) fn keeper_value(
+        &self,
+        k: KeeperId,
+        asset: AssetId,
+        units: f64,
+        protocol_price: f64,
+    ) -> f64 {
+        match self.world.keepers[k.index()].spec.sell_on[asset.index()] {
+            Some(v) => {
+                let fundamental = self.fundamentals[asset.index()].price();
+                let venue = &self.venues[v.index()];
+                let already = self.sales.by_venue[v.index()];
+                let (_, before) = venue.sale_from(fundamental, 0.0, already);
+                let (_, after) = venue.sale_from(fundamental, 0.0, already + units);
+                after - before
+            }
+            None => units * protocol_price,
+        }
+    }
+
+    /// Queues `units` that keeper `k` will sell on venue `v` at the end of the round (later
+    /// with a sale delay), valued at `oracle_price` for the slippage measure.
+    pub(crate) fn queue_sale(&mut self, k: KeeperId, v: VenueId, units: f64, oracle_price: f64) {
+        let sale = PendingSale {
+            keeper: k,
+            venue: v,
+            units,
+            oracle_value: units * oracle_price,
+        };
+        let delay = self.world.keepers[k.index()].spec.sale_delay;
+        self.sales.queue(sale, delay, self.time);
+    }
+
+    /// USD of debt the protocol may still liquidate this step under its rate limit.
+    pub(crate) fn allowance_usd(&self) -> f64 {
+        self.info
+            .params
+            .step_limit_usd
+            .map_or(f64::INFINITY, |limit| {
+                (limit - *self.liquidated_usd).max(0.0)
+            })
+    }
+
+    /// Counts `usd` of debt liquidated against the rate limit.
+    pub(crate) fn count_liquidated(&mut self, usd: f64) {
+        *self.liquidated_usd += usd;
+    }
+
+    /// Starts account `id`'s liquidation episode now, unless one is under way.
+    pub(crate) fn start_episode(&mut self, id: AccountId) {
+        let since = &mut self.liquidatable_since[id.index()];
+        if *since == NOT_LIQUIDATABLE {
+            *since = self.time;
+            // A reset must end the episode: the account counts as touched.
+            self.book.touch(id);
+        }
+    }
+
+    /// When account `id`'s episode started (now, if none is under way).
+    pub(crate) fn episode_start(&self, id: AccountId) -> u64 {
+        match self.liquidatable_since[id.index()] {
+            NOT_LIQUIDATABLE => self.time,
+            since => since,
+        }
+    }
+
+    /// Ends account `id`'s episode; returns when it started (now, if none was under way).
+    pub(crate) fn end_episode(&mut self, id: AccountId) -> u64 {
+        let since = std::mem::replace(&mut self.liquidatable_since[id.index()], NOT_LIQUIDATABLE);
+        if since == NOT_LIQUIDATABLE {
+            self.time
+        } else {
+            since
+        }
+    }
+
+    /// Books debt that will not be repaid: the protocol's insurance fund (if any) takes it at
+    /// the end of the step, and a `BadDebt` event records it.
+    pub(crate) fn book_bad_debt(
+        &mut self,
+        account: AccountId,
+        debt_asset: AssetId,
+        amount: f64,
+        debt_price: f64,
+    ) {
+        let usd = amount * debt_price;
+        if let Some(losses) = self.book.losses.as_mut() {
+            losses.record_bad_debt(usd);
+        }
+        self.emit(EventKind::BadDebt {
+            protocol: self.id,
+            account,
+            debt_asset,
+            amount,
+            usd,
+        });
+    }
+
+    /// Writes off the debt of account `id`, which has no collateral left.
+    pub(crate) fn write_off(&mut self, id: AccountId) {
+        let account = self.book.account_mut(id);
+        let amount = account.debt;
+        let debt_asset = account.debt_asset;
+        account.debt = 0.0;
+        self.reindex(id);
+        let debt_price = self.price(debt_asset);
+        self.book_bad_debt(id, debt_asset, amount, debt_price);
+    }
+
+    /// After a change: an account left owing with no collateral has its debt written off or
+    /// leaves the index, by the rule (nothing more can be seized); any other account is
+    /// re-indexed at its new trigger.
+    pub(crate) fn settle_account(&mut self, id: AccountId) {
+        let account = self.account(id);
+        if !account.has_collateral() && account.debt > 0.0 {
+            match self.bad_debt {
+                BadDebt::WrittenOff => self.write_off(id),
+                BadDebt::LeftOnAccount => self.book.index.forget(id),
+            }
+        } else {
+            self.reindex(id);
+        }
+    }
+
+    /// The end of any auction, Dutch or English: what was raised beyond the debt (the penalty)
+    /// is income, fed to the insurance fund by its fee share; an `AuctionEnded` event records
+    /// the close; what was raised short of the debt is bad debt.
+    pub(crate) fn close_auction(&mut self, close: AuctionClose) {
+        let surplus = (close.raised - close.debt).max(0.0);
+        if let Some(losses) = self.book.losses.as_mut() {
+            losses.record_fees(surplus * close.debt_price);
+        }
+        self.emit(EventKind::AuctionEnded {
+            protocol: self.id,
+            auction: close.auction,
+            account: close.account,
+            collateral_asset: close.collateral_asset,
+            returned: close.returned,
+            debt_asset: close.debt_asset,
+            raised: close.raised,
+            debt: close.debt,
+            debt_price: close.debt_price,
+            liquidatable_since: close.liquidatable_since,
+        });
+        let shortfall = close.debt - close.raised;
+        if shortfall > 0.0 {
+            self.book_bad_debt(close.account, close.debt_asset, shortfall, close.debt_price);
+        }
+    }
+}
+
+/// How an auction, Dutch or English, closed: the fields of its `AuctionEnded` event.
+pub(crate) struct AuctionClose {
+    pub(crate) auction: u32,
+    pub(crate) account: AccountId,
+    pub(crate) collateral_asset: AssetId,
+    pub(crate) returned: f64,
+    pub(crate) debt_asset: AssetId,
+    pub(crate) raised: f64,
+    pub(crate) debt: f64,
+    pub(crate) debt_price: f64,
+    pub(crate) liquidatable_since: u64,
+}
+
+/// A protocol's part of phase 6 (time-driven mechanisms): what it may sell into the venues.
+pub(crate) struct StepCx<'a> {
+    /// The world, read only.
+    pub(crate) world: &'a World,
+    /// The protocol.
+    pub(crate) id: ProtocolId,
+    /// The step.
+    pub(crate) step: u64,
+    /// The time, seconds.
+    pub(crate) time: u64,
+    /// Fundamentals, read only.
+    pub(crate) fundamentals: &'a [Fundamental],
+    /// Venues, which sales move.
+    pub(crate) venues: &'a mut [Venue],
+    /// Each venue's last price, which a sale sets.
+    pub(crate) last_venue_price: &'a mut [f64],
+    /// Where events go.
+    pub(crate) sink: &'a mut dyn EventSink,
+}
+
+impl StepCx<'_> {
+    /// Records an event of phase 6.
+    pub(crate) fn emit(&mut self, kind: EventKind) {
+        self.sink.record(&Event {
+            step: self.step,
+            time: self.time,
+            round: 0,
+            kind,
+        });
+    }
+}
+
+/// A protocol's part of the end-of-run marks: it only records.
+pub(crate) struct MarkCx<'a> {
+    /// The protocol.
+    pub(crate) id: ProtocolId,
+    /// The step.
+    pub(crate) step: u64,
+    /// The time, seconds.
+    pub(crate) time: u64,
+    /// Where events go.
+    pub(crate) sink: &'a mut dyn EventSink,
+}
+
+impl MarkCx<'_> {
+    /// Records a mark.
+    pub(crate) fn emit(&mut self, kind: EventKind) {
+        self.sink.record(&Event {
+            step: self.step,
+            time: self.time,
+            round: 0,
+            kind,
+        });
+    }
+}
