@@ -67,6 +67,19 @@ impl Sales {
     }
 }
 
+/// Buffers a step reuses, so that the step loop allocates nothing once a path has run: each is
+/// taken, filled and put back.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scratch {
+    /// A protocol's prices, per asset.
+    prices: Vec<f64>,
+    /// The step's Gaussian innovations, per asset, and their independent draws.
+    innovations: Vec<f64>,
+    independent: Vec<f64>,
+    /// An oracle's source readings.
+    readings: Vec<f64>,
+}
+
 /// Everything that changes in one path: the world's [`State`] as it evolves (with each
 /// protocol's mechanism state), the clock, the random streams, and the engine's working records
 /// (sales waiting for the round's end, episodes, rate limits and auction limits, the mempool,
@@ -105,6 +118,8 @@ pub(crate) struct PathState {
     /// Per protocol: the owners who act on their accounts, if any do.
     owners: Vec<Option<borrowers::Owners>>,
     started: bool,
+    /// Buffers reused from step to step.
+    scratch: Scratch,
 }
 
 impl PathState {
@@ -153,6 +168,7 @@ impl PathState {
             perp_candidates: Vec::new(),
             perp_sliced: vec![Vec::new(); world.perps.len()],
             started: false,
+            scratch: Scratch::default(),
         }
     }
 }
@@ -343,10 +359,12 @@ impl Cx<'_> {
         self.settle_losses();
         self.gate().end_blocks();
         let world = self.world;
+        let mut prices = std::mem::take(&mut self.path.scratch.prices);
         for p in 0..world.protocols.len() {
-            let prices = self.protocol_prices(ProtocolId(p as u32));
+            self.protocol_prices(ProtocolId(p as u32), &mut prices);
             self.path.state.mechanisms[p].step_ended(world, &prices);
         }
+        self.path.scratch.prices = prices;
         self.emit(0, EventKind::StepEnded);
     }
 
@@ -452,19 +470,24 @@ impl Cx<'_> {
         let world = self.world;
         let dt = world.simulation.step_seconds;
         let n = world.assets.len();
-        let mut z = vec![0.0; n];
+        let mut z = std::mem::take(&mut self.path.scratch.innovations);
+        z.clear();
+        z.resize(n, 0.0);
         for (a, value) in z.iter_mut().enumerate() {
             if self.path.state.fundamentals[a].driver().is_stochastic() {
                 *value = StandardNormal.sample(&mut self.path.innovations);
             }
         }
         if let Some((assets, factor)) = &world.correlation {
-            let independent: Vec<f64> = assets.iter().map(|a| z[a.index()]).collect();
+            let mut independent = std::mem::take(&mut self.path.scratch.independent);
+            independent.clear();
+            independent.extend(assets.iter().map(|a| z[a.index()]));
             for (row, asset) in assets.iter().enumerate() {
                 z[asset.index()] = (0..=row)
                     .map(|col| factor[row][col] * independent[col])
                     .sum();
             }
+            self.path.scratch.independent = independent;
         }
         for (a, &innovation) in z.iter().enumerate() {
             let before = self.path.state.fundamentals[a].price();
@@ -485,6 +508,7 @@ impl Cx<'_> {
                 );
             }
         }
+        self.path.scratch.innovations = z;
         for &(asset, shock) in &world.shocks {
             if shock.step == self.path.step {
                 let fundamental = &mut self.path.state.fundamentals[asset.index()];
@@ -537,7 +561,7 @@ impl Cx<'_> {
     fn read_oracles(&mut self, round: u32) {
         let world = self.world;
         let within_instant = round > 0;
-        let mut readings = Vec::new();
+        let mut readings = std::mem::take(&mut self.path.scratch.readings);
         for (o, info) in world.oracles.iter().enumerate() {
             if within_instant && !self.path.state.oracles[o].rereads_within_an_instant() {
                 continue;
@@ -557,6 +581,7 @@ impl Cx<'_> {
                 );
             }
         }
+        self.path.scratch.readings = readings;
     }
 
     /// Phase 5: the settle-until-quiet cascade of one instant. Each round finds the accounts that
@@ -594,21 +619,21 @@ impl Cx<'_> {
         );
     }
 
-    /// The protocol's prices now, per asset.
-    fn protocol_prices(&self, p: ProtocolId) -> Vec<f64> {
-        (0..self.world.assets.len())
-            .map(|a| {
-                self.world
-                    .protocol_price(&self.path.state, p, AssetId(a as u32))
-            })
-            .collect()
+    /// The protocol's prices now, per asset, into `out`.
+    fn protocol_prices(&self, p: ProtocolId, out: &mut Vec<f64>) {
+        out.clear();
+        out.extend((0..self.world.assets.len()).map(|a| {
+            self.world
+                .protocol_price(&self.path.state, p, AssetId(a as u32))
+        }));
     }
 
     /// One round of one protocol, through its mechanism and the shared driver of a round
     /// (`mechanism.rs`): disjoint parts of the path's state make the mechanism's context.
     /// Returns the number of liquidations, write-offs and other actions.
     fn liquidate_protocol(&mut self, p: ProtocolId, round: u32) -> u64 {
-        let prices = self.protocol_prices(p);
+        let mut prices = std::mem::take(&mut self.path.scratch.prices);
+        self.protocol_prices(p, &mut prices);
         let world = self.world;
         let path = &mut *self.path;
         let State {
@@ -646,7 +671,9 @@ impl Cx<'_> {
             sink: &mut *self.sink,
             bad_debt,
         };
-        mechanism.settle_round(&mut r)
+        let activity = mechanism.settle_round(&mut r);
+        self.path.scratch.prices = prices;
+        activity
     }
 
     /// Phase 6 for the lending protocols: what each mechanism does as time passes (a backstop
@@ -745,7 +772,8 @@ impl Cx<'_> {
         let n = world.assets.len();
         for p in 0..world.protocols.len() {
             let id = ProtocolId(p as u32);
-            let prices = self.protocol_prices(id);
+            let mut prices = Vec::new();
+            self.protocol_prices(id, &mut prices);
             let price = |a: AssetId| prices[a.index()];
             let protocol = &self.path.state.protocols[p];
             let mut collateral = vec![0.0; n];

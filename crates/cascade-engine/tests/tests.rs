@@ -6,6 +6,7 @@
 //! Golden figures are `insta` snapshots under `tests/snapshots/`; see [`replays`] for what they
 //! hold and how to update them.
 
+mod allocations;
 mod auctions;
 mod backstop;
 mod chain;
