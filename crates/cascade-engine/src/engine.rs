@@ -68,8 +68,9 @@ impl Sales {
 }
 
 /// Buffers a step reuses, so that the step loop allocates nothing once a path has run: each is
-/// taken, filled and put back.
-#[derive(Clone, Debug, Default)]
+/// taken, filled and put back. What they hold between uses means nothing (so `Debug` shows none
+/// of it).
+#[derive(Clone, Default)]
 pub(crate) struct Scratch {
     /// A protocol's prices, per asset.
     prices: Vec<f64>,
@@ -78,6 +79,12 @@ pub(crate) struct Scratch {
     independent: Vec<f64>,
     /// An oracle's source readings.
     readings: Vec<f64>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scratch")
+    }
 }
 
 /// Everything that changes in one path: the world's [`State`] as it evolves (with each
