@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use cascade_analytics::{Comparison, RunInfo, comparison_row, summarize, timeline};
-use cascade_engine::{Engine, Event, World};
+use cascade_engine::{Engine, Event, EventSink, World};
 use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a scenario (the bundled default when none is given), print a summary and write
-    /// summary.json, timeline.csv and events.csv.
+    /// summary.json, timeline.csv and events.csv (or events.parquet, see --events).
     Run {
         /// Scenario file (TOML). Omit to run the bundled ETH-crash scenario.
         scenario: Option<PathBuf>,
@@ -43,6 +43,9 @@ enum Command {
         /// Do not print the summary.
         #[arg(long)]
         quiet: bool,
+        /// The events file: csv (events.csv), parquet (events.parquet, typed columns) or none.
+        #[arg(long, default_value_t = cascade_report::EventsFormat::Csv)]
+        events: cascade_report::EventsFormat,
     },
     /// Run one scenario under several liquidation mechanisms or counterfactuals — same seed,
     /// book, prices and keepers — and compare them: time to close, collateral sold, price
@@ -179,6 +182,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             scenario: path,
             out,
             quiet,
+            events: format,
         } => {
             let scenario = load(path.as_deref())?;
             let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
@@ -187,10 +191,18 @@ fn execute(command: Command) -> Result<(), Failure> {
                 .with_context(|| format!("cannot create the output directory {}", out.display()))?;
             // The events file is the large one; fold and write the rest meanwhile.
             let (events_written, summary) = rayon::join(
-                || {
-                    write_file(&out.join("events.csv"), |w| {
+                || match format {
+                    cascade_report::EventsFormat::Csv => write_file(&out.join("events.csv"), |w| {
                         cascade_report::write_events(&world, &events, w)
-                    })
+                    }),
+                    _ => {
+                        let mut sink = format
+                            .create(&out, Arc::clone(&world))
+                            .with_context(|| format!("cannot create the {format} events file"))?;
+                        events.iter().for_each(|e| sink.record(e));
+                        sink.finish()
+                            .with_context(|| format!("cannot write the {format} events file"))
+                    }
                 },
                 || -> anyhow::Result<_> {
                     let summary = summarize(&world, &info, &events);
