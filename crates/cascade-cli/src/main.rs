@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cascade_analytics::{Comparison, RunInfo, comparison_row, summarize, timeline};
-use cascade_engine::{Event, World};
+use cascade_analytics::{Comparison, RunFold, RunInfo, comparison_row};
+use cascade_engine::{Engine, Tee, World};
+use cascade_report::EventsFormat;
 use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
@@ -33,7 +34,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a scenario (the bundled default when none is given), print a summary and write
-    /// summary.json, timeline.csv and events.csv.
+    /// summary.json, timeline.csv and events.csv (or events.parquet, see --events).
     Run {
         /// Scenario file (TOML). Omit to run the bundled ETH-crash scenario.
         scenario: Option<PathBuf>,
@@ -43,6 +44,11 @@ enum Command {
         /// Do not print the summary.
         #[arg(long)]
         quiet: bool,
+        /// The events file, written while the run goes: csv (events.csv), parquet
+        /// (events.parquet, typed columns) or none. summary.json and timeline.csv are the same
+        /// whatever the choice.
+        #[arg(long, default_value_t = EventsFormat::Csv)]
+        events: EventsFormat,
     },
     /// Run one scenario under several liquidation mechanisms or counterfactuals — same seed,
     /// book, prices and keepers — and compare them: time to close, collateral sold, price
@@ -176,27 +182,13 @@ fn execute(command: Command) -> Result<(), Failure> {
             scenario: path,
             out,
             quiet,
+            events,
         } => {
             let scenario = load(path.as_deref())?;
             let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
-            let (world, info, events) = run_scenario(scenario);
             fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-            // The events file is the large one; fold and write the rest meanwhile.
-            let (events_written, summary) = rayon::join(
-                || {
-                    write_file(&out.join("events.csv"), |w| {
-                        cascade_report::write_events(&world, &events, w)
-                    })
-                },
-                || -> anyhow::Result<_> {
-                    let summary = summarize(&world, &info, &events);
-                    write_summary_and_timeline(&out, &summary, &timeline(&world, &events))?;
-                    Ok(summary)
-                },
-            );
-            events_written?;
-            let summary = summary?;
+            let summary = run(scenario, &out, events)?;
             if !quiet {
                 let stdout = io::stdout();
                 let mut lock = stdout.lock();
@@ -206,6 +198,46 @@ fn execute(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+/// `cascade run` into `out`: the engine sends every event at once to the summary and timeline
+/// folds and to the events writer (which formats and writes on a thread of its own), so no
+/// event is held in memory. An events file of another format left by an earlier run is removed.
+fn run(
+    scenario: Scenario,
+    out: &Path,
+    format: EventsFormat,
+) -> Result<cascade_analytics::Summary, Failure> {
+    let (world, info) = split(scenario);
+    let mut writer = format.create(out, Arc::clone(&world)).with_context(|| {
+        format!(
+            "cannot create the {format} events file in {}",
+            out.display()
+        )
+    })?;
+    for other in EventsFormat::ALL.iter().filter(|f| **f != format) {
+        if let Some(name) = other.file_name() {
+            remove_stale(&out.join(name))?;
+        }
+    }
+    let mut fold = RunFold::new(Arc::clone(&world), info);
+    Engine::new(world).run(&mut Tee(&mut fold, &mut writer));
+    writer
+        .finish()
+        .with_context(|| format!("cannot write the {format} events file in {}", out.display()))?;
+    let (summary, timeline) = fold.finish();
+    write_summary_and_timeline(out, &summary, &timeline)?;
+    Ok(summary)
+}
+
+/// Removes a file an earlier run left, if there is one.
+fn remove_stale(path: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove the stale {}", path.display()))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -269,12 +301,8 @@ fn compare(
                     "under mechanism {name}, the scenario is invalid:\n{e}"
                 ))
             })?;
-            let (world, info, events) = run_scenario(scenario);
-            Ok((
-                name.clone(),
-                summarize(&world, &info, &events),
-                timeline(&world, &events),
-            ))
+            let (summary, timeline) = summarize_run(scenario);
+            Ok((name.clone(), summary, timeline))
         })
         .collect();
     // A variant under which the scenario is invalid fails the command before anything is
@@ -312,26 +340,30 @@ fn compare(
     Ok(())
 }
 
-/// Runs a validated scenario on path 0: its world, what the summary needs beyond the events,
-/// and the events.
-fn run_scenario(scenario: Scenario) -> (Arc<World>, RunInfo, Vec<Event>) {
+/// A validated scenario's world, shared, and what the summary needs beyond the events.
+fn split(scenario: Scenario) -> (Arc<World>, RunInfo) {
     let Scenario {
         world,
         hash,
         description,
         warnings,
     } = scenario;
-    let world = Arc::new(world);
-    let events = cascade_engine::trail(&world, 0);
     (
-        world,
+        Arc::new(world),
         RunInfo {
             hash,
             description,
             warnings,
         },
-        events,
     )
+}
+
+/// Runs a validated scenario on path 0 and folds its summary and timeline as it goes.
+fn summarize_run(scenario: Scenario) -> (cascade_analytics::Summary, cascade_analytics::Timeline) {
+    let (world, info) = split(scenario);
+    let mut fold = RunFold::new(Arc::clone(&world), info);
+    Engine::new(world).run(&mut fold);
+    fold.finish()
 }
 
 /// Writes `summary.json` and `timeline.csv` into `dir`, as `run` and each `compare` variant do.

@@ -7,6 +7,7 @@ mod bad_input;
 mod common;
 mod compare;
 mod determinism;
+mod events;
 mod examples;
 mod market_makers;
 mod replays;

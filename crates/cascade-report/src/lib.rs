@@ -10,7 +10,10 @@ use std::io::{self, Write};
 use cascade_analytics::{Summary, Timeline};
 
 pub use compare::{write_compare_csv, write_compare_json, write_compare_text};
-pub use events::write_events;
+pub use events::{
+    CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,
+    write_events,
+};
 pub use text::write_text;
 
 /// Writes summary.json (pretty-printed, keys in a stable order, newline-terminated).

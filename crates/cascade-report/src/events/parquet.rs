@@ -1,0 +1,484 @@
+//! events.parquet: the audit trail as one wide table of typed columns.
+//!
+//! Its rows are events.csv's rows: the same events in the same order, the same `seq`, and the
+//! same fixed columns, typed (numbers as numbers, names as dictionary-encoded strings, blanks as
+//! nulls). events.csv's `detail` text is not written: each of its keys has a column of its own
+//! (a number, a flag or a name), and its per-asset `key.SYMBOL=units` pairs are a map column
+//! from symbol to units. docs/outputs.md lists every column.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    ArrayBuilder, BooleanBuilder, Float64Builder, MapBuilder, StringBuilder,
+    StringDictionaryBuilder, UInt32Builder, UInt64Builder,
+};
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, RecordBatch, new_null_array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use cascade_engine::{Event, EventSink, World};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding};
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+
+use super::pipeline::{Pipeline, Stage};
+use super::rows::{Account, Key, Type, Value, row};
+
+/// The columns every row has, before the detail keys' columns.
+const FIXED: [(&str, Kind); 23] = [
+    ("seq", Kind::U64),
+    ("step", Kind::U64),
+    ("time_seconds", Kind::U64),
+    ("round", Kind::U32),
+    ("kind", Kind::Name),
+    ("protocol", Kind::Name),
+    ("account", Kind::Text),
+    ("keeper", Kind::Name),
+    ("venue", Kind::Name),
+    ("oracle", Kind::Name),
+    ("asset", Kind::Name),
+    ("units", Kind::Real),
+    ("price", Kind::Real),
+    ("usd", Kind::Real),
+    ("debt_asset", Kind::Name),
+    ("debt_units", Kind::Real),
+    ("health_factor", Kind::Real),
+    ("to_keeper", Kind::Real),
+    ("protocol_fee", Kind::Real),
+    ("filled", Kind::Real),
+    ("price_after", Kind::Real),
+    ("liquidatable_since", Kind::U64),
+    ("closes", Kind::Flag),
+];
+
+/// Columns that every row fills (the others are nullable).
+const NOT_NULL: [&str; 5] = ["seq", "step", "time_seconds", "round", "kind"];
+
+/// Rows per row group: a reader's unit of work, and what the writer holds before writing.
+const ROW_GROUP: usize = 128 * 1024;
+
+/// The Arrow type of a column.
+#[derive(Clone, Copy)]
+enum Kind {
+    U64,
+    U32,
+    Real,
+    Flag,
+    /// A dictionary-encoded string (few distinct values).
+    Name,
+    /// A plain string.
+    Text,
+    /// Symbol → units.
+    Map,
+}
+
+impl Kind {
+    fn of(key: Key) -> Self {
+        match key.ty() {
+            Type::Real => Self::Real,
+            Type::Int | Type::Room => Self::U64,
+            Type::Flag => Self::Flag,
+            Type::Name => Self::Name,
+            Type::Account => Self::Text,
+            Type::PerAsset => Self::Map,
+        }
+    }
+
+    fn builder(self) -> Builder {
+        match self {
+            Self::U64 => Builder::U64(UInt64Builder::new()),
+            Self::U32 => Builder::U32(UInt32Builder::new()),
+            Self::Real => Builder::Real(Float64Builder::new()),
+            Self::Flag => Builder::Flag(BooleanBuilder::new()),
+            Self::Name => Builder::Name(StringDictionaryBuilder::new()),
+            Self::Text => Builder::Text(StringBuilder::new()),
+            Self::Map => Builder::Map(MapBuilder::new(
+                None,
+                StringBuilder::new(),
+                Float64Builder::new(),
+            )),
+        }
+    }
+}
+
+/// One column being built.
+enum Builder {
+    U64(UInt64Builder),
+    U32(UInt32Builder),
+    Real(Float64Builder),
+    Flag(BooleanBuilder),
+    Name(StringDictionaryBuilder<Int32Type>),
+    Text(StringBuilder),
+    Map(MapBuilder<StringBuilder, Float64Builder>),
+}
+
+impl Builder {
+    fn len(&self) -> usize {
+        match self {
+            Self::U64(b) => b.len(),
+            Self::U32(b) => b.len(),
+            Self::Real(b) => b.len(),
+            Self::Flag(b) => b.len(),
+            Self::Name(b) => b.len(),
+            Self::Text(b) => b.len(),
+            Self::Map(b) => b.len(),
+        }
+    }
+
+    /// Appends nulls until the column has `rows` rows.
+    fn pad(&mut self, rows: usize) {
+        let n = rows.saturating_sub(self.len());
+        if n == 0 {
+            return;
+        }
+        match self {
+            Self::U64(b) => b.append_nulls(n),
+            Self::U32(b) => b.append_nulls(n),
+            Self::Real(b) => b.append_nulls(n),
+            Self::Flag(b) => b.append_nulls(n),
+            Self::Name(b) => b.append_nulls(n),
+            Self::Text(b) => b.append_nulls(n),
+            Self::Map(b) => b
+                .append_nulls(n)
+                .expect("keys and values are appended in pairs"),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Self::U64(b) => Arc::new(b.finish()),
+            Self::U32(b) => Arc::new(b.finish()),
+            Self::Real(b) => Arc::new(b.finish()),
+            Self::Flag(b) => Arc::new(b.finish()),
+            Self::Name(b) => Arc::new(b.finish()),
+            Self::Text(b) => Arc::new(b.finish()),
+            Self::Map(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// The columns of the rows gathered since the last batch. Cells are set row by row; a column
+/// not set in a row is padded with a null when the next value comes, or at the batch's end, and
+/// a column not set at all in a batch is a null array, which costs no writes.
+struct Columns {
+    builders: Vec<Builder>,
+    /// The Arrow type of each column.
+    types: Vec<DataType>,
+    rows: usize,
+    /// Scratch for an account's index as text.
+    integer: itoa::Buffer,
+}
+
+impl Columns {
+    fn new() -> Self {
+        let builders = || {
+            FIXED
+                .iter()
+                .map(|(_, kind)| kind.builder())
+                .chain(Key::ALL.iter().map(|&key| Kind::of(key).builder()))
+        };
+        Self {
+            builders: builders().collect(),
+            types: builders()
+                .map(|mut b| b.finish().data_type().clone())
+                .collect(),
+            rows: 0,
+            integer: itoa::Buffer::new(),
+        }
+    }
+
+    /// The Arrow schema of the columns.
+    fn schema(&self) -> SchemaRef {
+        let names = FIXED
+            .iter()
+            .map(|(name, _)| *name)
+            .chain(Key::ALL.iter().map(|key| key.column()));
+        let fields: Vec<Field> = names
+            .zip(&self.types)
+            .map(|(name, ty)| Field::new(name, ty.clone(), !NOT_NULL.contains(&name)))
+            .collect();
+        Arc::new(Schema::new(fields))
+    }
+
+    /// Column `c`, padded to the current row.
+    fn at(&mut self, c: usize) -> &mut Builder {
+        let builder = &mut self.builders[c];
+        builder.pad(self.rows);
+        debug_assert_eq!(builder.len(), self.rows, "column {c} set twice in a row");
+        builder
+    }
+
+    fn int(&mut self, c: usize, value: Option<u64>) {
+        if let (Some(v), Builder::U64(b)) = (value, self.at(c)) {
+            b.append_value(v);
+        }
+    }
+
+    /// A real number; NaN (a value that does not exist, blank in events.csv) is a null.
+    fn real(&mut self, c: usize, value: Option<f64>) {
+        let value = value.filter(|v| !v.is_nan());
+        if let (Some(v), Builder::Real(b)) = (value, self.at(c)) {
+            b.append_value(v);
+        }
+    }
+
+    fn flag(&mut self, c: usize, value: Option<bool>) {
+        if let (Some(v), Builder::Flag(b)) = (value, self.at(c)) {
+            b.append_value(v);
+        }
+    }
+
+    /// A name; the empty name is a null.
+    fn name(&mut self, c: usize, name: &str) {
+        if name.is_empty() {
+            return;
+        }
+        if let Builder::Name(b) = self.at(c) {
+            b.append_value(name);
+        }
+    }
+
+    fn account(&mut self, c: usize, account: Option<Account<'_>>) {
+        let Some(account) = account else { return };
+        self.at(c);
+        if let Builder::Text(b) = &mut self.builders[c] {
+            match account.label() {
+                Some(label) => b.append_value(label),
+                None => b.append_value(self.integer.format(account.index())),
+            }
+        }
+    }
+
+    /// Adds one event's row.
+    fn push(&mut self, world: &World, seq: u64, event: &Event) {
+        let row = row(world, &event.kind);
+        let mut column = 0;
+        let mut next = || {
+            column += 1;
+            column - 1
+        };
+        self.int(next(), Some(seq));
+        self.int(next(), Some(event.step));
+        self.int(next(), Some(event.time));
+        if let Builder::U32(b) = self.at(next()) {
+            b.append_value(event.round);
+        }
+        self.name(next(), event.kind.name());
+        self.name(next(), row.protocol);
+        self.account(next(), row.account);
+        self.name(next(), row.keeper);
+        self.name(next(), row.venue);
+        self.name(next(), row.oracle);
+        self.name(next(), row.asset);
+        self.real(next(), row.units);
+        self.real(next(), row.price);
+        self.real(next(), row.usd);
+        self.name(next(), row.debt_asset);
+        for value in [
+            row.debt_units,
+            row.health_factor,
+            row.to_keeper,
+            row.protocol_fee,
+            row.filled,
+            row.price_after,
+        ] {
+            self.real(next(), value);
+        }
+        self.int(next(), row.liquidatable_since);
+        self.flag(next(), row.closes);
+        debug_assert_eq!(next(), FIXED.len());
+        for (key, value) in &row.detail {
+            debug_assert_eq!(key.ty(), value.ty(), "{key:?}");
+            let c = FIXED.len() + *key as usize;
+            match *value {
+                Value::Real(v) => self.real(c, Some(v)),
+                Value::Int(n) => self.int(c, Some(n)),
+                Value::Room(n) => self.int(c, (n != u64::MAX).then_some(n)),
+                Value::Flag(b) => self.flag(c, Some(b)),
+                Value::Name(name) => self.name(c, name),
+                Value::Account(account) => self.account(c, Some(account)),
+                Value::Assets(_) | Value::Markets(..) => {
+                    if let Builder::Map(b) = self.at(c) {
+                        value.for_each_asset(world, |symbol, units| {
+                            b.keys().append_value(symbol);
+                            b.values().append_value(units);
+                        });
+                        b.append(true)
+                            .expect("keys and values are appended in pairs");
+                    }
+                }
+            }
+        }
+        self.rows += 1;
+    }
+
+    /// The columns of the rows pushed since the last call.
+    fn finish(&mut self) -> Vec<ArrayRef> {
+        let rows = std::mem::take(&mut self.rows);
+        self.builders
+            .iter_mut()
+            .zip(&self.types)
+            .map(|(b, ty)| {
+                if b.len() == 0 {
+                    new_null_array(ty, rows)
+                } else {
+                    b.pad(rows);
+                    b.finish()
+                }
+            })
+            .collect()
+    }
+}
+
+/// How the columns are encoded: names with a dictionary (few distinct values), the integers of
+/// every row as deltas (`seq`, `step` and `time_seconds` grow by small steps), everything else
+/// plain, every page Snappy-compressed. A dictionary on the real numbers (mostly distinct) and on
+/// account labels made the file larger and slower to write; a delta encoder holds about 1 MB per
+/// column, so the sparse integer columns of the detail are plain.
+fn properties(schema: &Schema) -> WriterProperties {
+    let mut properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .set_dictionary_enabled(false);
+    for (c, field) in schema.fields().iter().enumerate() {
+        let column = ColumnPath::from(field.name().as_str());
+        properties = match field.data_type() {
+            DataType::Dictionary(..) => properties.set_column_dictionary_enabled(column, true),
+            DataType::UInt64 | DataType::UInt32 if c < FIXED.len() => {
+                properties.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED)
+            }
+            _ => properties,
+        };
+    }
+    properties.build()
+}
+
+/// A Parquet error as an IO error: the writer's own IO error when that is what it is.
+fn io_error(e: ParquetError) -> io::Error {
+    match e {
+        ParquetError::External(e) => match e.downcast::<io::Error>() {
+            Ok(e) => *e,
+            Err(e) => io::Error::other(e),
+        },
+        e => io::Error::other(e),
+    }
+}
+
+/// The writing thread's half of a [`ParquetEventWriter`].
+struct ParquetStage<W: Write + Send> {
+    world: Arc<World>,
+    schema: SchemaRef,
+    columns: Columns,
+    writer: ArrowWriter<W>,
+    /// `seq` of the next event.
+    seq: u64,
+    /// The batch built last, to encode while the next one is built.
+    pending: Option<RecordBatch>,
+}
+
+impl<W: Write + Send + 'static> Stage for ParquetStage<W> {
+    type Output = W;
+
+    /// Builds the columns of `events` while the previous batch is encoded and written.
+    fn write(&mut self, events: &[Event]) -> io::Result<()> {
+        let Self {
+            world,
+            schema,
+            columns,
+            writer,
+            seq,
+            pending,
+        } = self;
+        let first = *seq;
+        let (written, batch) = rayon::join(
+            || pending.take().map_or(Ok(()), |batch| writer.write(&batch)),
+            || {
+                for (i, event) in events.iter().enumerate() {
+                    columns.push(world, first + i as u64, event);
+                }
+                RecordBatch::try_new(Arc::clone(schema), columns.finish())
+            },
+        );
+        *seq += events.len() as u64;
+        written.map_err(io_error)?;
+        *pending = Some(batch.map_err(io::Error::other)?);
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<W> {
+        if let Some(batch) = self.pending.take() {
+            self.writer.write(&batch).map_err(io_error)?;
+        }
+        let mut out = self.writer.into_inner().map_err(io_error)?;
+        out.flush()?;
+        Ok(out)
+    }
+}
+
+/// Streams events.parquet as the engine records events, in bounded memory.
+///
+/// Events are gathered in chunks and handed to a thread that owns the writer, builds their
+/// columns and encodes them (Snappy-compressed, [`ParquetEventWriter::ROW_GROUP_ROWS`] rows per
+/// row group). The first IO error stops the writing (later events are dropped) and is returned
+/// by [`ParquetEventWriter::finish`].
+pub struct ParquetEventWriter<W: Write + Send + 'static> {
+    pipeline: Pipeline<W>,
+}
+
+impl<W: Write + Send + 'static> ParquetEventWriter<W> {
+    /// Events handed to the writing thread at a time, by default, each chunk a record batch.
+    /// (A batch has a full-length buffer for every column with a value in it, so larger chunks
+    /// cost memory, and were no faster.)
+    pub const CHUNK_EVENTS: usize = 4 * 1024;
+
+    /// Rows per row group.
+    pub const ROW_GROUP_ROWS: usize = ROW_GROUP;
+
+    /// A writer of events.parquet into `out`, with the names of `world`.
+    ///
+    /// # Errors
+    /// The writing thread could not be started.
+    pub fn new(world: Arc<World>, out: W) -> io::Result<Self> {
+        Self::with_chunk_size(world, out, Self::CHUNK_EVENTS)
+    }
+
+    /// As [`ParquetEventWriter::new`], handing events over `chunk` at a time (at least 1). The
+    /// rows and row groups do not depend on it.
+    ///
+    /// # Errors
+    /// The writing thread could not be started.
+    pub fn with_chunk_size(world: Arc<World>, out: W, chunk: usize) -> io::Result<Self> {
+        let columns = Columns::new();
+        let schema = columns.schema();
+        let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(properties(&schema)))
+            .map_err(io_error)?;
+        let stage = ParquetStage {
+            world,
+            schema,
+            columns,
+            writer,
+            seq: 0,
+            pending: None,
+        };
+        Ok(Self {
+            pipeline: Pipeline::spawn("events-parquet", chunk, stage)?,
+        })
+    }
+
+    /// Writes the events still buffered and the file's footer, flushes the writer and returns
+    /// it.
+    ///
+    /// # Errors
+    /// The first IO error met while writing.
+    pub fn finish(self) -> io::Result<W> {
+        self.pipeline.finish()
+    }
+}
+
+impl<W: Write + Send + 'static> EventSink for ParquetEventWriter<W> {
+    fn record(&mut self, event: &Event) {
+        self.pipeline.record(event);
+    }
+}

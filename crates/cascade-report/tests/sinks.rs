@@ -1,0 +1,542 @@
+//! The streaming events writers, on real runs of the examples: events.csv streamed equals
+//! `write_events` byte for byte, and events.parquet holds the same table with typed columns.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, UInt32Type, UInt64Type};
+use arrow_array::{Array, ArrayAccessor, RecordBatch, StringArray};
+use arrow_schema::DataType;
+use cascade_engine::{Event, EventKind, EventSink, World};
+use cascade_report::{CsvEventWriter, EventsFormat, ParquetEventWriter, write_events};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// A run of an example: its world and events.
+struct Run {
+    world: Arc<World>,
+    events: Vec<Event>,
+}
+
+/// Runs a scenario on path 0. The only call into the engine in these tests.
+fn run_engine(world: &Arc<World>) -> Vec<Event> {
+    cascade_engine::trail(world, 0)
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+fn load(path: &str) -> Run {
+    let scenario = cascade_scenario::load(&repo(path)).expect("the example loads");
+    let world = Arc::new(scenario.world);
+    let events = run_engine(&world);
+    Run { world, events }
+}
+
+/// The examples, each run once per test binary.
+fn example(name: &str) -> &'static Run {
+    macro_rules! cached {
+        ($($name:literal),*) => {
+            match name {
+                $($name => {
+                    static RUN: OnceLock<Run> = OnceLock::new();
+                    RUN.get_or_init(|| load(concat!("examples/", $name, ".toml")))
+                })*
+                _ => panic!("no example {name}"),
+            }
+        };
+    }
+    cached!(
+        "eth-crash",
+        "gbm-jump-stress",
+        "perp-short-squeeze",
+        "perp-long-cascade",
+        "maker-dutch-auction",
+        "maker-english-auction",
+        "order-book-file",
+        "backstop-transfer",
+        "amm-venue",
+        "liquity-stability-pool",
+        "market-makers-thin",
+        "compound-v3-absorb",
+        "may-2021-replay",
+        "black-thursday-2020"
+    )
+}
+
+fn csv_of(run: &Run) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_events(&run.world, &run.events, &mut out).unwrap();
+    out
+}
+
+fn stream_csv(run: &Run, chunk: Option<usize>) -> Vec<u8> {
+    let world = Arc::clone(&run.world);
+    let mut writer = match chunk {
+        Some(chunk) => CsvEventWriter::with_chunk_size(world, Vec::new(), chunk),
+        None => CsvEventWriter::new(world, Vec::new()),
+    }
+    .unwrap();
+    for event in &run.events {
+        writer.record(event);
+    }
+    writer.finish().unwrap()
+}
+
+fn stream_parquet(run: &Run, chunk: Option<usize>) -> Vec<u8> {
+    let world = Arc::clone(&run.world);
+    let mut writer = match chunk {
+        Some(chunk) => ParquetEventWriter::with_chunk_size(world, Vec::new(), chunk),
+        None => ParquetEventWriter::new(world, Vec::new()),
+    }
+    .unwrap();
+    for event in &run.events {
+        writer.record(event);
+    }
+    writer.finish().unwrap()
+}
+
+fn read_parquet(bytes: Vec<u8>) -> Vec<RecordBatch> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+        .unwrap()
+        .build()
+        .unwrap();
+    reader.collect::<Result<_, _>>().unwrap()
+}
+
+#[test]
+fn streamed_csv_equals_write_events() {
+    for name in ["eth-crash", "perp-short-squeeze", "black-thursday-2020"] {
+        let run = example(name);
+        let expected = csv_of(run);
+        let lines = expected.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(
+            lines,
+            run.events.len() + 1,
+            "{name}: a header and a row per event"
+        );
+        assert!(
+            stream_csv(run, None) == expected,
+            "{name}: streamed differs"
+        );
+    }
+}
+
+#[test]
+fn chunk_boundaries_do_not_change_the_csv() {
+    for name in ["eth-crash", "perp-short-squeeze"] {
+        let run = example(name);
+        let expected = csv_of(run);
+        for chunk in [1, 7, 8_193] {
+            assert!(
+                stream_csv(run, Some(chunk)) == expected,
+                "{name}: chunks of {chunk} differ"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_events_is_a_header() {
+    let run = example("eth-crash");
+    let empty = Run {
+        world: Arc::clone(&run.world),
+        events: Vec::new(),
+    };
+    let csv = stream_csv(&empty, None);
+    assert_eq!(csv, csv_of(&empty));
+    assert!(csv.starts_with(b"seq,step,time_seconds,round,kind,"));
+    let batches = read_parquet(stream_parquet(&empty, None));
+    assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
+}
+
+/// A writer whose disk fills after `room` bytes.
+struct Full {
+    room: usize,
+}
+
+impl Write for Full {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if buf.len() > self.room {
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+        }
+        self.room -= buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn io_errors_come_out_of_finish() {
+    let run = example("eth-crash");
+    for room in [0, 100, 10_000] {
+        for chunk in [1, 1_000] {
+            let world = Arc::clone(&run.world);
+            let mut csv = CsvEventWriter::with_chunk_size(world, Full { room }, chunk).unwrap();
+            for event in &run.events {
+                csv.record(event);
+            }
+            let e = csv
+                .finish()
+                .err()
+                .expect("the CSV writer reports the error");
+            assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        }
+        // events.parquet is written a row group at a time: here, all of it at the end.
+        for chunk in [100, 1_000] {
+            let world = Arc::clone(&run.world);
+            let mut parquet =
+                ParquetEventWriter::with_chunk_size(world, Full { room }, chunk).unwrap();
+            for event in &run.events {
+                parquet.record(event);
+            }
+            let e = parquet
+                .finish()
+                .err()
+                .expect("the Parquet writer reports the error");
+            assert!(e.to_string().contains("disk full"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn dropped_writers_still_write_everything() {
+    let run = example("eth-crash");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.csv");
+    let mut writer =
+        CsvEventWriter::with_chunk_size(Arc::clone(&run.world), File::create(&path).unwrap(), 100)
+            .unwrap();
+    for event in &run.events {
+        writer.record(event);
+    }
+    drop(writer);
+    assert!(std::fs::read(&path).unwrap() == csv_of(run));
+}
+
+#[test]
+fn formats_by_name_and_their_files() {
+    for format in EventsFormat::ALL {
+        assert_eq!(format.to_string().parse::<EventsFormat>(), Ok(format));
+    }
+    assert_eq!(EventsFormat::default(), EventsFormat::Csv);
+    let e = "json".parse::<EventsFormat>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "unknown events format \"json\": expected csv, parquet or none"
+    );
+
+    let run = example("eth-crash");
+    let dir = tempfile::tempdir().unwrap();
+    for format in EventsFormat::ALL {
+        let mut sink = format.create(dir.path(), Arc::clone(&run.world)).unwrap();
+        for event in &run.events {
+            sink.record(event);
+        }
+        sink.finish().unwrap();
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["events.csv", "events.parquet"]);
+    assert!(std::fs::read(dir.path().join("events.csv")).unwrap() == csv_of(run));
+    let mut bytes = Vec::new();
+    File::open(dir.path().join("events.parquet"))
+        .unwrap()
+        .read_to_end(&mut bytes)
+        .unwrap();
+    assert!(bytes == stream_parquet(run, None));
+    let rows: usize = read_parquet(bytes).iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, run.events.len());
+}
+
+/// A cell of events.parquet as text, or `None` for a null, so it can be compared with
+/// events.csv; map cells are their `SYMBOL=units` pairs.
+fn cell(array: &dyn Array, i: usize) -> Option<String> {
+    if array.is_null(i) {
+        return None;
+    }
+    Some(match array.data_type() {
+        DataType::UInt64 => array.as_primitive::<UInt64Type>().value(i).to_string(),
+        DataType::UInt32 => array.as_primitive::<UInt32Type>().value(i).to_string(),
+        DataType::Float64 => {
+            format!("{:?}", array.as_primitive::<Float64Type>().value(i))
+        }
+        DataType::Boolean => array.as_boolean().value(i).to_string(),
+        DataType::Utf8 => array.as_string::<i32>().value(i).to_string(),
+        DataType::Dictionary(..) => {
+            let dictionary = array.as_dictionary::<Int32Type>();
+            let values = dictionary.downcast_dict::<StringArray>().unwrap();
+            values.value(i).to_string()
+        }
+        DataType::Map(..) => {
+            let entries = array.as_map().value(i);
+            let symbols = entries.column(0).as_string::<i32>();
+            let units = entries.column(1).as_primitive::<Float64Type>();
+            (0..entries.len())
+                .map(|e| format!("{}={:?}", symbols.value(e), units.value(e)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        other => panic!("unexpected column type {other}"),
+    })
+}
+
+/// A CSV number as the Parquet cell text compares: `f64`s through their `Debug` form.
+fn as_real(text: &str) -> String {
+    format!("{:?}", text.parse::<f64>().unwrap())
+}
+
+/// Splits a CSV line into cells (no quotes in these examples' names).
+fn cells(line: &str) -> Vec<&str> {
+    assert!(!line.contains('"'), "{line}");
+    line.split(',').collect()
+}
+
+/// Every row of events.parquet equals the row of events.csv: the fixed columns cell by cell, and
+/// `detail` key by key against the typed columns.
+fn assert_parquet_matches_csv(name: &str, run: &Run) {
+    let csv = String::from_utf8(csv_of(run)).unwrap();
+    let mut lines = csv.lines();
+    let header = cells(lines.next().unwrap());
+    let batches = read_parquet(stream_parquet(run, None));
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, run.events.len(), "{name}");
+    let schema = batches[0].schema();
+    let columns: HashMap<&str, usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(c, field)| (field.name().as_str(), c))
+        .collect();
+    let fixed = header.len() - 1;
+    for (c, column) in header[..fixed].iter().enumerate() {
+        assert_eq!(schema.field(c).name(), column);
+    }
+    for batch in &batches {
+        for i in 0..batch.num_rows() {
+            let line = lines.next().unwrap();
+            let csv_cells = cells(line);
+            for (c, text) in csv_cells[..fixed].iter().enumerate() {
+                let parquet = cell(batch.column(c).as_ref(), i);
+                let expected = match (text.is_empty(), schema.field(c).data_type()) {
+                    (true, _) => None,
+                    (false, DataType::Float64) => Some(as_real(text)),
+                    (false, _) => Some(text.to_string()),
+                };
+                assert_eq!(parquet, expected, "{name}: {} of {line}", header[c]);
+            }
+            // The detail, pair by pair, against its typed columns ...
+            let mut filled = BTreeMap::new();
+            for pair in csv_cells[fixed].split(' ').filter(|p| !p.is_empty()) {
+                let (key, value) = pair.split_once('=').unwrap();
+                let (column, expected) = match key.split_once('.') {
+                    Some((label, symbol)) => {
+                        let column = match label {
+                            "long" | "short" | "vault" => format!("{label}_by_market"),
+                            _ => format!("{label}_by_asset"),
+                        };
+                        (column, Some(format!("{symbol}={}", as_real(value))))
+                    }
+                    None => (key.to_string(), Some(value.to_string())),
+                };
+                let c = *columns.get(column.as_str()).unwrap_or_else(|| {
+                    panic!("{name}: no column for {pair} of {line}");
+                });
+                let expected = match (column.as_str(), schema.field(c).data_type()) {
+                    ("room", _) if value == "unlimited" => None,
+                    (_, DataType::Float64) if value == "NaN" => None,
+                    (_, DataType::Float64) => Some(as_real(value)),
+                    _ => expected,
+                };
+                // Per-asset pairs gather in their map's cell.
+                let cell: &mut Option<String> = filled.entry(c).or_default();
+                *cell = match (cell.take(), expected) {
+                    (Some(before), Some(pair)) => Some(format!("{before} {pair}")),
+                    (before, pair) => before.or(pair),
+                };
+            }
+            // ... and no other typed column holds a value (an all-zero per-asset map is empty,
+            // and absent from the CSV).
+            for c in fixed..schema.fields().len() {
+                let parquet = cell(batch.column(c).as_ref(), i).filter(|v| !v.is_empty());
+                let expected = filled.remove(&c).flatten();
+                assert_eq!(
+                    parquet,
+                    expected,
+                    "{name}: {} of {line}",
+                    schema.field(c).name()
+                );
+            }
+        }
+    }
+    assert!(lines.next().is_none());
+}
+
+#[test]
+fn parquet_holds_the_csv_table_typed() {
+    // Together these examples have every kind of event the examples produce.
+    for name in [
+        "gbm-jump-stress",
+        "perp-short-squeeze",
+        "perp-long-cascade",
+        "maker-dutch-auction",
+        "maker-english-auction",
+        "order-book-file",
+        "backstop-transfer",
+        "amm-venue",
+        "liquity-stability-pool",
+        "market-makers-thin",
+        "compound-v3-absorb",
+        "may-2021-replay",
+        "black-thursday-2020",
+    ] {
+        // A long run's first 40,000 events and its last marks have all its kinds, and keep the
+        // test quick in a debug build.
+        let run = example(name);
+        let mut events: Vec<Event> = run.events.iter().take(40_000).cloned().collect();
+        let tail = run.events.len().saturating_sub(100).max(events.len());
+        events.extend_from_slice(&run.events[tail..]);
+        let run = Run {
+            world: Arc::clone(&run.world),
+            events,
+        };
+        assert_parquet_matches_csv(name, &run);
+    }
+}
+
+#[test]
+fn parquet_values_are_the_events() {
+    let run = example("eth-crash");
+    let batches = read_parquet(stream_parquet(run, None));
+    let mut events = run.events.iter().enumerate();
+    let mut liquidations = 0;
+    for batch in &batches {
+        let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let (seq, step, time, round) = (
+            column("seq"),
+            column("step"),
+            column("time_seconds"),
+            column("round"),
+        );
+        let (kind, units, closes) = (column("kind"), column("units"), column("closes"));
+        let kind = kind.as_dictionary::<Int32Type>();
+        let kind = kind.downcast_dict::<StringArray>().unwrap();
+        for i in 0..batch.num_rows() {
+            let (n, event) = events.next().unwrap();
+            assert_eq!(seq.as_primitive::<UInt64Type>().value(i), n as u64);
+            assert_eq!(step.as_primitive::<UInt64Type>().value(i), event.step);
+            assert_eq!(time.as_primitive::<UInt64Type>().value(i), event.time);
+            assert_eq!(round.as_primitive::<UInt32Type>().value(i), event.round);
+            assert_eq!(kind.value(i), event.kind.name());
+            if let EventKind::Liquidation(l) = &event.kind {
+                liquidations += 1;
+                assert_eq!(
+                    units.as_primitive::<Float64Type>().value(i),
+                    l.collateral_seized
+                );
+                assert_eq!(closes.as_boolean().value(i), l.closes);
+            } else if let EventKind::StepEnded = event.kind {
+                assert!(units.is_null(i) && closes.is_null(i));
+            }
+        }
+    }
+    assert!(events.next().is_none());
+    assert!(liquidations > 0);
+}
+
+#[test]
+fn parquet_is_deterministic_and_chunking_keeps_its_table() {
+    let run = example("perp-short-squeeze");
+    let bytes = stream_parquet(run, None);
+    assert!(bytes == stream_parquet(run, None));
+    let table = read_parquet(bytes);
+    for chunk in [7, 1_000] {
+        let other = read_parquet(stream_parquet(run, Some(chunk)));
+        let rows = |t: &[RecordBatch]| t.iter().map(RecordBatch::num_rows).sum::<usize>();
+        assert_eq!(rows(&other), rows(&table));
+        assert_eq!(
+            table_cells(&other),
+            table_cells(&table),
+            "chunks of {chunk}"
+        );
+    }
+}
+
+/// Every cell of a table, in order, as text.
+fn table_cells(batches: &[RecordBatch]) -> Vec<Vec<Option<String>>> {
+    let columns = batches[0].num_columns();
+    (0..columns)
+        .map(|c| {
+            batches
+                .iter()
+                .flat_map(|b| {
+                    let column = b.column(c).clone();
+                    (0..b.num_rows()).map(move |i| cell(column.as_ref(), i))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// docs/outputs.md lists every column of events.parquet, in order, with its type and whether it
+/// can be null.
+#[test]
+fn the_parquet_columns_are_documented() {
+    let docs = std::fs::read_to_string(repo("docs/outputs.md")).unwrap();
+    let section = docs.split("\n## events.parquet\n").nth(1).unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    let documented: Vec<(String, String)> = section
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let column = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+            Some((column.to_string(), cells.get(1)?.to_string()))
+        })
+        .collect();
+    let run = example("eth-crash");
+    let batches = read_parquet(stream_parquet(run, None));
+    let schema = batches[0].schema();
+    let actual: Vec<(String, String)> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let ty = match field.data_type() {
+                DataType::UInt64 => "uint64",
+                DataType::UInt32 => "uint32",
+                DataType::Float64 => "float64",
+                DataType::Boolean => "bool",
+                DataType::Utf8 => "string",
+                DataType::Dictionary(..) => "name",
+                DataType::Map(..) => "map",
+                other => panic!("undocumented type {other}"),
+            };
+            (field.name().clone(), ty.to_string())
+        })
+        .collect();
+    assert_eq!(documented, actual);
+    let never_null: Vec<&str> = schema
+        .fields()
+        .iter()
+        .filter(|f| !f.is_nullable())
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!(never_null, ["seq", "step", "time_seconds", "round", "kind"]);
+    let documented_never_null: Vec<&str> = section
+        .lines()
+        .filter(|line| line.ends_with(" | never |"))
+        .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
+        .collect();
+    assert_eq!(documented_never_null, never_null);
+}
