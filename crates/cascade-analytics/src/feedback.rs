@@ -1,4 +1,4 @@
-//! The feedback gain m of a liquidation wall (MODEL.md §3): m(p) = λ(p)·κ·ρ(p), computed as
+//! The feedback gain m of a liquidation wall (docs/model.md §3): m(p) = λ(p)·κ·ρ(p), computed as
 //! "collateral sold per 1% fall divided by the depth that absorbs a 1% fall".
 //!
 //! For every account holding the asset, the price of that asset at which the account becomes

@@ -9,7 +9,7 @@
 //! assembles the summary; figures across concerns (bad-debt totals, holdings marked at final
 //! prices) are computed there.
 //!
-//! Key names are a public contract (MODEL.md §4): add, never rename.
+//! Key names are a public contract (docs/model.md §4): add, never rename.
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;

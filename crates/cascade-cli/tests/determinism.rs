@@ -1,4 +1,4 @@
-//! Runs are functions of the scenario and its seed (MODEL.md §2), seen through the command's
+//! Runs are functions of the scenario and its seed (docs/model.md §2), seen through the command's
 //! files: the same scenario gives the same bytes, the bundled default is examples/eth-crash.toml,
 //! and another seed gives other files. (That the seed reaches every random draw is the engine's
 //! and the scenario library's concern.)

@@ -66,7 +66,7 @@ fn an_example_runs_through_the_cli_with_the_documented_outputs() {
 
     let summary = fs::read_to_string(out.path().join("summary.json")).expect("summary.json");
     let json: serde_json::Value = serde_json::from_str(&summary).expect("summary.json is JSON");
-    // The MODEL.md §4 contract keys.
+    // The docs/model.md §4 contract keys.
     for pointer in [
         "/scenario/name",
         "/scenario/seed",

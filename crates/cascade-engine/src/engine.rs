@@ -239,7 +239,7 @@ impl PathState {
 /// [`EventSink`]; it keeps no events itself. [`Engine::reset`] starts another path on the same
 /// engine, which is how a Monte Carlo driver reuses one engine per worker.
 ///
-/// Each [`Engine::step`] runs the phases of MODEL.md §2 in order:
+/// Each [`Engine::step`] runs the phases of docs/model.md §2 in order:
 /// 1. fundamental prices advance, then shocks of the step apply;
 /// 2. venues driven by a reserve series take the liquidity in force, recover transient impact,
 ///    their market makers set their depth, and they follow the fundamental;

@@ -1,4 +1,4 @@
-//! The uniform liquidation wall against its closed form (MODEL.md §3).
+//! The uniform liquidation wall against its closed form (docs/model.md §3).
 //!
 //! The book: N equal positions of c = C/N units each, liquidation prices evenly spaced in [L, H]
 //! (`distribution = "even"`: p_L,i = L + (i + ½)·Δ, Δ = (H − L)/N) with H = P0, the start price.

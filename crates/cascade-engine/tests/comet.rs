@@ -1,4 +1,5 @@
-//! Compound III (Comet): absorb and buyCollateral end to end. REFERENCE-MATH §3 M1 through the
+//! Compound III (Comet): absorb and buyCollateral end to end. docs/reference-math.md §3 M1 through
+//! the
 //! health factor; collateral and reserves conserved; no purchases once reserves reach target.
 
 use cascade_engine::EventKind;

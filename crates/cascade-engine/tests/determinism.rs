@@ -1,4 +1,4 @@
-//! Runs are functions of the scenario and its seed (MODEL.md §2): the seed reaches everything
+//! Runs are functions of the scenario and its seed (docs/model.md §2): the seed reaches everything
 //! random the engine draws — stochastic price paths, and through the generated book the
 //! liquidations. (The book itself is cascade-scenario's; byte-identical outputs of the command,
 //! cascade-cli's.)

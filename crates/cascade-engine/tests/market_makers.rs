@@ -1,4 +1,4 @@
-//! Market makers who thin a venue's depth as its realised volatility rises (MODEL.md §1, §2
+//! Market makers who thin a venue's depth as its realised volatility rises (docs/model.md §1, §2
 //! phase 2): the same crash falls further and liquidates more when the makers pull quotes, the
 //! book refills with its half-life once the venue calms. (Makers who never react change no
 //! output: cascade-cli compares the files.)

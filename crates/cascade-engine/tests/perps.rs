@@ -1,4 +1,5 @@
-//! Perp exchanges through whole runs: REFERENCE-MATH §8's worked examples at the liquidation
+//! Perp exchanges through whole runs: docs/reference-math.md §8's worked examples at the
+//! liquidation
 //! engine (P1 under bankruptcy close-out, H1 under market close-out and the vault), the ADL
 //! order, slices with a cooldown, funding, a short squeeze that cascades upward, a perp cascade
 //! that triggers a lending protocol's liquidations through a shared venue, and the exchange's

@@ -93,7 +93,7 @@ fn reserves() -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Uniswap v2 `getAmountOut` (REFERENCE-MATH §10.1): `amount_in` base sold into reserves
+/// Uniswap v2 `getAmountOut` (docs/reference-math.md §10.1): `amount_in` base sold into reserves
 /// (`reserve_in` base, `reserve_out` quote) with a 0.3% fee.
 fn get_amount_out(amount_in: f64, reserve_in: f64, reserve_out: f64) -> f64 {
     let in_with_fee = amount_in * 997.0;

@@ -1,4 +1,5 @@
-//! Maker Liquidations 2.0 (`dog.sol`, `clip.sol`, `abaci.sol`; REFERENCE-MATH §4.2): a vault
+//! Maker Liquidations 2.0 (`dog.sol`, `clip.sol`, `abaci.sol`; docs/reference-math.md §4.2): a
+//! vault
 //! that is unsafe is *barked* — its collateral and debt move into a Dutch auction whose price
 //! starts at the oracle price × `buf` and decays along an Abacus curve; keepers *take* slices
 //! at the current price; the auction is *reset* (`redo`) when too old (`tail`) or too cheap
@@ -154,7 +155,8 @@ mod tests {
         (a - b).abs() <= tol
     }
 
-    /// REFERENCE-MATH §4.2 K1: feed 2,000, buf 1.20 → top 2,400; linear (tau 3,600) at 900 s
+    /// docs/reference-math.md §4.2 K1: feed 2,000, buf 1.20 → top 2,400; linear (tau 3,600) at 900
+    /// s
     /// → 1,800; stairstep (cut 0.99, step 90 s) and exponential (0.99^(1/90) per second) at
     /// 900 s → 2,170.516980. Tolerance 1e-6.
     #[test]
@@ -239,7 +241,8 @@ mod tests {
     }
 }
 
-/// Maker Liquidations 1.2 (`cat.sol` + `flip.sol`, the Black Thursday design; REFERENCE-MATH
+/// Maker Liquidations 1.2 (`cat.sol` + `flip.sol`, the Black Thursday design;
+/// docs/reference-math.md
 /// §4.1): English auctions with a rising-bid phase (tend) and a falling-lot phase (dent).
 pub mod english {
     /// Parameters of one collateral type.
@@ -385,7 +388,7 @@ pub mod english {
             assert_eq!(dent(10.0 / 1.03, 0.03, Some(0), &[6.0]), None);
         }
 
-        /// REFERENCE-MATH §4.1 F1 and F2: beg 3%.
+        /// docs/reference-math.md §4.1 F1 and F2: beg 3%.
         #[test]
         fn flip_increments_f1_f2() {
             assert!((min_next_bid(1_000.0, 1e9, 0.03) - 1_030.0).abs() < 1e-9);

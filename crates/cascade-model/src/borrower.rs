@@ -1,7 +1,7 @@
 //! Borrowers under stress: when an account's health factor falls below its owner's trigger, the
 //! owner may (with some probability, after a reaction delay) add collateral or repay debt to bring
 //! it back to a target — through a transaction that must get into a block, which is how
-//! congestion stops them (MODEL.md §2, phase 4).
+//! congestion stops them (docs/model.md §2, phase 4).
 //!
 //! The amounts are exact for the health factor H = Σ cᵢ·pᵢ·LTᵢ / (d·p_d): adding x units of a
 //! collateral a moves H by x·p_a·LT_a / (d·p_d); repaying r units of debt leaves

@@ -1,6 +1,6 @@
 //! The chain: blocks of fixed duration, a gas price, and limited room for the simulated agents'
 //! transactions — the congestion through which borrowers fail to add collateral and keepers
-//! fail to bid (MODEL.md §1, "The chain").
+//! fail to bid (docs/model.md §1, "The chain").
 //!
 //! The gas price is the *clearing* price of the rest of the network: a transaction bidding at
 //! least that much gets into the next block if the agents' room in it is not used up; one

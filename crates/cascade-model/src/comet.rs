@@ -1,4 +1,5 @@
-//! Compound III (Comet, REFERENCE-MATH §3): an unhealthy account is *absorbed* — the protocol
+//! Compound III (Comet, docs/reference-math.md §3): an unhealthy account is *absorbed* — the
+//! protocol
 //! takes all of its collateral and pays for it out of its reserves, the account's debt is cleared
 //! and any value beyond it (at the liquidation factor) is credited to the user — and keepers
 //! later *buy* the protocol's collateral at a store-front discount while reserves are below
@@ -60,7 +61,7 @@ pub struct CometState {
 mod tests {
     use super::*;
 
-    /// REFERENCE-MATH §3 M2: debt 16,700 USDC, 10 WETH absorbed at 1,980 with LF 0.90:
+    /// docs/reference-math.md §3 M2: debt 16,700 USDC, 10 WETH absorbed at 1,980 with LF 0.90:
     /// deltaValue 17,820, the user is left with +1,120 USDC supplied; reserves pay 17,820.
     #[test]
     fn absorb_m2() {

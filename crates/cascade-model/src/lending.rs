@@ -2,7 +2,8 @@
 //! factor, fixed-spread liquidation with close factor, bonus and protocol fee, bad debt, and the
 //! index that finds liquidatable accounts without scanning the book.
 //!
-//! References (REFERENCE-MATH): Aave v3 `GenericLogic.calculateUserAccountData` (health factor)
+//! References (docs/reference-math.md): Aave v3 `GenericLogic.calculateUserAccountData` (health
+//! factor)
 //! and `LiquidationLogic` (seizure, bonus, protocol fee on the bonus part, v3.2 and v3.3 close
 //! factor, dust and deficit rules), §1; Compound v2 `liquidateCalculateSeizeTokens` and the
 //! protocol seize share, §2; Morpho Blue `liquidate` and its incentive factor, §6; Euler v2's
@@ -96,7 +97,7 @@ pub enum LiquidationRule {
     /// A generic fixed spread: close factor (all of the debt below a health-factor threshold),
     /// bonus, protocol fee on the bonus part; debt left without collateral is written off.
     FixedSpread(FixedSpread),
-    /// Aave v3 (REFERENCE-MATH §1) at a version.
+    /// Aave v3 (docs/reference-math.md §1) at a version.
     AaveV3 {
         /// Rules of this version.
         version: AaveVersion,
@@ -137,7 +138,7 @@ pub enum LiquidationRule {
     Liquity(crate::liquity::LiquityParams),
 }
 
-/// Aave v3.3 constants (REFERENCE-MATH §1.2): the 50% cap needs both sides at or above
+/// Aave v3.3 constants (docs/reference-math.md §1.2): the 50% cap needs both sides at or above
 /// $2,000; a partial liquidation must leave at least $1,000 of debt and of collateral.
 pub const AAVE_MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD: f64 = 2_000.0;
 /// See [`AAVE_MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD`].
@@ -485,7 +486,7 @@ impl Account {
     }
 }
 
-/// The outcome of one fixed-spread liquidation call (REFERENCE-MATH §1.3).
+/// The outcome of one fixed-spread liquidation call (docs/reference-math.md §1.3).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Seizure {
     /// Debt units repaid by the liquidator.
@@ -808,7 +809,7 @@ mod tests {
         move |asset: AssetId| if asset == WETH { weth } else { 1.0 }
     }
 
-    /// REFERENCE-MATH §1.5 A1–A3 (10 WETH, LT 0.83, bonus 5%, fee 10% of bonus, debt 17,000
+    /// docs/reference-math.md §1.5 A1–A3 (10 WETH, LT 0.83, bonus 5%, fee 10% of bonus, debt 17,000
     /// USDC), under both the generic fixed spread with Aave's close factor and Aave v3.3's own
     /// rule. Tolerance 1e-6 in the asset's units.
     #[test]

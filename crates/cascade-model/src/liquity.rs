@@ -1,4 +1,5 @@
-//! Liquity v1 (REFERENCE-MATH §5): troves liquidated against the Stability Pool — LUSD deposits
+//! Liquity v1 (docs/reference-math.md §5): troves liquidated against the Stability Pool — LUSD
+//! deposits
 //! that are burned to cancel the trove's debt and receive its collateral — with the rest
 //! redistributed to the other troves when the pool runs dry, and a recovery mode when the
 //! system's total collateral ratio falls below 150%. Liquidators are paid gas compensation:
@@ -85,7 +86,7 @@ pub fn capped_offset(params: &LiquityParams, collateral: f64, debt: f64, price: 
 
 /// The Stability Pool's product–sum accounting for an offset: a deposit's LUSD is scaled by P,
 /// its collateral gain grows by S. Returns the new (P, S) after `debt_offset` of `deposits` is
-/// burned for `collateral` (REFERENCE-MATH §5).
+/// burned for `collateral` (docs/reference-math.md §5).
 pub fn pool_after_offset(
     p: f64,
     s: f64,

@@ -3,7 +3,8 @@
 //! An oracle reads its sources (venue prices or the fundamental), aggregates them (last value,
 //! median of sources, or a time-weighted average of the aggregate over a window) and publishes by
 //! its own rule: on every read, on a deviation threshold or heartbeat (Chainlink push feeds,
-//! REFERENCE-MATH §9.1), or one period late (Maker's Oracle Security Module, §4.3). Protocols only
+//! docs/reference-math.md §9.1), or one period late (Maker's Oracle Security Module, §4.3).
+//! Protocols only
 //! ever see the published price.
 
 use std::collections::VecDeque;
@@ -34,7 +35,8 @@ pub enum TwapMean {
     /// Geometric mean (mean of log prices), as Uniswap v3 computes it, without tick rounding.
     Geometric,
     /// Uniswap v3's own computation: prices become ticks (floor of log base 1.0001), the mean tick
-    /// is rounded toward negative infinity, and the price is 1.0001^tick (REFERENCE-MATH §9.2).
+    /// is rounded toward negative infinity, and the price is 1.0001^tick (docs/reference-math.md
+    /// §9.2).
     UniswapV3Ticks,
 }
 
@@ -59,7 +61,7 @@ pub enum UpdateRule {
     },
 }
 
-/// Uniswap v3 tick arithmetic (REFERENCE-MATH §9.2).
+/// Uniswap v3 tick arithmetic (docs/reference-math.md §9.2).
 pub mod uniswap_v3 {
     /// The tick whose price is at or just below `price`: floor(log_1.0001(price)).
     pub fn price_to_tick(price: f64) -> i64 {
@@ -248,7 +250,7 @@ pub fn median(values: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
-    /// REFERENCE-MATH §9.1 CL1: 0.5% / 3,600 s feed at 2,000.
+    /// docs/reference-math.md §9.1 CL1: 0.5% / 3,600 s feed at 2,000.
     #[test]
     fn chainlink_deviation_and_heartbeat_cl1() {
         let rule = UpdateRule::Deviation {
@@ -264,7 +266,8 @@ mod tests {
         assert_eq!(oracle.read(4300, &[2015.0]), Some(2015.0));
     }
 
-    /// REFERENCE-MATH §4.3 O1: OSM with a one-hour hop; the 10:30 crash to 130 is published at
+    /// docs/reference-math.md §4.3 O1: OSM with a one-hour hop; the 10:30 crash to 130 is published
+    /// at
     /// 12:00. Times are seconds since 00:00.
     #[test]
     fn osm_publishes_one_hop_late_o1() {
@@ -284,7 +287,7 @@ mod tests {
         assert_eq!(oracle.read(12 * hour, &[130.0]), Some(130.0));
     }
 
-    /// REFERENCE-MATH §9.2 U1 and U2.
+    /// docs/reference-math.md §9.2 U1 and U2.
     #[test]
     fn uniswap_v3_mean_tick_u1_u2() {
         let delta = 76_012 * 1_200 + 75_312 * 600;

@@ -22,7 +22,8 @@
 //! after c units is `price(F, c/d)`, a sale of q from c fills d × the curve's fill of q/d from
 //! c/d and receives d × its proceeds, purchases and capacities alike — so an order book quotes
 //! every level's size × d, an AMM holds liquidity L × d (LPs withdrawing), linear impact steepens
-//! to λ/d and the square-root law sees a daily volume of V·d. Market makers ([`crate::market_maker`]) move d with the venue's realised
+//! to λ/d and the square-root law sees a daily volume of V·d. Market makers
+//! ([`crate::market_maker`]) move d with the venue's realised
 //! volatility. Every trade and quote goes through [`Venue`], which applies the depth; the bare
 //! [`ImpactCurve`] is the full book.
 //!
@@ -32,8 +33,8 @@
 //! new depth.
 //!
 //! References: linear impact (Kyle); square-root law (Y·σ·√(q/V), Tóth et al. 2011); constant
-//! product with fee (Uniswap v2 `getAmountOut` and `getAmountIn`, REFERENCE-MATH §10.1);
-//! concentrated liquidity (Uniswap v3 `computeSwapStep`, REFERENCE-MATH §10.2).
+//! product with fee (Uniswap v2 `getAmountOut` and `getAmountIn`, docs/reference-math.md §10.1);
+//! concentrated liquidity (Uniswap v3 `computeSwapStep`, docs/reference-math.md §10.2).
 
 use crate::Seconds;
 use crate::ids::AssetId;
@@ -81,7 +82,8 @@ pub enum ImpactCurve {
         /// Swap fee as a fraction (0.003 for Uniswap v2).
         fee: f64,
     },
-    /// Uniswap v3 concentrated liquidity inside one price range (REFERENCE-MATH §10.2): selling
+    /// Uniswap v3 concentrated liquidity inside one price range (docs/reference-math.md §10.2):
+    /// selling
     /// Δ base after the fee moves √P to L·√P / (L + Δ·√P) and pays L·(√P − √P′) quote. At rest the
     /// pool price is the fundamental; the range ends `range_depth` below it, where the bids run
     /// out. Buying Δ base moves 1/√P to 1/√P − Δ/L and costs L·(√P′ − √P)/(1 − fee); the range is
@@ -838,7 +840,8 @@ mod tests {
         (a - b).abs() <= tol
     }
 
-    /// REFERENCE-MATH §10.1 V1: pool 1,000 ETH / 2,000,000 USDC, sell 10 ETH → 19,743.16 USDC
+    /// docs/reference-math.md §10.1 V1: pool 1,000 ETH / 2,000,000 USDC, sell 10 ETH → 19,743.16
+    /// USDC
     /// (new spot 1,960.65); sell 100 ETH → 181,322.18 USDC. Tolerance 0.01 USDC.
     #[test]
     fn constant_product_matches_uniswap_v2_v1() {
@@ -864,7 +867,7 @@ mod tests {
         assert!(close(fill.price_after, 1960.65, 0.01));
     }
 
-    /// Uniswap v2 `getAmountOut` (REFERENCE-MATH §10.1) with the fee as a fraction.
+    /// Uniswap v2 `getAmountOut` (docs/reference-math.md §10.1) with the fee as a fraction.
     fn get_amount_out(amount_in: f64, reserve_in: f64, reserve_out: f64, fee: f64) -> f64 {
         let in_after_fee = amount_in * (1.0 - fee);
         in_after_fee * reserve_out / (reserve_in + in_after_fee)
@@ -925,7 +928,7 @@ mod tests {
         assert!(!linear.set_liquidity(5.0));
     }
 
-    /// REFERENCE-MATH §10.2 V2: L = 1,000,000, P = 2,000, fee 0.3%; selling 5 token0 gives
+    /// docs/reference-math.md §10.2 V2: L = 1,000,000, P = 2,000, fee 0.3%; selling 5 token0 gives
     /// P′ = 1,999.1086 and 9,967.778 token1. Tolerances: 1e-4 in price, 1e-3 in amount.
     #[test]
     fn concentrated_liquidity_matches_uniswap_v3_v2() {
@@ -1157,7 +1160,8 @@ mod tests {
         assert!(cost.is_finite() && cost > 2e6, "{cost}");
     }
 
-    /// REFERENCE-MATH §10.2 V2: L = 1,000,000, P = 2,000, fee 0.3%: buying token0 with 10,000
+    /// docs/reference-math.md §10.2 V2: L = 1,000,000, P = 2,000, fee 0.3%: buying token0 with
+    /// 10,000
     /// token1 moves √P to 44.731330 (P′ = 2,000.8918) and gives 4.983889 token0. So buying
     /// 4.983889 costs 10,000 (within 1e-2: the amount is rounded to 1e-6 token0, worth about
     /// 2e-3) and leaves the price at 2,000.8918 (within 1e-4).

@@ -28,7 +28,7 @@ fn summary_json_has_the_contract_keys() {
     let text = written(|out| cascade_report::write_summary_json(&run.summary, out));
     assert!(text.ends_with("}\n"), "newline-terminated");
     let json: serde_json::Value = serde_json::from_str(&text).expect("summary.json is JSON");
-    // The MODEL.md §4 contract keys.
+    // The docs/model.md §4 contract keys.
     for pointer in [
         "/scenario/name",
         "/scenario/seed",

@@ -17,17 +17,32 @@
 //! | variant | liquidation table |
 //! |---|---|
 //! | `as_is` | the scenario's own |
-//! | `fixed_spread` | bonus (scenario's, else 0.05), close factor 0.5, whole debt at or below health factor 0.95, protocol fee (scenario's, else 0) |
+//! | `fixed_spread` | bonus (scenario's, else 0.05), close factor 0.5, whole debt at or below
+//! health factor 0.95, protocol fee (scenario's, else 0) |
 //! | `aave_v3.2`, `aave_v3.3` | Aave v3 at that version, bonus and protocol fee as above |
 //! | `compound_v2` | bonus (scenario's, else 0.08), close factor 0.5, protocol seize share 0.028 |
-//! | `morpho_blue` | Morpho Blue (incentive from the liquidation threshold; per-collateral bonuses removed) |
-//! | `euler_v2` | Euler v2, maximum discount (scenario's, else 0.15; per-collateral bonuses removed) |
-//! | `dutch_auction` | Maker Liquidations 2.0 with ETH-A-like parameters: penalty (the scenario's bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1% (per-collateral bonuses removed) |
-//! | `english_auction` | Maker Liquidations 1.2 as on ETH-A in March 2020: penalty (the scenario's bonus, else 0.13), beg 3%, ttl 600 s, tau 6 h, lump 50 units (per-collateral bonuses removed) |
-//! | `backstop` | liquidation via transfer: a vault with unlimited capital takes positions over at a penalty (the scenario's bonus, else 0.05) and sells 10% of its holdings per hour (per-collateral bonuses removed) |
-//! | `compound_v3` | Compound III: store-front price factor 0.5 (as in REFERENCE-MATH §3's examples), reserves starting at 0 with a target of 0 (absorbed collateral is bought back by keepers while reserves are below their start, i.e. until the protocol has recovered what its absorbs paid out), each collateral's liquidation factor 1 − its bonus (its own, else the scenario's, else 0.07: the 0.93 of `examples/compound-v3-absorb.toml`), per-collateral bonuses removed |
+//! | `morpho_blue` | Morpho Blue (incentive from the liquidation threshold; per-collateral bonuses
+//! removed) |
+//! | `euler_v2` | Euler v2, maximum discount (scenario's, else 0.15; per-collateral bonuses
+//! removed) |
+//! | `dutch_auction` | Maker Liquidations 2.0 with ETH-A-like parameters: penalty (the scenario's
+//! bonus, else 0.13), buf 1.2, 1% cut every 90 s, tail 8,400 s, cusp 0.4, tip 300 USD, chip 0.1%
+//! (per-collateral bonuses removed) |
+//! | `english_auction` | Maker Liquidations 1.2 as on ETH-A in March 2020: penalty (the scenario's
+//! bonus, else 0.13), beg 3%, ttl 600 s, tau 6 h, lump 50 units (per-collateral bonuses removed) |
+//! | `backstop` | liquidation via transfer: a vault with unlimited capital takes positions over at
+//! a penalty (the scenario's bonus, else 0.05) and sells 10% of its holdings per hour
+//! (per-collateral bonuses removed) |
+//! | `compound_v3` | Compound III: store-front price factor 0.5 (as in docs/reference-math.md §3's
+//! examples), reserves starting at 0 with a target of 0 (absorbed collateral is bought back by
+//! keepers while reserves are below their start, i.e. until the protocol has recovered what its
+//! absorbs paid out), each collateral's liquidation factor 1 − its bonus (its own, else the
+//! scenario's, else 0.07: the 0.93 of `examples/compound-v3-absorb.toml`), per-collateral bonuses
+//! removed |
 //! | `liquity_v1` | a Liquity v1 Stability Pool, as the `stability_pool` counterfactual below |
-//! | `insurance_fund` | the scenario's own liquidation rule, behind an insurance fund: the scenario's `insurance` table if it has one, else 10,000,000 USD fed by all protocol fees, with shortfalls socialised |
+//! | `insurance_fund` | the scenario's own liquidation rule, behind an insurance fund: the
+//! scenario's `insurance` table if it has one, else 10,000,000 USD fed by all protocol fees, with
+//! shortfalls socialised |
 //!
 //! (Leaving Compound III, a protocol's per-collateral liquidation factors are removed: only
 //! `compound_v3` takes them.)
@@ -37,9 +52,20 @@
 //!
 //! | name | what changes |
 //! |---|---|
-//! | `no_congestion` | the `[chain]` section is removed, with the keys that need one (keepers' `gas` and `gas_budget_usd`, positions' `borrowers.gas`): transactions cost nothing and get in at once. Keepers keep their latency, outages and sale delay; borrowers their behaviour |
-//! | `faster_oracle` | every oracle with `update = "delayed"` (Maker's OSM) becomes `update = "every_read"`, same sources and aggregation, `delay_seconds` removed: it publishes what it reads at every step and re-reads inside the cascade (unless it is a TWAP), instead of one hop late and once per hop. Other oracles are unchanged |
-//! | `stability_pool` | every lending protocol liquidates through a Liquity v1 Stability Pool (`liquity_v1`, the same as that mechanism variant) with its own liquidation threshold (MCR = 1 / threshold): deposits = [`STABILITY_POOL_SHARE`] (25%) of the protocol's debt at the start, in its debt asset; CCR = MCR + [`RECOVERY_MARGIN`] (0.4, Liquity's 110% → 150%); Liquity's gas compensation; per-collateral bonuses and liquidation factors removed. A protocol already on `liquity_v1` keeps its pool and parameters; one that accepts several collateral assets is an error (a pool takes one) |
+//! | `no_congestion` | the `[chain]` section is removed, with the keys that need one (keepers'
+//! `gas` and `gas_budget_usd`, positions' `borrowers.gas`): transactions cost nothing and get in at
+//! once. Keepers keep their latency, outages and sale delay; borrowers their behaviour |
+//! | `faster_oracle` | every oracle with `update = "delayed"` (Maker's OSM) becomes `update =
+//! "every_read"`, same sources and aggregation, `delay_seconds` removed: it publishes what it reads
+//! at every step and re-reads inside the cascade (unless it is a TWAP), instead of one hop late and
+//! once per hop. Other oracles are unchanged |
+//! | `stability_pool` | every lending protocol liquidates through a Liquity v1 Stability Pool
+//! (`liquity_v1`, the same as that mechanism variant) with its own liquidation threshold (MCR = 1 /
+//! threshold): deposits = [`STABILITY_POOL_SHARE`] (25%) of the protocol's debt at the start, in
+//! its debt asset; CCR = MCR + [`RECOVERY_MARGIN`] (0.4, Liquity's 110% → 150%); Liquity's gas
+//! compensation; per-collateral bonuses and liquidation factors removed. A protocol already on
+//! `liquity_v1` keeps its pool and parameters; one that accepts several collateral assets is an
+//! error (a pool takes one) |
 //!
 //! A *variant* is a mechanism, a counterfactual, or several of them joined by `+`, applied left
 //! to right (`dutch_auction+no_congestion`): comparing `as_is`, `no_congestion`, `dutch_auction`

@@ -109,7 +109,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "binance_usdm",
-        summary: "Binance USD-M style (REFERENCE-MATH 8.1; illustrative brackets, not live values): 0.4% / 0.5% from 50k / 1% from 250k / 2.5% from 1M, max 50x, bankruptcy close-out (what margin is left goes to the insurance fund), median mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 0.75%.",
+        summary: "Binance USD-M style (docs/reference-math.md §8.1; illustrative brackets, not live values): 0.4% / 0.5% from 50k / 1% from 250k / 2.5% from 1M, max 50x, bankruptcy close-out (what margin is left goes to the insurance fund), median mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 0.75%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "bankruptcy",
             liquidation_fee: 0.0,
@@ -131,7 +131,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "hyperliquid",
-        summary: "Hyperliquid style (REFERENCE-MATH 8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k then 30 s cooldown, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
+        summary: "Hyperliquid style (docs/reference-math.md §8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k then 30 s cooldown, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "market",
             liquidation_fee: 0.0,

@@ -1,4 +1,5 @@
-//! Perpetual-swap exchanges inside the step (REFERENCE-MATH §8): marks from index and book, the
+//! Perpetual-swap exchanges inside the step (docs/reference-math.md §8): marks from index and book,
+//! the
 //! liquidation engine, loss absorption and funding, one file per stage.
 //!
 //! Each cascade round, after the lending protocols, every exchange marks its markets

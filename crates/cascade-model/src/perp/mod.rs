@@ -1,4 +1,5 @@
-//! Perpetual swaps (REFERENCE-MATH §8). This module holds the margin maths: tiered maintenance
+//! Perpetual swaps (docs/reference-math.md §8). This module holds the margin maths: tiered
+//! maintenance
 //! margin with cumulative amounts, liquidation and bankruptcy prices (Binance USDⓈ-M,
 //! BitMEX-style linear and inverse, Hyperliquid), and the auto-deleveraging ranking, as pure
 //! functions. [`params`] holds an exchange's and a market's rules (mark price, funding,

@@ -53,7 +53,7 @@ pub enum CloseOut {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeficitRule {
     /// Auto-deleveraging: opposite positions ranked by profit × effective leverage are closed
-    /// at the bankrupt position's bankruptcy price (REFERENCE-MATH §8.3).
+    /// at the bankrupt position's bankruptcy price (docs/reference-math.md §8.3).
     AutoDeleverage,
     /// Socialised loss: the deficit is charged to accounts in profit, pro rata to their
     /// unrealised profit at the mark.

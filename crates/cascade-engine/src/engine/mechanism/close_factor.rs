@@ -1,5 +1,5 @@
 //! The close-factor family: keepers repay part or all of an unhealthy account's debt in one call
-//! and seize its collateral at a bonus (REFERENCE-MATH §1, §2, §6, §7).
+//! and seize its collateral at a bonus (docs/reference-math.md §1, §2, §6, §7).
 //!
 //! The rules of each protocol are the model's (`cascade_model::lending::LiquidationRule`:
 //! `max_repay`, `call_in`, `repay_to_health`, `writes_off_bad_debt`); this file is the order in

@@ -1,4 +1,4 @@
-//! Compound III (Comet): `absorb` and `buyCollateral` (REFERENCE-MATH §3; comet
+//! Compound III (Comet): `absorb` and `buyCollateral` (docs/reference-math.md §3; comet
 //! `contracts/Comet.sol`, `absorbInternal`, `buyCollateral`, `quoteCollateral`, `getReserves`),
 //! a protocol-run liquidation via transfer. The formulas are the model's
 //! (`cascade_model::comet`).

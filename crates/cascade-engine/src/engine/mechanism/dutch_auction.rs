@@ -1,5 +1,5 @@
 //! Maker Liquidations 2.0: unsafe vaults barked into Dutch auctions that keepers take as the
-//! price falls (REFERENCE-MATH §4.2; dss `src/dog.sol`, `bark` and `digs`; `src/clip.sol`,
+//! price falls (docs/reference-math.md §4.2; dss `src/dog.sol`, `bark` and `digs`; `src/clip.sol`,
 //! `kick`, `redo`, `take`, `status`; `src/abaci.sol`). The curve and the arithmetic of a take
 //! are the model's (`cascade_model::auction`).
 //!

@@ -1,5 +1,6 @@
 //! Maker Liquidations 1.2: unsafe vaults bitten into English auctions, the design of Black
-//! Thursday (REFERENCE-MATH §4.1; dss `src/cat.sol`, `bite`; `src/flip.sol`, `kick`, `tend`,
+//! Thursday (docs/reference-math.md §4.1; dss `src/cat.sol`, `bite`; `src/flip.sol`, `kick`,
+//! `tend`,
 //! `dent`, `deal`, `tick`). Where a round of bidding ends is the model's
 //! (`cascade_model::auction::english`: `tend`, `dent`, `min_next_bid`, `max_next_lot`).
 //!

@@ -1,5 +1,5 @@
 //! Liquity v1: troves offset against the Stability Pool, what it cannot take redistributed to the
-//! other troves, and a recovery mode (REFERENCE-MATH §5; liquity/dev `TroveManager.sol`,
+//! other troves, and a recovery mode (docs/reference-math.md §5; liquity/dev `TroveManager.sol`,
 //! `_liquidateNormalMode`, `_liquidateRecoveryMode`, `_getOffsetAndRedistributionVals`,
 //! `_getCappedOffsetVals`, `_redistributeDebtAndColl`; `StabilityPool.sol`, `offset`). The
 //! formulas are the model's (`cascade_model::liquity`).

@@ -1,4 +1,5 @@
-//! Auto-deleveraging (REFERENCE-MATH §8.3): a bankrupt account's positions are closed at their
+//! Auto-deleveraging (docs/reference-math.md §8.3): a bankrupt account's positions are closed at
+//! their
 //! bankruptcy price against the opposite positions of the book by decreasing ADL rank (profit ×
 //! effective leverage, ranked once per round), then against the outside counterparties; what
 //! finds no opposite position is closed into the book.
