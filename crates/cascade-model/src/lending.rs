@@ -414,8 +414,9 @@ pub struct LendingParams {
 /// An account: collateral balances in one or more assets and a debt in one asset.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Account {
-    /// Collateral balances (asset, units), each asset at most once.
-    pub collateral: SmallVec<[(AssetId, f64); 2]>,
+    /// Collateral balances (asset, units), each asset at most once; one is held inline, more
+    /// on the heap (most books have one collateral per account).
+    pub collateral: SmallVec<[(AssetId, f64); 1]>,
     /// The borrowed asset.
     pub debt_asset: AssetId,
     /// Units of the borrowed asset owed.
@@ -1106,5 +1107,17 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod layout {
+    use super::Account;
+
+    /// A book of millions of accounts is read front to back in every cascade and copied for
+    /// every path: an account is kept to 40 bytes (one collateral inline, more on the heap).
+    #[test]
+    fn an_account_is_forty_bytes() {
+        assert_eq!(std::mem::size_of::<Account>(), 40);
     }
 }
