@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Side-by-side whole-process timings of cascade and the NumPy peer on the same cascade, in one run,
+# alternating the two (these machines are noisy: compare the ratio of medians, not absolute
+# times). Prints wall time and peak resident memory of each run.
+#   benches/side-by-side.sh [RUNS]     (default 5)
+# Needs the peers' virtualenv: python3 -m venv .venv-peers &&
+#   .venv-peers/bin/pip install -r benches/peers/requirements.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-5}"
+python="${PEERS_PYTHON:-.venv-peers/bin/python}"
+cargo build --release --quiet --bin cascade
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+time_it() { /usr/bin/time -f "%e s wall, %M KB peak  $*" "$@" >/dev/null; }
+for n in 1000000 10000000; do
+  scenario=benches/million-wall.toml
+  [[ $n == 10000000 ]] && scenario=benches/ten-million-wall.toml
+  echo "== $n positions: $scenario against numpy_wall.py $n"
+  for _ in $(seq "$runs"); do
+    time_it target/release/cascade run "$scenario" --events none --quiet --out "$out/a"
+    time_it "$python" benches/peers/numpy_wall.py "$n"
+  done
+done
+echo "== benches/million-positions.toml, each events format"
+for format in none csv parquet; do
+  for _ in $(seq "$runs"); do
+    time_it target/release/cascade run benches/million-positions.toml --events "$format" --quiet --out "$out/$format"
+  done
+done
