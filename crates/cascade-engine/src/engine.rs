@@ -272,7 +272,9 @@ impl Engine {
     /// Restarts at time 0 of path `path` (the same or another): the state is what a new engine
     /// on that path would have. Only what the last path changed is restored — the accounts it
     /// touched, the index entries it moved, the small per-path records — so a reset after a calm
-    /// path costs next to nothing whatever the size of the book, and reuses every allocation.
+    /// path costs next to nothing whatever the size of the book. The lending books are restored
+    /// into the memory they hold; the mempool, perp books, the mechanisms' small states and the
+    /// random streams' labels are rebuilt or copied, which allocates a little.
     pub fn reset(&mut self, path: u64) {
         self.path.restore(&self.world, path);
     }

@@ -168,25 +168,28 @@ impl ProtocolState {
     /// Back to `initial`, restoring only the accounts this path touched (all of them if it
     /// moved the whole book).
     fn restore_from(&mut self, initial: &ProtocolState) {
-        // Restoring accounts one by one visits them in the order they were touched, a cache
-        // miss each; past an eighth of the book a sequential copy of all of them is faster.
         match self.touched.ids() {
-            Some(ids)
-                if self.accounts.len() == initial.accounts.len()
-                    && ids.len() <= self.accounts.len() / 8 =>
-            {
-                for &i in ids {
-                    let i = i as usize;
-                    self.accounts[i].clone_from(&initial.accounts[i]);
-                    if let (Some(wallet), Some(start)) =
-                        (self.wallets.get_mut(i), initial.wallets.get(i))
-                    {
-                        *wallet = *start;
+            Some(ids) if self.accounts.len() == initial.accounts.len() => {
+                // Restoring accounts one by one visits them in the order they were touched, a
+                // cache miss each; past an eighth of the book a sequential copy is faster.
+                if ids.len() <= self.accounts.len() / 8 {
+                    for &i in ids {
+                        let i = i as usize;
+                        self.accounts[i].clone_from(&initial.accounts[i]);
+                        if let (Some(wallet), Some(start)) =
+                            (self.wallets.get_mut(i), initial.wallets.get(i))
+                        {
+                            *wallet = *start;
+                        }
                     }
+                } else {
+                    self.accounts.clone_from(&initial.accounts);
+                    self.wallets.clone_from(&initial.wallets);
                 }
                 self.index.restore_from(&initial.index, ids);
             }
             _ => {
+                // The whole book moved (a redistribution rebuilt the index too): copy it all.
                 self.accounts.clone_from(&initial.accounts);
                 self.wallets.clone_from(&initial.wallets);
                 self.index.clone_from(&initial.index);
