@@ -3,6 +3,7 @@
 mod borrowers;
 mod chain;
 mod depth;
+mod episodes;
 pub(crate) mod mechanism;
 mod perp;
 
@@ -16,10 +17,8 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::event::{BookMark, Event, EventKind, SaleRecord};
 use crate::sink::EventSink;
 use crate::world::{OracleSource, State, World};
+use episodes::Episodes;
 use mechanism::{BadDebt, MarkCx, Round, StepCx};
-
-/// Marks an account outside a liquidation episode.
-const NOT_LIQUIDATABLE: u64 = u64::MAX;
 
 /// Collateral a keeper has seized this round and will sell at the round's end.
 #[derive(Clone, Copy, Debug)]
@@ -106,8 +105,8 @@ pub(crate) struct PathState {
     sales: Sales,
     candidates: Vec<AccountId>,
     /// Per protocol and account: when the account was first found liquidatable in its current
-    /// episode (`NOT_LIQUIDATABLE` outside one).
-    liquidatable_since: Vec<Vec<u64>>,
+    /// episode, if one is under way.
+    liquidatable_since: Vec<Episodes>,
     /// Per protocol: debt (USD) liquidated so far this step, against its rate limit.
     step_liquidated: Vec<f64>,
     /// Per protocol: USD of tab in its running Dutch auctions, against its own limit and,
@@ -149,7 +148,7 @@ impl PathState {
         let liquidatable_since = state
             .protocols
             .iter()
-            .map(|p| vec![NOT_LIQUIDATABLE; p.accounts.len()])
+            .map(|p| Episodes::new(p.accounts.len()))
             .collect();
         let adl_queues = world
             .perps
@@ -189,10 +188,10 @@ impl PathState {
         for (p, protocol) in self.state.protocols.iter().enumerate() {
             let since = &mut self.liquidatable_since[p];
             match protocol.touched.ids() {
-                Some(ids) => ids
-                    .iter()
-                    .for_each(|&i| since[i as usize] = NOT_LIQUIDATABLE),
-                None => since.fill(NOT_LIQUIDATABLE),
+                Some(ids) => ids.iter().for_each(|&i| {
+                    since.end(AccountId(i));
+                }),
+                None => since.end_all(),
             }
         }
         self.state.restore_from(&world.initial);

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use smallvec::SmallVec;
 
@@ -536,7 +537,9 @@ pub fn fixed_spread_seizure(
 /// Single-collateral accounts are keyed by their trigger ratio debt / (collateral · threshold),
 /// one key space per (collateral, debt) pair: the liquidatable ones are exactly those whose key
 /// exceeds the current price ratio. Each pair keeps the keys of the initial book in a sorted
-/// vector (built once) and the keys of accounts re-indexed since in a small ordered overlay.
+/// vector (built once and shared by every copy of the index: a copy for a new path costs the
+/// bits below, not the keys) and the keys of accounts re-indexed since in a small ordered
+/// overlay.
 /// An entry of the sorted vector whose account has been re-indexed or closed since is stale and
 /// skipped; stale entries at the top of the vector are pruned. Accounts with several collaterals
 /// (or none) cannot be keyed by one price and are kept in a set that is checked in full.
@@ -545,7 +548,7 @@ pub fn fixed_spread_seizure(
 /// accounts, which stays in cache while a round walks the vector, where a key per account would
 /// cost a cache miss per visit. Only the accounts in the overlay have their key stored
 /// (`rekeyed`). A reset ([`LiquidationIndex::restore_from`]) clears the bits of the accounts that
-/// moved and puts back what pruning removed.
+/// moved and brings back what pruning dropped.
 #[derive(Clone, Debug, Default)]
 pub struct LiquidationIndex {
     pairs: Vec<PairIndex>,
@@ -564,8 +567,19 @@ pub struct LiquidationIndex {
 #[derive(Clone, Debug)]
 struct PairIndex {
     assets: (AssetId, AssetId),
-    sorted: Vec<(u64, u32)>,
+    /// The initial book's keys in ascending order, shared by every copy of the index (a path
+    /// never adds to it, and pruning only shortens `live`).
+    sorted: Arc<Vec<(u64, u32)>>,
+    /// How many entries of `sorted`, from the bottom, are still in play.
+    live: usize,
     overlay: BTreeSet<(u64, u32)>,
+}
+
+impl PairIndex {
+    /// The entries of the sorted keys still in play, ascending.
+    fn sorted(&self) -> &[(u64, u32)] {
+        &self.sorted[..self.live]
+    }
 }
 
 impl LiquidationIndex {
@@ -576,24 +590,26 @@ impl LiquidationIndex {
             in_overlay: vec![0; accounts.len().div_ceil(64)],
             ..Self::default()
         };
+        let mut keys: Vec<Vec<(u64, u32)>> = Vec::new();
         for (i, account) in accounts.iter().enumerate() {
             if account.debt <= 0.0 {
                 continue;
             }
             match account.trigger_ratio(params) {
                 Some((asset, ratio)) => {
-                    let pair = index.pair((asset, account.debt_asset));
-                    index.pairs[pair as usize]
-                        .sorted
-                        .push((ratio.to_bits(), i as u32));
+                    let pair = index.pair((asset, account.debt_asset)) as usize;
+                    keys.resize_with(keys.len().max(pair + 1), Vec::new);
+                    keys[pair].push((ratio.to_bits(), i as u32));
                 }
                 None => {
                     index.general.insert(i as u32);
                 }
             }
         }
-        for pair in &mut index.pairs {
-            pair.sorted.sort_unstable();
+        for (pair, mut keys) in index.pairs.iter_mut().zip(keys) {
+            keys.sort_unstable();
+            pair.live = keys.len();
+            pair.sorted = Arc::new(keys);
         }
         index
     }
@@ -605,7 +621,8 @@ impl LiquidationIndex {
         let p = self.pairs.len() as u32;
         self.pairs.push(PairIndex {
             assets,
-            sorted: Vec::new(),
+            sorted: Arc::default(),
+            live: 0,
             overlay: BTreeSet::new(),
         });
         self.pair_of.insert(assets, p);
@@ -660,11 +677,11 @@ impl LiquidationIndex {
     /// Drops stale entries from the top of each sorted vector, where liquidated accounts were.
     pub fn prune(&mut self) {
         for p in 0..self.pairs.len() {
-            while let Some(&(_, i)) = self.pairs[p].sorted.last() {
+            while let Some(&(_, i)) = self.pairs[p].sorted().last() {
                 if !self.has_moved(i) {
                     break;
                 }
-                self.pairs[p].sorted.pop();
+                self.pairs[p].live -= 1;
             }
         }
     }
@@ -683,8 +700,9 @@ impl LiquidationIndex {
             } else {
                 0
             };
-            let start = pair.sorted.partition_point(|&(bits, _)| bits <= floor);
-            let mut sorted = pair.sorted[start..]
+            let sorted = pair.sorted();
+            let start = sorted.partition_point(|&(bits, _)| bits <= floor);
+            let mut sorted = sorted[start..]
                 .iter()
                 .rev()
                 .filter(|&&(_, i)| !self.has_moved(i))
@@ -712,8 +730,8 @@ impl LiquidationIndex {
 
     /// Back to `initial`, the index this one started from, given every account re-indexed or
     /// forgotten since: their bits are cleared, the entries pruned from the top of each sorted
-    /// vector are put back (pruning only ever removes a suffix), and the overlay emptied. Costs
-    /// O(changed accounts + pruned entries), not O(book).
+    /// vector come back (pruning only shortens the part in play), and the overlay is emptied.
+    /// Costs O(changed accounts), not O(book).
     pub fn restore_from(&mut self, initial: &LiquidationIndex, changed: &[u32]) {
         if self.pairs.len() != initial.pairs.len() || self.moved.len() != initial.moved.len() {
             // The path opened a (collateral, debt) pair the book did not have: copy it all.
@@ -725,8 +743,7 @@ impl LiquidationIndex {
             self.in_overlay[i as usize / 64] &= !(1 << (i % 64));
         }
         for (pair, start) in self.pairs.iter_mut().zip(&initial.pairs) {
-            let kept = pair.sorted.len();
-            pair.sorted.extend_from_slice(&start.sorted[kept..]);
+            pair.live = start.live;
             pair.overlay.clear();
         }
         self.rekeyed.clear();
@@ -741,7 +758,7 @@ impl LiquidationIndex {
             .pairs
             .iter()
             .map(|p| {
-                p.sorted
+                p.sorted()
                     .iter()
                     .filter(|&&(_, i)| !self.has_moved(i))
                     .count()

@@ -1,6 +1,7 @@
 //! Report sinks: each writes one output format to any `io::Write`, so the CLI owns the files and
 //! tests can write to memory. Formats are documented column by column in docs/outputs.md.
 
+mod background;
 mod compare;
 mod events;
 mod text;
@@ -9,6 +10,7 @@ use std::io::{self, Write};
 
 use cascade_analytics::{Summary, Timeline};
 
+pub use background::{Background, SinkStage, Stage};
 pub use compare::{write_compare_csv, write_compare_json, write_compare_text};
 pub use events::{
     CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,

@@ -14,7 +14,7 @@ use cascade_model::ids::{AccountId, AssetId, ProtocolId};
 use cascade_model::rng::{RngStream, stream};
 use rand::RngExt;
 
-use super::{Cx, NOT_LIQUIDATABLE, chain};
+use super::{Cx, chain};
 use crate::event::EventKind;
 use crate::world::World;
 
@@ -310,7 +310,7 @@ impl Cx<'_> {
         let health_after = account.health_factor(&info.params, &price);
         protocol.index.update(&info.params, id, account);
         if health_after >= 1.0 {
-            self.path.liquidatable_since[p.index()][id.index()] = NOT_LIQUIDATABLE;
+            self.path.liquidatable_since[p.index()].end(id);
         }
         self.emit(
             0,

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use cascade_engine::{Event, EventSink, World};
 use rayon::prelude::*;
 
-use super::pipeline::{Pipeline, Stage};
 use super::rows::{row, write_detail};
+use crate::background::{Background, Stage};
 use crate::float;
 
 /// The columns of events.csv, in order.
@@ -255,7 +255,7 @@ impl<W: Write + Send + 'static> Stage for CsvStage<W> {
 /// Hand it a buffered writer or a file: it writes large blocks. The first IO error stops the
 /// writing (later events are dropped) and is returned by [`CsvEventWriter::finish`].
 pub struct CsvEventWriter<W: Write + Send + 'static> {
-    pipeline: Pipeline<W>,
+    pipeline: Background<W>,
 }
 
 impl<W: Write + Send + 'static> CsvEventWriter<W> {
@@ -283,7 +283,7 @@ impl<W: Write + Send + 'static> CsvEventWriter<W> {
             formatter: Formatter::new(),
         };
         Ok(Self {
-            pipeline: Pipeline::spawn("events-csv", chunk, stage)?,
+            pipeline: Background::spawn("events-csv", chunk, stage)?,
         })
     }
 

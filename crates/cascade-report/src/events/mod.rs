@@ -8,7 +8,6 @@
 
 mod csv;
 mod parquet;
-mod pipeline;
 mod rows;
 
 use std::fmt;

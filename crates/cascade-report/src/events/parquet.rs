@@ -23,8 +23,8 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use super::pipeline::{Pipeline, Stage};
 use super::rows::{Account, Key, Type, Value, row};
+use crate::background::{Background, Stage};
 
 /// The columns every row has, before the detail keys' columns.
 const FIXED: [(&str, Kind); 23] = [
@@ -424,7 +424,7 @@ impl<W: Write + Send + 'static> Stage for ParquetStage<W> {
 /// row group). The first IO error stops the writing (later events are dropped) and is returned
 /// by [`ParquetEventWriter::finish`].
 pub struct ParquetEventWriter<W: Write + Send + 'static> {
-    pipeline: Pipeline<W>,
+    pipeline: Background<W>,
 }
 
 impl<W: Write + Send + 'static> ParquetEventWriter<W> {
@@ -463,7 +463,7 @@ impl<W: Write + Send + 'static> ParquetEventWriter<W> {
             pending: None,
         };
         Ok(Self {
-            pipeline: Pipeline::spawn("events-parquet", chunk, stage)?,
+            pipeline: Background::spawn("events-parquet", chunk, stage)?,
         })
     }
 

@@ -152,10 +152,8 @@ impl LiquidationMechanism for CloseFactor {
         let price = |a: AssetId| prices[a.index()];
         let debt_price = prices[account.debt_asset.index()];
         let target = Target::Account(r.id, id);
-        let mut keepers = info.keepers.clone();
         // A keeper whose call got into an earlier block goes first.
-        keepers.sort_by_key(|&k| !r.holds_included(k, TxKind::Liquidate, target));
-        for &k in &keepers {
+        for k in r.keepers_in_order(TxKind::Liquidate, target) {
             let keeper = &world.keepers[k.index()].spec;
             let budget = (r.keepers[k.index()].available(keeper.capital) / debt_price)
                 .min(r.allowance_usd() / debt_price);

@@ -17,10 +17,15 @@ use cascade_model::lending::Account;
 use cascade_model::venue::Venue;
 
 use super::super::chain::{self, ChainRun, Gate};
-use super::super::{NOT_LIQUIDATABLE, PendingSale, Sales};
+use super::super::episodes::Episodes;
+use super::super::{PendingSale, Sales};
 use crate::event::{Event, EventKind};
 use crate::sink::EventSink;
 use crate::world::{ProtocolInfo, ProtocolState, World};
+
+/// A protocol's keepers in the order they act on an account (most protocols have a few: kept
+/// inline, so a liquidation allocates nothing).
+pub(crate) type KeeperOrder = smallvec::SmallVec<[KeeperId; 4]>;
 
 /// What happens to debt left on an account without collateral, by the protocol's rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +66,7 @@ pub(crate) struct Round<'a> {
     /// The mempool (the gate's state).
     pub(crate) chain: &'a mut Option<ChainRun>,
     /// Per account of the protocol: when its current liquidation episode started.
-    pub(crate) liquidatable_since: &'a mut [u64],
+    pub(crate) liquidatable_since: &'a mut Episodes,
     /// Debt (USD) the protocol has liquidated this step, against its rate limit.
     pub(crate) liquidated_usd: &'a mut f64,
     /// Per protocol: USD of tab in its running Dutch auctions, whose sum the world's
@@ -138,6 +143,17 @@ impl Round<'_> {
         chain::holds_included(self.chain.as_ref(), Sender::Keeper(k), kind, target)
     }
 
+    /// The protocol's keepers in the order they act on `target`: those holding an included
+    /// transaction of `kind` on it first (it is in an earlier block), then the others, each
+    /// group in the protocol's order. Without a chain that is the protocol's order.
+    pub(crate) fn keepers_in_order(&self, kind: TxKind, target: Target) -> KeeperOrder {
+        let mut keepers = KeeperOrder::from_slice(&self.info.keepers);
+        if self.chain.is_some() {
+            keepers.sort_by_key(|&k| !self.holds_included(k, kind, target));
+        }
+        keepers
+    }
+
     /// USD keeper `k` expects a new transaction of `kind` to cost now.
     pub(crate) fn expected_gas_usd(&self, k: KeeperId, kind: TxKind) -> f64 {
         chain::expected_gas_usd(self.world, self.chain.as_ref(), self.fundamentals, k, kind)
@@ -148,9 +164,7 @@ impl Round<'_> {
     /// whose kick transaction gets in.
     pub(crate) fn kicker(&mut self, id: AccountId) -> Option<KeeperId> {
         let target = Target::Account(self.id, id);
-        let mut keepers = self.info.keepers.clone();
-        keepers.sort_by_key(|&k| !self.holds_included(k, TxKind::Kick, target));
-        keepers
+        self.keepers_in_order(TxKind::Kick, target)
             .into_iter()
             .find(|&k| self.transact(k, TxKind::Kick, target))
     }
@@ -207,9 +221,7 @@ impl Round<'_> {
 
     /// Starts account `id`'s liquidation episode now, unless one is under way.
     pub(crate) fn start_episode(&mut self, id: AccountId) {
-        let since = &mut self.liquidatable_since[id.index()];
-        if *since == NOT_LIQUIDATABLE {
-            *since = self.time;
+        if self.liquidatable_since.start(id, self.time) {
             // A reset must end the episode: the account counts as touched.
             self.book.touch(id);
         }
@@ -217,20 +229,12 @@ impl Round<'_> {
 
     /// When account `id`'s episode started (now, if none is under way).
     pub(crate) fn episode_start(&self, id: AccountId) -> u64 {
-        match self.liquidatable_since[id.index()] {
-            NOT_LIQUIDATABLE => self.time,
-            since => since,
-        }
+        self.liquidatable_since.start_of(id).unwrap_or(self.time)
     }
 
     /// Ends account `id`'s episode; returns when it started (now, if none was under way).
     pub(crate) fn end_episode(&mut self, id: AccountId) -> u64 {
-        let since = std::mem::replace(&mut self.liquidatable_since[id.index()], NOT_LIQUIDATABLE);
-        if since == NOT_LIQUIDATABLE {
-            self.time
-        } else {
-            since
-        }
+        self.liquidatable_since.end(id).unwrap_or(self.time)
     }
 
     /// Books debt that will not be repaid: the protocol's insurance fund (if any) takes it at

@@ -1,33 +1,59 @@
-//! The background half of a streaming events writer: events gathered in chunks on the engine's
-//! thread and handed, through a bounded channel, to a thread that owns the output.
+//! Sinks that work on a thread of their own: events gathered in chunks on the engine's thread
+//! and handed, through a bounded channel, to a thread that owns the work — an events file being
+//! written, or folds being summed — so the engine does not wait for it.
 //!
-//! At most `DEPTH` full chunks wait in the channel, one is being filled and one is being written,
-//! so memory stays bounded whatever the length of the run. Emptied chunks come back to be
-//! refilled, so their allocations are reused.
+//! At most `DEPTH` full chunks wait in the channel, one is being filled and one is being worked
+//! on, so memory stays bounded whatever the length of the run. Emptied chunks come back to be
+//! refilled, so their allocations are reused. The thread sees the events in the order of the
+//! run, so its output is the same as if it had been handed them one by one.
 
 use std::io;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::{self, JoinHandle};
 
-use cascade_engine::Event;
+use cascade_engine::{Event, EventSink};
 
 /// Full chunks that may wait for the writing thread before `record` blocks.
 const DEPTH: usize = 2;
 
-/// What the writing thread does with the chunks, in order.
-pub(super) trait Stage: Send + 'static {
+/// What the background thread does with the chunks, in order.
+pub trait Stage: Send + 'static {
     /// What the stage hands back when it is done (the output).
     type Output: Send + 'static;
 
-    /// Writes the next events.
+    /// Works on the next events.
+    ///
+    /// # Errors
+    /// An IO error of the output; the thread stops at the first.
     fn write(&mut self, events: &[Event]) -> io::Result<()>;
 
     /// Writes what is left and returns the output.
+    ///
+    /// # Errors
+    /// An IO error of the output.
     fn finish(self) -> io::Result<Self::Output>;
 }
 
-/// The engine's side of the pipeline.
-pub(super) struct Pipeline<O> {
+/// Any sink as a background stage (folds, counters): it records every event and is handed
+/// back whole at the end.
+#[derive(Debug)]
+pub struct SinkStage<S>(pub S);
+
+impl<S: EventSink + Send + 'static> Stage for SinkStage<S> {
+    type Output = S;
+
+    fn write(&mut self, events: &[Event]) -> io::Result<()> {
+        events.iter().for_each(|event| self.0.record(event));
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<S> {
+        Ok(self.0)
+    }
+}
+
+/// The engine's side of a stage on its own thread: an [`EventSink`].
+pub struct Background<O> {
     chunk: Vec<Event>,
     size: usize,
     /// `None` once the writing thread stopped (it failed; its error comes out of `finish`).
@@ -36,16 +62,23 @@ pub(super) struct Pipeline<O> {
     worker: Option<JoinHandle<io::Result<O>>>,
 }
 
-impl<O: Send + 'static> Pipeline<O> {
-    /// Starts the writing thread. `size` is the number of events per chunk (at least 1).
+impl<S: EventSink + Send + 'static> Background<S> {
+    /// Runs `sink` on a thread of its own (named `name`), handed `size` events at a time;
+    /// [`Background::finish`] gives it back.
     ///
     /// # Errors
     /// The thread could not be started.
-    pub(super) fn spawn<S: Stage<Output = O>>(
-        name: &str,
-        size: usize,
-        mut stage: S,
-    ) -> io::Result<Self> {
+    pub fn sink(name: &str, size: usize, sink: S) -> io::Result<Self> {
+        Self::spawn(name, size, SinkStage(sink))
+    }
+}
+
+impl<O: Send + 'static> Background<O> {
+    /// Starts the stage's thread. `size` is the number of events per chunk (at least 1).
+    ///
+    /// # Errors
+    /// The thread could not be started.
+    pub fn spawn<S: Stage<Output = O>>(name: &str, size: usize, mut stage: S) -> io::Result<Self> {
         let size = size.max(1);
         let (full, chunks) = mpsc::sync_channel::<Vec<Event>>(DEPTH);
         let (recycle, empty) = mpsc::channel();
@@ -70,7 +103,7 @@ impl<O: Send + 'static> Pipeline<O> {
     }
 
     /// Adds an event; hands the chunk over when it is full.
-    pub(super) fn record(&mut self, event: &Event) {
+    fn push(&mut self, event: &Event) {
         if self.full.is_none() {
             return;
         }
@@ -95,12 +128,12 @@ impl<O: Send + 'static> Pipeline<O> {
         }
     }
 
-    /// Hands over the last chunk, waits for the writing thread and returns its output, or the
+    /// Hands over the last chunk, waits for the stage's thread and returns its output, or the
     /// first error it met.
     ///
     /// # Errors
     /// The first IO error of the output.
-    pub(super) fn finish(mut self) -> io::Result<O> {
+    pub fn finish(mut self) -> io::Result<O> {
         self.stop()
     }
 
@@ -112,7 +145,7 @@ impl<O: Send + 'static> Pipeline<O> {
         let worker = self
             .worker
             .take()
-            .ok_or_else(|| io::Error::other("events writer already finished"))?;
+            .ok_or_else(|| io::Error::other("background sink already finished"))?;
         match worker.join() {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -120,8 +153,14 @@ impl<O: Send + 'static> Pipeline<O> {
     }
 }
 
-impl<O> Drop for Pipeline<O> {
-    /// A writer dropped without `finish` still writes everything (errors are lost, as with a
+impl<O: Send + 'static> EventSink for Background<O> {
+    fn record(&mut self, event: &Event) {
+        self.push(event);
+    }
+}
+
+impl<O> Drop for Background<O> {
+    /// A stage dropped without `finish` still sees every event (errors are lost, as with a
     /// `BufWriter`), and its thread does not outlive it.
     fn drop(&mut self) {
         if let Some(worker) = self.worker.take() {
