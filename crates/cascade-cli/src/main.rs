@@ -17,12 +17,6 @@ use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
-/// mimalloc rather than the system allocator: a run allocates a few large books and frees its
-/// generation buffers, and mimalloc reuses that memory where the system allocator maps fresh
-/// pages for each (a fifth of a million-position run was page faults).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The bundled default scenario: an ETH crash over a lending market with a liquidation wall and a
 /// thin order book. Embedded so that `cascade run` works from any directory.
 const DEFAULT_SCENARIO: &str = include_str!("../../../examples/eth-crash.toml");
