@@ -9,7 +9,7 @@ use cascade_engine::{Event, EventKind, World};
 use cascade_model::ids::AssetId;
 
 use crate::feedback::{feedback_gain, feedback_gain_up};
-use crate::summary::CascadeSummary;
+use crate::summary::{CascadeSummary, FeedbackGains};
 use crate::view::LiquidationView;
 
 /// The fold of `cascade.*`.
@@ -47,9 +47,13 @@ impl CascadeFold {
         }
     }
 
-    /// The summary, with the feedback gains of `world`'s initial book and venues.
-    pub(crate) fn finish(self, world: &World) -> CascadeSummary {
+    /// The summary, with the feedback gains of `world`'s initial book and venues unless they
+    /// are skipped.
+    pub(crate) fn finish(self, world: &World, gains: FeedbackGains) -> CascadeSummary {
         let mut cascade = self.cascade;
+        if gains == FeedbackGains::Skipped {
+            return cascade;
+        }
         let (mut gains, mut details) = (BTreeMap::new(), BTreeMap::new());
         for (a, asset) in world.assets.iter().enumerate() {
             if let Some(gain) = feedback_gain(world, AssetId(a as u32)) {

@@ -39,6 +39,20 @@ pub struct RunInfo {
     pub description: Option<String>,
     /// Validation warnings.
     pub warnings: Vec<String>,
+    /// Whether `cascade.feedback_gain*` is computed (a pass over the initial book).
+    pub feedback_gains: FeedbackGains,
+    /// The path run (0, the scenario's own, unless a Monte Carlo path is replayed).
+    pub path: u64,
+}
+
+/// Whether a summary computes the a-priori feedback gains of the initial world.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FeedbackGains {
+    /// Computed: `cascade run`'s summary.
+    #[default]
+    Computed,
+    /// Left empty: the paths of a Monte Carlo share one world, whose gains are reported once.
+    Skipped,
 }
 
 /// summary.json.
@@ -83,6 +97,9 @@ pub struct ScenarioSummary {
     pub name: String,
     /// Master seed.
     pub seed: u64,
+    /// The path run, when it is not path 0 (`cascade run --path K`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub path: u64,
     /// SHA-256 of the scenario and its data files.
     pub hash: String,
     /// Description.
@@ -568,6 +585,7 @@ impl<W: Borrow<World>> SummaryFold<W> {
             scenario: ScenarioSummary {
                 name: world.simulation.name.clone(),
                 seed: world.simulation.seed,
+                path: self.info.path,
                 hash: self.info.hash,
                 description: self.info.description,
                 steps: world.simulation.steps,
@@ -582,7 +600,7 @@ impl<W: Borrow<World>> SummaryFold<W> {
             socialised_loss_usd: socialised,
             protocols: protocol_map,
             keepers: keeper_map,
-            cascade: self.cascade.finish(world),
+            cascade: self.cascade.finish(world, self.info.feedback_gains),
             chain,
             venues: self.depth.finish(world),
             warnings: self.info.warnings,
@@ -601,4 +619,8 @@ pub fn summarize(world: &World, info: &RunInfo, events: &[Event]) -> Summary {
     let mut fold = SummaryFold::new(world, info.clone());
     events.iter().for_each(|e| fold.event(e));
     fold.finish()
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -93,6 +93,7 @@ fn runs() -> &'static [Run] {
                     hash: scenario.hash,
                     description: scenario.description,
                     warnings: scenario.warnings,
+                    ..RunInfo::default()
                 };
                 Run {
                     name,

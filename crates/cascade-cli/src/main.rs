@@ -17,6 +17,8 @@ use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
+mod montecarlo;
+
 /// The bundled default scenario: an ETH crash over a lending market with a liquidation wall and a
 /// thin order book. Embedded so that `cascade run` works from any directory.
 const DEFAULT_SCENARIO: &str = include_str!("../../../examples/eth-crash.toml");
@@ -52,6 +54,49 @@ enum Command {
         /// whatever the choice.
         #[arg(long, default_value_t = EventsFormat::Csv)]
         events: EventsFormat,
+        /// Run path K of the scenario instead of its own path 0: the path a Monte Carlo
+        /// numbered K (`cascade montecarlo`'s worst_paths), with its events and timeline.
+        #[arg(long, value_name = "K", default_value_t = 0)]
+        path: u64,
+    },
+    /// Run many paths of a scenario and report the distribution of its figures: VaR, expected
+    /// shortfall and their standard errors of bad debt, liquidated debt and the rest, the
+    /// probability of bad debt and of a death spiral, the worst paths. The book is drawn once;
+    /// path K draws the scenario's stochastic drivers from the seed and K alone, so a path is
+    /// the same in any batch, on any number of threads and in any shard. Writes
+    /// montecarlo.json, paths.csv and paths.parquet.
+    Montecarlo {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Number of paths.
+        #[arg(long, value_name = "N")]
+        paths: u64,
+        /// The first path's number (a shard of a larger run: `cascade merge` joins shards).
+        #[arg(long, value_name = "K", default_value_t = 0)]
+        paths_from: u64,
+        /// Worker threads [default: one per core].
+        #[arg(long, value_name = "T")]
+        threads: Option<usize>,
+        /// Directory for the outputs (created if missing) [default: out/<scenario name>-montecarlo].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print nothing, and no progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge the outputs of Monte Carlo shards of one scenario (`cascade montecarlo
+    /// --paths-from K`) into the montecarlo.json, paths.csv and paths.parquet of one run of
+    /// all their paths.
+    Merge {
+        /// The shards' output directories.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Directory for the merged outputs (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Do not print the summary.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Run one scenario under several liquidation mechanisms or counterfactuals — same seed,
     /// book, prices and keepers — and compare them: time to close, collateral sold, price
@@ -174,6 +219,22 @@ fn execute(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Montecarlo {
+            scenario,
+            paths,
+            paths_from,
+            threads,
+            out,
+            quiet,
+        } => montecarlo::run(&montecarlo::Request {
+            scenario: &scenario,
+            paths,
+            paths_from,
+            threads,
+            out,
+            quiet,
+        }),
+        Command::Merge { shards, out, quiet } => montecarlo::merge(&shards, &out, quiet),
         Command::Compare {
             scenario,
             mechanisms,
@@ -186,12 +247,13 @@ fn execute(command: Command) -> Result<(), Failure> {
             out,
             quiet,
             events,
+            path: path_index,
         } => {
             let scenario = load(path.as_deref())?;
             let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
             fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-            let summary = run(scenario, &out, events)?;
+            let summary = run(scenario, &out, events, path_index)?;
             if !quiet {
                 let stdout = io::stdout();
                 let mut lock = stdout.lock();
@@ -211,8 +273,10 @@ fn run(
     scenario: Scenario,
     out: &Path,
     format: EventsFormat,
+    path: u64,
 ) -> Result<cascade_analytics::Summary, Failure> {
     let (world, info) = split(scenario);
+    let info = RunInfo { path, ..info };
     let mut writer = format.create(out, Arc::clone(&world)).with_context(|| {
         format!(
             "cannot create the {format} events file in {}",
@@ -231,7 +295,7 @@ fn run(
         RunFold::new(Arc::clone(&world), info),
     )
     .context("cannot start the summary's thread")?;
-    Engine::new(world).run(&mut Tee(&mut fold, &mut writer));
+    Engine::on_path(world, path).run(&mut Tee(&mut fold, &mut writer));
     writer
         .finish()
         .with_context(|| format!("cannot write the {format} events file in {}", out.display()))?;
@@ -366,6 +430,7 @@ fn split(scenario: Scenario) -> (Arc<World>, RunInfo) {
             hash,
             description,
             warnings,
+            ..RunInfo::default()
         },
     )
 }

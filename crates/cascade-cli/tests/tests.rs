@@ -10,6 +10,7 @@ mod determinism;
 mod events;
 mod examples;
 mod market_makers;
+mod montecarlo;
 mod replays;
 mod usage;
 

@@ -20,7 +20,7 @@
 //! let mut bad_debt = Vec::new();
 //! for path in 0..4 {
 //!     engine.reset(path);
-//!     let info = RunInfo { hash: String::new(), description: None, warnings: Vec::new() };
+//!     let info = RunInfo::default();
 //!     let mut fold = RunFold::new(Arc::clone(&world), info);
 //!     engine.run(&mut fold);
 //!     let (summary, _timeline) = fold.finish();

@@ -4,6 +4,7 @@
 mod background;
 mod compare;
 mod events;
+mod montecarlo;
 mod text;
 
 use std::io::{self, Write};
@@ -15,6 +16,10 @@ pub use compare::{write_compare_csv, write_compare_json, write_compare_text};
 pub use events::{
     CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,
     write_events,
+};
+pub use montecarlo::{
+    PathsCsvError, read_montecarlo_header, read_paths_csv, write_montecarlo_json,
+    write_montecarlo_text, write_paths_csv, write_paths_parquet,
 };
 pub use text::write_text;
 

@@ -382,6 +382,7 @@ pub fn run(scenario: Scenario) -> Run {
         hash: scenario.hash.clone(),
         description: scenario.description.clone(),
         warnings: scenario.warnings.clone(),
+        ..RunInfo::default()
     };
     let world = Arc::new(scenario.world);
     let events = cascade_engine::trail(&world, 0);

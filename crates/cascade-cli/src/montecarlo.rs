@@ -1,0 +1,211 @@
+//! `cascade montecarlo` (many paths of one scenario, their distribution) and `cascade merge`
+//! (shards of one Monte Carlo joined into the outputs of one run of all their paths).
+
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use cascade_analytics::montecarlo::{
+    MonteCarloHeader, MonteCarloSummary, PathFigures, Runner, ScenarioId,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Failure, load, split, write_file};
+
+/// What `cascade montecarlo` was asked.
+pub(crate) struct Request<'a> {
+    pub(crate) scenario: &'a Path,
+    pub(crate) paths: u64,
+    pub(crate) paths_from: u64,
+    pub(crate) threads: Option<usize>,
+    pub(crate) out: Option<PathBuf>,
+    pub(crate) quiet: bool,
+}
+
+/// Runs the paths, then writes and prints their distribution.
+pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
+    if r.paths == 0 {
+        return Err(Failure::Usage("--paths = 0: at least one path".into()));
+    }
+    let Some(end) = r.paths_from.checked_add(r.paths) else {
+        return Err(Failure::Usage(format!(
+            "--paths-from = {} with --paths = {}: the last path's number overflows",
+            r.paths_from, r.paths
+        )));
+    };
+    if r.threads == Some(0) {
+        return Err(Failure::Usage("--threads = 0: at least one thread".into()));
+    }
+    let scenario = load(Some(r.scenario))?;
+    let name = scenario.world.simulation.name.clone();
+    let out = r
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(format!("{name}-montecarlo")));
+    fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    let (world, info) = split(scenario);
+    let header = MonteCarloHeader {
+        paths: r.paths,
+        paths_from: r.paths_from,
+        seed: world.simulation.seed,
+        horizon_seconds: world.simulation.steps * world.simulation.step_seconds,
+        scenario: ScenarioId {
+            name,
+            hash: info.hash.clone(),
+        },
+    };
+    let runner = Runner::new(world, info);
+    let bar = progress(r.paths, r.quiet);
+    let done = || bar.inc(1);
+    let rows = match r.threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("cannot start the worker threads")?
+            .install(|| runner.run(r.paths_from..end, &done)),
+        None => runner.run(r.paths_from..end, &done),
+    };
+    bar.finish_and_clear();
+    write_outputs(&out, header, runner.metrics().names(), &rows, r.quiet)
+}
+
+/// A progress bar with the paths done and the time left, on standard error when it is a
+/// terminal and the command is not quiet; hidden otherwise.
+fn progress(paths: u64, quiet: bool) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(paths), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} paths, {per_sec}, {eta} left")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Writes montecarlo.json, paths.csv and paths.parquet into `out`, and prints the summary.
+fn write_outputs(
+    out: &Path,
+    header: MonteCarloHeader,
+    names: &[String],
+    rows: &[PathFigures],
+    quiet: bool,
+) -> Result<(), Failure> {
+    let summary = MonteCarloSummary::of(header, names, rows);
+    write_file(&out.join("montecarlo.json"), |w| {
+        cascade_report::write_montecarlo_json(&summary, w)
+    })?;
+    write_file(&out.join("paths.csv"), |w| {
+        cascade_report::write_paths_csv(names, rows, w)
+    })?;
+    write_file(&out.join("paths.parquet"), |w| {
+        cascade_report::write_paths_parquet(names, rows, w).map(|_| ())
+    })?;
+    if !quiet {
+        let stdout = io::stdout();
+        let mut lock = stdout.lock();
+        cascade_report::write_montecarlo_text(&summary, &mut lock).context("cannot print")?;
+        writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
+    }
+    Ok(())
+}
+
+/// One shard's outputs, read back.
+struct Shard {
+    header: MonteCarloHeader,
+    names: Vec<String>,
+    rows: Vec<PathFigures>,
+}
+
+fn read_shard(dir: &Path) -> Result<Shard, Failure> {
+    let json = dir.join("montecarlo.json");
+    let file = fs::File::open(&json)
+        .map_err(|e| Failure::Usage(format!("{}: cannot open: {e}", json.display())))?;
+    let header = cascade_report::read_montecarlo_header(io::BufReader::new(file))
+        .map_err(|e| Failure::Usage(format!("{}: {e}", json.display())))?;
+    let csv = dir.join("paths.csv");
+    let file = fs::File::open(&csv)
+        .map_err(|e| Failure::Usage(format!("{}: cannot open: {e}", csv.display())))?;
+    let (names, rows) = cascade_report::read_paths_csv(io::BufReader::new(file))
+        .map_err(|e| Failure::Usage(format!("{}: {e}", csv.display())))?;
+    if rows.len() as u64 != header.paths {
+        return Err(Failure::Usage(format!(
+            "{}: {} rows where montecarlo.json says paths = {}",
+            csv.display(),
+            rows.len(),
+            header.paths
+        )));
+    }
+    Ok(Shard {
+        header,
+        names,
+        rows,
+    })
+}
+
+/// Joins shards of one scenario's Monte Carlo, checking that they are of the same scenario,
+/// seed and horizon, and that their paths neither overlap nor leave a gap.
+pub(crate) fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
+    let mut shards = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        shards.push((dir, read_shard(dir)?));
+    }
+    let (first_dir, first) = &shards[0];
+    for (dir, shard) in &shards[1..] {
+        let differs = |what: &str, a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
+            Failure::Usage(format!(
+                "{}: {what} = {b:?}, but {} has {what} = {a:?}: shards of different runs",
+                dir.display(),
+                first_dir.display()
+            ))
+        };
+        let (a, b) = (&first.header, &shard.header);
+        if a.scenario != b.scenario {
+            return Err(differs("scenario", &a.scenario, &b.scenario));
+        }
+        if a.seed != b.seed {
+            return Err(differs("seed", &a.seed, &b.seed));
+        }
+        if a.horizon_seconds != b.horizon_seconds {
+            return Err(differs(
+                "horizon_seconds",
+                &a.horizon_seconds,
+                &b.horizon_seconds,
+            ));
+        }
+        if first.names != shard.names {
+            return Err(differs(
+                "the columns of paths.csv",
+                &first.names,
+                &shard.names,
+            ));
+        }
+    }
+    let mut header = first.header.clone();
+    let names = first.names.clone();
+    let mut rows: Vec<PathFigures> = shards.into_iter().flat_map(|(_, s)| s.rows).collect();
+    rows.sort_by_key(|r| r.path);
+    for pair in rows.windows(2) {
+        let (a, b) = (pair[0].path, pair[1].path);
+        if a == b {
+            return Err(Failure::Usage(format!(
+                "path {a} is in more than one shard"
+            )));
+        }
+        if b != a + 1 {
+            return Err(Failure::Usage(format!(
+                "paths {} to {} are in no shard",
+                a + 1,
+                b - 1
+            )));
+        }
+    }
+    header.paths = rows.len() as u64;
+    header.paths_from = rows.first().map_or(0, |r| r.path);
+    fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    write_outputs(out, header, &names, &rows, quiet)
+}

@@ -1,0 +1,232 @@
+//! `cascade montecarlo`, `cascade merge` and `cascade run --path K`, through the files they
+//! write: a path's figures do not depend on the thread count or the shard it ran in, merged
+//! shards are one run of all their paths, the worst path replays, and bad arguments exit 2
+//! naming the value. (The estimators are tested against closed forms in cascade-analytics.)
+
+use std::fs;
+use std::path::Path;
+
+use cascade_test_support::repo;
+use tempfile::TempDir;
+
+use crate::common;
+
+const SCENARIO: &str = "examples/gbm-jump-stress.toml";
+const OUTPUTS: [&str; 3] = ["montecarlo.json", "paths.csv", "paths.parquet"];
+
+fn scenario() -> String {
+    repo()
+        .join(SCENARIO)
+        .to_str()
+        .expect("UTF-8 path")
+        .to_string()
+}
+
+/// Runs `cascade` with `args` plus `--out <new temp dir> --quiet`, expecting success.
+fn cli(args: &[&str]) -> TempDir {
+    let out = tempfile::tempdir().expect("temporary directory");
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--out", out.path().to_str().expect("UTF-8"), "--quiet"]);
+    let output = common::run_cli(&all);
+    assert!(
+        output.status.success(),
+        "cascade {all:?} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+fn read(dir: &Path, name: &str) -> Vec<u8> {
+    fs::read(dir.join(name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
+}
+
+fn json(dir: &Path, name: &str) -> serde_json::Value {
+    serde_json::from_slice(&read(dir, name)).expect("JSON")
+}
+
+#[test]
+fn paths_are_the_same_on_any_thread_count_and_in_any_shard() {
+    let s = scenario();
+    let one = cli(&["montecarlo", &s, "--paths", "48", "--threads", "1"]);
+    let two = cli(&["montecarlo", &s, "--paths", "48", "--threads", "2"]);
+    let head = cli(&["montecarlo", &s, "--paths", "20", "--threads", "2"]);
+    let tail = cli(&["montecarlo", &s, "--paths", "28", "--paths-from", "20"]);
+    let merged = tempfile::tempdir().expect("temporary directory");
+    let output = common::run_cli(&[
+        "merge",
+        tail.path().to_str().unwrap(),
+        head.path().to_str().unwrap(),
+        "--out",
+        merged.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for name in OUTPUTS {
+        assert_eq!(
+            read(one.path(), name),
+            read(two.path(), name),
+            "{name}: 1 vs 2 threads"
+        );
+        assert_eq!(
+            read(one.path(), name),
+            read(merged.path(), name),
+            "{name}: merged"
+        );
+    }
+    let tail_json = json(tail.path(), "montecarlo.json");
+    assert_eq!(tail_json["paths_from"], 20);
+    assert_eq!(tail_json["paths"], 28);
+}
+
+#[test]
+fn montecarlo_json_has_the_keys_scripts_rely_on() {
+    let out = cli(&["montecarlo", &scenario(), "--paths", "40"]);
+    let j = json(out.path(), "montecarlo.json");
+    assert_eq!(j["paths"], 40);
+    assert_eq!(j["seed"], 3);
+    assert_eq!(j["horizon_seconds"], 1440 * 60);
+    assert_eq!(j["scenario"]["name"], "gbm-jump-stress");
+    assert_eq!(j["scenario"]["hash"].as_str().map(str::len), Some(64));
+    for metric in [
+        "bad_debt_usd",
+        "liquidated_debt_usd",
+        "keepers.searcher.pnl_usd",
+    ] {
+        let m = &j["metrics"][metric];
+        for key in ["mean", "std", "min", "max"] {
+            assert!(m[key].is_number(), "{metric}.{key}");
+        }
+        for key in ["var", "es", "var_se"] {
+            for q in ["0.95", "0.99", "0.999"] {
+                assert!(m[key][q].is_number(), "{metric}.{key}.{q}");
+            }
+        }
+        assert!(m["var"]["0.95"].as_f64() <= m["var"]["0.99"].as_f64());
+        assert!(m["var"]["0.99"].as_f64() <= m["es"]["0.99"].as_f64());
+        assert!(m["max"].as_f64() >= m["es"]["0.999"].as_f64());
+    }
+    for p in ["bad_debt", "death_spiral"] {
+        let v = j["probabilities"][p].as_f64().expect("a probability");
+        assert!((0.0..=1.0).contains(&v), "{p} = {v}");
+    }
+    let worst = j["worst_paths"].as_array().expect("worst_paths");
+    assert_eq!(worst.len(), 10);
+    let paths: Vec<u64> = worst.iter().map(|w| w["path"].as_u64().unwrap()).collect();
+    assert!(paths.iter().all(|p| *p < 40));
+    let csv = String::from_utf8(read(out.path(), "paths.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 41, "a header and a row per path");
+    assert!(csv.starts_with("path,death_spiral,bad_debt_usd,"));
+}
+
+#[test]
+fn run_path_k_replays_path_k_of_a_monte_carlo() {
+    let s = scenario();
+    let mc = cli(&["montecarlo", &s, "--paths", "12"]);
+    let j = json(mc.path(), "montecarlo.json");
+    // The worst path other than 0 (path 0 is the scenario's own run).
+    let worst = j["worst_paths"]
+        .as_array()
+        .expect("worst_paths")
+        .iter()
+        .filter_map(|w| w["path"].as_u64())
+        .find(|&p| p != 0)
+        .expect("a worst path other than 0");
+    let k = worst.to_string();
+    let run = cli(&["run", &s, "--path", &k, "--events", "none"]);
+    let summary = json(run.path(), "summary.json");
+    assert_eq!(summary["scenario"]["path"], worst);
+    let (names, rows) =
+        cascade_report::read_paths_csv(&read(mc.path(), "paths.csv")[..]).expect("paths.csv");
+    let row = rows
+        .iter()
+        .find(|r| r.path == worst)
+        .expect("the row of path k");
+    let figure = |name: &str| row.values[names.iter().position(|n| n == name).unwrap()];
+    assert_eq!(figure("bad_debt_usd"), summary["bad_debt_usd"].as_f64());
+    assert_eq!(
+        figure("liquidated_debt_usd"),
+        summary["liquidations"]["debt_repaid_usd"].as_f64()
+    );
+    assert_eq!(
+        figure("assets.ETH.total_drop"),
+        summary["assets"]["ETH"]["total_drop"].as_f64()
+    );
+    // Path 0 is the scenario's own run, whose summary does not name a path.
+    let zero = cli(&["run", &s, "--events", "none"]);
+    assert!(
+        json(zero.path(), "summary.json")["scenario"]
+            .get("path")
+            .is_none()
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_naming_the_value() {
+    let s = scenario();
+    for (args, expected) in [
+        (
+            vec!["montecarlo", s.as_str(), "--paths", "0"],
+            "--paths = 0",
+        ),
+        (
+            vec!["montecarlo", s.as_str(), "--paths", "2", "--threads", "0"],
+            "--threads = 0",
+        ),
+        (
+            vec![
+                "montecarlo",
+                s.as_str(),
+                "--paths",
+                "2",
+                "--paths-from",
+                "18446744073709551615",
+            ],
+            "overflows",
+        ),
+    ] {
+        let output = common::run_cli(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn merge_refuses_overlaps_gaps_and_other_runs() {
+    let s = scenario();
+    let a = cli(&["montecarlo", &s, "--paths", "4"]);
+    let b = cli(&["montecarlo", &s, "--paths", "4", "--paths-from", "6"]);
+    let c = cli(&[
+        "montecarlo",
+        &repo().join("examples/eth-crash.toml").to_string_lossy(),
+        "--paths",
+        "2",
+        "--paths-from",
+        "4",
+    ]);
+    let dir = |d: &TempDir| d.path().to_str().unwrap().to_string();
+    let out = tempfile::tempdir().unwrap();
+    for (shards, expected) in [
+        (vec![dir(&a), dir(&a)], "path 0 is in more than one shard"),
+        (vec![dir(&a), dir(&b)], "paths 4 to 5 are in no shard"),
+        (vec![dir(&a), dir(&c)], "shards of different runs"),
+        (
+            vec![out.path().join("missing").to_string_lossy().into_owned()],
+            "cannot open",
+        ),
+    ] {
+        let mut args = vec!["merge".to_string()];
+        args.extend(shards);
+        args.extend(["--out".into(), dir(&out), "--quiet".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = common::run_cli(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
