@@ -12,6 +12,7 @@ mod examples;
 mod market_makers;
 mod montecarlo;
 mod replays;
+mod stress;
 mod usage;
 
 /// Every file of tests/ is a module of this binary: automatic test targets are off, so a file

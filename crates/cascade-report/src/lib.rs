@@ -5,6 +5,7 @@ mod background;
 mod compare;
 mod events;
 mod montecarlo;
+mod stress;
 mod text;
 
 use std::io::{self, Write};
@@ -21,6 +22,7 @@ pub use montecarlo::{
     PathsCsvError, read_montecarlo_header, read_paths_csv, write_montecarlo_json,
     write_montecarlo_text, write_paths_csv, write_paths_parquet,
 };
+pub use stress::{Outcome, Stress, StressRow, write_stress_csv, write_stress_json};
 pub use text::write_text;
 
 /// Writes summary.json (pretty-printed, keys in a stable order, newline-terminated).

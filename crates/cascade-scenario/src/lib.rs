@@ -7,6 +7,7 @@
 
 mod build;
 pub mod data;
+pub mod edit;
 mod error;
 pub mod generate;
 pub mod mechanism;
