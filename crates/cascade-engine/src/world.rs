@@ -235,6 +235,11 @@ impl Touched {
         (!self.all).then_some(self.list.as_slice())
     }
 
+    /// Whether account `id` may have changed.
+    pub(crate) fn contains(&self, id: u32) -> bool {
+        self.all || self.seen.get(id as usize).copied().unwrap_or(false)
+    }
+
     /// Nothing changed: the list and flags emptied, their memory kept.
     fn clear(&mut self) {
         for &i in &self.list {
@@ -478,7 +483,9 @@ pub struct World {
     pub opening: Vec<BookTotals>,
 }
 
-/// Collateral and debt units of a book, per asset, summed in account order.
+/// Collateral and debt units of a book, per asset, summed in account order: of all its
+/// accounts, and of its open ones (those owing something), which the end-of-run mark starts from
+/// when a path touched few accounts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BookTotals {
     /// Accounts in the book.
@@ -487,6 +494,12 @@ pub struct BookTotals {
     pub collateral: Vec<f64>,
     /// Debt units per asset.
     pub debt: Vec<f64>,
+    /// Accounts owing something (debt > 0).
+    pub open_accounts: u64,
+    /// Collateral units per asset of the open accounts.
+    pub open_collateral: Vec<f64>,
+    /// Debt units per asset of the open accounts.
+    pub open_debt: Vec<f64>,
 }
 
 impl BookTotals {
@@ -494,16 +507,29 @@ impl BookTotals {
     pub fn of(accounts: &[Account], assets: usize) -> Self {
         let mut collateral = vec![0.0; assets];
         let mut debt = vec![0.0; assets];
+        let mut open_collateral = vec![0.0; assets];
+        let mut open_debt = vec![0.0; assets];
+        let mut open_accounts = 0;
         for account in accounts {
             for &(asset, units) in &account.collateral {
                 collateral[asset.index()] += units;
             }
             debt[account.debt_asset.index()] += account.debt;
+            if account.debt > 0.0 {
+                open_accounts += 1;
+                for &(asset, units) in &account.collateral {
+                    open_collateral[asset.index()] += units;
+                }
+                open_debt[account.debt_asset.index()] += account.debt;
+            }
         }
         Self {
             accounts: accounts.len() as u64,
             collateral,
             debt,
+            open_accounts,
+            open_collateral,
+            open_debt,
         }
     }
 }

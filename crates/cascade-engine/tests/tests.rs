@@ -17,6 +17,7 @@ mod determinism;
 mod examples;
 mod liquity;
 mod market_makers;
+mod marks;
 mod mechanisms;
 mod paths;
 mod perps;
