@@ -681,6 +681,7 @@ impl Cx<'_> {
             candidates: &mut path.candidates,
             sink: &mut *self.sink,
             bad_debt,
+            last_quote: None,
         };
         let activity = mechanism.settle_round(&mut r);
         self.path.scratch.prices = prices;

@@ -9,7 +9,9 @@
 //! protocol seize share, §2; Morpho Blue `liquidate` and its incentive factor, §6; Euler v2's
 //! health-based discount and debt socialisation, §7. Each is a [`LiquidationRule`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -560,7 +562,7 @@ pub struct LiquidationIndex {
     /// never looked up in `rekeyed`).
     in_overlay: Vec<u64>,
     /// The key (pair, key bits) of each account in an overlay.
-    rekeyed: HashMap<u32, (u32, u64)>,
+    rekeyed: FxHashMap<u32, (u32, u64)>,
     general: BTreeSet<u32>,
 }
 

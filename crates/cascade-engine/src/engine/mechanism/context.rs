@@ -78,6 +78,8 @@ pub(crate) struct Round<'a> {
     pub(crate) sink: &'a mut dyn EventSink,
     /// What the rule does with debt left without collateral.
     pub(crate) bad_debt: BadDebt,
+    /// The last quote of a keeper's sale, reused as the next quote's starting point.
+    pub(crate) last_quote: Option<Quote>,
 }
 
 impl Round<'_> {
@@ -171,8 +173,14 @@ impl Round<'_> {
 
     /// What keeper `k` would get for `units` of `asset` now: its venue's quote after the other
     /// sales pending this round, or `protocol_price` when it holds.
+    ///
+    /// The quote is the proceeds of selling everything pending plus `units` less those of
+    /// selling what is pending. A liquidation queues exactly the units it was quoted for, so the
+    /// next quote's "pending" is this quote's "pending plus units": the proceeds are kept
+    /// ([`Quote`]) and reused when the venue, the fundamental and the pending units are the
+    /// same to the bit (venues do not change within a round; the round is where this lives).
     pub(crate) fn keeper_value(
-        &self,
+        &mut self,
         k: KeeperId,
         asset: AssetId,
         units: f64,
@@ -183,8 +191,19 @@ impl Round<'_> {
                 let fundamental = self.fundamentals[asset.index()].price();
                 let venue = &self.venues[v.index()];
                 let already = self.sales.by_venue[v.index()];
-                let (_, before) = venue.sale_from(fundamental, 0.0, already);
-                let (_, after) = venue.sale_from(fundamental, 0.0, already + units);
+                let proceeds = |sold: f64| venue.sale_from(fundamental, 0.0, sold).1;
+                let before = match self.last_quote {
+                    Some(q) if q.is(v, fundamental, already) => q.proceeds,
+                    _ => proceeds(already),
+                };
+                let sold = already + units;
+                let after = proceeds(sold);
+                self.last_quote = Some(Quote {
+                    venue: v,
+                    fundamental,
+                    sold,
+                    proceeds: after,
+                });
                 after - before
             }
             None => units * protocol_price,
@@ -309,6 +328,24 @@ impl Round<'_> {
         if shortfall > 0.0 {
             self.book_bad_debt(close.account, close.debt_asset, shortfall, close.debt_price);
         }
+    }
+}
+
+/// The proceeds of selling `sold` units on `venue` at `fundamental`, as last quoted in a round.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Quote {
+    venue: VenueId,
+    fundamental: f64,
+    sold: f64,
+    proceeds: f64,
+}
+
+impl Quote {
+    /// Whether this quote is of selling `sold` on `venue` at `fundamental`, to the bit.
+    fn is(&self, venue: VenueId, fundamental: f64, sold: f64) -> bool {
+        self.venue == venue
+            && self.fundamental.to_bits() == fundamental.to_bits()
+            && self.sold.to_bits() == sold.to_bits()
     }
 }
 
