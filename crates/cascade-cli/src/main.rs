@@ -291,6 +291,10 @@ fn execute(command: Command) -> Result<(), Failure> {
             path: path_index,
         } => {
             let scenario = load(path.as_deref())?;
+            beyond_path_limit(&scenario.world, path_index.saturating_add(1))
+                .map_or(Ok(()), |limit| {
+                    Err(Failure::Usage(format!("--path {path_index}: {limit}")))
+                })?;
             let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
             fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create the output directory {}", out.display()))?;
@@ -305,6 +309,19 @@ fn execute(command: Command) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// When paths 0 … `end` − 1 are more than the world has (an asset's driver reads a path
+/// ensemble with fewer paths), what bounds them: the asset, the file and its path count.
+fn beyond_path_limit(world: &World, end: u64) -> Option<String> {
+    let limit = world.path_limit().filter(|limit| end > limit.paths)?;
+    Some(format!(
+        "asset {} reads its paths from the ensemble {:?}, which has {} paths (0 to {})",
+        world.assets[limit.asset.index()].symbol,
+        limit.file,
+        limit.paths,
+        limit.paths - 1
+    ))
 }
 
 /// `cascade run` into `out`: the engine sends every event at once to the summary and timeline

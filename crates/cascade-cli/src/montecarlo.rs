@@ -11,7 +11,7 @@ use cascade_analytics::montecarlo::{
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Failure, load, split, write_file};
+use super::{Failure, beyond_path_limit, load, split, write_file};
 
 /// What `cascade montecarlo` was asked.
 pub(crate) struct Request<'a> {
@@ -38,6 +38,15 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         return Err(Failure::Usage("--threads = 0: at least one thread".into()));
     }
     let scenario = load(Some(r.scenario))?;
+    if let Some(limit) = beyond_path_limit(&scenario.world, end) {
+        return Err(Failure::Usage(format!(
+            "--paths-from = {} with --paths = {} runs paths {} to {}, but {limit}",
+            r.paths_from,
+            r.paths,
+            r.paths_from,
+            end - 1
+        )));
+    }
     let name = scenario.world.simulation.name.clone();
     let out = r
         .out

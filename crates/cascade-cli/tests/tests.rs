@@ -7,6 +7,7 @@ mod bad_input;
 mod common;
 mod compare;
 mod determinism;
+mod drivers;
 mod events;
 mod examples;
 mod market_makers;

@@ -102,7 +102,8 @@ pub(crate) struct PathState {
     step: u64,
     time: u64,
     innovations: RngStream,
-    jumps: Vec<RngStream>,
+    /// Per asset, its own stream: a jump-diffusion's jumps, a bootstrap's blocks.
+    own_streams: Vec<RngStream>,
     last_venue_price: Vec<f64>,
     sales: Sales,
     candidates: Vec<AccountId>,
@@ -134,12 +135,11 @@ pub(crate) struct PathState {
 impl PathState {
     /// Time 0 of path `path`: a copy of the world's initial state and fresh streams.
     fn new(world: &World, path: u64) -> Self {
-        let state = world.initial.duplicate();
+        let mut state = world.initial.duplicate();
+        start_fundamentals(&mut state, path);
         let seed = world.simulation.seed;
-        let jumps = world
-            .assets
-            .iter()
-            .map(|a| stream(seed, path, &format!("jumps:{}", a.symbol)))
+        let own_streams = (0..world.assets.len())
+            .map(|a| own_stream(world, path, a))
             .collect();
         let last_venue_price = world
             .venues
@@ -162,7 +162,7 @@ impl PathState {
             chain: chain::ChainRun::for_world(world),
             owners: borrowers::Owners::for_world(world, path),
             innovations: stream(seed, path, "fundamental"),
-            jumps,
+            own_streams,
             state,
             step: 0,
             time: 0,
@@ -197,12 +197,13 @@ impl PathState {
             }
         }
         self.state.restore_from(&world.initial);
+        start_fundamentals(&mut self.state, path);
         self.step = 0;
         self.time = 0;
         self.started = false;
         self.innovations = stream(seed, path, "fundamental");
-        for (jumps, asset) in self.jumps.iter_mut().zip(&world.assets) {
-            *jumps = stream(seed, path, &format!("jumps:{}", asset.symbol));
+        for (a, own) in self.own_streams.iter_mut().enumerate() {
+            *own = own_stream(world, path, a);
         }
         for ((last, info), venue) in self
             .last_venue_price
@@ -231,6 +232,21 @@ impl PathState {
             }
         }
     }
+}
+
+/// Sets every fundamental to the start of path `path` (an ensemble driver follows its path).
+fn start_fundamentals(state: &mut State, path: u64) {
+    for fundamental in &mut state.fundamentals {
+        fundamental.start_path(path);
+    }
+}
+
+/// Asset `a`'s own random stream on path `path`, `<label>:<SYMBOL>`, the label named by its
+/// driver (`jumps`, or `bootstrap`).
+fn own_stream(world: &World, path: u64, a: usize) -> RngStream {
+    let label = world.initial.fundamentals[a].driver().stream_label();
+    let symbol = &world.assets[a].symbol;
+    stream(world.simulation.seed, path, &format!("{label}:{symbol}"))
 }
 
 /// Runs paths of a world, one at a time.
@@ -265,6 +281,9 @@ impl Engine {
     }
 
     /// An engine at time 0 of path `path`.
+    ///
+    /// # Panics
+    /// When `path` is at or beyond [`World::path_limit`] (a path ensemble has no such path).
     pub fn on_path(world: Arc<World>, path: u64) -> Self {
         let path = PathState::new(&world, path);
         Self { world, path }
@@ -276,6 +295,9 @@ impl Engine {
     /// path costs next to nothing whatever the size of the book. The lending books are restored
     /// into the memory they hold; the mempool, perp books, the mechanisms' small states and the
     /// random streams' labels are rebuilt or copied, which allocates a little.
+    ///
+    /// # Panics
+    /// When `path` is at or beyond [`World::path_limit`] (a path ensemble has no such path).
     pub fn reset(&mut self, path: u64) {
         self.path.restore(&self.world, path);
     }
@@ -506,7 +528,7 @@ impl Cx<'_> {
                 self.path.time,
                 dt,
                 innovation,
-                &mut self.path.jumps[a],
+                &mut self.path.own_streams[a],
             );
             let price = self.path.state.fundamentals[a].price();
             if price != before {

@@ -483,6 +483,18 @@ pub struct World {
     pub opening: Vec<BookTotals>,
 }
 
+/// The most paths a world can run: an asset whose driver reads a path ensemble runs path k on
+/// the ensemble's k-th path, so paths 0 … `paths` − 1 exist and no others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathLimit {
+    /// The asset with the smallest ensemble.
+    pub asset: AssetId,
+    /// How many paths its ensemble holds.
+    pub paths: u64,
+    /// The ensemble's file, as the scenario names it.
+    pub file: String,
+}
+
 /// Collateral and debt units of a book, per asset, summed in account order: of all its
 /// accounts, and of its open ones (those owing something), which the end-of-run mark starts from
 /// when a path touched few accounts.
@@ -646,6 +658,23 @@ impl World {
             .iter()
             .position(|a| a.symbol == symbol)
             .map(|i| AssetId(i as u32))
+    }
+
+    /// The most paths the world can run (the smallest ensemble over its assets, the first such
+    /// asset on a tie), or `None` when no driver bounds them.
+    pub fn path_limit(&self) -> Option<PathLimit> {
+        self.initial
+            .fundamentals
+            .iter()
+            .enumerate()
+            .filter_map(|(a, f)| {
+                f.driver().ensemble().map(|ensemble| PathLimit {
+                    asset: AssetId(a as u32),
+                    paths: ensemble.count(),
+                    file: ensemble.source().to_string(),
+                })
+            })
+            .min_by_key(|limit| limit.paths)
     }
 
     /// Index of a perpetual-swap exchange by name.

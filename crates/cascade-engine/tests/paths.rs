@@ -18,8 +18,8 @@ fn world(example: &str) -> Arc<World> {
     Arc::new(scenario.world)
 }
 
-/// Examples covering every mechanism, perp exchanges, a chain with owners who act, market makers
-/// and stochastic prices with jumps.
+/// Examples covering every mechanism, perp exchanges, a chain with owners who act, market makers,
+/// stochastic prices with jumps, GARCH, a bootstrap and a path ensemble.
 const EXAMPLES: &[&str] = &[
     "gbm-jump-stress.toml",
     "eth-crash.toml",
@@ -32,6 +32,17 @@ const EXAMPLES: &[&str] = &[
     "perp-and-lending.toml",
     "market-makers-thin.toml",
     "black-thursday-10min.toml",
+    "garch-clustering.toml",
+    "bootstrap-black-thursday.toml",
+    "ensemble-paths.toml",
+];
+
+/// Examples whose paths differ: jump-diffusion, GARCH, a bootstrap, a path ensemble.
+const RANDOM: &[&str] = &[
+    "gbm-jump-stress.toml",
+    "garch-clustering.toml",
+    "bootstrap-black-thursday.toml",
+    "ensemble-paths.toml",
 ];
 
 /// The events of `path` run by an engine that first ran `before` (each to its end).
@@ -91,15 +102,23 @@ fn a_reset_leaves_the_state_of_a_new_engine() {
 
 #[test]
 fn paths_differ_where_prices_are_random_and_not_elsewhere() {
-    let stochastic = world("gbm-jump-stress.toml");
-    assert_ne!(trail(&stochastic, 0), trail(&stochastic, 1));
+    for example in RANDOM {
+        let stochastic = world(example);
+        assert_ne!(trail(&stochastic, 0), trail(&stochastic, 1), "{example}");
+    }
     let deterministic = world("uniform-wall.toml");
     assert_eq!(trail(&deterministic, 0), trail(&deterministic, 1));
 }
 
 #[test]
 fn a_path_is_the_same_alone_in_a_batch_and_on_any_number_of_threads() {
-    let world = world("gbm-jump-stress.toml");
+    for example in RANDOM {
+        same_alone_in_a_batch_and_on_any_number_of_threads(example);
+    }
+}
+
+fn same_alone_in_a_batch_and_on_any_number_of_threads(example: &str) {
+    let world = world(example);
     let paths: Vec<u64> = (0..8).collect();
     let alone: Vec<Vec<Event>> = paths.iter().map(|&k| trail(&world, k)).collect();
     let batched = |threads: usize| -> Vec<Vec<Event>> {
@@ -122,12 +141,12 @@ fn a_path_is_the_same_alone_in_a_batch_and_on_any_number_of_threads() {
                 .collect()
         })
     };
-    assert_eq!(batched(1), alone, "one thread");
-    assert_eq!(batched(2), alone, "two threads");
-    assert_eq!(batched(3), alone, "three threads");
+    assert_eq!(batched(1), alone, "{example}: one thread");
+    assert_eq!(batched(2), alone, "{example}: two threads");
+    assert_eq!(batched(3), alone, "{example}: three threads");
     // A shard of the paths (4..8) run on its own gives the same paths.
     let shard: Vec<Vec<Event>> = (4..8).map(|k| after(&world, &[], k)).collect();
-    assert_eq!(shard, alone[4..]);
+    assert_eq!(shard, alone[4..], "{example}: a shard");
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod closed_form;
 mod comet;
 mod conservation;
 mod determinism;
+mod drivers;
 mod examples;
 mod liquity;
 mod market_makers;

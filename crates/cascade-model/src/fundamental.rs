@@ -1,9 +1,16 @@
 //! Fundamental prices: the exogenous value of each asset, driven from outside the model.
 //!
 //! A [`Fundamental`] combines a [`PriceDriver`] (constant, piecewise-linear path, geometric
-//! Brownian motion, Merton jump-diffusion, or a replayed series) with instant shocks that multiply
-//! the driven price from their step onwards. Stochastic drivers take their Gaussian innovation from
-//! the caller (so the engine can correlate assets) and their jumps from their own stream.
+//! Brownian motion, Merton jump-diffusion, GARCH(1,1), a replayed series, a block bootstrap of a
+//! recorded series, or one path of an ensemble) with instant shocks that multiply the driven price
+//! from their step onwards. Drivers that take a Gaussian innovation (gbm, jump_diffusion, garch)
+//! take it from the caller, so the engine can correlate assets; jumps and bootstrap blocks come
+//! from the asset's own stream. Each driver with its own maths has a module: [`garch`],
+//! [`bootstrap`], [`ensemble`].
+
+pub mod bootstrap;
+pub mod ensemble;
+pub mod garch;
 
 use std::sync::Arc;
 
@@ -12,6 +19,9 @@ use rand_distr::{Distribution, Normal, Poisson};
 
 use crate::rng::RngStream;
 use crate::{SECONDS_PER_YEAR, Seconds};
+pub use bootstrap::Bootstrap;
+pub use ensemble::Ensemble;
+pub use garch::Garch;
 
 /// How a replayed series is read between two of its points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,12 +99,55 @@ pub enum PriceDriver {
         /// How to read between points.
         interpolation: Interpolation,
     },
+    /// GARCH(1,1) log-returns: volatility that clusters ([`garch`]).
+    Garch(Garch),
+    /// Stationary block bootstrap of a recorded series' one-step returns ([`bootstrap`]).
+    Bootstrap(Arc<Bootstrap>),
+    /// Path k of a run follows the ensemble's k-th path ([`ensemble`]).
+    Ensemble(Arc<Ensemble>),
 }
 
 impl PriceDriver {
-    /// Whether the driver consumes a Gaussian innovation each step.
+    /// Whether the driver consumes a Gaussian innovation each step (and so can be correlated).
     pub fn is_stochastic(&self) -> bool {
-        matches!(self, Self::Gbm { .. } | Self::JumpDiffusion { .. })
+        match self {
+            Self::Gbm { .. } | Self::JumpDiffusion { .. } | Self::Garch(_) => true,
+            Self::Constant
+            | Self::Path(_)
+            | Self::Replay { .. }
+            | Self::Bootstrap(_)
+            | Self::Ensemble(_) => false,
+        }
+    }
+
+    /// The label of the asset's own random stream, `<label>:<ASSET>`: `jumps` (the jumps of a
+    /// jump-diffusion; drivers that draw nothing of their own keep this label too) or
+    /// `bootstrap` (the blocks of a bootstrap).
+    pub fn stream_label(&self) -> &'static str {
+        match self {
+            Self::Bootstrap(_) => "bootstrap",
+            Self::Constant
+            | Self::Path(_)
+            | Self::Gbm { .. }
+            | Self::JumpDiffusion { .. }
+            | Self::Replay { .. }
+            | Self::Garch(_)
+            | Self::Ensemble(_) => "jumps",
+        }
+    }
+
+    /// The ensemble an `ensemble` driver reads, which bounds the paths a run can have.
+    pub fn ensemble(&self) -> Option<&Ensemble> {
+        match self {
+            Self::Ensemble(ensemble) => Some(ensemble),
+            Self::Constant
+            | Self::Path(_)
+            | Self::Gbm { .. }
+            | Self::JumpDiffusion { .. }
+            | Self::Replay { .. }
+            | Self::Garch(_)
+            | Self::Bootstrap(_) => None,
+        }
     }
 }
 
@@ -117,6 +170,41 @@ pub struct Fundamental {
     driven: f64,
     /// Product of the factors of all shocks applied so far.
     shock_factor: f64,
+    /// What the driver carries from one step to the next.
+    memory: Memory,
+}
+
+/// What a driver carries from one step to the next within a path, beyond the price. Only
+/// `garch`, `bootstrap` and `ensemble` have any; each reads its own field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Memory {
+    /// GARCH: the annualised conditional variance of the coming step.
+    variance: f64,
+    /// Bootstrap: the index of the return the last step used; none before the first step.
+    cursor: Option<usize>,
+    /// Ensemble: the ensemble's path this path follows (the path's number).
+    member: usize,
+}
+
+impl Memory {
+    /// The memory at time 0 of path 0.
+    fn start(driver: &PriceDriver) -> Self {
+        let variance = match driver {
+            PriceDriver::Garch(garch) => garch.initial_variance(),
+            PriceDriver::Constant
+            | PriceDriver::Path(_)
+            | PriceDriver::Gbm { .. }
+            | PriceDriver::JumpDiffusion { .. }
+            | PriceDriver::Replay { .. }
+            | PriceDriver::Bootstrap(_)
+            | PriceDriver::Ensemble(_) => 0.0,
+        };
+        Self {
+            variance,
+            cursor: None,
+            member: 0,
+        }
+    }
 }
 
 impl Fundamental {
@@ -124,6 +212,7 @@ impl Fundamental {
     pub fn new(start_price: f64, driver: PriceDriver) -> Self {
         Self {
             start_price,
+            memory: Memory::start(&driver),
             driver,
             driven: start_price,
             shock_factor: 1.0,
@@ -140,10 +229,31 @@ impl Fundamental {
         self.driven * self.shock_factor
     }
 
-    /// Restores the start state.
+    /// Restores the start state (of path 0; [`Fundamental::start_path`] chooses another).
     pub fn reset(&mut self) {
         self.driven = self.start_price;
         self.shock_factor = 1.0;
+        self.memory = Memory::start(&self.driver);
+    }
+
+    /// Sets the start state, whose only difference from path to path is the path an ensemble
+    /// follows, for Monte Carlo path `path`.
+    ///
+    /// # Panics
+    /// With an ensemble driver, when `path` is beyond the ensemble's paths (check
+    /// [`Ensemble::count`] first: a path number past the file is the caller's mistake,
+    /// never wrapped to another path).
+    pub fn start_path(&mut self, path: u64) {
+        self.reset();
+        if let PriceDriver::Ensemble(ensemble) = &self.driver {
+            assert!(
+                path < ensemble.count(),
+                "path {path} is beyond the {} paths of the ensemble {}",
+                ensemble.count(),
+                ensemble.source()
+            );
+            self.memory.member = path as usize;
+        }
     }
 
     /// Applies an instant shock.
@@ -152,8 +262,9 @@ impl Fundamental {
     }
 
     /// Advances the driven price from time `t - dt` to `t`. `z` is a standard normal innovation for
-    /// stochastic drivers (ignored by the others); jump counts and sizes come from `jumps`.
-    pub fn advance(&mut self, t: Seconds, dt: Seconds, z: f64, jumps: &mut RngStream) {
+    /// stochastic drivers (ignored by the others); jump counts and sizes, and bootstrap blocks,
+    /// come from `own`, the asset's own stream.
+    pub fn advance(&mut self, t: Seconds, dt: Seconds, z: f64, own: &mut RngStream) {
         let years = dt as f64 / SECONDS_PER_YEAR;
         match &self.driver {
             PriceDriver::Constant => {}
@@ -179,15 +290,28 @@ impl Fundamental {
                     (drift - jump_intensity * k - 0.5 * s * s) * years + s * years.sqrt() * z;
                 let lambda = jump_intensity * years;
                 if lambda > 0.0 {
-                    let count = sample_poisson(lambda, jumps);
+                    let count = sample_poisson(lambda, own);
                     if count > 0 {
                         let size = Normal::new(*jump_mean, *jump_std).expect("validated jump_std");
                         for _ in 0..count {
-                            log_return += size.sample(jumps);
+                            log_return += size.sample(own);
                         }
                     }
                 }
                 self.driven *= log_return.exp();
+            }
+            PriceDriver::Garch(garch) => {
+                let step = garch.step(self.memory.variance, years, z);
+                self.memory.variance = step.next_variance;
+                self.driven *= step.log_return.exp();
+            }
+            PriceDriver::Bootstrap(bootstrap) => {
+                let i = bootstrap.next_index(self.memory.cursor, own);
+                self.memory.cursor = Some(i);
+                self.driven *= bootstrap.returns()[i].exp();
+            }
+            PriceDriver::Ensemble(ensemble) => {
+                self.driven = ensemble.price(self.memory.member, t);
             }
         }
     }
@@ -237,8 +361,9 @@ mod tests {
         assert_eq!(f.price(), 2000.0);
     }
 
-    /// E[S_T] = S_0·exp(μT) for GBM and for the compensated Merton process; the sample mean of
-    /// 20,000 one-year paths must match within 4 standard errors.
+    /// E[S_T] = S_0·exp(μT) for GBM, for the compensated Merton process and for GARCH (its
+    /// −h_t/2 term makes each step's expected gross return exp(μ·Δt)); the sample mean of 20,000
+    /// one-year paths must match within 4 standard errors.
     #[test]
     fn gbm_and_merton_have_the_stated_mean() {
         for driver in [
@@ -253,6 +378,13 @@ mod tests {
                 jump_mean: -0.1,
                 jump_std: 0.1,
             },
+            PriceDriver::Garch(Garch {
+                drift: 0.1,
+                long_run_volatility: 0.4,
+                alpha: 0.15,
+                beta: 0.8,
+                initial_volatility: 0.7,
+            }),
         ] {
             let mut normals = stream(1, 0, "z");
             let mut jumps = stream(1, 0, "jumps");
@@ -275,5 +407,62 @@ mod tests {
                 "{driver:?}: {mean} vs {expected} ± {se}"
             );
         }
+    }
+
+    /// A bootstrap path moves by historical returns only: each step's log-return is one of the
+    /// series' (to 1e-12, the rounding of exp and ln), the next one in the series within a
+    /// block; a path's first step starts a block; a new path starts afresh.
+    #[test]
+    fn a_bootstrap_path_is_made_of_historical_returns() {
+        let returns: Vec<f64> = (0..40).map(|i| 0.001 * (i as f64 - 17.5)).collect();
+        let bootstrap = Bootstrap::of_returns(returns.clone(), 8).expect("returns");
+        let mut f = Fundamental::new(100.0, PriceDriver::Bootstrap(Arc::new(bootstrap)));
+        let mut own = stream(5, 0, "bootstrap:ETH");
+        let mut drawn = Vec::new();
+        for step in 1..=2_000u64 {
+            let before = f.price();
+            f.advance(step * 60, 60, 0.0, &mut own);
+            let r = (f.price() / before).ln();
+            let i = returns
+                .iter()
+                .position(|h| (h - r).abs() < 1e-12)
+                .unwrap_or_else(|| panic!("step {step}: {r} is no historical return"));
+            drawn.push(i);
+        }
+        let continued = drawn.windows(2).filter(|w| w[1] == (w[0] + 1) % 40).count();
+        // Blocks of mean length 8: about 7 in 8 steps continue theirs.
+        assert!(continued > 1_600 && continued < 1_900, "{continued}");
+        f.start_path(1);
+        assert_eq!(f.price(), 100.0);
+        assert_eq!(f.memory.cursor, None);
+    }
+
+    #[test]
+    fn an_ensemble_path_follows_its_member_and_refuses_a_path_beyond_it() {
+        let paths = vec![
+            Series {
+                times: vec![0, 60, 120],
+                prices: vec![10.0, 11.0, 12.0],
+            },
+            Series {
+                times: vec![0, 60, 120],
+                prices: vec![10.0, 9.0, 8.0],
+            },
+        ];
+        let ensemble = Ensemble::new(paths, Interpolation::Previous, "e.csv".into()).expect("two");
+        let driver = PriceDriver::Ensemble(Arc::new(ensemble));
+        let mut f = Fundamental::new(10.0, driver);
+        let mut own = stream(1, 0, "jumps:ETH");
+        f.start_path(1);
+        f.advance(60, 60, 0.0, &mut own);
+        assert_eq!(f.price(), 9.0);
+        f.advance(90, 30, 0.0, &mut own);
+        assert_eq!(f.price(), 9.0);
+        f.start_path(0);
+        assert_eq!(f.price(), 10.0);
+        f.advance(120, 60, 0.0, &mut own);
+        assert_eq!(f.price(), 12.0);
+        let beyond = std::panic::catch_unwind(move || f.start_path(2));
+        assert!(beyond.is_err(), "path 2 of a two-path ensemble");
     }
 }

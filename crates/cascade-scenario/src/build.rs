@@ -4,6 +4,7 @@
 //! `cascade validate` lists every problem in the file, not just the first.
 
 mod chain;
+mod drivers;
 mod market_makers;
 pub(crate) mod perp;
 mod replay;
@@ -21,7 +22,7 @@ use cascade_model::auction::english::EnglishAuctionParams;
 use cascade_model::auction::{DutchAuctionParams, PriceCurve};
 use cascade_model::backstop::{BackstopParams, Unwind};
 use cascade_model::comet::CometParams;
-use cascade_model::fundamental::{Fundamental, Interpolation, PriceDriver, Series, Shock};
+use cascade_model::fundamental::{Fundamental, PriceDriver, Series, Shock};
 use cascade_model::ids::{AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
 use cascade_model::lending::{
@@ -215,10 +216,7 @@ impl<'a> Builder<'a> {
 
     pub(crate) fn build(mut self, file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let simulation = self.simulation(&file.simulation);
-        let (assets, fundamentals, asset_ids) = self.assets(
-            &file.assets,
-            simulation.step_seconds.saturating_mul(simulation.steps),
-        );
+        let (assets, fundamentals, asset_ids) = self.assets(&file.assets, &simulation);
         let (venues, venue_ids) = self.venues(&file.venues, &asset_ids, &assets);
         let venues = self.with_market_makers(&file.venues, venues, &simulation);
         let mut assets = assets;
@@ -426,7 +424,7 @@ impl<'a> Builder<'a> {
     fn assets(
         &mut self,
         sections: &[AssetSection],
-        run_seconds: u64,
+        simulation: &Simulation,
     ) -> (Vec<AssetInfo>, Vec<Fundamental>, HashMap<String, AssetId>) {
         let mut ids = HashMap::new();
         let mut infos = Vec::new();
@@ -448,7 +446,7 @@ impl<'a> Builder<'a> {
             if let Some(price) = a.price {
                 self.positive(&at.key("price"), price);
             }
-            let (driver, start) = self.driver(&at, a, run_seconds);
+            let (driver, start) = self.driver(&at, a, simulation);
             // NaN when the start price is unknown (missing, invalid, or an unreadable replay, each
             // reported already): comparisons with it are false, so checks against the start price
             // (order-book bids, pool prices) add no follow-on noise.
@@ -456,11 +454,14 @@ impl<'a> Builder<'a> {
                 .or(a.price)
                 .filter(|p| p.is_finite() && *p > 0.0)
                 .unwrap_or(f64::NAN);
-            let replay = a.driver.as_ref().is_some_and(|d| d.model == "replay");
-            if a.price.is_none() && !replay {
+            let from_file = a
+                .driver
+                .as_ref()
+                .is_some_and(|d| matches!(d.model.as_str(), "replay" | "ensemble"));
+            if a.price.is_none() && !from_file {
                 self.fail_bare(
                     &at.key("price"),
-                    "missing: required unless the driver replays a series",
+                    "missing: required unless the driver replays a series or reads a path ensemble",
                 );
             }
             infos.push(AssetInfo {
@@ -473,52 +474,23 @@ impl<'a> Builder<'a> {
         (infos, fundamentals, ids)
     }
 
-    /// The driver of an asset, and its start price when the driver fixes it (a replay).
+    /// The driver of an asset, and its start price when the driver fixes it (a replay, an
+    /// ensemble).
     fn driver(
         &mut self,
         at: &FieldPath,
         a: &AssetSection,
-        run_seconds: u64,
+        simulation: &Simulation,
     ) -> (PriceDriver, Option<f64>) {
         let Some(d) = &a.driver else {
             return (PriceDriver::Constant, None);
         };
+        let run_seconds = simulation.step_seconds.saturating_mul(simulation.steps);
         let asset_at = at;
         let at = at.key("driver");
         let model = d.model.as_str();
         let ctx = format!("for model {model:?}");
-        let stochastic = matches!(model, "gbm" | "jump_diffusion");
-        let known = matches!(
-            model,
-            "constant" | "path" | "gbm" | "jump_diffusion" | "replay"
-        );
-        // With an unknown model, which fields apply is unknown: report the model alone.
-        if known && !stochastic {
-            self.forbid(&at.key("drift"), &d.drift, &ctx);
-            self.forbid(&at.key("volatility"), &d.volatility, &ctx);
-        }
-        if known && model != "jump_diffusion" {
-            self.forbid(&at.key("jump_intensity"), &d.jump_intensity, &ctx);
-            self.forbid(&at.key("jump_mean"), &d.jump_mean, &ctx);
-            self.forbid(&at.key("jump_std"), &d.jump_std, &ctx);
-        }
-        if known && model != "path" {
-            self.forbid(&at.key("points"), &d.points, &ctx);
-        }
-        if known && model != "replay" {
-            self.forbid(&at.key("file"), &d.file, &ctx);
-            self.forbid(&at.key("time_column"), &d.time_column, &ctx);
-            self.forbid(&at.key("price_column"), &d.price_column, &ctx);
-            self.forbid(&at.key("time_unit"), &d.time_unit, &ctx);
-            self.forbid(&at.key("interpolation"), &d.interpolation, &ctx);
-            self.forbid(&at.key("rescale"), &d.rescale, &ctx);
-            self.forbid(
-                &at.key("start_offset_seconds"),
-                &d.start_offset_seconds,
-                &ctx,
-            );
-            self.forbid(&at.key("overlays"), &d.overlays, &ctx);
-        }
+        self.forbid_other_keys(&at, d, model);
         let driver = match model {
             "constant" => PriceDriver::Constant,
             "gbm" | "jump_diffusion" => {
@@ -616,11 +588,14 @@ impl<'a> Builder<'a> {
                 PriceDriver::Path(Arc::new(Series { times, prices }))
             }
             "replay" => return self.replay(asset_at, &at, a, d, run_seconds),
+            "garch" => self.garch(&at, d),
+            "bootstrap" => self.bootstrap(&at, a, d, simulation.step_seconds),
+            "ensemble" => return self.ensemble(asset_at, &at, a, d, run_seconds),
             other => {
                 self.fail(
                     &at.key("model"),
                     format!("{other:?}"),
-                    "unknown driver; expected one of constant, path, gbm, jump_diffusion, replay",
+                    format!("unknown driver; expected one of {}", drivers::model_names()),
                 );
                 PriceDriver::Constant
             }
@@ -637,59 +612,20 @@ impl<'a> Builder<'a> {
         run_seconds: u64,
     ) -> (PriceDriver, Option<f64>) {
         let ctx = "for model \"replay\"";
-        let file = self.required(&at.key("file"), &d.file, ctx);
-        let time_column = self.required(&at.key("time_column"), &d.time_column, ctx);
-        let price_column = self.required(&at.key("price_column"), &d.price_column, ctx);
-        let unit = self
-            .required(&at.key("time_unit"), &d.time_unit, ctx)
-            .and_then(|text| self.time_unit(&at.key("time_unit"), &text));
-        let interpolation = match d.interpolation.as_deref() {
-            None | Some("previous") => Interpolation::Previous,
-            Some("linear") => Interpolation::Linear,
-            Some(other) => {
-                self.fail(
-                    &at.key("interpolation"),
-                    format!("{other:?}"),
-                    "expected previous or linear",
-                );
-                Interpolation::Previous
-            }
-        };
+        let keys = self.series_keys(at, d, ctx);
+        let interpolation = self.interpolation(at, d);
         let fallback = (PriceDriver::Constant, None);
-        let (Some(name), Some(time_column), Some(price_column), Some(unit)) =
-            (file, time_column, price_column, unit)
-        else {
+        let Some(keys) = keys else {
             return fallback;
         };
-        let Some((path, bytes)) = self.read_data(&at.key("file"), &name) else {
+        let Some(points) = self.read_series(at, &keys) else {
             return fallback;
-        };
-        let points = match data::read_series(&path, &bytes, &time_column, &price_column, unit) {
-            Ok(points) => points,
-            Err(e) => {
-                self.data_error(e);
-                return fallback;
-            }
         };
         let origin = points[0].0 + d.start_offset_seconds.unwrap_or(0) as f64;
         let Some(points) = self.overlays(at, d, points, origin) else {
             return fallback;
         };
-        let mut times = Vec::new();
-        let mut prices = Vec::new();
-        for &(t, p) in &points {
-            let relative = (t - origin).round();
-            if relative <= 0.0 {
-                // Points at or before the start collapse onto time 0; the latest wins.
-                times.clear();
-                prices.clear();
-                times.push(0);
-                prices.push(p);
-            } else {
-                times.push(relative as u64);
-                prices.push(p);
-            }
-        }
+        let Series { times, mut prices } = drivers::relative_series(&points, origin);
         let first = prices[0];
         let mut start = first;
         if d.rescale == Some(true) {
@@ -2809,7 +2745,7 @@ impl<'a> Builder<'a> {
                     self.fail(
                         &at.key("assets").at(j),
                         format!("{:?}", c.assets[j]),
-                        "correlation needs a gbm or jump_diffusion driver on this asset",
+                        "correlation needs a gbm, jump_diffusion or garch driver on this asset",
                     );
                 }
                 if !covered.contains(&x) {

@@ -1,6 +1,6 @@
-//! Data files a scenario references: price series and pool reserve series (CSV or JSON), order
-//! books and positions (CSV), and the splice of a price series' overlay into it. Every error
-//! names the data file, the line (CSV) or element (JSON), the column and the value.
+//! Data files a scenario references: price series and pool reserve series (CSV or JSON), path
+//! ensembles, order books and positions (CSV), and the splice of a price series' overlay into it.
+//! Every error names the data file, the line (CSV) or element (JSON), the column and the value.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -149,6 +149,224 @@ pub fn read_series(
         return Err(InputError::new(file, "", "the series has no rows"));
     }
     Ok(points)
+}
+
+/// How an ensemble file lays out its paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnsembleLayout<'a> {
+    /// A time column and one column of prices per path, paths in column order.
+    Wide {
+        /// The time column; every other column is a path.
+        time_column: &'a str,
+    },
+    /// One row per point: a time, a path's label and a price; paths in the order of their first
+    /// row.
+    Long {
+        /// The time column.
+        time_column: &'a str,
+        /// The column naming each row's path.
+        path_column: &'a str,
+        /// The price column.
+        price_column: &'a str,
+    },
+}
+
+/// One path of an ensemble file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnsemblePath {
+    /// The path's label: its column (wide) or the value of its path column (long).
+    pub label: String,
+    /// The column its prices are in.
+    pub column: String,
+    /// (time in seconds, price) points, times increasing.
+    pub points: Vec<(f64, f64)>,
+    /// The line of its first point.
+    pub first_line: Option<usize>,
+}
+
+/// Reads the paths of an ensemble CSV file's bytes: times in `unit` increasing within each path,
+/// prices positive, at least one path and one row.
+pub fn read_ensemble(
+    file: &Path,
+    bytes: &[u8],
+    layout: EnsembleLayout<'_>,
+    unit: TimeUnit,
+) -> Result<Vec<EnsemblePath>, InputError> {
+    let mut reader = csv_reader(bytes);
+    let headers = headers(file, bytes, &mut reader)?;
+    let paths = match layout {
+        EnsembleLayout::Wide { time_column } => {
+            read_wide(file, bytes, &mut reader, &headers, time_column, unit)?
+        }
+        EnsembleLayout::Long {
+            time_column,
+            path_column,
+            price_column,
+        } => {
+            let columns = [
+                column(file, &headers, time_column)?,
+                column(file, &headers, path_column)?,
+                column(file, &headers, price_column)?,
+            ];
+            read_long(file, bytes, &mut reader, columns, &headers, unit)?
+        }
+    };
+    if paths.first().is_none_or(|p| p.points.is_empty()) {
+        return Err(InputError::new(file, "", "the ensemble has no rows"));
+    }
+    Ok(paths)
+}
+
+/// A point of an ensemble row: its time and price, or the error naming the cell.
+fn ensemble_point(
+    file: &Path,
+    (time_column, time_cell): (&str, &str),
+    (price_column, price_cell): (&str, &str),
+    unit: TimeUnit,
+    line: Option<usize>,
+) -> Result<(f64, f64), InputError> {
+    let (t, p) = (Cell::Text(time_cell), Cell::Text(price_cell));
+    let time = parse_time(&t, unit).ok_or_else(|| {
+        InputError::new(
+            file,
+            time_column,
+            format!("expected {}", expected_time(unit)),
+        )
+        .value(cell_display(&t))
+        .line(line)
+    })?;
+    let price = cell_number(&p)
+        .filter(|p| p.is_finite() && *p > 0.0)
+        .ok_or_else(|| {
+            InputError::new(file, price_column, "expected a positive price")
+                .value(cell_display(&p))
+                .line(line)
+        })?;
+    Ok((time, price))
+}
+
+fn read_wide(
+    file: &Path,
+    bytes: &[u8],
+    reader: &mut csv::Reader<&[u8]>,
+    headers: &[String],
+    time_column: &str,
+    unit: TimeUnit,
+) -> Result<Vec<EnsemblePath>, InputError> {
+    let time_index = column(file, headers, time_column)?;
+    let mut paths: Vec<EnsemblePath> = headers
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != time_index)
+        .map(|(_, name)| EnsemblePath {
+            label: name.clone(),
+            column: name.clone(),
+            points: Vec::new(),
+            first_line: None,
+        })
+        .collect();
+    if paths.is_empty() {
+        return Err(InputError::new(
+            file,
+            time_column,
+            format!(
+                "no path column: a wide ensemble has one column of prices per path beside its time column; the header has: {}",
+                headers.join(", ")
+            ),
+        )
+        .line(Some(1)));
+    }
+    let mut last_time = None;
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(file, bytes, e))?;
+        let line = record.position().map(|p| p.line() as usize);
+        let time_cell = record.get(time_index).unwrap_or("");
+        let prices = (0..headers.len()).filter(|&i| i != time_index);
+        for (path, i) in paths.iter_mut().zip(prices) {
+            let point = ensemble_point(
+                file,
+                (time_column, time_cell),
+                (&headers[i], record.get(i).unwrap_or("")),
+                unit,
+                line,
+            )?;
+            path.first_line = path.first_line.or(line);
+            path.points.push(point);
+        }
+        let time = paths[0].points.last().map(|p| p.0);
+        if last_time.is_some_and(|last| time <= Some(last)) {
+            return Err(InputError::new(
+                file,
+                time_column,
+                "times must increase from one row to the next",
+            )
+            .value(format!("{time_cell:?}"))
+            .line(line));
+        }
+        last_time = time;
+    }
+    Ok(paths)
+}
+
+fn read_long(
+    file: &Path,
+    bytes: &[u8],
+    reader: &mut csv::Reader<&[u8]>,
+    [time_index, path_index, price_index]: [usize; 3],
+    headers: &[String],
+    unit: TimeUnit,
+) -> Result<Vec<EnsemblePath>, InputError> {
+    let (time_column, path_column, price_column) = (
+        &headers[time_index],
+        &headers[path_index],
+        &headers[price_index],
+    );
+    let mut paths: Vec<EnsemblePath> = Vec::new();
+    let mut by_label: HashMap<String, usize> = HashMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| csv_error(file, bytes, e))?;
+        let line = record.position().map(|p| p.line() as usize);
+        let label = record.get(path_index).unwrap_or("");
+        if label.is_empty() {
+            return Err(
+                InputError::new(file, path_column.as_str(), "expected a path's label")
+                    .value("\"\"")
+                    .line(line),
+            );
+        }
+        let time_cell = record.get(time_index).unwrap_or("");
+        let point = ensemble_point(
+            file,
+            (time_column, time_cell),
+            (price_column, record.get(price_index).unwrap_or("")),
+            unit,
+            line,
+        )?;
+        let next = paths.len();
+        let k = *by_label.entry(label.to_string()).or_insert(next);
+        if k == next {
+            paths.push(EnsemblePath {
+                label: label.to_string(),
+                column: price_column.clone(),
+                points: Vec::new(),
+                first_line: line,
+            });
+        }
+        let path = &mut paths[k];
+        if path.points.last().is_some_and(|&(last, _)| point.0 <= last) {
+            return Err(InputError::new(
+                file,
+                time_column.as_str(),
+                format!(
+                    "the times of path {label:?} must increase from one of its rows to the next"
+                ),
+            )
+            .value(format!("{time_cell:?}"))
+            .line(line));
+        }
+        path.points.push(point);
+    }
+    Ok(paths)
 }
 
 /// Splices `overlay` into `base`, both (time, price) points in increasing time: the base's points

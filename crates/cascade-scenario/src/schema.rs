@@ -175,6 +175,13 @@ pub struct DriverSection {
     pub rescale: Option<bool>,
     pub start_offset_seconds: Option<u64>,
     pub overlays: Option<Vec<OverlaySection>>,
+    pub long_run_volatility: Option<f64>,
+    pub alpha: Option<f64>,
+    pub beta: Option<f64>,
+    pub initial_volatility: Option<f64>,
+    pub block_steps: Option<u64>,
+    pub format: Option<String>,
+    pub path_column: Option<String>,
 }
 
 /// `assets[].driver.overlays[]`: a series whose points replace the replayed series' points

@@ -1211,3 +1211,225 @@ fn chain_bad_input() {
         );
     }
 }
+
+/// [`base`] with ETH driven by the driver table whose keys are `keys` (ETH keeps its price).
+fn with_driver(keys: &str) -> String {
+    edit(
+        "price = 2000.0",
+        &format!("price = 2000.0\ndriver = {{ {keys} }}"),
+    )
+}
+
+/// [`base`] with ETH driven by the driver table whose keys are `keys`, without a price.
+fn with_driver_only(keys: &str) -> String {
+    edit("price = 2000.0", &format!("driver = {{ {keys} }}"))
+}
+
+const GARCH: &str = "model = \"garch\", long_run_volatility = 0.8, alpha = 0.05, beta = 0.9";
+/// A bootstrap of [`GOOD_SERIES`] (two one-minute returns).
+const BOOTSTRAP: &str = "model = \"bootstrap\", file = \"eth.csv\", time_column = \"time\", \
+    price_column = \"price\", time_unit = \"seconds\", block_steps = 2";
+const WIDE: &str = "model = \"ensemble\", file = \"paths.csv\", format = \"wide\", \
+    time_column = \"time\", time_unit = \"seconds\"";
+const LONG: &str = "model = \"ensemble\", file = \"paths.csv\", format = \"long\", \
+    time_column = \"time\", time_unit = \"seconds\", path_column = \"path\", price_column = \"price\"";
+const GOOD_WIDE: &str = "time,a,b\n0,2000,2000\n60,1990,2010\n120,1980,2020\n";
+const GOOD_LONG: &str = "time,path,price\n0,a,2000\n0,b,2000\n60,a,1990\n60,b,2010\n";
+
+#[test]
+fn the_new_drivers_starting_points_are_valid() {
+    assert_valid(&with_driver(GARCH), &[]);
+    assert_valid(&with_driver(BOOTSTRAP), &[("eth.csv", GOOD_SERIES)]);
+    assert_valid(&with_driver(WIDE), &[("paths.csv", GOOD_WIDE)]);
+    assert_valid(&with_driver_only(WIDE), &[("paths.csv", GOOD_WIDE)]);
+    assert_valid(&with_driver(LONG), &[("paths.csv", GOOD_LONG)]);
+    // With rescale, paths that start apart are each scaled to the asset's price.
+    assert_valid(
+        &with_driver(&format!("{WIDE}, rescale = true")),
+        &[("paths.csv", "time,a,b\n0,1000,4000\n60,990,4010\n")],
+    );
+}
+
+/// Runs `check_files` on [`with_driver`]`(keys)` with `files`, the report's line being the
+/// driver's.
+fn check_driver(keys: &str, files: &[(&str, &str)], parts: &[&str]) {
+    let text = with_driver(keys);
+    let line = at(&text, "driver = {");
+    let mut all = vec![line.as_str()];
+    all.extend(parts);
+    let error = check_files(&text, files, &all);
+    assert_eq!(error.problems.len(), 1, "one problem:\n{error}");
+}
+
+#[test]
+fn invalid_garch_parameters() {
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str)] = &[
+        ("model = \"garch\", long_run_volatility = -0.8, alpha = 0.05, beta = 0.9", "assets[0].driver.long_run_volatility = -0.8", "expected an annual volatility ≥ 0"),
+        ("model = \"garch\", long_run_volatility = 0.8, alpha = -0.05, beta = 0.9", "assets[0].driver.alpha = -0.05", "expected a weight α ≥ 0 of the last squared shock"),
+        ("model = \"garch\", long_run_volatility = 0.8, alpha = 0.05, beta = -0.9", "assets[0].driver.beta = -0.9", "expected a weight β ≥ 0 of the last variance"),
+        ("model = \"garch\", long_run_volatility = 0.8, alpha = 0.1, beta = 0.9", "assets[0].driver.beta = 0.9", "expected alpha + beta < 1, a variance that reverts to the long-run one; alpha = 0.1, so alpha + beta = 1"),
+        ("model = \"garch\", long_run_volatility = 0.8, alpha = 0.05, beta = 0.9, initial_volatility = -1.0", "assets[0].driver.initial_volatility = -1", "expected an annual volatility ≥ 0"),
+        ("model = \"garch\", long_run_volatility = 0.8, alpha = 0.05, beta = 0.9, drift = nan", "assets[0].driver.drift = NaN", "expected a finite annual drift"),
+        ("model = \"garch\", long_run_volatility = 0.8, beta = 0.9", "assets[0].driver.alpha", "missing: required for model \"garch\""),
+        ("model = \"garch\", alpha = 0.05, beta = 0.9", "assets[0].driver.long_run_volatility", "missing: required for model \"garch\""),
+        ("model = \"garch\", long_run_volatility = 0.8, alpha = 0.05, beta = 0.9, volatility = 0.8", "assets[0].driver.volatility = 0.8", "does not apply for model \"garch\""),
+        ("model = \"gbm\", volatility = 0.8, alpha = 0.05", "assets[0].driver.alpha = 0.05", "does not apply for model \"gbm\""),
+    ];
+    for &(keys, field, message) in cases {
+        check_driver(keys, &[], &[field, message]);
+    }
+}
+
+#[test]
+fn invalid_bootstraps() {
+    let series = [("eth.csv", GOOD_SERIES)];
+    #[rustfmt::skip]
+    let cases: &[(String, &str, &str)] = &[
+        (BOOTSTRAP.replace("block_steps = 2", "block_steps = 0"), "assets[0].driver.block_steps = 0", "expected a mean block length of at least 1 step"),
+        (BOOTSTRAP.replace("block_steps = 2", "block_steps = 3"), "assets[0].driver.block_steps = 3", "expected at most the series' 2 one-step returns (of 60 s)"),
+        // The default, 60 steps, is longer than this series.
+        (BOOTSTRAP.replace(", block_steps = 2", ""), "assets[0].driver.block_steps", "expected at most the series' 2 one-step returns"),
+        (BOOTSTRAP.replace("\"seconds\"", "\"minutes\""), "assets[0].driver.time_unit = \"minutes\"", "expected one of seconds, milliseconds, rfc3339"),
+        (BOOTSTRAP.replace(", time_unit = \"seconds\"", ""), "assets[0].driver.time_unit", "missing: required for model \"bootstrap\""),
+        (format!("{BOOTSTRAP}, interpolation = \"linear\""), "assets[0].driver.interpolation = \"linear\"", "does not apply for model \"bootstrap\""),
+        (format!("{BOOTSTRAP}, rescale = true"), "assets[0].driver.rescale = true", "does not apply for model \"bootstrap\""),
+    ];
+    for (keys, field, message) in cases {
+        check_driver(keys, &series, &[field, message]);
+    }
+    // A series shorter than a step has no return to draw.
+    check_driver(
+        BOOTSTRAP,
+        &[("eth.csv", "time,price\n1584000000,2000\n1584000030,1990\n")],
+        &[
+            "assets[0].driver.file = \"eth.csv\"",
+            "the series covers 30 s, less than one step of 60 s",
+        ],
+    );
+    // Its file is read as a replay's is, errors naming the file, the line, the column, the value.
+    check_files(
+        &with_driver(BOOTSTRAP),
+        &[("eth.csv", "time,price\n1584000000,2000\n1584000060,x\n")],
+        &["eth.csv:3: price = \"x\": expected a positive price"],
+    );
+    // The start price is the asset's: required (reported at the asset's table).
+    let t = with_driver_only(BOOTSTRAP);
+    let line = format!(
+        "{SCENARIO}:{}:",
+        t.lines().position(|l| l == "[[assets]]").unwrap() + 1
+    );
+    check_files(
+        &t,
+        &series,
+        &[
+            &line,
+            "assets[0].price: missing: required unless the driver replays a series or reads a path ensemble",
+        ],
+    );
+    // A replay takes no bootstrap key.
+    let replay = "model = \"replay\", file = \"eth.csv\", time_column = \"time\", \
+        price_column = \"price\", time_unit = \"seconds\", block_steps = 5";
+    check_files(
+        &with_driver_only(replay),
+        &series,
+        &[
+            "assets[0].driver.block_steps = 5",
+            "does not apply for model \"replay\"",
+        ],
+    );
+}
+
+#[test]
+fn invalid_ensemble_keys() {
+    let wide = [("paths.csv", GOOD_WIDE)];
+    #[rustfmt::skip]
+    let cases: &[(String, &str, &str)] = &[
+        (WIDE.replace("\"wide\"", "\"columns\""), "assets[0].driver.format = \"columns\"", "expected wide (a column per path) or long (time, path and price columns)"),
+        (WIDE.replace(", format = \"wide\"", ""), "assets[0].driver.format", "missing: required for model \"ensemble\""),
+        (format!("{WIDE}, price_column = \"a\""), "assets[0].driver.price_column = \"a\"", "does not apply for format \"wide\""),
+        (LONG.replace(", path_column = \"path\"", ""), "assets[0].driver.path_column", "missing: required for format \"long\""),
+        (format!("{WIDE}, interpolation = \"cubic\""), "assets[0].driver.interpolation = \"cubic\"", "expected previous or linear"),
+        (format!("{WIDE}, block_steps = 3"), "assets[0].driver.block_steps = 3", "does not apply for model \"ensemble\""),
+        (WIDE.replace("paths.csv", "paths.json"), "assets[0].driver.file = \"paths.json\"", "expected a CSV file: an ensemble is read from CSV only"),
+        (WIDE.replace("paths.csv", "nowhere.csv"), "assets[0].driver.file = \"nowhere.csv\"", "cannot read"),
+    ];
+    for (keys, field, message) in cases {
+        check_driver(keys, &wide, &[field, message]);
+    }
+    // The asset's price, when given, is the paths' start; rescale needs it.
+    let t = edit_text(&with_driver(WIDE), "price = 2000.0", "price = 2100.0");
+    check_files(
+        &t,
+        &wide,
+        &[
+            &at(&t, "price = 2100.0"),
+            "assets[0].price = 2100",
+            "differs from the ensemble's start price 2000",
+        ],
+    );
+    let t = with_driver_only(&format!("{WIDE}, rescale = true"));
+    check_files(
+        &t,
+        &wide,
+        &[
+            &at(&t, "driver = {"),
+            "assets[0].driver.rescale",
+            "rescale needs the asset's price",
+        ],
+    );
+}
+
+#[test]
+fn malformed_ensemble_files() {
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &[&str])] = &[
+        (WIDE, "time,a,b\n0,2000,2000\n60,1990,x\n", &["paths.csv:3: b = \"x\": expected a positive price"]),
+        (WIDE, "time,a,b\n0,2000,2000\n60,1990,-5\n", &["paths.csv:3: b = \"-5\": expected a positive price"]),
+        (WIDE, "time,a,b\n0,2000,2000\n0,1990,2010\n", &["paths.csv:3: time = \"0\": times must increase from one row to the next"]),
+        (WIDE, "time,a,b\n0,2000,2000\nsoon,1990,2010\n", &["paths.csv:3: time = \"soon\": expected a number of seconds"]),
+        (WIDE, "time,a,b\n0,2000,2000\n60,1990\n", &["paths.csv:3: \"60,1990\": row has 2 fields but the header has 3"]),
+        (WIDE, "t,a\n0,2000\n", &["paths.csv:1: time: column not found; the header has: t, a"]),
+        (WIDE, "time\n0\n", &["paths.csv:1: time: no path column"]),
+        (WIDE, "time,a\n", &["paths.csv: the ensemble has no rows"]),
+        (WIDE, "time,a,b,c\n0,2000,1990,1980\n60,1990,2010,2000\n", &["paths.csv:2: b = 1990: path 1 (\"b\") starts at 1990 where path 0 starts at 2000 (and 1 more paths)", "set driver.rescale = true"]),
+        (LONG, "time,path,price\n0,a,2000\n0,b,1990\n", &["paths.csv:3: price = 1990: path 1 (\"b\") starts at 1990 where path 0 starts at 2000"]),
+        (LONG, "time,path,price\n0,a,2000\n60,a,1990\n30,a,1980\n", &["paths.csv:4: time = \"30\": the times of path \"a\" must increase from one of its rows to the next"]),
+        (LONG, "time,path,price\n0,a,2000\n0,,2000\n", &["paths.csv:3: path = \"\": expected a path's label"]),
+        (LONG, "time,scenario,price\n0,a,2000\n", &["paths.csv:1: path: column not found; the header has: time, scenario, price"]),
+        (LONG, "time,path,price\n0,a,zero\n", &["paths.csv:2: price = \"zero\": expected a positive price"]),
+        (LONG, "time,path,price\n", &["paths.csv: the ensemble has no rows"]),
+    ];
+    for &(keys, csv, parts) in cases {
+        check_files(&with_driver(keys), &[("paths.csv", csv)], parts);
+    }
+}
+
+/// The warnings of `toml` with `files` beside it, which must load.
+fn warnings(toml: &str, files: &[(&str, &str)]) -> Vec<String> {
+    let dir = write_case(toml, files);
+    match cascade_scenario::load(&dir.path().join(SCENARIO)) {
+        Ok(scenario) => scenario.warnings,
+        Err(e) => panic!("expected a valid scenario:\n{e}"),
+    }
+}
+
+#[test]
+fn legal_but_doubtful_drivers_are_warned_about() {
+    // Ten-minute bars bootstrapped in one-minute steps: most minute returns are 0.
+    let bars = "time,price\n1584000000,2000\n1584000600,1990\n1584001200,1980\n";
+    let w = warnings(&with_driver(BOOTSTRAP), &[("eth.csv", bars)]);
+    assert!(
+        w.iter().any(|w| w
+            == "asset ETH: the bootstrapped series has a point every 600 s but a step is 60 s: most one-step returns are 0"),
+        "{w:?}"
+    );
+    assert!(warnings(&with_driver(BOOTSTRAP), &[("eth.csv", GOOD_SERIES)]).is_empty());
+    // An ensemble shorter than the run (10 steps of 60 s): its last price is held.
+    let w = warnings(&with_driver(WIDE), &[("paths.csv", GOOD_WIDE)]);
+    assert!(
+        w.iter().any(|w| w
+            == "asset ETH: a path of the ensemble covers 120 s but the run lasts 600 s; its last price is held"),
+        "{w:?}"
+    );
+}
