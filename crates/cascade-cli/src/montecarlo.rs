@@ -65,6 +65,13 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
             hash: info.hash.clone(),
         },
     };
+    if !varies_by_path(&world) {
+        eprintln!(
+            "warning: {}: no asset has a price driver that varies by path (gbm, jump_diffusion, \
+             garch, bootstrap, ensemble) and no owners act, so every path is the same",
+            r.scenario.display()
+        );
+    }
     let runner = Runner::new(world, info);
     let bar = progress(r.paths, r.quiet);
     let done = || bar.inc(1);
@@ -78,6 +85,17 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     };
     bar.finish_and_clear();
     write_outputs(&out, header, runner.metrics().names(), &rows, r.quiet)
+}
+
+/// Whether two paths of `world` can differ: a price driver that draws per path, or owners who
+/// draw whether and when to act.
+fn varies_by_path(world: &cascade_engine::World) -> bool {
+    world
+        .initial
+        .fundamentals
+        .iter()
+        .any(|f| f.driver().varies_by_path())
+        || world.protocols.iter().any(|p| !p.borrowers.is_empty())
 }
 
 /// A progress bar with the paths done and the time left, on standard error when it is a

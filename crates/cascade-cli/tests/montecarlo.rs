@@ -230,3 +230,45 @@ fn merge_refuses_overlaps_gaps_and_other_runs() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_scenario_whose_paths_cannot_differ_is_warned_about() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let fixed = repo().join("examples/eth-crash.toml");
+    let output = common::run_cli(&[
+        "montecarlo",
+        fixed.to_str().unwrap(),
+        "--paths",
+        "3",
+        "--out",
+        dir,
+        "--quiet",
+    ]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("every path is the same"), "{stderr}");
+    // And it is true: the three rows differ only by their path number.
+    let csv = String::from_utf8(read(out.path(), "paths.csv")).unwrap();
+    let rows: std::collections::BTreeSet<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap().1)
+        .collect();
+    assert_eq!(rows.len(), 1);
+    let output = common::run_cli(&[
+        "montecarlo",
+        &scenario(),
+        "--paths",
+        "3",
+        "--out",
+        dir,
+        "--quiet",
+    ]);
+    assert!(output.status.success());
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -120,6 +120,19 @@ impl PriceDriver {
         }
     }
 
+    /// Whether two paths of a run may move this price differently: a stochastic process, a
+    /// bootstrap or an ensemble, not a fixed path or a replay.
+    pub fn varies_by_path(&self) -> bool {
+        match self {
+            Self::Gbm { .. }
+            | Self::JumpDiffusion { .. }
+            | Self::Garch(_)
+            | Self::Bootstrap(_)
+            | Self::Ensemble(_) => true,
+            Self::Constant | Self::Path(_) | Self::Replay { .. } => false,
+        }
+    }
+
     /// The label of the asset's own random stream, `<label>:<ASSET>`: `jumps` (the jumps of a
     /// jump-diffusion; drivers that draw nothing of their own keep this label too) or
     /// `bootstrap` (the blocks of a bootstrap).
