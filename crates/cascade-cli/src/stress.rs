@@ -34,8 +34,8 @@ struct Point {
 }
 
 /// What a point gave.
-enum Result_ {
-    Run(Vec<String>, PathFigures),
+enum PointResult {
+    Run(PathFigures),
     MonteCarlo(MonteCarloSummary),
 }
 
@@ -130,6 +130,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         .into_par_iter()
         .map(|values| build(r.scenario, &text, &grid, values))
         .collect::<Result<_, _>>()?;
+    check_columns(&built)?;
     let paths = r.paths.unwrap_or(1);
     let name = base.world.simulation.name.clone();
     let out = r
@@ -164,8 +165,8 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
             values: &point.values,
             hash: &point.hash,
             outcome: match result {
-                Result_::Run(_, figures) => Outcome::Run(figures),
-                Result_::MonteCarlo(mc) => Outcome::MonteCarlo(mc),
+                PointResult::Run(figures) => Outcome::Run(figures),
+                PointResult::MonteCarlo(mc) => Outcome::MonteCarlo(mc),
             },
         })
         .collect();
@@ -179,7 +180,6 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         names: &names,
         rows: &rows,
     };
-    check_columns(&names, &results)?;
     write_file(&out.join("stress.csv"), |w| {
         cascade_report::write_stress_csv(&stress, w)
     })?;
@@ -194,12 +194,12 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
 }
 
 /// Runs one point: path 0, or paths 0 … N−1.
-fn outcome(point: &Point, paths: Option<u64>) -> Result_ {
+fn outcome(point: &Point, paths: Option<u64>) -> PointResult {
     let none = || {};
     match paths {
         None => {
             let figures = point.runner.run(0..1, &none).remove(0);
-            Result_::Run(point.runner.metrics().names().to_vec(), figures)
+            PointResult::Run(figures)
         }
         Some(n) => {
             let rows = point.runner.run(0..n, &none);
@@ -214,7 +214,7 @@ fn outcome(point: &Point, paths: Option<u64>) -> Result_ {
                     hash: point.hash.clone(),
                 },
             };
-            Result_::MonteCarlo(MonteCarloSummary::of(
+            PointResult::MonteCarlo(MonteCarloSummary::of(
                 header,
                 point.runner.metrics().names(),
                 &rows,
@@ -224,17 +224,18 @@ fn outcome(point: &Point, paths: Option<u64>) -> Result_ {
 }
 
 /// Every point must report the same figures (a grid that renames an asset, a protocol or a
-/// keeper would change the columns).
-fn check_columns(names: &[String], results: &[Result_]) -> Result<(), Failure> {
-    for result in results {
-        if let Result_::Run(other, _) = result {
-            if other != names {
-                return Err(Failure::Usage(
-                    "the grid changes the figures a run reports (a name of an asset, protocol or keeper): \
-                     stress the names' values in separate runs"
-                        .into(),
-                ));
-            }
+/// keeper, or adds one, would change the columns).
+fn check_columns(points: &[Point]) -> Result<(), Failure> {
+    let Some(first) = points.first() else {
+        return Ok(());
+    };
+    for point in &points[1..] {
+        if point.runner.metrics() != first.runner.metrics() {
+            return Err(Failure::Usage(format!(
+                "the grid point {} reports other figures than the first (it renames or adds an \
+                 asset, a protocol or a keeper): stress those values in separate runs",
+                point.values.join(", ")
+            )));
         }
     }
     Ok(())

@@ -159,6 +159,10 @@ fn bad_grids_exit_2_naming_the_key_and_value_and_write_nothing() {
             "protocols[0].liquidation.bonus = 1.5",
         ),
         ("protocols.aave-like.liquidation.bonnus=0.1", "bonnus"),
+        (
+            "keepers[0].name=searcher,other",
+            "reports other figures than the first",
+        ),
     ] {
         let out = tempfile::tempdir().unwrap();
         let output = stress(&["--grid", grid], out.path());
