@@ -515,6 +515,22 @@ fn write_summary_and_timeline(
     })
 }
 
+/// Runs `work` on a pool of `threads` worker threads, or on rayon's global pool (one per core)
+/// when no count is given.
+fn on_threads<T: Send>(
+    threads: Option<usize>,
+    work: impl FnOnce() -> T + Send,
+) -> anyhow::Result<T> {
+    Ok(match threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .context("cannot start the worker threads")?
+            .install(work),
+        None => work(),
+    })
+}
+
 fn write_file(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<fs::File>) -> io::Result<()>,

@@ -11,7 +11,7 @@ use cascade_analytics::montecarlo::{
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Failure, beyond_path_limit, load, split, write_file};
+use super::{Failure, beyond_path_limit, load, on_threads, split, write_file};
 
 /// What `cascade montecarlo` was asked.
 pub(crate) struct Request<'a> {
@@ -75,14 +75,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     let runner = Runner::new(world, info);
     let bar = progress(r.paths, r.quiet);
     let done = || bar.inc(1);
-    let rows = match r.threads {
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("cannot start the worker threads")?
-            .install(|| runner.run(r.paths_from..end, &done)),
-        None => runner.run(r.paths_from..end, &done),
-    };
+    let rows = on_threads(r.threads, || runner.run(r.paths_from..end, &done))?;
     bar.finish_and_clear();
     write_outputs(&out, header, runner.metrics().names(), &rows, r.quiet)
 }

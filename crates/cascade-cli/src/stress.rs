@@ -14,7 +14,7 @@ use cascade_report::{Outcome, Stress, StressRow};
 use cascade_scenario::edit::ScenarioText;
 use rayon::prelude::*;
 
-use super::{Failure, load, split, write_file};
+use super::{Failure, load, on_threads, split, write_file};
 
 /// What `cascade stress` was asked.
 pub(crate) struct Request<'a> {
@@ -146,14 +146,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
             .map(|point| outcome(point, r.paths))
             .collect::<Vec<_>>()
     };
-    let results = match r.threads {
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("cannot start the worker threads")?
-            .install(work),
-        None => work(),
-    };
+    let results = on_threads(r.threads, work)?;
     let names: Vec<String> = built
         .first()
         .map(|p| p.runner.metrics().names().to_vec())

@@ -12,3 +12,24 @@ pub fn cascade() -> Command {
 pub fn run_cli(args: &[&str]) -> Output {
     cascade().args(args).output().expect("cascade runs")
 }
+
+/// Runs `cascade` with `args` plus `--out <new temp dir> --quiet`, expecting success; returns
+/// the directory.
+pub fn run_into_temp(args: &[&str]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().expect("temporary directory");
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--out", out.path().to_str().expect("UTF-8"), "--quiet"]);
+    let output = run_cli(&all);
+    assert!(
+        output.status.success(),
+        "cascade {all:?} failed ({}):\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+/// The bytes of file `name` in `dir`.
+pub fn read(dir: &std::path::Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
+}

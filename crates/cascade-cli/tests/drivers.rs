@@ -4,12 +4,11 @@
 //! path. (The drivers' maths is tested in cascade-model and cascade-engine.)
 
 use std::fs;
-use std::path::Path;
 
 use cascade_test_support::repo;
-use tempfile::TempDir;
 
 use crate::common;
+use common::{read, run_into_temp as cli};
 
 const EXAMPLES: [&str; 3] = [
     "garch-clustering.toml",
@@ -25,25 +24,6 @@ fn example(name: &str) -> String {
         .to_str()
         .expect("UTF-8 path")
         .to_string()
-}
-
-/// Runs `cascade` with `args` plus `--out <new temp dir> --quiet`, expecting success.
-fn cli(args: &[&str]) -> TempDir {
-    let out = tempfile::tempdir().expect("temporary directory");
-    let mut all: Vec<&str> = args.to_vec();
-    all.extend(["--out", out.path().to_str().expect("UTF-8"), "--quiet"]);
-    let output = common::run_cli(&all);
-    assert!(
-        output.status.success(),
-        "cascade {all:?} failed ({}):\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out
-}
-
-fn read(dir: &Path, name: &str) -> Vec<u8> {
-    fs::read(dir.join(name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
 }
 
 #[test]
