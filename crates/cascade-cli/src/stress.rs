@@ -12,6 +12,7 @@ use cascade_analytics::montecarlo::{
 };
 use cascade_report::{Outcome, Stress, StressRow};
 use cascade_scenario::edit::ScenarioText;
+use cascade_scenario::generate::BookCache;
 use rayon::prelude::*;
 
 use super::{Failure, load, on_threads, split, write_file};
@@ -84,6 +85,7 @@ fn build(
     text: &ScenarioText,
     grid: &[(String, Vec<String>)],
     values: Vec<String>,
+    books: &BookCache,
 ) -> Result<Point, Failure> {
     let mut edited = text.clone();
     let label = || {
@@ -98,11 +100,9 @@ fn build(
             .set(key, value)
             .map_err(|e| Failure::Usage(format!("--grid {key}={value}: {}", e.reason)))?;
     }
-    let scenario =
-        cascade_scenario::from_str(&edited.text(), path, cascade_scenario::base_dir(path))
-            .map_err(|e| {
-                Failure::Usage(format!("--grid point {}: invalid scenario:\n{e}", label()))
-            })?;
+    let base_dir = cascade_scenario::base_dir(path);
+    let scenario = cascade_scenario::from_str_with_books(&edited.text(), path, base_dir, books)
+        .map_err(|e| Failure::Usage(format!("--grid point {}: invalid scenario:\n{e}", label())))?;
     let hash = scenario.hash.clone();
     let (world, info) = split(scenario);
     Ok(Point {
@@ -125,11 +125,25 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     let text = cascade_scenario::read(r.scenario).map_err(Failure::Input)?;
     let text = ScenarioText::parse(&text)
         .map_err(|e| Failure::Usage(format!("{}: {e}", r.scenario.display())))?;
-    // Every point is built and validated before anything runs.
-    let built: Vec<Point> = points(&grid)
+    // Every point is built and validated before anything runs. Points that leave a population
+    // of positions as it is share its book: the first point draws the books, the others reuse
+    // them (or draw the ones they change).
+    let books = BookCache::new();
+    let mut values = points(&grid).into_iter();
+    let first = values
+        .next()
+        .map(|v| build(r.scenario, &text, &grid, v, &books));
+    let rest: Vec<Point> = values
+        .collect::<Vec<_>>()
         .into_par_iter()
-        .map(|values| build(r.scenario, &text, &grid, values))
+        .map(|values| build(r.scenario, &text, &grid, values, &books))
         .collect::<Result<_, _>>()?;
+    let built: Vec<Point> = first
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .chain(rest)
+        .collect();
     check_columns(&built)?;
     let paths = r.paths.unwrap_or(1);
     let name = base.world.simulation.name.clone();

@@ -71,6 +71,8 @@ pub(crate) struct Builder<'a> {
     problems: Vec<InputError>,
     warnings: Vec<String>,
     hasher: Sha256,
+    /// Generated books to reuse, when several scenarios are built from one file's variants.
+    books: Option<&'a generate::BookCache>,
 }
 
 fn root() -> FieldPath {
@@ -88,6 +90,15 @@ impl<'a> Builder<'a> {
             problems: Vec::new(),
             warnings: Vec::new(),
             hasher,
+            books: None,
+        }
+    }
+
+    /// Draws generated books through `cache`, reusing the ones it keeps.
+    pub(crate) fn with_books(self, cache: &'a generate::BookCache) -> Self {
+        Self {
+            books: Some(cache),
+            ..self
         }
     }
 
@@ -2517,9 +2528,11 @@ impl<'a> Builder<'a> {
                 target,
                 size_sigma,
             };
-            let mut rng =
-                cascade_model::rng::stream(file.simulation.seed, 0, &format!("positions:{i}"));
-            let generated = generate::generate(&population, &mut rng);
+            let seed = file.simulation.seed;
+            let generated = match self.books {
+                Some(cache) => cache.generate(&population, seed, i),
+                None => generate::population(&population, seed, i),
+            };
             let book = &mut books[p.index()];
             if book.is_empty() {
                 *book = generated;

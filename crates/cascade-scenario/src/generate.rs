@@ -18,6 +18,7 @@ use rand::RngExt;
 use rand_distr::{Distribution as _, LogNormal, Normal};
 use rayon::prelude::*;
 use smallvec::smallvec;
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A distribution of a positive quantity.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -169,6 +170,66 @@ fn truncated(mut sample: impl FnMut() -> f64, (low, high): (f64, f64), mean: f64
     mean
 }
 
+/// Generated books kept for reuse: scenarios built from variants of one file (a stress grid's
+/// points) that draw the same population from the same seed get the same accounts, so each
+/// distinct population is drawn once. Shared between threads; a population two threads draw
+/// at once is drawn twice, identically.
+#[derive(Debug, Default)]
+pub struct BookCache {
+    books: Mutex<Vec<(CacheKey, Arc<Vec<Account>>)>>,
+}
+
+/// What a generated book depends on: the population, the seed and the population's number.
+#[derive(Clone, Debug, PartialEq)]
+struct CacheKey {
+    population: Population,
+    seed: u64,
+    index: usize,
+}
+
+impl BookCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The accounts of population number `index` drawn from `seed`: kept ones, or drawn now
+    /// (and kept).
+    pub fn generate(&self, population: &Population, seed: u64, index: usize) -> Vec<Account> {
+        let key = CacheKey {
+            population: *population,
+            seed,
+            index,
+        };
+        let books = || self.books.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, book)) = books().iter().find(|(k, _)| *k == key) {
+            return book.as_ref().clone();
+        }
+        let book = self::population(population, seed, index);
+        books().push((key, Arc::new(book.clone())));
+        book
+    }
+
+    /// How many distinct books are kept.
+    pub fn len(&self) -> usize {
+        self.books
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The accounts of population number `index` of a scenario with master seed `seed`.
+pub fn population(population: &Population, seed: u64, index: usize) -> Vec<Account> {
+    let mut rng = cascade_model::rng::stream(seed, 0, &format!("positions:{index}"));
+    generate(population, &mut rng)
+}
+
 /// Generates the accounts of a population, numbered from the least healthy.
 ///
 /// Each account's size and liquidation price (or health factor) are drawn in turn; the accounts
@@ -313,4 +374,40 @@ pub fn generate_perps(p: &PerpPopulation, rng: &mut RngStream) -> Vec<PerpAccoun
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn population(total: f64) -> Population {
+        Population {
+            count: 500,
+            collateral_asset: AssetId(0),
+            total_collateral: total,
+            debt_asset: AssetId(1),
+            liquidation_threshold: 0.8,
+            collateral_price: 2000.0,
+            debt_price: 1.0,
+            target: Target::LiquidationPrice(Distribution::Uniform {
+                low: 1000.0,
+                high: 1900.0,
+            }),
+            size_sigma: 0.5,
+        }
+    }
+
+    #[test]
+    fn the_cache_draws_each_distinct_population_once_and_gives_what_a_draw_gives() {
+        let cache = BookCache::new();
+        let drawn = super::population(&population(100.0), 7, 0);
+        assert_eq!(cache.generate(&population(100.0), 7, 0), drawn);
+        assert_eq!(cache.generate(&population(100.0), 7, 0), drawn);
+        assert_eq!(cache.len(), 1);
+        // Another seed, number or population is another book.
+        assert_ne!(cache.generate(&population(100.0), 8, 0), drawn);
+        assert_ne!(cache.generate(&population(100.0), 7, 1), drawn);
+        assert_ne!(cache.generate(&population(200.0), 7, 0), drawn);
+        assert_eq!(cache.len(), 4);
+    }
 }

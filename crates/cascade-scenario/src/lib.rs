@@ -57,6 +57,23 @@ pub fn from_str(text: &str, name: &Path, base_dir: &Path) -> Result<Scenario, Sc
     build::Builder::new(text, name, base_dir).build(file)
 }
 
+/// As [`from_str`], drawing generated books through `books`: scenarios built from variants of
+/// one file (`cascade stress`) draw each distinct population once.
+///
+/// # Errors
+/// As [`load`].
+pub fn from_str_with_books(
+    text: &str,
+    name: &Path,
+    base_dir: &Path,
+    books: &generate::BookCache,
+) -> Result<Scenario, ScenarioError> {
+    let file = parse(text, name)?;
+    build::Builder::new(text, name, base_dir)
+        .with_books(books)
+        .build(file)
+}
+
 /// Validates an already parsed (and possibly modified, e.g. by [`mechanism::apply`]) scenario.
 /// `text` is the file it was parsed from, for line numbers and the scenario hash.
 ///
