@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side whole-process timings of cascade and the NumPy peer on the same cascade, in one run,
 # alternating the two (these machines are noisy: compare the ratio of medians, not absolute
-# times). Prints wall time and peak resident memory of each run.
+# times). Prints wall time and peak resident memory of each run: the single-path cascades at one
+# and ten million positions, each events format, and the Monte Carlo of the wall model.
 #   benches/side-by-side.sh [RUNS]     (default 5)
 # Needs the peers' virtualenv: python3 -m venv .venv-peers &&
 #   .venv-peers/bin/pip install -r benches/peers/requirements.txt
@@ -27,4 +28,13 @@ for format in none csv parquet; do
   for _ in $(seq "$runs"); do
     time_it target/release/cascade run benches/million-positions.toml --events "$format" --quiet --out "$out/$format"
   done
+done
+echo "== Monte Carlo: benches/mc-wall-100k.toml against numpy_mc.py (400 paths) and radcad_mc.py (20 paths)"
+for _ in $(seq "$runs"); do
+  time_it target/release/cascade montecarlo benches/mc-wall-100k.toml --paths 400 --quiet --out "$out/mc"
+  time_it "$python" benches/peers/numpy_mc.py 400
+done
+time_it "$python" benches/peers/radcad_mc.py 20
+for threads in 1 2; do
+  time_it target/release/cascade montecarlo benches/mc-wall-100k.toml --paths 400 --threads "$threads" --quiet --out "$out/mc-$threads"
 done
