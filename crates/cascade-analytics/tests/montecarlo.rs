@@ -40,7 +40,7 @@ fn runner() -> Runner {
 fn terminal_prices_of_gbm_paths_are_log_normal() {
     let runner = runner();
     let paths = 4_000;
-    let rows = runner.run(0..paths, &|| {});
+    let rows = runner.run(0..paths, &|| {}).expect("paths the world has");
     let names = runner.metrics().names();
     let final_price = names
         .iter()
@@ -91,9 +91,31 @@ fn a_summary_does_not_depend_on_the_thread_count() {
             .num_threads(threads)
             .build()
             .expect("a pool");
-        let rows = pool.install(|| runner.run(0..64, &|| {}));
+        let rows = pool
+            .install(|| runner.run(0..64, &|| {}))
+            .expect("paths the world has");
         MonteCarloSummary::of(header.clone(), &names, &rows)
     };
     assert_eq!(on(1), on(2));
     assert_eq!(on(2), on(3));
+}
+
+#[test]
+fn paths_beyond_an_ensemble_are_refused_before_any_runs() {
+    let scenario =
+        cascade_scenario::load(&cascade_test_support::repo().join("examples/ensemble-paths.toml"))
+            .expect("the example");
+    let runner = Runner::new(Arc::new(scenario.world), RunInfo::default());
+    let ran = std::sync::atomic::AtomicU64::new(0);
+    let done = || {
+        ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    };
+    let error = runner.run(95..105, &done).expect_err("beyond the ensemble");
+    assert_eq!((error.limit.paths, error.end), (100, 105));
+    assert!(
+        error.to_string().contains("has 100 paths (0 to 99)"),
+        "{error}"
+    );
+    assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(runner.run(95..100, &done).expect("within it").len(), 5);
 }

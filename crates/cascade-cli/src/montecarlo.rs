@@ -75,7 +75,8 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     let runner = Runner::new(world, info);
     let bar = progress(r.paths, r.quiet);
     let done = || bar.inc(1);
-    let rows = on_threads(r.threads, || runner.run(r.paths_from..end, &done))?;
+    let rows = on_threads(r.threads, || runner.run(r.paths_from..end, &done))?
+        .map_err(|e| Failure::Usage(format!("{}: {e}", r.scenario.display())))?;
     bar.finish_and_clear();
     write_outputs(&out, header, runner.metrics().names(), &rows, r.quiet)
 }

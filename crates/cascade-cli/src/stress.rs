@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use cascade_analytics::montecarlo::{
-    MonteCarloHeader, MonteCarloSummary, PathFigures, Runner, ScenarioId,
+    BeyondPaths, MonteCarloHeader, MonteCarloSummary, PathFigures, Runner, ScenarioId,
 };
 use cascade_report::{Outcome, Stress, StressRow};
 use cascade_scenario::edit::ScenarioText;
@@ -146,6 +146,22 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         .collect();
     check_columns(&built)?;
     let paths = r.paths.unwrap_or(1);
+    for point in &built {
+        if let Some(limit) = point
+            .runner
+            .world()
+            .path_limit()
+            .filter(|l| paths > l.paths)
+        {
+            return Err(Failure::Usage(format!(
+                "--paths = {paths}: the grid point {} reads its paths from the ensemble {:?}, \
+                 which has {} paths",
+                point.values.join(", "),
+                limit.file,
+                limit.paths
+            )));
+        }
+    }
     let name = base.world.simulation.name.clone();
     let out = r
         .out
@@ -160,7 +176,10 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
             .map(|point| outcome(point, r.paths))
             .collect::<Vec<_>>()
     };
-    let results = on_threads(r.threads, work)?;
+    let results = on_threads(r.threads, work)?
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::Usage(format!("--paths = {paths}: {e}")))?;
     let names: Vec<String> = built
         .first()
         .map(|p| p.runner.metrics().names().to_vec())
@@ -201,15 +220,15 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
 }
 
 /// Runs one point: path 0, or paths 0 … N−1.
-fn outcome(point: &Point, paths: Option<u64>) -> PointResult {
+fn outcome(point: &Point, paths: Option<u64>) -> Result<PointResult, BeyondPaths> {
     let none = || {};
     match paths {
         None => {
-            let figures = point.runner.run(0..1, &none).remove(0);
-            PointResult::Run(figures)
+            let mut figures = point.runner.run(0..1, &none)?;
+            Ok(PointResult::Run(figures.remove(0)))
         }
         Some(n) => {
-            let rows = point.runner.run(0..n, &none);
+            let rows = point.runner.run(0..n, &none)?;
             let world = point.runner.world();
             let header = MonteCarloHeader {
                 paths: n,
@@ -221,11 +240,11 @@ fn outcome(point: &Point, paths: Option<u64>) -> PointResult {
                     hash: point.hash.clone(),
                 },
             };
-            PointResult::MonteCarlo(MonteCarloSummary::of(
+            Ok(PointResult::MonteCarlo(MonteCarloSummary::of(
                 header,
                 point.runner.metrics().names(),
                 &rows,
-            ))
+            )))
         }
     }
 }

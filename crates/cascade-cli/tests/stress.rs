@@ -175,3 +175,24 @@ fn bad_grids_exit_2_naming_the_key_and_value_and_write_nothing() {
         );
     }
 }
+
+#[test]
+fn more_paths_than_an_ensemble_holds_exit_2_before_anything_runs() {
+    let out = tempfile::tempdir().unwrap();
+    let scenario = repo().join("examples/ensemble-paths.toml");
+    let output = common::run_cli(&[
+        "stress",
+        scenario.to_str().unwrap(),
+        "--grid",
+        "simulation.seed=1,2",
+        "--paths",
+        "101",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("which has 100 paths"), "{stderr}");
+    assert!(!out.path().join("stress.csv").exists());
+}

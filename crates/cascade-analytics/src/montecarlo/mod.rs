@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use estimate::{Distribution, LEVELS};
 pub use metrics::{DEATH_SPIRAL_AMPLIFICATION, Metrics, PathFigures};
-pub use runner::Runner;
+pub use runner::{BeyondPaths, Runner};
 
 /// How many of the worst paths montecarlo.json lists.
 pub const WORST_PATHS: usize = 10;

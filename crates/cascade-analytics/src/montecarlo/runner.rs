@@ -6,7 +6,7 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use cascade_engine::{Engine, World};
+use cascade_engine::{Engine, PathLimit, World};
 use rayon::prelude::*;
 
 use super::metrics::{Metrics, PathFigures};
@@ -47,13 +47,27 @@ impl Runner {
 
     /// Runs `paths` in parallel on the current rayon pool, calling `done` after each path;
     /// returns their figures in path order.
-    pub fn run(&self, paths: Range<u64>, done: &(dyn Fn() + Sync)) -> Vec<PathFigures> {
+    ///
+    /// # Errors
+    /// Paths the world does not have (an asset reads its paths from an ensemble with fewer),
+    /// before any runs.
+    pub fn run(
+        &self,
+        paths: Range<u64>,
+        done: &(dyn Fn() + Sync),
+    ) -> Result<Vec<PathFigures>, BeyondPaths> {
+        if let Some(limit) = self.world.path_limit().filter(|l| paths.end > l.paths) {
+            return Err(BeyondPaths {
+                limit,
+                end: paths.end,
+            });
+        }
         // At most one engine per worker: a job takes one from the shelf (or makes the first)
         // and puts it back, so the book is copied once per worker, not once per path.
         let shelf: Mutex<Vec<Engine>> = Mutex::new(Vec::new());
         let take = || shelf.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let put = |e| shelf.lock().unwrap_or_else(PoisonError::into_inner).push(e);
-        paths
+        let figures = paths
             .into_par_iter()
             .map(|path| {
                 let mut engine = match take() {
@@ -68,7 +82,8 @@ impl Runner {
                 done();
                 figures
             })
-            .collect()
+            .collect();
+        Ok(figures)
     }
 
     /// Runs `engine`, at time 0 of `path`, to the end.
@@ -78,3 +93,27 @@ impl Runner {
         self.metrics.figures(&self.world, path, &fold.finish())
     }
 }
+
+/// Paths asked for beyond the ones a world has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BeyondPaths {
+    /// What bounds the world's paths.
+    pub limit: PathLimit,
+    /// The end of the range asked for (one past its last path).
+    pub end: u64,
+}
+
+impl std::fmt::Display for BeyondPaths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "paths up to {} asked for, but the ensemble {:?} has {} paths (0 to {})",
+            self.end - 1,
+            self.limit.file,
+            self.limit.paths,
+            self.limit.paths.saturating_sub(1)
+        )
+    }
+}
+
+impl std::error::Error for BeyondPaths {}
