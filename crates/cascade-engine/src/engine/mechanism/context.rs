@@ -23,9 +23,26 @@ use crate::event::{Event, EventKind};
 use crate::sink::EventSink;
 use crate::world::{ProtocolInfo, ProtocolState, World};
 
-/// A protocol's keepers in the order they act on an account (most protocols have a few: kept
-/// inline, so a liquidation allocates nothing).
-pub(crate) type KeeperOrder = smallvec::SmallVec<[KeeperId; 4]>;
+/// A protocol's keepers in the order they act on an account: without a chain the protocol's
+/// own list, borrowed (nothing to build per liquidation); with one, reordered by what is already
+/// in a block (most protocols have a few keepers: kept inline, so nothing is allocated).
+pub(crate) enum KeeperOrder<'a> {
+    /// The protocol's order.
+    Listed(std::iter::Copied<std::slice::Iter<'a, KeeperId>>),
+    /// Reordered by the chain.
+    Reordered(smallvec::IntoIter<[KeeperId; 4]>),
+}
+
+impl Iterator for KeeperOrder<'_> {
+    type Item = KeeperId;
+
+    fn next(&mut self) -> Option<KeeperId> {
+        match self {
+            KeeperOrder::Listed(keepers) => keepers.next(),
+            KeeperOrder::Reordered(keepers) => keepers.next(),
+        }
+    }
+}
 
 /// What happens to debt left on an account without collateral, by the protocol's rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +99,7 @@ pub(crate) struct Round<'a> {
     pub(crate) last_quote: Option<Quote>,
 }
 
-impl Round<'_> {
+impl<'a> Round<'a> {
     /// Records an event of this round.
     pub(crate) fn emit(&mut self, kind: EventKind) {
         self.sink.record(&Event {
@@ -148,12 +165,14 @@ impl Round<'_> {
     /// The protocol's keepers in the order they act on `target`: those holding an included
     /// transaction of `kind` on it first (it is in an earlier block), then the others, each
     /// group in the protocol's order. Without a chain that is the protocol's order.
-    pub(crate) fn keepers_in_order(&self, kind: TxKind, target: Target) -> KeeperOrder {
-        let mut keepers = KeeperOrder::from_slice(&self.info.keepers);
-        if self.chain.is_some() {
-            keepers.sort_by_key(|&k| !self.holds_included(k, kind, target));
+    pub(crate) fn keepers_in_order(&self, kind: TxKind, target: Target) -> KeeperOrder<'a> {
+        let info: &'a ProtocolInfo = self.info;
+        if self.chain.is_none() {
+            return KeeperOrder::Listed(info.keepers.iter().copied());
         }
-        keepers
+        let mut keepers = smallvec::SmallVec::<[KeeperId; 4]>::from_slice(&info.keepers);
+        keepers.sort_by_key(|&k| !self.holds_included(k, kind, target));
+        KeeperOrder::Reordered(keepers.into_iter())
     }
 
     /// USD keeper `k` expects a new transaction of `kind` to cost now.
@@ -167,7 +186,6 @@ impl Round<'_> {
     pub(crate) fn kicker(&mut self, id: AccountId) -> Option<KeeperId> {
         let target = Target::Account(self.id, id);
         self.keepers_in_order(TxKind::Kick, target)
-            .into_iter()
             .find(|&k| self.transact(k, TxKind::Kick, target))
     }
 
