@@ -27,10 +27,20 @@ fn stress(args: &[&str], out: &Path) -> std::process::Output {
     common::run_cli(&all)
 }
 
+/// Runs `cascade stress` as `stress` does, expecting success.
+fn stress_ok(args: &[&str], out: &Path) {
+    let output = stress(args, out);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn a_point_is_a_run_of_the_edited_file() {
     let out = tempfile::tempdir().unwrap();
-    let output = stress(
+    stress_ok(
         &[
             "--grid",
             "protocols.aave-like.liquidation.bonus=0.05,0.09",
@@ -38,11 +48,6 @@ fn a_point_is_a_run_of_the_edited_file() {
             "assets[0].driver.volatility=0.8,1.5",
         ],
         out.path(),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
     );
     let j = json(&out.path().join("stress.json"));
     let points = j["points"].as_array().expect("points");
@@ -110,7 +115,7 @@ fn a_point_is_a_run_of_the_edited_file() {
 #[test]
 fn a_monte_carlo_per_point_reports_its_distribution() {
     let out = tempfile::tempdir().unwrap();
-    let output = stress(
+    stress_ok(
         &[
             "--grid",
             "venues.btc-spot.impact.usd_per_unit=3,30",
@@ -118,11 +123,6 @@ fn a_monte_carlo_per_point_reports_its_distribution() {
             "16",
         ],
         out.path(),
-    );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
     );
     let j = json(&out.path().join("stress.json"));
     assert_eq!(j["paths"], 16);
