@@ -10,11 +10,11 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Float64Builder, MapBuilder, StringBuilder,
-    StringDictionaryBuilder, UInt32Builder, UInt64Builder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, MapBuilder, StringBuilder,
+    UInt32Builder, UInt64Builder,
 };
 use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, RecordBatch, new_null_array};
+use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, new_null_array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use cascade_engine::{Event, EventSink, World};
 use parquet::arrow::ArrowWriter;
@@ -92,14 +92,52 @@ impl Kind {
             Self::U32 => Builder::U32(UInt32Builder::new()),
             Self::Real => Builder::Real(Float64Builder::new()),
             Self::Flag => Builder::Flag(BooleanBuilder::new()),
-            Self::Name => Builder::Name(StringDictionaryBuilder::new()),
+            Self::Name => Builder::Name(NameBuilder::default()),
             Self::Text => Builder::Text(StringBuilder::new()),
-            Self::Map => Builder::Map(MapBuilder::new(
+            Self::Map => Builder::Map(Box::new(MapBuilder::new(
                 None,
                 StringBuilder::new(),
                 Float64Builder::new(),
-            )),
+            ))),
         }
+    }
+}
+
+/// A dictionary-encoded name column: keys numbered in order of first appearance within a
+/// batch, as arrow's `StringDictionaryBuilder` numbers them, but found by comparing with the
+/// few names seen so far (a column holds a handful: kinds, protocols, keepers, assets) instead
+/// of hashing every row's name.
+#[derive(Default)]
+struct NameBuilder {
+    keys: Int32Builder,
+    names: Vec<String>,
+}
+
+impl NameBuilder {
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn append_value(&mut self, name: &str) {
+        let key = match self.names.iter().position(|n| n == name) {
+            Some(key) => key,
+            None => {
+                self.names.push(name.to_string());
+                self.names.len() - 1
+            }
+        };
+        // A batch holds at most ROW_GROUP rows, so at most that many names.
+        self.keys.append_value(key as i32);
+    }
+
+    fn append_nulls(&mut self, n: usize) {
+        self.keys.append_nulls(n);
+    }
+
+    /// The batch's column, and a fresh dictionary for the next batch.
+    fn finish(&mut self) -> DictionaryArray<Int32Type> {
+        let values = StringArray::from_iter_values(self.names.drain(..));
+        DictionaryArray::new(self.keys.finish(), Arc::new(values))
     }
 }
 
@@ -109,9 +147,10 @@ enum Builder {
     U32(UInt32Builder),
     Real(Float64Builder),
     Flag(BooleanBuilder),
-    Name(StringDictionaryBuilder<Int32Type>),
+    Name(NameBuilder),
     Text(StringBuilder),
-    Map(MapBuilder<StringBuilder, Float64Builder>),
+    /// Boxed: the map builder is several times the size of the others.
+    Map(Box<MapBuilder<StringBuilder, Float64Builder>>),
 }
 
 impl Builder {
