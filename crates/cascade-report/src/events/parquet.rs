@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use arrow_array::builder::{
     ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, MapBuilder, StringBuilder,
-    UInt32Builder, UInt64Builder,
+    UInt32Builder,
 };
-use arrow_array::types::Int32Type;
-use arrow_array::{ArrayRef, DictionaryArray, RecordBatch, StringArray, new_null_array};
+use arrow_array::types::{ArrowPrimitiveType, Float64Type, Int32Type, UInt64Type};
+use arrow_array::{
+    ArrayRef, DictionaryArray, PrimitiveArray, RecordBatch, StringArray, new_null_array,
+};
+use arrow_buffer::{BooleanBufferBuilder, NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use cascade_engine::{Event, EventSink, World};
 use parquet::arrow::ArrowWriter;
@@ -88,9 +91,9 @@ impl Kind {
 
     fn builder(self) -> Builder {
         match self {
-            Self::U64 => Builder::U64(UInt64Builder::new()),
+            Self::U64 => Builder::U64(Sparse::default()),
             Self::U32 => Builder::U32(UInt32Builder::new()),
-            Self::Real => Builder::Real(Float64Builder::new()),
+            Self::Real => Builder::Real(Sparse::default()),
             Self::Flag => Builder::Flag(BooleanBuilder::new()),
             Self::Name => Builder::Name(NameBuilder::default()),
             Self::Text => Builder::Text(StringBuilder::new()),
@@ -141,11 +144,70 @@ impl NameBuilder {
     }
 }
 
+/// A numeric column of a batch, kept sparse: most events fill a few of the many columns, so a
+/// column holds the rows that have a value and those values, and the Arrow array — zeroed
+/// values and a validity bitmap, with the values scattered in — is built once at the batch's
+/// end, where a builder would write a null into every row without one.
+struct Sparse<T: ArrowPrimitiveType> {
+    rows: Vec<u32>,
+    values: Vec<T::Native>,
+    /// Rows so far, with a value or without.
+    len: usize,
+}
+
+impl<T: ArrowPrimitiveType> Default for Sparse<T> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            values: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T: ArrowPrimitiveType> Sparse<T> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn append_value(&mut self, value: T::Native) {
+        // A batch holds at most ROW_GROUP rows.
+        self.rows.push(self.len as u32);
+        self.values.push(value);
+        self.len += 1;
+    }
+
+    fn append_nulls(&mut self, n: usize) {
+        self.len += n;
+    }
+
+    /// The batch's column (nulls where no value was set; no validity bitmap when every row
+    /// has one, as a builder leaves it), and an empty column for the next batch.
+    fn finish(&mut self) -> PrimitiveArray<T> {
+        let len = std::mem::take(&mut self.len);
+        let mut values = vec![T::Native::default(); len];
+        let nulls = (self.rows.len() < len).then(|| {
+            let mut valid = BooleanBufferBuilder::new(len);
+            valid.append_n(len, false);
+            for &row in &self.rows {
+                valid.set_bit(row as usize, true);
+            }
+            NullBuffer::new(valid.finish())
+        });
+        for (&row, &value) in self.rows.iter().zip(&self.values) {
+            values[row as usize] = value;
+        }
+        self.rows.clear();
+        self.values.clear();
+        PrimitiveArray::new(ScalarBuffer::from(values), nulls)
+    }
+}
+
 /// One column being built.
 enum Builder {
-    U64(UInt64Builder),
+    U64(Sparse<UInt64Type>),
     U32(UInt32Builder),
-    Real(Float64Builder),
+    Real(Sparse<Float64Type>),
     Flag(BooleanBuilder),
     Name(NameBuilder),
     Text(StringBuilder),
@@ -208,6 +270,8 @@ struct Columns {
     rows: usize,
     /// Scratch for an account's index as text.
     integer: itoa::Buffer,
+    /// Per column, its last all-null array.
+    nulls: Vec<Option<ArrayRef>>,
 }
 
 impl Columns {
@@ -225,6 +289,7 @@ impl Columns {
                 .collect(),
             rows: 0,
             integer: itoa::Buffer::new(),
+            nulls: vec![None; FIXED.len() + Key::ALL.len()],
         }
     }
 
@@ -353,15 +418,21 @@ impl Columns {
         self.rows += 1;
     }
 
-    /// The columns of the rows pushed since the last call.
+    /// The columns of the rows pushed since the last call. A column without a value in the
+    /// batch is an all-null array, made once per column and batch size and shared (arrays are
+    /// immutable): most columns of most batches are.
     fn finish(&mut self) -> Vec<ArrayRef> {
         let rows = std::mem::take(&mut self.rows);
         self.builders
             .iter_mut()
             .zip(&self.types)
-            .map(|(b, ty)| {
+            .zip(&mut self.nulls)
+            .map(|((b, ty), null)| {
                 if b.len() == 0 {
-                    new_null_array(ty, rows)
+                    match null {
+                        Some(array) if array.len() == rows => Arc::clone(array),
+                        _ => Arc::clone(null.insert(new_null_array(ty, rows))),
+                    }
                 } else {
                     b.pad(rows);
                     b.finish()
