@@ -10,8 +10,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, MapBuilder, StringBuilder,
-    UInt32Builder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, MapBuilder, StringBuilder, UInt32Builder,
 };
 use arrow_array::types::{ArrowPrimitiveType, Float64Type, Int32Type, UInt64Type};
 use arrow_array::{
@@ -112,7 +111,7 @@ impl Kind {
 /// of hashing every row's name.
 #[derive(Default)]
 struct NameBuilder {
-    keys: Int32Builder,
+    keys: Sparse<Int32Type>,
     names: Vec<String>,
 }
 
@@ -121,7 +120,8 @@ impl NameBuilder {
         self.keys.len()
     }
 
-    fn append_value(&mut self, name: &str) {
+    /// Sets row `row` to `name` (after every row set so far).
+    fn set(&mut self, row: usize, name: &str) {
         let key = match self.names.iter().position(|n| n == name) {
             Some(key) => key,
             None => {
@@ -130,7 +130,7 @@ impl NameBuilder {
             }
         };
         // A batch holds at most ROW_GROUP rows, so at most that many names.
-        self.keys.append_value(key as i32);
+        self.keys.set(row, key as i32);
     }
 
     fn append_nulls(&mut self, n: usize) {
@@ -170,11 +170,13 @@ impl<T: ArrowPrimitiveType> Sparse<T> {
         self.len
     }
 
-    fn append_value(&mut self, value: T::Native) {
+    /// Sets row `row` (after every row set so far; the rows between are nulls).
+    fn set(&mut self, row: usize, value: T::Native) {
+        debug_assert!(row >= self.len, "row {row} set twice or out of order");
         // A batch holds at most ROW_GROUP rows.
-        self.rows.push(self.len as u32);
+        self.rows.push(row as u32);
         self.values.push(value);
-        self.len += 1;
+        self.len = row + 1;
     }
 
     fn append_nulls(&mut self, n: usize) {
@@ -315,16 +317,16 @@ impl Columns {
     }
 
     fn int(&mut self, c: usize, value: Option<u64>) {
-        if let (Some(v), Builder::U64(b)) = (value, self.at(c)) {
-            b.append_value(v);
+        if let (Some(v), Builder::U64(b)) = (value, &mut self.builders[c]) {
+            b.set(self.rows, v);
         }
     }
 
     /// A real number; NaN (a value that does not exist, blank in events.csv) is a null.
     fn real(&mut self, c: usize, value: Option<f64>) {
         let value = value.filter(|v| !v.is_nan());
-        if let (Some(v), Builder::Real(b)) = (value, self.at(c)) {
-            b.append_value(v);
+        if let (Some(v), Builder::Real(b)) = (value, &mut self.builders[c]) {
+            b.set(self.rows, v);
         }
     }
 
@@ -339,8 +341,8 @@ impl Columns {
         if name.is_empty() {
             return;
         }
-        if let Builder::Name(b) = self.at(c) {
-            b.append_value(name);
+        if let Builder::Name(b) = &mut self.builders[c] {
+            b.set(self.rows, name);
         }
     }
 
