@@ -152,6 +152,12 @@ fn read_shard(dir: &Path) -> Result<Shard, Failure> {
         .map_err(|e| Failure::Usage(format!("{}: cannot open: {e}", csv.display())))?;
     let (names, rows) = cascade_report::read_paths_csv(io::BufReader::new(file))
         .map_err(|e| Failure::Usage(format!("{}: {e}", csv.display())))?;
+    if header.paths == 0 {
+        return Err(Failure::Usage(format!(
+            "{}: paths = 0: a shard has at least one path",
+            json.display()
+        )));
+    }
     if rows.len() as u64 != header.paths {
         return Err(Failure::Usage(format!(
             "{}: {} rows where montecarlo.json says paths = {}",

@@ -33,3 +33,12 @@ pub fn run_into_temp(args: &[&str]) -> tempfile::TempDir {
 pub fn read(dir: &std::path::Path, name: &str) -> Vec<u8> {
     std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("cannot read {name}: {e}"))
 }
+
+/// Runs `cascade` with `args`, expecting exit status 2 and `expected` in what it prints on
+/// standard error.
+pub fn assert_usage_error(args: &[&str], expected: &str) {
+    let output = run_cli(args);
+    assert_eq!(output.status.code(), Some(2), "{args:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(expected), "{args:?}: {stderr}");
+}

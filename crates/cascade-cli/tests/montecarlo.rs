@@ -170,10 +170,7 @@ fn bad_arguments_exit_2_naming_the_value() {
             "overflows",
         ),
     ] {
-        let output = common::run_cli(&args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        common::assert_usage_error(&args, expected);
     }
 }
 
@@ -205,10 +202,7 @@ fn merge_refuses_overlaps_gaps_and_other_runs() {
         args.extend(shards);
         args.extend(["--out".into(), dir(&out), "--quiet".into()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let output = common::run_cli(&args);
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        common::assert_usage_error(&args, expected);
     }
 }
 
@@ -251,5 +245,27 @@ fn a_scenario_whose_paths_cannot_differ_is_warned_about() {
         output.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn merge_refuses_a_shard_without_paths() {
+    let shard = cli(&["montecarlo", &scenario(), "--paths", "2"]);
+    let json_path = shard.path().join("montecarlo.json");
+    let mut j = json(shard.path(), "montecarlo.json");
+    j["paths"] = 0.into();
+    std::fs::write(&json_path, serde_json::to_vec(&j).unwrap()).unwrap();
+    let csv = String::from_utf8(read(shard.path(), "paths.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    std::fs::write(shard.path().join("paths.csv"), format!("{header}\n")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    common::assert_usage_error(
+        &[
+            "merge",
+            shard.path().to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        "paths = 0: a shard has at least one path",
     );
 }

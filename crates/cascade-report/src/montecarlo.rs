@@ -55,7 +55,7 @@ pub fn write_montecarlo_text(summary: &MonteCarloSummary, out: &mut impl Write) 
         h.scenario.name,
         h.paths,
         h.paths_from,
-        h.paths_from + h.paths - 1,
+        (h.paths_from + h.paths).saturating_sub(1),
         h.horizon_seconds,
         h.seed
     )?;
