@@ -305,7 +305,9 @@ impl ChainFold {
                     b.acted.insert(account.0);
                 }
             }
-            // Only a call or a kick counts as liquidating an account after its owner acted.
+            // Only a call or a kick counts as liquidating an account after its owner acted. A
+            // batch of calls holds only accounts the path had not touched, so no owner of them
+            // had acted: it has nothing to count here.
             EventKind::Liquidation(LiquidationRecord {
                 protocol, account, ..
             })

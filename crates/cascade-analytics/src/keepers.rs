@@ -1,6 +1,7 @@
 //! Keepers' figures (summary.json `keepers.<NAME>`): the liquidations each carried out (calls,
-//! troves, auction takes, purchases of absorbed collateral), and the balances of its end-of-run
-//! mark, with its holdings valued at the assets' final prices. Gas is the chain fold's.
+//! each call of a batch among them, troves, auction takes, purchases of absorbed collateral), and
+//! the balances of its end-of-run mark, with its holdings valued at the assets' final prices. Gas
+//! is the chain fold's.
 //!
 //! State: per keeper, a count, its mark and its holdings per asset.
 
@@ -32,7 +33,7 @@ impl KeeperFold {
     pub(crate) fn event(&mut self, event: &Event) {
         if let Some(view) = LiquidationView::of(event) {
             if let Some(k) = view.keeper {
-                self.keepers[k.index()].0.liquidations += 1;
+                self.keepers[k.index()].0.liquidations += view.count;
             }
             return;
         }

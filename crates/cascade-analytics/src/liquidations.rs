@@ -2,6 +2,9 @@
 //! collateral seized and paid to treasuries, what keepers and backstop vaults sold and for how
 //! much, the bonus keepers captured, missed accounts, and how long accounts stayed liquidatable.
 //!
+//! A batch of calls counts as its calls: its accounts' liquidations, and as many episodes of 0
+//! seconds (each account was found liquidatable and liquidated at the same check).
+//!
 //! State: sums per asset, and the episode durations as counts per distinct duration (at most one
 //! per step), from which the percentiles are exact.
 
@@ -38,7 +41,7 @@ impl LiquidationFold {
     pub(crate) fn event(&mut self, event: &Event) {
         let totals = &mut self.totals;
         if let Some(view) = LiquidationView::of(event) {
-            totals.count += u64::from(view.call.is_some());
+            totals.count += u64::from(view.call.is_some()) * view.count;
             if let Some(usd) = view.repaid_usd {
                 totals.debt_repaid_usd += usd;
             }
@@ -53,7 +56,7 @@ impl LiquidationFold {
                 totals.bonus_usd += usd;
             }
             if let Some(seconds) = view.closed_after {
-                self.durations.push(seconds);
+                self.durations.push(seconds, view.count);
             }
             return;
         }

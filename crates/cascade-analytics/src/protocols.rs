@@ -3,6 +3,9 @@
 //! accounts they hit, debt repaid, collateral seized and paid to its treasury, bad debt written
 //! off and left unrealised.
 //!
+//! A batch of calls counts as its calls and the write-offs they left; its accounts had not been
+//! touched before, so each is one more account liquidated.
+//!
 //! State: per protocol a few sums and per-asset sums, and one bit per account of its book for
 //! `accounts_liquidated` (the only figure here that needs per-account state: 125 KB for a
 //! million accounts).
@@ -52,11 +55,19 @@ impl ProtocolFold {
                 return;
             };
             let p = &mut self.protocols[protocol.index()];
-            if let Some(Call::Lending(account)) = view.call {
-                p.summary.liquidations += 1;
-                if p.liquidated.insert(account.0) {
-                    p.summary.accounts_liquidated += 1;
+            match view.call {
+                Some(Call::Lending(account)) => {
+                    p.summary.liquidations += 1;
+                    if p.liquidated.insert(account.0) {
+                        p.summary.accounts_liquidated += 1;
+                    }
                 }
+                // Accounts no call had reached: each is liquidated for the first time.
+                Some(Call::Untouched) => {
+                    p.summary.liquidations += view.count;
+                    p.summary.accounts_liquidated += view.count;
+                }
+                Some(Call::Perp) | None => {}
             }
             if let Some(usd) = view.repaid_usd {
                 p.summary.debt_repaid_usd += usd;
@@ -64,6 +75,9 @@ impl ProtocolFold {
             view.each_seized(|asset, units| p.seized.add(asset, units));
             if let Some((asset, units)) = view.fee {
                 p.fees.add(asset, units);
+            }
+            if let Some(usd) = view.written_off_usd {
+                p.summary.bad_debt_realised_usd += usd;
             }
             return;
         }

@@ -115,10 +115,11 @@ pub(crate) struct Durations {
 }
 
 impl Durations {
-    /// One more duration.
-    pub(crate) fn push(&mut self, seconds: u64) {
-        *self.counts.entry(seconds).or_insert(0) += 1;
-        self.len += 1;
+    /// `times` more durations of `seconds` each (at least one: a value is kept only once seen).
+    pub(crate) fn push(&mut self, seconds: u64, times: u64) {
+        debug_assert!(times > 0, "no duration of {seconds} s to count");
+        *self.counts.entry(seconds).or_insert(0) += times;
+        self.len += times;
     }
 
     /// How many.
@@ -160,7 +161,7 @@ mod tests {
             let mut sorted = values[..n].to_vec();
             sorted.sort_unstable();
             let mut d = Durations::default();
-            values[..n].iter().for_each(|&v| d.push(v));
+            values[..n].iter().for_each(|&v| d.push(v, 1));
             for q in [0.0, 0.1, 0.5, 0.9, 1.0] {
                 let expected = (!sorted.is_empty()).then(|| {
                     let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
@@ -170,6 +171,20 @@ mod tests {
             }
             assert_eq!(d.max(), sorted.last().copied());
             assert_eq!(d.len(), n as u64);
+        }
+    }
+
+    #[test]
+    fn a_duration_pushed_n_times_at_once_counts_as_n_pushes() {
+        let (mut once, mut each) = (Durations::default(), Durations::default());
+        for (seconds, n) in [(60, 3), (0, 5), (60, 1), (300, 2)] {
+            once.push(seconds, n);
+            (0..n).for_each(|_| each.push(seconds, 1));
+        }
+        assert_eq!(once.len(), each.len());
+        assert_eq!(once.max(), each.max());
+        for q in [0.0, 0.1, 0.5, 0.9, 1.0] {
+            assert_eq!(once.nearest_rank(q), each.nearest_rank(q), "q = {q}");
         }
     }
 

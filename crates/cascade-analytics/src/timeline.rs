@@ -32,7 +32,8 @@ pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 /// `<X>` last: `insurance_<X>` (fund balance), `perp_liquidations_long_<X>` and
 /// `perp_liquidations_short_<X>` (positions closed this step), `perp_liquidated_usd_<X>`,
 /// `adl_usd_<X>` (notional auto-deleveraged this step) and `vault_takeovers_<X>`. Perp closes
-/// and vault takeovers count in `liquidations`, deficits in `bad_debt_realised_usd`. With a
+/// and vault takeovers count in `liquidations`, deficits in `bad_debt_realised_usd`; a batch of
+/// lending calls counts as its calls, and the debt it wrote off in `bad_debt_realised_usd`. With a
 /// chain, last: `gas_gwei` (the step's clearing price), `txs_included`, `txs_waiting` (in the
 /// mempool at the step's start), `txs_dropped`, and `borrower_actions` (top-ups and
 /// repayments executed). Per venue `<V>` with market makers, last of all: `depth_<V>`, the
@@ -165,10 +166,14 @@ impl TimelineFold {
     pub fn event(&mut self, event: &Event) {
         if let Some(view) = LiquidationView::of(event) {
             if view.call.is_some() {
-                self.flows[0] += 1.0;
+                self.flows[0] += view.count as f64;
             }
             if let Some(usd) = view.repaid_usd {
                 self.flows[1] += usd;
+            }
+            if let Some(usd) = view.written_off_usd {
+                self.flows[3] += usd;
+                self.cumulative_bad_debt += usd;
             }
         }
         let flows = &mut self.flows;

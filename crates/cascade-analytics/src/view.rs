@@ -1,11 +1,17 @@
 //! One view of the events that liquidate a position or pay for a liquidation, whatever the
 //! mechanism: a lending call, a Dutch or English auction's kick and takes, a Liquity trove, a
-//! Compound III absorb and purchase, a backstop takeover, a perp close or vault takeover.
+//! Compound III absorb and purchase, a backstop takeover, a perp close or vault takeover, and a
+//! batch of lending calls reported as one record.
 //!
 //! Several figures (liquidation counts, debt repaid, collateral seized, keepers' calls, episode
 //! durations, a step's activity) are sums over all of them. Reading every kind once here lets
 //! each fold count a liquidation once instead of once per kind, and keeps the kinds that count
 //! in one place.
+//!
+//! A view stands for [`LiquidationView::count`] liquidations: one for every kind but a batch,
+//! which stands for its accounts' calls (and the bad debt they left, which other kinds report as
+//! events of their own). Its sums are the calls' totals, so a fold that multiplies what it counts
+//! by `count` sees a batch exactly as it would see the calls one by one.
 
 use cascade_engine::{Event, EventKind};
 use cascade_model::ids::{AccountId, AssetId, KeeperId, ProtocolId};
@@ -17,6 +23,9 @@ pub(crate) enum Call {
     /// An account of the view's lending protocol: a call, a kick, a trove, an absorb or a
     /// takeover.
     Lending(AccountId),
+    /// `count` accounts of the view's lending protocol that the path had not touched before, so
+    /// none of them was liquidated before: a batch of calls.
+    Untouched,
     /// A perp position closed, or an account taken over by the exchange's vault.
     Perp,
 }
@@ -44,6 +53,10 @@ pub(crate) enum Seized<'a> {
 pub(crate) struct LiquidationView<'a> {
     /// The position liquidated, if the event liquidates one.
     pub(crate) call: Option<Call>,
+    /// Liquidations the event stands for, at least 1: a batch's accounts, 1 for every other kind.
+    /// The sums below are over all of them; a count (calls, keepers' liquidations, episodes) is
+    /// this many.
+    pub(crate) count: u64,
     /// The lending protocol whose figures the flows below add to.
     pub(crate) protocol: Option<ProtocolId>,
     /// The keeper credited with a liquidation: it called, liquidated a trove, took from an
@@ -57,13 +70,18 @@ pub(crate) struct LiquidationView<'a> {
     pub(crate) repaid_usd: Option<f64>,
     /// Collateral received by the keeper at the protocol's price minus what it paid, USD.
     pub(crate) bonus_usd: Option<f64>,
-    /// Seconds from the account's first liquidatable check, when the event closes its episode.
+    /// Seconds from the account's first liquidatable check, when the event closes its episode
+    /// (`count` episodes of that length).
     pub(crate) closed_after: Option<u64>,
+    /// Debt written off with the liquidation, USD at the protocol's price: a batch's accounts
+    /// whose collateral ran out. (A single call's write-off is a `BadDebt` event of its own.)
+    pub(crate) written_off_usd: Option<f64>,
 }
 
 impl<'a> LiquidationView<'a> {
     const NONE: Self = Self {
         call: None,
+        count: 1,
         protocol: None,
         keeper: None,
         seized: Seized::Nothing,
@@ -71,6 +89,7 @@ impl<'a> LiquidationView<'a> {
         repaid_usd: None,
         bonus_usd: None,
         closed_after: None,
+        written_off_usd: None,
     };
 
     /// The view of `event`, if it is one of the liquidation kinds. Inlined into each fold, it
@@ -94,6 +113,28 @@ impl<'a> LiquidationView<'a> {
                     repaid_usd: Some(repaid),
                     bonus_usd: Some(l.to_keeper * l.collateral_price - repaid),
                     closed_after: l.closes.then(|| since(l.liquidatable_since)),
+                    ..Self::NONE
+                }
+            }
+            // The calls of a batch, each closing an episode that opened at this check; an empty
+            // batch stands for nothing.
+            EventKind::LiquidationBatch(b) if b.accounts > 0 => {
+                let repaid = b.debt_repaid * b.debt_price;
+                Self {
+                    call: Some(Call::Untouched),
+                    count: b.accounts,
+                    protocol: Some(b.protocol),
+                    keeper: Some(b.keeper),
+                    seized: Seized::One {
+                        asset: b.collateral_asset,
+                        units: b.collateral_seized,
+                        usd: b.collateral_seized * b.collateral_price,
+                    },
+                    fee: Some((b.collateral_asset, b.protocol_fee)),
+                    repaid_usd: Some(repaid),
+                    bonus_usd: Some(b.to_keeper * b.collateral_price - repaid),
+                    closed_after: Some(0),
+                    written_off_usd: Some(b.written_off * b.debt_price),
                 }
             }
             EventKind::AuctionKicked {

@@ -147,6 +147,54 @@ fn run_path_k_replays_path_k_of_a_monte_carlo() {
 }
 
 #[test]
+fn run_path_k_agrees_with_a_batched_monte_carlo_path() {
+    // The wall model, whose breaking paths the Monte Carlo liquidates in batches while `run`
+    // goes account by account: the figures agree up to the order of additions.
+    let dir = TempDir::new().expect("temporary directory");
+    let file = dir.path().join("wall.toml");
+    cascade_test_support::Fixture::named("wall").write_to(&file);
+    let s = file.to_str().expect("UTF-8 path").to_string();
+    let mc = cli(&["montecarlo", &s, "--paths", "8"]);
+    let (names, rows) =
+        cascade_report::read_paths_csv(&read(mc.path(), "paths.csv")[..]).expect("paths.csv");
+    let column = |name: &str| names.iter().position(|n| n == name).unwrap();
+    let broke: Vec<_> = rows
+        .iter()
+        .filter(|r| r.values[column("liquidations")].is_some_and(|x| x > 0.0))
+        .collect();
+    assert!(!broke.is_empty(), "no path broke into the wall");
+    for row in broke {
+        let k = row.path.to_string();
+        let run = cli(&["run", &s, "--path", &k, "--events", "none"]);
+        let summary = json(run.path(), "summary.json");
+        let pairs = [
+            ("bad_debt_usd", &summary["bad_debt_usd"]),
+            (
+                "liquidated_debt_usd",
+                &summary["liquidations"]["debt_repaid_usd"],
+            ),
+            ("liquidations", &summary["liquidations"]["count"]),
+            (
+                "assets.ETH.total_drop",
+                &summary["assets"]["ETH"]["total_drop"],
+            ),
+            (
+                "keepers.keeper.pnl_usd",
+                &summary["keepers"]["keeper"]["marked_profit_usd"],
+            ),
+        ];
+        for (name, value) in pairs {
+            let (a, b) = (row.values[column(name)].unwrap(), value.as_f64().unwrap());
+            let scale = a.abs().max(b.abs()).max(1.0);
+            assert!(
+                (a - b).abs() <= 1e-9 * scale,
+                "path {k}, {name}: Monte Carlo {a}, run {b}"
+            );
+        }
+    }
+}
+
+#[test]
 fn bad_arguments_exit_2_naming_the_value() {
     let s = scenario();
     for (args, expected) in [

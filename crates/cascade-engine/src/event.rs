@@ -57,6 +57,41 @@ pub struct LiquidationRecord {
     pub closes: bool,
 }
 
+/// Accounts of one (collateral, debt) pair of a lending protocol liquidated in full in one round
+/// by one keeper and reported as one record (batched liquidation, which a Monte Carlo asks for:
+/// `Engine::batch_liquidations`). Each account repaid its whole debt, or lost all its
+/// collateral and had the rest of its debt written off; the figures are the accounts' totals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiquidationBatchRecord {
+    /// Protocol.
+    pub protocol: ProtocolId,
+    /// Keeper that executed every call.
+    pub keeper: KeeperId,
+    /// Accounts liquidated (each once, each closed by it).
+    pub accounts: u64,
+    /// Of them, accounts whose collateral did not cover their debt and bonus: all of it was
+    /// seized and the debt left was written off.
+    pub written_off_accounts: u64,
+    /// Collateral asset seized.
+    pub collateral_asset: AssetId,
+    /// Units taken from the accounts.
+    pub collateral_seized: f64,
+    /// Units received by the keeper.
+    pub to_keeper: f64,
+    /// Units received by the protocol treasury.
+    pub protocol_fee: f64,
+    /// Protocol's price of the collateral.
+    pub collateral_price: f64,
+    /// Debt asset.
+    pub debt_asset: AssetId,
+    /// Debt units repaid.
+    pub debt_repaid: f64,
+    /// Debt units written off (bad debt).
+    pub written_off: f64,
+    /// Protocol's price of the debt asset.
+    pub debt_price: f64,
+}
+
 /// A keeper's sale on a venue.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SaleRecord {
@@ -335,6 +370,8 @@ pub enum EventKind {
     },
     /// A liquidation call executed.
     Liquidation(LiquidationRecord),
+    /// Accounts liquidated in full in one batch (the calls' totals, and the debt written off).
+    LiquidationBatch(LiquidationBatchRecord),
     /// A keeper sold collateral.
     Sale(SaleRecord),
     /// Debt written off because the account has no collateral left.
@@ -793,6 +830,7 @@ impl EventKind {
             Self::VenueLiquidityChanged { .. } => "venue_liquidity_changed",
             Self::OraclePublished { .. } => "oracle_published",
             Self::Liquidation(_) => "liquidation",
+            Self::LiquidationBatch(_) => "liquidation_batch",
             Self::Sale(_) => "sale",
             Self::BadDebt { .. } => "bad_debt",
             Self::LiquidationsMissed { .. } => "liquidations_missed",

@@ -40,8 +40,8 @@ mod world;
 
 pub use engine::{Engine, trail};
 pub use event::{
-    BookMark, Event, EventKind, LiquidationRecord, PerpCloseKind, PerpLiquidation, PerpMark,
-    PerpSettlement, SaleRecord, TroveLiquidation, TxRecord,
+    BookMark, Event, EventKind, LiquidationBatchRecord, LiquidationRecord, PerpCloseKind,
+    PerpLiquidation, PerpMark, PerpSettlement, SaleRecord, TroveLiquidation, TxRecord,
 };
 pub use sink::{Count, Discard, EventSink, Tee};
 pub use world::{

@@ -13,9 +13,9 @@ use cascade_model::perp::index::PerpIndex;
 use cascade_model::perp::params::{PerpMarketParams, PerpParams, mark_price};
 use cascade_model::venue::{LiquiditySchedule, Venue};
 use rayon::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use crate::engine::mechanism::MechanismState;
+use crate::engine::mechanism::{ClosedBatch, MechanismState, ProtocolBatches};
 
 /// Run-wide settings.
 #[derive(Clone, Debug, PartialEq)]
@@ -149,6 +149,9 @@ pub struct ProtocolState {
     pub wallets: Vec<f64>,
     /// The accounts (and wallets) this path has changed, so a reset restores only those.
     pub(crate) touched: Touched,
+    /// Accounts this path closed in batches (`Engine::batch_liquidations`): out of the index,
+    /// not written, and marked at the end from these totals.
+    pub(crate) batches: Vec<ClosedBatch>,
 }
 
 impl ProtocolState {
@@ -196,6 +199,7 @@ impl ProtocolState {
             }
         }
         self.touched.clear();
+        self.batches.clear();
         self.treasury.clone_from(&initial.treasury);
         self.losses.clone_from(&initial.losses);
     }
@@ -437,6 +441,7 @@ impl State {
                     losses: p.losses.clone(),
                     wallets: p.wallets.clone(),
                     touched: Touched::default(),
+                    batches: p.batches.clone(),
                 }
             })
             .collect();
@@ -481,6 +486,9 @@ pub struct World {
     /// Per protocol, the totals of its book at time 0 (`PositionsOpened`), summed once for
     /// every path.
     pub opening: Vec<BookTotals>,
+    /// Per protocol, what batched liquidation needs of it (where its rules allow it), built at
+    /// the first use by an engine that batches and shared by every path.
+    batching: OnceLock<Vec<Option<Arc<ProtocolBatches>>>>,
 }
 
 /// The most paths a world can run: an asset whose driver reads a path ensemble runs path k on
@@ -605,6 +613,7 @@ impl World {
             };
             protocol_state.push(ProtocolState {
                 touched: Touched::default(),
+                batches: Vec::new(),
                 wallets,
                 accounts,
                 index,
@@ -649,7 +658,14 @@ impl World {
                 perps: perp_state,
                 mechanisms,
             },
+            batching: OnceLock::new(),
         }
+    }
+
+    /// Per protocol, what batched liquidation needs of it, if its rules allow batching.
+    pub(crate) fn batching(&self) -> &[Option<Arc<ProtocolBatches>>] {
+        self.batching
+            .get_or_init(|| ProtocolBatches::for_world(self))
     }
 
     /// Index of an asset by symbol.

@@ -890,6 +890,15 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
             l.debt_price,
             l.health_factor,
         ],
+        EventKind::LiquidationBatch(b) => vec![
+            b.collateral_seized,
+            b.to_keeper,
+            b.protocol_fee,
+            b.collateral_price,
+            b.debt_repaid,
+            b.written_off,
+            b.debt_price,
+        ],
         EventKind::Sale(s) => vec![
             s.units,
             s.filled,

@@ -9,6 +9,7 @@
 mod allocations;
 mod auctions;
 mod backstop;
+mod batches;
 mod chain;
 mod closed_form;
 mod comet;

@@ -534,6 +534,25 @@ pub fn fixed_spread_seizure(
     }
 }
 
+/// The partition point of `entries` under `below` (true of a prefix, false of the rest), found
+/// from the top: galloping down from the last entry, then a binary search in the last gallop's
+/// span. O(log k) for a point k entries below the top, where a liquidation index's rounds find
+/// it (few accounts above the price, none in most rounds), touching memory near the top only.
+pub fn partition_from_top<T>(entries: &[T], below: impl Fn(&T) -> bool) -> usize {
+    // Invariant: no entry from `above` up is below.
+    let mut above = entries.len();
+    let mut step = 1;
+    while above > 0 {
+        let probe = above.saturating_sub(step);
+        if below(&entries[probe]) {
+            return probe + 1 + entries[probe + 1..above].partition_point(&below);
+        }
+        above = probe;
+        step *= 2;
+    }
+    0
+}
+
 /// Finds liquidatable accounts in O(log N + found).
 ///
 /// Single-collateral accounts are keyed by their trigger ratio debt / (collateral · threshold),
@@ -703,7 +722,7 @@ impl LiquidationIndex {
                 0
             };
             let sorted = pair.sorted();
-            let start = sorted.partition_point(|&(bits, _)| bits <= floor);
+            let start = partition_from_top(sorted, |&(bits, _)| bits <= floor);
             let mut sorted = sorted[start..]
                 .iter()
                 .rev()
@@ -754,6 +773,33 @@ impl LiquidationIndex {
         }
     }
 
+    /// The (collateral, debt) pairs keyed in sorted vectors, numbered as [`Self::in_play`]
+    /// and [`Self::close_top`] take them.
+    pub fn pairs(&self) -> impl Iterator<Item = (AssetId, AssetId)> + '_ {
+        self.pairs.iter().map(|p| p.assets)
+    }
+
+    /// Pair `pair`'s sorted entries still in play, ascending: (key bits, account), the key being
+    /// the trigger ratio debt / (collateral · threshold). An entry may be stale (its account
+    /// re-indexed or forgotten since the book opened); none is while no account has changed.
+    /// Positions are those of the initial book's vector, which pruning and [`Self::close_top`]
+    /// only shorten from the top.
+    pub fn in_play(&self, pair: usize) -> &[(u64, u32)] {
+        self.pairs[pair].sorted()
+    }
+
+    /// Whether no account of pair `pair` has been re-indexed since the book opened.
+    pub fn overlay_is_empty(&self, pair: usize) -> bool {
+        self.pairs[pair].overlay.is_empty()
+    }
+
+    /// Takes pair `pair`'s sorted entries from position `from` up out of play at once, without
+    /// a bit per account: the accounts were closed in one batch. A reset brings them back.
+    pub fn close_top(&mut self, pair: usize, from: usize) {
+        let pair = &mut self.pairs[pair];
+        pair.live = pair.live.min(from);
+    }
+
     /// Number of accounts with debt in the index.
     pub fn len(&self) -> usize {
         let sorted: usize = self
@@ -779,6 +825,22 @@ impl LiquidationIndex {
 mod tests {
     use super::*;
     use smallvec::smallvec;
+
+    #[test]
+    fn partition_from_the_top_is_the_partition_point() {
+        let keys: Vec<u32> = (0..300).map(|i| i * 2).collect();
+        for cut in 0..=601 {
+            let below = |k: &u32| *k < cut;
+            for len in [0, 1, 2, 3, 7, 64, 300] {
+                let keys = &keys[..len];
+                assert_eq!(
+                    partition_from_top(keys, below),
+                    keys.partition_point(below),
+                    "cut {cut}, {len} keys"
+                );
+            }
+        }
+    }
 
     const WETH: AssetId = AssetId(0);
     const USDC: AssetId = AssetId(1);

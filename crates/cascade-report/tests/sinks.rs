@@ -1,5 +1,6 @@
 //! The streaming events writers, on real runs of the examples: events.csv streamed equals
-//! `write_events` byte for byte, and events.parquet holds the same table with typed columns.
+//! `write_events` byte for byte, and events.parquet holds the same table with typed columns. A
+//! liquidation batch, which no example's run emits, on a trail made for it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -539,4 +540,82 @@ fn the_parquet_columns_are_documented() {
         .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
         .collect();
     assert_eq!(documented_never_null, never_null);
+}
+
+/// A batch of liquidation calls has one row: its calls' totals where a `liquidation` row has
+/// them (no account, no health factor), each episode opened and closed at the row's time, and in
+/// the detail the calls (`count`), the accounts written off and their debt's value
+/// (`accounts`, `shortfall`); events.parquet holds the same cells typed.
+#[test]
+fn a_liquidation_batch_has_the_row_of_its_calls() {
+    let world = cascade_test_support::Fixture::named("lender").world();
+    let at = |step: u64, round: u32, kind: EventKind| Event {
+        step,
+        time: step * 60,
+        round,
+        kind,
+    };
+    let batch = cascade_engine::LiquidationBatchRecord {
+        protocol: cascade_model::ids::ProtocolId(0),
+        keeper: cascade_model::ids::KeeperId(0),
+        accounts: 7,
+        written_off_accounts: 2,
+        collateral_asset: cascade_model::ids::AssetId(0),
+        collateral_seized: 9.25,
+        to_keeper: 9.0,
+        protocol_fee: 0.25,
+        collateral_price: 1_800.0,
+        debt_asset: cascade_model::ids::AssetId(1),
+        debt_repaid: 15_000.0,
+        written_off: 1_250.5,
+        debt_price: 1.25,
+    };
+    let run = Run {
+        world,
+        events: vec![
+            at(0, 0, EventKind::RunStarted),
+            at(2, 1, EventKind::LiquidationBatch(batch)),
+            at(2, 0, EventKind::StepEnded),
+        ],
+    };
+    let csv = String::from_utf8(csv_of(&run)).unwrap();
+    assert_eq!(
+        csv.lines().nth(2),
+        Some(
+            "1,2,120,1,liquidation_batch,lender,,keeper,,,ETH,9.25,1800,18750,USDC,15000,,9,0.25,,,\
+             120,true,count=7 accounts=2 shortfall=1563.125"
+        )
+    );
+    assert_parquet_matches_csv("a liquidation batch", &run);
+
+    let batches = read_parquet(stream_parquet(&run, None));
+    let column = |name: &str| batches[0].column_by_name(name).unwrap().clone();
+    let text = |name: &str| cell(column(name).as_ref(), 1);
+    for (name, expected) in [
+        ("kind", Some("liquidation_batch")),
+        ("protocol", Some("lender")),
+        ("account", None),
+        ("keeper", Some("keeper")),
+        ("asset", Some("ETH")),
+        ("debt_asset", Some("USDC")),
+        ("health_factor", None),
+        ("closes", Some("true")),
+    ] {
+        assert_eq!(text(name).as_deref(), expected, "{name}");
+    }
+    let real = |name: &str| column(name).as_primitive::<Float64Type>().value(1);
+    for (name, expected) in [
+        ("units", 9.25),
+        ("price", 1_800.0),
+        ("usd", 15_000.0 * 1.25),
+        ("debt_units", 15_000.0),
+        ("to_keeper", 9.0),
+        ("protocol_fee", 0.25),
+        ("shortfall", 1_250.5 * 1.25),
+    ] {
+        assert_eq!(real(name), expected, "{name}");
+    }
+    let int = |name: &str| column(name).as_primitive::<UInt64Type>().value(1);
+    assert_eq!(int("liquidatable_since"), 120);
+    assert_eq!((int("count"), int("accounts")), (7, 2));
 }

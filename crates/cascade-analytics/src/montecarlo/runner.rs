@@ -2,6 +2,11 @@
 //! from path to path (`Engine::reset`), a summary fold per path, the figures collected in path
 //! order: the figures of path k depend on the world and k alone, whatever the number of threads
 //! or the range the path was run in.
+//!
+//! The engines liquidate in batches where the rules allow it (`Engine::batch_liquidations`): a
+//! Monte Carlo reads each path's totals, never its per-account trail, and a path that breaks into
+//! a wall of loans then costs about what a calm one does. Its figures equal `cascade run --path
+//! K`'s, which liquidates account by account, up to the order of additions.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -75,7 +80,11 @@ impl Runner {
                         e.reset(path);
                         e
                     }
-                    None => Engine::on_path(Arc::clone(&self.world), path),
+                    None => {
+                        let mut e = Engine::on_path(Arc::clone(&self.world), path);
+                        e.batch_liquidations(true);
+                        e
+                    }
                 };
                 let figures = self.path(&mut engine, path);
                 put(engine);

@@ -37,6 +37,7 @@
 //! (the million-position benchmarks measure it).
 
 mod backstop;
+mod batch;
 mod close_factor;
 mod comet;
 mod context;
@@ -47,6 +48,7 @@ mod liquity;
 use cascade_model::ids::{AccountId, AssetId};
 use cascade_model::lending::{Account, LiquidationRule};
 
+pub(crate) use batch::{ClosedBatch, ProtocolBatches};
 pub(crate) use context::{AuctionClose, BadDebt, MarkCx, Round, StepCx};
 
 use crate::event::{BookMark, EventKind};
@@ -77,6 +79,13 @@ pub(crate) trait LiquidationMechanism {
     /// The start of a round, whatever the settlement schedule: processes already under way
     /// (auction resets, takes and bids, purchases). Returns how many acted.
     fn advance(&self, _state: &mut Self::State, _round: &mut Round<'_>) -> u64 {
+        0
+    }
+
+    /// Liquidates at once, before the round's candidates are looked up, the accounts the
+    /// mechanism can close in one batch (`batch.rs`), when the engine batches and the round's
+    /// context carries the protocol's batching sums. Returns the accounts liquidated.
+    fn liquidate_batches(&self, _state: &mut Self::State, _round: &mut Round<'_>) -> u64 {
         0
     }
 
@@ -296,6 +305,7 @@ fn settle_round<M: LiquidationMechanism>(m: &mut Running<M>, r: &mut Round<'_>) 
             .epoch_seconds
             .is_none_or(|epoch| r.time % epoch == 0);
     if scheduled {
+        activity += rules.liquidate_batches(state, r);
         let mut candidates = std::mem::take(r.candidates);
         candidates.clear();
         r.book.index.prune();

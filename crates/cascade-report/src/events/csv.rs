@@ -52,7 +52,7 @@ const BATCH: usize = 8 * CHUNK;
 fn format_event(world: &World, seq: u64, event: &Event, detail: &mut String, out: &mut Vec<u8>) {
     let mut integer = itoa::Buffer::new();
     let mut real = ryu::Buffer::new();
-    let row = row(world, &event.kind);
+    let row = row(world, event);
     for (i, n) in [seq, event.step, event.time, u64::from(event.round)]
         .into_iter()
         .enumerate()

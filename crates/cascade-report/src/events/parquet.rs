@@ -359,7 +359,7 @@ impl Columns {
 
     /// Adds one event's row.
     fn push(&mut self, world: &World, seq: u64, event: &Event) {
-        let row = row(world, &event.kind);
+        let row = row(world, event);
         let mut column = 0;
         let mut next = || {
             column += 1;

@@ -6,7 +6,7 @@
 
 use std::fmt::{self, Write as _};
 
-use cascade_engine::{BookMark, EventKind, PerpCloseKind, PerpInfo, TxRecord, World};
+use cascade_engine::{BookMark, Event, EventKind, PerpCloseKind, PerpInfo, TxRecord, World};
 use cascade_model::chain::{Sender, Target};
 use cascade_model::ids::{AccountId, AssetId, PerpId, ProtocolId};
 use smallvec::{SmallVec, smallvec};
@@ -151,11 +151,11 @@ macro_rules! keys {
 }
 
 keys! {
-    /// Accounts in a book, or accounts charged.
+    /// Accounts in a book, accounts charged, or a batch's accounts written off.
     Accounts = "accounts", "accounts", Int;
     /// Accounts still open.
     OpenAccounts = "open_accounts", "open_accounts", Int;
-    /// Accounts left alone, or not taken.
+    /// Accounts left alone, not taken, or liquidated in a batch.
     Count = "count", "count", Int;
     /// A shock's multiplier.
     Factor = "factor", "factor", Real;
@@ -215,7 +215,7 @@ keys! {
     DeltaValue = "delta_value", "delta_value", Real;
     /// Credited to the user.
     Credit = "credit", "credit", Real;
-    /// A deficit not covered.
+    /// A deficit not covered, or debt written off.
     Shortfall = "shortfall", "shortfall", Real;
     /// Long notional.
     LongUsd = "long_usd", "long_usd", Real;
@@ -393,7 +393,7 @@ pub(super) fn write_detail(world: &World, detail: &Detail<'_>, out: &mut String)
 }
 
 /// The row of an event.
-pub(super) fn row<'a>(world: &'a World, kind: &'a EventKind) -> Row<'a> {
+pub(super) fn row<'a>(world: &'a World, event: &'a Event) -> Row<'a> {
     let asset = |a: AssetId| world.assets[a.index()].symbol.as_str();
     let perp = |x: PerpId| world.perps[x.index()].name.as_str();
     let lending = |p: ProtocolId, id: AccountId| {
@@ -407,7 +407,7 @@ pub(super) fn row<'a>(world: &'a World, kind: &'a EventKind) -> Row<'a> {
         id,
     };
     use Value::{Assets, Flag, Int, Markets, Name, Real};
-    match kind {
+    match &event.kind {
         EventKind::RunStarted | EventKind::StepEnded => Row::default(),
         EventKind::PositionsOpened {
             protocol,
@@ -484,6 +484,27 @@ pub(super) fn row<'a>(world: &'a World, kind: &'a EventKind) -> Row<'a> {
             protocol_fee: Some(l.protocol_fee),
             liquidatable_since: Some(l.liquidatable_since),
             closes: Some(l.closes),
+            ..Row::default()
+        },
+        // As its calls' rows would be, totalled, and their write-offs' rows in the detail.
+        EventKind::LiquidationBatch(b) => Row {
+            protocol: &world.protocols[b.protocol.index()].name,
+            keeper: &world.keepers[b.keeper.index()].name,
+            asset: asset(b.collateral_asset),
+            units: Some(b.collateral_seized),
+            price: Some(b.collateral_price),
+            usd: Some(b.debt_repaid * b.debt_price),
+            debt_asset: asset(b.debt_asset),
+            debt_units: Some(b.debt_repaid),
+            to_keeper: Some(b.to_keeper),
+            protocol_fee: Some(b.protocol_fee),
+            liquidatable_since: Some(event.time),
+            closes: Some(true),
+            detail: smallvec![
+                (Key::Count, Int(b.accounts)),
+                (Key::Accounts, Int(b.written_off_accounts)),
+                (Key::Shortfall, Real(b.written_off * b.debt_price)),
+            ],
             ..Row::default()
         },
         EventKind::Sale(s) => Row {

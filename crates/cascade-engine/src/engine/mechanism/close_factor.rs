@@ -130,6 +130,13 @@ impl LiquidationMechanism for CloseFactor {
         self.rule.writes_off_bad_debt()
     }
 
+    fn liquidate_batches(&self, _history: &mut PriceHistory, r: &mut Round<'_>) -> u64 {
+        match r.batches {
+            Some(plan) => super::batch::liquidate_batches(plan, r),
+            None => 0,
+        }
+    }
+
     fn confirm(&self, _history: &PriceHistory, r: &Round<'_>, id: AccountId) -> Option<f64> {
         r.health_factor_below_one(id)
     }

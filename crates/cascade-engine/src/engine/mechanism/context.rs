@@ -97,6 +97,8 @@ pub(crate) struct Round<'a> {
     pub(crate) bad_debt: BadDebt,
     /// The last quote of a keeper's sale, reused as the next quote's starting point.
     pub(crate) last_quote: Option<Quote>,
+    /// The protocol's batching sums, when the engine batches and the rules allow it.
+    pub(crate) batches: Option<&'a super::ProtocolBatches>,
 }
 
 impl<'a> Round<'a> {
