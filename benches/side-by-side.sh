@@ -29,12 +29,19 @@ for format in none csv parquet; do
     time_it target/release/cascade run benches/million-positions.toml --events "$format" --quiet --out "$out/$format"
   done
 done
-echo "== Monte Carlo: benches/mc-wall-100k.toml against numpy_mc.py (400 paths) and radcad_mc.py (20 paths)"
+echo "== Monte Carlo: benches/mc-wall-100k.toml (10,000 paths) against numpy_mc.py (400 paths) and radcad_mc.py (20 paths): compare per path"
 for _ in $(seq "$runs"); do
-  time_it target/release/cascade montecarlo benches/mc-wall-100k.toml --paths 400 --quiet --out "$out/mc"
+  time_it target/release/cascade montecarlo benches/mc-wall-100k.toml --paths 10000 --quiet --out "$out/mc"
   time_it "$python" benches/peers/numpy_mc.py 400
 done
 time_it "$python" benches/peers/radcad_mc.py 20
 for threads in 1 2; do
-  time_it target/release/cascade montecarlo benches/mc-wall-100k.toml --paths 400 --threads "$threads" --quiet --out "$out/mc-$threads"
+  time_it target/release/cascade montecarlo benches/mc-wall-100k.toml --paths 10000 --threads "$threads" --quiet --out "$out/mc-$threads"
+done
+echo "== Monte Carlo: 10,000 paths over 1,000,000 loans against 10,000 (benches/mc-wall-100k.toml, count edited)"
+for n in 10000 1000000; do
+  sed "s/^count = 100000$/count = $n/" benches/mc-wall-100k.toml >"$out/mc-$n.toml"
+  for _ in $(seq "$runs"); do
+    time_it target/release/cascade montecarlo "$out/mc-$n.toml" --paths 10000 --quiet --out "$out/mc-n$n"
+  done
 done
