@@ -41,7 +41,7 @@
 
 use std::sync::Arc;
 
-use cascade_model::ids::{AssetId, KeeperId};
+use cascade_model::ids::{AccountId, AssetId, KeeperId};
 use cascade_model::keeper::KeeperStrategy;
 use cascade_model::lending::{Account, LiquidationIndex, LiquidationRule, partition_from_top};
 
@@ -270,9 +270,7 @@ fn first_liquidatable(r: &Round<'_>, pair: usize, ratio: f64) -> Option<usize> {
     };
     let mut from = partition_from_top(entries, |&(bits, _)| bits <= floor);
     while let Some(&(_, i)) = entries.get(from) {
-        if r.health_factor_below_one(cascade_model::ids::AccountId(i))
-            .is_some()
-        {
+        if r.health_factor_below_one(AccountId(i)).is_some() {
             return Some(from);
         }
         from += 1;
