@@ -130,6 +130,10 @@ pub(crate) struct PathState {
     started: bool,
     /// Whether rounds liquidate in batches where the rules allow (`Engine::batch_liquidations`).
     batched: bool,
+    /// Whether quiet steps skip their cascade (`Engine::skip_quiet_steps`).
+    skip_quiet: bool,
+    /// Steps of the path so far that did.
+    quiet_steps: u64,
     /// Buffers reused from step to step.
     scratch: Scratch,
 }
@@ -180,6 +184,8 @@ impl PathState {
             perp_sliced: vec![Vec::new(); world.perps.len()],
             started: false,
             batched: false,
+            skip_quiet: true,
+            quiet_steps: 0,
             scratch: Scratch::default(),
         }
     }
@@ -204,6 +210,7 @@ impl PathState {
         self.step = 0;
         self.time = 0;
         self.started = false;
+        self.quiet_steps = 0;
         self.innovations = stream(seed, path, "fundamental");
         for (a, own) in self.own_streams.iter_mut().enumerate() {
             *own = own_stream(world, path, a);
@@ -318,6 +325,21 @@ impl Engine {
         self.path.batched = on;
     }
 
+    /// Skips the cascade of a quiet step (the default), or runs every phase of every step:
+    /// the reference the tests hold the skipping engine to. A step is quiet when, its prices
+    /// moved, nothing could act in it: no mempool, owner, perp exchange, pending sale or loss,
+    /// and every protocol's mechanism at rest with no candidate in its index. Its cascade would
+    /// find nothing, so skipping it changes no event and no figure; a calm path then costs its
+    /// price moves and little else.
+    pub fn skip_quiet_steps(&mut self, on: bool) {
+        self.path.skip_quiet = on;
+    }
+
+    /// How many steps of this path so far were quiet and skipped their cascade.
+    pub fn quiet_steps(&self) -> u64 {
+        self.path.quiet_steps
+    }
+
     /// The world.
     pub fn world(&self) -> &World {
         &self.world
@@ -400,21 +422,69 @@ impl Cx<'_> {
             self.read_oracles(0);
             self.release_delayed_sales();
         }
-        self.gate().begin_blocks();
-        self.borrowers_act();
-        self.settle();
-        self.lending_time_driven();
-        self.perp_time_driven();
-        self.settle_losses();
-        self.gate().end_blocks();
+        if self.path.skip_quiet && self.is_quiet() {
+            self.path.quiet_steps += 1;
+            self.emit(
+                0,
+                EventKind::CascadeSettled {
+                    rounds: 0,
+                    hit_round_limit: false,
+                },
+            );
+        } else {
+            self.gate().begin_blocks();
+            self.borrowers_act();
+            self.settle();
+            self.lending_time_driven();
+            self.perp_time_driven();
+            self.settle_losses();
+            self.gate().end_blocks();
+        }
         let world = self.world;
         let mut prices = std::mem::take(&mut self.path.scratch.prices);
         for p in 0..world.protocols.len() {
-            self.protocol_prices(ProtocolId(p as u32), &mut prices);
-            self.path.state.mechanisms[p].step_ended(world, &prices);
+            if self.path.state.mechanisms[p].watches_step_ends() {
+                self.protocol_prices(ProtocolId(p as u32), &mut prices);
+                self.path.state.mechanisms[p].step_ended(world, &prices);
+            }
         }
         self.path.scratch.prices = prices;
         self.emit(0, EventKind::StepEnded);
+    }
+
+    /// Whether the rest of this step, its prices moved, would change nothing and emit nothing
+    /// but a cascade settled after no round: no mempool and no keeper waiting on one, no owner
+    /// acting, no perp exchange, no sale pending or delayed, no losses to settle, and every
+    /// protocol's mechanism at rest with no candidate in its index at its prices. Phases 4 to 6
+    /// then each do nothing (the cascade's first round finds no account and sells nothing), so
+    /// the step skips them and a calm step costs little more than its price moves: the path, its
+    /// events and every output are exactly what the full step gives.
+    fn is_quiet(&mut self) -> bool {
+        let path = &*self.path;
+        let busy = path.chain.is_some()
+            || !self.world.perps.is_empty()
+            || path.owners.iter().any(Option::is_some)
+            || !path.sales.pending.is_empty()
+            || !path.sales.delayed.is_empty();
+        if busy {
+            return false;
+        }
+        let mut prices = std::mem::take(&mut self.path.scratch.prices);
+        let mut quiet = true;
+        for p in 0..self.world.protocols.len() {
+            let book = &self.path.state.protocols[p];
+            if book.losses.as_ref().is_some_and(|l| l.has_pending()) {
+                quiet = false;
+                break;
+            }
+            self.protocol_prices(ProtocolId(p as u32), &mut prices);
+            if !self.path.state.mechanisms[p].is_idle(&book.index, &prices) {
+                quiet = false;
+                break;
+            }
+        }
+        self.path.scratch.prices = prices;
+        quiet
     }
 
     /// Phase 6: each protocol's insurance fund takes its fee income and covers the step's bad

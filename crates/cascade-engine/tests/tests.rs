@@ -23,6 +23,7 @@ mod marks;
 mod mechanisms;
 mod paths;
 mod perps;
+mod quiet;
 mod replays;
 mod semantics;
 

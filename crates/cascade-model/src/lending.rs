@@ -749,6 +749,26 @@ impl LiquidationIndex {
         out.extend(self.general.iter().map(|&i| AccountId(i)));
     }
 
+    /// Whether [`Self::candidates`] could find any account at these prices: false only when it
+    /// would find none. O(pairs): the top entry of each sorted vector (stale or not) and of each
+    /// overlay, and whether any multi-collateral account is kept.
+    pub fn may_have_candidates(&self, price: &impl Fn(AssetId) -> f64) -> bool {
+        if !self.general.is_empty() {
+            return true;
+        }
+        self.pairs.iter().any(|pair| {
+            let (collateral, debt) = pair.assets;
+            let ratio = price(collateral) / price(debt);
+            // The floor of `candidates`; a NaN ratio is left to it.
+            if ratio.is_nan() || ratio <= 0.0 {
+                return true;
+            }
+            let floor = ratio.to_bits() - 1;
+            let above = |top: Option<&(u64, u32)>| top.is_some_and(|&(bits, _)| bits > floor);
+            above(pair.sorted().last()) || above(pair.overlay.last())
+        })
+    }
+
     /// Back to `initial`, the index this one started from, given every account re-indexed or
     /// forgotten since: their bits are cleared, the entries pruned from the top of each sorted
     /// vector come back (pruning only shortens the part in play), and the overlay is emptied.
@@ -1157,6 +1177,12 @@ mod tests {
                 found.len() <= expected.len() + 1,
                 "the index returned more than one extra"
             );
+            let prices = |asset: AssetId| if asset == WETH { price } else { 1.0 };
+            assert_eq!(
+                index.may_have_candidates(&prices),
+                !found.is_empty(),
+                "price {price}"
+            );
         }
     }
 
@@ -1183,6 +1209,10 @@ mod tests {
                     let (found, confirmed, expected) =
                         candidates_at(&index, &params, &accounts, price);
                     proptest::prop_assert_eq!(&confirmed, &expected);
+                    let prices = |asset: AssetId| if asset == WETH { price } else { 1.0 };
+                    if !index.may_have_candidates(&prices) {
+                        proptest::prop_assert!(found.is_empty(), "a candidate at {}", price);
+                    }
                     let unique: BTreeSet<AccountId> = found.iter().copied().collect();
                     proptest::prop_assert_eq!(unique.len(), found.len(), "no account twice");
                 }

@@ -46,7 +46,7 @@ mod english_auction;
 mod liquity;
 
 use cascade_model::ids::{AccountId, AssetId};
-use cascade_model::lending::{Account, LiquidationRule};
+use cascade_model::lending::{Account, LiquidationIndex, LiquidationRule};
 
 pub(crate) use batch::{ClosedBatch, ProtocolBatches};
 pub(crate) use context::{AuctionClose, BadDebt, MarkCx, Round, StepCx};
@@ -73,6 +73,20 @@ pub(crate) trait LiquidationMechanism {
 
     /// Whether the protocol's settlement schedule (`epoch_seconds`) gates new liquidations.
     fn follows_epochs(&self) -> bool {
+        true
+    }
+
+    /// Whether the mechanism has nothing under way in `state`: no process to advance at the start
+    /// of a round, nothing to do at its end or in phase 6. A round of a protocol at rest whose
+    /// index finds no candidate changes nothing, so a step where every protocol is so skips its
+    /// cascade (`Cx::is_quiet`). The default, never at rest, is always correct.
+    fn at_rest(&self, _state: &Self::State) -> bool {
+        false
+    }
+
+    /// Whether [`Self::step_ended`] reads the step-end prices (when not, the engine does not
+    /// compute them).
+    fn watches_step_ends(&self) -> bool {
         true
     }
 
@@ -251,6 +265,31 @@ impl MechanismState {
         }
     }
 
+    /// Whether the mechanism is at rest and the protocol's `index` finds no candidate at its
+    /// lookup prices: its round would change nothing.
+    pub(crate) fn is_idle(&self, index: &LiquidationIndex, prices: &[f64]) -> bool {
+        match self {
+            Self::CloseFactor(m) => is_idle(m, index, prices),
+            Self::DutchAuction(m) => is_idle(m, index, prices),
+            Self::EnglishAuction(m) => is_idle(m, index, prices),
+            Self::Backstop(m) => is_idle(m, index, prices),
+            Self::Comet(m) => is_idle(m, index, prices),
+            Self::Liquity(m) => is_idle(m, index, prices),
+        }
+    }
+
+    /// Whether the mechanism reads the step-end prices.
+    pub(crate) fn watches_step_ends(&self) -> bool {
+        match self {
+            Self::CloseFactor(m) => m.rules.watches_step_ends(),
+            Self::DutchAuction(m) => m.rules.watches_step_ends(),
+            Self::EnglishAuction(m) => m.rules.watches_step_ends(),
+            Self::Backstop(m) => m.rules.watches_step_ends(),
+            Self::Comet(m) => m.rules.watches_step_ends(),
+            Self::Liquity(m) => m.rules.watches_step_ends(),
+        }
+    }
+
     /// The end of a step, at the protocol's step-end prices.
     pub(crate) fn step_ended(&mut self, world: &World, prices: &[f64]) {
         match self {
@@ -286,6 +325,15 @@ impl MechanismState {
             Self::Liquity(m) => m.rules.mark(&m.state, cx),
         }
     }
+}
+
+fn is_idle<M: LiquidationMechanism>(
+    m: &Running<M>,
+    index: &LiquidationIndex,
+    prices: &[f64],
+) -> bool {
+    m.rules.at_rest(&m.state)
+        && !index.may_have_candidates(&|a: AssetId| m.rules.lookup_price(&m.state, prices, a))
 }
 
 /// One round of one protocol, the same for every mechanism: processes already under way go on

@@ -130,6 +130,16 @@ impl LiquidationMechanism for CloseFactor {
         self.rule.writes_off_bad_debt()
     }
 
+    /// One call per account, nothing kept running between rounds.
+    fn at_rest(&self, _history: &PriceHistory) -> bool {
+        true
+    }
+
+    /// Only a bonus that grows with realised volatility keeps the step-end prices.
+    fn watches_step_ends(&self) -> bool {
+        self.volatility_window.is_some()
+    }
+
     fn liquidate_batches(&self, _history: &mut PriceHistory, r: &mut Round<'_>) -> u64 {
         match r.batches {
             Some(plan) => super::batch::liquidate_batches(plan, r),
