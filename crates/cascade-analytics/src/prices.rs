@@ -12,45 +12,94 @@ use cascade_model::ids::VenueId;
 
 use crate::summary::AssetSummary;
 
-/// Tracks the largest drawdown, minimum and last value of a price path.
+/// Tracks the largest drawdown and run-up, the extremes and the last value of a price path.
+///
+/// A push divides only when it may set a record: the drawdown (peak − price) / peak can grow only
+/// below `fall_guard`, the run-up (price − trough) / trough only above `rise_guard`. Each guard
+/// sits a relative 1e-9 inside the price where its ratio would equal the record, far more than
+/// the rounding of either division (a few 1e-16), so a push the guard lets through computes
+/// exactly what it did without one, and a push it stops could not have changed the record. The
+/// guards are recomputed when a record, the peak or the trough moves, and left open (every push
+/// divides) where a record is too near 100% for the margin to hold.
 #[derive(Clone, Copy, Debug)]
 struct PricePath {
     start: f64,
-    min: f64,
-    max: f64,
     last: f64,
-    peak: f64,
+    /// The largest price so far (the peak of the drawdown).
+    max: f64,
+    /// The smallest price so far (the trough of the run-up).
+    min: f64,
     drawdown: f64,
-    trough: f64,
     drawup: f64,
+    fall_guard: f64,
+    rise_guard: f64,
 }
+
+/// How far inside a record's price a guard sits, relatively.
+const GUARD_MARGIN: f64 = 1e-9;
 
 impl PricePath {
     fn new(start: f64) -> Self {
-        Self {
+        let mut path = Self {
             start,
-            min: start,
-            max: start,
             last: start,
-            peak: start,
+            max: start,
+            min: start,
             drawdown: 0.0,
-            trough: start,
             drawup: 0.0,
-        }
+            fall_guard: f64::INFINITY,
+            rise_guard: f64::NEG_INFINITY,
+        };
+        path.guard_fall();
+        path.guard_rise();
+        path
     }
 
     fn push(&mut self, price: f64) {
         self.last = price;
-        self.min = self.min.min(price);
-        self.peak = self.peak.max(price);
-        self.max = self.max.max(price);
-        if self.peak > 0.0 {
-            self.drawdown = self.drawdown.max((self.peak - price) / self.peak);
+        let (max, min) = (self.max.max(price), self.min.min(price));
+        if max.to_bits() != self.max.to_bits() {
+            self.max = max;
+            self.guard_fall();
         }
-        self.trough = self.trough.min(price);
-        if self.trough > 0.0 {
-            self.drawup = self.drawup.max((price - self.trough) / self.trough);
+        if min.to_bits() != self.min.to_bits() {
+            self.min = min;
+            self.guard_rise();
         }
+        // NaN goes through to the arithmetic, as without the guards.
+        if (price < self.fall_guard || price.is_nan()) && self.max > 0.0 {
+            let drawdown = self.drawdown.max((self.max - price) / self.max);
+            if drawdown.to_bits() != self.drawdown.to_bits() {
+                self.drawdown = drawdown;
+                self.guard_fall();
+            }
+        }
+        if (price > self.rise_guard || price.is_nan()) && self.min > 0.0 {
+            let drawup = self.drawup.max((price - self.min) / self.min);
+            if drawup.to_bits() != self.drawup.to_bits() {
+                self.drawup = drawup;
+                self.guard_rise();
+            }
+        }
+    }
+
+    /// The price at or above which no push can deepen the drawdown.
+    fn guard_fall(&mut self) {
+        let room = 1.0 - self.drawdown;
+        self.fall_guard = if self.max > 0.0 && room > 1e-3 {
+            self.max * room * (1.0 + GUARD_MARGIN)
+        } else {
+            f64::INFINITY
+        };
+    }
+
+    /// The price at or below which no push can raise the run-up.
+    fn guard_rise(&mut self) {
+        self.rise_guard = if self.min > 0.0 && self.drawup.is_finite() {
+            self.min * (1.0 + self.drawup) * (1.0 - GUARD_MARGIN)
+        } else {
+            f64::NEG_INFINITY
+        };
     }
 
     /// Starts the path at its first price or extends it.
@@ -131,7 +180,8 @@ impl PriceFold {
         for (a, venue) in self.primary.iter().enumerate() {
             if let Some(v) = venue {
                 let (f, p) = (self.fundamental_now[a], self.venue_now[v.index()]);
-                if f > 0.0 && p.is_finite() {
+                // No gap (a calm step): both ratios are +0, below or at the largest gaps.
+                if f > 0.0 && p.is_finite() && p != f {
                     let impact = &mut self.impact[a];
                     impact.0 = impact.0.max((f - p) / f);
                     impact.1 = impact.1.max((p - f) / f);
@@ -177,5 +227,107 @@ impl PriceFold {
             );
         }
         assets
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PricePath;
+
+    /// The path without guards: every push divides (the fold before the guards).
+    #[derive(Clone, Copy, Debug)]
+    struct Plain {
+        min: f64,
+        max: f64,
+        last: f64,
+        drawdown: f64,
+        drawup: f64,
+    }
+
+    impl Plain {
+        fn push(&mut self, price: f64) {
+            self.last = price;
+            self.min = self.min.min(price);
+            self.max = self.max.max(price);
+            if self.max > 0.0 {
+                self.drawdown = self.drawdown.max((self.max - price) / self.max);
+            }
+            if self.min > 0.0 {
+                self.drawup = self.drawup.max((price - self.min) / self.min);
+            }
+        }
+    }
+
+    fn bits(p: &PricePath) -> [u64; 5] {
+        [p.min, p.max, p.last, p.drawdown, p.drawup].map(f64::to_bits)
+    }
+
+    proptest::proptest! {
+        // Failures print the minimal walk; nothing is written into the source tree.
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Random walks, with steps small enough to sit near a record for long and large enough
+        /// to fall nearly to zero: the guarded path equals the plain one to the bit after every
+        /// push.
+        #[test]
+        fn guards_change_no_bit(
+            start in 1e-3f64..1e6,
+            moves in proptest::collection::vec(-0.9f64..0.9, 1..400),
+            scale in proptest::sample::select(vec![1e-12, 1e-9, 1e-6, 1e-3, 1.0]),
+        ) {
+            let mut guarded = PricePath::new(start);
+            let mut plain = Plain { min: start, max: start, last: start, drawdown: 0.0, drawup: 0.0 };
+            let mut price = start;
+            for m in moves {
+                price *= 1.0 + m * scale;
+                guarded.push(price);
+                plain.push(price);
+                let expected = [plain.min, plain.max, plain.last, plain.drawdown, plain.drawup]
+                    .map(f64::to_bits);
+                proptest::prop_assert_eq!(bits(&guarded), expected, "at {}", price);
+            }
+        }
+    }
+
+    #[test]
+    fn a_fall_to_nearly_nothing_and_back_is_exact() {
+        let mut guarded = PricePath::new(100.0);
+        let mut plain = Plain {
+            min: 100.0,
+            max: 100.0,
+            last: 100.0,
+            drawdown: 0.0,
+            drawup: 0.0,
+        };
+        for price in [
+            99.0,
+            1e-9,
+            2e-9,
+            1.5e-9,
+            1e-12,
+            50.0,
+            0.0,
+            200.0,
+            f64::NAN,
+            150.0,
+        ] {
+            guarded.push(price);
+            plain.push(price);
+            assert_eq!(
+                bits(&guarded),
+                [
+                    plain.min,
+                    plain.max,
+                    plain.last,
+                    plain.drawdown,
+                    plain.drawup
+                ]
+                .map(f64::to_bits),
+                "at {price}"
+            );
+        }
     }
 }

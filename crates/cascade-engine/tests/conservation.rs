@@ -1547,7 +1547,13 @@ fn check_run(run: &Run) -> Result<(), TestCaseError> {
         prop_assert!(unrealised >= 0.0);
         for a in 0..n {
             let symbol = &world.assets[a].symbol;
-            prop_assert!(collateral[a] >= 0.0 && debt[a] >= 0.0 && treasury[a] >= 0.0);
+            prop_assert!(
+                collateral[a] >= 0.0 && debt[a] >= 0.0 && treasury[a] >= 0.0,
+                "{name} {symbol}: marked collateral {}, debt {}, treasury {}",
+                collateral[a],
+                debt[a],
+                treasury[a]
+            );
             check_close!(
                 collateral[a] + seized[p][a],
                 initial_collateral[a] + added[p][a],

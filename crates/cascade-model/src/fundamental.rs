@@ -185,6 +185,9 @@ pub struct Fundamental {
     shock_factor: f64,
     /// What the driver carries from one step to the next.
     memory: Memory,
+    /// The step length last advanced by, in seconds, and that step in years with its square
+    /// root: computed once rather than every step (the same values, so the same prices).
+    clock: (Seconds, f64, f64),
 }
 
 /// What a driver carries from one step to the next within a path, beyond the price. Only
@@ -229,6 +232,7 @@ impl Fundamental {
             driver,
             driven: start_price,
             shock_factor: 1.0,
+            clock: (0, 0.0, 0.0),
         }
     }
 
@@ -278,7 +282,11 @@ impl Fundamental {
     /// stochastic drivers (ignored by the others); jump counts and sizes, and bootstrap blocks,
     /// come from `own`, the asset's own stream.
     pub fn advance(&mut self, t: Seconds, dt: Seconds, z: f64, own: &mut RngStream) {
-        let years = dt as f64 / SECONDS_PER_YEAR;
+        if self.clock.0 != dt {
+            let years = dt as f64 / SECONDS_PER_YEAR;
+            self.clock = (dt, years, years.sqrt());
+        }
+        let (_, years, root_years) = self.clock;
         match &self.driver {
             PriceDriver::Constant => {}
             PriceDriver::Path(series) => self.driven = series.value_at(t, Interpolation::Linear),
@@ -288,7 +296,7 @@ impl Fundamental {
             } => self.driven = series.value_at(t, *interpolation),
             PriceDriver::Gbm { drift, volatility } => {
                 let s = *volatility;
-                self.driven *= ((drift - 0.5 * s * s) * years + s * years.sqrt() * z).exp();
+                self.driven *= ((drift - 0.5 * s * s) * years + s * root_years * z).exp();
             }
             PriceDriver::JumpDiffusion {
                 drift,
@@ -300,7 +308,7 @@ impl Fundamental {
                 let s = *volatility;
                 let k = (jump_mean + 0.5 * jump_std * jump_std).exp() - 1.0;
                 let mut log_return =
-                    (drift - jump_intensity * k - 0.5 * s * s) * years + s * years.sqrt() * z;
+                    (drift - jump_intensity * k - 0.5 * s * s) * years + s * root_years * z;
                 let lambda = jump_intensity * years;
                 if lambda > 0.0 {
                     let count = sample_poisson(lambda, own);
