@@ -31,20 +31,24 @@ impl CascadeFold {
             EventKind::CascadeSettled {
                 rounds,
                 hit_round_limit,
-            } => {
-                let c = &mut self.cascade;
-                c.rounds_max = c.rounds_max.max(*rounds);
-                c.rounds_total += u64::from(*rounds);
-                c.round_limit_hits += u64::from(*hit_round_limit);
-                c.steps_with_liquidations += u64::from(self.step_had_liquidation);
-                self.step_had_liquidation = false;
-            }
+            } => self.settled(*rounds, *hit_round_limit),
             _ => {
                 if LiquidationView::of(event).is_some_and(|v| v.call.is_some()) {
                     self.step_had_liquidation = true;
                 }
             }
         }
+    }
+
+    /// A step's cascade settled after `rounds` active rounds.
+    #[inline]
+    pub(crate) fn settled(&mut self, rounds: u32, hit_round_limit: bool) {
+        let c = &mut self.cascade;
+        c.rounds_max = c.rounds_max.max(rounds);
+        c.rounds_total += u64::from(rounds);
+        c.round_limit_hits += u64::from(hit_round_limit);
+        c.steps_with_liquidations += u64::from(self.step_had_liquidation);
+        self.step_had_liquidation = false;
     }
 
     /// The summary, with the feedback gains of `world`'s initial book and venues unless they

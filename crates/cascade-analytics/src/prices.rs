@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use cascade_engine::{Event, EventKind, World};
-use cascade_model::ids::VenueId;
+use cascade_model::ids::{AssetId, VenueId};
 
 use crate::summary::AssetSummary;
 
@@ -55,6 +55,7 @@ impl PricePath {
         path
     }
 
+    #[inline]
     fn push(&mut self, price: f64) {
         self.last = price;
         let (max, min) = (self.max.max(price), self.min.min(price));
@@ -103,6 +104,7 @@ impl PricePath {
     }
 
     /// Starts the path at its first price or extends it.
+    #[inline]
     fn record(path: &mut Option<Self>, price: f64) {
         match path {
             Some(p) => p.push(price),
@@ -147,13 +149,9 @@ impl PriceFold {
         match &event.kind {
             EventKind::FundamentalMoved { asset, price }
             | EventKind::ShockApplied { asset, price, .. } => {
-                self.fundamental_now[asset.index()] = *price;
-                PricePath::record(&mut self.fundamentals[asset.index()], *price);
+                self.fundamental_moved(*asset, *price)
             }
-            EventKind::VenuePriceMoved { venue, price } => {
-                self.venue_now[venue.index()] = *price;
-                PricePath::record(&mut self.venues[venue.index()], *price);
-            }
+            EventKind::VenuePriceMoved { venue, price } => self.venue_moved(*venue, *price),
             EventKind::Sale(s) => self.traded(s.venue, s.price_after),
             EventKind::BackstopSale {
                 venue, price_after, ..
@@ -162,9 +160,23 @@ impl PriceFold {
                 let v = self.perp_venues[l.exchange.index()][l.market.index()];
                 self.traded(v, l.price_after);
             }
-            EventKind::StepEnded => self.gap(),
+            EventKind::StepEnded => self.step_ended(),
             _ => {}
         }
+    }
+
+    /// An asset's fundamental moved.
+    #[inline]
+    pub(crate) fn fundamental_moved(&mut self, asset: AssetId, price: f64) {
+        self.fundamental_now[asset.index()] = price;
+        PricePath::record(&mut self.fundamentals[asset.index()], price);
+    }
+
+    /// A venue's price moved with its fundamental or its depth.
+    #[inline]
+    pub(crate) fn venue_moved(&mut self, venue: VenueId, price: f64) {
+        self.venue_now[venue.index()] = price;
+        PricePath::record(&mut self.venues[venue.index()], price);
     }
 
     /// A trade moved a venue's price (a path not yet started by a move stays unstarted).
@@ -176,6 +188,13 @@ impl PriceFold {
         self.gap();
     }
 
+    /// The end of a step: the gaps of its last prices.
+    #[inline]
+    pub(crate) fn step_ended(&mut self) {
+        self.gap();
+    }
+
+    #[inline]
     fn gap(&mut self) {
         for (a, venue) in self.primary.iter().enumerate() {
             if let Some(v) = venue {

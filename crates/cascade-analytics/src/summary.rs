@@ -482,15 +482,26 @@ impl<W: Borrow<World>> SummaryFold<W> {
     /// The kinds every step sends (prices moving, the cascade settling, the step's end) go
     /// straight to the one fold that reads them — the others have nothing to do with them — so a
     /// calm step costs a Monte Carlo path a few calls rather than a dozen per event.
+    #[inline(always)]
     pub fn event(&mut self, event: &Event) {
         match event.kind {
-            EventKind::FundamentalMoved { .. }
-            | EventKind::VenuePriceMoved { .. }
-            | EventKind::StepEnded => return self.prices.event(event),
-            EventKind::CascadeSettled { .. } => return self.cascade.event(event),
-            EventKind::OraclePublished { .. } => return,
-            _ => {}
+            EventKind::FundamentalMoved { asset, price } => {
+                self.prices.fundamental_moved(asset, price);
+            }
+            EventKind::VenuePriceMoved { venue, price } => self.prices.venue_moved(venue, price),
+            EventKind::StepEnded => self.prices.step_ended(),
+            EventKind::CascadeSettled {
+                rounds,
+                hit_round_limit,
+            } => self.cascade.settled(rounds, hit_round_limit),
+            EventKind::OraclePublished { .. } => {}
+            _ => self.every_fold(event),
         }
+    }
+
+    /// Any other event, to every fold.
+    #[inline(never)]
+    fn every_fold(&mut self, event: &Event) {
         self.prices.event(event);
         self.liquidations.event(event);
         self.protocols.event(event);
@@ -621,6 +632,7 @@ impl<W: Borrow<World>> SummaryFold<W> {
 }
 
 impl<W: Borrow<World>> EventSink for SummaryFold<W> {
+    #[inline(always)]
     fn record(&mut self, event: &Event) {
         self.event(event);
     }

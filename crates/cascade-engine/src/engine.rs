@@ -367,13 +367,21 @@ impl Engine {
 
     /// Advances one step (the first call runs the initial instant, step 0), sending its events
     /// to `sink`.
-    pub fn step(&mut self, sink: &mut dyn EventSink) {
-        self.cx(sink).step();
+    pub fn step(&mut self, mut sink: &mut dyn EventSink) {
+        self.cx(&mut sink).step();
     }
 
     /// Runs every remaining step and marks the books at the end (each protocol's open book,
     /// each perp exchange's, each keeper's balances), sending every event to `sink`.
-    pub fn run(&mut self, sink: &mut dyn EventSink) {
+    pub fn run(&mut self, mut sink: &mut dyn EventSink) {
+        self.run_into(&mut sink);
+    }
+
+    /// [`Engine::run`] into a sink whose type is known here: the engine is compiled for it, so
+    /// its calls are static and inline into the step loop, and the events a calm step sends
+    /// cost about what the sink does with them. The Monte Carlo's per-path folds run so;
+    /// `run` is this with a `dyn` sink.
+    pub fn run_into<S: EventSink>(&mut self, sink: &mut S) {
         let mut cx = self.cx(sink);
         while !(cx.path.started && cx.path.step >= cx.world.simulation.steps) {
             cx.step();
@@ -381,7 +389,7 @@ impl Engine {
         cx.mark();
     }
 
-    fn cx<'a>(&'a mut self, sink: &'a mut dyn EventSink) -> Cx<'a> {
+    fn cx<'a, S: EventSink>(&'a mut self, sink: &'a mut S) -> Cx<'a, S> {
         Cx {
             world: &self.world,
             path: &mut self.path,
@@ -401,13 +409,13 @@ pub fn trail(world: &Arc<World>, path: u64) -> Vec<Event> {
 /// What a step's phases work with: the world (read only), the path's state and the sink. Every
 /// phase is a method of this context, never of the [`Engine`]; a lending mechanism works on a
 /// narrower context built from it for one protocol (`mechanism.rs`).
-struct Cx<'a> {
+struct Cx<'a, S: EventSink> {
     world: &'a World,
     path: &'a mut PathState,
-    sink: &'a mut dyn EventSink,
+    sink: &'a mut S,
 }
 
-impl Cx<'_> {
+impl<S: EventSink> Cx<'_, S> {
     /// Advances one step (the first call runs the initial instant, step 0).
     fn step(&mut self) {
         self.path.step_liquidated.iter_mut().for_each(|x| *x = 0.0);
@@ -534,6 +542,7 @@ impl Cx<'_> {
         }
     }
 
+    #[inline(always)]
     fn emit(&mut self, round: u32, kind: EventKind) {
         self.sink.record(&Event {
             step: self.path.step,
@@ -598,12 +607,13 @@ impl Cx<'_> {
         let dt = world.simulation.step_seconds;
         let n = world.assets.len();
         let mut z = std::mem::take(&mut self.path.scratch.innovations);
-        z.clear();
         z.resize(n, 0.0);
         for (a, value) in z.iter_mut().enumerate() {
-            if self.path.state.fundamentals[a].driver().is_stochastic() {
-                *value = StandardNormal.sample(&mut self.path.innovations);
-            }
+            *value = if self.path.state.fundamentals[a].driver().is_stochastic() {
+                StandardNormal.sample(&mut self.path.innovations)
+            } else {
+                0.0
+            };
         }
         if let Some((assets, factor)) = &world.correlation {
             let mut independent = std::mem::take(&mut self.path.scratch.independent);

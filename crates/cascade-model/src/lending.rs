@@ -757,15 +757,30 @@ impl LiquidationIndex {
             return true;
         }
         self.pairs.iter().any(|pair| {
+            let top = match (pair.sorted().last(), pair.overlay.last()) {
+                (Some(a), Some(b)) => a.0.max(b.0),
+                (Some(a), None) | (None, Some(a)) => a.0,
+                (None, None) => return false,
+            };
             let (collateral, debt) = pair.assets;
-            let ratio = price(collateral) / price(debt);
+            let (p, q) = (price(collateral), price(debt));
+            // Without dividing: a top key below p / q by a relative 1e-12 is below the floor
+            // `candidates` takes (one ulp below the rounded ratio), rounding of either product
+            // being a few 1e-16. A normal key keeps p / q normal, where rounding is relative.
+            // Anything closer, or not normal and positive, is decided as `candidates` does.
+            let key = f64::from_bits(top);
+            let (left, right) = (key * q, p * (1.0 - 1e-12));
+            let clearly_below =
+                key.is_normal() && q > 0.0 && left.is_normal() && right.is_normal() && left < right;
+            if clearly_below {
+                return false;
+            }
+            let ratio = p / q;
             // The floor of `candidates`; a NaN ratio is left to it.
             if ratio.is_nan() || ratio <= 0.0 {
                 return true;
             }
-            let floor = ratio.to_bits() - 1;
-            let above = |top: Option<&(u64, u32)>| top.is_some_and(|&(bits, _)| bits > floor);
-            above(pair.sorted().last()) || above(pair.overlay.last())
+            top > ratio.to_bits() - 1
         })
     }
 

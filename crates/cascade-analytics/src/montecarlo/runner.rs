@@ -98,7 +98,7 @@ impl Runner {
     /// Runs `engine`, at time 0 of `path`, to the end.
     fn path(&self, engine: &mut Engine, path: u64) -> PathFigures {
         let mut fold = SummaryFold::new(&*self.world, self.info.clone());
-        engine.run(&mut fold);
+        engine.run_into(&mut fold);
         self.metrics.figures(&self.world, path, &fold.finish())
     }
 }

@@ -6,6 +6,7 @@
 //! episode ends when the action executes, when the transaction is dropped, or — for an owner who
 //! declined — when the health factor is back above the trigger.
 
+use crate::sink::EventSink;
 use std::collections::BTreeSet;
 
 use cascade_model::borrower::{BorrowerAction, BorrowerBehaviour, repay_units, top_up_units};
@@ -89,7 +90,7 @@ fn tx_kind(action: BorrowerAction) -> TxKind {
     }
 }
 
-impl Cx<'_> {
+impl<S: EventSink> Cx<'_, S> {
     /// Phase 4 for every protocol whose owners act.
     pub(super) fn borrowers_act(&mut self) {
         for p in 0..self.path.owners.len() {

@@ -10,12 +10,13 @@
 //! its volatility and thins it further. The opening price is observed at the initial instant, so
 //! the first step already has a return.
 
+use crate::sink::EventSink;
 use cascade_model::ids::VenueId;
 
 use super::Cx;
 use crate::event::EventKind;
 
-impl Cx<'_> {
+impl<S: EventSink> Cx<'_, S> {
     /// Lets venue `v`'s market makers, if any, watch its price and set its depth for the next
     /// `dt` seconds; records `DepthChanged` when the depth moved (the price move it causes is
     /// recorded by the caller with the venue's other moves).

@@ -36,6 +36,7 @@ mod close_out;
 mod funding;
 mod marks;
 
+use crate::sink::EventSink;
 use cascade_model::ids::PerpId;
 use cascade_model::perp::index::PerpIndex;
 
@@ -55,7 +56,7 @@ struct PlannedClose {
     average: f64,
 }
 
-impl Cx<'_> {
+impl<S: EventSink> Cx<'_, S> {
     /// The perp exchanges' part of a cascade round. Returns the number of accounts acted on.
     pub(super) fn liquidate_perps(&mut self, round: u32) -> u64 {
         let mut activity = 0;

@@ -4,6 +4,7 @@
 //! effective leverage, ranked once per round), then against the outside counterparties; what
 //! finds no opposite position is closed into the book.
 
+use crate::sink::EventSink;
 use cascade_model::ids::{AccountId, MarketId, PerpId};
 use cascade_model::perp::adl_rank;
 
@@ -30,7 +31,7 @@ impl AdlQueue {
     }
 }
 
-impl Cx<'_> {
+impl<S: EventSink> Cx<'_, S> {
     /// Auto-deleveraging: each position of the bankrupt account is closed at its bankruptcy
     /// price against opposite positions by decreasing ADL rank, then against the outside
     /// counterparties; what finds no opposite position is closed into the book.

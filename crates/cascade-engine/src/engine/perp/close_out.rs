@@ -3,6 +3,7 @@
 //! against the insurance fund by the exchange's `CloseOut` rule, a deficit the fund cannot pay
 //! left to the `DeficitRule`.
 
+use crate::sink::EventSink;
 use cascade_model::ids::{AccountId, MarketId, PerpId};
 use cascade_model::perp::params::{CloseOut, DeficitRule, Slicing};
 
@@ -43,7 +44,7 @@ pub(super) struct Closing {
     pub(super) maintenance: f64,
 }
 
-impl Cx<'_> {
+impl<S: EventSink> Cx<'_, S> {
     /// Liquidates one account; returns whether anything changed (false when the book had no
     /// liquidity for any of the close and no vault takes it).
     pub(super) fn liquidate_perp_account(

@@ -3,13 +3,14 @@
 //! at the end of an interval by every holder of the market (the book, the vault, the outside
 //! counterparties).
 
+use crate::sink::EventSink;
 use cascade_model::ids::{MarketId, PerpId};
 use cascade_model::perp::params::funding_rate;
 
 use super::super::Cx;
 use crate::event::EventKind;
 
-impl Cx<'_> {
+impl<S: EventSink> Cx<'_, S> {
     /// Phase 6 for perps: deficits of the step are charged to accounts in profit (exchanges
     /// that socialise), then each market samples its premium and pays funding at the end of an
     /// interval.

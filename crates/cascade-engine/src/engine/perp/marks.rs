@@ -2,13 +2,14 @@
 //! `MarkRule` (index, venue, or Binance's median with the funding interval's premium), refreshed
 //! before every round and at phase 6; the books as they open and as they end.
 
+use crate::sink::EventSink;
 use cascade_model::ids::PerpId;
 use cascade_model::perp::params::mark_price;
 
 use super::super::Cx;
 use crate::event::{EventKind, PerpMark};
 
-impl Cx<'_> {
+impl<S: EventSink> Cx<'_, S> {
     /// Index and mark of every market of `x` from its oracle (or fundamental) and venue now.
     pub(super) fn refresh_marks(&mut self, x: PerpId) {
         let info = &self.world.perps[x.index()];
