@@ -9,6 +9,7 @@ mod perp;
 
 use std::sync::Arc;
 
+use cascade_model::fundamental::Fundamental;
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::lending::Account;
 use cascade_model::rng::{RngStream, stream};
@@ -89,6 +90,27 @@ impl std::fmt::Debug for Scratch {
     }
 }
 
+/// How many steps of driver prices are drawn at a time (`Cx::draw_ahead`).
+const AHEAD: u64 = 64;
+
+/// The drivers' prices of the coming steps, drawn ahead: per step, each asset's driven price
+/// (before shocks), step-major, after a first row with the prices of when they were drawn.
+/// `taken` of its `steps` are used.
+#[derive(Clone, Debug, Default)]
+struct Ahead {
+    driven: Vec<f64>,
+    steps: usize,
+    taken: usize,
+}
+
+impl Ahead {
+    fn clear(&mut self) {
+        self.driven.clear();
+        self.steps = 0;
+        self.taken = 0;
+    }
+}
+
 /// Everything that changes in one path: the world's [`State`] as it evolves (with each
 /// protocol's mechanism state), the clock, the random streams, and the engine's working records
 /// (sales waiting for the round's end, episodes, rate limits and auction limits, the mempool,
@@ -104,6 +126,8 @@ pub(crate) struct PathState {
     innovations: RngStream,
     /// Per asset, its own stream: a jump-diffusion's jumps, a bootstrap's blocks.
     own_streams: Vec<RngStream>,
+    /// The drivers' prices drawn ahead of the steps that take them.
+    ahead: Ahead,
     last_venue_price: Vec<f64>,
     sales: Sales,
     candidates: Vec<AccountId>,
@@ -169,6 +193,7 @@ impl PathState {
             owners: borrowers::Owners::for_world(world, path),
             innovations: stream(seed, path, "fundamental"),
             own_streams,
+            ahead: Ahead::default(),
             state,
             step: 0,
             time: 0,
@@ -215,6 +240,7 @@ impl PathState {
         for (a, own) in self.own_streams.iter_mut().enumerate() {
             *own = own_stream(world, path, a);
         }
+        self.ahead.clear();
         for ((last, info), venue) in self
             .last_venue_price
             .iter_mut()
@@ -602,39 +628,20 @@ impl<S: EventSink> Cx<'_, S> {
     }
 
     /// Phase 1: drivers advance with (possibly correlated) Gaussian innovations, then shocks.
+    /// The drivers' prices are drawn some steps ahead ([`Ahead`]); each step takes its own.
     fn advance_fundamentals(&mut self) {
         let world = self.world;
-        let dt = world.simulation.step_seconds;
         let n = world.assets.len();
-        let mut z = std::mem::take(&mut self.path.scratch.innovations);
-        z.resize(n, 0.0);
-        for (a, value) in z.iter_mut().enumerate() {
-            *value = if self.path.state.fundamentals[a].driver().is_stochastic() {
-                StandardNormal.sample(&mut self.path.innovations)
-            } else {
-                0.0
-            };
+        if self.path.ahead.taken == self.path.ahead.steps {
+            self.draw_ahead();
         }
-        if let Some((assets, factor)) = &world.correlation {
-            let mut independent = std::mem::take(&mut self.path.scratch.independent);
-            independent.clear();
-            independent.extend(assets.iter().map(|a| z[a.index()]));
-            for (row, asset) in assets.iter().enumerate() {
-                z[asset.index()] = (0..=row)
-                    .map(|col| factor[row][col] * independent[col])
-                    .sum();
-            }
-            self.path.scratch.independent = independent;
-        }
-        for (a, &innovation) in z.iter().enumerate() {
-            let before = self.path.state.fundamentals[a].price();
-            self.path.state.fundamentals[a].advance(
-                self.path.time,
-                dt,
-                innovation,
-                &mut self.path.own_streams[a],
-            );
-            let price = self.path.state.fundamentals[a].price();
+        self.path.ahead.taken += 1;
+        let row = self.path.ahead.taken * n;
+        for a in 0..n {
+            let fundamental = &mut self.path.state.fundamentals[a];
+            let before = fundamental.price();
+            fundamental.set_driven(self.path.ahead.driven[row + a]);
+            let price = fundamental.price();
             if price != before {
                 self.emit(
                     0,
@@ -645,7 +652,6 @@ impl<S: EventSink> Cx<'_, S> {
                 );
             }
         }
-        self.path.scratch.innovations = z;
         for &(asset, shock) in &world.shocks {
             if shock.step == self.path.step {
                 let fundamental = &mut self.path.state.fundamentals[asset.index()];
@@ -660,6 +666,69 @@ impl<S: EventSink> Cx<'_, S> {
                     },
                 );
             }
+        }
+    }
+
+    /// Draws the drivers' prices of the next steps, up to [`AHEAD`] and never past the last
+    /// step, exactly as step-by-step advancing would (the same draws from the same streams in
+    /// the same order: each step's innovations in asset order, correlated, then each asset's
+    /// driver with its own stream), and keeps them in `PathState::ahead`. The drivers depend on
+    /// nothing the cascade changes, so drawing them ahead changes no price; what it changes is
+    /// speed: a driver's exponentials no longer wait on the step before.
+    fn draw_ahead(&mut self) {
+        let world = self.world;
+        let dt = world.simulation.step_seconds;
+        let n = world.assets.len();
+        // One at a time for a caller stepping past the last step.
+        let steps = (world.simulation.steps + 1)
+            .saturating_sub(self.path.step)
+            .clamp(1, AHEAD);
+        let mut z = std::mem::take(&mut self.path.scratch.innovations);
+        let ahead = &mut self.path.ahead;
+        ahead.driven.clear();
+        ahead.taken = 0;
+        ahead.steps = steps as usize;
+        // The prices of now, which the fundamentals show again once the steps are drawn.
+        ahead
+            .driven
+            .extend(self.path.state.fundamentals.iter().map(Fundamental::driven));
+        for j in 0..steps {
+            let time = (self.path.step + j) * dt;
+            z.clear();
+            for a in 0..n {
+                z.push(
+                    if self.path.state.fundamentals[a].driver().is_stochastic() {
+                        StandardNormal.sample(&mut self.path.innovations)
+                    } else {
+                        0.0
+                    },
+                );
+            }
+            if let Some((assets, factor)) = &world.correlation {
+                let independent = &mut self.path.scratch.independent;
+                independent.clear();
+                independent.extend(assets.iter().map(|a| z[a.index()]));
+                for (row, asset) in assets.iter().enumerate() {
+                    z[asset.index()] = (0..=row)
+                        .map(|col| factor[row][col] * independent[col])
+                        .sum();
+                }
+            }
+            for (a, &innovation) in z.iter().enumerate() {
+                let fundamental = &mut self.path.state.fundamentals[a];
+                fundamental.advance(time, dt, innovation, &mut self.path.own_streams[a]);
+                self.path.ahead.driven.push(fundamental.driven());
+            }
+        }
+        self.path.scratch.innovations = z;
+        for (fundamental, &now) in self
+            .path
+            .state
+            .fundamentals
+            .iter_mut()
+            .zip(&self.path.ahead.driven)
+        {
+            fundamental.set_driven(now);
         }
     }
 
@@ -703,12 +772,22 @@ impl<S: EventSink> Cx<'_, S> {
             if within_instant && !self.path.state.oracles[o].rereads_within_an_instant() {
                 continue;
             }
-            readings.clear();
-            readings.extend(info.sources.iter().map(|source| match *source {
+            let reading = |source: &OracleSource| match *source {
                 OracleSource::Venue(v) => self.path.last_venue_price[v.index()],
                 OracleSource::Fundamental(a) => self.path.state.fundamentals[a.index()].price(),
-            }));
-            if let Some(price) = self.path.state.oracles[o].read(self.path.time, &readings) {
+            };
+            let read = match info.sources.as_slice() {
+                [source] => {
+                    let one = [reading(source)];
+                    self.path.state.oracles[o].read(self.path.time, &one)
+                }
+                sources => {
+                    readings.clear();
+                    readings.extend(sources.iter().map(reading));
+                    self.path.state.oracles[o].read(self.path.time, &readings)
+                }
+            };
+            if let Some(price) = read {
                 self.emit(
                     round,
                     EventKind::OraclePublished {

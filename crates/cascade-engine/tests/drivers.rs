@@ -309,3 +309,111 @@ fn garch_variance_reverts_across_paths_as_the_closed_form_says() {
         );
     }
 }
+
+/// Every asset's `FundamentalMoved` prices on `path` when its drivers are advanced one step at a
+/// time, as the engine did before it drew prices ahead: each step's innovations in asset order
+/// from the path's `fundamental` stream (correlated as the world says), each driver with its own
+/// stream, a move recorded where the price changed, then the step's shocks.
+fn moves_step_by_step(world: &World, path: u64) -> Vec<Vec<f64>> {
+    use cascade_model::rng::stream;
+    use rand_distr::{Distribution, StandardNormal};
+    let seed = world.simulation.seed;
+    let dt = world.simulation.step_seconds;
+    let mut fundamentals = world.initial.fundamentals.clone();
+    fundamentals.iter_mut().for_each(|f| f.start_path(path));
+    let mut innovations = stream(seed, path, "fundamental");
+    let mut own: Vec<_> = fundamentals
+        .iter()
+        .zip(&world.assets)
+        .map(|(f, asset)| {
+            let label = f.driver().stream_label();
+            stream(seed, path, &format!("{label}:{}", asset.symbol))
+        })
+        .collect();
+    let mut moves: Vec<Vec<f64>> = fundamentals.iter().map(|f| vec![f.price()]).collect();
+    for step in 1..=world.simulation.steps {
+        let mut z: Vec<f64> = fundamentals
+            .iter()
+            .map(|f| {
+                if f.driver().is_stochastic() {
+                    StandardNormal.sample(&mut innovations)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        if let Some((assets, factor)) = &world.correlation {
+            let independent: Vec<f64> = assets.iter().map(|a| z[a.index()]).collect();
+            for (row, asset) in assets.iter().enumerate() {
+                z[asset.index()] = (0..=row)
+                    .map(|col| factor[row][col] * independent[col])
+                    .sum();
+            }
+        }
+        for (a, f) in fundamentals.iter_mut().enumerate() {
+            let before = f.price();
+            f.advance(step * dt, dt, z[a], &mut own[a]);
+            if f.price() != before {
+                moves[a].push(f.price());
+            }
+        }
+        for &(asset, shock) in &world.shocks {
+            if shock.step == step {
+                fundamentals[asset.index()].apply_shock(shock.factor);
+            }
+        }
+    }
+    moves
+}
+
+/// The engine draws its drivers' prices some steps ahead (`Cx::draw_ahead`); on every kind of
+/// driver, correlated or not, with shocks, each asset's `FundamentalMoved` events on a few paths
+/// are still the step-by-step advance's, the same moves to the bit.
+#[test]
+fn drawing_prices_ahead_changes_no_price() {
+    let worlds = [
+        "gbm-jump-stress",
+        "garch-clustering",
+        "bootstrap-black-thursday",
+        "ensemble-paths",
+        "black-thursday-replay",
+        "black-thursday-10min",
+        "may-2021-replay",
+        "eth-crash",
+    ]
+    .map(|name| (name, Fixture::example(name).world()));
+    let stochastic = ("stochastic", Fixture::named("stochastic").world());
+    assert!(
+        stochastic.1.correlation.is_some(),
+        "the fixture correlates its assets"
+    );
+    // Flat over the first draw and moving in the second: a step that starts a draw with the
+    // price unchanged since the last step must not be reported as a move.
+    let flat_then_falling = (
+        "flat-then-falling",
+        Fixture::example("eth-crash")
+            .set("simulation.steps", 200)
+            .set("simulation.step_seconds", 60)
+            .set_raw(
+                "assets[0].driver",
+                "{ model = \"path\", points = [[0, 3000.0], [4800, 3000.0], [9000, 2700.0]] }",
+            )
+            .world(),
+    );
+    for (name, world) in worlds.iter().chain([&stochastic, &flat_then_falling]) {
+        let paths = world.path_limit().map_or(3, |l| l.paths.min(3));
+        for path in 0..paths {
+            let expected = moves_step_by_step(world, path);
+            let mut got = vec![Vec::new(); world.assets.len()];
+            for event in trail(world, path) {
+                if let EventKind::FundamentalMoved { asset, price } = event.kind {
+                    got[asset.index()].push(price);
+                }
+            }
+            for (a, (got, want)) in got.iter().zip(&expected).enumerate() {
+                let bits = |x: &Vec<f64>| x.iter().map(|p| p.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(got), bits(want), "{name}, path {path}, asset {a}");
+            }
+        }
+    }
+}

@@ -273,6 +273,19 @@ impl Fundamental {
         }
     }
 
+    /// The driven price, before shocks.
+    pub fn driven(&self) -> f64 {
+        self.driven
+    }
+
+    /// Sets the driven price to one this fundamental's driver reached: a caller that advances
+    /// the driver ahead of time ([`Fundamental::advance`] for the coming steps, keeping each
+    /// step's [`Fundamental::driven`]) brings each step's price back when the step comes. The
+    /// driver's memory stays where the advancing left it; only the driver reads it.
+    pub fn set_driven(&mut self, driven: f64) {
+        self.driven = driven;
+    }
+
     /// Applies an instant shock.
     pub fn apply_shock(&mut self, factor: f64) {
         self.shock_factor *= factor;

@@ -577,6 +577,8 @@ impl Venue {
     /// `fundamental`, at the current depth) and set the depth for the next `dt` seconds. Returns
     /// the change, if the depth changed.
     pub fn adjust_depth(&mut self, fundamental: f64, dt: Seconds) -> Option<DepthChange> {
+        // No makers, nothing to price: most venues have none, and this runs every step.
+        self.market_makers.as_ref()?;
         let price = self.price(fundamental);
         let makers = self.market_makers.as_mut()?;
         let next = makers.respond(price, self.depth, dt);
