@@ -568,14 +568,29 @@ impl<S: EventSink> Cx<'_, S> {
         }
     }
 
+    /// Sends an event to the sink. Inlined everywhere, so that the per-step kinds of a calm
+    /// step (price moves, a cascade of no rounds, the step's end) reach a sink compiled into the
+    /// engine as straight-line code; those kinds own nothing, so they are not dropped after.
     #[inline(always)]
     fn emit(&mut self, round: u32, kind: EventKind) {
-        self.sink.record(&Event {
+        let event = Event {
             step: self.path.step,
             time: self.path.time,
             round,
             kind,
-        });
+        };
+        self.sink.record(&event);
+        let owns_nothing = matches!(
+            event.kind,
+            EventKind::FundamentalMoved { .. }
+                | EventKind::VenuePriceMoved { .. }
+                | EventKind::OraclePublished { .. }
+                | EventKind::CascadeSettled { .. }
+                | EventKind::StepEnded
+        );
+        if owns_nothing {
+            std::mem::forget(event);
+        }
     }
 
     #[cold]
