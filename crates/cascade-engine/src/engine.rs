@@ -444,7 +444,12 @@ struct Cx<'a, S: EventSink> {
 impl<S: EventSink> Cx<'_, S> {
     /// Advances one step (the first call runs the initial instant, step 0).
     fn step(&mut self) {
-        self.path.step_liquidated.iter_mut().for_each(|x| *x = 0.0);
+        // Written only where a protocol liquidated: most steps, none did.
+        for liquidated in &mut self.path.step_liquidated {
+            if *liquidated != 0.0 {
+                *liquidated = 0.0;
+            }
+        }
         if !self.path.started {
             self.path.started = true;
             self.initial_instant();
@@ -573,9 +578,14 @@ impl<S: EventSink> Cx<'_, S> {
     /// engine as straight-line code; those kinds own nothing, so they are not dropped after.
     #[inline(always)]
     fn emit(&mut self, round: u32, kind: EventKind) {
+        // The time from the step rather than read beside it: the two were just stored apart,
+        // and reading them as one would wait on both stores.
+        let step = self.path.step;
+        let time = step * self.world.simulation.step_seconds;
+        debug_assert_eq!(time, self.path.time);
         let event = Event {
-            step: self.path.step,
-            time: self.path.time,
+            step,
+            time,
             round,
             kind,
         };

@@ -142,6 +142,7 @@ impl Oracle {
 
     /// Reads the sources at time `now` (readings in the order of the oracle's sources) and applies
     /// the update rule. Returns the new published price if it changed.
+    #[inline]
     pub fn read(&mut self, now: Seconds, readings: &[f64]) -> Option<f64> {
         let value = self.aggregate(now, readings);
         let publish = match self.rule {

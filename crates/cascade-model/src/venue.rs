@@ -208,6 +208,7 @@ impl ImpactCurve {
     /// the next unit bought (an order book's best remaining ask, an AMM's spot), at or above the
     /// fundamental. Non-increasing in `consumed`; an order book jumps from its best bid to its
     /// best ask across 0 (its spread).
+    #[inline]
     pub fn price(&self, fundamental: f64, consumed: f64) -> f64 {
         if consumed < 0.0 {
             return self.ask_price(fundamental, consumed);
@@ -625,6 +626,7 @@ impl Venue {
 
     /// The curve's price given the fundamental: the best bid while the venue is net sold, above
     /// the fundamental once it is net bought. With depth d it is the full curve's price at c/d.
+    #[inline]
     pub fn price(&self, fundamental: f64) -> f64 {
         self.curve
             .price(fundamental, self.on_curve(self.consumed()))
