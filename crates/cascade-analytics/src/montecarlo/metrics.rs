@@ -34,7 +34,7 @@ impl Metrics {
     /// The figures of `world`'s paths.
     pub fn of(world: &World) -> Self {
         let mut names = Vec::new();
-        visit(world, None, &mut |name, _| names.push(name));
+        visit(world, None, &mut |name, _| names.push(name()));
         Self { names }
     }
 
@@ -66,10 +66,13 @@ impl Metrics {
     }
 }
 
+/// A metric's name, written out only by a caller that wants it (a path's figures do not).
+type Name<'a> = &'a dyn Fn() -> String;
+
 /// Calls `f` with every metric's name and, given a summary, its value, in column order.
-fn visit(world: &World, summary: Option<&Summary>, f: &mut dyn FnMut(String, Option<f64>)) {
+fn visit(world: &World, summary: Option<&Summary>, f: &mut dyn FnMut(Name<'_>, Option<f64>)) {
     let mut top = |name: &str, value: fn(&Summary) -> f64| {
-        f(name.to_string(), summary.map(value));
+        f(&|| name.to_string(), summary.map(value));
     };
     top("bad_debt_usd", |s| s.bad_debt_usd);
     top("bad_debt_realised_usd", |s| s.bad_debt_realised_usd);
@@ -90,7 +93,7 @@ fn visit(world: &World, summary: Option<&Summary>, f: &mut dyn FnMut(String, Opt
     for (name, insured) in names {
         let p = summary.and_then(|s| s.protocols.get(name));
         let mut each = |field: &str, value: Option<f64>| {
-            f(format!("protocols.{name}.{field}"), value);
+            f(&|| format!("protocols.{name}.{field}"), value);
         };
         each("bad_debt_usd", p.map(|p| p.bad_debt_usd));
         each("liquidated_debt_usd", p.map(|p| p.debt_repaid_usd));
@@ -111,9 +114,9 @@ fn visit(world: &World, summary: Option<&Summary>, f: &mut dyn FnMut(String, Opt
                 .copied()
                 .unwrap_or(0.0)
         });
-        f(format!("assets.{symbol}.collateral_sold"), sold);
+        f(&|| format!("assets.{symbol}.collateral_sold"), sold);
         let mut each = |field: &str, value: Option<f64>| {
-            f(format!("assets.{symbol}.{field}"), value);
+            f(&|| format!("assets.{symbol}.{field}"), value);
         };
         each("final_price", a.map(|a| a.final_price));
         each("min_price", a.map(|a| a.min_price));
@@ -125,11 +128,11 @@ fn visit(world: &World, summary: Option<&Summary>, f: &mut dyn FnMut(String, Opt
         let name = keeper.name.as_str();
         let k = summary.and_then(|s| s.keepers.get(name));
         f(
-            format!("keepers.{name}.pnl_usd"),
+            &|| format!("keepers.{name}.pnl_usd"),
             k.map(|k| k.marked_profit_usd),
         );
         f(
-            format!("keepers.{name}.liquidations"),
+            &|| format!("keepers.{name}.liquidations"),
             k.map(|k| k.liquidations as f64),
         );
     }
