@@ -160,7 +160,7 @@ impl PriceFold {
                 let v = self.perp_venues[l.exchange.index()][l.market.index()];
                 self.traded(v, l.price_after);
             }
-            EventKind::StepEnded => self.step_ended(),
+            EventKind::StepEnded => self.gap(),
             _ => {}
         }
     }
@@ -188,14 +188,9 @@ impl PriceFold {
         self.gap();
     }
 
-    /// The end of a step: the gaps of its last prices.
+    /// The gaps of the latest prices: at the end of a step, and after each trade.
     #[inline]
-    pub(crate) fn step_ended(&mut self) {
-        self.gap();
-    }
-
-    #[inline]
-    fn gap(&mut self) {
+    pub(crate) fn gap(&mut self) {
         for (a, venue) in self.primary.iter().enumerate() {
             if let Some(v) = venue {
                 let (f, p) = (self.fundamental_now[a], self.venue_now[v.index()]);

@@ -489,7 +489,7 @@ impl<W: Borrow<World>> SummaryFold<W> {
                 self.prices.fundamental_moved(asset, price);
             }
             EventKind::VenuePriceMoved { venue, price } => self.prices.venue_moved(venue, price),
-            EventKind::StepEnded => self.prices.step_ended(),
+            EventKind::StepEnded => self.prices.gap(),
             EventKind::CascadeSettled {
                 rounds,
                 hit_round_limit,
