@@ -17,6 +17,7 @@ use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
+mod calibrate;
 mod montecarlo;
 mod stress;
 
@@ -107,6 +108,45 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Do not print the table.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Find the most capital-efficient value of one parameter whose risk stays in a budget: every
+    /// value of the range is the scenario with that value written in, run over the same paths
+    /// (common random numbers, so the frontier moves only with the parameter). Writes
+    /// frontier.csv (each value's risk with its standard error, whether it is in budget, the book
+    /// it gives) and calibration.json, and prints the frontier and the chosen value with its
+    /// margin.
+    Calibrate {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// The parameter: a field path as `cascade stress --grid` takes it
+        /// (`protocols.lender.collateral.ETH.liquidation_threshold`).
+        #[arg(long, value_name = "KEY")]
+        parameter: String,
+        /// Its values: LO:HI:STEP, or LO:HI for ten steps.
+        #[arg(long, value_name = "LO:HI[:STEP]")]
+        range: String,
+        /// The budget: STATISTIC(METRIC) <= BOUND, with STATISTIC mean, var95, var99, var999,
+        /// es95, es99 or es999 and METRIC a column of paths.csv (`var99(bad_debt_usd) <= 1e6`),
+        /// or p(bad_debt) / p(death_spiral) <= P.
+        #[arg(long, value_name = "EXPRESSION")]
+        risk: String,
+        /// Paths per value.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        paths: u64,
+        /// Which end of the range is more capital-efficient [default: known for thresholds,
+        /// LTVs and maximum leverage (high) and for bonuses, close factors, penalties and fees
+        /// (low)].
+        #[arg(long, value_name = "high|low")]
+        prefer: Option<cascade_analytics::calibrate::Prefer>,
+        /// Worker threads [default: one per core].
+        #[arg(long, value_name = "T")]
+        threads: Option<usize>,
+        /// Directory for the outputs (created if missing) [default: out/<scenario name>-calibrate].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not print the frontier, and no progress bar.
         #[arg(long)]
         quiet: bool,
     },
@@ -271,6 +311,27 @@ fn execute(command: Command) -> Result<(), Failure> {
             scenario: &scenario,
             grid: &grid,
             paths,
+            threads,
+            out,
+            quiet,
+        }),
+        Command::Calibrate {
+            scenario,
+            parameter,
+            range,
+            risk,
+            paths,
+            prefer,
+            threads,
+            out,
+            quiet,
+        } => calibrate::run(&calibrate::Request {
+            scenario: &scenario,
+            parameter: &parameter,
+            range: &range,
+            risk: &risk,
+            paths,
+            prefer,
             threads,
             out,
             quiet,

@@ -87,29 +87,63 @@ fn build(
     values: Vec<String>,
     books: &BookCache,
 ) -> Result<Point, Failure> {
+    let edits: Vec<(&str, &str)> = grid
+        .iter()
+        .zip(&values)
+        .map(|((k, _), v)| (k.as_str(), v.as_str()))
+        .collect();
+    let label = edits
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (runner, hash) = edited(
+        path,
+        text,
+        &edits,
+        books,
+        &Flag {
+            name: "--grid",
+            point: &format!("--grid point {label}"),
+        },
+    )?;
+    Ok(Point {
+        values,
+        runner,
+        hash,
+    })
+}
+
+/// How errors of an edited scenario name what the command line asked.
+pub(crate) struct Flag<'a> {
+    /// The flag that gave the edits (`--grid`).
+    pub(crate) name: &'a str,
+    /// The point, as the message names it (`--grid point bonus=0.1`).
+    pub(crate) point: &'a str,
+}
+
+/// The scenario at `path` (its text `text`) with `edits` (field path, value) written in and
+/// validated, as a runner of its paths, and its hash. Populations the edits leave as they are
+/// share their books through `books`.
+pub(crate) fn edited(
+    path: &Path,
+    text: &ScenarioText,
+    edits: &[(&str, &str)],
+    books: &BookCache,
+    flag: &Flag<'_>,
+) -> Result<(Runner, String), Failure> {
     let mut edited = text.clone();
-    let label = || {
-        grid.iter()
-            .zip(&values)
-            .map(|((k, _), v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    for ((key, _), value) in grid.iter().zip(&values) {
+    for (key, value) in edits {
         edited
             .set(key, value)
-            .map_err(|e| Failure::Usage(format!("--grid {key}={value}: {}", e.reason)))?;
+            .map_err(|e| Failure::Usage(format!("{} {key}={value}: {}", flag.name, e.reason)))?;
     }
     let base_dir = cascade_scenario::base_dir(path);
     let scenario = cascade_scenario::from_str_with_books(&edited.text(), path, base_dir, books)
-        .map_err(|e| Failure::Usage(format!("--grid point {}: invalid scenario:\n{e}", label())))?;
+        .map_err(|e| Failure::Usage(format!("{}: invalid scenario:\n{e}", flag.point)))?;
     let hash = scenario.hash.clone();
     let (world, info) = split(scenario);
-    Ok(Point {
-        values,
-        runner: Runner::new(world, info),
-        hash,
-    })
+    Ok((Runner::new(world, info), hash))
 }
 
 /// Runs the grid and writes stress.csv and stress.json.

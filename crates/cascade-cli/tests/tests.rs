@@ -4,6 +4,7 @@
 //! (ripgrep style); each module owns one concern.
 
 mod bad_input;
+mod calibrate;
 mod common;
 mod compare;
 mod determinism;

@@ -2,6 +2,7 @@
 //! tests can write to memory. Formats are documented column by column in docs/outputs.md.
 
 mod background;
+mod calibrate;
 mod compare;
 mod events;
 mod montecarlo;
@@ -13,6 +14,9 @@ use std::io::{self, Write};
 use cascade_analytics::{Summary, Timeline};
 
 pub use background::{Background, SinkStage, Stage};
+pub use calibrate::{
+    Calibration, write_calibration_json, write_calibration_text, write_frontier_csv,
+};
 pub use compare::{write_compare_csv, write_compare_json, write_compare_text};
 pub use events::{
     CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,
