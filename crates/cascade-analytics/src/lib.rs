@@ -13,6 +13,7 @@
 pub mod calibrate;
 pub mod chain;
 pub mod compare;
+pub mod cover;
 pub mod depth;
 pub mod feedback;
 pub mod montecarlo;

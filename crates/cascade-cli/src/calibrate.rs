@@ -161,9 +161,8 @@ fn check(r: &Request<'_>, budget: &RiskBudget, candidates: &[Candidate]) -> Resu
         return Ok(());
     };
     let names = first.runner.metrics().names();
-    if let Some(metric) = budget.metric()
-        && !names.iter().any(|n| n == metric)
-    {
+    let missing = budget.metric().filter(|m| !names.iter().any(|n| n == m));
+    if let Some(metric) = missing {
         return Err(Failure::Usage(format!(
             "--risk {:?}: the scenario has no figure {metric:?}; its figures (the columns of \
              paths.csv) are {}",

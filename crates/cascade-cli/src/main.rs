@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
 mod calibrate;
+mod cover;
 mod montecarlo;
 mod stress;
 
@@ -147,6 +148,43 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Do not print the frontier, and no progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Price a cover of bad debt (a protocol's "credit default swap") from the paths of a Monte
+    /// Carlo already written: it pays the loss above an attachment up to a limit. Prints and
+    /// writes (cover.json) the probability it pays, its expected loss, a Wang transform premium
+    /// and a cost-of-capital premium over the horizon and per year, with standard errors.
+    Cover {
+        /// The output directory of `cascade montecarlo` (or `cascade merge`): its
+        /// montecarlo.json and paths.csv.
+        montecarlo: PathBuf,
+        /// The loss covered: a column of paths.csv (`protocols.lender.bad_debt_usd`).
+        #[arg(long, value_name = "COLUMN", default_value = "bad_debt_usd")]
+        metric: String,
+        /// The cover pays the loss above this, USD.
+        #[arg(long, value_name = "USD")]
+        attachment: f64,
+        /// The most it pays, USD.
+        #[arg(long, value_name = "USD")]
+        limit: f64,
+        /// The Wang transform's λ: the premium is the payout's expectation under the survival
+        /// function Φ(Φ⁻¹(S) + λ).
+        #[arg(long, value_name = "λ", default_value_t = 0.25)]
+        wang_lambda: f64,
+        /// Annual cost of the capital held against the payout.
+        #[arg(long, value_name = "RATE", default_value_t = 0.10)]
+        cost_of_capital: f64,
+        /// The capital is the payout's VaR at this level.
+        #[arg(long, value_name = "Q", default_value_t = 0.99)]
+        capital_level: f64,
+        /// Bootstrap resamples for the premiums' standard errors.
+        #[arg(long, value_name = "B", default_value_t = 1000)]
+        resamples: u32,
+        /// Directory for cover.json [default: the Monte Carlo's directory].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not print the price.
         #[arg(long)]
         quiet: bool,
     },
@@ -333,6 +371,31 @@ fn execute(command: Command) -> Result<(), Failure> {
             paths,
             prefer,
             threads,
+            out,
+            quiet,
+        }),
+        Command::Cover {
+            montecarlo,
+            metric,
+            attachment,
+            limit,
+            wang_lambda,
+            cost_of_capital,
+            capital_level,
+            resamples,
+            out,
+            quiet,
+        } => cover::run(cover::Request {
+            montecarlo: &montecarlo,
+            terms: cascade_analytics::cover::CoverTerms {
+                metric,
+                attachment,
+                limit,
+                wang_lambda,
+                cost_of_capital,
+                capital_level,
+                resamples,
+            },
             out,
             quiet,
         }),

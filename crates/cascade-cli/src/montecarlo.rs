@@ -134,14 +134,14 @@ fn write_outputs(
     Ok(())
 }
 
-/// One shard's outputs, read back.
-struct Shard {
-    header: MonteCarloHeader,
-    names: Vec<String>,
-    rows: Vec<PathFigures>,
+/// The outputs of a Monte Carlo (or of one shard of it), read back.
+pub(crate) struct Shard {
+    pub(crate) header: MonteCarloHeader,
+    pub(crate) names: Vec<String>,
+    pub(crate) rows: Vec<PathFigures>,
 }
 
-fn read_shard(dir: &Path) -> Result<Shard, Failure> {
+pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Failure> {
     let json = dir.join("montecarlo.json");
     let file = fs::File::open(&json)
         .map_err(|e| Failure::Usage(format!("{}: cannot open: {e}", json.display())))?;

@@ -7,6 +7,7 @@ mod bad_input;
 mod calibrate;
 mod common;
 mod compare;
+mod cover;
 mod determinism;
 mod drivers;
 mod events;
