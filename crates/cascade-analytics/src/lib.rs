@@ -10,6 +10,7 @@
 //! is sized by the world and the steps, not by the events. [`summarize`] and [`timeline()`] fold
 //! a whole vector of events.
 
+pub mod attribution;
 pub mod calibrate;
 pub mod chain;
 pub mod compare;

@@ -86,6 +86,10 @@ pub struct Summary {
     /// Per venue with market makers, the depth they quoted (absent when no venue has any).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub venues: BTreeMap<String, VenueSummary>,
+    /// Who caused what: each source's share of the price falls and of the bad debt, by
+    /// counterfactual runs (`cascade run --attribution`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::attribution::Attribution>,
     /// Warnings about the scenario's parameters.
     pub warnings: Vec<String>,
 }
@@ -626,6 +630,7 @@ impl<W: Borrow<World>> SummaryFold<W> {
             cascade: self.cascade.finish(world, self.info.feedback_gains),
             chain,
             venues: self.depth.finish(world),
+            attribution: None,
             warnings: self.info.warnings,
         }
     }

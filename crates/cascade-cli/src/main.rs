@@ -61,6 +61,12 @@ enum Command {
         /// numbered K (`cascade montecarlo`'s worst_paths), with its events and timeline.
         #[arg(long, value_name = "K", default_value_t = 0)]
         path: u64,
+        /// Also attribute the price falls and the bad debt to the lending protocols and perp
+        /// exchanges whose forced trades caused them: exact Shapley values over 2^n
+        /// counterfactual runs of the path (at most 8 of them), in summary.json `attribution`
+        /// and printed.
+        #[arg(long)]
+        attribution: bool,
     },
     /// Run many paths of a scenario and report the distribution of its figures: VaR, expected
     /// shortfall and their standard errors of bad debt, liquidated debt and the rest, the
@@ -413,8 +419,16 @@ fn execute(command: Command) -> Result<(), Failure> {
             quiet,
             events,
             path: path_index,
+            attribution,
         } => {
             let scenario = load(path.as_deref())?;
+            let sources = cascade_analytics::attribution::sources(&scenario.world).len();
+            if attribution && sources > cascade_analytics::attribution::MAX_SOURCES {
+                return Err(Failure::Usage(format!(
+                    "--attribution: {}",
+                    cascade_analytics::attribution::TooManySources { sources }
+                )));
+            }
             beyond_path_limit(&scenario.world, path_index.saturating_add(1))
                 .map_or(Ok(()), |limit| {
                     Err(Failure::Usage(format!("--path {path_index}: {limit}")))
@@ -422,7 +436,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
             fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-            let summary = run(scenario, &out, events, path_index)?;
+            let summary = run(scenario, &out, events, path_index, attribution)?;
             if !quiet {
                 let stdout = io::stdout();
                 let mut lock = stdout.lock();
@@ -456,9 +470,11 @@ fn run(
     out: &Path,
     format: EventsFormat,
     path: u64,
+    attribution: bool,
 ) -> Result<cascade_analytics::Summary, Failure> {
     let (world, info) = split(scenario);
     let info = RunInfo { path, ..info };
+    let counterfactual = attribution.then(|| (Arc::clone(&world), info.clone()));
     let mut writer = format.create(out, Arc::clone(&world)).with_context(|| {
         format!(
             "cannot create the {format} events file in {}",
@@ -481,10 +497,15 @@ fn run(
     writer
         .finish()
         .with_context(|| format!("cannot write the {format} events file in {}", out.display()))?;
-    let (summary, timeline) = fold
+    let (mut summary, timeline) = fold
         .finish()
         .context("the summary's thread failed")?
         .finish();
+    if let Some((world, info)) = counterfactual {
+        let attributed = cascade_analytics::attribution::attribute(&world, &info, path)
+            .map_err(|e| Failure::Usage(format!("--attribution: {e}")))?;
+        summary.attribution = Some(attributed);
+    }
     write_summary_and_timeline(out, &summary, &timeline)?;
     Ok(summary)
 }

@@ -3,6 +3,7 @@
 //! library, the measures and the writers do is tested in their own crates. One test binary
 //! (ripgrep style); each module owns one concern.
 
+mod attribution;
 mod bad_input;
 mod calibrate;
 mod common;

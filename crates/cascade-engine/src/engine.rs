@@ -10,7 +10,7 @@ mod perp;
 use std::sync::Arc;
 
 use cascade_model::fundamental::Fundamental;
-use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, ProtocolId, VenueId};
+use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, PerpId, ProtocolId, VenueId};
 use cascade_model::lending::Account;
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
@@ -28,6 +28,51 @@ pub(crate) struct PendingSale {
     venue: VenueId,
     units: f64,
     oracle_value: f64,
+    /// Whether the sale moves its venue: muted when the protocol it comes from is
+    /// ([`Engine::mute_impact`]).
+    impact: Impact,
+}
+
+/// Whether a source's forced trades move the venues they trade on: always, except in the
+/// counterfactual runs of an attribution, where a muted source trades at the venue's current
+/// price without moving it (as into infinite depth).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Impact {
+    /// Its trades move the venue (every run but a counterfactual).
+    #[default]
+    Moves,
+    /// Its trades fill at the venue's current price and leave the venue as it was.
+    Muted,
+}
+
+/// Which sources of forced trades are muted ([`Impact::Muted`]): per lending protocol and per
+/// perp exchange, in world order. Empty lists mute nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MutedImpact {
+    /// Per lending protocol.
+    pub protocols: Vec<bool>,
+    /// Per perp exchange.
+    pub perps: Vec<bool>,
+}
+
+impl MutedImpact {
+    /// The impact of protocol `p`'s sales.
+    pub(crate) fn protocol(&self, p: ProtocolId) -> Impact {
+        Self::of(&self.protocols, p.index())
+    }
+
+    /// The impact of perp exchange `x`'s close-outs.
+    pub(crate) fn perp(&self, x: PerpId) -> Impact {
+        Self::of(&self.perps, x.index())
+    }
+
+    fn of(muted: &[bool], i: usize) -> Impact {
+        if muted.get(i).copied().unwrap_or(false) {
+            Impact::Muted
+        } else {
+            Impact::Moves
+        }
+    }
 }
 
 /// Seized collateral on its way to the venues.
@@ -63,7 +108,15 @@ impl Sales {
             self.delayed.push((now + delay, sale));
             return;
         }
-        self.by_venue[sale.venue.index()] += sale.units;
+        self.pending_now(sale);
+    }
+
+    /// `sale` sells at the end of this round; a muted sale does not count against the venue's
+    /// depth in keepers' quotes.
+    fn pending_now(&mut self, sale: PendingSale) {
+        if sale.impact == Impact::Moves {
+            self.by_venue[sale.venue.index()] += sale.units;
+        }
         self.pending.push(sale);
     }
 }
@@ -156,6 +209,8 @@ pub(crate) struct PathState {
     batched: bool,
     /// Whether quiet steps skip their cascade (`Engine::skip_quiet_steps`).
     skip_quiet: bool,
+    /// The sources whose forced trades do not move the venues (`Engine::mute_impact`).
+    muted: MutedImpact,
     /// Steps of the path so far that did.
     quiet_steps: u64,
     /// Buffers reused from step to step.
@@ -210,6 +265,7 @@ impl PathState {
             started: false,
             batched: false,
             skip_quiet: true,
+            muted: MutedImpact::default(),
             quiet_steps: 0,
             scratch: Scratch::default(),
         }
@@ -359,6 +415,17 @@ impl Engine {
     /// price moves and little else.
     pub fn skip_quiet_steps(&mut self, on: bool) {
         self.path.skip_quiet = on;
+    }
+
+    /// Mutes the price impact of some sources of forced trades, from the next trade on and
+    /// across resets: the sales of a muted lending protocol's liquidations (its keepers' sales
+    /// of what they seized from it, its backstop vault's unwind) and the close-outs of a muted
+    /// perp exchange fill at the venue's current price and leave the venue as it was, as if
+    /// into infinite depth; keepers quote them so. Everything else runs as usual. This is the
+    /// counterfactual an attribution of price impact and bad debt compares against
+    /// (`cascade_analytics::attribution`); no ordinary run mutes anything.
+    pub fn mute_impact(&mut self, muted: MutedImpact) {
+        self.path.muted = muted;
     }
 
     /// How many steps of this path so far were quiet and skipped their cascade.
@@ -911,6 +978,7 @@ impl<S: EventSink> Cx<'_, S> {
             candidates: &mut path.candidates,
             sink: &mut *self.sink,
             bad_debt,
+            impact: path.muted.protocol(p),
             last_quote: None,
             batches: if path.batched {
                 world.batching()[p.index()].as_deref()
@@ -937,6 +1005,7 @@ impl<S: EventSink> Cx<'_, S> {
                 fundamentals: &path.state.fundamentals,
                 venues: &mut path.state.venues,
                 last_venue_price: &mut path.last_venue_price,
+                impact: path.muted.protocol(ProtocolId(p as u32)),
                 sink: &mut *self.sink,
             };
             path.state.mechanisms[p].time_driven(&mut cx);
@@ -954,8 +1023,7 @@ impl<S: EventSink> Cx<'_, S> {
         let mut kept = Vec::with_capacity(sales.delayed.len());
         for (due, sale) in std::mem::take(&mut sales.delayed) {
             if due <= now {
-                sales.by_venue[sale.venue.index()] += sale.units;
-                sales.pending.push(sale);
+                sales.pending_now(sale);
             } else {
                 kept.push((due, sale));
             }
@@ -963,26 +1031,35 @@ impl<S: EventSink> Cx<'_, S> {
         sales.delayed = kept;
     }
 
-    /// Sells what keepers seized this round, one sale per keeper and venue, in keeper order.
+    /// Sells what keepers seized this round, one sale per keeper and venue, in keeper order (a
+    /// keeper's muted sales, in a counterfactual, after its others on the same venue).
     fn flush_sales(&mut self, round: u32) {
         if self.path.sales.pending.is_empty() {
             return;
         }
         let mut pending = std::mem::take(&mut self.path.sales.pending);
-        pending.sort_by_key(|s| (s.keeper, s.venue));
+        pending.sort_by_key(|s| (s.keeper, s.venue, s.impact));
         let mut i = 0;
         while i < pending.len() {
-            let (keeper, venue) = (pending[i].keeper, pending[i].venue);
+            let (keeper, venue, impact) = (pending[i].keeper, pending[i].venue, pending[i].impact);
             let mut units = 0.0;
             let mut oracle_value = 0.0;
-            while i < pending.len() && pending[i].keeper == keeper && pending[i].venue == venue {
+            while i < pending.len()
+                && pending[i].keeper == keeper
+                && pending[i].venue == venue
+                && pending[i].impact == impact
+            {
                 units += pending[i].units;
                 oracle_value += pending[i].oracle_value;
                 i += 1;
             }
             let asset = self.world.venues[venue.index()].base;
             let fundamental = self.path.state.fundamentals[asset.index()].price();
-            let fill = self.path.state.venues[venue.index()].sell(fundamental, units);
+            let v = &mut self.path.state.venues[venue.index()];
+            let fill = match impact {
+                Impact::Moves => v.sell(fundamental, units),
+                Impact::Muted => v.sell_at_price(fundamental, units),
+            };
             let book = &mut self.path.state.keepers[keeper.index()];
             book.received += fill.proceeds;
             book.inventory[asset.index()] -= fill.filled;

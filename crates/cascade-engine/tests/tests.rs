@@ -17,6 +17,7 @@ mod conservation;
 mod determinism;
 mod drivers;
 mod examples;
+mod impact;
 mod liquity;
 mod market_makers;
 mod marks;

@@ -683,6 +683,43 @@ impl Venue {
         fill
     }
 
+    /// A sale of `units` at the current price that leaves the venue as it was: the counterfactual
+    /// of a trade into infinite depth (an attribution's muted source). Everything is filled.
+    pub fn sell_at_price(&self, fundamental: f64, units: f64) -> Fill {
+        let price = self.price(fundamental);
+        Fill {
+            filled: units,
+            proceeds: units * price,
+            price_before: price,
+            price_after: price,
+        }
+    }
+
+    /// A purchase of `units` at the current price of the next unit bought that leaves the venue
+    /// as it was (see [`Venue::sell_at_price`]); `proceeds` is the USD paid.
+    pub fn buy_at_price(&self, fundamental: f64, units: f64) -> Fill {
+        let c = self.on_curve(self.consumed());
+        // A purchase first buys back what was net sold, on the bid side, then lifts the asks.
+        let price = if c > 0.0 {
+            self.curve.price(fundamental, c)
+        } else {
+            self.curve.ask_price(fundamental, c)
+        };
+        Fill {
+            filled: units,
+            proceeds: units * price,
+            price_before: price,
+            price_after: price,
+        }
+    }
+
+    /// The price after selling `extra_consumed` more units than the venue has consumed: where
+    /// the next unit sold after the sales already promised this round would fill.
+    pub fn price_after(&self, fundamental: f64, extra_consumed: f64) -> f64 {
+        self.curve
+            .price(fundamental, self.on_curve(self.consumed() + extra_consumed))
+    }
+
     /// What buying `units` now would cost, without trading; `proceeds` is the USD paid.
     pub fn quote_buy(&self, fundamental: f64, units: f64) -> Fill {
         let d = self.depth;

@@ -213,11 +213,74 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             usd(k.realised_profit_usd)
         )?;
     }
+    if let Some(a) = &summary.attribution {
+        write_attribution(a, out)?;
+    }
     if !summary.warnings.is_empty() {
         writeln!(out)?;
         for w in &summary.warnings {
             writeln!(out, "warning: {w}")?;
         }
+    }
+    Ok(())
+}
+
+/// The attribution section: per source, its share of each asset's fall and of the bad debt, then
+/// whose bad debt each source's trades caused.
+fn write_attribution(
+    a: &cascade_analytics::attribution::Attribution,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Who caused what (Shapley shares over {} counterfactual runs; the rest is the run with \
+         every forced trade muted)",
+        a.runs
+    )?;
+    for (symbol, drop) in &a.total_drop {
+        if drop.total == 0.0 {
+            continue;
+        }
+        let parts: Vec<String> = drop
+            .by_source
+            .iter()
+            .map(|(name, share)| format!("{name} {}", percent(*share)))
+            .collect();
+        writeln!(
+            out,
+            "  {symbol} fall {}: without forced trades {}, {}",
+            percent(drop.total),
+            percent(drop.without_forced_trades),
+            parts.join(", ")
+        )?;
+    }
+    let debt = |shares: &cascade_analytics::attribution::Shares| -> String {
+        shares
+            .by_source
+            .iter()
+            .map(|(name, share)| format!("{name} {}", usd(*share)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(
+        out,
+        "  bad debt {}: without forced trades {}, {}",
+        usd(a.bad_debt_usd.total),
+        usd(a.bad_debt_usd.without_forced_trades),
+        debt(&a.bad_debt_usd)
+    )?;
+    for (name, shares) in &a.protocols {
+        if shares.total == 0.0 && shares.without_forced_trades == 0.0 {
+            continue;
+        }
+        writeln!(
+            out,
+            "    of {name}'s {}: without forced trades {}, {}",
+            usd(shares.total),
+            usd(shares.without_forced_trades),
+            debt(shares)
+        )?;
     }
     Ok(())
 }

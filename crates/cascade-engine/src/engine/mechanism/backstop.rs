@@ -18,6 +18,7 @@ use cascade_model::backstop::{self, BackstopParams, BackstopVault, Unwind};
 use cascade_model::ids::{AccountId, AssetId};
 use cascade_model::lending::Account;
 
+use super::super::Impact;
 use super::{LiquidationMechanism, MarkCx, Round, StepCx, richest_collateral};
 use crate::event::EventKind;
 
@@ -116,7 +117,11 @@ impl LiquidationMechanism for Backstop {
                 continue;
             }
             let fundamental = cx.fundamentals[a].price();
-            let fill = cx.venues[v.index()].sell(fundamental, units);
+            let venue = &mut cx.venues[v.index()];
+            let fill = match cx.impact {
+                Impact::Moves => venue.sell(fundamental, units),
+                Impact::Muted => venue.sell_at_price(fundamental, units),
+            };
             cx.last_venue_price[v.index()] = fill.price_after;
             let held = vault.inventory[a];
             vault.cost_basis[a] *= if held > 0.0 {

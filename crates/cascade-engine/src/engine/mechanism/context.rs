@@ -18,7 +18,7 @@ use cascade_model::venue::Venue;
 
 use super::super::chain::{self, ChainRun, Gate};
 use super::super::episodes::Episodes;
-use super::super::{PendingSale, Sales};
+use super::super::{Impact, PendingSale, Sales};
 use crate::event::{Event, EventKind};
 use crate::sink::EventSink;
 use crate::world::{ProtocolInfo, ProtocolState, World};
@@ -95,6 +95,9 @@ pub(crate) struct Round<'a> {
     pub(crate) sink: &'a mut dyn EventSink,
     /// What the rule does with debt left without collateral.
     pub(crate) bad_debt: BadDebt,
+    /// Whether the protocol's sales move the venues (muted in an attribution's
+    /// counterfactuals).
+    pub(crate) impact: Impact,
     /// The last quote of a keeper's sale, reused as the next quote's starting point.
     pub(crate) last_quote: Option<Quote>,
     /// The protocol's batching sums, when the engine batches and the rules allow it.
@@ -207,6 +210,13 @@ impl<'a> Round<'a> {
         protocol_price: f64,
     ) -> f64 {
         match self.world.keepers[k.index()].spec.sell_on[asset.index()] {
+            Some(v) if self.impact == Impact::Muted => {
+                // A muted sale fills at the price the venue will show after the others.
+                let fundamental = self.fundamentals[asset.index()].price();
+                units
+                    * self.venues[v.index()]
+                        .price_after(fundamental, self.sales.by_venue[v.index()])
+            }
             Some(v) => {
                 let fundamental = self.fundamentals[asset.index()].price();
                 let venue = &self.venues[v.index()];
@@ -238,6 +248,7 @@ impl<'a> Round<'a> {
             venue: v,
             units,
             oracle_value: units * oracle_price,
+            impact: self.impact,
         };
         let delay = self.world.keepers[k.index()].spec.sale_delay;
         self.sales.queue(sale, delay, self.time);
@@ -398,6 +409,9 @@ pub(crate) struct StepCx<'a> {
     pub(crate) venues: &'a mut [Venue],
     /// Each venue's last price, which a sale sets.
     pub(crate) last_venue_price: &'a mut [f64],
+    /// Whether the protocol's sales move the venues (muted in an attribution's
+    /// counterfactuals).
+    pub(crate) impact: Impact,
     /// Where events go.
     pub(crate) sink: &'a mut dyn EventSink,
 }

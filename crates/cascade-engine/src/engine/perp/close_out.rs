@@ -7,7 +7,7 @@ use crate::sink::EventSink;
 use cascade_model::ids::{AccountId, MarketId, PerpId};
 use cascade_model::perp::params::{CloseOut, DeficitRule, Slicing};
 
-use super::super::Cx;
+use super::super::{Cx, Impact};
 use super::{DUST_UNITS, PlannedClose};
 use crate::event::{EventKind, PerpCloseKind, PerpLiquidation, PerpSettlement};
 
@@ -189,10 +189,11 @@ impl<S: EventSink> Cx<'_, S> {
             let market = &info.markets[m.index()];
             let fundamental = self.path.state.fundamentals[market.asset.index()].price();
             let venue = &mut self.path.state.venues[market.venue.index()];
-            let fill = if close.units >= 0.0 {
-                venue.sell(fundamental, close.units)
-            } else {
-                venue.buy(fundamental, -close.units)
+            let fill = match (self.path.muted.perp(x), close.units >= 0.0) {
+                (Impact::Moves, true) => venue.sell(fundamental, close.units),
+                (Impact::Moves, false) => venue.buy(fundamental, -close.units),
+                (Impact::Muted, true) => venue.sell_at_price(fundamental, close.units),
+                (Impact::Muted, false) => venue.buy_at_price(fundamental, -close.units),
             };
             self.path.last_venue_price[market.venue.index()] = fill.price_after;
             let average = if fill.filled > 0.0 {
