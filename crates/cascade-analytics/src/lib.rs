@@ -14,6 +14,7 @@ pub mod chain;
 pub mod compare;
 pub mod depth;
 pub mod feedback;
+pub mod map;
 pub mod montecarlo;
 pub mod perp;
 pub mod run;
