@@ -248,3 +248,59 @@ impl Collect {
         })
     }
 }
+
+/// One position in the open liquidation-level schema of public dashboards: who, at what price,
+/// what collateral and how much (positions.csv, positions.json).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Position {
+    /// The protocol or exchange.
+    pub holder: Holder,
+    /// The owner: the account's label in its positions file, else its number.
+    pub owner: String,
+    /// `lending`, `perp_long` or `perp_short`.
+    pub kind: &'static str,
+    /// The price, as the holder sees it (its oracle's, or the market's mark), at which the
+    /// position is liquidated, the other prices held at the start.
+    pub liquidation_price: f64,
+    /// The asset whose price it is: the collateral (a perp position: the market's asset).
+    pub collateral_asset: AssetId,
+    /// Units of it the account holds (a perp position: its size).
+    pub collateral_amount: f64,
+    /// The debt asset (a perp position: none).
+    pub debt_asset: Option<AssetId>,
+    /// Units owed (a perp position: 0).
+    pub debt_amount: f64,
+}
+
+/// Every position of the initial book with a liquidation price, asset by asset in world order,
+/// then holders and accounts in order (a multi-collateral account has one per collateral asset).
+pub fn positions(world: &World) -> Vec<Position> {
+    let mut out = Vec::new();
+    for a in 0..world.assets.len() {
+        let asset = AssetId(a as u32);
+        // The axis does not matter here: positions report their holders' own prices.
+        for_each_trigger(world, asset, 1.0, |t| {
+            if !t.first {
+                return;
+            }
+            let (kind, debt_asset) = match (t.holder, t.direction) {
+                (Holder::Lending(_), Direction::Fall | Direction::Rise) => {
+                    ("lending", Some(t.debt_asset))
+                }
+                (Holder::Perp(_), Direction::Fall) => ("perp_long", None),
+                (Holder::Perp(_), Direction::Rise) => ("perp_short", None),
+            };
+            out.push(Position {
+                holder: t.holder,
+                owner: t.holder.owner(world, t.account),
+                kind,
+                liquidation_price: t.own_price,
+                collateral_asset: asset,
+                collateral_amount: t.collateral,
+                debt_asset,
+                debt_amount: t.debt,
+            });
+        });
+    }
+    out
+}

@@ -17,6 +17,7 @@ use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
 
+mod map;
 mod montecarlo;
 mod stress;
 
@@ -107,6 +108,34 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Do not print the table.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Map where the walls are, from the initial book and venues: for every asset (a fall, and a
+    /// rise where perp shorts sit above the price), the collateral, debt and units sold whose
+    /// liquidation each price bucket triggers, per protocol and in total, and cumulative from the
+    /// start price; the feedback gain m(p) over the whole range, its largest value and the
+    /// death-spiral threshold (the first price with m ≥ 1); and the cascade curve, the price a
+    /// cascade ends at after an instant shock, by the map and by a full run of the scenario
+    /// shocked at step 1. Writes map.csv, map.json, positions.csv and positions.json.
+    Map {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Buckets per direction, each 1/N of the start price (a fall: from the start to 0; a
+        /// rise: to twice the start).
+        #[arg(long, value_name = "N", default_value_t = cascade_analytics::map::DEFAULT_BUCKETS)]
+        buckets: usize,
+        /// The instant shocks of the cascade curve, as fractions
+        /// [default: 0.01,0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.3,0.5].
+        #[arg(long, value_name = "S1,S2,…", value_delimiter = ',')]
+        shocks: Option<Vec<f64>>,
+        /// Worker threads for the runs of the curve [default: one per core].
+        #[arg(long, value_name = "T")]
+        threads: Option<usize>,
+        /// Directory for the outputs (created if missing) [default: out/<scenario name>-map].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not print the summary.
         #[arg(long)]
         quiet: bool,
     },
@@ -271,6 +300,21 @@ fn execute(command: Command) -> Result<(), Failure> {
             scenario: &scenario,
             grid: &grid,
             paths,
+            threads,
+            out,
+            quiet,
+        }),
+        Command::Map {
+            scenario,
+            buckets,
+            shocks,
+            threads,
+            out,
+            quiet,
+        } => map::run(&map::Request {
+            scenario: &scenario,
+            buckets,
+            shocks: shocks.as_deref(),
             threads,
             out,
             quiet,

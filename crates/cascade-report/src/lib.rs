@@ -4,6 +4,7 @@
 mod background;
 mod compare;
 mod events;
+mod map;
 mod montecarlo;
 mod stress;
 mod text;
@@ -17,6 +18,10 @@ pub use compare::{write_compare_csv, write_compare_json, write_compare_text};
 pub use events::{
     CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,
     write_events,
+};
+pub use map::{
+    MapHeader, POSITION_COLUMNS, gain_line, wall_line, write_map_csv, write_map_json,
+    write_map_text, write_positions_csv, write_positions_json,
 };
 pub use montecarlo::{
     PathsCsvError, read_montecarlo_header, read_paths_csv, write_montecarlo_json,
