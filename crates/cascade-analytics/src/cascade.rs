@@ -9,7 +9,8 @@ use cascade_engine::{Event, EventKind, World};
 use cascade_model::ids::AssetId;
 
 use crate::feedback::{feedback_gain, feedback_gain_up};
-use crate::summary::{CascadeSummary, FeedbackGains};
+use crate::map::{AssetMap, DirectionMap, MapOptions};
+use crate::summary::{CascadeSummary, FeedbackGains, GainAt, WallSummary};
 use crate::view::LiquidationView;
 
 /// The fold of `cascade.*`.
@@ -75,6 +76,61 @@ impl CascadeFold {
         }
         cascade.feedback_gain = gains;
         cascade.feedback_gain_detail = details;
+        map_figures(world, &mut cascade);
         cascade
     }
+}
+
+/// The largest gains, spiral thresholds and nearest walls of the liquidation map (no cascade
+/// curve: nothing is run).
+fn map_figures(world: &World, cascade: &mut CascadeSummary) {
+    let options = MapOptions {
+        shocks: Vec::new(),
+        ..MapOptions::default()
+    };
+    for (a, info) in world.assets.iter().enumerate() {
+        let map = AssetMap::of(world, AssetId(a as u32), &options);
+        let fall = map.as_ref().and_then(|m| m.fall.as_ref());
+        let symbol = &info.symbol;
+        if info.primary_venue.is_some() {
+            cascade
+                .feedback_gain_max
+                .insert(symbol.clone(), fall.and_then(gain_max));
+            cascade
+                .spiral_price
+                .insert(symbol.clone(), fall.and_then(|f| f.spiral_price));
+        }
+        if let Some(fall) = fall {
+            cascade
+                .nearest_wall
+                .insert(symbol.clone(), nearest_wall(fall));
+        }
+        let rise = map.as_ref().and_then(|m| m.rise.as_ref());
+        if let Some(rise) = rise.filter(|_| info.primary_venue.is_some()) {
+            cascade
+                .feedback_gain_max_up
+                .insert(symbol.clone(), gain_max(rise));
+            cascade
+                .spiral_price_up
+                .insert(symbol.clone(), rise.spiral_price);
+        }
+    }
+}
+
+fn gain_max(d: &DirectionMap) -> Option<GainAt> {
+    d.gain_max.map(|g| GainAt {
+        m: g.m,
+        price: g.price,
+    })
+}
+
+fn nearest_wall(d: &DirectionMap) -> Option<WallSummary> {
+    d.nearest_wall.as_ref().map(|w| WallSummary {
+        price_high: w.inner.max(w.outer),
+        price_low: w.inner.min(w.outer),
+        accounts: w.figures.accounts,
+        collateral_units: w.figures.collateral_units,
+        collateral_usd: w.figures.collateral_usd,
+        debt_usd: w.figures.debt_usd,
+    })
 }

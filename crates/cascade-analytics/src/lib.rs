@@ -34,5 +34,5 @@ mod view;
 pub use compare::{Comparison, ComparisonRow, comparison_row};
 pub use feedback::{FeedbackGain, feedback_gain};
 pub use run::RunFold;
-pub use summary::{FeedbackGains, RunInfo, Summary, SummaryFold, summarize};
+pub use summary::{FeedbackGains, GainAt, RunInfo, Summary, SummaryFold, WallSummary, summarize};
 pub use timeline::{Timeline, TimelineFold, timeline};

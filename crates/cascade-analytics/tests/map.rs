@@ -271,3 +271,42 @@ fn the_cascade_curve_of_a_wall_matches_full_runs() {
     let point = map.assets[0].fall.as_ref().expect("fall").curve[0];
     assert!(point.final_price_map < 0.99 * point.shocked_price);
 }
+
+#[test]
+fn the_summary_reports_the_largest_gain_the_spiral_and_the_nearest_wall() {
+    // The bundled default: a wall of 60,000 ETH with liquidation prices 2,550 … 2,750 below a
+    // start of 2,998.5. Nothing lies within 1% of the start, so the old key is 0.
+    let run = Fixture::example("eth-crash").run();
+    let c = &run.summary.cascade;
+    assert_eq!(c.feedback_gain["ETH"], 0.0);
+    let max = c.feedback_gain_max["ETH"].expect("a largest m");
+    assert!(
+        max.m > 1.0 && (2550.0..2760.0).contains(&max.price),
+        "{max:?}"
+    );
+    let spiral = c.spiral_price["ETH"].expect("a spiral price");
+    assert!(spiral > max.price && spiral < 2800.0, "spiral at {spiral}");
+    let wall = c.nearest_wall["ETH"].expect("a wall");
+    assert!(
+        wall.price_high > 2750.0 && wall.price_high < 2800.0,
+        "{wall:?}"
+    );
+    assert!(
+        wall.price_low > 2500.0 && wall.price_low < 2560.0,
+        "{wall:?}"
+    );
+    // The wall's 60,000 ETH and the broad population's share of the same prices.
+    assert!(wall.collateral_units > 60_000.0 && wall.collateral_units < 80_000.0);
+    assert!(wall.accounts >= 6_000);
+    // USDC has a venue of its own nowhere: no gain reported.
+    assert!(!c.feedback_gain_max.contains_key("USDC"));
+    // The same figures as the map's.
+    let world = Fixture::example("eth-crash").world();
+    let eth = world.asset("ETH").expect("ETH");
+    let fall = AssetMap::of(&world, eth, &MapOptions::default())
+        .expect("ETH")
+        .fall
+        .expect("fall");
+    assert_eq!(fall.spiral_price, Some(spiral));
+    assert_eq!(fall.gain_max.map(|g| g.m), Some(max.m));
+}
