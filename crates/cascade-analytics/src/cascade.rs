@@ -81,11 +81,12 @@ impl CascadeFold {
     }
 }
 
-/// The largest gains, spiral thresholds and nearest walls of the liquidation map (no cascade
-/// curve: nothing is run).
+/// The largest gains, spiral thresholds and nearest walls of the liquidation map, from each
+/// account's first call (no ladders, no cascade curve: one rule call per account, nothing run).
 fn map_figures(world: &World, cascade: &mut CascadeSummary) {
     let options = MapOptions {
         shocks: Vec::new(),
+        calls: 1,
         ..MapOptions::default()
     };
     for (a, info) in world.assets.iter().enumerate() {

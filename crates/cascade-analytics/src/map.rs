@@ -19,7 +19,8 @@
 //! each account's first call, priced 1e-9 below its trigger: [`crate::feedback`]); the map's
 //! m(p₀) counts every call of a ladder that falls in the window, priced at its trigger, so the two
 //! agree to about 1e-9 where no account is called twice within 1% of the start.
-//! `cascade.feedback_gain_max` and `cascade.spiral_price` come from here.
+//! `cascade.feedback_gain_max`, `cascade.spiral_price` and `cascade.nearest_wall` come from here,
+//! read with first calls only ([`MapOptions::calls`] = 1).
 
 pub mod book;
 pub mod curve;
@@ -45,6 +46,9 @@ pub struct MapOptions {
     pub buckets: usize,
     /// Shocks of the cascade curve, fractions in (0, 1).
     pub shocks: Vec<f64>,
+    /// The most calls of each lending account followed ([`book::MAX_CALLS`]; 1: first calls
+    /// only, as the summary reads them).
+    pub calls: usize,
 }
 
 impl Default for MapOptions {
@@ -52,6 +56,7 @@ impl Default for MapOptions {
         Self {
             buckets: DEFAULT_BUCKETS,
             shocks: DEFAULT_SHOCKS.to_vec(),
+            calls: book::MAX_CALLS,
         }
     }
 }
@@ -149,7 +154,7 @@ impl AssetMap {
             .collect();
         let mut collect =
             Direction::BOTH.map(|direction| Collect::new(world, options, start_price, direction));
-        for_each_trigger(world, asset, start_price, |t| {
+        for_each_trigger(world, asset, start_price, options.calls, |t| {
             let holder = match t.holder {
                 Holder::Lending(p) => p as usize,
                 Holder::Perp(x) => world.protocols.len() + x as usize,
@@ -279,7 +284,7 @@ pub fn positions(world: &World) -> Vec<Position> {
     for a in 0..world.assets.len() {
         let asset = AssetId(a as u32);
         // The axis does not matter here: positions report their holders' own prices.
-        for_each_trigger(world, asset, 1.0, |t| {
+        for_each_trigger(world, asset, 1.0, 1, |t| {
             if !t.first {
                 return;
             }

@@ -8,7 +8,10 @@
 //! call as the price crosses the trigger. The call repays debt and takes collateral, which moves
 //! the account's trigger; its next call comes at the lower of the two (a call that leaves it
 //! liquidatable, a toxic one, is repeated at the same price, as the engine's next round would),
-//! until the account has no debt or no collateral, the rule makes no call, or [`MAX_CALLS`].
+//! until the account has no debt or no collateral, the rule makes no call, a call takes less
+//! than [`MIN_CALL_SHARE`] of the account's starting units, or the caller's limit of calls
+//! ([`MAX_CALLS`] for `cascade map`; the summary reads first calls only, which keeps it one rule
+//! call per account on a million-account book).
 //! Mechanisms that do not liquidate by a keeper's call (auctions, backstop transfer, Compound
 //! III, Liquity) have one entry at the trigger, with its collateral and nothing sold: what they
 //! sell, they sell later or never.
@@ -24,6 +27,11 @@ use cascade_model::lending::{Account, LendingParams, Seizure};
 
 /// The most calls one account's ladder follows.
 pub const MAX_CALLS: usize = 64;
+
+/// A ladder stops after a call that takes less than this share of the account's starting units
+/// of the asset (a close factor of ½ halves the debt per call: the tail of calls is worth
+/// nothing to the map, and would cost a pass per call).
+pub const MIN_CALL_SHARE: f64 = 1e-4;
 
 /// How far below its trigger an account's health factor is read, relative to the trigger.
 const NUDGE: f64 = 1e-9;
@@ -126,16 +134,18 @@ pub struct Trigger {
 
 /// Hands `visit` every liquidation of `asset` the initial book holds, falls and rises, lending
 /// protocols in order then perp exchanges, each account's calls in ladder order. `reference` is
-/// the asset's start price on the map's axis. Nothing is kept: a million-account book is read
-/// in one pass.
+/// the asset's start price on the map's axis; `max_calls` bounds each account's ladder (1: its
+/// first call only). Nothing is kept: a million-account book is read in one pass.
 pub fn for_each_trigger(
     world: &World,
     asset: AssetId,
     reference: f64,
+    max_calls: usize,
     mut visit: impl FnMut(&Trigger),
 ) {
     for p in 0..world.protocols.len() {
-        lending_triggers(&ProtocolCx::new(world, p, asset, reference), &mut visit);
+        let cx = ProtocolCx::new(world, p, asset, reference);
+        lending_triggers(&cx, max_calls.max(1), &mut visit);
     }
     perp_triggers(world, asset, reference, &mut visit);
 }
@@ -231,7 +241,7 @@ impl<'w> ProtocolCx<'w> {
 }
 
 /// The ladders of one protocol's accounts.
-fn lending_triggers(cx: &ProtocolCx<'_>, visit: &mut impl FnMut(&Trigger)) {
+fn lending_triggers(cx: &ProtocolCx<'_>, max_calls: usize, visit: &mut impl FnMut(&Trigger)) {
     if cx.threshold <= 0.0 || cx.scale <= 0.0 {
         return;
     }
@@ -265,7 +275,8 @@ fn lending_triggers(cx: &ProtocolCx<'_>, visit: &mut impl FnMut(&Trigger)) {
         };
         let mut held = account.clone();
         let mut at = first;
-        for call in 0..MAX_CALLS {
+        let units = account.collateral_of(cx.asset);
+        for call in 0..max_calls {
             let Some(seizure) = cx.call(&held, at) else {
                 if call == 0 {
                     visit(&entry(at, 0.0, 0.0, true));
@@ -278,7 +289,9 @@ fn lending_triggers(cx: &ProtocolCx<'_>, visit: &mut impl FnMut(&Trigger)) {
                 0.0
             };
             visit(&entry(at, seizure.collateral_seized, sold, call == 0));
-            if !apply(&mut held, cx.asset, &seizure) {
+            if !apply(&mut held, cx.asset, &seizure)
+                || seizure.collateral_seized < MIN_CALL_SHARE * units
+            {
                 break;
             }
             match cx.trigger(&held) {
