@@ -17,6 +17,7 @@ pub mod compare;
 pub mod cover;
 pub mod depth;
 pub mod feedback;
+pub mod map;
 pub mod montecarlo;
 pub mod perp;
 pub mod run;
@@ -33,8 +34,9 @@ mod protocols;
 mod tally;
 mod view;
 
+pub use cascade::WorldFeedback;
 pub use compare::{Comparison, ComparisonRow, comparison_row};
 pub use feedback::{FeedbackGain, feedback_gain};
 pub use run::RunFold;
-pub use summary::{FeedbackGains, RunInfo, Summary, SummaryFold, summarize};
+pub use summary::{FeedbackGains, GainAt, RunInfo, Summary, SummaryFold, WallSummary, summarize};
 pub use timeline::{Timeline, TimelineFold, timeline};

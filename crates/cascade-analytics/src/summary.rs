@@ -416,15 +416,58 @@ pub struct CascadeSummary {
     pub steps_with_liquidations: u64,
     /// Steps whose cascade hit the round limit.
     pub round_limit_hits: u64,
-    /// Feedback gain m at the start price, per asset with a venue.
+    /// Feedback gain m at the start price, per asset with a venue: a 1% window only, so 0
+    /// whenever no liquidation lies within 1% below the start, however large m is further down
+    /// (kept as first defined; `feedback_gain_max` and `spiral_price` read the whole range).
     pub feedback_gain: BTreeMap<String, f64>,
     /// What each gain is made of.
     pub feedback_gain_detail: BTreeMap<String, FeedbackGain>,
+    /// The largest m(p) over the book's range below the start (the liquidation map's 100
+    /// buckets of 1%), and where; null when m is 0 everywhere. Per asset with a venue.
+    pub feedback_gain_max: BTreeMap<String, Option<GainAt>>,
+    /// The death-spiral threshold: the first price below the start at which m ≥ 1, null when
+    /// there is none. Per asset with a venue.
+    pub spiral_price: BTreeMap<String, Option<f64>>,
+    /// The nearest liquidation wall below the start price (the liquidation map's definition),
+    /// null when there is none. Per asset whose fall liquidates anything.
+    pub nearest_wall: BTreeMap<String, Option<WallSummary>>,
     /// Feedback gain of a rise (perp shorts bought back per 1% rise over the depth that absorbs
     /// it), per asset with perp shorts.
     pub feedback_gain_up: BTreeMap<String, f64>,
     /// What each rise gain is made of.
     pub feedback_gain_up_detail: BTreeMap<String, FeedbackGain>,
+    /// The largest m(p) of a rise over the range above the start, per asset with perp shorts.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub feedback_gain_max_up: BTreeMap<String, Option<GainAt>>,
+    /// The first price above the start at which a rise's m ≥ 1, per asset with perp shorts.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub spiral_price_up: BTreeMap<String, Option<f64>>,
+}
+
+/// `cascade.feedback_gain_max.<SYMBOL>`: a gain and the price it is at.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct GainAt {
+    /// m.
+    pub m: f64,
+    /// The price p.
+    pub price: f64,
+}
+
+/// `cascade.nearest_wall.<SYMBOL>`: the nearest liquidation wall and what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct WallSummary {
+    /// Its upper edge (in a fall, the edge nearest the start price).
+    pub price_high: f64,
+    /// Its lower edge.
+    pub price_low: f64,
+    /// Accounts (and perp positions) first liquidated in it.
+    pub accounts: u64,
+    /// Units of collateral (perp size) whose liquidation it triggers.
+    pub collateral_units: f64,
+    /// Their value at their trigger prices, USD.
+    pub collateral_usd: f64,
+    /// The debt of those accounts at the start prices, USD.
+    pub debt_usd: f64,
 }
 
 /// The summary of a run, folded from its events one at a time.

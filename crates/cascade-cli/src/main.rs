@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cascade_analytics::{Comparison, RunFold, RunInfo, comparison_row};
+use cascade_analytics::{
+    Comparison, FeedbackGains, RunFold, RunInfo, WorldFeedback, comparison_row,
+};
 use cascade_engine::{Engine, Tee, World};
 use cascade_report::{Background, EventsFormat};
 use cascade_scenario::{Scenario, ScenarioError, mechanism};
@@ -19,6 +21,7 @@ use rayon::prelude::*;
 
 mod calibrate;
 mod cover;
+mod map;
 mod montecarlo;
 mod stress;
 
@@ -191,6 +194,34 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Do not print the price.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Map where the walls are, from the initial book and venues: for every asset (a fall, and a
+    /// rise where perp shorts sit above the price), the collateral, debt and units sold whose
+    /// liquidation each price bucket triggers, per protocol and in total, and cumulative from the
+    /// start price; the feedback gain m(p) over the whole range, its largest value and the
+    /// death-spiral threshold (the first price with m ≥ 1); and the cascade curve, the price a
+    /// cascade ends at after an instant shock, by the map and by a full run of the scenario
+    /// shocked at step 1. Writes map.csv, map.json, positions.csv and positions.json.
+    Map {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// Buckets per direction, each 1/N of the start price (a fall: from the start to 0; a
+        /// rise: to twice the start).
+        #[arg(long, value_name = "N", default_value_t = cascade_analytics::map::DEFAULT_BUCKETS)]
+        buckets: usize,
+        /// The instant shocks of the cascade curve, as fractions
+        /// [default: 0.01,0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.3,0.5].
+        #[arg(long, value_name = "S1,S2,…", value_delimiter = ',')]
+        shocks: Option<Vec<f64>>,
+        /// Worker threads for the runs of the curve [default: one per core].
+        #[arg(long, value_name = "T")]
+        threads: Option<usize>,
+        /// Directory for the outputs (created if missing) [default: out/<scenario name>-map].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not print the summary.
         #[arg(long)]
         quiet: bool,
     },
@@ -380,6 +411,21 @@ fn execute(command: Command) -> Result<(), Failure> {
             out,
             quiet,
         }),
+        Command::Map {
+            scenario,
+            buckets,
+            shocks,
+            threads,
+            out,
+            quiet,
+        } => map::run(&map::Request {
+            scenario: &scenario,
+            buckets,
+            shocks: shocks.as_deref(),
+            threads,
+            out,
+            quiet,
+        }),
         Command::Cover {
             montecarlo,
             metric,
@@ -475,6 +521,12 @@ fn run(
     let (world, info) = split(scenario);
     let info = RunInfo { path, ..info };
     let counterfactual = attribution.then(|| (Arc::clone(&world), info.clone()));
+    // The figures of the initial world (feedback gains, the liquidation map's) are computed on
+    // a thread of their own while the engine runs, not by the summary after it.
+    let info = RunInfo {
+        feedback_gains: FeedbackGains::Skipped,
+        ..info
+    };
     let mut writer = format.create(out, Arc::clone(&world)).with_context(|| {
         format!(
             "cannot create the {format} events file in {}",
@@ -486,21 +538,29 @@ fn run(
             remove_stale(&out.join(name))?;
         }
     }
-    // The folds sum on a thread of their own while the engine runs.
-    let mut fold = Background::sink(
-        "summary",
-        FOLD_CHUNK,
-        RunFold::new(Arc::clone(&world), info),
-    )
-    .context("cannot start the summary's thread")?;
-    Engine::on_path(world, path).run(&mut Tee(&mut fold, &mut writer));
-    writer
-        .finish()
-        .with_context(|| format!("cannot write the {format} events file in {}", out.display()))?;
-    let (mut summary, timeline) = fold
-        .finish()
-        .context("the summary's thread failed")?
-        .finish();
+    let (mut summary, timeline) = std::thread::scope(|scope| -> Result<_, Failure> {
+        let feedback = scope.spawn(|| WorldFeedback::of(&world));
+        // The folds sum on a thread of their own while the engine runs.
+        let mut fold = Background::sink(
+            "summary",
+            FOLD_CHUNK,
+            RunFold::new(Arc::clone(&world), info),
+        )
+        .context("cannot start the summary's thread")?;
+        Engine::on_path(Arc::clone(&world), path).run(&mut Tee(&mut fold, &mut writer));
+        writer.finish().with_context(|| {
+            format!("cannot write the {format} events file in {}", out.display())
+        })?;
+        let (mut summary, timeline) = fold
+            .finish()
+            .context("the summary's thread failed")?
+            .finish();
+        feedback
+            .join()
+            .map_err(|_| anyhow::anyhow!("the feedback gains' thread failed"))?
+            .apply_to(&mut summary.cascade);
+        Ok((summary, timeline))
+    })?;
     if let Some((world, info)) = counterfactual {
         let attributed = cascade_analytics::attribution::attribute(&world, &info, path)
             .map_err(|e| Failure::Usage(format!("--attribution: {e}")))?;

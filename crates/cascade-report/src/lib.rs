@@ -6,6 +6,7 @@ mod calibrate;
 mod compare;
 mod cover;
 mod events;
+mod map;
 mod montecarlo;
 mod stress;
 mod text;
@@ -23,6 +24,10 @@ pub use cover::{Cover, write_cover_json, write_cover_text};
 pub use events::{
     CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,
     write_events,
+};
+pub use map::{
+    MapHeader, POSITION_COLUMNS, gain_line, wall_line, write_map_csv, write_map_json,
+    write_map_text, write_positions_csv, write_positions_json,
 };
 pub use montecarlo::{
     PathsCsvError, read_montecarlo_header, read_paths_csv, write_montecarlo_json,

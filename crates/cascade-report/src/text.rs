@@ -22,6 +22,42 @@ fn percent(fraction: f64) -> String {
     format!("{:.2}%", fraction * 100.0)
 }
 
+/// Where the walls are for `symbol`: the nearest wall below the start and its depth, the
+/// largest m and where, and the spiral threshold; `None` when nothing is liquidated in a fall.
+fn walls_line(summary: &Summary, symbol: &str) -> Option<String> {
+    let c = &summary.cascade;
+    let wall = c.nearest_wall.get(symbol)?;
+    let start = summary.assets.get(symbol).map_or(0.0, |a| a.start_price);
+    let below = |p: f64| {
+        if start > 0.0 {
+            format!(" ({:+.1}%)", (p / start - 1.0) * 100.0)
+        } else {
+            String::new()
+        }
+    };
+    let wall = wall.map_or("no wall below".to_string(), |w| {
+        format!(
+            "nearest wall {:.2}–{:.2}{}: {:.1} units, {} of collateral",
+            w.price_high,
+            w.price_low,
+            below(w.price_high),
+            w.collateral_units,
+            usd(w.collateral_usd)
+        )
+    });
+    let gain = match c.feedback_gain_max.get(symbol) {
+        Some(Some(g)) => format!("; max m {:.3} at {:.2}", g.m, g.price),
+        Some(None) => "; m 0 everywhere".to_string(),
+        None => String::new(),
+    };
+    let spiral = match c.spiral_price.get(symbol) {
+        Some(Some(p)) => format!("; spiral (m ≥ 1) from {p:.2}{}", below(*p)),
+        Some(None) => "; no spiral (m < 1)".to_string(),
+        None => String::new(),
+    };
+    Some(format!("{wall}{gain}{spiral}"))
+}
+
 /// Writes a readable summary of a run.
 ///
 /// # Errors
@@ -40,19 +76,21 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "Prices on the primary venue (drops are largest drawdowns; gain m at the start price)"
+        "Prices on the primary venue (drops are largest drawdowns; max m: the largest feedback gain below the start)"
     )?;
     writeln!(
         out,
         "  {:<8} {:>12} {:>12} {:>12} {:>10} {:>10} {:>8} {:>8}",
-        "asset", "start", "min", "final", "exog.drop", "total", "ampl.", "gain m"
+        "asset", "start", "min", "final", "exog.drop", "total", "ampl.", "max m"
     )?;
     for (symbol, a) in &summary.assets {
         let gain = summary
             .cascade
-            .feedback_gain
+            .feedback_gain_max
             .get(symbol)
-            .map_or("-".to_string(), |m| format!("{m:.3}"));
+            .map_or("-".to_string(), |g| {
+                format!("{:.3}", g.map_or(0.0, |g| g.m))
+            });
         writeln!(
             out,
             "  {:<8} {:>12.2} {:>12.2} {:>12.2} {:>10} {:>10} {:>8} {:>8}",
@@ -67,6 +105,11 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             gain,
         )?;
     }
+    for symbol in summary.assets.keys() {
+        if let Some(line) = walls_line(summary, symbol) {
+            writeln!(out, "  {symbol:<8} {line}")?;
+        }
+    }
     for (symbol, a) in &summary.assets {
         // Shown when the run was about a rise (a squeeze), not for a rebound after a fall.
         if a.exogenous_rise > a.exogenous_drop || a.total_rise > a.total_drop {
@@ -78,11 +121,20 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
                 a.max_price,
                 a.amplification_rise
                     .map_or(String::new(), |x| format!(", amplification {x:.2}×")),
-                summary
-                    .cascade
-                    .feedback_gain_up
-                    .get(symbol)
-                    .map_or(String::new(), |m| format!(", gain m {m:.3}"))
+                summary.cascade.feedback_gain_max_up.get(symbol).map_or(
+                    String::new(),
+                    |g| format!(
+                        ", max m {:.3}{}",
+                        g.map_or(0.0, |g| g.m),
+                        summary
+                            .cascade
+                            .spiral_price_up
+                            .get(symbol)
+                            .copied()
+                            .flatten()
+                            .map_or(String::new(), |p| format!(", spiral above {p:.2}"))
+                    )
+                )
             )?;
         }
     }

@@ -1,0 +1,100 @@
+//! `cascade map`: where the walls are — the liquidation map of a scenario's initial book (walls,
+//! m(p), the spiral threshold), its cascade curve checked against full runs, and the positions
+//! in the open liquidation-level schema.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use cascade_analytics::map::{LiquidationMap, MapOptions, positions};
+use cascade_report::MapHeader;
+
+use super::{Failure, load, on_threads, write_file};
+
+/// The most buckets per direction.
+const MAX_BUCKETS: usize = 100_000;
+
+/// What `cascade map` was asked.
+pub(crate) struct Request<'a> {
+    pub(crate) scenario: &'a Path,
+    pub(crate) buckets: usize,
+    pub(crate) shocks: Option<&'a [f64]>,
+    pub(crate) threads: Option<usize>,
+    pub(crate) out: Option<PathBuf>,
+    pub(crate) quiet: bool,
+}
+
+/// Checks the arguments that clap cannot.
+fn options(r: &Request<'_>) -> Result<MapOptions, Failure> {
+    if r.buckets == 0 || r.buckets > MAX_BUCKETS {
+        return Err(Failure::Usage(format!(
+            "--buckets = {}: between 1 and {MAX_BUCKETS}",
+            r.buckets
+        )));
+    }
+    if r.threads == Some(0) {
+        return Err(Failure::Usage("--threads = 0: at least one thread".into()));
+    }
+    let mut options = MapOptions {
+        buckets: r.buckets,
+        ..MapOptions::default()
+    };
+    if let Some(shocks) = r.shocks {
+        if let Some(bad) = shocks
+            .iter()
+            .find(|s| !(s.is_finite() && **s > 0.0 && **s < 1.0))
+        {
+            return Err(Failure::Usage(format!(
+                "--shocks: {bad} is not a fraction strictly between 0 and 1 (0.1 for 10%)"
+            )));
+        }
+        options.shocks = shocks.to_vec();
+    }
+    Ok(options)
+}
+
+/// Maps the scenario, runs its cascade curves and writes map.csv, map.json, positions.csv and
+/// positions.json.
+pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
+    let options = options(r)?;
+    let scenario = load(Some(r.scenario))?;
+    let world = &scenario.world;
+    let out = r
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(format!("{}-map", world.simulation.name)));
+    fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    let map = on_threads(r.threads, || {
+        let mut map = LiquidationMap::of(world, &options);
+        map.run_curves(world);
+        map
+    })?;
+    let header = MapHeader {
+        name: &world.simulation.name,
+        hash: &scenario.hash,
+        seed: world.simulation.seed,
+    };
+    write_file(&out.join("map.csv"), |w| {
+        cascade_report::write_map_csv(&map, world, w)
+    })?;
+    write_file(&out.join("map.json"), |w| {
+        cascade_report::write_map_json(&header, &map, world, w)
+    })?;
+    let book = positions(world);
+    write_file(&out.join("positions.csv"), |w| {
+        cascade_report::write_positions_csv(&book, world, w)
+    })?;
+    write_file(&out.join("positions.json"), |w| {
+        cascade_report::write_positions_json(&book, world, w)
+    })?;
+    if !r.quiet {
+        let stdout = io::stdout();
+        let mut lock = stdout.lock();
+        cascade_report::write_map_text(&world.simulation.name, &map, &mut lock)
+            .context("cannot print")?;
+        writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
+    }
+    Ok(())
+}
