@@ -17,6 +17,7 @@ pub mod compare;
 pub mod cover;
 pub mod depth;
 pub mod feedback;
+pub mod indicator;
 pub mod map;
 pub mod montecarlo;
 pub mod perp;

@@ -19,6 +19,18 @@ pub struct Timeline {
     pub rows: Vec<Vec<f64>>,
 }
 
+impl Timeline {
+    /// Appends a column whose value at each row is `value(step)` of the row's step (NaN, an
+    /// empty cell, where it has none).
+    pub fn add_column(&mut self, name: String, value: impl Fn(u64) -> Option<f64>) {
+        self.columns.push(name);
+        for row in &mut self.rows {
+            let step = row.first().copied().unwrap_or(0.0) as u64;
+            row.push(value(step).unwrap_or(f64::NAN));
+        }
+    }
+}
+
 /// Number of leading columns that are integers (step, time, counts are formatted as such).
 pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use cascade_analytics::indicator::GainNow;
 use cascade_analytics::{
     Comparison, FeedbackGains, RunFold, RunInfo, WorldFeedback, comparison_row,
 };
@@ -70,6 +71,11 @@ enum Command {
         /// and printed.
         #[arg(long)]
         attribution: bool,
+        /// Also measure the leading indicator m(t): each asset's feedback gain at the end of
+        /// every step, from the book as it stands and its venue's current depth, as the
+        /// timeline's `m_<ASSET>` columns.
+        #[arg(long)]
+        indicator: bool,
     },
     /// Run many paths of a scenario and report the distribution of its figures: VaR, expected
     /// shortfall and their standard errors of bad debt, liquidated debt and the rest, the
@@ -95,6 +101,12 @@ enum Command {
         /// Print nothing, and no progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Also measure how well the leading indicator m(t) forecasts the cascades, with an
+        /// alarm when some asset's m reaches LEVEL before the path's first liquidation: hit
+        /// rate, false alarms, lead time and AUC, in montecarlo.json `indicator`. Slower: m is
+        /// measured after every step.
+        #[arg(long, value_name = "LEVEL")]
+        indicator: Option<f64>,
     },
     /// Run a scenario over a grid of values of its fields — any value, by the field path
     /// validation messages print (`protocols.lender.liquidation.bonus`, `shocks[0].drop`,
@@ -367,6 +379,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            indicator,
         } => montecarlo::run(&montecarlo::Request {
             scenario: &scenario,
             paths,
@@ -374,6 +387,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            indicator,
         }),
         Command::Stress {
             scenario,
@@ -466,6 +480,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             events,
             path: path_index,
             attribution,
+            indicator,
         } => {
             let scenario = load(path.as_deref())?;
             let sources = cascade_analytics::attribution::sources(&scenario.world).len();
@@ -482,7 +497,13 @@ fn execute(command: Command) -> Result<(), Failure> {
             let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
             fs::create_dir_all(&out)
                 .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-            let summary = run(scenario, &out, events, path_index, attribution)?;
+            let asked = RunAsked {
+                format: events,
+                path: path_index,
+                attribution,
+                indicator,
+            };
+            let summary = run(scenario, &out, &asked)?;
             if !quiet {
                 let stdout = io::stdout();
                 let mut lock = stdout.lock();
@@ -511,13 +532,25 @@ fn beyond_path_limit(world: &World, end: u64) -> Option<String> {
 /// `cascade run` into `out`: the engine sends every event at once to the summary and timeline
 /// folds and to the events writer (which formats and writes on a thread of its own), so no
 /// event is held in memory. An events file of another format left by an earlier run is removed.
-fn run(
-    scenario: Scenario,
-    out: &Path,
+/// What `cascade run` was asked beyond the scenario and the output directory.
+struct RunAsked {
     format: EventsFormat,
     path: u64,
     attribution: bool,
+    indicator: bool,
+}
+
+fn run(
+    scenario: Scenario,
+    out: &Path,
+    asked: &RunAsked,
 ) -> Result<cascade_analytics::Summary, Failure> {
+    let RunAsked {
+        format,
+        path,
+        attribution,
+        indicator,
+    } = *asked;
     let (world, info) = split(scenario);
     let info = RunInfo { path, ..info };
     let counterfactual = attribution.then(|| (Arc::clone(&world), info.clone()));
@@ -547,7 +580,15 @@ fn run(
             RunFold::new(Arc::clone(&world), info),
         )
         .context("cannot start the summary's thread")?;
-        Engine::on_path(Arc::clone(&world), path).run(&mut Tee(&mut fold, &mut writer));
+        let mut engine = Engine::on_path(Arc::clone(&world), path);
+        let mut sink = Tee(&mut fold, &mut writer);
+        let mut gains: Vec<Vec<Option<f64>>> = Vec::new();
+        if indicator {
+            let mut gain = GainNow::new(&world);
+            engine.run_watched(&mut sink, &mut |_, state| gains.push(gain.of_each(state)));
+        } else {
+            engine.run(&mut sink);
+        }
         writer.finish().with_context(|| {
             format!("cannot write the {format} events file in {}", out.display())
         })?;
@@ -559,6 +600,14 @@ fn run(
             .join()
             .map_err(|_| anyhow::anyhow!("the feedback gains' thread failed"))?
             .apply_to(&mut summary.cascade);
+        let mut timeline = timeline;
+        for (a, asset) in world.assets.iter().enumerate() {
+            if indicator && asset.primary_venue.is_some() {
+                // gains[k] is of the k-th step run: step 0 first.
+                let at = |step: u64| gains.get(step as usize).and_then(|g| g[a]);
+                timeline.add_column(format!("m_{}", asset.symbol), at);
+            }
+        }
         Ok((summary, timeline))
     })?;
     if let Some((world, info)) = counterfactual {

@@ -6,8 +6,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use cascade_analytics::indicator::{Forecast, PathSignal};
 use cascade_analytics::montecarlo::{
-    MonteCarloHeader, MonteCarloSummary, PathFigures, Runner, ScenarioId,
+    BeyondPaths, MonteCarloHeader, MonteCarloSummary, PathFigures, Runner, ScenarioId,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -21,6 +22,8 @@ pub(crate) struct Request<'a> {
     pub(crate) threads: Option<usize>,
     pub(crate) out: Option<PathBuf>,
     pub(crate) quiet: bool,
+    /// Measure the leading indicator with an alarm at this level.
+    pub(crate) indicator: Option<f64>,
 }
 
 /// Runs the paths, then writes and prints their distribution.
@@ -36,6 +39,11 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     };
     if r.threads == Some(0) {
         return Err(Failure::Usage("--threads = 0: at least one thread".into()));
+    }
+    if let Some(level) = r.indicator.filter(|l| !(l.is_finite() && *l >= 0.0)) {
+        return Err(Failure::Usage(format!(
+            "--indicator = {level}: expected a level of m ≥ 0"
+        )));
     }
     let scenario = load(Some(r.scenario))?;
     if let Some(limit) = beyond_path_limit(&scenario.world, end) {
@@ -75,10 +83,39 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     let runner = Runner::new(world, info);
     let bar = progress(r.paths, r.quiet);
     let done = || bar.inc(1);
-    let rows = on_threads(r.threads, || runner.run(r.paths_from..end, &done))?
-        .map_err(|e| Failure::Usage(format!("{}: {e}", r.scenario.display())))?;
+    let beyond = |e: BeyondPaths| Failure::Usage(format!("{}: {e}", r.scenario.display()));
+    let (rows, forecast) = match r.indicator {
+        None => (
+            on_threads(r.threads, || runner.run(r.paths_from..end, &done))?.map_err(beyond)?,
+            None,
+        ),
+        Some(level) => {
+            let watched = on_threads(r.threads, || {
+                runner.run_with_indicator(r.paths_from..end, level, &done)
+            })?
+            .map_err(beyond)?;
+            let signals: Vec<PathSignal> = watched.iter().map(|(_, s)| *s).collect();
+            let rows = watched.into_iter().map(|(f, _)| f).collect();
+            (rows, Some(Forecast::of(level, &signals)))
+        }
+    };
     bar.finish_and_clear();
-    write_outputs(&out, header, runner.metrics().names(), &rows, r.quiet)
+    let outputs = Outputs {
+        header,
+        names: runner.metrics().names(),
+        rows: &rows,
+        forecast,
+    };
+    write_outputs(&out, outputs, r.quiet)
+}
+
+/// What a Monte Carlo writes: its paths' identity, figures and, when measured, the indicator's
+/// forecast.
+struct Outputs<'a> {
+    header: MonteCarloHeader,
+    names: &'a [String],
+    rows: &'a [PathFigures],
+    forecast: Option<Forecast>,
 }
 
 /// Whether two paths of `world` can differ: a price driver that draws per path, or owners who
@@ -108,14 +145,15 @@ fn progress(paths: u64, quiet: bool) -> ProgressBar {
 }
 
 /// Writes montecarlo.json, paths.csv and paths.parquet into `out`, and prints the summary.
-fn write_outputs(
-    out: &Path,
-    header: MonteCarloHeader,
-    names: &[String],
-    rows: &[PathFigures],
-    quiet: bool,
-) -> Result<(), Failure> {
-    let summary = MonteCarloSummary::of(header, names, rows);
+fn write_outputs(out: &Path, outputs: Outputs<'_>, quiet: bool) -> Result<(), Failure> {
+    let Outputs {
+        header,
+        names,
+        rows,
+        forecast,
+    } = outputs;
+    let mut summary = MonteCarloSummary::of(header, names, rows);
+    summary.indicator = forecast;
     write_file(&out.join("montecarlo.json"), |w| {
         cascade_report::write_montecarlo_json(&summary, w)
     })?;
@@ -234,5 +272,11 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Fai
     header.paths_from = rows.first().map_or(0, |r| r.path);
     fs::create_dir_all(out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-    write_outputs(out, header, &names, &rows, quiet)
+    let outputs = Outputs {
+        header,
+        names: &names,
+        rows: &rows,
+        forecast: None,
+    };
+    write_outputs(out, outputs, quiet)
 }

@@ -37,7 +37,7 @@ struct Point {
 /// What a point gave.
 enum PointResult {
     Run(PathFigures),
-    MonteCarlo(MonteCarloSummary),
+    MonteCarlo(Box<MonteCarloSummary>),
 }
 
 /// Parses `KEY=V1,V2,…` arguments, in order; a key given twice, or without values, is refused.
@@ -274,11 +274,11 @@ fn outcome(point: &Point, paths: Option<u64>) -> Result<PointResult, BeyondPaths
                     hash: point.hash.clone(),
                 },
             };
-            Ok(PointResult::MonteCarlo(MonteCarloSummary::of(
+            Ok(PointResult::MonteCarlo(Box::new(MonteCarloSummary::of(
                 header,
                 point.runner.metrics().names(),
                 &rows,
-            )))
+            ))))
         }
     }
 }

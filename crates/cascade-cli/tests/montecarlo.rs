@@ -317,3 +317,40 @@ fn merge_refuses_a_shard_without_paths() {
         "paths = 0: a shard has at least one path",
     );
 }
+
+#[test]
+fn the_indicator_changes_no_figure_and_forecasts_the_wall() {
+    // The wall of the benchmark, smaller: 10,000 loans liquidatable between 1,000 and 1,900 on
+    // a venue of linear impact, ETH on a GBM of 100% a year from 2,000 over a day.
+    let wall = repo().join("benches/mc-wall-100k.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("wall.toml");
+    let text = std::fs::read_to_string(&wall)
+        .unwrap()
+        .replace("count = 100000", "count = 10000");
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_str().unwrap();
+    let plain = cli(&["montecarlo", file, "--paths", "300"]);
+    let watched = cli(&["montecarlo", file, "--paths", "300", "--indicator", "0.5"]);
+    assert_eq!(
+        read(plain.path(), "paths.csv"),
+        read(watched.path(), "paths.csv")
+    );
+    assert!(
+        json(plain.path(), "montecarlo.json")
+            .get("indicator")
+            .is_none()
+    );
+    let f = &json(watched.path(), "montecarlo.json")["indicator"];
+    let (cascades, calm) = (f["cascades"].as_u64().unwrap(), f["calm"].as_u64().unwrap());
+    assert_eq!(cascades + calm, 300);
+    assert!(cascades > 30 && calm > 30, "{f}");
+    // A wall the price must come near before it breaks: m rises first.
+    assert!(f["auc"].as_f64().unwrap() > 0.9, "{f}");
+    assert!(f["hit_rate"].as_f64().unwrap() > 0.9, "{f}");
+    assert!(f["median_lead_steps"].as_f64().unwrap() >= 1.0, "{f}");
+    common::assert_usage_error(
+        &["montecarlo", file, "--paths", "3", "--indicator=-1"],
+        "--indicator = -1: expected a level of m ≥ 0",
+    );
+}

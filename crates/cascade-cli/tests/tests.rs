@@ -13,6 +13,7 @@ mod determinism;
 mod drivers;
 mod events;
 mod examples;
+mod indicator;
 mod map;
 mod market_makers;
 mod montecarlo;

@@ -470,6 +470,21 @@ impl Engine {
         self.run_into(&mut sink);
     }
 
+    /// [`Engine::run`], showing `after_step` the state after each step with the step's number:
+    /// what a measure taken along the run reads (the leading indicator m(t) of
+    /// `cascade run --indicator`). The events are the same as `run`'s.
+    pub fn run_watched(
+        &mut self,
+        mut sink: &mut dyn EventSink,
+        after_step: &mut dyn FnMut(u64, &State),
+    ) {
+        while !self.finished() {
+            self.cx(&mut sink).step();
+            after_step(self.path.step, &self.path.state);
+        }
+        self.cx(&mut sink).mark();
+    }
+
     /// [`Engine::run`] into a sink whose type is known here: the engine is compiled for it, so
     /// its calls are static and inline into the step loop, and the events a calm step sends
     /// cost about what the sink does with them. The Monte Carlo's per-path folds run so;

@@ -98,6 +98,23 @@ pub fn write_montecarlo_text(summary: &MonteCarloSummary, out: &mut impl Write) 
             worst.path
         )?;
     }
+    if let Some(f) = &summary.indicator {
+        let percent = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1}%", 100.0 * x));
+        let number = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{x:.3}"));
+        writeln!(
+            out,
+            "indicator m ≥ {} before the first liquidation: {} of {} cascades warned (lead {} steps \
+             median), false alarms on {} of {} calm paths, AUC {}",
+            f.level,
+            percent(f.hit_rate),
+            f.cascades,
+            f.median_lead_steps
+                .map_or("-".to_string(), |x| format!("{x:.0}")),
+            percent(f.false_alarm_rate),
+            f.calm,
+            number(f.auc)
+        )?;
+    }
     Ok(())
 }
 

@@ -63,6 +63,10 @@ pub struct MonteCarloSummary {
     /// The paths with the largest bad debt (then the largest liquidated debt, then the lowest
     /// number), worst first, with all their figures.
     pub worst_paths: Vec<WorstPath>,
+    /// How well the leading indicator m(t) forecast the cascades (`cascade montecarlo
+    /// --indicator LEVEL`); absent otherwise, and after `cascade merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indicator: Option<crate::indicator::Forecast>,
 }
 
 /// `probabilities.*`.
@@ -157,6 +161,7 @@ impl MonteCarloSummary {
                 var_se: "(x_(u) - x_(l)) / (2 * 1.96), l, u = n q -/+ 1.96 sqrt(n q (1 - q)): the distribution-free 95% interval of order statistics",
             },
             worst_paths,
+            indicator: None,
         }
     }
 }

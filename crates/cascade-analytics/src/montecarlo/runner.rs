@@ -8,14 +8,17 @@
 //! a wall of loans then costs about what a calm one does. Its figures equal `cascade run --path
 //! K`'s, which liquidates account by account, up to the order of additions.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use cascade_engine::{Engine, PathLimit, World};
+use cascade_engine::{Engine, Event, EventSink, PathLimit, World};
 use rayon::prelude::*;
 
 use super::metrics::{Metrics, PathFigures};
+use crate::indicator::{GainNow, PathSignal};
 use crate::summary::{FeedbackGains, RunInfo, SummaryFold};
+use crate::view::LiquidationView;
 
 /// What a Monte Carlo runs: the world, its metrics and the summary's details.
 pub struct Runner {
@@ -61,6 +64,34 @@ impl Runner {
         paths: Range<u64>,
         done: &(dyn Fn() + Sync),
     ) -> Result<Vec<PathFigures>, BeyondPaths> {
+        self.run_each(paths, done, |engine, path| self.path(engine, path))
+    }
+
+    /// [`Runner::run`], also measuring on each path how the leading indicator m(t) behaved
+    /// before the path's first liquidation, for an alarm at m ≥ `level`
+    /// ([`crate::indicator::Forecast`] reads the signals). The figures are `run`'s.
+    ///
+    /// # Errors
+    /// As [`Runner::run`].
+    pub fn run_with_indicator(
+        &self,
+        paths: Range<u64>,
+        level: f64,
+        done: &(dyn Fn() + Sync),
+    ) -> Result<Vec<(PathFigures, PathSignal)>, BeyondPaths> {
+        self.run_each(paths, done, |engine, path| {
+            self.watched_path(engine, path, level)
+        })
+    }
+
+    /// Runs `paths` in parallel, one engine per worker, `each` running one path on an engine
+    /// reset to it; the results in path order.
+    fn run_each<T: Send>(
+        &self,
+        paths: Range<u64>,
+        done: &(dyn Fn() + Sync),
+        each: impl Fn(&mut Engine, u64) -> T + Sync,
+    ) -> Result<Vec<T>, BeyondPaths> {
         if let Some(limit) = self.world.path_limit().filter(|l| paths.end > l.paths) {
             return Err(BeyondPaths {
                 limit,
@@ -72,7 +103,7 @@ impl Runner {
         let shelf: Mutex<Vec<Engine>> = Mutex::new(Vec::new());
         let take = || shelf.lock().unwrap_or_else(PoisonError::into_inner).pop();
         let put = |e| shelf.lock().unwrap_or_else(PoisonError::into_inner).push(e);
-        let figures = paths
+        let results = paths
             .into_par_iter()
             .map(|path| {
                 let mut engine = match take() {
@@ -86,13 +117,13 @@ impl Runner {
                         e
                     }
                 };
-                let figures = self.path(&mut engine, path);
+                let result = each(&mut engine, path);
                 put(engine);
                 done();
-                figures
+                result
             })
             .collect();
-        Ok(figures)
+        Ok(results)
     }
 
     /// Runs `engine`, at time 0 of `path`, to the end.
@@ -100,6 +131,62 @@ impl Runner {
         let mut fold = SummaryFold::new(&*self.world, self.info.clone());
         engine.run_into(&mut fold);
         self.metrics.figures(&self.world, path, &fold.finish())
+    }
+
+    /// [`Runner::path`], with m(t) measured after every step until the first liquidation.
+    fn watched_path(
+        &self,
+        engine: &mut Engine,
+        path: u64,
+        level: f64,
+    ) -> (PathFigures, PathSignal) {
+        let first_liquidation = Cell::new(None);
+        let mut sink = Onset {
+            fold: SummaryFold::new(&*self.world, self.info.clone()),
+            first_liquidation: &first_liquidation,
+        };
+        let mut gain = GainNow::new(&self.world);
+        let mut score: f64 = 0.0;
+        let mut first_alarm = None;
+        let mut onset = None;
+        let mut watch = |step: u64, state: &cascade_engine::State, liquidated: Option<u64>| {
+            if onset.is_some() {
+                return;
+            }
+            if liquidated.is_some() {
+                onset = liquidated;
+                return;
+            }
+            let m = gain
+                .of_each(state)
+                .into_iter()
+                .flatten()
+                .fold(0.0, f64::max);
+            score = score.max(m);
+            if m >= level && first_alarm.is_none() {
+                first_alarm = Some(step);
+            }
+        };
+        engine.run_watched(&mut sink, &mut |step, state| {
+            watch(step, state, first_liquidation.get())
+        });
+        let figures = self.metrics.figures(&self.world, path, &sink.fold.finish());
+        let bad_debt = self
+            .metrics
+            .position("bad_debt_usd")
+            .and_then(|i| figures.values[i])
+            .unwrap_or(0.0);
+        let signal = PathSignal {
+            cascade: bad_debt > 0.0 || figures.death_spiral,
+            score,
+            lead_steps: match (first_alarm, onset) {
+                (Some(alarm), Some(onset)) if bad_debt > 0.0 || figures.death_spiral => {
+                    Some(onset - alarm)
+                }
+                _ => None,
+            },
+        };
+        (figures, signal)
     }
 }
 
@@ -126,3 +213,18 @@ impl std::fmt::Display for BeyondPaths {
 }
 
 impl std::error::Error for BeyondPaths {}
+
+/// A path's summary fold that also notes the step of its first liquidation.
+struct Onset<'w> {
+    fold: SummaryFold<&'w World>,
+    first_liquidation: &'w Cell<Option<u64>>,
+}
+
+impl EventSink for Onset<'_> {
+    fn record(&mut self, event: &Event) {
+        if self.first_liquidation.get().is_none() && LiquidationView::of(event).is_some() {
+            self.first_liquidation.set(Some(event.step));
+        }
+        self.fold.event(event);
+    }
+}
