@@ -252,6 +252,117 @@ fn auc(cascades: &[&PathSignal], calm: &[&PathSignal]) -> Option<f64> {
     Some((rank_sum - n1 * (n1 + 1.0) / 2.0) / (n1 * n0))
 }
 
+/// An adaptive policy on the leading indicator: at the end of each step, while some asset's m(t)
+/// is at or above `level`, every lending protocol liquidates at most `throttle_usd_per_step` of
+/// debt in the next step (a circuit breaker: the accounts beyond it wait); below the level, the
+/// protocols' own limits.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Throttle {
+    /// The level of m(t) that turns the throttle on.
+    pub level: f64,
+    /// Debt (USD) a protocol may liquidate per step while it is on.
+    pub throttle_usd_per_step: f64,
+}
+
+/// One figure under the static parameters and under a policy, over the same paths.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Compared {
+    /// Mean over the paths, static parameters.
+    pub static_mean: f64,
+    /// Mean over the paths, with the policy.
+    pub adaptive_mean: f64,
+    /// Mean of the per-path differences, policy less static.
+    pub difference_mean: f64,
+    /// Its standard error: the standard deviation of the differences over √n (the same paths,
+    /// so the paths' own spread cancels).
+    pub difference_se: f64,
+    /// VaR 99% (order statistic ⌈0.99·n⌉), static.
+    pub static_var99: f64,
+    /// VaR 99%, with the policy.
+    pub adaptive_var99: f64,
+}
+
+/// A policy against the static parameters (montecarlo.json `adaptive`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PolicyComparison {
+    /// The policy.
+    pub policy: Throttle,
+    /// Paths compared.
+    pub paths: u64,
+    /// Every figure of paths.csv, and `death_spiral` (1 on a death spiral, 0 otherwise), by name.
+    pub figures: std::collections::BTreeMap<String, Compared>,
+}
+
+impl PolicyComparison {
+    /// The comparison of the same paths' figures (`names` in order), static and adaptive.
+    pub fn of(
+        policy: Throttle,
+        names: &[String],
+        fixed: &[crate::montecarlo::PathFigures],
+        adaptive: &[crate::montecarlo::PathFigures],
+    ) -> Self {
+        let mut figures = std::collections::BTreeMap::new();
+        let spiral = |r: &crate::montecarlo::PathFigures| Some(f64::from(u8::from(r.death_spiral)));
+        let columns = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), Some(i)))
+            .chain(std::iter::once(("death_spiral".to_string(), None)));
+        for (name, column) in columns {
+            let value = |r: &crate::montecarlo::PathFigures| match column {
+                Some(i) => r.values[i],
+                None => spiral(r),
+            };
+            let pairs: Vec<(f64, f64)> = fixed
+                .iter()
+                .zip(adaptive)
+                .filter_map(|(a, b)| Some((value(a)?, value(b)?)))
+                .collect();
+            if let Some(c) = compared(&pairs) {
+                figures.insert(name, c);
+            }
+        }
+        Self {
+            policy,
+            paths: fixed.len() as u64,
+            figures,
+        }
+    }
+}
+
+/// The comparison of (static, adaptive) pairs; `None` without pairs.
+fn compared(pairs: &[(f64, f64)]) -> Option<Compared> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let n = pairs.len() as f64;
+    let mean = |f: &dyn Fn(&(f64, f64)) -> f64| pairs.iter().map(f).sum::<f64>() / n;
+    let difference = mean(&|p| p.1 - p.0);
+    let spread = if pairs.len() > 1 {
+        (pairs
+            .iter()
+            .map(|p| (p.1 - p.0 - difference).powi(2))
+            .sum::<f64>()
+            / (n - 1.0))
+            .sqrt()
+    } else {
+        0.0
+    };
+    let var99 = |f: &dyn Fn(&(f64, f64)) -> f64| {
+        let mut v: Vec<f64> = pairs.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        crate::montecarlo::estimate::tail(&v, 0.99).var
+    };
+    Some(Compared {
+        static_mean: mean(&|p| p.0),
+        adaptive_mean: mean(&|p| p.1),
+        difference_mean: difference,
+        difference_se: spread / n.sqrt(),
+        static_var99: var99(&|p| p.0),
+        adaptive_var99: var99(&|p| p.1),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

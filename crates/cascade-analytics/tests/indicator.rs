@@ -50,7 +50,7 @@ fn at_the_start_it_is_the_feedback_gain_of_every_example() {
 fn along(world: &Arc<World>) -> Vec<(u64, f64)> {
     let mut gain = GainNow::new(world);
     let mut out = Vec::new();
-    let mut watch = |step: u64, state: &cascade_engine::State| {
+    let mut watch = |step: u64, state: &cascade_engine::State, _: &mut cascade_engine::Controls| {
         out.push((step, gain.of(state, AssetId(0)).unwrap()));
     };
     Engine::new(Arc::clone(world)).run_watched(&mut Vec::new(), &mut watch);
@@ -84,6 +84,6 @@ fn inside_a_uniform_wall_it_is_the_closed_form_at_every_step() {
     let price = |s: &cascade_engine::State| s.venues[0].price(s.fundamentals[0].price());
     let mut engine = Engine::new(Arc::clone(&world));
     let mut prices = Vec::new();
-    engine.run_watched(&mut Vec::new(), &mut |_, s| prices.push(price(s)));
+    engine.run_watched(&mut Vec::new(), &mut |_, s, _| prices.push(price(s)));
     assert!(prices[0] > prices[2] + 100.0, "{prices:?}");
 }

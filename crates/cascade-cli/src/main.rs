@@ -107,6 +107,12 @@ enum Command {
         /// measured after every step.
         #[arg(long, value_name = "LEVEL")]
         indicator: Option<f64>,
+        /// With --indicator: run the same paths again under an adaptive policy — while some
+        /// asset's m(t) is at or above LEVEL, every lending protocol liquidates at most USD of
+        /// debt per step — and compare every figure with the static run, path by path, in
+        /// montecarlo.json `adaptive`.
+        #[arg(long, value_name = "USD")]
+        throttle: Option<f64>,
     },
     /// Run a scenario over a grid of values of its fields — any value, by the field path
     /// validation messages print (`protocols.lender.liquidation.bonus`, `shocks[0].drop`,
@@ -380,6 +386,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             out,
             quiet,
             indicator,
+            throttle,
         } => montecarlo::run(&montecarlo::Request {
             scenario: &scenario,
             paths,
@@ -388,6 +395,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             out,
             quiet,
             indicator,
+            throttle,
         }),
         Command::Stress {
             scenario,
@@ -585,7 +593,9 @@ fn run(
         let mut gains: Vec<Vec<Option<f64>>> = Vec::new();
         if indicator {
             let mut gain = GainNow::new(&world);
-            engine.run_watched(&mut sink, &mut |_, state| gains.push(gain.of_each(state)));
+            engine.run_watched(&mut sink, &mut |_, state, _| {
+                gains.push(gain.of_each(state))
+            });
         } else {
             engine.run(&mut sink);
         }

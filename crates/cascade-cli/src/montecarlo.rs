@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use cascade_analytics::indicator::{Forecast, PathSignal};
+use cascade_analytics::indicator::{Forecast, PathSignal, PolicyComparison, Throttle};
 use cascade_analytics::montecarlo::{
     BeyondPaths, MonteCarloHeader, MonteCarloSummary, PathFigures, Runner, ScenarioId,
 };
@@ -24,6 +24,9 @@ pub(crate) struct Request<'a> {
     pub(crate) quiet: bool,
     /// Measure the leading indicator with an alarm at this level.
     pub(crate) indicator: Option<f64>,
+    /// Also run the paths with liquidations throttled to this (USD per step and protocol)
+    /// while the indicator is at or above its level.
+    pub(crate) throttle: Option<f64>,
 }
 
 /// Runs the paths, then writes and prints their distribution.
@@ -45,6 +48,25 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
             "--indicator = {level}: expected a level of m ≥ 0"
         )));
     }
+    let policy = match (r.indicator, r.throttle) {
+        (_, None) => None,
+        (None, Some(_)) => {
+            return Err(Failure::Usage(
+                "--throttle needs --indicator LEVEL: the throttle is on while m(t) is at or \
+                 above the level"
+                    .into(),
+            ));
+        }
+        (Some(level), Some(usd)) if usd.is_finite() && usd >= 0.0 => Some(Throttle {
+            level,
+            throttle_usd_per_step: usd,
+        }),
+        (Some(_), Some(usd)) => {
+            return Err(Failure::Usage(format!(
+                "--throttle = {usd}: expected USD per step ≥ 0"
+            )));
+        }
+    };
     let scenario = load(Some(r.scenario))?;
     if let Some(limit) = beyond_path_limit(&scenario.world, end) {
         return Err(Failure::Usage(format!(
@@ -81,7 +103,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         );
     }
     let runner = Runner::new(world, info);
-    let bar = progress(r.paths, r.quiet);
+    let bar = progress(r.paths * if policy.is_some() { 2 } else { 1 }, r.quiet);
     let done = || bar.inc(1);
     let beyond = |e: BeyondPaths| Failure::Usage(format!("{}: {e}", r.scenario.display()));
     let (rows, forecast) = match r.indicator {
@@ -99,12 +121,28 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
             (rows, Some(Forecast::of(level, &signals)))
         }
     };
+    let adaptive = match policy {
+        Some(policy) => {
+            let throttled = on_threads(r.threads, || {
+                runner.run_adaptive(r.paths_from..end, policy, &done)
+            })?
+            .map_err(beyond)?;
+            Some(PolicyComparison::of(
+                policy,
+                runner.metrics().names(),
+                &rows,
+                &throttled,
+            ))
+        }
+        None => None,
+    };
     bar.finish_and_clear();
     let outputs = Outputs {
         header,
         names: runner.metrics().names(),
         rows: &rows,
         forecast,
+        adaptive,
     };
     write_outputs(&out, outputs, r.quiet)
 }
@@ -116,6 +154,7 @@ struct Outputs<'a> {
     names: &'a [String],
     rows: &'a [PathFigures],
     forecast: Option<Forecast>,
+    adaptive: Option<PolicyComparison>,
 }
 
 /// Whether two paths of `world` can differ: a price driver that draws per path, or owners who
@@ -151,9 +190,11 @@ fn write_outputs(out: &Path, outputs: Outputs<'_>, quiet: bool) -> Result<(), Fa
         names,
         rows,
         forecast,
+        adaptive,
     } = outputs;
     let mut summary = MonteCarloSummary::of(header, names, rows);
     summary.indicator = forecast;
+    summary.adaptive = adaptive;
     write_file(&out.join("montecarlo.json"), |w| {
         cascade_report::write_montecarlo_json(&summary, w)
     })?;
@@ -277,6 +318,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Fai
         names: &names,
         rows: &rows,
         forecast: None,
+        adaptive: None,
     };
     write_outputs(out, outputs, quiet)
 }

@@ -45,6 +45,16 @@ pub enum Impact {
     Muted,
 }
 
+/// What a watcher of a run ([`Engine::run_watched`]) may change between steps: the levers of an
+/// adaptive policy. Every path starts without any (a reset clears them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Controls {
+    /// A circuit breaker: each lending protocol liquidates at most this much debt (USD) per
+    /// step, or its own `liquidation_limit_usd_per_step` if lower; the accounts beyond it wait
+    /// for the next step. `None`: only the protocol's own limit.
+    pub throttle_usd_per_step: Option<f64>,
+}
+
 /// Which sources of forced trades are muted ([`Impact::Muted`]): per lending protocol and per
 /// perp exchange, in world order. Empty lists mute nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -211,6 +221,8 @@ pub(crate) struct PathState {
     skip_quiet: bool,
     /// The sources whose forced trades do not move the venues (`Engine::mute_impact`).
     muted: MutedImpact,
+    /// What a watcher set between steps (`Engine::run_watched`).
+    controls: Controls,
     /// Steps of the path so far that did.
     quiet_steps: u64,
     /// Buffers reused from step to step.
@@ -266,6 +278,7 @@ impl PathState {
             batched: false,
             skip_quiet: true,
             muted: MutedImpact::default(),
+            controls: Controls::default(),
             quiet_steps: 0,
             scratch: Scratch::default(),
         }
@@ -292,6 +305,7 @@ impl PathState {
         self.time = 0;
         self.started = false;
         self.quiet_steps = 0;
+        self.controls = Controls::default();
         self.innovations = stream(seed, path, "fundamental");
         for (a, own) in self.own_streams.iter_mut().enumerate() {
             *own = own_stream(world, path, a);
@@ -470,17 +484,19 @@ impl Engine {
         self.run_into(&mut sink);
     }
 
-    /// [`Engine::run`], showing `after_step` the state after each step with the step's number:
-    /// what a measure taken along the run reads (the leading indicator m(t) of
-    /// `cascade run --indicator`). The events are the same as `run`'s.
+    /// [`Engine::run`], showing `after_step` the state after each step with the step's number,
+    /// and letting it set the [`Controls`] of the steps that follow: what a measure taken along
+    /// the run reads (the leading indicator m(t) of `cascade run --indicator`) and what an
+    /// adaptive policy changes. A watcher that changes no control leaves the events `run`'s.
     pub fn run_watched(
         &mut self,
         mut sink: &mut dyn EventSink,
-        after_step: &mut dyn FnMut(u64, &State),
+        after_step: &mut dyn FnMut(u64, &State, &mut Controls),
     ) {
         while !self.finished() {
             self.cx(&mut sink).step();
-            after_step(self.path.step, &self.path.state);
+            let path = &mut self.path;
+            after_step(path.step, &path.state, &mut path.controls);
         }
         self.cx(&mut sink).mark();
     }
@@ -994,8 +1010,16 @@ impl<S: EventSink> Cx<'_, S> {
             sink: &mut *self.sink,
             bad_debt,
             impact: path.muted.protocol(p),
+            limit_usd: match (
+                world.protocols[p.index()].params.step_limit_usd,
+                path.controls.throttle_usd_per_step,
+            ) {
+                (Some(own), Some(throttle)) => Some(own.min(throttle)),
+                (own, throttle) => own.or(throttle),
+            },
             last_quote: None,
-            batches: if path.batched {
+            // A throttle is a rate limit, which batches do not follow.
+            batches: if path.batched && path.controls.throttle_usd_per_step.is_none() {
                 world.batching()[p.index()].as_deref()
             } else {
                 None

@@ -38,7 +38,7 @@ mod event;
 mod sink;
 mod world;
 
-pub use engine::{Engine, Impact, MutedImpact, trail};
+pub use engine::{Controls, Engine, Impact, MutedImpact, trail};
 pub use event::{
     BookMark, Event, EventKind, LiquidationBatchRecord, LiquidationRecord, PerpCloseKind,
     PerpLiquidation, PerpMark, PerpSettlement, SaleRecord, TroveLiquidation, TxRecord,

@@ -14,6 +14,7 @@ mod chain;
 mod closed_form;
 mod comet;
 mod conservation;
+mod controls;
 mod determinism;
 mod drivers;
 mod examples;

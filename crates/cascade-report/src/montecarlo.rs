@@ -115,6 +115,29 @@ pub fn write_montecarlo_text(summary: &MonteCarloSummary, out: &mut impl Write) 
             number(f.auc)
         )?;
     }
+    if let Some(a) = &summary.adaptive {
+        writeln!(
+            out,
+            "adaptive: liquidations throttled to {} USD a step while m ≥ {}, against the static \
+             parameters over the same paths (policy less static, ± se):",
+            short(a.policy.throttle_usd_per_step),
+            a.policy.level
+        )?;
+        for name in ["bad_debt_usd", "liquidated_debt_usd", "death_spiral"] {
+            if let Some(c) = a.figures.get(name) {
+                writeln!(
+                    out,
+                    "  {name:<22} mean {} → {} ({} ± {}), VaR 99% {} → {}",
+                    short(c.static_mean),
+                    short(c.adaptive_mean),
+                    short(c.difference_mean),
+                    short(c.difference_se),
+                    short(c.static_var99),
+                    short(c.adaptive_var99)
+                )?;
+            }
+        }
+    }
     Ok(())
 }
 

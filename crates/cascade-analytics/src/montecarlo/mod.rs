@@ -67,6 +67,10 @@ pub struct MonteCarloSummary {
     /// --indicator LEVEL`); absent otherwise, and after `cascade merge`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub indicator: Option<crate::indicator::Forecast>,
+    /// The same paths under an adaptive policy on the indicator, against the static parameters
+    /// (`--indicator LEVEL --throttle USD`); absent otherwise, and after `cascade merge`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<crate::indicator::PolicyComparison>,
 }
 
 /// `probabilities.*`.
@@ -162,6 +166,7 @@ impl MonteCarloSummary {
             },
             worst_paths,
             indicator: None,
+            adaptive: None,
         }
     }
 }

@@ -16,7 +16,7 @@ use cascade_engine::{Engine, Event, EventSink, PathLimit, World};
 use rayon::prelude::*;
 
 use super::metrics::{Metrics, PathFigures};
-use crate::indicator::{GainNow, PathSignal};
+use crate::indicator::{GainNow, PathSignal, Throttle};
 use crate::summary::{FeedbackGains, RunInfo, SummaryFold};
 use crate::view::LiquidationView;
 
@@ -81,6 +81,34 @@ impl Runner {
     ) -> Result<Vec<(PathFigures, PathSignal)>, BeyondPaths> {
         self.run_each(paths, done, |engine, path| {
             self.watched_path(engine, path, level)
+        })
+    }
+
+    /// [`Runner::run`] under an adaptive policy: after every step, while some asset's m(t) is at
+    /// or above the policy's level, every lending protocol's liquidations of the next step are
+    /// throttled ([`Throttle`]). The same paths as `run`'s, so the two compare path by path.
+    ///
+    /// # Errors
+    /// As [`Runner::run`].
+    pub fn run_adaptive(
+        &self,
+        paths: Range<u64>,
+        policy: Throttle,
+        done: &(dyn Fn() + Sync),
+    ) -> Result<Vec<PathFigures>, BeyondPaths> {
+        self.run_each(paths, done, |engine, path| {
+            let mut fold = SummaryFold::new(&*self.world, self.info.clone());
+            let mut gain = GainNow::new(&self.world);
+            engine.run_watched(&mut fold, &mut |_, state, controls| {
+                let m = gain
+                    .of_each(state)
+                    .into_iter()
+                    .flatten()
+                    .fold(0.0, f64::max);
+                controls.throttle_usd_per_step =
+                    (m >= policy.level).then_some(policy.throttle_usd_per_step);
+            });
+            self.metrics.figures(&self.world, path, &fold.finish())
         })
     }
 
@@ -167,7 +195,7 @@ impl Runner {
                 first_alarm = Some(step);
             }
         };
-        engine.run_watched(&mut sink, &mut |step, state| {
+        engine.run_watched(&mut sink, &mut |step, state, _| {
             watch(step, state, first_liquidation.get())
         });
         let figures = self.metrics.figures(&self.world, path, &sink.fold.finish());

@@ -98,6 +98,9 @@ pub(crate) struct Round<'a> {
     /// Whether the protocol's sales move the venues (muted in an attribution's
     /// counterfactuals).
     pub(crate) impact: Impact,
+    /// Debt (USD) the protocol may liquidate per step: its own rate limit, lowered by a
+    /// watcher's throttle (`Controls`); `None` for no limit.
+    pub(crate) limit_usd: Option<f64>,
     /// The last quote of a keeper's sale, reused as the next quote's starting point.
     pub(crate) last_quote: Option<Quote>,
     /// The protocol's batching sums, when the engine batches and the rules allow it.
@@ -254,14 +257,12 @@ impl<'a> Round<'a> {
         self.sales.queue(sale, delay, self.time);
     }
 
-    /// USD of debt the protocol may still liquidate this step under its rate limit.
+    /// USD of debt the protocol may still liquidate this step under its rate limit (its own,
+    /// or a watcher's throttle, whichever is lower).
     pub(crate) fn allowance_usd(&self) -> f64 {
-        self.info
-            .params
-            .step_limit_usd
-            .map_or(f64::INFINITY, |limit| {
-                (limit - *self.liquidated_usd).max(0.0)
-            })
+        self.limit_usd.map_or(f64::INFINITY, |limit| {
+            (limit - *self.liquidated_usd).max(0.0)
+        })
     }
 
     /// Counts `usd` of debt liquidated against the rate limit.
