@@ -4,7 +4,6 @@
 //! 0 … N − 1 — common random numbers, so the frontier is smooth in the parameter. Writes
 //! frontier.csv and calibration.json and prints the frontier.
 
-use std::fs;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +17,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use super::stress::{Flag, edited};
-use super::{Failure, load, on_threads, write_file};
+use super::{Failure, load, on_threads, output_dir, write_file};
 
 /// The most values a range may have.
 const MAX_VALUES: usize = 1_000;
@@ -78,8 +77,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(format!("{name}-calibrate")));
-    fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    output_dir(&out)?;
     let bar = progress(r.paths * candidates.len() as u64, r.quiet);
     let done = || bar.inc(1);
     let frontier = on_threads(r.threads, || {

@@ -10,7 +10,7 @@ use cascade_analytics::cover::{CoverTerms, price};
 use cascade_report::Cover;
 
 use super::montecarlo::read_shard;
-use super::{Failure, write_file};
+use super::{Failure, output_dir, write_file};
 
 /// What `cascade cover` was asked.
 pub(crate) struct Request<'a> {
@@ -57,8 +57,7 @@ pub(crate) fn run(r: Request<'_>) -> Result<(), Failure> {
         price: &priced,
     };
     let out = r.out.unwrap_or_else(|| r.montecarlo.to_path_buf());
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    output_dir(&out)?;
     write_file(&out.join("cover.json"), |w| {
         cascade_report::write_cover_json(&cover, w)
     })?;

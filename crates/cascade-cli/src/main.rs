@@ -503,8 +503,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                     Err(Failure::Usage(format!("--path {path_index}: {limit}")))
                 })?;
             let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
-            fs::create_dir_all(&out)
-                .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+            output_dir(&out)?;
             let asked = RunAsked {
                 format: events,
                 path: path_index,
@@ -683,6 +682,7 @@ fn compare(
     };
     let out =
         out.unwrap_or_else(|| Path::new("out").join(format!("{}-compare", world.simulation.name)));
+    output_dir(&out)?;
     type Outcome = (
         String,
         cascade_analytics::Summary,
@@ -792,6 +792,17 @@ fn on_threads<T: Send>(
             .context("cannot start the worker threads")?
             .install(work),
         None => work(),
+    })
+}
+
+/// Creates the output directory `out` (with its parents) before anything runs, so that a path
+/// which cannot be one fails at once, with exit 2 naming it, rather than after the simulation.
+fn output_dir(out: &Path) -> Result<(), Failure> {
+    fs::create_dir_all(out).map_err(|e| {
+        Failure::Usage(format!(
+            "--out {}: cannot create the output directory: {e}",
+            out.display()
+        ))
     })
 }
 

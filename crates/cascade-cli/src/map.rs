@@ -2,7 +2,6 @@
 //! m(p), the spiral threshold), its cascade curve checked against full runs, and the positions
 //! in the open liquidation-level schema.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -10,7 +9,7 @@ use anyhow::Context;
 use cascade_analytics::map::{LiquidationMap, MapOptions, positions};
 use cascade_report::MapHeader;
 
-use super::{Failure, load, on_threads, write_file};
+use super::{Failure, load, on_threads, output_dir, write_file};
 
 /// The most buckets per direction.
 const MAX_BUCKETS: usize = 100_000;
@@ -64,8 +63,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(format!("{}-map", world.simulation.name)));
-    fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    output_dir(&out)?;
     let map = on_threads(r.threads, || {
         let mut map = LiquidationMap::of(world, &options);
         map.run_curves(world);

@@ -12,7 +12,7 @@ use cascade_analytics::montecarlo::{
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Failure, beyond_path_limit, load, on_threads, split, write_file};
+use super::{Failure, beyond_path_limit, load, on_threads, output_dir, split, write_file};
 
 /// What `cascade montecarlo` was asked.
 pub(crate) struct Request<'a> {
@@ -82,8 +82,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(format!("{name}-montecarlo")));
-    fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    output_dir(&out)?;
     let (world, info) = split(scenario);
     let header = MonteCarloHeader {
         paths: r.paths,
@@ -311,8 +310,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Fai
     }
     header.paths = rows.len() as u64;
     header.paths_from = rows.first().map_or(0, |r| r.path);
-    fs::create_dir_all(out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    output_dir(out)?;
     let outputs = Outputs {
         header,
         names: &names,

@@ -2,7 +2,6 @@
 //! those values written in, validated before anything runs, then run once (or as a Monte Carlo
 //! of N paths) in parallel.
 
-use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -15,7 +14,7 @@ use cascade_scenario::edit::ScenarioText;
 use cascade_scenario::generate::BookCache;
 use rayon::prelude::*;
 
-use super::{Failure, load, on_threads, split, write_file};
+use super::{Failure, load, on_threads, output_dir, split, write_file};
 
 /// What `cascade stress` was asked.
 pub(crate) struct Request<'a> {
@@ -201,8 +200,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("out").join(format!("{name}-stress")));
-    fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    output_dir(&out)?;
     let (base_world, base_info) = split(base);
     let work = || {
         built

@@ -137,10 +137,13 @@ fn an_output_directory_that_cannot_be_made_is_reported() {
         inside.to_str().expect("UTF-8"),
         "--quiet",
     ]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("cannot create the output directory"),
+        stderr.contains(&format!(
+            "--out {}: cannot create the output directory",
+            inside.display()
+        )),
         "{stderr}"
     );
 }

@@ -2,7 +2,7 @@
 
 use cascade_scenario::preset::PRESETS;
 
-use crate::common::run_cli;
+use crate::common::{self, run_cli};
 
 #[test]
 fn help_lists_the_commands() {
@@ -55,5 +55,52 @@ fn usage_mistakes_exit_with_code_2() {
             String::from_utf8_lossy(&output.stderr).starts_with("error: "),
             "{args:?}"
         );
+    }
+}
+
+#[test]
+fn an_output_directory_that_cannot_be_made_exits_2_naming_it_before_anything_runs() {
+    // A path under a regular file cannot be a directory.
+    let file = tempfile::NamedTempFile::new().expect("a file");
+    let out = file.path().join("out");
+    let out = out.to_str().expect("UTF-8");
+    let scenario = cascade_test_support::repo().join("examples/uniform-wall.toml");
+    let s = scenario.to_str().expect("UTF-8");
+    let expected = format!("--out {out}: cannot create the output directory");
+    for args in [
+        vec!["run", s, "--out", out],
+        vec!["montecarlo", s, "--paths", "2", "--out", out],
+        vec![
+            "stress",
+            s,
+            "--grid",
+            "shocks[0].drop=0.1,0.2",
+            "--out",
+            out,
+        ],
+        vec![
+            "compare",
+            s,
+            "--mechanisms",
+            "as_is,aave_v3.3",
+            "--out",
+            out,
+        ],
+        vec![
+            "calibrate",
+            s,
+            "--parameter",
+            "protocols.lender.liquidation.bonus",
+            "--range",
+            "0.04:0.06:0.01",
+            "--risk",
+            "mean(bad_debt_usd) <= 1",
+            "--paths",
+            "2",
+            "--out",
+            out,
+        ],
+    ] {
+        common::assert_usage_error(&args, &expected);
     }
 }
