@@ -328,14 +328,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Loads and validates the scenario (the bundled default without a path), and prints its
+/// validation warnings on standard error — whatever `--quiet` says, since they qualify every
+/// figure of the run (summary.json keeps them too).
 fn load(path: Option<&Path>) -> Result<Scenario, Failure> {
-    match path {
+    let scenario = match path {
         Some(path) => cascade_scenario::load(path).map_err(Failure::Input),
         None => {
             cascade_scenario::from_str(DEFAULT_SCENARIO, Path::new(DEFAULT_NAME), Path::new("."))
                 .map_err(Failure::Input)
         }
+    }?;
+    for warning in &scenario.warnings {
+        eprintln!("warning: {warning}");
     }
+    Ok(scenario)
 }
 
 fn execute(command: Command) -> Result<(), Failure> {
@@ -372,9 +379,6 @@ fn execute(command: Command) -> Result<(), Failure> {
                     "    {} perp exchanges, {markets} markets, {accounts} margin accounts",
                     world.perps.len()
                 );
-            }
-            for warning in &scenario.warnings {
-                println!("warning: {warning}");
             }
             Ok(())
         }

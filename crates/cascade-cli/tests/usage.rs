@@ -104,3 +104,28 @@ fn an_output_directory_that_cannot_be_made_exits_2_naming_it_before_anything_run
         common::assert_usage_error(&args, &expected);
     }
 }
+
+#[test]
+fn warnings_go_to_standard_error_even_when_quiet() {
+    let scenario = cascade_test_support::repo().join("examples/black-thursday-2020.toml");
+    let out = tempfile::tempdir().expect("a directory");
+    let output = run_cli(&[
+        "run",
+        scenario.to_str().expect("UTF-8"),
+        "--quiet",
+        "--events",
+        "none",
+        "--out",
+        out.path().to_str().expect("UTF-8"),
+    ]);
+    assert!(output.status.success());
+    assert!(output.stdout.is_empty(), "--quiet printed on stdout");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: asset ETH: the replayed series covers 85800 s"),
+        "{stderr}"
+    );
+    // summary.json keeps them.
+    let summary = std::fs::read_to_string(out.path().join("summary.json")).expect("summary");
+    assert!(summary.contains("the replayed series covers 85800 s"));
+}

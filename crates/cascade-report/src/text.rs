@@ -268,12 +268,8 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     if let Some(a) = &summary.attribution {
         write_attribution(a, out)?;
     }
-    if !summary.warnings.is_empty() {
-        writeln!(out)?;
-        for w in &summary.warnings {
-            writeln!(out, "warning: {w}")?;
-        }
-    }
+    // Validation warnings are not repeated here: the command prints them on standard error
+    // when it loads the scenario, and summary.json keeps them.
     Ok(())
 }
 
