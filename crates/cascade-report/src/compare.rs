@@ -11,11 +11,11 @@ use crate::float;
 /// # Errors
 /// IO errors of the writer.
 pub fn write_compare_csv(comparison: &Comparison, out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "{}", COLUMNS.join(","))?;
+    crate::write_header(COLUMNS, out)?;
     let mut buffer = ryu::Buffer::new();
     for r in &comparison.rows {
         let mut cells: Vec<String> = vec![
-            r.mechanism.clone(),
+            crate::csv_cell(&r.mechanism),
             r.liquidations.to_string(),
             r.accounts_liquidated.to_string(),
             r.time_to_close_median_seconds

@@ -45,10 +45,13 @@ pub fn write_summary_json(summary: &Summary, out: &mut impl Write) -> io::Result
     writeln!(out)
 }
 
-/// Formats a float with the shortest representation that round-trips; NaN is an empty cell.
+/// Formats a float with the shortest representation that round-trips; NaN is an empty cell, and
+/// zero is `0` whatever its sign (a `-0` reads as a different value in some tools).
 pub(crate) fn float(buffer: &mut ryu::Buffer, value: f64) -> &str {
     if value.is_nan() {
         ""
+    } else if value == 0.0 {
+        "0"
     } else if value == value.trunc() && value.abs() < 1e15 {
         // Whole numbers without a trailing ".0" read better in spreadsheets.
         let formatted = buffer.format(value);
@@ -58,12 +61,32 @@ pub(crate) fn float(buffer: &mut ryu::Buffer, value: f64) -> &str {
     }
 }
 
+/// Writes a CSV header through the csv crate: a name holding a comma, a quote or a line break
+/// (a venue named `spot,1`) is quoted, so every later column stays in place.
+pub(crate) fn write_header<S: AsRef<[u8]>>(
+    columns: impl IntoIterator<Item = S>,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut writer = csv::Writer::from_writer(&mut *out);
+    writer.write_record(columns)?;
+    writer.flush()
+}
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break (RFC 4180).
+pub(crate) fn csv_cell(cell: &str) -> String {
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_string()
+    }
+}
+
 /// Writes timeline.csv.
 ///
 /// # Errors
 /// IO errors of the writer.
 pub fn write_timeline(timeline: &Timeline, out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, "{}", timeline.columns.join(","))?;
+    write_header(&timeline.columns, out)?;
     let mut buffer = ryu::Buffer::new();
     for row in &timeline.rows {
         for (i, value) in row.iter().enumerate() {
@@ -75,4 +98,22 @@ pub fn write_timeline(timeline: &Timeline, out: &mut impl Write) -> io::Result<(
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_read_back_and_zero_has_no_sign() {
+        let mut b = ryu::Buffer::new();
+        assert_eq!(float(&mut b, -0.0), "0");
+        assert_eq!(float(&mut b, 0.0), "0");
+        assert_eq!(float(&mut b, -2.0), "-2");
+        assert_eq!(float(&mut b, 0.1), "0.1");
+        assert_eq!(float(&mut b, f64::NAN), "");
+        assert_eq!(csv_cell("spot,1"), "\"spot,1\"");
+        assert_eq!(csv_cell("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
 }

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use cascade_analytics::montecarlo::{MonteCarloSummary, PathFigures};
 use serde_json::{Map, Value, json};
 
+use crate::csv_cell as quoted;
 use crate::float;
 
 /// What a point of the grid gave.
@@ -117,15 +118,6 @@ pub fn write_stress_csv(stress: &Stress<'_>, out: &mut impl Write) -> io::Result
         writeln!(out, "{}", cells.join(","))?;
     }
     Ok(())
-}
-
-/// A CSV cell: quoted when it holds a comma, a quote or a line break.
-fn quoted(cell: &str) -> String {
-    if cell.contains([',', '"', '\n']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
-    } else {
-        cell.to_string()
-    }
 }
 
 /// Writes stress.json: `scenario`, `seed`, `horizon_seconds`, `paths`, `grid` (each key with its

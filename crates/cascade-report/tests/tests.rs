@@ -103,3 +103,26 @@ fn events_csv_has_the_documented_columns_and_every_kind_of_the_run() {
         assert!(kinds.contains(&kind), "events.csv has no {kind} row");
     }
 }
+
+#[test]
+fn a_name_with_a_comma_is_quoted_and_no_column_shifts() {
+    // The lender fixture's venue renamed `spot,1` (oracle and keeper follow it); a shock so
+    // that rows carry liquidations.
+    let run = Fixture::named("lender")
+        .set("venues[0].name", "spot,1")
+        .set_raw("oracles[0].sources", "[\"spot,1\"]")
+        .set("keepers[0].sell_on", "spot,1")
+        .append("[[shocks]]\nasset = \"ETH\"\nstep = 1\ndrop = 0.1")
+        .run();
+    let text = written(|out| cascade_report::write_timeline(&run.timeline, out));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    assert!(header.iter().any(|h| h == "venue_spot,1"), "{header:?}");
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.expect("a row");
+        assert_eq!(record.len(), header.len());
+        rows += 1;
+    }
+    assert_eq!(rows, run.timeline.rows.len());
+}
