@@ -283,6 +283,13 @@ enum Command {
     /// liquidation mechanisms a lending protocol can name, with their keys and what a switch to
     /// each sets under `cascade compare`.
     Presets,
+    /// Print a completion script for a shell, for example
+    /// `cascade completions bash > ~/.local/share/bash-completion/completions/cascade` or
+    /// `cascade completions zsh > "${fpath[1]}/_cascade"`.
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh.
+        shell: clap_complete::Shell,
+    },
     /// Check a scenario file without running it; lists every problem found.
     Validate {
         /// Scenario file (TOML).
@@ -347,6 +354,11 @@ fn load(path: Option<&Path>) -> Result<Scenario, Failure> {
 
 fn execute(command: Command) -> Result<(), Failure> {
     match command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "cascade", &mut io::stdout());
+            Ok(())
+        }
         Command::Presets => {
             print!("{}", presets_text());
             Ok(())

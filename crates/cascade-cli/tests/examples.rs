@@ -108,3 +108,19 @@ fn the_bundled_default_runs_from_any_directory() {
             .expect("JSON");
     assert_eq!(json["scenario"]["name"], "eth-crash");
 }
+
+#[test]
+fn the_readmes_scenario_snippet_validates_as_written() {
+    let readme = fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let start = readme.find("```toml\n").expect("a TOML snippet") + "```toml\n".len();
+    let end = start + readme[start..].find("```").expect("its end");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("snippet.toml");
+    fs::write(&file, &readme[start..end]).expect("written");
+    let output = run_cli(&["validate", file.to_str().expect("UTF-8 path")]);
+    assert!(
+        output.status.success(),
+        "the README's snippet does not validate:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -129,3 +129,16 @@ fn warnings_go_to_standard_error_even_when_quiet() {
     let summary = std::fs::read_to_string(out.path().join("summary.json")).expect("summary");
     assert!(summary.contains("the replayed series covers 85800 s"));
 }
+
+#[test]
+fn completions_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = run_cli(&["completions", shell]);
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&output.stdout);
+        for command in ["run", "montecarlo", "calibrate", "cover", "map", "stress"] {
+            assert!(script.contains(command), "{shell}: {command}");
+        }
+    }
+    assert_eq!(run_cli(&["completions", "tcsh"]).status.code(), Some(2));
+}
