@@ -76,6 +76,11 @@ enum Command {
         /// timeline's `m_<ASSET>` columns.
         #[arg(long)]
         indicator: bool,
+        /// Override a value of the scenario: a field path as `cascade stress` takes it, then its
+        /// value (`--set protocols.lender.liquidation.bonus=0.08`); repeat for more. The file is
+        /// validated with the values written in.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
     },
     /// Run many paths of a scenario and report the distribution of its figures: VaR, expected
     /// shortfall and their standard errors of bad debt, liquidated debt and the rest, the
@@ -113,6 +118,9 @@ enum Command {
         /// montecarlo.json `adaptive`.
         #[arg(long, value_name = "USD")]
         throttle: Option<f64>,
+        /// Override a value of the scenario (KEY=VALUE, as on `run`); repeat for more.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
     },
     /// Run a scenario over a grid of values of its fields — any value, by the field path
     /// validation messages print (`protocols.lender.liquidation.bonus`, `shocks[0].drop`,
@@ -339,17 +347,57 @@ fn main() -> ExitCode {
 /// validation warnings on standard error — whatever `--quiet` says, since they qualify every
 /// figure of the run (summary.json keeps them too).
 fn load(path: Option<&Path>) -> Result<Scenario, Failure> {
-    let scenario = match path {
-        Some(path) => cascade_scenario::load(path).map_err(Failure::Input),
-        None => {
-            cascade_scenario::from_str(DEFAULT_SCENARIO, Path::new(DEFAULT_NAME), Path::new("."))
-                .map_err(Failure::Input)
-        }
-    }?;
+    load_with(path, &[])
+}
+
+/// [`load`] with `--set KEY=VALUE` edits written into the file's text first (the field paths
+/// `cascade stress` takes), the rest of the file as written.
+fn load_with(path: Option<&Path>, sets: &[String]) -> Result<Scenario, Failure> {
+    let (name, base_dir, text) = match path {
+        Some(path) => (
+            path,
+            cascade_scenario::base_dir(path),
+            cascade_scenario::read(path).map_err(Failure::Input)?,
+        ),
+        None => (
+            Path::new(DEFAULT_NAME),
+            Path::new("."),
+            DEFAULT_SCENARIO.to_string(),
+        ),
+    };
+    let text = if sets.is_empty() {
+        text
+    } else {
+        edited_text(&text, name, sets)?
+    };
+    let scenario = cascade_scenario::from_str(&text, name, base_dir).map_err(Failure::Input)?;
     for warning in &scenario.warnings {
         eprintln!("warning: {warning}");
     }
     Ok(scenario)
+}
+
+/// The scenario text with each `KEY=VALUE` of `sets` written in, in order.
+fn edited_text(text: &str, name: &Path, sets: &[String]) -> Result<String, Failure> {
+    let mut document = cascade_scenario::edit::ScenarioText::parse(text)
+        .map_err(|e| Failure::Usage(format!("{}: {e}", name.display())))?;
+    for set in sets {
+        let Some((key, value)) = set.split_once('=') else {
+            return Err(Failure::Usage(format!(
+                "--set {set:?}: expected KEY=VALUE (a field path, then its value)"
+            )));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if key.is_empty() || value.is_empty() {
+            return Err(Failure::Usage(format!(
+                "--set {set:?}: a key and a value are needed"
+            )));
+        }
+        document
+            .set(key, value)
+            .map_err(|e| Failure::Usage(format!("--set {key}={value}: {}", e.reason)))?;
+    }
+    Ok(document.text())
 }
 
 fn execute(command: Command) -> Result<(), Failure> {
@@ -403,8 +451,10 @@ fn execute(command: Command) -> Result<(), Failure> {
             quiet,
             indicator,
             throttle,
+            sets,
         } => montecarlo::run(&montecarlo::Request {
             scenario: &scenario,
+            sets: &sets,
             paths,
             paths_from,
             threads,
@@ -505,8 +555,9 @@ fn execute(command: Command) -> Result<(), Failure> {
             path: path_index,
             attribution,
             indicator,
+            sets,
         } => {
-            let scenario = load(path.as_deref())?;
+            let scenario = load_with(path.as_deref(), &sets)?;
             let sources = cascade_analytics::attribution::sources(&scenario.world).len();
             if attribution && sources > cascade_analytics::attribution::MAX_SOURCES {
                 return Err(Failure::Usage(format!(

@@ -12,11 +12,13 @@ use cascade_analytics::montecarlo::{
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Failure, beyond_path_limit, load, on_threads, output_dir, split, write_file};
+use super::{Failure, beyond_path_limit, load_with, on_threads, output_dir, split, write_file};
 
 /// What `cascade montecarlo` was asked.
 pub(crate) struct Request<'a> {
     pub(crate) scenario: &'a Path,
+    /// `--set KEY=VALUE` overrides.
+    pub(crate) sets: &'a [String],
     pub(crate) paths: u64,
     pub(crate) paths_from: u64,
     pub(crate) threads: Option<usize>,
@@ -67,7 +69,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
             )));
         }
     };
-    let scenario = load(Some(r.scenario))?;
+    let scenario = load_with(Some(r.scenario), r.sets)?;
     if let Some(limit) = beyond_path_limit(&scenario.world, end) {
         return Err(Failure::Usage(format!(
             "--paths-from = {} with --paths = {} runs paths {} to {}, but {limit}",

@@ -142,3 +142,58 @@ fn completions_cover_every_command() {
     }
     assert_eq!(run_cli(&["completions", "tcsh"]).status.code(), Some(2));
 }
+
+#[test]
+fn set_overrides_a_value_as_the_edited_file_would() {
+    let scenario = cascade_test_support::repo().join("examples/uniform-wall.toml");
+    let s = scenario.to_str().expect("UTF-8");
+    let dir = tempfile::tempdir().expect("a directory");
+    let text = std::fs::read_to_string(&scenario).expect("the example");
+    let mut edited = cascade_scenario::edit::ScenarioText::parse(&text).expect("TOML");
+    edited.set("shocks[0].drop", "0.2").expect("an edit");
+    edited
+        .set("protocols.lender.liquidation.bonus", "0.08")
+        .expect("an edit");
+    let file = dir.path().join("uniform-wall.toml");
+    std::fs::write(&file, edited.text()).expect("written");
+    let by_file =
+        common::run_into_temp(&["run", file.to_str().expect("UTF-8"), "--events", "none"]);
+    let by_set = common::run_into_temp(&[
+        "run",
+        s,
+        "--events",
+        "none",
+        "--set",
+        "shocks[0].drop=0.2",
+        "--set",
+        "protocols.lender.liquidation.bonus=0.08",
+    ]);
+    let plain = common::run_into_temp(&["run", s, "--events", "none"]);
+    let summary = |d: &tempfile::TempDir| common::read(d.path(), "summary.json");
+    assert_eq!(summary(&by_file), summary(&by_set));
+    assert_ne!(
+        summary(&plain),
+        summary(&by_set),
+        "the overrides changed nothing"
+    );
+    common::assert_usage_error(
+        &["run", s, "--set", "shocks[0].drop"],
+        "--set \"shocks[0].drop\": expected KEY=VALUE",
+    );
+    common::assert_usage_error(
+        &["run", s, "--set", "shocks[0].nope.x=1"],
+        "--set shocks[0].nope.x=1:",
+    );
+    common::assert_usage_error(&["run", s, "--set", "shocks[0].drop=7"], "shocks[0].drop");
+    common::assert_usage_error(
+        &[
+            "montecarlo",
+            s,
+            "--paths",
+            "2",
+            "--set",
+            "venues.nowhere.impact.usd_per_unit=1",
+        ],
+        "--set venues.nowhere.impact.usd_per_unit=1:",
+    );
+}
