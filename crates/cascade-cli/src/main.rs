@@ -31,13 +31,71 @@ mod stress;
 const DEFAULT_SCENARIO: &str = include_str!("../../../examples/eth-crash.toml");
 const DEFAULT_NAME: &str = "examples/eth-crash.toml (bundled)";
 
+/// What every command's help ends with.
+const EXIT_CODES: &str = "Exit codes: 0 success; 2 invalid input (a scenario problem, named by file, \
+line, field path and value; an argument out of range; an --out that cannot be a directory), \
+before anything is written; 1 an internal error (a write that fails once the run is done).";
+
+/// Examples in the help of each command (then the exit codes).
+const RUN_HELP: &str = "Examples:
+  cascade run                                        the bundled ETH crash
+  cascade run examples/uniform-wall.toml --out out/wall
+  cascade run examples/gbm-jump-stress.toml --path 163 --events parquet
+  cascade run examples/lending-rules.toml --attribution --indicator
+  cascade run examples/uniform-wall.toml --set shocks[0].drop=0.2
+
+Exit codes: 0 success; 2 invalid input, before anything is written; 1 an internal error.";
+const MONTECARLO_HELP: &str = "Examples:
+  cascade montecarlo examples/gbm-jump-stress.toml --paths 10000
+  cascade montecarlo SCENARIO --paths 5000 --paths-from 5000 --out shard-2   (then cascade merge)
+  cascade montecarlo benches/mc-wall-100k.toml --paths 2000 --indicator 1 --throttle 1e6
+
+Exit codes: 0 success; 2 invalid input, before anything is written; 1 an internal error.";
+const STRESS_HELP: &str = "Examples:
+  cascade stress examples/gbm-jump-stress.toml --grid protocols.aave-like.liquidation.bonus=0.05,0.1
+  cascade stress SCENARIO --grid shocks[0].drop=0.1,0.2,0.3 --grid venues.spot.impact.usd_per_unit=0.001,0.002 --paths 500
+
+Exit codes: 0 success; 2 invalid input, before anything is written; 1 an internal error.";
+const CALIBRATE_HELP: &str = "Examples:
+  cascade calibrate benches/mc-wall-100k.toml --parameter protocols.lender.collateral.ETH.liquidation_threshold \\
+    --range 0.80:0.95:0.01 --risk 'var99(bad_debt_usd) <= 3e5'
+  cascade calibrate SCENARIO --parameter venues.spot.half_life_seconds --range 60:600:60 \\
+    --risk 'p(death_spiral) <= 0.01' --prefer low
+
+Exit codes: 0 success; 2 invalid input, before anything is written; 1 an internal error.";
+const COVER_HELP: &str = "Examples:
+  cascade montecarlo examples/gbm-jump-stress.toml --paths 10000 --out mc
+  cascade cover mc --attachment 1e6 --limit 1e7
+  cascade cover mc --metric protocols.aave-like.bad_debt_usd --attachment 0 --limit 5e6 --wang-lambda 0.5
+
+Exit codes: 0 success; 2 invalid input, before anything is written; 1 an internal error.";
+const MAP_HELP: &str = "Examples:
+  cascade map examples/eth-crash.toml
+  cascade map examples/perp-short-squeeze.toml --buckets 200 --shocks 0.05,0.1,0.2
+
+Exit codes: 0 success; 2 invalid input, before anything is written; 1 an internal error.";
+const COMPARE_HELP: &str = "Examples:
+  cascade compare examples/eth-crash.toml --mechanisms as_is,aave_v3.3,morpho_blue,dutch_auction
+  cascade compare examples/black-thursday-2020.toml --mechanisms as_is,no_congestion,faster_oracle
+
+Exit codes: 0 success; 2 invalid input, before anything is written; 1 an internal error.";
+const MERGE_HELP: &str = "Examples:
+  cascade merge shard-1 shard-2 shard-3 --out merged
+
+Exit codes: 0 success; 2 shards of different runs, overlapping or with gaps; 1 an internal error.";
+const VALIDATE_HELP: &str = "Examples:
+  cascade validate my-scenario.toml
+
+Exit codes: 0 valid (warnings on standard error); 2 every problem found, each with file, line, \
+field path and value.";
+
 /// Events handed to the summary's thread at a time.
 const FOLD_CHUNK: usize = 4_096;
 
 /// Simulate and measure systemic liquidation risk: forced selling that feeds on its own price
 /// impact.
 #[derive(Parser, Debug)]
-#[command(name = "cascade", version, about, long_about = None)]
+#[command(name = "cascade", version, about, long_about = None, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,6 +105,7 @@ struct Cli {
 enum Command {
     /// Run a scenario (the bundled default when none is given), print a summary and write
     /// summary.json, timeline.csv and events.csv (or events.parquet, see --events).
+    #[command(after_help = RUN_HELP)]
     Run {
         /// Scenario file (TOML). Omit to run the bundled ETH-crash scenario.
         scenario: Option<PathBuf>,
@@ -88,6 +147,7 @@ enum Command {
     /// path K draws the scenario's stochastic drivers from the seed and K alone, so a path is
     /// the same in any batch, on any number of threads and in any shard. Writes
     /// montecarlo.json, paths.csv and paths.parquet.
+    #[command(after_help = MONTECARLO_HELP)]
     Montecarlo {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -127,6 +187,7 @@ enum Command {
     /// `venues.spot.impact.usd_per_unit`; sections by name or number) — every combination, in
     /// parallel, once each or as a Monte Carlo of N paths. Writes stress.csv and stress.json. Every
     /// point is validated before anything runs.
+    #[command(after_help = STRESS_HELP)]
     Stress {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -153,6 +214,7 @@ enum Command {
     /// frontier.csv (each value's risk with its standard error, whether it is in budget, the book
     /// it gives) and calibration.json, and prints the frontier and the chosen value with its
     /// margin.
+    #[command(after_help = CALIBRATE_HELP)]
     Calibrate {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -190,6 +252,7 @@ enum Command {
     /// Carlo already written: it pays the loss above an attachment up to a limit. Prints and
     /// writes (cover.json) the probability it pays, its expected loss, a Wang transform premium
     /// and a cost-of-capital premium over the horizon and per year, with standard errors.
+    #[command(after_help = COVER_HELP)]
     Cover {
         /// The output directory of `cascade montecarlo` (or `cascade merge`): its
         /// montecarlo.json and paths.csv.
@@ -230,6 +293,7 @@ enum Command {
     /// death-spiral threshold (the first price with m ≥ 1); and the cascade curve, the price a
     /// cascade ends at after an instant shock, by the map and by a full run of the scenario
     /// shocked at step 1. Writes map.csv, map.json, positions.csv and positions.json.
+    #[command(after_help = MAP_HELP)]
     Map {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -254,6 +318,7 @@ enum Command {
     /// Merge the outputs of Monte Carlo shards of one scenario (`cascade montecarlo
     /// --paths-from K`) into the montecarlo.json, paths.csv and paths.parquet of one run of
     /// all their paths.
+    #[command(after_help = MERGE_HELP)]
     Merge {
         /// The shards' output directories.
         #[arg(required = true)]
@@ -270,6 +335,7 @@ enum Command {
     /// impact, amplification, keeper profit, bad debt, insurance drawn, socialised loss. Writes
     /// compare.csv, compare.json and each run's summary.json and timeline.csv under
     /// <out>/<variant>/.
+    #[command(after_help = COMPARE_HELP)]
     Compare {
         /// Scenario file (TOML).
         scenario: PathBuf,
@@ -299,6 +365,7 @@ enum Command {
         shell: clap_complete::Shell,
     },
     /// Check a scenario file without running it; lists every problem found.
+    #[command(after_help = VALIDATE_HELP)]
     Validate {
         /// Scenario file (TOML).
         scenario: PathBuf,

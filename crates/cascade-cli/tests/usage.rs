@@ -197,3 +197,30 @@ fn set_overrides_a_value_as_the_edited_file_would() {
         "--set venues.nowhere.impact.usd_per_unit=1:",
     );
 }
+
+#[test]
+fn every_commands_help_has_examples_and_exit_codes() {
+    for command in [
+        "run",
+        "montecarlo",
+        "stress",
+        "calibrate",
+        "cover",
+        "map",
+        "merge",
+        "compare",
+        "validate",
+    ] {
+        let output = run_cli(&[command, "--help"]);
+        assert!(output.status.success(), "{command}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Examples:\n  cascade "), "{command}: {help}");
+        assert!(
+            help.contains(&format!("\n  cascade {command} ")),
+            "{command}: {help}"
+        );
+        assert!(help.contains("Exit codes: 0"), "{command}: {help}");
+    }
+    let output = run_cli(&["--help"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Exit codes: 0 success"));
+}
