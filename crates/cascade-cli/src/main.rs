@@ -816,7 +816,8 @@ fn compare(
     };
     let out =
         out.unwrap_or_else(|| Path::new("out").join(format!("{}-compare", world.simulation.name)));
-    output_dir(&out)?;
+    // Checked now, made once every variant has run: a variant that is invalid writes nothing.
+    check_output_dir(&out)?;
     type Outcome = (
         String,
         cascade_analytics::Summary,
@@ -842,6 +843,7 @@ fn compare(
     let runs = runs
         .into_iter()
         .collect::<Result<Vec<Outcome>, Failure>>()?;
+    output_dir(&out)?;
     let mut rows = Vec::new();
     for (name, summary, table) in runs {
         let dir = out.join(&name);
@@ -938,6 +940,22 @@ fn output_dir(out: &Path) -> Result<(), Failure> {
             out.display()
         ))
     })
+}
+
+/// Whether `out` could be made a directory, without making it: the closest part of it that
+/// exists must be a directory.
+fn check_output_dir(out: &Path) -> Result<(), Failure> {
+    let existing = out
+        .ancestors()
+        .find(|p| p.as_os_str().is_empty() || p.exists());
+    match existing {
+        Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => Err(Failure::Usage(format!(
+            "--out {}: cannot create the output directory: {} is not a directory",
+            out.display(),
+            p.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn write_file(

@@ -162,8 +162,7 @@ pub fn write_calibration_json(c: &Calibration<'_>, out: &mut impl Write) -> io::
         "frontier": frontier,
         "chosen": chosen,
     });
-    serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::other)?;
-    writeln!(out)
+    crate::write_json(&document, out)
 }
 
 /// The margin over the standard error, when the standard error is not zero.

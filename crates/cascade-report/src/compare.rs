@@ -50,8 +50,7 @@ pub fn write_compare_csv(comparison: &Comparison, out: &mut impl Write) -> io::R
 /// # Errors
 /// IO errors of the writer.
 pub fn write_compare_json(comparison: &Comparison, out: &mut impl Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, comparison).map_err(io::Error::other)?;
-    writeln!(out)
+    crate::write_json(comparison, out)
 }
 
 /// Writes the comparison as a readable table.

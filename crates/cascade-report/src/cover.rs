@@ -28,8 +28,7 @@ pub fn write_cover_json(c: &Cover<'_>, out: &mut impl Write) -> io::Result<()> {
         "terms": c.terms,
         "price": c.price,
     });
-    serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::other)?;
-    writeln!(out)
+    crate::write_json(&document, out)
 }
 
 /// Prints the price.

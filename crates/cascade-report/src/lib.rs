@@ -36,13 +36,56 @@ pub use montecarlo::{
 pub use stress::{Outcome, Stress, StressRow, write_stress_csv, write_stress_json};
 pub use text::write_text;
 
+/// The version of the output formats: raised when a key or a column changes meaning or goes
+/// away (keys are added without raising it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Which program and which version of the formats wrote a JSON output: its first key,
+/// `producer`, so a script can check what it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Producer {
+    /// `cascade`.
+    pub tool: &'static str,
+    /// cascade's version.
+    pub version: &'static str,
+    /// [`SCHEMA_VERSION`].
+    pub schema: u32,
+}
+
+/// This build's [`Producer`].
+pub const PRODUCER: Producer = Producer {
+    tool: "cascade",
+    version: env!("CARGO_PKG_VERSION"),
+    schema: SCHEMA_VERSION,
+};
+
+/// A JSON document with `producer` first, then the document's own keys in their order.
+#[derive(serde::Serialize)]
+struct Stamped<'a, T: serde::Serialize> {
+    producer: Producer,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+/// Writes `document` (an object) as pretty JSON, newline-terminated, with `producer` first.
+pub(crate) fn write_json<T: serde::Serialize>(
+    document: &T,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let stamped = Stamped {
+        producer: PRODUCER,
+        body: document,
+    };
+    serde_json::to_writer_pretty(&mut *out, &stamped).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
 /// Writes summary.json (pretty-printed, keys in a stable order, newline-terminated).
 ///
 /// # Errors
 /// IO errors of the writer.
 pub fn write_summary_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, summary).map_err(io::Error::other)?;
-    writeln!(out)
+    write_json(summary, out)
 }
 
 /// Formats a float with the shortest representation that round-trips; NaN is an empty cell, and

@@ -287,8 +287,7 @@ pub fn write_map_json(
         "window": cascade_analytics::feedback::WINDOW,
         "assets": assets,
     });
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    writeln!(out)
+    crate::write_json(&doc, out)
 }
 
 /// The columns of positions.csv, in order.

@@ -20,8 +20,7 @@ use crate::float;
 /// # Errors
 /// IO errors of the writer.
 pub fn write_montecarlo_json(summary: &MonteCarloSummary, out: &mut impl Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, summary).map_err(io::Error::other)?;
-    writeln!(out)
+    crate::write_json(summary, out)
 }
 
 /// Reads the identity of a Monte Carlo's paths (scenario, seed, horizon, range) back from its

@@ -142,8 +142,7 @@ pub fn write_stress_json(stress: &Stress<'_>, out: &mut impl Write) -> io::Resul
         "grid": grid,
         "points": points,
     });
-    serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::other)?;
-    writeln!(out)
+    crate::write_json(&document, out)
 }
 
 fn point(stress: &Stress<'_>, row: &StressRow<'_>) -> Value {

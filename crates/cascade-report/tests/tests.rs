@@ -126,3 +126,15 @@ fn a_name_with_a_comma_is_quoted_and_no_column_shifts() {
     }
     assert_eq!(rows, run.timeline.rows.len());
 }
+
+#[test]
+fn every_json_output_opens_with_its_producer() {
+    let run = order_book_file();
+    let text = written(|out| cascade_report::write_summary_json(&run.summary, out));
+    let expected = format!(
+        "{{\n  \"producer\": {{\n    \"tool\": \"cascade\",\n    \"version\": \"{}\",\n    \"schema\": {}\n  }},\n  \"scenario\": {{",
+        env!("CARGO_PKG_VERSION"),
+        cascade_report::SCHEMA_VERSION
+    );
+    assert!(text.starts_with(&expected), "{}", &text[..200]);
+}
