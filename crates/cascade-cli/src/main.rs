@@ -140,6 +140,10 @@ enum Command {
         /// validated with the values written in.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// What the summary printed on standard output is: text for people, or json (summary.json
+        /// itself) for scripts.
+        #[arg(long, value_enum, default_value_t = PrintFormat::Text)]
+        format: PrintFormat,
     },
     /// Run many paths of a scenario and report the distribution of its figures: VaR, expected
     /// shortfall and their standard errors of bad debt, liquidated debt and the rest, the
@@ -372,6 +376,15 @@ enum Command {
     },
 }
 
+/// What `cascade run` prints on standard output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PrintFormat {
+    /// The summary for people.
+    Text,
+    /// summary.json, for scripts.
+    Json,
+}
+
 /// Why the command failed, which decides the exit code.
 enum Failure {
     Input(ScenarioError),
@@ -403,6 +416,8 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(2)
         }
+        // A reader that stops reading (`| head`) is not a failure of the command.
+        Err(Failure::Internal(e)) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(Failure::Internal(e)) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
@@ -465,6 +480,15 @@ fn edited_text(text: &str, name: &Path, sets: &[String]) -> Result<String, Failu
             .map_err(|e| Failure::Usage(format!("--set {key}={value}: {}", e.reason)))?;
     }
     Ok(document.text())
+}
+
+/// Whether `e` comes from writing to a pipe whose reader has gone.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn execute(command: Command) -> Result<(), Failure> {
@@ -623,6 +647,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             attribution,
             indicator,
             sets,
+            format,
         } => {
             let scenario = load_with(path.as_deref(), &sets)?;
             let sources = cascade_analytics::attribution::sources(&scenario.world).len();
@@ -648,9 +673,15 @@ fn execute(command: Command) -> Result<(), Failure> {
             if !quiet {
                 let stdout = io::stdout();
                 let mut lock = stdout.lock();
-                cascade_report::write_text(&summary, &mut lock)
-                    .context("cannot print the summary")?;
-                writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
+                match format {
+                    PrintFormat::Text => {
+                        cascade_report::write_text(&summary, &mut lock)
+                            .context("cannot print the summary")?;
+                        writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
+                    }
+                    PrintFormat::Json => cascade_report::write_summary_json(&summary, &mut lock)
+                        .context("cannot print the summary")?,
+                }
             }
             Ok(())
         }

@@ -224,3 +224,19 @@ fn every_commands_help_has_examples_and_exit_codes() {
     let output = run_cli(&["--help"]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("Exit codes: 0 success"));
 }
+
+#[test]
+fn format_json_prints_summary_json_itself() {
+    let out = tempfile::tempdir().expect("a directory");
+    let output = run_cli(&[
+        "run",
+        "--format",
+        "json",
+        "--events",
+        "none",
+        "--out",
+        out.path().to_str().expect("UTF-8"),
+    ]);
+    assert!(output.status.success());
+    assert_eq!(output.stdout, common::read(out.path(), "summary.json"));
+}

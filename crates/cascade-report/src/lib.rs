@@ -76,8 +76,11 @@ pub(crate) fn write_json<T: serde::Serialize>(
         producer: PRODUCER,
         body: document,
     };
-    serde_json::to_writer_pretty(&mut *out, &stamped).map_err(io::Error::other)?;
-    writeln!(out)
+    // Formatted whole, then written: a failed write is the writer's own io::Error (a closed
+    // pipe stays recognisable), not one wrapped in the serializer's.
+    let mut text = serde_json::to_vec_pretty(&stamped).map_err(io::Error::other)?;
+    text.push(b'\n');
+    out.write_all(&text)
 }
 
 /// Writes summary.json (pretty-printed, keys in a stable order, newline-terminated).
