@@ -89,6 +89,31 @@ const VALIDATE_HELP: &str = "Examples:
 Exit codes: 0 valid (warnings on standard error); 2 every problem found, each with file, line, \
 field path and value.";
 
+/// The starter scenarios `cascade init` writes: name, what it is, the file (examples that read
+/// no data file, so a copy runs anywhere).
+const TEMPLATES: [(&str, &str, &str); 4] = [
+    (
+        "crash",
+        "an ETH crash over an Aave-like market with a liquidation wall and a thin order book (the bundled default)",
+        include_str!("../../../examples/eth-crash.toml"),
+    ),
+    (
+        "wall",
+        "a uniform liquidation wall under linear impact and a 5% shock: the closed-form case",
+        include_str!("../../../examples/uniform-wall.toml"),
+    ),
+    (
+        "perp",
+        "a long liquidation cascade on a Binance-style perpetual-swap exchange",
+        include_str!("../../../examples/perp-long-cascade.toml"),
+    ),
+    (
+        "montecarlo",
+        "the wall of 100,000 loans under a day of GBM prices, for cascade montecarlo",
+        include_str!("../../../benches/mc-wall-100k.toml"),
+    ),
+];
+
 /// Events handed to the summary's thread at a time.
 const FOLD_CHUNK: usize = 4_096;
 
@@ -361,6 +386,24 @@ enum Command {
     /// liquidation mechanisms a lending protocol can name, with their keys and what a switch to
     /// each sets under `cascade compare`.
     Presets,
+    /// Write a starter scenario to edit: `crash` (the bundled default), `wall`, `perp` or
+    /// `montecarlo`; `--list` says what each is. Refuses to overwrite a file.
+    #[command(after_help = "Examples:
+  cascade init                       writes scenario.toml from the crash template
+  cascade init perp --out my-perp.toml
+  cascade init --list
+
+Exit codes: 0 success; 2 an unknown template or a file already there.")]
+    Init {
+        /// The template [default: crash].
+        template: Option<String>,
+        /// The file to write.
+        #[arg(long, default_value = "scenario.toml")]
+        out: PathBuf,
+        /// List the templates instead.
+        #[arg(long)]
+        list: bool,
+    },
     /// Print a completion script for a shell, for example
     /// `cascade completions bash > ~/.local/share/bash-completion/completions/cascade` or
     /// `cascade completions zsh > "${fpath[1]}/_cascade"`.
@@ -482,6 +525,46 @@ fn edited_text(text: &str, name: &Path, sets: &[String]) -> Result<String, Failu
     Ok(document.text())
 }
 
+/// `cascade init`: writes a template, never over an existing file.
+fn init(template: Option<&str>, out: &Path, list: bool) -> Result<(), Failure> {
+    if list {
+        for (name, what, _) in TEMPLATES {
+            println!("{name:<12} {what}");
+        }
+        return Ok(());
+    }
+    let name = template.unwrap_or("crash");
+    let Some((_, _, text)) = TEMPLATES.iter().find(|(n, ..)| *n == name) else {
+        let known: Vec<&str> = TEMPLATES.iter().map(|(n, ..)| *n).collect();
+        return Err(Failure::Usage(format!(
+            "init {name:?}: no such template; known: {}",
+            known.join(", ")
+        )));
+    };
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| {
+            Failure::Usage(format!(
+                "--out {}: cannot create the file: {e}",
+                out.display()
+            ))
+        })?;
+    let mut writer = BufWriter::new(file);
+    writer
+        .write_all(text.as_bytes())
+        .and_then(|()| writer.flush())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!(
+        "wrote {} (template {name}): check it with `cascade validate {}`, run it with `cascade run {}`",
+        out.display(),
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
 /// Whether `e` comes from writing to a pipe whose reader has gone.
 fn broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
@@ -493,6 +576,11 @@ fn broken_pipe(e: &anyhow::Error) -> bool {
 
 fn execute(command: Command) -> Result<(), Failure> {
     match command {
+        Command::Init {
+            template,
+            out,
+            list,
+        } => init(template.as_deref(), &out, list),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "cascade", &mut io::stdout());

@@ -136,7 +136,7 @@ fn completions_cover_every_command() {
         let output = run_cli(&["completions", shell]);
         assert!(output.status.success(), "{shell}");
         let script = String::from_utf8_lossy(&output.stdout);
-        for command in ["run", "montecarlo", "calibrate", "cover", "map", "stress"] {
+        for command in ["run", "montecarlo", "calibrate", "cover", "map", "stress", "init"] {
             assert!(script.contains(command), "{shell}: {command}");
         }
     }
@@ -239,4 +239,32 @@ fn format_json_prints_summary_json_itself() {
     ]);
     assert!(output.status.success());
     assert_eq!(output.stdout, common::read(out.path(), "summary.json"));
+}
+
+#[test]
+fn init_writes_every_template_valid_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("a directory");
+    for template in ["crash", "wall", "perp", "montecarlo"] {
+        let file = dir.path().join(format!("{template}.toml"));
+        let f = file.to_str().expect("UTF-8");
+        let output = run_cli(&["init", template, "--out", f]);
+        assert!(output.status.success(), "{template}");
+        let check = run_cli(&["validate", f]);
+        assert!(
+            check.status.success(),
+            "{template}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let before = std::fs::read(&file).expect("written");
+        common::assert_usage_error(&["init", "wall", "--out", f], "cannot create the file");
+        assert_eq!(
+            std::fs::read(&file).expect("kept"),
+            before,
+            "{template} overwritten"
+        );
+    }
+    common::assert_usage_error(
+        &["init", "nope"],
+        "init \"nope\": no such template; known: crash, wall, perp, montecarlo",
+    );
 }
