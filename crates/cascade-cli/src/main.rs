@@ -525,6 +525,57 @@ fn edited_text(text: &str, name: &Path, sets: &[String]) -> Result<String, Failu
     Ok(document.text())
 }
 
+/// A folder that holds an earlier compare's outputs (its compare.csv) with variants this run
+/// would not rewrite is refused: their folders would sit beside this run's, looking current.
+fn refuse_stale_variants(out: &Path, mechanisms: &[String]) -> Result<(), Failure> {
+    let Ok(text) = fs::read_to_string(out.join("compare.csv")) else {
+        return Ok(());
+    };
+    // Its first column: the variants' names (registry names, which need no quoting).
+    let stale: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split(',').next().map(str::to_string))
+        .filter(|name| !mechanisms.contains(name) && out.join(name).is_dir())
+        .collect();
+    if stale.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Usage(format!(
+        "--out {}: holds an earlier compare's variants {} that this run would not rewrite; \
+         remove them or choose another folder",
+        out.display(),
+        stale.join(", ")
+    )))
+}
+
+/// Warns (standard error) of each part of a variant that changes nothing in this scenario —
+/// a lending mechanism without a lending protocol (a perp-only scenario), `no_congestion`
+/// without a chain, `faster_oracle` without a delayed oracle, a switch to the mechanism the
+/// protocols already have: its row repeats `as_is` for that part.
+fn warn_inert_parts(
+    parsed: &cascade_scenario::schema::ScenarioFile,
+    mechanisms: &[String],
+    start: &mechanism::Baseline,
+) {
+    for variant in mechanisms {
+        let Ok(parts) = mechanism::parts(variant) else {
+            continue;
+        };
+        for part in parts.into_iter().filter(|p| *p != "as_is") {
+            let mut file = parsed.clone();
+            let changed =
+                mechanism::apply_variant(&mut file, part, start).is_ok() && file != *parsed;
+            if !changed {
+                eprintln!(
+                    "warning: --mechanisms {variant}: {part} changes nothing in this scenario \
+                     (nothing it applies to, or already so): its row repeats as_is for it"
+                );
+            }
+        }
+    }
+}
+
 /// `cascade init`: writes a template, never over an existing file.
 fn init(template: Option<&str>, out: &Path, list: bool) -> Result<(), Failure> {
     if list {
@@ -937,6 +988,8 @@ fn compare(
         out.unwrap_or_else(|| Path::new("out").join(format!("{}-compare", world.simulation.name)));
     // Checked now, made once every variant has run: a variant that is invalid writes nothing.
     check_output_dir(&out)?;
+    refuse_stale_variants(&out, mechanisms)?;
+    warn_inert_parts(&parsed, mechanisms, &start);
     type Outcome = (
         String,
         cascade_analytics::Summary,

@@ -369,3 +369,52 @@ fn compound_iii_and_liquity_are_compare_targets() {
     // liquity_v1 is the stability_pool counterfactual under its mechanism's name.
     assert_eq!(summary("liquity_v1"), summary("stability_pool"));
 }
+
+#[test]
+fn a_part_that_changes_nothing_is_warned_and_stale_variants_are_refused() {
+    let perp = repo().join("examples/perp-long-cascade.toml");
+    let p = perp.to_str().expect("utf-8");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("cmp");
+    let o = out.to_str().expect("utf-8");
+    // A perp-only scenario: a lending mechanism has nothing to apply to, and there is no chain.
+    let output = run_cli(&[
+        "compare",
+        p,
+        "--mechanisms",
+        "as_is,aave_v3.3,no_congestion",
+        "--quiet",
+        "--out",
+        o,
+    ]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for part in ["aave_v3.3", "no_congestion"] {
+        assert!(
+            stderr.contains(&format!(
+                "warning: --mechanisms {part}: {part} changes nothing in this scenario"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(!stderr.contains("--mechanisms as_is"), "{stderr}");
+    // The same folder again with fewer variants: the earlier ones would look current.
+    let output = run_cli(&["compare", p, "--mechanisms", "as_is", "--quiet", "--out", o]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("holds an earlier compare's variants aave_v3.3, no_congestion"),
+        "{stderr}"
+    );
+    // The same variants again: allowed, every folder rewritten.
+    let output = run_cli(&[
+        "compare",
+        p,
+        "--mechanisms",
+        "as_is,aave_v3.3,no_congestion",
+        "--quiet",
+        "--out",
+        o,
+    ]);
+    assert!(output.status.success());
+}

@@ -136,7 +136,15 @@ fn completions_cover_every_command() {
         let output = run_cli(&["completions", shell]);
         assert!(output.status.success(), "{shell}");
         let script = String::from_utf8_lossy(&output.stdout);
-        for command in ["run", "montecarlo", "calibrate", "cover", "map", "stress", "init"] {
+        for command in [
+            "run",
+            "montecarlo",
+            "calibrate",
+            "cover",
+            "map",
+            "stress",
+            "init",
+        ] {
             assert!(script.contains(command), "{shell}: {command}");
         }
     }

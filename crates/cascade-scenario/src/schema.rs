@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// A whole scenario file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ScenarioFile {
@@ -36,7 +36,7 @@ pub struct ScenarioFile {
 }
 
 /// `[chain]`: blocks, the gas price and the agents' room in each block.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ChainSection {
@@ -53,7 +53,7 @@ pub struct ChainSection {
 }
 
 /// `chain.gas`: where the clearing gas price comes from.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct GasSection {
@@ -74,7 +74,7 @@ pub struct GasSection {
 }
 
 /// `chain.gas_used`: gas per kind of transaction.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct GasUsedSection {
@@ -87,7 +87,7 @@ pub struct GasUsedSection {
 }
 
 /// `keepers[].gas` and `positions[].borrowers.gas`: how an agent prices gas.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct GasStrategySection {
@@ -98,7 +98,7 @@ pub struct GasStrategySection {
 }
 
 /// `keepers[].outages[]`: a period when a keeper is absent.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct OutageSection {
@@ -107,7 +107,7 @@ pub struct OutageSection {
 }
 
 /// `positions[].borrowers`: how the owners of a population act when their health falls.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct BorrowersSection {
@@ -126,7 +126,7 @@ pub struct BorrowersSection {
 }
 
 /// `[simulation]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct SimulationSection {
@@ -143,7 +143,7 @@ pub struct SimulationSection {
 }
 
 /// `[[assets]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct AssetSection {
@@ -155,7 +155,7 @@ pub struct AssetSection {
 }
 
 /// `assets[].driver`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct DriverSection {
@@ -186,7 +186,7 @@ pub struct DriverSection {
 
 /// `assets[].driver.overlays[]`: a series whose points replace the replayed series' points
 /// inside its own time range.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct OverlaySection {
@@ -199,7 +199,7 @@ pub struct OverlaySection {
 }
 
 /// `[[correlations]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct CorrelationSection {
@@ -208,7 +208,7 @@ pub struct CorrelationSection {
 }
 
 /// `[[venues]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct VenueSection {
@@ -225,7 +225,7 @@ pub struct VenueSection {
 }
 
 /// `venues[].market_makers`: makers who thin the venue's depth as its realised volatility rises.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct MarketMakersSection {
@@ -238,7 +238,7 @@ pub struct MarketMakersSection {
 }
 
 /// `venues[].impact`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ImpactSection {
@@ -261,7 +261,7 @@ pub struct ImpactSection {
 }
 
 /// `venues[].impact.reserves`: a constant-product pool's reserves over time.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ReservesSection {
@@ -275,7 +275,7 @@ pub struct ReservesSection {
 }
 
 /// `[[oracles]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct OracleSection {
@@ -299,7 +299,7 @@ pub struct OracleSection {
 }
 
 /// `[[protocols]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ProtocolSection {
@@ -327,7 +327,7 @@ pub struct ProtocolSection {
 }
 
 /// `protocols[].perp`: a perp exchange's liquidation engine.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PerpSection {
@@ -348,7 +348,7 @@ pub struct PerpSection {
 }
 
 /// `protocols[].markets[]`: a perp market.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct MarketSection {
@@ -373,7 +373,7 @@ pub struct MarketSection {
 }
 
 /// `protocols[].insurance`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct InsuranceSection {
@@ -387,7 +387,7 @@ pub struct InsuranceSection {
 }
 
 /// `protocols[].liquidation`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct LiquidationSection {
@@ -469,7 +469,7 @@ pub struct LiquidationSection {
 }
 
 /// `protocols[].collateral.<ASSET>`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct CollateralSection {
@@ -484,7 +484,7 @@ pub struct CollateralSection {
 }
 
 /// `[[positions]]`: a generated population or a file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PositionsSection {
@@ -522,7 +522,7 @@ pub struct PositionsSection {
 }
 
 /// `positions[].collateral`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PositionCollateral {
@@ -531,7 +531,7 @@ pub struct PositionCollateral {
 }
 
 /// `positions[].debt`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct PositionDebt {
@@ -539,7 +539,7 @@ pub struct PositionDebt {
 }
 
 /// A distribution of liquidation prices or health factors.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct DistributionSection {
@@ -551,7 +551,7 @@ pub struct DistributionSection {
 }
 
 /// `[[keepers]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct KeeperSection {
@@ -578,7 +578,7 @@ pub struct KeeperSection {
 }
 
 /// `keepers[].sell_on`: one venue name, or a venue per collateral asset.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 #[allow(missing_docs)]
 pub enum SellOn {
     One(String),
@@ -656,7 +656,7 @@ fn pairs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<(f64, 
 }
 
 /// `[[shocks]]`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct ShockSection {
