@@ -152,12 +152,17 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     let l = &summary.liquidations;
     writeln!(out, "Liquidations")?;
     writeln!(out, "  calls               {}", l.count)?;
-    writeln!(out, "  debt repaid         {}", usd(l.debt_repaid_usd))?;
-    for (symbol, units) in &l.collateral_seized {
-        writeln!(out, "  seized {symbol:<12} {units:.4} units")?;
+    // Debt, seizures and keepers' sales are lending figures: a scenario of perp exchanges only
+    // has none, and its closes are told under each exchange below.
+    let lending = summary.protocols.values().any(|p| p.perp.is_none());
+    if lending {
+        writeln!(out, "  debt repaid         {}", usd(l.debt_repaid_usd))?;
+        for (symbol, units) in &l.collateral_seized {
+            writeln!(out, "  seized {symbol:<12} {units:.4} units")?;
+        }
+        writeln!(out, "  sale proceeds       {}", usd(l.sale_proceeds_usd))?;
+        writeln!(out, "  slippage            {}", usd(l.slippage_usd))?;
     }
-    writeln!(out, "  sale proceeds       {}", usd(l.sale_proceeds_usd))?;
-    writeln!(out, "  slippage            {}", usd(l.slippage_usd))?;
     for (symbol, units) in &l.collateral_unsold {
         writeln!(out, "  unsold {symbol:<12} {units:.4} units (no bids left)")?;
     }
@@ -181,6 +186,17 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         usd(summary.bad_debt_realised_usd),
         usd(summary.bad_debt_unrealised_usd)
     )?;
+    if summary.insurance_drawn_usd > 0.0 || summary.socialised_loss_usd > 0.0 {
+        // The gross figure above; who absorbed it (docs/outputs.md, "Bad debt").
+        writeln!(
+            out,
+            "  net of insurance   {} (insurance funds drew {}; socialised onto suppliers or \
+             traders in profit {})",
+            usd((summary.bad_debt_usd - summary.insurance_drawn_usd).max(0.0)),
+            usd(summary.insurance_drawn_usd),
+            usd(summary.socialised_loss_usd)
+        )?;
+    }
     for (name, p) in &summary.protocols {
         writeln!(
             out,

@@ -138,3 +138,22 @@ fn every_json_output_opens_with_its_producer() {
     );
     assert!(text.starts_with(&expected), "{}", &text[..200]);
 }
+
+#[test]
+fn the_printed_summary_shows_only_what_applies_and_bad_debt_net_of_insurance() {
+    let perp = Fixture::example("perp-long-cascade").run();
+    let text = written(|out| cascade_report::write_text(&perp.summary, out));
+    assert!(!text.contains("debt repaid"), "{text}");
+    assert!(!text.contains("slippage"), "{text}");
+    let drawn = perp.summary.insurance_drawn_usd;
+    assert!(drawn > 0.0);
+    let net = (perp.summary.bad_debt_usd - drawn).max(0.0);
+    assert!(
+        text.contains(&format!("  net of insurance   {} USD", net.round())),
+        "{text}"
+    );
+    let lending = order_book_file();
+    let text = written(|out| cascade_report::write_text(&lending.summary, out));
+    assert!(text.contains("debt repaid"), "{text}");
+    assert!(!text.contains("net of insurance"), "{text}");
+}
