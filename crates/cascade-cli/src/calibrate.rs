@@ -4,7 +4,7 @@
 //! 0 … N − 1 — common random numbers, so the frontier is smooth in the parameter. Writes
 //! frontier.csv and calibration.json and prints the frontier.
 
-use std::io::{self, IsTerminal};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -13,9 +13,9 @@ use cascade_analytics::montecarlo::{MonteCarloHeader, MonteCarloSummary, Runner,
 use cascade_report::Calibration;
 use cascade_scenario::edit::ScenarioText;
 use cascade_scenario::generate::BookCache;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use super::montecarlo::progress;
 use super::stress::{Flag, edited};
 use super::{Failure, load, on_threads, output_dir, write_file};
 
@@ -211,17 +211,4 @@ fn point(
     };
     let mc = MonteCarloSummary::of(header, c.runner.metrics().names(), &rows);
     FrontierPoint::new(c.value.clone(), budget, &mc, world).map_err(Failure::Usage)
-}
-
-/// A progress bar over every value's paths, on standard error when it is a terminal and the
-/// command is not quiet.
-fn progress(total: u64, quiet: bool) -> ProgressBar {
-    if quiet || !io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} paths, {eta} left") {
-        bar.set_style(style);
-    }
-    bar
 }

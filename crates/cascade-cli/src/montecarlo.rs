@@ -171,7 +171,7 @@ fn varies_by_path(world: &cascade_engine::World) -> bool {
 
 /// A progress bar with the paths done and the time left, on standard error when it is a
 /// terminal and the command is not quiet; hidden otherwise.
-fn progress(paths: u64, quiet: bool) -> ProgressBar {
+pub(crate) fn progress(paths: u64, quiet: bool) -> ProgressBar {
     if quiet || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

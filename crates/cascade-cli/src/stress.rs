@@ -14,6 +14,7 @@ use cascade_scenario::edit::ScenarioText;
 use cascade_scenario::generate::BookCache;
 use rayon::prelude::*;
 
+use super::montecarlo::progress;
 use super::{Failure, load, on_threads, output_dir, split, write_file};
 
 /// What `cascade stress` was asked.
@@ -202,16 +203,19 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         .unwrap_or_else(|| Path::new("out").join(format!("{name}-stress")));
     output_dir(&out)?;
     let (base_world, base_info) = split(base);
+    let bar = progress(paths * built.len() as u64, r.quiet);
+    let done = || bar.inc(1);
     let work = || {
         built
             .par_iter()
-            .map(|point| outcome(point, r.paths))
+            .map(|point| outcome(point, r.paths, &done))
             .collect::<Vec<_>>()
     };
     let results = on_threads(r.threads, work)?
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Failure::Usage(format!("--paths = {paths}: {e}")))?;
+    bar.finish_and_clear();
     let names: Vec<String> = built
         .first()
         .map(|p| p.runner.metrics().names().to_vec())
@@ -252,15 +256,18 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
 }
 
 /// Runs one point: path 0, or paths 0 … N−1.
-fn outcome(point: &Point, paths: Option<u64>) -> Result<PointResult, BeyondPaths> {
-    let none = || {};
+fn outcome(
+    point: &Point,
+    paths: Option<u64>,
+    done: &(dyn Fn() + Sync),
+) -> Result<PointResult, BeyondPaths> {
     match paths {
         None => {
-            let mut figures = point.runner.run(0..1, &none)?;
+            let mut figures = point.runner.run(0..1, done)?;
             Ok(PointResult::Run(figures.remove(0)))
         }
         Some(n) => {
-            let rows = point.runner.run(0..n, &none)?;
+            let rows = point.runner.run(0..n, done)?;
             let world = point.runner.world();
             let header = MonteCarloHeader {
                 paths: n,
