@@ -50,29 +50,17 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
         let price = |a: AssetId| world.protocol_price(state, protocol, a);
         let start = price(asset);
         let low = start * (1.0 - WINDOW);
-        let Some(collateral) = info.params.collateral[asset.index()] else {
+        if info.params.collateral[asset.index()].is_none() {
             continue;
-        };
+        }
         let sells_here = info.keepers.first().is_some_and(|k| {
             world.keepers[k.index()].spec.sell_on[asset.index()] == Some(venue_id)
         });
         let rule = info.params.liquidation;
         for account in &state.protocols[p].accounts {
-            let units = account.collateral_of(asset);
-            if units <= 0.0 || account.debt <= 0.0 {
+            let Some((units, trigger)) = trigger(account, &info.params, asset, &price) else {
                 continue;
-            }
-            let others: f64 = account
-                .collateral
-                .iter()
-                .filter(|c| c.0 != asset)
-                .map(|&(a, u)| {
-                    u * price(a)
-                        * info.params.collateral[a.index()].map_or(0.0, |c| c.liquidation_threshold)
-                })
-                .sum();
-            let debt_value = account.debt_value(&price);
-            let trigger = (debt_value - others) / (units * collateral.liquidation_threshold);
+            };
             if trigger < start && trigger >= low {
                 in_window += units;
                 if sells_here {
@@ -95,6 +83,36 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
         in_window + perp_in_window,
         sold + perp_sold,
         depth,
+    ))
+}
+
+/// The price of `asset` at which `account` becomes liquidatable under `params`, the other prices
+/// (`price`) held, with its units of the asset: its debt value less its other collateral's
+/// weighted value, over its units of the asset times the asset's threshold. `None` for an account
+/// without the asset, without debt, or of a protocol that does not take the asset.
+pub(crate) fn trigger(
+    account: &cascade_model::lending::Account,
+    params: &cascade_model::lending::LendingParams,
+    asset: AssetId,
+    price: &impl Fn(AssetId) -> f64,
+) -> Option<(f64, f64)> {
+    let collateral = params.collateral[asset.index()]?;
+    let units = account.collateral_of(asset);
+    if units <= 0.0 || account.debt <= 0.0 {
+        return None;
+    }
+    let others: f64 = account
+        .collateral
+        .iter()
+        .filter(|c| c.0 != asset)
+        .map(|&(a, u)| {
+            u * price(a) * params.collateral[a.index()].map_or(0.0, |c| c.liquidation_threshold)
+        })
+        .sum();
+    let debt_value = account.debt_value(price);
+    Some((
+        units,
+        (debt_value - others) / (units * collateral.liquidation_threshold),
     ))
 }
 

@@ -18,7 +18,7 @@
 use cascade_engine::{State, World};
 use cascade_model::ids::{AccountId, AssetId, ProtocolId};
 
-use crate::feedback::WINDOW;
+use crate::feedback::{WINDOW, trigger};
 
 /// Computes m(t) of a world's assets from its states, reusing a buffer of candidates.
 pub struct GainNow<'w> {
@@ -69,9 +69,9 @@ impl<'w> GainNow<'w> {
     fn lending_sold(&mut self, state: &State, p: ProtocolId, asset: AssetId) -> f64 {
         let world = self.world;
         let info = &world.protocols[p.index()];
-        let Some(collateral) = info.params.collateral[asset.index()] else {
+        if info.params.collateral[asset.index()].is_none() {
             return 0.0;
-        };
+        }
         let book = &state.protocols[p.index()];
         let price = |a: AssetId| world.protocol_price(state, p, a);
         let now = price(asset);
@@ -82,21 +82,9 @@ impl<'w> GainNow<'w> {
         let mut sold = 0.0;
         for &id in &self.candidates {
             let account = &book.accounts[id.index()];
-            let units = account.collateral_of(asset);
-            if units <= 0.0 || account.debt <= 0.0 {
+            let Some((_, trigger)) = trigger(account, &info.params, asset, &price) else {
                 continue;
-            }
-            let others: f64 = account
-                .collateral
-                .iter()
-                .filter(|c| c.0 != asset)
-                .map(|&(a, u)| {
-                    u * price(a)
-                        * info.params.collateral[a.index()].map_or(0.0, |c| c.liquidation_threshold)
-                })
-                .sum();
-            let trigger =
-                (account.debt_value(&price) - others) / (units * collateral.liquidation_threshold);
+            };
             if !(trigger < now && trigger >= low) {
                 continue;
             }

@@ -204,22 +204,13 @@ impl<'w> ProtocolCx<'w> {
     /// value less its other collateral's weighted value, over its weighted units of the asset.
     /// `None` when no fall of the asset makes it liquidatable.
     fn trigger(&self, account: &Account) -> Option<f64> {
-        let units = account.collateral_of(self.asset);
-        if units <= 0.0 || account.debt <= 0.0 || self.threshold <= 0.0 {
+        if self.threshold <= 0.0 {
             return None;
         }
         let price = |a| self.start_price(a);
-        let others: f64 = account
-            .collateral
-            .iter()
-            .filter(|c| c.0 != self.asset)
-            .map(|&(a, u)| {
-                u * price(a)
-                    * self.params.collateral[a.index()].map_or(0.0, |c| c.liquidation_threshold)
-            })
-            .sum();
-        let trigger = (account.debt_value(&price) - others) / (units * self.threshold);
-        (trigger > 0.0 && trigger.is_finite()).then_some(trigger)
+        crate::feedback::trigger(account, self.params, self.asset, &price)
+            .map(|(_, trigger)| trigger)
+            .filter(|trigger| *trigger > 0.0 && trigger.is_finite())
     }
 
     /// One call of the protocol's rule on `account` at asset price `at`, with the health factor
