@@ -616,6 +616,17 @@ fn init(template: Option<&str>, out: &Path, list: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Colour on a terminal, unless `NO_COLOR` is set to anything (no-color.org).
+fn colour() -> cascade_report::Colour {
+    use std::io::IsTerminal;
+    let asked_not = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if io::stdout().is_terminal() && !asked_not {
+        cascade_report::Colour::Always
+    } else {
+        cascade_report::Colour::Never
+    }
+}
+
 /// Whether `e` comes from writing to a pipe whose reader has gone.
 fn broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
@@ -814,7 +825,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 let mut lock = stdout.lock();
                 match format {
                     PrintFormat::Text => {
-                        cascade_report::write_text(&summary, &mut lock)
+                        cascade_report::write_text_in(&summary, &mut lock, colour())
                             .context("cannot print the summary")?;
                         writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
                     }

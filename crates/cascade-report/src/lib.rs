@@ -34,7 +34,7 @@ pub use montecarlo::{
     write_montecarlo_text, write_paths_csv, write_paths_parquet,
 };
 pub use stress::{Outcome, Stress, StressRow, write_stress_csv, write_stress_json};
-pub use text::write_text;
+pub use text::{Colour, write_text, write_text_in};
 
 /// The version of the output formats: raised when a key or a column changes meaning or goes
 /// away (keys are added without raising it).

@@ -58,11 +58,52 @@ fn walls_line(summary: &Summary, symbol: &str) -> Option<String> {
     Some(format!("{wall}{gain}{spiral}"))
 }
 
-/// Writes a readable summary of a run.
+/// Whether the printed summary is coloured: headings in bold, bad debt in red when there is
+/// some. A caller decides (`cascade` colours a terminal unless `NO_COLOR` is set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colour {
+    /// Plain text (files, pipes, `NO_COLOR`).
+    Never,
+    /// ANSI styles.
+    Always,
+}
+
+impl Colour {
+    /// `text` in bold.
+    fn heading(self, text: &str) -> String {
+        self.styled("\x1b[1m", text)
+    }
+
+    /// `text` in red when `alarming`.
+    fn alarm(self, text: &str, alarming: bool) -> String {
+        if alarming {
+            self.styled("\x1b[1;31m", text)
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn styled(self, style: &str, text: &str) -> String {
+        match self {
+            Self::Never => text.to_string(),
+            Self::Always => format!("{style}{text}\x1b[0m"),
+        }
+    }
+}
+
+/// Writes a readable summary of a run, plain.
 ///
 /// # Errors
 /// IO errors of the writer.
 pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    write_text_in(summary, out, Colour::Never)
+}
+
+/// [`write_text`], coloured or not.
+///
+/// # Errors
+/// IO errors of the writer.
+pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) -> io::Result<()> {
     let s = &summary.scenario;
     writeln!(
         out,
@@ -76,7 +117,8 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "Prices on the primary venue (drops are largest drawdowns; max m: the largest feedback gain below the start)"
+        "{} (drops are largest drawdowns; max m: the largest feedback gain below the start)",
+        colour.heading("Prices on the primary venue")
     )?;
     writeln!(
         out,
@@ -150,7 +192,7 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     }
     writeln!(out)?;
     let l = &summary.liquidations;
-    writeln!(out, "Liquidations")?;
+    writeln!(out, "{}", colour.heading("Liquidations"))?;
     writeln!(out, "  calls               {}", l.count)?;
     // Debt, seizures and keepers' sales are lending figures: a scenario of perp exchanges only
     // has none, and its closes are told under each exchange below.
@@ -181,8 +223,9 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "Bad debt             {} (realised {}, unrealised {})",
-        usd(summary.bad_debt_usd),
+        "{}             {} (realised {}, unrealised {})",
+        colour.heading("Bad debt"),
+        colour.alarm(&usd(summary.bad_debt_usd), summary.bad_debt_usd > 0.0),
         usd(summary.bad_debt_realised_usd),
         usd(summary.bad_debt_unrealised_usd)
     )?;
@@ -282,7 +325,7 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         )?;
     }
     if let Some(a) = &summary.attribution {
-        write_attribution(a, out)?;
+        write_attribution(a, out, colour)?;
     }
     // Validation warnings are not repeated here: the command prints them on standard error
     // when it loads the scenario, and summary.json keeps them.
@@ -294,12 +337,14 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
 fn write_attribution(
     a: &cascade_analytics::attribution::Attribution,
     out: &mut impl Write,
+    colour: Colour,
 ) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "Who caused what (Shapley shares over {} counterfactual runs; the rest is the run with \
-         every forced trade muted)",
+        "{} (Shapley shares over {} counterfactual runs; the rest is the run with every forced \
+         trade muted)",
+        colour.heading("Who caused what"),
         a.runs
     )?;
     for (symbol, drop) in &a.total_drop {

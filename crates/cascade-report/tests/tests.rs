@@ -157,3 +157,31 @@ fn the_printed_summary_shows_only_what_applies_and_bad_debt_net_of_insurance() {
     assert!(text.contains("debt repaid"), "{text}");
     assert!(!text.contains("net of insurance"), "{text}");
 }
+
+#[test]
+fn colour_is_only_where_it_is_asked_for() {
+    let run = Fixture::named("lender")
+        .set("protocols[0].collateral.ETH.liquidation_threshold", 0.96)
+        .append("[[shocks]]\nasset = \"ETH\"\nstep = 1\ndrop = 0.3")
+        .run();
+    assert!(run.summary.bad_debt_usd > 0.0);
+    let plain = written(|out| cascade_report::write_text(&run.summary, out));
+    assert!(!plain.contains('\x1b'), "{plain}");
+    let coloured = written(|out| {
+        cascade_report::write_text_in(&run.summary, out, cascade_report::Colour::Always)
+    });
+    assert!(
+        coloured.contains("\x1b[1mLiquidations\x1b[0m"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\x1b[1;31m"),
+        "bad debt in red: {coloured}"
+    );
+    // The same text once the styles are taken out.
+    let stripped = coloured
+        .replace("\x1b[1;31m", "")
+        .replace("\x1b[1m", "")
+        .replace("\x1b[0m", "");
+    assert_eq!(stripped, plain);
+}
