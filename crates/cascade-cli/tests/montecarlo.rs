@@ -320,16 +320,9 @@ fn merge_refuses_a_shard_without_paths() {
 
 #[test]
 fn the_indicator_changes_no_figure_and_forecasts_the_wall() {
-    // The wall of the benchmark, smaller: 10,000 loans liquidatable between 1,000 and 1,900 on
-    // a venue of linear impact, ETH on a GBM of 100% a year from 2,000 over a day.
-    let wall = repo().join("benches/mc-wall-100k.toml");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("wall.toml");
-    let text = std::fs::read_to_string(&wall)
-        .unwrap()
-        .replace("count = 100000", "count = 10000");
-    std::fs::write(&file, text).unwrap();
-    let file = file.to_str().unwrap();
+    let file = small_wall(dir.path());
+    let file = file.as_str();
     let plain = cli(&["montecarlo", file, "--paths", "300"]);
     let watched = cli(&["montecarlo", file, "--paths", "300", "--indicator", "0.5"]);
     assert_eq!(
@@ -357,14 +350,9 @@ fn the_indicator_changes_no_figure_and_forecasts_the_wall() {
 
 #[test]
 fn a_throttle_is_compared_with_the_static_parameters_over_the_same_paths() {
-    let wall = repo().join("benches/mc-wall-100k.toml");
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("wall.toml");
-    let text = std::fs::read_to_string(&wall)
-        .unwrap()
-        .replace("count = 100000", "count = 10000");
-    std::fs::write(&file, text).unwrap();
-    let file = file.to_str().unwrap();
+    let file = small_wall(dir.path());
+    let file = file.as_str();
     let run = |throttle: &str| {
         let out = cli(&[
             "montecarlo",
@@ -407,4 +395,15 @@ fn a_throttle_is_compared_with_the_static_parameters_over_the_same_paths() {
         &["montecarlo", file, "--paths", "3", "--throttle", "1e6"],
         "--throttle needs --indicator LEVEL",
     );
+}
+
+/// The benchmark's wall, smaller, written into `dir`: 10,000 loans liquidatable between 1,000 and
+/// 1,900 on a venue of linear impact, ETH on a GBM of 100% a year from 2,000 over a day.
+fn small_wall(dir: &Path) -> String {
+    let text = std::fs::read_to_string(repo().join("benches/mc-wall-100k.toml"))
+        .unwrap()
+        .replace("count = 100000", "count = 10000");
+    let file = dir.join("wall.toml");
+    std::fs::write(&file, text).unwrap();
+    file.to_str().unwrap().to_string()
 }
