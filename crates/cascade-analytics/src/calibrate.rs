@@ -445,10 +445,11 @@ pub fn choose(points: &[FrontierPoint], prefer: Prefer) -> Option<usize> {
 }
 
 /// The values of a range `LO:HI[:STEP]` as written into a scenario, ascending: LO, LO + STEP, …
-/// up to HI (HI included when the steps land on it, within a millionth of a step). Without STEP,
-/// ten steps. Each value is written with as many decimals as the most precise of the three
-/// numbers given (so 0.80:0.95:0.01 writes 0.81, not 0.8100000000000001), and without a decimal
-/// point when all three are whole (a count stays an integer).
+/// up to HI (HI included when the steps land on it, within a millionth of a step). Each value is
+/// written with as many decimals as the most precise of the numbers given (0.80:0.95:0.01 writes
+/// 0.81, not 0.8100000000000001), without a decimal point when all are whole (a count stays an
+/// integer). Without STEP, ten steps, written with one decimal more than LO and HI have
+/// (0.80:0.95 writes 0.815).
 ///
 /// # Errors
 /// A range that is not two or three finite numbers, with LO ≤ HI and STEP > 0, or that has more
@@ -487,10 +488,9 @@ pub fn range_values(text: &str, max_values: usize) -> Result<Vec<String>, String
         Some(step) => step,
         None if hi == lo => 1.0,
         None => {
-            // Ten steps: one more decimal than given, as many as the tenth needs.
-            let step = (hi - lo) / 10.0;
-            places = places.max(decimals(&format!("{step}")).min(12));
-            step
+            // Ten steps: a tenth of HI − LO needs one decimal more than LO and HI have.
+            places += 1;
+            (hi - lo) / 10.0
         }
     };
     let count = ((hi - lo) / step * (1.0 + 1e-12) + 1e-6).floor();
@@ -547,6 +547,7 @@ mod tests {
         );
         assert_eq!(range_values("1:3", 100).unwrap().len(), 11);
         assert_eq!(range_values("1:3", 100).unwrap()[1], "1.2");
+        assert_eq!(range_values("0.80:0.95", 100).unwrap()[1], "0.815");
         assert_eq!(
             range_values("10:40:10", 100).unwrap(),
             ["10", "20", "30", "40"]

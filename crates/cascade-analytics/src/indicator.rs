@@ -42,6 +42,15 @@ impl<'w> GainNow<'w> {
             .collect()
     }
 
+    /// The largest m of any asset in `state` (0 when none has a venue): what an alarm on the
+    /// indicator compares with its level.
+    pub fn largest(&mut self, state: &State) -> f64 {
+        self.of_each(state)
+            .into_iter()
+            .flatten()
+            .fold(0.0, f64::max)
+    }
+
     /// m of `asset` in `state`, or `None` when the asset has no venue.
     pub fn of(&mut self, state: &State, asset: AssetId) -> Option<f64> {
         let world = self.world;

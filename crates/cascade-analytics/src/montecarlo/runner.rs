@@ -100,13 +100,8 @@ impl Runner {
             let mut fold = SummaryFold::new(&*self.world, self.info.clone());
             let mut gain = GainNow::new(&self.world);
             engine.run_watched(&mut fold, &mut |_, state, controls| {
-                let m = gain
-                    .of_each(state)
-                    .into_iter()
-                    .flatten()
-                    .fold(0.0, f64::max);
                 controls.throttle_usd_per_step =
-                    (m >= policy.level).then_some(policy.throttle_usd_per_step);
+                    (gain.largest(state) >= policy.level).then_some(policy.throttle_usd_per_step);
             });
             self.metrics.figures(&self.world, path, &fold.finish())
         })
@@ -177,26 +172,20 @@ impl Runner {
         let mut score: f64 = 0.0;
         let mut first_alarm = None;
         let mut onset = None;
-        let mut watch = |step: u64, state: &cascade_engine::State, liquidated: Option<u64>| {
+        engine.run_watched(&mut sink, &mut |step, state, _| {
             if onset.is_some() {
                 return;
             }
-            if liquidated.is_some() {
-                onset = liquidated;
+            // A step with the path's first liquidation is its onset: m after it does not count.
+            if let Some(first) = first_liquidation.get() {
+                onset = Some(first);
                 return;
             }
-            let m = gain
-                .of_each(state)
-                .into_iter()
-                .flatten()
-                .fold(0.0, f64::max);
+            let m = gain.largest(state);
             score = score.max(m);
             if m >= level && first_alarm.is_none() {
                 first_alarm = Some(step);
             }
-        };
-        engine.run_watched(&mut sink, &mut |step, state, _| {
-            watch(step, state, first_liquidation.get())
         });
         let figures = self.metrics.figures(&self.world, path, &sink.fold.finish());
         let bad_debt = self
@@ -204,13 +193,12 @@ impl Runner {
             .position("bad_debt_usd")
             .and_then(|i| figures.values[i])
             .unwrap_or(0.0);
+        let cascade = bad_debt > 0.0 || figures.death_spiral;
         let signal = PathSignal {
-            cascade: bad_debt > 0.0 || figures.death_spiral,
+            cascade,
             score,
             lead_steps: match (first_alarm, onset) {
-                (Some(alarm), Some(onset)) if bad_debt > 0.0 || figures.death_spiral => {
-                    Some(onset - alarm)
-                }
+                (Some(alarm), Some(onset)) if cascade => Some(onset - alarm),
                 _ => None,
             },
         };
