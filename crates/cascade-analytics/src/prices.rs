@@ -224,6 +224,12 @@ impl PriceFold {
                     min_price: market.min,
                     final_price: market.last,
                     venue: venue_name,
+                    oracles: world
+                        .oracles
+                        .iter()
+                        .filter(|o| o.asset.index() == a)
+                        .map(|o| o.name.clone())
+                        .collect(),
                     fundamental_start_price: fundamental.start,
                     fundamental_min_price: fundamental.min,
                     fundamental_final_price: fundamental.last,

@@ -127,6 +127,10 @@ pub struct AssetSummary {
     /// The venue whose prices these are, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub venue: Option<String>,
+    /// The oracles that publish this asset's price, in file order (absent when none does): the
+    /// `oracle_<NAME>` columns of timeline.csv that belong to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub oracles: Vec<String>,
     /// Fundamental price at the start.
     pub fundamental_start_price: f64,
     /// Minimum fundamental price.

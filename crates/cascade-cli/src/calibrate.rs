@@ -33,6 +33,8 @@ pub(crate) struct Request<'a> {
     pub(crate) threads: Option<usize>,
     pub(crate) out: Option<PathBuf>,
     pub(crate) quiet: bool,
+    /// `--report`, `--charts`.
+    pub(crate) report: &'a super::report::ReportArgs,
 }
 
 /// One value of the range, built and validated.
@@ -107,6 +109,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     write_file(&out.join("calibration.json"), |w| {
         cascade_report::write_calibration_json(&calibration, w)
     })?;
+    r.report.write(&out)?;
     if !r.quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();

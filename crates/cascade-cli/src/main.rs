@@ -24,6 +24,7 @@ mod calibrate;
 mod cover;
 mod map;
 mod montecarlo;
+mod report;
 mod stress;
 
 /// The bundled default scenario: an ETH crash over a lending market with a liquidation wall and a
@@ -83,6 +84,13 @@ const MERGE_HELP: &str = "Examples:
   cascade merge shard-1 shard-2 shard-3 --out merged
 
 Exit codes: 0 success; 2 shards of different runs, overlapping or with gaps; 1 an internal error.";
+const REPORT_HELP: &str = "Examples:
+  cascade report out/eth-crash                       writes out/eth-crash/report.html
+  cascade report out/gbm-jump-stress-montecarlo --charts figures
+  cascade run examples/eth-crash.toml --report        the same page, written by the run
+
+Exit codes: 0 success; 2 a folder with no cascade outputs, or an output file that cannot be read \
+(named, with the key or line); 1 an internal error.";
 const VALIDATE_HELP: &str = "Examples:
   cascade validate my-scenario.toml
 
@@ -140,6 +148,8 @@ enum Command {
         /// Do not print the summary.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        report: report::ReportArgs,
         /// The events file, written while the run goes: csv (events.csv), parquet
         /// (events.parquet, typed columns) or none. summary.json and timeline.csv are the same
         /// whatever the choice.
@@ -195,6 +205,8 @@ enum Command {
         /// Print nothing, and no progress bar.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        report: report::ReportArgs,
         /// Also measure how well the leading indicator m(t) forecasts the cascades, with an
         /// alarm when some asset's m reaches LEVEL before the path's first liquidation: hit
         /// rate, false alarms, lead time and AUC, in montecarlo.json `indicator`. Slower: m is
@@ -236,6 +248,8 @@ enum Command {
         /// Do not print the table.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        report: report::ReportArgs,
     },
     /// Find the most capital-efficient value of one parameter whose risk stays in a budget: every
     /// value of the range is the scenario with that value written in, run over the same paths
@@ -276,6 +290,8 @@ enum Command {
         /// Do not print the frontier, and no progress bar.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        report: report::ReportArgs,
     },
     /// Price a cover of bad debt (a protocol's "credit default swap") from the paths of a Monte
     /// Carlo already written: it pays the loss above an attachment up to a limit. Prints and
@@ -343,6 +359,8 @@ enum Command {
         /// Do not print the summary.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        report: report::ReportArgs,
     },
     /// Merge the outputs of Monte Carlo shards of one scenario (`cascade montecarlo
     /// --paths-from K`) into the montecarlo.json, paths.csv and paths.parquet of one run of
@@ -358,6 +376,20 @@ enum Command {
         /// Do not print the summary.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        report: report::ReportArgs,
+    },
+    /// Write report.html for an output folder already written by run, compare, montecarlo,
+    /// merge, stress, map or calibrate: one self-contained page for a risk committee (the
+    /// figures, charts and tables; no script, nothing fetched when it opens); with --charts,
+    /// every chart also as an SVG file. The same page as the command's --report.
+    #[command(after_help = REPORT_HELP)]
+    Report {
+        /// The output folder.
+        dir: PathBuf,
+        /// Also write every chart as an SVG file into DIR (created if missing).
+        #[arg(long, value_name = "DIR")]
+        charts: Option<PathBuf>,
     },
     /// Run one scenario under several liquidation mechanisms or counterfactuals — same seed,
     /// book, prices and keepers — and compare them: time to close, collateral sold, price
@@ -380,6 +412,8 @@ enum Command {
         /// Do not print the table.
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        report: report::ReportArgs,
     },
     /// List the named presets a `[[protocols]]` section can start from (`preset = "NAME"`):
     /// the essay's parameter table by protocol type and two perp venues' rules; then the
@@ -636,8 +670,33 @@ fn broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+impl Command {
+    /// The report options of a command that writes an output folder.
+    fn report_args(&self) -> Option<&report::ReportArgs> {
+        match self {
+            Command::Run { report, .. }
+            | Command::Montecarlo { report, .. }
+            | Command::Stress { report, .. }
+            | Command::Calibrate { report, .. }
+            | Command::Map { report, .. }
+            | Command::Merge { report, .. }
+            | Command::Compare { report, .. } => Some(report),
+            Command::Cover { .. }
+            | Command::Report { .. }
+            | Command::Presets
+            | Command::Init { .. }
+            | Command::Completions { .. }
+            | Command::Validate { .. } => None,
+        }
+    }
+}
+
 fn execute(command: Command) -> Result<(), Failure> {
+    if let Some(report) = command.report_args() {
+        report.check()?;
+    }
     match command {
+        Command::Report { dir, charts } => report::command(&dir, charts.as_deref()),
         Command::Init {
             template,
             out,
@@ -690,6 +749,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            report,
             indicator,
             throttle,
             sets,
@@ -701,6 +761,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            report: &report,
             indicator,
             throttle,
         }),
@@ -711,6 +772,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            report,
         } => stress::run(&stress::Request {
             scenario: &scenario,
             grid: &grid,
@@ -718,6 +780,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            report: &report,
         }),
         Command::Calibrate {
             scenario,
@@ -729,6 +792,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            report,
         } => calibrate::run(&calibrate::Request {
             scenario: &scenario,
             parameter: &parameter,
@@ -739,6 +803,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            report: &report,
         }),
         Command::Map {
             scenario,
@@ -747,6 +812,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            report,
         } => map::run(&map::Request {
             scenario: &scenario,
             buckets,
@@ -754,6 +820,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             threads,
             out,
             quiet,
+            report: &report,
         }),
         Command::Cover {
             montecarlo,
@@ -780,14 +847,20 @@ fn execute(command: Command) -> Result<(), Failure> {
             out,
             quiet,
         }),
-        Command::Merge { shards, out, quiet } => montecarlo::merge(&shards, &out, quiet),
+        Command::Merge {
+            shards,
+            out,
+            quiet,
+            report,
+        } => montecarlo::merge(&shards, &out, quiet, &report),
         Command::Compare {
             scenario,
             mechanisms,
             asset,
             out,
             quiet,
-        } => compare(&scenario, &mechanisms, asset, out, quiet),
+            report,
+        } => compare(&scenario, &mechanisms, asset, out, quiet, &report),
         Command::Run {
             scenario: path,
             out,
@@ -798,6 +871,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             indicator,
             sets,
             format,
+            report,
         } => {
             let scenario = load_with(path.as_deref(), &sets)?;
             let sources = cascade_analytics::attribution::sources(&scenario.world).len();
@@ -820,6 +894,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 indicator,
             };
             let summary = run(scenario, &out, &asked)?;
+            report.write(&out)?;
             if !quiet {
                 let stdout = io::stdout();
                 let mut lock = stdout.lock();
@@ -961,6 +1036,7 @@ fn compare(
     asset: Option<String>,
     out: Option<PathBuf>,
     quiet: bool,
+    report: &report::ReportArgs,
 ) -> Result<(), Failure> {
     let mut seen = std::collections::BTreeSet::new();
     for m in mechanisms {
@@ -1048,6 +1124,7 @@ fn compare(
     write_file(&out.join("compare.json"), |w| {
         cascade_report::write_compare_json(&comparison, w)
     })?;
+    report.write(&out)?;
     if !quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();
@@ -1128,12 +1205,17 @@ fn output_dir(out: &Path) -> Result<(), Failure> {
 /// Whether `out` could be made a directory, without making it: the closest part of it that
 /// exists must be a directory.
 fn check_output_dir(out: &Path) -> Result<(), Failure> {
+    check_dir("--out", out)
+}
+
+/// Whether `dir`, given as `flag`, could be made a directory, without making it.
+fn check_dir(flag: &str, out: &Path) -> Result<(), Failure> {
     let existing = out
         .ancestors()
         .find(|p| p.as_os_str().is_empty() || p.exists());
     match existing {
         Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => Err(Failure::Usage(format!(
-            "--out {}: cannot create the output directory: {} is not a directory",
+            "{flag} {}: cannot create the output directory: {} is not a directory",
             out.display(),
             p.display()
         ))),

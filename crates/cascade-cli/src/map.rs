@@ -22,6 +22,8 @@ pub(crate) struct Request<'a> {
     pub(crate) threads: Option<usize>,
     pub(crate) out: Option<PathBuf>,
     pub(crate) quiet: bool,
+    /// `--report`, `--charts`.
+    pub(crate) report: &'a super::report::ReportArgs,
 }
 
 /// Checks the arguments that clap cannot.
@@ -87,6 +89,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     write_file(&out.join("positions.json"), |w| {
         cascade_report::write_positions_json(&book, world, w)
     })?;
+    r.report.write(&out)?;
     if !r.quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();

@@ -24,6 +24,8 @@ pub(crate) struct Request<'a> {
     pub(crate) threads: Option<usize>,
     pub(crate) out: Option<PathBuf>,
     pub(crate) quiet: bool,
+    /// `--report`, `--charts`.
+    pub(crate) report: &'a super::report::ReportArgs,
     /// Measure the leading indicator with an alarm at this level.
     pub(crate) indicator: Option<f64>,
     /// Also run the paths with liquidations throttled to this (USD per step and protocol)
@@ -145,7 +147,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         forecast,
         adaptive,
     };
-    write_outputs(&out, outputs, r.quiet)
+    write_outputs(&out, outputs, r.quiet, r.report)
 }
 
 /// What a Monte Carlo writes: its paths' identity, figures and, when measured, the indicator's
@@ -185,7 +187,12 @@ pub(crate) fn progress(paths: u64, quiet: bool) -> ProgressBar {
 }
 
 /// Writes montecarlo.json, paths.csv and paths.parquet into `out`, and prints the summary.
-fn write_outputs(out: &Path, outputs: Outputs<'_>, quiet: bool) -> Result<(), Failure> {
+fn write_outputs(
+    out: &Path,
+    outputs: Outputs<'_>,
+    quiet: bool,
+    report: &super::report::ReportArgs,
+) -> Result<(), Failure> {
     let Outputs {
         header,
         names,
@@ -205,6 +212,7 @@ fn write_outputs(out: &Path, outputs: Outputs<'_>, quiet: bool) -> Result<(), Fa
     write_file(&out.join("paths.parquet"), |w| {
         cascade_report::write_paths_parquet(names, rows, w).map(|_| ())
     })?;
+    report.write(out)?;
     if !quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();
@@ -255,7 +263,12 @@ pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Failure> {
 
 /// Joins shards of one scenario's Monte Carlo, checking that they are of the same scenario,
 /// seed and horizon, and that their paths neither overlap nor leave a gap.
-pub(crate) fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Failure> {
+pub(crate) fn merge(
+    dirs: &[PathBuf],
+    out: &Path,
+    quiet: bool,
+    report: &super::report::ReportArgs,
+) -> Result<(), Failure> {
     let mut shards = Vec::with_capacity(dirs.len());
     for dir in dirs {
         shards.push((dir, read_shard(dir)?));
@@ -320,5 +333,5 @@ pub(crate) fn merge(dirs: &[PathBuf], out: &Path, quiet: bool) -> Result<(), Fai
         forecast: None,
         adaptive: None,
     };
-    write_outputs(out, outputs, quiet)
+    write_outputs(out, outputs, quiet, report)
 }

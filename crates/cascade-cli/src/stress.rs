@@ -25,6 +25,8 @@ pub(crate) struct Request<'a> {
     pub(crate) threads: Option<usize>,
     pub(crate) out: Option<PathBuf>,
     pub(crate) quiet: bool,
+    /// `--report`, `--charts`.
+    pub(crate) report: &'a super::report::ReportArgs,
 }
 
 /// A point of the grid, built and validated.
@@ -248,6 +250,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     write_file(&out.join("stress.json"), |w| {
         cascade_report::write_stress_json(&stress, w)
     })?;
+    r.report.write(&out)?;
     if !r.quiet {
         print_table(&stress).context("cannot print")?;
         println!("\noutputs: {}", out.display());

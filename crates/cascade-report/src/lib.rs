@@ -6,6 +6,7 @@ mod calibrate;
 mod compare;
 mod cover;
 mod events;
+mod html;
 mod map;
 mod montecarlo;
 mod stress;
@@ -25,6 +26,7 @@ pub use events::{
     CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,
     write_events,
 };
+pub use html::{Chart, ChartError, OutputKind, Report, ReportError};
 pub use map::{
     MapHeader, POSITION_COLUMNS, gain_line, wall_line, write_map_csv, write_map_json,
     write_map_text, write_positions_csv, write_positions_json,
