@@ -1033,6 +1033,12 @@ fn compare(
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
         write_summary_and_timeline(&dir, &summary, &table)?;
+        if let Some(lone) = cascade_analytics::compare::lone_bidder(&summary) {
+            eprintln!(
+                "warning: {}",
+                cascade_report::lone_bidder_warning(&name, &lone)
+            );
+        }
         rows.push(comparison_row(&name, &summary, &asset));
     }
     let comparison = Comparison {
