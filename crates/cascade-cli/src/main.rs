@@ -1006,6 +1006,7 @@ fn compare(
         cascade_analytics::Summary,
         cascade_analytics::Timeline,
     );
+    let bar = montecarlo::progress_of(mechanisms.len() as u64, "variants", quiet);
     let runs: Vec<Result<Outcome, Failure>> = mechanisms
         .par_iter()
         .map(|name| {
@@ -1018,9 +1019,11 @@ fn compare(
                 ))
             })?;
             let (summary, timeline) = summarize_run(scenario);
+            bar.inc(1);
             Ok((name.clone(), summary, timeline))
         })
         .collect();
+    bar.finish_and_clear();
     // A variant under which the scenario is invalid fails the command before anything is
     // written.
     let runs = runs
