@@ -1,6 +1,7 @@
 //! One row per mechanism for `cascade compare`: the essay's table of liquidation mechanisms
 //! (execution speed, slippage impact, protocol safety), measured. Each row is read off the
-//! summary of a run of the same scenario, seed and keepers under one mechanism.
+//! summary of a run of the same scenario, seed and keepers under one mechanism; [`lone_bidder`]
+//! tells when a row's bad debt is an artefact of a single keeper winning auctions for nothing.
 
 use serde::Serialize;
 
@@ -45,10 +46,15 @@ pub struct ComparisonRow {
     pub socialised_loss_usd: f64,
     /// Backstop vaults' profit and loss, holdings marked at final prices, USD (0 without one).
     pub backstop_pnl_usd: f64,
+    /// Auctions still running at the end, all protocols (0 without auctions).
+    pub auctions_running_at_end: u64,
+    /// Incentives paid to keepers beyond the bonus (auctions' tip and chip, Liquity's gas
+    /// compensation), USD.
+    pub incentives_usd: f64,
 }
 
 /// The column names of a comparison table, in order.
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 20] = [
     "mechanism",
     "liquidations",
     "accounts_liquidated",
@@ -67,6 +73,8 @@ pub const COLUMNS: [&str; 18] = [
     "insurance_drawn_usd",
     "socialised_loss_usd",
     "backstop_pnl_usd",
+    "auctions_running_at_end",
+    "incentives_usd",
 ];
 
 /// The row of `mechanism` from its run's summary, for the asset `asset`.
@@ -101,7 +109,52 @@ pub fn comparison_row(mechanism: &str, summary: &Summary, asset: &str) -> Compar
             .filter_map(|p| p.backstop.as_ref())
             .map(|b| b.marked_pnl_usd)
             .sum(),
+        auctions_running_at_end: summary
+            .protocols
+            .values()
+            .filter_map(|p| p.auctions.as_ref())
+            .map(|a| a.running_at_end)
+            .sum(),
+        incentives_usd: summary.keepers.values().map(|k| k.incentives_usd).sum(),
     }
+}
+
+/// Auctions a lone keeper won at (near) zero (see [`lone_bidder`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoneBidder {
+    /// Takes and deals, all protocols.
+    pub taken: u64,
+    /// Of which won at (near) zero (`auctions.won_near_zero`).
+    pub won_near_zero: u64,
+    /// The collateral they won, at the protocols' prices when won, USD.
+    pub collateral_won_near_zero_usd: f64,
+    /// The run's bad debt, USD.
+    pub bad_debt_usd: f64,
+}
+
+/// Whether a run's bad debt comes with auctions won at (near) zero by the one keeper that won
+/// anything: with no rival bid, lots go for what the lone bidder offers, and the bad debt
+/// measures the missing competition rather than the mechanism. `None` when more than one keeper
+/// made a liquidation call, nothing was won at (near) zero, or there is no bad debt.
+pub fn lone_bidder(summary: &Summary) -> Option<LoneBidder> {
+    let winners = summary
+        .keepers
+        .values()
+        .filter(|k| k.liquidations > 0)
+        .count();
+    let auctions = || {
+        summary
+            .protocols
+            .values()
+            .filter_map(|p| p.auctions.as_ref())
+    };
+    let lone = LoneBidder {
+        taken: auctions().map(|a| a.taken).sum(),
+        won_near_zero: auctions().map(|a| a.won_near_zero).sum(),
+        collateral_won_near_zero_usd: auctions().map(|a| a.collateral_won_near_zero_usd).sum(),
+        bad_debt_usd: summary.bad_debt_usd,
+    };
+    (winners == 1 && lone.won_near_zero > 0 && lone.bad_debt_usd > 0.0).then_some(lone)
 }
 
 /// compare.json.

@@ -125,6 +125,21 @@ impl LiquidationMap {
     /// Runs the scenario once per point of every cascade curve (in parallel, on the current
     /// rayon pool) and records where each run's cascade ended.
     pub fn run_curves(&mut self, world: &World) {
+        self.run_curves_with_progress(world, &|| {});
+    }
+
+    /// The number of runs [`Self::run_curves`] makes: the points of every cascade curve.
+    pub fn curve_points(&self) -> usize {
+        self.assets
+            .iter()
+            .flat_map(|a| [&a.fall, &a.rise])
+            .flatten()
+            .map(|map| map.curve.len())
+            .sum()
+    }
+
+    /// [`Self::run_curves`], calling `done` after each run (a progress bar).
+    pub fn run_curves_with_progress(&mut self, world: &World, done: &(dyn Fn() + Sync)) {
         let mut jobs: Vec<(AssetId, Direction, &mut CurvePoint)> = Vec::new();
         for asset in &mut self.assets {
             let id = asset.asset;
@@ -135,6 +150,7 @@ impl LiquidationMap {
         }
         jobs.into_par_iter().for_each(|(asset, direction, point)| {
             point.final_price_run = curve::run_point(world, asset, direction, point.shock);
+            done();
         });
     }
 }

@@ -107,3 +107,34 @@ drop = 0.05
         (Some(0), Some(180), Some(180))
     );
 }
+
+#[test]
+fn a_lone_bidder_is_told_by_the_keepers_that_won_lots() {
+    use cascade_analytics::compare::lone_bidder;
+    // Two keepers, but one never pays the chain's gas price: the other wins every lot.
+    let lone = Fixture::named("congested-flips").run();
+    let a = lone.summary.protocols["eth-a"]
+        .auctions
+        .as_ref()
+        .expect("auctions");
+    let found = lone_bidder(&lone.summary).expect("a lone bidder");
+    assert_eq!(
+        (found.taken, found.won_near_zero, found.bad_debt_usd),
+        (a.taken, a.won_near_zero, lone.summary.bad_debt_usd)
+    );
+    assert!(found.won_near_zero > 0 && found.bad_debt_usd > 0.0);
+    // Two keepers who both win lots: lots still go for nothing, but not for want of a rival.
+    let rivals = Fixture::example("maker-english-auction").run();
+    let winners = rivals
+        .summary
+        .keepers
+        .values()
+        .filter(|k| k.liquidations > 0)
+        .count();
+    let a = rivals.summary.protocols["eth-a"]
+        .auctions
+        .as_ref()
+        .expect("auctions");
+    assert!(winners > 1 && a.won_near_zero > 0 && rivals.summary.bad_debt_usd > 0.0);
+    assert_eq!(lone_bidder(&rivals.summary), None);
+}

@@ -1082,6 +1082,7 @@ fn compare(
         cascade_analytics::Summary,
         cascade_analytics::Timeline,
     );
+    let bar = montecarlo::progress_of(mechanisms.len() as u64, "variants", quiet);
     let runs: Vec<Result<Outcome, Failure>> = mechanisms
         .par_iter()
         .map(|name| {
@@ -1094,9 +1095,11 @@ fn compare(
                 ))
             })?;
             let (summary, timeline) = summarize_run(scenario);
+            bar.inc(1);
             Ok((name.clone(), summary, timeline))
         })
         .collect();
+    bar.finish_and_clear();
     // A variant under which the scenario is invalid fails the command before anything is
     // written.
     let runs = runs
@@ -1109,6 +1112,12 @@ fn compare(
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
         write_summary_and_timeline(&dir, &summary, &table)?;
+        if let Some(lone) = cascade_analytics::compare::lone_bidder(&summary) {
+            eprintln!(
+                "warning: {}",
+                cascade_report::lone_bidder_warning(&name, &lone)
+            );
+        }
         rows.push(comparison_row(&name, &summary, &asset));
     }
     let comparison = Comparison {

@@ -9,6 +9,7 @@ use anyhow::Context;
 use cascade_analytics::map::{LiquidationMap, MapOptions, positions};
 use cascade_report::MapHeader;
 
+use super::montecarlo::progress_of;
 use super::{Failure, load, on_threads, output_dir, write_file};
 
 /// The most buckets per direction.
@@ -66,11 +67,12 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         .clone()
         .unwrap_or_else(|| Path::new("out").join(format!("{}-map", world.simulation.name)));
     output_dir(&out)?;
-    let map = on_threads(r.threads, || {
-        let mut map = LiquidationMap::of(world, &options);
-        map.run_curves(world);
-        map
+    let mut map = LiquidationMap::of(world, &options);
+    let bar = progress_of(map.curve_points() as u64, "runs", r.quiet);
+    on_threads(r.threads, || {
+        map.run_curves_with_progress(world, &|| bar.inc(1))
     })?;
+    bar.finish_and_clear();
     let header = MapHeader {
         name: &world.simulation.name,
         hash: &scenario.hash,

@@ -174,13 +174,17 @@ fn varies_by_path(world: &cascade_engine::World) -> bool {
 /// A progress bar with the paths done and the time left, on standard error when it is a
 /// terminal and the command is not quiet; hidden otherwise.
 pub(crate) fn progress(paths: u64, quiet: bool) -> ProgressBar {
+    progress_of(paths, "paths", quiet)
+}
+
+/// [`progress`] over `len` pieces of work named `what` (`paths`, `runs`, `variants`).
+pub(crate) fn progress_of(len: u64, what: &str, quiet: bool) -> ProgressBar {
     if quiet || !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(paths), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} paths, {per_sec}, {eta} left")
-    {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {what}, {{per_sec}}, {{eta}} left");
+    if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style);
     }
     bar

@@ -86,6 +86,74 @@ fn compare_writes_one_row_per_mechanism_in_the_order_asked() {
 }
 
 #[test]
+fn compare_shows_running_auctions_and_incentives_and_warns_of_a_lone_bidder() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("cmp");
+    let crash = repo().join("examples/eth-crash.toml");
+    let output = run_cli(&[
+        "compare",
+        crash.to_str().expect("utf-8"),
+        "--mechanisms",
+        "as_is,dutch_auction,english_auction",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--quiet",
+    ]);
+    assert!(output.status.success());
+    let csv = fs::read_to_string(out.join("compare.csv")).expect("compare.csv");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let column = |name: &str| header.iter().position(|&c| c == name).expect(name);
+    let (running, incentives) = (column("auctions_running_at_end"), column("incentives_usd"));
+    let summary = |variant: &str| -> serde_json::Value {
+        let path = out.join(variant).join("summary.json");
+        serde_json::from_str(&fs::read_to_string(&path).expect("a summary")).expect("JSON")
+    };
+    let mut seen = Vec::new();
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let s = summary(cells[0]);
+        let auctions: u64 = s["protocols"]
+            .as_object()
+            .expect("protocols")
+            .values()
+            .filter_map(|p| p["auctions"]["running_at_end"].as_u64())
+            .sum();
+        let paid: f64 = s["keepers"]
+            .as_object()
+            .expect("keepers")
+            .values()
+            .map(|k| k["incentives_usd"].as_f64().expect("usd"))
+            .sum();
+        assert_eq!(cells[running], auctions.to_string(), "{line}");
+        let written: f64 = cells[incentives].parse().expect("a number");
+        assert!((written - paid).abs() <= 1e-9 * paid, "{line}");
+        seen.push((cells[0].to_string(), auctions, paid));
+    }
+    // Dutch auctions pay a tip and chip per kick; the crash ends with some still running.
+    let dutch = &seen[1];
+    assert!(
+        dutch.0 == "dutch_auction" && dutch.1 > 0 && dutch.2 > 0.0,
+        "{seen:?}"
+    );
+    // The lone keeper wins English lots for nothing: warned, with --quiet too, naming the
+    // variant and its figures; the others are not.
+    let english = &summary("english_auction")["protocols"]["aave-like"]["auctions"];
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "warning: english_auction: one keeper won all {} lots, {} of them for under 1%",
+            english["taken"], english["won_near_zero"]
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("as_is:") && !stderr.contains("dutch_auction:"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn compare_is_deterministic_whatever_the_threads() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let run = |name: &str, threads: &str| {

@@ -1,10 +1,13 @@
-//! Sinks for `cascade compare`: compare.csv, compare.json and the printed table.
+//! Sinks for `cascade compare`: compare.csv, compare.json, the printed table, and the warning of
+//! a variant whose auctions a lone keeper won for nothing.
 
 use std::io::{self, Write};
 
-use cascade_analytics::compare::{COLUMNS, Comparison};
+use cascade_analytics::compare::{COLUMNS, Comparison, LoneBidder};
+use cascade_analytics::summary::NEAR_ZERO_BID;
 
 use crate::float;
+use crate::text::usd;
 
 /// Writes compare.csv: one row per mechanism, columns as `cascade_analytics::compare::COLUMNS`.
 ///
@@ -40,6 +43,8 @@ pub fn write_compare_csv(comparison: &Comparison, out: &mut impl Write) -> io::R
         ] {
             cells.push(value.map_or(String::new(), |v| float(&mut buffer, v).to_string()));
         }
+        cells.push(r.auctions_running_at_end.to_string());
+        cells.push(float(&mut buffer, r.incentives_usd).to_string());
         writeln!(out, "{}", cells.join(","))?;
     }
     Ok(())
@@ -73,9 +78,10 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
         .fold(16, usize::max);
     writeln!(
         out,
-        "{:<width$} {:>8} {:>9} {:>9} {:>12} {:>8} {:>8} {:>7} {:>13} {:>13} {:>13} {:>13} {:>13}",
+        "{:<width$} {:>8} {:>8} {:>9} {:>9} {:>12} {:>8} {:>8} {:>7} {:>13} {:>11} {:>13} {:>13} {:>13} {:>13}",
         "mechanism",
         "calls",
+        "running",
         "close p50",
         "close p90",
         "sold units",
@@ -83,6 +89,7 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
         "drop",
         "ampl.",
         "keeper P&L",
+        "incentives",
         "bad debt",
         "insurance",
         "socialised",
@@ -94,9 +101,10 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
     for r in &comparison.rows {
         writeln!(
             out,
-            "{:<width$} {:>8} {:>9} {:>9} {:>12.2} {:>7.2}% {:>7.2}% {:>7} {:>13} {:>13} {:>13} {:>13} {:>13}",
+            "{:<width$} {:>8} {:>8} {:>9} {:>9} {:>12.2} {:>7.2}% {:>7.2}% {:>7} {:>13} {:>11} {:>13} {:>13} {:>13} {:>13}",
             r.mechanism,
             r.liquidations,
+            r.auctions_running_at_end,
             seconds(r.time_to_close_median_seconds),
             seconds(r.time_to_close_p90_seconds),
             r.collateral_sold_units,
@@ -105,6 +113,7 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
             r.amplification
                 .map_or("-".to_string(), |a| format!("{a:.2}×")),
             money(r.liquidator_profit_usd),
+            money(r.incentives_usd),
             money(r.bad_debt_usd),
             money(r.insurance_drawn_usd),
             money(r.socialised_loss_usd),
@@ -114,7 +123,27 @@ pub fn write_compare_text(comparison: &Comparison, out: &mut impl Write) -> io::
     writeln!(out)?;
     writeln!(
         out,
-        "close: time from liquidatable to closed; impact: largest gap of the venue below the \
-         fundamental; keeper P&L: holdings marked at final prices; bad debt: realised + unrealised (USD)"
+        "running: auctions still running at the end; close: time from liquidatable to closed; \
+         impact: largest gap of the venue below the fundamental;"
+    )?;
+    writeln!(
+        out,
+        "keeper P&L: holdings marked at final prices; incentives: auction tips and chips, gas \
+         compensation; bad debt: realised + unrealised (USD)"
+    )
+}
+
+/// The warning for `variant`, whose auctions a lone keeper won at (near) zero: its bad debt
+/// measures the missing competition, not the mechanism.
+pub fn lone_bidder_warning(variant: &str, lone: &LoneBidder) -> String {
+    format!(
+        "{variant}: one keeper won all {} lots, {} of them for under {:.0}% of the collateral's \
+         value ({} of collateral); its bad debt of {} reflects the lone bidder: add keepers to \
+         the scenario to compare fairly",
+        lone.taken,
+        lone.won_near_zero,
+        NEAR_ZERO_BID * 100.0,
+        usd(lone.collateral_won_near_zero_usd),
+        usd(lone.bad_debt_usd)
     )
 }

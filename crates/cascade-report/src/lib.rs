@@ -20,7 +20,7 @@ pub use background::{Background, SinkStage, Stage};
 pub use calibrate::{
     Calibration, write_calibration_json, write_calibration_text, write_frontier_csv,
 };
-pub use compare::{write_compare_csv, write_compare_json, write_compare_text};
+pub use compare::{lone_bidder_warning, write_compare_csv, write_compare_json, write_compare_text};
 pub use cover::{Cover, write_cover_json, write_cover_text};
 pub use events::{
     CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,

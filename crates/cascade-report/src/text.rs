@@ -1,10 +1,19 @@
-//! The human summary printed by `cascade run`.
+//! The human summary printed by `cascade run`: the prices, the liquidations and the bad debt
+//! (gross, and net of insurance where a fund covered some), then one section per mechanism that
+//! acted — auctions, backstop vaults, Compound III absorbs, Stability Pools, perp exchanges —
+//! the owners who acted, the chain's blocks and transactions, and the keepers. A section that
+//! does not apply to the run is left out.
 
+mod chain;
+mod mechanisms;
+
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use cascade_analytics::Summary;
 
-fn usd(value: f64) -> String {
+/// `value` rounded to a whole number, with thousands separated by commas (`-1,234`).
+fn grouped(value: f64) -> String {
     let negative = value < 0.0;
     let whole = value.abs().round() as u128;
     let digits = whole.to_string();
@@ -15,11 +24,48 @@ fn usd(value: f64) -> String {
         }
         grouped.push(c);
     }
-    format!("{}{grouped} USD", if negative { "-" } else { "" })
+    format!("{}{grouped}", if negative { "-" } else { "" })
+}
+
+/// A USD amount, whole dollars with thousands separated (`-3,842,324 USD`).
+pub(crate) fn usd(value: f64) -> String {
+    format!("{} USD", grouped(value))
 }
 
 fn percent(fraction: f64) -> String {
     format!("{:.2}%", fraction * 100.0)
+}
+
+/// Units per asset, `53564.4 ETH, 2.0 WBTC`; `nothing` when there are none.
+fn units(per_asset: &BTreeMap<String, f64>) -> String {
+    if per_asset.is_empty() {
+        return "nothing".to_string();
+    }
+    per_asset
+        .iter()
+        .map(|(symbol, units)| format!("{units:.1} {symbol}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A line of a section: its label in a column, then what it says.
+fn row(label: &str, text: &str) -> String {
+    format!("  {label:<19} {text}")
+}
+
+/// A section: a blank line, its heading, its lines; nothing when it has no lines.
+fn write_section(
+    out: &mut impl Write,
+    colour: Colour,
+    heading: &str,
+    lines: &[String],
+) -> io::Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", colour.heading(heading))?;
+    lines.iter().try_for_each(|line| writeln!(out, "{line}"))
 }
 
 /// Where the walls are for `symbol`: the nearest wall below the start and its depth, the
@@ -104,6 +150,32 @@ pub fn write_text(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
 /// # Errors
 /// IO errors of the writer.
 pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) -> io::Result<()> {
+    write_header(summary, out)?;
+    write_prices(summary, out, colour)?;
+    write_liquidations(summary, out, colour)?;
+    write_bad_debt(summary, out, colour)?;
+    for (heading, lines) in [
+        ("Auctions", mechanisms::auctions(summary, colour)),
+        ("Backstop vaults", mechanisms::backstops(summary, colour)),
+        ("Compound III absorbs", mechanisms::comets(summary)),
+        ("Stability Pools", mechanisms::stability_pools(summary)),
+        ("Perp exchanges", mechanisms::perps(summary, colour)),
+        ("Owners", chain::owners(summary, colour)),
+        ("Chain", chain::chain(summary, colour)),
+        ("Keepers", keepers(summary)),
+    ] {
+        write_section(out, colour, heading, &lines)?;
+    }
+    if let Some(a) = &summary.attribution {
+        write_attribution(a, out, colour)?;
+    }
+    // Validation warnings are not repeated here: the command prints them on standard error
+    // when it loads the scenario, and summary.json keeps them.
+    Ok(())
+}
+
+/// The scenario's name, seed, steps, description and hash.
+fn write_header(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     let s = &summary.scenario;
     writeln!(
         out,
@@ -113,7 +185,12 @@ pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) ->
     if let Some(d) = &s.description {
         writeln!(out, "  {d}")?;
     }
-    writeln!(out, "  scenario hash {}", &s.hash[..s.hash.len().min(16)])?;
+    writeln!(out, "  scenario hash {}", &s.hash[..s.hash.len().min(16)])
+}
+
+/// The prices section: a row per asset, its walls, its rise when it rose, and the venues quoted
+/// by market makers.
+fn write_prices(summary: &Summary, out: &mut impl Write, colour: Colour) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
@@ -155,29 +232,7 @@ pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) ->
     for (symbol, a) in &summary.assets {
         // Shown when the run was about a rise (a squeeze), not for a rebound after a fall.
         if a.exogenous_rise > a.exogenous_drop || a.total_rise > a.total_drop {
-            writeln!(
-                out,
-                "  {symbol:<8} rises: exogenous {}, total {} (max {:.2}){}{}",
-                percent(a.exogenous_rise),
-                percent(a.total_rise),
-                a.max_price,
-                a.amplification_rise
-                    .map_or(String::new(), |x| format!(", amplification {x:.2}×")),
-                summary.cascade.feedback_gain_max_up.get(symbol).map_or(
-                    String::new(),
-                    |g| format!(
-                        ", max m {:.3}{}",
-                        g.map_or(0.0, |g| g.m),
-                        summary
-                            .cascade
-                            .spiral_price_up
-                            .get(symbol)
-                            .copied()
-                            .flatten()
-                            .map_or(String::new(), |p| format!(", spiral above {p:.2}"))
-                    )
-                )
-            )?;
+            writeln!(out, "  {symbol:<8} {}", rises_line(summary, symbol, a))?;
         }
     }
     for (venue, v) in &summary.venues {
@@ -190,6 +245,44 @@ pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) ->
             v.depth_changes
         )?;
     }
+    Ok(())
+}
+
+/// How `symbol` rose: exogenous and total rise, the highest price, the amplification and the
+/// largest m of a rise with its spiral threshold.
+fn rises_line(
+    summary: &Summary,
+    symbol: &str,
+    a: &cascade_analytics::summary::AssetSummary,
+) -> String {
+    format!(
+        "rises: exogenous {}, total {} (max {:.2}){}{}",
+        percent(a.exogenous_rise),
+        percent(a.total_rise),
+        a.max_price,
+        a.amplification_rise
+            .map_or(String::new(), |x| format!(", amplification {x:.2}×")),
+        summary
+            .cascade
+            .feedback_gain_max_up
+            .get(symbol)
+            .map_or(String::new(), |g| format!(
+                ", max m {:.3}{}",
+                g.map_or(0.0, |g| g.m),
+                summary
+                    .cascade
+                    .spiral_price_up
+                    .get(symbol)
+                    .copied()
+                    .flatten()
+                    .map_or(String::new(), |p| format!(", spiral above {p:.2}"))
+            ))
+    )
+}
+
+/// The liquidations section: calls, and for lending protocols what was repaid, seized and sold
+/// and what keepers earned beyond the debt; collateral left unsold, calls missed, cascade rounds.
+fn write_liquidations(summary: &Summary, out: &mut impl Write, colour: Colour) -> io::Result<()> {
     writeln!(out)?;
     let l = &summary.liquidations;
     writeln!(out, "{}", colour.heading("Liquidations"))?;
@@ -205,6 +298,21 @@ pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) ->
         writeln!(out, "  sale proceeds       {}", usd(l.sale_proceeds_usd))?;
         writeln!(out, "  slippage            {}", usd(l.slippage_usd))?;
     }
+    if l.bonus_usd != 0.0 {
+        writeln!(
+            out,
+            "  bonus to keepers    {} (collateral at the protocols' prices − debt repaid)",
+            usd(l.bonus_usd)
+        )?;
+    }
+    let incentives: f64 = summary.keepers.values().map(|k| k.incentives_usd).sum();
+    if incentives > 0.0 {
+        writeln!(
+            out,
+            "  incentives paid     {} (auction tips and chips, gas compensation)",
+            usd(incentives)
+        )?;
+    }
     for (symbol, units) in &l.collateral_unsold {
         writeln!(out, "  unsold {symbol:<12} {units:.4} units (no bids left)")?;
     }
@@ -219,7 +327,11 @@ pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) ->
         out,
         "  cascade rounds      max {} in one step, {} steps with liquidations",
         summary.cascade.rounds_max, summary.cascade.steps_with_liquidations
-    )?;
+    )
+}
+
+/// The bad debt, gross and net of insurance, a line per protocol and per insurance fund.
+fn write_bad_debt(summary: &Summary, out: &mut impl Write, colour: Colour) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
@@ -252,84 +364,60 @@ pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) ->
     }
     for (name, p) in &summary.protocols {
         if let Some(fund) = &p.insurance_fund {
-            write!(
-                out,
-                "  {name} insurance fund: {} → {} (drew {}, paid in {})",
-                usd(fund.start_usd),
-                usd(fund.final_usd),
-                usd(fund.drawn_usd),
-                usd(fund.paid_in_usd)
-            )?;
-            if p.socialised_loss_usd > 0.0 {
-                write!(out, ", socialised {}", usd(p.socialised_loss_usd))?;
-            }
-            if let Some(needed) = p.debt_auction_lots_needed {
-                write!(
-                    out,
-                    ", debt-auction lots {} (needed {needed})",
-                    p.debt_auction_lots
-                )?;
-            }
-            if p.uncovered_deficit_usd > 0.0 {
-                write!(out, ", uncovered {}", usd(p.uncovered_deficit_usd))?;
-            }
-            writeln!(out)?;
+            writeln!(out, "  {name} insurance fund: {}", insurance_line(p, fund))?;
         }
     }
-    for (name, p) in &summary.protocols {
-        let Some(perp) = &p.perp else {
-            continue;
-        };
-        writeln!(
-            out,
-            "  {name} perps: {} longs ({}) and {} shorts ({}) closed, {} slices, {} deleveraged",
-            perp.liquidations_long,
-            usd(perp.liquidated_long_usd),
-            perp.liquidations_short,
-            usd(perp.liquidated_short_usd),
-            perp.slices,
-            perp.deleveraged_closes
-        )?;
-        if perp.adl.events > 0 {
-            writeln!(
-                out,
-                "  {name} auto-deleveraging: {} across {} accounts",
-                usd(perp.adl.notional_usd),
-                perp.adl.accounts_hit
-            )?;
-        }
-        if let Some(v) = &perp.vault {
-            writeln!(
-                out,
-                "  {name} vault: {} takeovers ({}), profit and loss {}",
-                v.takeovers,
-                usd(v.notional_usd),
-                usd(v.pnl_usd)
-            )?;
-        }
-        if perp.funding.payments > 0 {
-            writeln!(
-                out,
-                "  {name} funding: {} payments, longs paid {}",
-                perp.funding.payments,
-                usd(perp.funding.longs_paid_usd)
-            )?;
-        }
-    }
-    for (name, k) in &summary.keepers {
-        writeln!(
-            out,
-            "  keeper {name}: {} calls, realised profit {}",
-            k.liquidations,
-            usd(k.realised_profit_usd)
-        )?;
-    }
-    if let Some(a) = &summary.attribution {
-        write_attribution(a, out, colour)?;
-    }
-    // Validation warnings are not repeated here: the command prints them on standard error
-    // when it loads the scenario, and summary.json keeps them.
     Ok(())
+}
+
+/// An insurance fund's path, what it drew and was paid, and what it left to others.
+fn insurance_line(
+    p: &cascade_analytics::summary::ProtocolSummary,
+    fund: &cascade_analytics::summary::InsuranceSummary,
+) -> String {
+    let mut line = format!(
+        "{} → {} (drew {}, paid in {})",
+        usd(fund.start_usd),
+        usd(fund.final_usd),
+        usd(fund.drawn_usd),
+        usd(fund.paid_in_usd)
+    );
+    if p.socialised_loss_usd > 0.0 {
+        line += &format!(", socialised {}", usd(p.socialised_loss_usd));
+    }
+    if let Some(needed) = p.debt_auction_lots_needed {
+        line += &format!(
+            ", debt-auction lots {} (needed {needed})",
+            p.debt_auction_lots
+        );
+    }
+    if p.uncovered_deficit_usd > 0.0 {
+        line += &format!(", uncovered {}", usd(p.uncovered_deficit_usd));
+    }
+    line
+}
+
+/// The keepers section: a line per keeper — calls, realised profit, and the incentives and gas
+/// it was paid or paid when there were any.
+fn keepers(summary: &Summary) -> Vec<String> {
+    summary
+        .keepers
+        .iter()
+        .map(|(name, k)| {
+            let mut text = format!(
+                "{} calls, realised profit {}",
+                k.liquidations,
+                usd(k.realised_profit_usd)
+            );
+            if k.incentives_usd > 0.0 {
+                text += &format!(", incentives {}", usd(k.incentives_usd));
+            }
+            if let Some(gas) = k.gas_spent_usd {
+                text += &format!(", gas {}", usd(gas));
+            }
+            row(name, &text)
+        })
+        .collect()
 }
 
 /// The attribution section: per source, its share of each asset's fall and of the bad debt, then

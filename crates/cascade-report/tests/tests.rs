@@ -185,3 +185,187 @@ fn colour_is_only_where_it_is_asked_for() {
         .replace("\x1b[0m", "");
     assert_eq!(stripped, plain);
 }
+
+/// The lines of the printed section headed `heading`, up to the blank line that ends it.
+fn section<'a>(text: &'a str, heading: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|line| *line != heading)
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect()
+}
+
+/// The one line of `lines` that starts with `label` in the label column.
+fn labelled<'a>(lines: &[&'a str], label: &str) -> &'a str {
+    let prefix = format!("  {label:<19} ");
+    let found: Vec<&&str> = lines.iter().filter(|l| l.starts_with(&prefix)).collect();
+    assert_eq!(found.len(), 1, "one {label:?} line in {lines:#?}");
+    found[0]
+}
+
+#[test]
+fn the_printed_summary_tells_what_the_auctions_did() {
+    // English auctions behind a one-hour OSM, on a chain one keeper will not pay for.
+    let run = Fixture::named("congested-flips").run();
+    let text = written(|out| cascade_report::write_text(&run.summary, out));
+    let a = run.summary.protocols["eth-a"]
+        .auctions
+        .as_ref()
+        .expect("auctions");
+    assert!(a.running_at_end > 0 && a.won_near_zero > 0, "{a:?}");
+    let lines = section(&text, "Auctions");
+    assert!(
+        labelled(&lines, "eth-a").ends_with(&format!(
+            "{} kicked, {} taken ({} bids), {} ended, {} still running at the end",
+            a.kicked, a.taken, a.bids, a.ended, a.running_at_end
+        )),
+        "{text}"
+    );
+    let near_zero = labelled(&lines, "eth-a near zero");
+    assert!(
+        near_zero.contains(&format!(
+            "{} of {} takes ({:.2}%) paid under 1% of value: {:.1} ETH worth ",
+            a.won_near_zero,
+            a.taken,
+            a.won_near_zero_share * 100.0,
+            a.collateral_won_near_zero["ETH"]
+        )),
+        "{near_zero}"
+    );
+    // Nothing of the mechanisms that did not act.
+    for heading in ["Backstop vaults", "Perp exchanges", "Stability Pools"] {
+        assert!(!text.contains(heading), "{text}");
+    }
+    let lending = order_book_file();
+    let text = written(|out| cascade_report::write_text(&lending.summary, out));
+    assert!(!text.contains("\nAuctions\n"), "{text}");
+    assert!(!text.contains("\nChain\n"), "{text}");
+}
+
+#[test]
+fn the_printed_summary_tells_what_became_of_the_chains_transactions() {
+    // Transactions that wait 15 minutes expire.
+    let run = Fixture::named("congested-flips")
+        .set("chain.expiry_seconds", 900)
+        .run();
+    let chain = run.summary.chain.as_ref().expect("a chain");
+    let t = &chain.transactions;
+    assert!(t.dropped_expired > 0, "{t:?}");
+    let text = written(|out| cascade_report::write_text(&run.summary, out));
+    let lines = section(&text, "Chain");
+    let told = |t: &cascade_analytics::chain::TxSummary| {
+        format!(
+            "{} sent, {} included ({} reverted), {} expired, {} waiting, mean wait {:.0} s",
+            t.sent,
+            t.included,
+            t.reverted,
+            t.dropped_expired,
+            t.waiting_at_end,
+            t.mean_wait_seconds
+        )
+    };
+    assert!(
+        labelled(&lines, "transactions").ends_with(&told(t)),
+        "{text}"
+    );
+    for (kind, t) in &chain.by_kind {
+        assert!(
+            labelled(&lines, &format!("  {kind}")).ends_with(&told(t)),
+            "{text}"
+        );
+    }
+    assert!(
+        labelled(&lines, "blocks")
+            .contains(&format!("{} of {} s", chain.blocks, chain.block_seconds)),
+        "{text}"
+    );
+    let owners = run.summary.protocols["eth-a"]
+        .borrowers
+        .as_ref()
+        .expect("owners act");
+    assert!(owners.transactions_dropped > 0);
+    assert!(
+        labelled(&section(&text, "Owners"), "eth-a outcome").contains(&format!(
+            "{} transactions dropped, {} still waiting",
+            owners.transactions_dropped, owners.transactions_waiting_at_end
+        )),
+        "{text}"
+    );
+    // Each keeper's gas, with its calls.
+    let keepers = section(&text, "Keepers");
+    for (name, k) in &run.summary.keepers {
+        assert!(
+            labelled(&keepers, name).starts_with(&format!(
+                "  {name:<19} {} calls, realised profit ",
+                k.liquidations
+            )),
+            "{text}"
+        );
+        assert!(labelled(&keepers, name).contains(", gas "), "{text}");
+    }
+}
+
+#[test]
+fn the_printed_summary_tells_what_a_perp_exchange_did() {
+    let run = Fixture::example("perp-long-cascade").run();
+    let perp = run.summary.protocols["binance-like"]
+        .perp
+        .as_ref()
+        .expect("a perp exchange");
+    assert!(
+        perp.adl.events > 0 && perp.liquidations_long > 0,
+        "{perp:?}"
+    );
+    let text = written(|out| cascade_report::write_text(&run.summary, out));
+    let lines = section(&text, "Perp exchanges");
+    assert!(
+        labelled(&lines, "binance-like").contains(&format!("{} longs (", perp.liquidations_long))
+            && labelled(&lines, "binance-like").ends_with(&format!(
+                "{} slices, {} deleveraged",
+                perp.slices, perp.deleveraged_closes
+            )),
+        "{text}"
+    );
+    assert!(
+        labelled(&lines, "binance-like ADL")
+            .ends_with(&format!("across {} accounts", perp.adl.accounts_hit)),
+        "{text}"
+    );
+    // No vault, no funding, no keepers, no lending mechanism: no lines for them.
+    assert_eq!(lines.len(), 2, "{text}");
+    for heading in ["Keepers", "Auctions", "Chain", "Backstop vaults"] {
+        assert!(!text.contains(&format!("\n{heading}\n")), "{text}");
+    }
+}
+
+#[test]
+fn the_printed_summary_tells_a_backstop_vaults_loss_in_red() {
+    let run = Fixture::example("backstop-transfer").run();
+    let b = run.summary.protocols["aave-like"]
+        .backstop
+        .as_ref()
+        .expect("a backstop");
+    assert!(b.marked_pnl_usd < 0.0, "{b:?}");
+    let text = written(|out| cascade_report::write_text(&run.summary, out));
+    // Whole dollars; the figure's thousands separators aside.
+    let pnl = labelled(&section(&text, "Backstop vaults"), "aave-like P&L").replace(',', "");
+    let figure = format!("{:.0} USD", b.marked_pnl_usd);
+    assert!(
+        pnl.contains(&format!(" {figure} with holdings at final prices")),
+        "{pnl}"
+    );
+    let coloured = written(|out| {
+        cascade_report::write_text_in(&run.summary, out, cascade_report::Colour::Always)
+    });
+    assert!(
+        coloured
+            .replace(',', "")
+            .contains(&format!("\x1b[1;31m{figure}\x1b[0m")),
+        "{coloured}"
+    );
+    assert!(
+        labelled(&section(&text, "Backstop vaults"), "aave-like")
+            .starts_with(&format!("  aave-like           {} takeovers", b.takeovers)),
+        "{text}"
+    );
+}
