@@ -36,6 +36,7 @@ fn outputs(root: &Path) -> Vec<(&'static str, PathBuf)> {
         ("run", vec!["run".into(), example("eth-crash")]),
         ("replay", vec!["run".into(), example("black-thursday-2020")]),
         ("perp", vec!["run".into(), example("perp-and-lending")]),
+        ("backstop", vec!["run".into(), example("backstop-transfer")]),
         (
             "compare",
             vec![
@@ -63,7 +64,7 @@ fn outputs(root: &Path) -> Vec<(&'static str, PathBuf)> {
                 "--grid".into(),
                 "protocols.aave-like.liquidation.bonus=0.05,0.1".into(),
                 "--grid".into(),
-                "assets.ETH.driver.volatility=0.8,1.6".into(),
+                "assets.ETH.driver.volatility=0.8,3.2".into(),
                 "--paths".into(),
                 "20".into(),
             ],
@@ -78,7 +79,7 @@ fn outputs(root: &Path) -> Vec<(&'static str, PathBuf)> {
                 "--range".into(),
                 "0.80:0.90:0.05".into(),
                 "--risk".into(),
-                "mean(bad_debt_usd) <= 1e5".into(),
+                "mean(bad_debt_usd) <= 1.5e6".into(),
                 "--paths".into(),
                 "2".into(),
             ],

@@ -126,6 +126,9 @@ pub(crate) struct Plot {
     /// The x range, when it is not the data's (a timeline's flows span the whole run even
     /// where nothing flowed).
     pub x_span: Option<(f64, f64)>,
+    /// The legend in the upper left corner, where the data crowd the right (a map's walls
+    /// near the start price).
+    pub legend_left: bool,
 }
 
 /// Why a chart could not be drawn.
@@ -351,7 +354,11 @@ impl Plot {
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(200, 200, 200))
                 .label_font(("sans-serif", 13))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(if self.legend_left {
+                    SeriesLabelPosition::UpperLeft
+                } else {
+                    SeriesLabelPosition::UpperRight
+                })
                 .draw()?;
         }
         Ok(())
@@ -371,13 +378,20 @@ pub(crate) struct Heatmap {
     /// `cells[row][column]`: row i is `y_ticks[i]`, column j is `x_ticks[j]`; `None` is drawn
     /// grey and labelled "–".
     pub cells: Vec<Vec<Option<f64>>>,
+    /// How a cell's value is written.
+    pub format: fn(f64) -> String,
 }
 
 impl Heatmap {
     /// Draws the heatmap as the chart `name`.
     pub fn render(&self, name: &str) -> Result<Chart, ChartError> {
         let finite = self.cells.iter().flatten().flatten().copied();
-        let (lo, hi) = span(finite, false).ok_or_else(|| ChartError::Empty(name.to_string()))?;
+        let (lo, hi) = finite
+            .filter(|v| v.is_finite())
+            .fold(None, |range: Option<(f64, f64)>, v| {
+                Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
+            })
+            .ok_or_else(|| ChartError::Empty(name.to_string()))?;
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -425,11 +439,12 @@ impl Heatmap {
             .label_style(("sans-serif", 13))
             .axis_desc_style(("sans-serif", 14))
             .draw()?;
+        // Equal everywhere: the pale colour of the smallest value.
         let shade = |v: f64| {
             let t = if hi > lo {
                 ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
             } else {
-                0.5
+                0.0
             };
             let blend = |from: u8, to: u8| {
                 (f64::from(from) + (f64::from(to) - f64::from(from)) * t).round() as u8
@@ -444,7 +459,7 @@ impl Heatmap {
                     [(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)],
                     fill.filled(),
                 )))?;
-                let text = cell.map_or("–".to_string(), compact);
+                let text = cell.map_or("–".to_string(), self.format);
                 chart.draw_series(std::iter::once(Text::new(
                     text,
                     (x, y),
@@ -508,6 +523,7 @@ mod tests {
             x_ticks: vec!["0.05".into(), "0.1".into()],
             y_ticks: vec!["0.8".into()],
             cells: vec![vec![Some(1500.0), None]],
+            format: compact,
         };
         let chart = map.render("heat").unwrap();
         assert!(chart.svg.contains("1.5k"));

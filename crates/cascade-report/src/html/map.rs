@@ -222,6 +222,7 @@ fn asset(map: &Json, symbol: &str, direction: Direction) -> Result<Section, Repo
         bars: wall_bars(buckets),
         x_rules: rules.clone(),
         y_from_zero: true,
+        legend_left: direction == Direction::Fall,
         ..Plot::default()
     }
     .render(&format!("map-walls-{symbol}-{}", direction.word()));
@@ -249,6 +250,7 @@ fn asset(map: &Json, symbol: &str, direction: Direction) -> Result<Section, Repo
         }],
         x_rules: rules,
         y_from_zero: true,
+        legend_left: direction == Direction::Fall,
         ..Plot::default()
     }
     .render(&format!("map-gain-{symbol}-{}", direction.word()));

@@ -142,6 +142,7 @@ pub(crate) fn page(dir: &Path) -> Result<Page, ReportError> {
     sections.push(prices(&summary, &timeline, &clock)?);
     sections.push(flows(&timeline, &clock)?);
     sections.extend(insurance(&summary, &timeline, &clock)?);
+    sections.extend(backstops(&summary));
     sections.extend(perps(&summary, &timeline, &clock)?);
     sections.extend(chain(&summary, &timeline, &clock)?);
     sections.extend(depth(&timeline, &clock)?);
@@ -360,33 +361,42 @@ fn flows(timeline: &Csv, clock: &Clock) -> Result<Section, ReportError> {
     )?;
     let repaid = timeline.require("debt_repaid_usd")?;
     let proceeds = timeline.require("sale_proceeds_usd")?;
-    let chart = Plot {
-        title: "Debt repaid and sale proceeds per step".into(),
-        x_label: clock.unit.into(),
-        x_span: clock.span(),
-        y_label: "USD".into(),
-        bars: vec![
-            Bars {
-                label: "debt repaid".into(),
-                bars: clock.bars(&repaid, 0.1, 0.4),
-                colour: 0,
-            },
-            Bars {
-                label: "sale proceeds".into(),
-                bars: clock.bars(&proceeds, 0.5, 0.4),
-                colour: 3,
-            },
-        ],
-        y_from_zero: true,
-        ..Plot::default()
-    }
-    .render("sales-per-step");
-    push_chart(
-        &mut section,
-        chart,
-        "Debt the liquidators repaid and what selling the seized collateral raised, step by \
+    let flowed = |v: &[f64]| v.iter().any(|x| *x != 0.0 && x.is_finite());
+    if !flowed(&repaid) && !flowed(&proceeds) {
+        section.push(Block::Text(
+            "No loan was liquidated and keepers sold nothing (perp close-outs, if any, are in \
+             their own section)."
+                .into(),
+        ));
+    } else {
+        let chart = Plot {
+            title: "Debt repaid and sale proceeds per step".into(),
+            x_label: clock.unit.into(),
+            x_span: clock.span(),
+            y_label: "USD".into(),
+            bars: vec![
+                Bars {
+                    label: "debt repaid".into(),
+                    bars: clock.bars(&repaid, 0.1, 0.4),
+                    colour: 0,
+                },
+                Bars {
+                    label: "sale proceeds".into(),
+                    bars: clock.bars(&proceeds, 0.5, 0.4),
+                    colour: 3,
+                },
+            ],
+            y_from_zero: true,
+            ..Plot::default()
+        }
+        .render("sales-per-step");
+        push_chart(
+            &mut section,
+            chart,
+            "Debt the liquidators repaid and what selling the seized collateral raised, step by \
          step. Proceeds below the debt repaid are the liquidators' loss or the protocol's.",
-    )?;
+        )?;
+    }
     let realised = timeline.require("bad_debt_realised_usd")?;
     let cumulative = timeline.require("bad_debt_realised_cumulative_usd")?;
     let chart = Plot {
@@ -491,6 +501,106 @@ fn insurance(
     }
     section.push(Block::Facts(facts));
     Ok(Some(section))
+}
+
+/// A loss (a P&L below zero) drawn as an alarm.
+fn pnl_fact(label: impl Into<String>, shown: Shown) -> Fact {
+    let alarm = shown.source.as_ref().is_some_and(|s| s.value < 0.0);
+    Fact {
+        label: label.into(),
+        shown,
+        alarm,
+    }
+}
+
+/// Backstop vaults, Liquity's Stability Pools and Compound III's reserves: who took the
+/// liquidated positions over, and at what profit or loss.
+fn backstops(summary: &Json) -> Option<Section> {
+    let mut facts = Vec::new();
+    for name in summary.keys(&["protocols"]) {
+        let at = |part: &'static str, k: &'static str| -> Vec<&str> {
+            vec!["protocols", &name, part, k]
+        };
+        if summary.get(&["protocols", &name, "backstop"]).is_some() {
+            facts.extend([
+                fact(
+                    format!("{name}: backstop takeovers"),
+                    summary.shown_or_dash(&at("backstop", "takeovers"), count),
+                ),
+                fact(
+                    format!("{name}: backstop paid"),
+                    summary.usd(&at("backstop", "spent_usd")),
+                ),
+                fact(
+                    format!("{name}: backstop sales"),
+                    summary.usd(&at("backstop", "received_usd")),
+                ),
+                pnl_fact(
+                    format!("{name}: backstop P&L at final prices"),
+                    summary.usd(&at("backstop", "marked_pnl_usd")),
+                ),
+                pnl_fact(
+                    format!("{name}: backstop P&L at takeover prices"),
+                    summary.usd(&at("backstop", "hedged_pnl_usd")),
+                ),
+            ]);
+        }
+        if summary
+            .get(&["protocols", &name, "stability_pool"])
+            .is_some()
+        {
+            facts.extend([
+                fact(
+                    format!("{name}: Stability Pool liquidations"),
+                    summary.shown_or_dash(&at("stability_pool", "liquidations"), count),
+                ),
+                fact(
+                    format!("{name}: debt offset by the pool"),
+                    summary.usd(&at("stability_pool", "debt_offset")),
+                ),
+                alarm_fact(
+                    format!("{name}: debt redistributed to troves"),
+                    summary.usd(&at("stability_pool", "debt_redistributed")),
+                ),
+                fact(
+                    format!("{name}: pool deposits left"),
+                    summary.usd(&at("stability_pool", "deposits_end")),
+                ),
+            ]);
+        }
+        if summary.get(&["protocols", &name, "comet"]).is_some() {
+            facts.extend([
+                fact(
+                    format!("{name}: absorbs"),
+                    summary.shown_or_dash(&at("comet", "absorbs"), count),
+                ),
+                pnl_fact(
+                    format!("{name}: lowest reserves"),
+                    summary.usd(&at("comet", "reserves_min_usd")),
+                ),
+                pnl_fact(
+                    format!("{name}: final reserves"),
+                    summary.usd(&at("comet", "reserves_final_usd")),
+                ),
+                alarm_fact(
+                    format!("{name}: shortfall"),
+                    summary.usd(&at("comet", "shortfall_usd")),
+                ),
+            ]);
+        }
+    }
+    if facts.is_empty() {
+        return None;
+    }
+    let mut section = Section::new("backstops", "Backstops");
+    section.push(Block::Text(
+        "Who took the liquidated positions over instead of the market: a backstop vault's \
+         profit or loss, a Stability Pool's offsets and what it had to redistribute, a \
+         Compound III market's reserves after absorbing."
+            .into(),
+    ));
+    section.push(Block::Facts(facts));
+    Some(section)
 }
 
 fn perps(summary: &Json, timeline: &Csv, clock: &Clock) -> Result<Option<Section>, ReportError> {

@@ -18,6 +18,8 @@ struct Figure {
     name: &'static str,
     keys: &'static [&'static str],
     format: fn(f64) -> String,
+    /// How a heatmap's cell writes it (cells are small: 1.5M).
+    compact: fn(f64) -> String,
 }
 
 fn money(v: f64) -> String {
@@ -30,36 +32,42 @@ const FIGURES: [Figure; 6] = [
         name: "bad-debt-var99",
         keys: &["metrics", "bad_debt_usd", "var", "0.99"],
         format: money,
+        compact: super::format::compact,
     },
     Figure {
         label: "bad debt ES 99% (USD)",
         name: "bad-debt-es99",
         keys: &["metrics", "bad_debt_usd", "es", "0.99"],
         format: money,
+        compact: super::format::compact,
     },
     Figure {
         label: "bad debt mean (USD)",
         name: "bad-debt-mean",
         keys: &["metrics", "bad_debt_usd", "mean"],
         format: money,
+        compact: super::format::compact,
     },
     Figure {
         label: "P(bad debt > 0)",
         name: "p-bad-debt",
         keys: &["probabilities", "bad_debt"],
         format: percent,
+        compact: percent,
     },
     Figure {
         label: "P(death spiral)",
         name: "p-death-spiral",
         keys: &["probabilities", "death_spiral"],
         format: percent,
+        compact: percent,
     },
     Figure {
         label: "liquidated debt VaR 99% (USD)",
         name: "liquidated-var99",
         keys: &["metrics", "liquidated_debt_usd", "var", "0.99"],
         format: money,
+        compact: super::format::compact,
     },
 ];
 
@@ -209,6 +217,7 @@ fn heatmap(
         x_ticks: xs.clone(),
         y_ticks: ys.clone(),
         cells,
+        format: figure.compact,
     }
     .render(&format!("stress-{}", figure.name))
 }
