@@ -154,6 +154,28 @@ fn drawing<E: std::fmt::Debug>(name: &str) -> impl Fn(E) -> ChartError + '_ {
     }
 }
 
+/// What a chart draws on its drawing area.
+type Drawn = Result<(), DrawingAreaErrorKind<std::io::Error>>;
+
+/// Draws a chart with `draw` on an SVG of [`SIZE`] and names it.
+fn render(
+    name: &str,
+    title: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Drawn,
+) -> Result<Chart, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw(&root).map_err(drawing(name))?;
+        root.present().map_err(drawing(name))?;
+    }
+    Ok(Chart {
+        name: name.to_string(),
+        title: title.to_string(),
+        svg,
+    })
+}
+
 /// The smallest and largest of `values`, widened when they are equal so the axis has a span.
 fn span(values: impl Iterator<Item = f64>, from_zero: bool) -> Option<(f64, f64)> {
     let (mut lo, mut hi) = values
@@ -213,24 +235,14 @@ impl Plot {
             _ => span(self.x_values(), false).ok_or_else(empty)?,
         };
         let (y0, y1) = span(self.y_values(), self.y_from_zero).ok_or_else(empty)?;
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            self.draw(&root, (x0..x1, y0..y1)).map_err(drawing(name))?;
-            root.present().map_err(drawing(name))?;
-        }
-        Ok(Chart {
-            name: name.to_string(),
-            title: self.title.clone(),
-            svg,
-        })
+        render(name, &self.title, |root| self.draw(root, (x0..x1, y0..y1)))
     }
 
     fn draw(
         &self,
         root: &DrawingArea<SVGBackend<'_>, Shift>,
         (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
-    ) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+    ) -> Drawn {
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(root)
             .margin(12)
@@ -392,24 +404,10 @@ impl Heatmap {
                 Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))))
             })
             .ok_or_else(|| ChartError::Empty(name.to_string()))?;
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-            self.draw(&root, (lo, hi)).map_err(drawing(name))?;
-            root.present().map_err(drawing(name))?;
-        }
-        Ok(Chart {
-            name: name.to_string(),
-            title: self.title.clone(),
-            svg,
-        })
+        render(name, &self.title, |root| self.draw(root, (lo, hi)))
     }
 
-    fn draw(
-        &self,
-        root: &DrawingArea<SVGBackend<'_>, Shift>,
-        (lo, hi): (f64, f64),
-    ) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+    fn draw(&self, root: &DrawingArea<SVGBackend<'_>, Shift>, (lo, hi): (f64, f64)) -> Drawn {
         root.fill(&WHITE)?;
         let (nx, ny) = (self.x_ticks.len(), self.y_ticks.len());
         let mut chart = ChartBuilder::on(root)

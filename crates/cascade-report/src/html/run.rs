@@ -513,80 +513,118 @@ fn pnl_fact(label: impl Into<String>, shown: Shown) -> Fact {
     }
 }
 
+/// How a figure is drawn: plainly, as an alarm when above 0, or as a loss when below 0.
+#[derive(Clone, Copy)]
+enum Tone {
+    Plain,
+    AlarmAbove,
+    LossBelow,
+}
+
+/// A figure of a protocol's section of summary.json: the section, the key, its label, tone and
+/// format.
+type Figure = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Tone,
+    fn(f64) -> String,
+);
+
+/// What the backstops' section shows of each: backstop vaults, Liquity's Stability Pools and
+/// Compound III's reserves.
+const BACKSTOP_FIGURES: [Figure; 13] = [
+    (
+        "backstop",
+        "takeovers",
+        "backstop takeovers",
+        Tone::Plain,
+        count,
+    ),
+    ("backstop", "spent_usd", "backstop paid", Tone::Plain, usd),
+    (
+        "backstop",
+        "received_usd",
+        "backstop sales",
+        Tone::Plain,
+        usd,
+    ),
+    (
+        "backstop",
+        "marked_pnl_usd",
+        "backstop P&L at final prices",
+        Tone::LossBelow,
+        usd,
+    ),
+    (
+        "backstop",
+        "hedged_pnl_usd",
+        "backstop P&L at takeover prices",
+        Tone::LossBelow,
+        usd,
+    ),
+    (
+        "stability_pool",
+        "liquidations",
+        "Stability Pool liquidations",
+        Tone::Plain,
+        count,
+    ),
+    (
+        "stability_pool",
+        "debt_offset",
+        "debt offset by the pool",
+        Tone::Plain,
+        usd,
+    ),
+    (
+        "stability_pool",
+        "debt_redistributed",
+        "debt redistributed to troves",
+        Tone::AlarmAbove,
+        usd,
+    ),
+    (
+        "stability_pool",
+        "deposits_end",
+        "pool deposits left",
+        Tone::Plain,
+        usd,
+    ),
+    ("comet", "absorbs", "absorbs", Tone::Plain, count),
+    (
+        "comet",
+        "reserves_min_usd",
+        "lowest reserves",
+        Tone::LossBelow,
+        usd,
+    ),
+    (
+        "comet",
+        "reserves_final_usd",
+        "final reserves",
+        Tone::LossBelow,
+        usd,
+    ),
+    ("comet", "shortfall_usd", "shortfall", Tone::AlarmAbove, usd),
+];
+
 /// Backstop vaults, Liquity's Stability Pools and Compound III's reserves: who took the
 /// liquidated positions over, and at what profit or loss.
 fn backstops(summary: &Json) -> Option<Section> {
     let mut facts = Vec::new();
     for name in summary.keys(&["protocols"]) {
-        let at = |part: &'static str, k: &'static str| -> Vec<&str> {
-            vec!["protocols", &name, part, k]
-        };
-        if summary.get(&["protocols", &name, "backstop"]).is_some() {
-            facts.extend([
-                fact(
-                    format!("{name}: backstop takeovers"),
-                    summary.shown_or_dash(&at("backstop", "takeovers"), count),
-                ),
-                fact(
-                    format!("{name}: backstop paid"),
-                    summary.usd(&at("backstop", "spent_usd")),
-                ),
-                fact(
-                    format!("{name}: backstop sales"),
-                    summary.usd(&at("backstop", "received_usd")),
-                ),
-                pnl_fact(
-                    format!("{name}: backstop P&L at final prices"),
-                    summary.usd(&at("backstop", "marked_pnl_usd")),
-                ),
-                pnl_fact(
-                    format!("{name}: backstop P&L at takeover prices"),
-                    summary.usd(&at("backstop", "hedged_pnl_usd")),
-                ),
-            ]);
-        }
-        if summary
-            .get(&["protocols", &name, "stability_pool"])
-            .is_some()
-        {
-            facts.extend([
-                fact(
-                    format!("{name}: Stability Pool liquidations"),
-                    summary.shown_or_dash(&at("stability_pool", "liquidations"), count),
-                ),
-                fact(
-                    format!("{name}: debt offset by the pool"),
-                    summary.usd(&at("stability_pool", "debt_offset")),
-                ),
-                alarm_fact(
-                    format!("{name}: debt redistributed to troves"),
-                    summary.usd(&at("stability_pool", "debt_redistributed")),
-                ),
-                fact(
-                    format!("{name}: pool deposits left"),
-                    summary.usd(&at("stability_pool", "deposits_end")),
-                ),
-            ]);
-        }
-        if summary.get(&["protocols", &name, "comet"]).is_some() {
-            facts.extend([
-                fact(
-                    format!("{name}: absorbs"),
-                    summary.shown_or_dash(&at("comet", "absorbs"), count),
-                ),
-                pnl_fact(
-                    format!("{name}: lowest reserves"),
-                    summary.usd(&at("comet", "reserves_min_usd")),
-                ),
-                pnl_fact(
-                    format!("{name}: final reserves"),
-                    summary.usd(&at("comet", "reserves_final_usd")),
-                ),
-                alarm_fact(
-                    format!("{name}: shortfall"),
-                    summary.usd(&at("comet", "shortfall_usd")),
-                ),
-            ]);
+        for (part, key, label, tone, format) in BACKSTOP_FIGURES {
+            if summary.get(&["protocols", &name, part]).is_none() {
+                continue;
+            }
+            let shown = summary.shown_or_dash(&["protocols", &name, part, key], format);
+            let label = format!("{name}: {label}");
+            facts.push(match tone {
+                Tone::Plain => fact(label, shown),
+                Tone::AlarmAbove => alarm_fact(label, shown),
+                Tone::LossBelow => pnl_fact(label, shown),
+            });
         }
     }
     if facts.is_empty() {
