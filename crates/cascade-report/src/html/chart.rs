@@ -331,7 +331,9 @@ impl Plot {
                 .color(&colour(i))
                 .pos(Pos::new(HPos::Left, VPos::Bottom))
         };
-        for rule in &self.x_rules {
+        // Each vertical rule's label a line lower than the one before, so close rules (VaR
+        // and ES) stay readable.
+        for (i, rule) in self.x_rules.iter().enumerate() {
             let c = colour(rule.colour);
             chart.draw_series(DashedLineSeries::new(
                 [(rule.at, y.start), (rule.at, y.end)],
@@ -339,7 +341,7 @@ impl Plot {
                 4,
                 c.stroke_width(2),
             ))?;
-            let top = y.end - (y.end - y.start) * 0.02;
+            let top = y.end - (y.end - y.start) * (0.02 + 0.06 * i as f64);
             chart.draw_series(std::iter::once(Text::new(
                 format!(" {}", rule.label),
                 (rule.at, top),
