@@ -140,6 +140,40 @@ pub struct SimulationSection {
     pub max_rounds: Option<u32>,
     #[serde(default)]
     pub auction_hole_usd: Option<f64>,
+    #[serde(default)]
+    pub start_time: Option<StartTime>,
+}
+
+/// `simulation.start_time`: the date-time of the run's time 0, as written (a string, or a TOML
+/// offset date-time written bare); the builder checks it is RFC 3339.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartTime(pub String);
+
+// By hand: a bare TOML date-time reaches serde as a table with one private key, which a `String`
+// field would reject with a message about tables.
+impl<'de> Deserialize<'de> for StartTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StartTimeVisitor;
+
+        impl<'de> Visitor<'de> for StartTimeVisitor {
+            type Value = StartTime;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 date-time such as \"2020-03-12T00:00:00Z\"")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StartTime, E> {
+                Ok(StartTime(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StartTime, A::Error> {
+                toml::value::Datetime::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|t| StartTime(t.to_string()))
+            }
+        }
+
+        deserializer.deserialize_any(StartTimeVisitor)
+    }
 }
 
 /// `[[assets]]`.
