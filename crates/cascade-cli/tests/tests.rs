@@ -18,6 +18,7 @@ mod map;
 mod market_makers;
 mod montecarlo;
 mod replays;
+mod schema;
 mod stress;
 mod usage;
 
