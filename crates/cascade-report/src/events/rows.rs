@@ -4,8 +4,6 @@
 //! values as typed `(key, value)` pairs, each a column of its own (a per-asset value, a column
 //! per asset: see [`super::layout`]).
 
-use std::fmt;
-
 use cascade_engine::{BookMark, Event, EventKind, PerpCloseKind, PerpInfo, TxRecord, World};
 use cascade_model::chain::{Sender, Target};
 use cascade_model::ids::{AccountId, AssetId, PerpId, ProtocolId};
@@ -30,15 +28,6 @@ impl<'a> Account<'a> {
     /// The account's index in its book.
     pub(super) fn index(self) -> u32 {
         self.id.0
-    }
-}
-
-impl fmt::Display for Account<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.label() {
-            Some(label) => f.write_str(label),
-            None => write!(f, "{}", self.id.0),
-        }
     }
 }
 
