@@ -13,6 +13,7 @@
 pub mod attribution;
 pub mod calibrate;
 pub mod chain;
+pub mod clock;
 pub mod compare;
 pub mod cover;
 pub mod depth;

@@ -113,6 +113,9 @@ pub struct ScenarioSummary {
     pub steps: u64,
     /// Seconds per step.
     pub step_seconds: u64,
+    /// The run's time 0 as an RFC 3339 UTC date-time, when the scenario has a start time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
 }
 
 /// `assets.<SYMBOL>.*`.
@@ -664,6 +667,10 @@ impl<W: Borrow<World>> SummaryFold<W> {
                 description: self.info.description,
                 steps: world.simulation.steps,
                 step_seconds: world.simulation.step_seconds,
+                start_time: world
+                    .simulation
+                    .start_time
+                    .map(|start| crate::clock::utc(start, 0)),
             },
             assets,
             liquidations: self.liquidations.finish(world),

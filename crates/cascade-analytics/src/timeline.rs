@@ -17,6 +17,9 @@ pub struct Timeline {
     pub columns: Vec<String>,
     /// Rows, one per step, values in column order.
     pub rows: Vec<Vec<f64>>,
+    /// The Unix time of the run's time 0, when the scenario has a start time: timeline.csv then
+    /// has a `time_utc` column beside `time_seconds` (a text column, not among `columns`).
+    pub start_time: Option<i64>,
 }
 
 impl Timeline {
@@ -78,6 +81,8 @@ pub struct TimelineFold {
     perp: Vec<[f64; 6]>,
     /// Gas price, then included, waiting, dropped and borrower actions this step.
     chain: [f64; 5],
+    /// The Unix time of the run's time 0, if the scenario has one.
+    start_time: Option<i64>,
 }
 
 impl TimelineFold {
@@ -145,6 +150,7 @@ impl TimelineFold {
         Self {
             columns,
             rows: Vec::with_capacity(world.simulation.steps as usize + 1),
+            start_time: world.simulation.start_time,
             insured,
             perp_venues: world
                 .perps
@@ -294,6 +300,7 @@ impl TimelineFold {
         Timeline {
             columns: self.columns,
             rows: self.rows,
+            start_time: self.start_time,
         }
     }
 }

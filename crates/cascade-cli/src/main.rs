@@ -25,6 +25,7 @@ mod cover;
 mod map;
 mod montecarlo;
 mod report;
+mod schema;
 mod stress;
 
 /// The bundled default scenario: an ETH crash over a lending market with a liquidation wall and a
@@ -438,6 +439,20 @@ Exit codes: 0 success; 2 an unknown template or a file already there.")]
         #[arg(long)]
         list: bool,
     },
+    /// Print the JSON Schema of the scenario file, for completion and checks in editors (Taplo,
+    /// VS Code's Even Better TOML, Helix, Neovim: docs/scenario.md); the same as
+    /// docs/scenario.schema.json.
+    #[command(after_help = "Examples:
+  cascade schema                                  prints it
+  cascade schema --out scenario.schema.json       writes it (replacing the file)
+  then, on a scenario's first line: #:schema ./scenario.schema.json
+
+Exit codes: 0 success; 2 an --out that cannot be created, named; 1 a write that fails.")]
+    Schema {
+        /// Write it to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print a completion script for a shell, for example
     /// `cascade completions bash > ~/.local/share/bash-completion/completions/cascade` or
     /// `cascade completions zsh > "${fpath[1]}/_cascade"`.
@@ -683,6 +698,7 @@ impl Command {
             | Command::Compare { report, .. } => Some(report),
             Command::Cover { .. }
             | Command::Report { .. }
+            | Command::Schema { .. }
             | Command::Presets
             | Command::Init { .. }
             | Command::Completions { .. }
@@ -707,6 +723,7 @@ fn execute(command: Command) -> Result<(), Failure> {
             clap_complete::generate(shell, &mut command, "cascade", &mut io::stdout());
             Ok(())
         }
+        Command::Schema { out } => schema::run(out.as_deref()),
         Command::Presets => {
             print!("{}", presets_text());
             Ok(())

@@ -19,6 +19,7 @@ mod market_makers;
 mod montecarlo;
 mod replays;
 mod report;
+mod schema;
 mod stress;
 mod usage;
 

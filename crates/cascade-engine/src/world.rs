@@ -33,6 +33,10 @@ pub struct Simulation {
     /// Maker's global `Hole`: the most tab (USD) in Dutch auctions of all protocols at once;
     /// `None` unlimited.
     pub auction_hole: Option<f64>,
+    /// The run's time 0 as a Unix time (seconds since 1970-01-01T00:00:00 UTC), when the
+    /// scenario dates it (`simulation.start_time`, a replay's day): outputs then give every
+    /// time as a UTC date-time beside its seconds. Nothing in the run depends on it.
+    pub start_time: Option<i64>,
 }
 
 /// An asset.

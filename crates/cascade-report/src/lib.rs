@@ -14,6 +14,7 @@ mod text;
 
 use std::io::{self, Write};
 
+use cascade_analytics::clock::UtcClock;
 use cascade_analytics::{Summary, Timeline};
 
 pub use background::{Background, SinkStage, Stage};
@@ -129,12 +130,20 @@ pub(crate) fn csv_cell(cell: &str) -> String {
     }
 }
 
-/// Writes timeline.csv.
+/// Writes timeline.csv: the timeline's columns, with `time_utc` (RFC 3339) after
+/// `time_seconds` when the scenario has a start time.
 ///
 /// # Errors
 /// IO errors of the writer.
 pub fn write_timeline(timeline: &Timeline, out: &mut impl Write) -> io::Result<()> {
-    write_header(&timeline.columns, out)?;
+    // The column of `time_seconds`, which the date-time follows.
+    const TIME_SECONDS: usize = 1;
+    let mut clock = timeline.start_time.map(UtcClock::new);
+    let mut columns: Vec<&str> = timeline.columns.iter().map(String::as_str).collect();
+    if clock.is_some() {
+        columns.insert((TIME_SECONDS + 1).min(columns.len()), "time_utc");
+    }
+    write_header(&columns, out)?;
     let mut buffer = ryu::Buffer::new();
     for row in &timeline.rows {
         for (i, value) in row.iter().enumerate() {
@@ -142,6 +151,10 @@ pub fn write_timeline(timeline: &Timeline, out: &mut impl Write) -> io::Result<(
                 out.write_all(b",")?;
             }
             out.write_all(float(&mut buffer, *value).as_bytes())?;
+            if let (TIME_SECONDS, Some(clock)) = (i, &mut clock) {
+                out.write_all(b",")?;
+                out.write_all(clock.at(*value as u64).as_bytes())?;
+            }
         }
         out.write_all(b"\n")?;
     }

@@ -2,16 +2,18 @@
 //! `write_events` byte for byte, and events.parquet holds the same table with typed columns. A
 //! liquidation batch, which no example's run emits, on a trail made for it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type, UInt32Type, UInt64Type};
+use arrow_array::types::{
+    Float64Type, Int32Type, TimestampMillisecondType, UInt32Type, UInt64Type,
+};
 use arrow_array::{Array, ArrayAccessor, RecordBatch, StringArray};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, TimeUnit};
 use cascade_engine::{Event, EventKind, EventSink, World};
 use cascade_report::{CsvEventWriter, EventsFormat, ParquetEventWriter, write_events};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -263,7 +265,7 @@ fn formats_by_name_and_their_files() {
 }
 
 /// A cell of events.parquet as text, or `None` for a null, so it can be compared with
-/// events.csv; map cells are their `SYMBOL=units` pairs.
+/// events.csv; a `time_utc` cell is its RFC 3339 text.
 fn cell(array: &dyn Array, i: usize) -> Option<String> {
     if array.is_null(i) {
         return None;
@@ -281,14 +283,10 @@ fn cell(array: &dyn Array, i: usize) -> Option<String> {
             let values = dictionary.downcast_dict::<StringArray>().unwrap();
             values.value(i).to_string()
         }
-        DataType::Map(..) => {
-            let entries = array.as_map().value(i);
-            let symbols = entries.column(0).as_string::<i32>();
-            let units = entries.column(1).as_primitive::<Float64Type>();
-            (0..entries.len())
-                .map(|e| format!("{}={:?}", symbols.value(e), units.value(e)))
-                .collect::<Vec<_>>()
-                .join(" ")
+        DataType::Timestamp(TimeUnit::Millisecond, Some(zone)) if zone.as_ref() == "UTC" => {
+            let milliseconds = array.as_primitive::<TimestampMillisecondType>().value(i);
+            assert_eq!(milliseconds % 1000, 0, "whole seconds");
+            cascade_analytics::clock::utc(milliseconds / 1000, 0)
         }
         other => panic!("unexpected column type {other}"),
     })
@@ -299,90 +297,35 @@ fn as_real(text: &str) -> String {
     format!("{:?}", text.parse::<f64>().unwrap())
 }
 
-/// Splits a CSV line into cells (no quotes in these examples' names).
-fn cells(line: &str) -> Vec<&str> {
-    assert!(!line.contains('"'), "{line}");
-    line.split(',').collect()
-}
-
-/// Every row of events.parquet equals the row of events.csv: the fixed columns cell by cell, and
-/// `detail` key by key against the typed columns.
+/// Every row of events.parquet equals the row of events.csv, cell by cell, and both have the
+/// same columns in the same order.
 fn assert_parquet_matches_csv(name: &str, run: &Run) {
-    let csv = String::from_utf8(csv_of(run)).unwrap();
-    let mut lines = csv.lines();
-    let header = cells(lines.next().unwrap());
+    let csv = csv_of(run);
+    let mut reader = csv::Reader::from_reader(csv.as_slice());
+    let header = reader.headers().unwrap().clone();
+    let mut records = reader.records();
     let batches = read_parquet(stream_parquet(run, None));
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     assert_eq!(rows, run.events.len(), "{name}");
     let schema = batches[0].schema();
-    let columns: HashMap<&str, usize> = schema
-        .fields()
-        .iter()
-        .enumerate()
-        .map(|(c, field)| (field.name().as_str(), c))
-        .collect();
-    let fixed = header.len() - 1;
-    for (c, column) in header[..fixed].iter().enumerate() {
-        assert_eq!(schema.field(c).name(), column);
-    }
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, header.iter().collect::<Vec<_>>(), "{name}");
     for batch in &batches {
         for i in 0..batch.num_rows() {
-            let line = lines.next().unwrap();
-            let csv_cells = cells(line);
-            for (c, text) in csv_cells[..fixed].iter().enumerate() {
+            let record = records.next().unwrap().unwrap();
+            assert_eq!(record.len(), header.len(), "{name}: {record:?}");
+            for (c, text) in record.iter().enumerate() {
                 let parquet = cell(batch.column(c).as_ref(), i);
                 let expected = match (text.is_empty(), schema.field(c).data_type()) {
                     (true, _) => None,
                     (false, DataType::Float64) => Some(as_real(text)),
                     (false, _) => Some(text.to_string()),
                 };
-                assert_eq!(parquet, expected, "{name}: {} of {line}", header[c]);
-            }
-            // The detail, pair by pair, against its typed columns ...
-            let mut filled = BTreeMap::new();
-            for pair in csv_cells[fixed].split(' ').filter(|p| !p.is_empty()) {
-                let (key, value) = pair.split_once('=').unwrap();
-                let (column, expected) = match key.split_once('.') {
-                    Some((label, symbol)) => {
-                        let column = match label {
-                            "long" | "short" | "vault" => format!("{label}_by_market"),
-                            _ => format!("{label}_by_asset"),
-                        };
-                        (column, Some(format!("{symbol}={}", as_real(value))))
-                    }
-                    None => (key.to_string(), Some(value.to_string())),
-                };
-                let c = *columns.get(column.as_str()).unwrap_or_else(|| {
-                    panic!("{name}: no column for {pair} of {line}");
-                });
-                let expected = match (column.as_str(), schema.field(c).data_type()) {
-                    ("room", _) if value == "unlimited" => None,
-                    (_, DataType::Float64) if value == "NaN" => None,
-                    (_, DataType::Float64) => Some(as_real(value)),
-                    _ => expected,
-                };
-                // Per-asset pairs gather in their map's cell.
-                let cell: &mut Option<String> = filled.entry(c).or_default();
-                *cell = match (cell.take(), expected) {
-                    (Some(before), Some(pair)) => Some(format!("{before} {pair}")),
-                    (before, pair) => before.or(pair),
-                };
-            }
-            // ... and no other typed column holds a value (an all-zero per-asset map is empty,
-            // and absent from the CSV).
-            for c in fixed..schema.fields().len() {
-                let parquet = cell(batch.column(c).as_ref(), i).filter(|v| !v.is_empty());
-                let expected = filled.remove(&c).flatten();
-                assert_eq!(
-                    parquet,
-                    expected,
-                    "{name}: {} of {line}",
-                    schema.field(c).name()
-                );
+                assert_eq!(parquet, expected, "{name}: {} of {record:?}", &header[c]);
             }
         }
     }
-    assert!(lines.next().is_none());
+    assert!(records.next().is_none());
 }
 
 #[test]
@@ -491,55 +434,116 @@ fn table_cells(batches: &[RecordBatch]) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
-/// docs/outputs.md lists every column of events.parquet, in order, with its type and whether it
-/// can be null.
-#[test]
-fn the_parquet_columns_are_documented() {
+/// A table of docs/outputs.md: the rows of the first table after `heading`, as cells without
+/// their backquotes.
+fn documented_table(heading: &str) -> Vec<Vec<String>> {
     let docs = std::fs::read_to_string(repo("docs/outputs.md")).unwrap();
-    let section = docs.split("\n## events.parquet\n").nth(1).unwrap();
-    let section = section.split("\n## ").next().unwrap();
-    let documented: Vec<(String, String)> = section
+    let section = docs.split(heading).nth(1).unwrap();
+    section
         .lines()
-        .filter_map(|line| {
-            let cells: Vec<&str> = line.split(" | ").collect();
-            let column = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
-            Some((column.to_string(), cells.get(1)?.to_string()))
+        .skip_while(|line| !line.starts_with('|'))
+        .take_while(|line| line.starts_with('|'))
+        .skip(2)
+        .map(|line| {
+            line.trim_matches('|')
+                .split(" | ")
+                .map(|cell| cell.trim().trim_matches('`').to_string())
+                .collect()
         })
-        .collect();
-    let run = example("eth-crash");
-    let batches = read_parquet(stream_parquet(run, None));
-    let schema = batches[0].schema();
-    let actual: Vec<(String, String)> = schema
-        .fields()
-        .iter()
-        .map(|field| {
-            let ty = match field.data_type() {
-                DataType::UInt64 => "uint64",
-                DataType::UInt32 => "uint32",
-                DataType::Float64 => "float64",
-                DataType::Boolean => "bool",
-                DataType::Utf8 => "string",
-                DataType::Dictionary(..) => "name",
-                DataType::Map(..) => "map",
-                other => panic!("undocumented type {other}"),
+        .collect()
+}
+
+/// The type docs/outputs.md gives a Parquet column.
+fn parquet_type(ty: &DataType) -> &'static str {
+    match ty {
+        DataType::UInt64 => "uint64",
+        DataType::UInt32 => "uint32",
+        DataType::Float64 => "float64",
+        DataType::Boolean => "bool",
+        DataType::Utf8 => "string",
+        DataType::Dictionary(..) => "name",
+        DataType::Timestamp(TimeUnit::Millisecond, Some(zone)) if zone.as_ref() == "UTC" => {
+            "timestamp"
+        }
+        other => panic!("undocumented type {other}"),
+    }
+}
+
+/// docs/outputs.md lists every column of the events files: those every run has with their
+/// Parquet types and whether they can be null, in order; and the detail columns, whose order
+/// every run's columns follow, each with its type.
+#[test]
+fn the_event_columns_are_documented() {
+    let fixed = documented_table("\n### Parquet types\n");
+    let detail = documented_table("\n### The detail columns\n");
+    let detail_type: HashMap<String, String> =
+        documented_table("(`time_utc` only with a start time.)")
+            .into_iter()
+            .flat_map(|row| {
+                let parquet = row[1].clone();
+                row[0]
+                    .split(", ")
+                    .map(|ty| (ty.to_string(), parquet.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    let dated = Run {
+        world: cascade_test_support::Fixture::named("lender")
+            .set("simulation.start_time", "2020-03-12T00:00:00Z")
+            .world(),
+        events: Vec::new(),
+    };
+    let mut checked = 0;
+    for run in [
+        &dated,
+        example("perp-short-squeeze"),
+        example("maker-english-auction"),
+        example("liquity-stability-pool"),
+        example("compound-v3-absorb"),
+        example("backstop-transfer"),
+        example("black-thursday-2020"),
+        example("may-2021-replay"),
+    ] {
+        let bytes = stream_parquet(run, None);
+        let schema = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .unwrap()
+            .schema()
+            .clone();
+        let fields = schema.fields();
+        let start = if run.world.simulation.start_time.is_some() {
+            24
+        } else {
+            23
+        };
+        let documented_fixed: Vec<&Vec<String>> = fixed
+            .iter()
+            .filter(|row| start == 24 || row[0] != "time_utc")
+            .collect();
+        for (field, row) in fields[..start].iter().zip(&documented_fixed) {
+            assert_eq!(field.name(), &row[0]);
+            assert_eq!(parquet_type(field.data_type()), row[1], "{}", row[0]);
+            assert_eq!(field.is_nullable(), row[2] == "yes", "{}", row[0]);
+        }
+        // The detail columns, in the documented order, each of its documented type.
+        let mut last = 0;
+        for field in &fields[start..] {
+            let name = field.name();
+            let pattern = match name.split_once('.') {
+                Some((key, _)) => format!("{key}.<SYMBOL>"),
+                None => name.clone(),
             };
-            (field.name().clone(), ty.to_string())
-        })
-        .collect();
-    assert_eq!(documented, actual);
-    let never_null: Vec<&str> = schema
-        .fields()
-        .iter()
-        .filter(|f| !f.is_nullable())
-        .map(|f| f.name().as_str())
-        .collect();
-    assert_eq!(never_null, ["seq", "step", "time_seconds", "round", "kind"]);
-    let documented_never_null: Vec<&str> = section
-        .lines()
-        .filter(|line| line.ends_with(" | never |"))
-        .filter_map(|line| line.strip_prefix("| `")?.split('`').next())
-        .collect();
-    assert_eq!(documented_never_null, never_null);
+            let at = detail
+                .iter()
+                .position(|row| row[0] == pattern)
+                .unwrap_or_else(|| panic!("{name} is not documented"));
+            assert!(at >= last, "{name} is out of the documented order");
+            last = at;
+            let ty = &detail_type[&detail[at][1]];
+            assert_eq!(parquet_type(field.data_type()), ty, "{name}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100);
 }
 
 /// A batch of liquidation calls has one row: its calls' totals where a `liquidation` row has
@@ -582,8 +586,12 @@ fn a_liquidation_batch_has_the_row_of_its_calls() {
     assert_eq!(
         csv.lines().nth(2),
         Some(
-            "1,2,120,1,liquidation_batch,lender,,keeper,,,ETH,9.25,1800,18750,USDC,15000,,9,0.25,,,\
-             120,true,count=7 accounts=2 shortfall=1563.125"
+            format!(
+                "1,2,120,1,liquidation_batch,lender,,keeper,,,ETH,9.25,1800,18750,USDC,15000,,9,0.25,,,\
+                 120,true,2,,7,,,1563.125{}",
+                ",".repeat(15)
+            )
+            .as_str()
         )
     );
     assert_parquet_matches_csv("a liquidation batch", &run);

@@ -4,8 +4,12 @@
 
 use cascade_test_support::{Fixture, Run};
 
-/// The columns of events.csv, in order (docs/outputs.md).
-const EVENT_COLUMNS: &str = "seq,step,time_seconds,round,kind,protocol,account,keeper,venue,oracle,asset,units,price,usd,debt_asset,debt_units,health_factor,to_keeper,protocol_fee,filled,price_after,liquidatable_since,closes,detail";
+/// The columns of events.csv every run has, in order (docs/outputs.md).
+const EVENT_COLUMNS: &str = "seq,step,time_seconds,round,kind,protocol,account,keeper,venue,oracle,asset,units,price,usd,debt_asset,debt_units,health_factor,to_keeper,protocol_fee,filled,price_after,liquidatable_since,closes";
+
+/// The detail columns of a lending run without auctions, insurance, chain or owners who act,
+/// with assets ETH and USDC (docs/outputs.md).
+const LENDING_DETAIL_COLUMNS: &str = "accounts,open_accounts,count,factor,oracle_value,shortfall,spent,received,incentives,debt_usd,collateral_usd,rounds,hit_round_limit,collateral.ETH,collateral.USDC,debt.ETH,debt.USDC,treasury.ETH,treasury.USDC,inventory.ETH,inventory.USDC";
 
 /// The per-step flow columns that end a timeline.csv row for assets ETH and USDC
 /// (docs/outputs.md).
@@ -83,7 +87,10 @@ fn events_csv_has_the_documented_columns_and_every_kind_of_the_run() {
     let run = order_book_file();
     let text = written(|out| cascade_report::write_events(&run.world, &run.events, out));
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some(EVENT_COLUMNS));
+    assert_eq!(
+        lines.next(),
+        Some(format!("{EVENT_COLUMNS},{LENDING_DETAIL_COLUMNS}").as_str())
+    );
     let kinds: Vec<&str> = lines
         .map(|line| line.split(',').nth(4).expect("a kind column"))
         .collect();
@@ -102,6 +109,105 @@ fn events_csv_has_the_documented_columns_and_every_kind_of_the_run() {
     ] {
         assert!(kinds.contains(&kind), "events.csv has no {kind} row");
     }
+}
+
+/// The values events.csv once packed in `detail` are columns of their own, typed: a number
+/// in its column, a per-asset value in a column per asset, every row as long as the header.
+#[test]
+fn detail_values_are_columns_of_their_own() {
+    let run = order_book_file();
+    let text = written(|out| cascade_report::write_events(&run.world, &run.events, out));
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    let at = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a row")).collect();
+    assert!(rows.iter().all(|r| r.len() == header.len()));
+    let kind = |r: &csv::StringRecord| r[at("kind")].to_string();
+    let shock = rows
+        .iter()
+        .find(|r| kind(r) == "shock_applied")
+        .expect("a shock");
+    assert_eq!(&shock[at("factor")], "0.96");
+    assert_eq!(&shock[at("price")], "2400");
+    assert_eq!(&shock[at("oracle_value")], "");
+    let sale = rows.iter().find(|r| kind(r) == "sale").expect("a sale");
+    let oracle_value: f64 = sale[at("oracle_value")].parse().expect("a number");
+    assert!(oracle_value > 0.0);
+    assert_eq!(&sale[at("factor")], "");
+    let marked = rows
+        .iter()
+        .find(|r| kind(r) == "positions_marked")
+        .expect("the book's mark");
+    let open: u64 = marked[at("open_accounts")].parse().expect("a count");
+    assert_eq!(open, run.summary.protocols["lender"].open_accounts);
+    // Per-asset units: every asset's column filled, zeros included.
+    let collateral: f64 = marked[at("collateral.ETH")].parse().expect("units");
+    assert!(collateral > 0.0);
+    assert_eq!(&marked[at("collateral.USDC")], "0");
+    let settled = rows
+        .iter()
+        .find(|r| kind(r) == "cascade_settled")
+        .expect("a cascade");
+    assert!(matches!(&settled[at("hit_round_limit")], "true" | "false"));
+    assert!(!header.iter().any(|h| h == "detail"));
+}
+
+/// With `simulation.start_time`, timeline.csv and events.csv carry the UTC date-time of every
+/// row beside its seconds, and summary.json the start; without it, neither has the column.
+#[test]
+fn a_start_time_dates_every_row() {
+    let dated = Fixture::named("lender")
+        .set("simulation.start_time", "2020-03-12T10:00:00+01:00")
+        .run();
+    let timeline = written(|out| cascade_report::write_timeline(&dated.timeline, out));
+    let mut lines = timeline.lines();
+    assert!(
+        lines
+            .next()
+            .expect("a header")
+            .starts_with("step,time_seconds,time_utc,fundamental_ETH,")
+    );
+    assert!(
+        lines
+            .next()
+            .expect("step 0")
+            .starts_with("0,0,2020-03-12T09:00:00Z,")
+    );
+    let step_seconds = dated.world.simulation.step_seconds;
+    assert!(lines.next().expect("step 1").starts_with(&format!(
+        "1,{step_seconds},{},",
+        cascade_analytics::clock::utc(1_584_003_600, step_seconds)
+    )));
+    let events = written(|out| cascade_report::write_events(&dated.world, &dated.events, out));
+    let mut lines = events.lines();
+    assert!(
+        lines
+            .next()
+            .expect("a header")
+            .starts_with("seq,step,time_seconds,time_utc,round,kind,")
+    );
+    assert_eq!(
+        lines.next(),
+        Some(
+            format!(
+                "0,0,0,2020-03-12T09:00:00Z,0,run_started{}",
+                ",".repeat(
+                    EVENT_COLUMNS.split(',').count() - 5
+                        + LENDING_DETAIL_COLUMNS.split(',').count()
+                )
+            )
+            .as_str()
+        )
+    );
+    let summary = written(|out| cascade_report::write_summary_json(&dated.summary, out));
+    let json: serde_json::Value = serde_json::from_str(&summary).expect("JSON");
+    assert_eq!(json["scenario"]["start_time"], "2020-03-12T09:00:00Z");
+
+    let plain = Fixture::named("lender").run();
+    let summary = written(|out| cascade_report::write_summary_json(&plain.summary, out));
+    assert!(!summary.contains("start_time"));
+    let timeline = written(|out| cascade_report::write_timeline(&plain.timeline, out));
+    assert!(!timeline.contains("time_utc"));
 }
 
 #[test]

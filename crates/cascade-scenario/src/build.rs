@@ -79,6 +79,12 @@ fn root() -> FieldPath {
     FieldPath::root()
 }
 
+/// Whether the Unix time `t` is a date-time RFC 3339 writes (a year from 0000 to 9999 in UTC).
+fn rfc3339_writes(t: i64) -> bool {
+    chrono::DateTime::from_timestamp(t, 0)
+        .is_some_and(|d| (0..=9999).contains(&chrono::Datelike::year(&d)))
+}
+
 impl<'a> Builder<'a> {
     pub(crate) fn new(text: &'a str, file: &'a Path, base_dir: &'a Path) -> Self {
         let mut hasher = Sha256::new();
@@ -422,6 +428,10 @@ impl<'a> Builder<'a> {
                 "a positive USD amount",
             );
         }
+        let start_time = s
+            .start_time
+            .as_ref()
+            .and_then(|t| self.start_time(&at.key("start_time"), &t.0, s));
         Simulation {
             name: s.name.clone(),
             seed: s.seed,
@@ -429,7 +439,45 @@ impl<'a> Builder<'a> {
             step_seconds: s.step_seconds.max(1),
             max_rounds: s.max_rounds.unwrap_or(DEFAULT_MAX_ROUNDS).max(1),
             auction_hole: s.auction_hole_usd,
+            start_time,
         }
+    }
+
+    /// `simulation.start_time` as a Unix time: an RFC 3339 date-time with its offset, in whole
+    /// seconds, such that every time of the run is a date-time RFC 3339 writes (up to
+    /// 9999-12-31T23:59:59Z). `None` when it is not (reported).
+    fn start_time(&mut self, field: &FieldPath, text: &str, s: &SimulationSection) -> Option<i64> {
+        let written = format!("{text:?}");
+        let Ok(t) = chrono::DateTime::parse_from_rfc3339(text.trim()) else {
+            self.fail(
+                field,
+                written,
+                "expected an RFC 3339 date-time with its UTC offset, such as \"2020-03-12T00:00:00Z\"",
+            );
+            return None;
+        };
+        if t.timestamp_subsec_nanos() != 0 {
+            self.fail(
+                field,
+                written,
+                "expected whole seconds: times in the outputs are whole seconds",
+            );
+            return None;
+        }
+        let start = t.timestamp();
+        let run = s.steps.saturating_mul(s.step_seconds);
+        let end = i64::try_from(run).ok().and_then(|r| start.checked_add(r));
+        if !rfc3339_writes(start) || !end.is_some_and(rfc3339_writes) {
+            self.fail(
+                field,
+                written,
+                format!(
+                    "expected the run ({run} seconds from its start) to lie within 0000-01-01T00:00:00Z … 9999-12-31T23:59:59Z, the times RFC 3339 writes"
+                ),
+            );
+            return None;
+        }
+        Some(start)
     }
 
     fn assets(

@@ -10,6 +10,7 @@ pub mod data;
 pub mod edit;
 mod error;
 pub mod generate;
+mod json_schema;
 pub mod mechanism;
 mod path;
 pub mod preset;
@@ -19,6 +20,7 @@ use std::path::Path;
 
 pub use build::{DEFAULT_MAX_ROUNDS, Scenario};
 pub use error::{InputError, ScenarioError};
+pub use json_schema::json_schema;
 pub use path::{FieldPath, Locator};
 
 /// Loads and validates a scenario file.

@@ -337,6 +337,43 @@ fn wrong_types() {
     check_edits(cases);
 }
 
+/// `simulation.start_time` is an RFC 3339 date-time with its offset, in whole seconds, and the
+/// whole run must be writable in RFC 3339; written quoted or as a bare TOML date-time.
+#[test]
+fn start_times() {
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("steps = 10", "steps = 10\nstart_time = \"12 March 2020\"", "simulation.start_time = \"12 March 2020\"", "expected an RFC 3339 date-time with its UTC offset, such as \"2020-03-12T00:00:00Z\""),
+        ("steps = 10", "steps = 10\nstart_time = \"2020-03-12T00:00:00\"", "simulation.start_time = \"2020-03-12T00:00:00\"", "expected an RFC 3339 date-time with its UTC offset"),
+        ("steps = 10", "steps = 10\nstart_time = \"2020-03-12\"", "simulation.start_time = \"2020-03-12\"", "expected an RFC 3339 date-time with its UTC offset"),
+        ("steps = 10", "steps = 10\nstart_time = 2020-03-12", "simulation.start_time = \"2020-03-12\"", "expected an RFC 3339 date-time with its UTC offset"),
+        ("steps = 10", "steps = 10\nstart_time = \"2020-03-12T00:00:00.5Z\"", "simulation.start_time = \"2020-03-12T00:00:00.5Z\"", "expected whole seconds"),
+        ("steps = 10", "steps = 10\nstart_time = \"9999-12-31T23:55:00Z\"", "simulation.start_time = \"9999-12-31T23:55:00Z\"", "to lie within 0000-01-01T00:00:00Z … 9999-12-31T23:59:59Z"),
+        ("steps = 10", "steps = 10\nstart_time = 1584000000", "simulation.start_time = 1584000000", "expected an RFC 3339 date-time such as \"2020-03-12T00:00:00Z\""),
+    ];
+    check_edits(cases);
+    // Valid: quoted or bare, any offset.
+    for written in [
+        "\"2020-03-12T00:00:00Z\"",
+        "2020-03-12T00:00:00Z",
+        "\"2020-03-12T01:00:00+01:00\"",
+        "2020-03-11T19:00:00-05:00",
+    ] {
+        let text = edit("steps = 10", &format!("steps = 10\nstart_time = {written}"));
+        let dir = write_case(&text, &[]);
+        let scenario = cascade_scenario::load(&dir.path().join(SCENARIO))
+            .unwrap_or_else(|e| panic!("{written} is valid:\n{e}"));
+        assert_eq!(
+            scenario.world.simulation.start_time,
+            Some(1_583_971_200),
+            "{written}"
+        );
+    }
+    let plain = write_case(&base(), &[]);
+    let scenario = cascade_scenario::load(&plain.path().join(SCENARIO)).expect("valid");
+    assert_eq!(scenario.world.simulation.start_time, None);
+}
+
 #[test]
 fn out_of_range_values() {
     #[rustfmt::skip]

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod generation;
+mod json_schema;
 mod variants;
 
 /// Every file of tests/ is a module of this binary: automatic test targets are off, so a file

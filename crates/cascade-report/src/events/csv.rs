@@ -1,5 +1,6 @@
-//! events.csv: one row per audit event, a fixed set of columns, blank where a column does not
-//! apply to the event kind.
+//! events.csv: one row per audit event, the columns every kind shares, then a column per value
+//! of the kinds the scenario can give (see [`super::layout`]), blank where a column does not
+//! apply to the event's kind.
 //!
 //! Rows are formatted in parallel, chunk by chunk, and written in event order, so the file is
 //! byte-identical whatever the number of threads and however the events are handed in: all at
@@ -8,15 +9,18 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
+use cascade_analytics::clock::UtcClock;
 use cascade_engine::{Event, EventSink, World};
 use rayon::prelude::*;
 
-use super::rows::{row, write_detail};
+use super::layout::Layout;
+use super::rows::{Key, Value, row};
 use crate::background::{Background, Stage};
-use crate::float;
+use crate::{float, write_header};
 
-/// The columns of events.csv, in order.
-pub(super) const COLUMNS: [&str; 24] = [
+/// The columns every row has, in order: `time_utc` follows `time_seconds` when the scenario
+/// has a start time, and the detail columns follow `closes`.
+pub(super) const COLUMNS: [&str; 23] = [
     "seq",
     "step",
     "time_seconds",
@@ -40,28 +44,69 @@ pub(super) const COLUMNS: [&str; 24] = [
     "price_after",
     "liquidatable_since",
     "closes",
-    "detail",
 ];
+
+/// The column the UTC date-time follows.
+pub(super) const TIME_SECONDS: usize = 2;
 
 /// Events formatted per parallel task.
 const CHUNK: usize = 8_192;
 /// Events per batch: formatted while the previous batch is written.
 const BATCH: usize = 8 * CHUNK;
 
-/// Appends one event's row to `out`; `detail` is scratch space.
-fn format_event(world: &World, seq: u64, event: &Event, detail: &mut String, out: &mut Vec<u8>) {
+/// A world's table: its detail columns, the blank cells of a row without detail, and its start
+/// time.
+struct Table {
+    layout: Layout,
+    /// A comma per detail column.
+    blank: Vec<u8>,
+    /// The Unix time of the run's time 0, when the scenario has one.
+    start_time: Option<i64>,
+}
+
+impl Table {
+    fn new(world: &World) -> Self {
+        let layout = Layout::new(world);
+        let blank = vec![b','; layout.len()];
+        Self {
+            layout,
+            blank,
+            start_time: world.simulation.start_time,
+        }
+    }
+
+    /// The header's cells.
+    fn header(&self) -> Vec<&str> {
+        let mut columns: Vec<&str> = COLUMNS.to_vec();
+        if self.start_time.is_some() {
+            columns.insert(TIME_SECONDS + 1, "time_utc");
+        }
+        columns.extend(self.layout.names().iter().map(String::as_str));
+        columns
+    }
+}
+
+/// Appends one event's row to `out`.
+fn format_event(
+    world: &World,
+    table: &Table,
+    seq: u64,
+    event: &Event,
+    clock: &mut Option<UtcClock>,
+    out: &mut Vec<u8>,
+) {
     let mut integer = itoa::Buffer::new();
     let mut real = ryu::Buffer::new();
-    let row = row(world, event);
-    for (i, n) in [seq, event.step, event.time, u64::from(event.round)]
-        .into_iter()
-        .enumerate()
-    {
-        if i > 0 {
-            out.push(b',');
-        }
+    let mut row = row(world, event);
+    for n in [seq, event.step, event.time] {
         out.extend_from_slice(integer.format(n).as_bytes());
+        out.push(b',');
     }
+    if let Some(clock) = clock {
+        out.extend_from_slice(clock.at(event.time).as_bytes());
+        out.push(b',');
+    }
+    out.extend_from_slice(integer.format(event.round).as_bytes());
     out.push(b',');
     out.extend_from_slice(event.kind.name().as_bytes());
     out.push(b',');
@@ -104,13 +149,84 @@ fn format_event(world: &World, seq: u64, event: &Event, detail: &mut String, out
     }
     out.push(b',');
     if let Some(closes) = row.closes {
-        out.extend_from_slice(if closes { b"true" } else { b"false" });
+        out.extend_from_slice(flag(closes));
     }
-    out.push(b',');
-    detail.clear();
-    write_detail(world, &row.detail, detail);
-    push_text(out, detail.trim());
+    if row.detail.is_empty() {
+        out.extend_from_slice(&table.blank);
+    } else {
+        row.detail.sort_unstable_by_key(|(key, _)| *key);
+        format_detail(table, &row.detail, out);
+    }
     out.push(b'\n');
+}
+
+/// Appends the detail cells of a row, `detail` sorted by key (the columns' order): each column
+/// a comma and its value, blank where the row has none.
+fn format_detail(table: &Table, detail: &[(Key, Value<'_>)], out: &mut Vec<u8>) {
+    let mut integer = itoa::Buffer::new();
+    let mut real = ryu::Buffer::new();
+    let layout = &table.layout;
+    // The next column to write: the columns before it are written.
+    let mut next = 0;
+    let skip_to = |out: &mut Vec<u8>, column: usize, next: &mut usize| {
+        debug_assert!(column >= *next, "detail column {column} written twice");
+        out.extend_from_slice(&table.blank[..column.saturating_sub(*next) + 1]);
+        *next = column + 1;
+    };
+    for (key, value) in detail {
+        let column = layout.column(*key);
+        debug_assert!(column.is_some() || value.is_zero(), "no column for {key:?}");
+        match *value {
+            Value::Real(v) => {
+                if let Some(c) = column {
+                    skip_to(out, c, &mut next);
+                    out.extend_from_slice(float(&mut real, v).as_bytes());
+                }
+            }
+            Value::Int(n) | Value::Room(n) => {
+                if let Some(c) = column {
+                    skip_to(out, c, &mut next);
+                    // A room without limit is blank: the column holds numbers.
+                    if !matches!(value, Value::Room(u64::MAX)) {
+                        out.extend_from_slice(integer.format(n).as_bytes());
+                    }
+                }
+            }
+            Value::Flag(b) => {
+                if let Some(c) = column {
+                    skip_to(out, c, &mut next);
+                    out.extend_from_slice(flag(b));
+                }
+            }
+            Value::Name(text) => {
+                if let Some(c) = column {
+                    skip_to(out, c, &mut next);
+                    push_text(out, text);
+                }
+            }
+            Value::Account(account) => {
+                if let Some(c) = column {
+                    skip_to(out, c, &mut next);
+                    match account.label() {
+                        Some(label) => push_text(out, label),
+                        None => out.extend_from_slice(integer.format(account.index()).as_bytes()),
+                    }
+                }
+            }
+            Value::Assets(_) | Value::Markets(..) => {
+                layout.cells(*key, value, |c, v| {
+                    skip_to(out, c, &mut next);
+                    out.extend_from_slice(float(&mut real, v).as_bytes());
+                });
+            }
+        }
+    }
+    out.extend_from_slice(&table.blank[..layout.len().saturating_sub(next)]);
+}
+
+/// A flag's cell.
+fn flag(value: bool) -> &'static [u8] {
+    if value { b"true" } else { b"false" }
 }
 
 /// Appends a CSV field, quoting it when it holds a comma, quote or newline.
@@ -151,9 +267,11 @@ impl Formatter {
     }
 
     /// Writes the header line, once.
-    fn start(&mut self, out: &mut (dyn Write + Send)) -> io::Result<()> {
+    fn start(&mut self, table: &Table, out: &mut (dyn Write + Send)) -> io::Result<()> {
         if !self.started {
-            writeln!(out, "{}", COLUMNS.join(","))?;
+            let mut line = Vec::new();
+            write_header(table.header(), &mut line)?;
+            out.write_all(&line)?;
             self.started = true;
         }
         Ok(())
@@ -163,10 +281,11 @@ impl Formatter {
     fn push(
         &mut self,
         world: &World,
+        table: &Table,
         batch: &[Event],
         out: &mut (dyn Write + Send),
     ) -> io::Result<()> {
-        self.start(out)?;
+        self.start(table, out)?;
         let chunks = batch.len().div_ceil(CHUNK);
         if self.formatting.len() < chunks {
             self.formatting
@@ -182,10 +301,10 @@ impl Formatter {
                     .enumerate()
                     .for_each(|(c, (buffer, chunk))| {
                         buffer.clear();
-                        let mut detail = String::new();
+                        let mut clock = table.start_time.map(UtcClock::new);
                         let start = first + (c * CHUNK) as u64;
                         for (i, event) in chunk.iter().enumerate() {
-                            format_event(world, start + i as u64, event, &mut detail, buffer);
+                            format_event(world, table, start + i as u64, event, &mut clock, buffer);
                         }
                     });
             },
@@ -198,8 +317,8 @@ impl Formatter {
     }
 
     /// Writes the last batch formatted.
-    fn flush(&mut self, out: &mut (dyn Write + Send)) -> io::Result<()> {
-        self.start(out)?;
+    fn flush(&mut self, table: &Table, out: &mut (dyn Write + Send)) -> io::Result<()> {
+        self.start(table, out)?;
         write_buffers(out, &self.written[..self.pending])?;
         self.pending = 0;
         out.flush()
@@ -219,16 +338,18 @@ pub fn write_events(
     events: &[Event],
     out: &mut (impl Write + Send),
 ) -> io::Result<()> {
+    let table = Table::new(world);
     let mut formatter = Formatter::new();
     for batch in events.chunks(BATCH) {
-        formatter.push(world, batch, out)?;
+        formatter.push(world, &table, batch, out)?;
     }
-    formatter.flush(out)
+    formatter.flush(&table, out)
 }
 
 /// The writing thread's half of a [`CsvEventWriter`].
 struct CsvStage<W> {
     world: Arc<World>,
+    table: Table,
     out: W,
     formatter: Formatter,
 }
@@ -237,11 +358,12 @@ impl<W: Write + Send + 'static> Stage for CsvStage<W> {
     type Output = W;
 
     fn write(&mut self, events: &[Event]) -> io::Result<()> {
-        self.formatter.push(&self.world, events, &mut self.out)
+        self.formatter
+            .push(&self.world, &self.table, events, &mut self.out)
     }
 
     fn finish(mut self) -> io::Result<W> {
-        self.formatter.flush(&mut self.out)?;
+        self.formatter.flush(&self.table, &mut self.out)?;
         Ok(self.out)
     }
 }
@@ -278,6 +400,7 @@ impl<W: Write + Send + 'static> CsvEventWriter<W> {
     /// The writing thread could not be started.
     pub fn with_chunk_size(world: Arc<World>, out: W, chunk: usize) -> io::Result<Self> {
         let stage = CsvStage {
+            table: Table::new(&world),
             world,
             out,
             formatter: Formatter::new(),

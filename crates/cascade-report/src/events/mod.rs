@@ -7,6 +7,7 @@
 //! format a user chose and [`EventsFormat::create`] opens its file in an output directory.
 
 mod csv;
+mod layout;
 mod parquet;
 mod rows;
 

@@ -1,18 +1,16 @@
 //! events.parquet: the audit trail as one wide table of typed columns.
 //!
-//! Its rows are events.csv's rows: the same events in the same order, the same `seq`, and the
-//! same fixed columns, typed (numbers as numbers, names as dictionary-encoded strings, blanks as
-//! nulls). events.csv's `detail` text is not written: each of its keys has a column of its own
-//! (a number, a flag or a name), and its per-asset `key.SYMBOL=units` pairs are a map column
-//! from symbol to units. docs/outputs.md lists every column.
+//! Its rows and columns are events.csv's: the same events in the same order, the same `seq`,
+//! the same columns in the same order, typed (numbers as numbers, names as dictionary-encoded
+//! strings, `time_utc` as a UTC timestamp, blanks as nulls). docs/outputs.md lists every column.
 
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Float64Builder, MapBuilder, StringBuilder, UInt32Builder,
+use arrow_array::builder::{ArrayBuilder, BooleanBuilder, StringBuilder, UInt32Builder};
+use arrow_array::types::{
+    ArrowPrimitiveType, Float64Type, Int32Type, TimestampMillisecondType, UInt64Type,
 };
-use arrow_array::types::{ArrowPrimitiveType, Float64Type, Int32Type, UInt64Type};
 use arrow_array::{
     ArrayRef, DictionaryArray, PrimitiveArray, RecordBatch, StringArray, new_null_array,
 };
@@ -25,38 +23,43 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
+use super::csv::{COLUMNS, TIME_SECONDS};
+use super::layout::Layout;
 use super::rows::{Account, Key, Type, Value, row};
 use crate::background::{Background, Stage};
 
-/// The columns every row has, before the detail keys' columns.
-const FIXED: [(&str, Kind); 23] = [
-    ("seq", Kind::U64),
-    ("step", Kind::U64),
-    ("time_seconds", Kind::U64),
-    ("round", Kind::U32),
-    ("kind", Kind::Name),
-    ("protocol", Kind::Name),
-    ("account", Kind::Text),
-    ("keeper", Kind::Name),
-    ("venue", Kind::Name),
-    ("oracle", Kind::Name),
-    ("asset", Kind::Name),
-    ("units", Kind::Real),
-    ("price", Kind::Real),
-    ("usd", Kind::Real),
-    ("debt_asset", Kind::Name),
-    ("debt_units", Kind::Real),
-    ("health_factor", Kind::Real),
-    ("to_keeper", Kind::Real),
-    ("protocol_fee", Kind::Real),
-    ("filled", Kind::Real),
-    ("price_after", Kind::Real),
-    ("liquidatable_since", Kind::U64),
-    ("closes", Kind::Flag),
+/// The types of events.csv's columns every row has ([`COLUMNS`]).
+const FIXED: [Kind; 23] = [
+    Kind::U64,  // seq
+    Kind::U64,  // step
+    Kind::U64,  // time_seconds
+    Kind::U32,  // round
+    Kind::Name, // kind
+    Kind::Name, // protocol
+    Kind::Text, // account
+    Kind::Name, // keeper
+    Kind::Name, // venue
+    Kind::Name, // oracle
+    Kind::Name, // asset
+    Kind::Real, // units
+    Kind::Real, // price
+    Kind::Real, // usd
+    Kind::Name, // debt_asset
+    Kind::Real, // debt_units
+    Kind::Real, // health_factor
+    Kind::Real, // to_keeper
+    Kind::Real, // protocol_fee
+    Kind::Real, // filled
+    Kind::Real, // price_after
+    Kind::U64,  // liquidatable_since
+    Kind::Flag, // closes
 ];
 
 /// Columns that every row fills (the others are nullable).
-const NOT_NULL: [&str; 5] = ["seq", "step", "time_seconds", "round", "kind"];
+const NOT_NULL: [&str; 6] = ["seq", "step", "time_seconds", "time_utc", "round", "kind"];
+
+/// The time zone of `time_utc`.
+const UTC: &str = "UTC";
 
 /// Rows per row group: a reader's unit of work, and what the writer holds before writing.
 const ROW_GROUP: usize = 128 * 1024;
@@ -72,19 +75,19 @@ enum Kind {
     Name,
     /// A plain string.
     Text,
-    /// Symbol → units.
-    Map,
+    /// A UTC date-time, in milliseconds (whole seconds).
+    Utc,
 }
 
 impl Kind {
+    /// The type of a key's columns (per asset, each a number).
     fn of(key: Key) -> Self {
         match key.ty() {
-            Type::Real => Self::Real,
+            Type::Real | Type::PerAsset | Type::PerMarket => Self::Real,
             Type::Int | Type::Room => Self::U64,
             Type::Flag => Self::Flag,
             Type::Name => Self::Name,
             Type::Account => Self::Text,
-            Type::PerAsset => Self::Map,
         }
     }
 
@@ -96,11 +99,7 @@ impl Kind {
             Self::Flag => Builder::Flag(BooleanBuilder::new()),
             Self::Name => Builder::Name(NameBuilder::default()),
             Self::Text => Builder::Text(StringBuilder::new()),
-            Self::Map => Builder::Map(Box::new(MapBuilder::new(
-                None,
-                StringBuilder::new(),
-                Float64Builder::new(),
-            ))),
+            Self::Utc => Builder::Utc(Sparse::default()),
         }
     }
 }
@@ -213,8 +212,7 @@ enum Builder {
     Flag(BooleanBuilder),
     Name(NameBuilder),
     Text(StringBuilder),
-    /// Boxed: the map builder is several times the size of the others.
-    Map(Box<MapBuilder<StringBuilder, Float64Builder>>),
+    Utc(Sparse<TimestampMillisecondType>),
 }
 
 impl Builder {
@@ -226,7 +224,7 @@ impl Builder {
             Self::Flag(b) => b.len(),
             Self::Name(b) => b.len(),
             Self::Text(b) => b.len(),
-            Self::Map(b) => b.len(),
+            Self::Utc(b) => b.len(),
         }
     }
 
@@ -243,9 +241,7 @@ impl Builder {
             Self::Flag(b) => b.append_nulls(n),
             Self::Name(b) => b.append_nulls(n),
             Self::Text(b) => b.append_nulls(n),
-            Self::Map(b) => b
-                .append_nulls(n)
-                .expect("keys and values are appended in pairs"),
+            Self::Utc(b) => b.append_nulls(n),
         }
     }
 
@@ -257,7 +253,7 @@ impl Builder {
             Self::Flag(b) => Arc::new(b.finish()),
             Self::Name(b) => Arc::new(b.finish()),
             Self::Text(b) => Arc::new(b.finish()),
-            Self::Map(b) => Arc::new(b.finish()),
+            Self::Utc(b) => Arc::new(b.finish().with_timezone(UTC)),
         }
     }
 }
@@ -266,9 +262,15 @@ impl Builder {
 /// not set in a row is padded with a null when the next value comes, or at the batch's end, and
 /// a column not set at all in a batch is a null array, which costs no writes.
 struct Columns {
+    /// Each column's name.
+    names: Vec<String>,
     builders: Vec<Builder>,
     /// The Arrow type of each column.
     types: Vec<DataType>,
+    /// The detail columns, which follow the columns every row has.
+    layout: Layout,
+    /// Whether `time_utc` follows `time_seconds`: the Unix time of the run's time 0.
+    start_time: Option<i64>,
     rows: usize,
     /// Scratch for an account's index as text.
     integer: itoa::Buffer,
@@ -277,33 +279,51 @@ struct Columns {
 }
 
 impl Columns {
-    fn new() -> Self {
-        let builders = || {
-            FIXED
+    fn new(world: &World) -> Self {
+        let layout = Layout::new(world);
+        let start_time = world.simulation.start_time;
+        let mut columns: Vec<(String, Kind)> = COLUMNS
+            .iter()
+            .zip(FIXED)
+            .map(|(name, kind)| (name.to_string(), kind))
+            .collect();
+        if start_time.is_some() {
+            columns.insert(TIME_SECONDS + 1, ("time_utc".to_string(), Kind::Utc));
+        }
+        columns.extend(
+            layout
+                .names()
                 .iter()
-                .map(|(_, kind)| kind.builder())
-                .chain(Key::ALL.iter().map(|&key| Kind::of(key).builder()))
-        };
+                .zip(layout.keys())
+                .map(|(name, &key)| (name.clone(), Kind::of(key))),
+        );
+        let builders = || columns.iter().map(|(_, kind)| kind.builder());
         Self {
             builders: builders().collect(),
             types: builders()
                 .map(|mut b| b.finish().data_type().clone())
                 .collect(),
+            nulls: vec![None; columns.len()],
+            names: columns.into_iter().map(|(name, _)| name).collect(),
+            layout,
+            start_time,
             rows: 0,
             integer: itoa::Buffer::new(),
-            nulls: vec![None; FIXED.len() + Key::ALL.len()],
         }
+    }
+
+    /// How many columns precede the detail's.
+    fn fixed(&self) -> usize {
+        COLUMNS.len() + usize::from(self.start_time.is_some())
     }
 
     /// The Arrow schema of the columns.
     fn schema(&self) -> SchemaRef {
-        let names = FIXED
+        let fields: Vec<Field> = self
+            .names
             .iter()
-            .map(|(name, _)| *name)
-            .chain(Key::ALL.iter().map(|key| key.column()));
-        let fields: Vec<Field> = names
             .zip(&self.types)
-            .map(|(name, ty)| Field::new(name, ty.clone(), !NOT_NULL.contains(&name)))
+            .map(|(name, ty)| Field::new(name, ty.clone(), !NOT_NULL.contains(&name.as_str())))
             .collect();
         Arc::new(Schema::new(fields))
     }
@@ -368,6 +388,14 @@ impl Columns {
         self.int(next(), Some(seq));
         self.int(next(), Some(event.step));
         self.int(next(), Some(event.time));
+        if let Some(start) = self.start_time {
+            let c = next();
+            // Milliseconds: Parquet's timestamps have no unit of seconds.
+            let time = cascade_analytics::clock::unix_time(start, event.time);
+            if let (Some(t), Builder::Utc(b)) = (time, &mut self.builders[c]) {
+                b.set(self.rows, t * 1000);
+            }
+        }
         if let Builder::U32(b) = self.at(next()) {
             b.append_value(event.round);
         }
@@ -394,30 +422,38 @@ impl Columns {
         }
         self.int(next(), row.liquidatable_since);
         self.flag(next(), row.closes);
-        debug_assert_eq!(next(), FIXED.len());
+        let fixed = next();
+        debug_assert_eq!(fixed, self.fixed());
         for (key, value) in &row.detail {
-            debug_assert_eq!(key.ty(), value.ty(), "{key:?}");
-            let c = FIXED.len() + *key as usize;
-            match *value {
-                Value::Real(v) => self.real(c, Some(v)),
-                Value::Int(n) => self.int(c, Some(n)),
-                Value::Room(n) => self.int(c, (n != u64::MAX).then_some(n)),
-                Value::Flag(b) => self.flag(c, Some(b)),
-                Value::Name(name) => self.name(c, name),
-                Value::Account(account) => self.account(c, Some(account)),
-                Value::Assets(_) | Value::Markets(..) => {
-                    if let Builder::Map(b) = self.at(c) {
-                        value.for_each_asset(world, |symbol, units| {
-                            b.keys().append_value(symbol);
-                            b.values().append_value(units);
-                        });
-                        b.append(true)
-                            .expect("keys and values are appended in pairs");
-                    }
-                }
-            }
+            self.detail(fixed, *key, value);
         }
         self.rows += 1;
+    }
+
+    /// Sets a detail value's cells; `fixed` is the number of columns before the detail's.
+    fn detail(&mut self, fixed: usize, key: Key, value: &Value<'_>) {
+        debug_assert_eq!(key.ty(), value.ty(), "{key:?}");
+        let column = self.layout.column(key);
+        debug_assert!(column.is_some() || value.is_zero(), "no column for {key:?}");
+        let Some(c) = column.map(|c| fixed + c) else {
+            return;
+        };
+        match *value {
+            Value::Real(v) => self.real(c, Some(v)),
+            Value::Int(n) => self.int(c, Some(n)),
+            Value::Room(n) => self.int(c, (n != u64::MAX).then_some(n)),
+            Value::Flag(b) => self.flag(c, Some(b)),
+            Value::Name(name) => self.name(c, name),
+            Value::Account(account) => self.account(c, Some(account)),
+            Value::Assets(_) | Value::Markets(..) => {
+                let (layout, builders, row) = (&self.layout, &mut self.builders, self.rows);
+                layout.cells(key, value, |c, units| {
+                    if let Builder::Real(b) = &mut builders[fixed + c] {
+                        b.set(row, units);
+                    }
+                });
+            }
+        }
     }
 
     /// The columns of the rows pushed since the last call. A column without a value in the
@@ -445,20 +481,20 @@ impl Columns {
 }
 
 /// How the columns are encoded: names with a dictionary (few distinct values), the integers of
-/// every row as deltas (`seq`, `step` and `time_seconds` grow by small steps), everything else
-/// plain, every page Snappy-compressed. A dictionary on the real numbers (mostly distinct) and on
-/// account labels made the file larger and slower to write; a delta encoder holds about 1 MB per
-/// column, so the sparse integer columns of the detail are plain.
-fn properties(schema: &Schema) -> WriterProperties {
+/// every row as deltas (`seq`, `step`, `time_seconds` and `time_utc` grow by small steps),
+/// everything else plain, every page Snappy-compressed. A dictionary on the real numbers (mostly
+/// distinct) and on account labels made the file larger and slower to write; a delta encoder
+/// holds about 1 MB per column, so the sparse integer columns of the detail are plain.
+fn properties(schema: &Schema, fixed: usize) -> WriterProperties {
     let mut properties = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP))
         .set_dictionary_enabled(false);
     for (c, field) in schema.fields().iter().enumerate() {
-        let column = ColumnPath::from(field.name().as_str());
+        let column = ColumnPath::new(vec![field.name().clone()]);
         properties = match field.data_type() {
             DataType::Dictionary(..) => properties.set_column_dictionary_enabled(column, true),
-            DataType::UInt64 | DataType::UInt32 if c < FIXED.len() => {
+            DataType::UInt64 | DataType::UInt32 | DataType::Timestamp(..) if c < fixed => {
                 properties.set_column_encoding(column, Encoding::DELTA_BINARY_PACKED)
             }
             _ => properties,
@@ -562,10 +598,11 @@ impl<W: Write + Send + 'static> ParquetEventWriter<W> {
     /// # Errors
     /// The writing thread could not be started.
     pub fn with_chunk_size(world: Arc<World>, out: W, chunk: usize) -> io::Result<Self> {
-        let columns = Columns::new();
+        let columns = Columns::new(&world);
         let schema = columns.schema();
-        let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(properties(&schema)))
-            .map_err(io_error)?;
+        let properties = properties(&schema, columns.fixed());
+        let writer =
+            ArrowWriter::try_new(out, Arc::clone(&schema), Some(properties)).map_err(io_error)?;
         let stage = ParquetStage {
             world,
             schema,

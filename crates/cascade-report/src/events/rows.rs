@@ -1,10 +1,8 @@
 //! What each event kind puts in which column: one mapping for every events file.
 //!
-//! [`row`] turns an event into its cells: the fixed columns of events.csv, and the kind's other
-//! values as typed `(key, value)` pairs. events.csv packs those pairs into its `detail` column as
-//! `key=value` text; events.parquet gives each key a typed column of its own.
-
-use std::fmt::{self, Write as _};
+//! [`row`] turns an event into its cells: the columns every kind shares, and the kind's other
+//! values as typed `(key, value)` pairs, each a column of its own (a per-asset value, a column
+//! per asset: see [`super::layout`]).
 
 use cascade_engine::{BookMark, Event, EventKind, PerpCloseKind, PerpInfo, TxRecord, World};
 use cascade_model::chain::{Sender, Target};
@@ -30,15 +28,6 @@ impl<'a> Account<'a> {
     /// The account's index in its book.
     pub(super) fn index(self) -> u32 {
         self.id.0
-    }
-}
-
-impl fmt::Display for Account<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.label() {
-            Some(label) => f.write_str(label),
-            None => write!(f, "{}", self.id.0),
-        }
     }
 }
 
@@ -78,8 +67,10 @@ pub(super) enum Type {
     Account,
     /// [`Value::Room`].
     Room,
-    /// [`Value::Assets`] and [`Value::Markets`].
+    /// [`Value::Assets`]: a column per asset of the world.
     PerAsset,
+    /// [`Value::Markets`]: a column per asset some perp market trades.
+    PerMarket,
 }
 
 impl Value<'_> {
@@ -92,51 +83,45 @@ impl Value<'_> {
             Self::Name(_) => Type::Name,
             Self::Account(_) => Type::Account,
             Self::Room(_) => Type::Room,
-            Self::Assets(_) | Self::Markets(..) => Type::PerAsset,
+            Self::Assets(_) => Type::PerAsset,
+            Self::Markets(..) => Type::PerMarket,
         }
     }
 
-    /// Calls `each(symbol, units)` for the non-zero units of a per-asset value, in order.
-    pub(super) fn for_each_asset(&self, world: &World, mut each: impl FnMut(&str, f64)) {
-        let (values, perp) = match *self {
-            Self::Assets(values) => (values, None),
-            Self::Markets(info, values) => (values, Some(info)),
-            _ => return,
-        };
-        for (i, &v) in values.iter().enumerate() {
-            if v != 0.0 {
-                let asset = perp.map_or(i, |info| info.markets[i].asset.index());
-                each(&world.assets[asset].symbol, v);
-            }
+    /// Whether a world without the key's columns loses nothing by leaving the value out: per-asset
+    /// units that are all zero (the units in running auctions of a world without auctions).
+    pub(super) fn is_zero(&self) -> bool {
+        match self {
+            Self::Assets(units) | Self::Markets(_, units) => units.iter().all(|&u| u == 0.0),
+            Self::Real(_)
+            | Self::Int(_)
+            | Self::Flag(_)
+            | Self::Name(_)
+            | Self::Account(_)
+            | Self::Room(_) => false,
         }
     }
 }
 
-/// Declares the detail keys: each its text in events.csv's `detail`, its column in
-/// events.parquet and its type.
+/// Declares the detail keys: each its column's name in the events files (for a per-asset key,
+/// the prefix of its `key.SYMBOL` columns) and its type.
 macro_rules! keys {
-    ($($(#[$doc:meta])* $key:ident = $name:literal, $column:literal, $ty:ident;)*) => {
-        /// A key of an event's detail.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    ($($(#[$doc:meta])* $key:ident = $name:literal, $ty:ident;)*) => {
+        /// A key of an event's detail: a column of the events files (or, per asset, a group of
+        /// them) beyond the fixed ones.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
         pub(super) enum Key {
             $($(#[$doc])* $key,)*
         }
 
         impl Key {
-            /// Every key, in the order of their columns in events.parquet.
+            /// Every key, in the order of their columns.
             pub(super) const ALL: &[Key] = &[$(Key::$key,)*];
 
-            /// The key in events.csv's `detail` (`key=value`, or `key.SYMBOL=units` per asset).
+            /// The key's column (`key`), or the prefix of its per-asset columns (`key.SYMBOL`).
             pub(super) fn name(self) -> &'static str {
                 match self {
                     $(Key::$key => $name,)*
-                }
-            }
-
-            /// The key's column in events.parquet.
-            pub(super) fn column(self) -> &'static str {
-                match self {
-                    $(Key::$key => $column,)*
                 }
             }
 
@@ -152,187 +137,187 @@ macro_rules! keys {
 
 keys! {
     /// Accounts in a book, accounts charged, or a batch's accounts written off.
-    Accounts = "accounts", "accounts", Int;
+    Accounts = "accounts", Int;
     /// Accounts still open.
-    OpenAccounts = "open_accounts", "open_accounts", Int;
+    OpenAccounts = "open_accounts", Int;
     /// Accounts left alone, not taken, or liquidated in a batch.
-    Count = "count", "count", Int;
+    Count = "count", Int;
     /// A shock's multiplier.
-    Factor = "factor", "factor", Real;
+    Factor = "factor", Real;
     /// Market makers' depth fraction.
-    Depth = "depth", "depth", Real;
+    Depth = "depth", Real;
     /// Realised volatility the makers acted on.
-    DailyVolatility = "daily_volatility", "daily_volatility", Real;
+    DailyVolatility = "daily_volatility", Real;
     /// An AMM's liquidity.
-    Liquidity = "liquidity", "liquidity", Real;
+    Liquidity = "liquidity", Real;
     /// Filled units at the protocol's prices.
-    OracleValue = "oracle_value", "oracle_value", Real;
+    OracleValue = "oracle_value", Real;
     /// Fee income into a fund.
-    PaidIn = "paid_in", "paid_in", Real;
+    PaidIn = "paid_in", Real;
     /// Bad debt drawn from a fund.
-    Drawn = "drawn", "drawn", Real;
+    Drawn = "drawn", Real;
     /// Bad debt socialised.
-    Socialised = "socialised", "socialised", Real;
+    Socialised = "socialised", Real;
     /// Debt-auction lots.
-    Lots = "lots", "lots", Int;
+    Lots = "lots", Int;
     /// USD the lots raise.
-    Auctioned = "auctioned", "auctioned", Real;
+    Auctioned = "auctioned", Real;
     /// A deficit still uncovered.
-    Uncovered = "uncovered", "uncovered", Real;
+    Uncovered = "uncovered", Real;
     /// An insurance fund's balance afterwards.
-    FundBalance = "fund_balance", "fund_balance", Real;
+    FundBalance = "fund_balance", Real;
     /// Auction number.
-    Auction = "auction", "auction", Int;
+    Auction = "auction", Int;
     /// Debt an auction raises, penalty included.
-    Tab = "tab", "tab", Real;
+    Tab = "tab", Real;
     /// An auction's starting price.
-    Top = "top", "top", Real;
+    Top = "top", Real;
     /// Debt an auction had to cover.
-    Debt = "debt", "debt", Real;
+    Debt = "debt", Real;
     /// A protocol's collateral price.
-    CollateralPrice = "collateral_price", "collateral_price", Real;
+    CollateralPrice = "collateral_price", Real;
     /// A trove's collateral ratio.
-    CollateralRatio = "collateral_ratio", "collateral_ratio", Real;
+    CollateralRatio = "collateral_ratio", Real;
     /// Whether Liquity was in recovery mode.
-    RecoveryMode = "recovery_mode", "recovery_mode", Flag;
+    RecoveryMode = "recovery_mode", Flag;
     /// Debt cancelled against the Stability Pool.
-    DebtOffset = "debt_offset", "debt_offset", Real;
+    DebtOffset = "debt_offset", Real;
     /// Collateral given to the pool.
-    CollateralToPool = "collateral_to_pool", "collateral_to_pool", Real;
+    CollateralToPool = "collateral_to_pool", Real;
     /// Debt redistributed to the other troves.
-    DebtRedistributed = "debt_redistributed", "debt_redistributed", Real;
+    DebtRedistributed = "debt_redistributed", Real;
     /// Collateral redistributed to the other troves.
-    CollateralRedistributed = "collateral_redistributed", "collateral_redistributed", Real;
+    CollateralRedistributed = "collateral_redistributed", Real;
     /// Collateral left to the owner.
-    Surplus = "surplus", "surplus", Real;
+    Surplus = "surplus", Real;
     /// Debt-asset units paid to the liquidator.
-    GasDebt = "gas_debt", "gas_debt", Real;
+    GasDebt = "gas_debt", Real;
     /// Troves that received a share.
-    Troves = "troves", "troves", Int;
+    Troves = "troves", Int;
     /// The Stability Pool's product P.
-    Product = "product", "product", Real;
+    Product = "product", Real;
     /// Σ collateral × price × liquidation factor.
-    DeltaValue = "delta_value", "delta_value", Real;
+    DeltaValue = "delta_value", Real;
     /// Credited to the user.
-    Credit = "credit", "credit", Real;
+    Credit = "credit", Real;
     /// A deficit not covered, or debt written off.
-    Shortfall = "shortfall", "shortfall", Real;
+    Shortfall = "shortfall", Real;
     /// Long notional.
-    LongUsd = "long_usd", "long_usd", Real;
+    LongUsd = "long_usd", Real;
     /// Short notional.
-    ShortUsd = "short_usd", "short_usd", Real;
+    ShortUsd = "short_usd", Real;
     /// An exchange's total value.
-    TotalValue = "total_value", "total_value", Real;
+    TotalValue = "total_value", Real;
     /// How a perp position was closed.
-    Close = "close", "close", Name;
+    Close = "close", Name;
     /// Units the position keeps.
-    Remaining = "remaining", "remaining", Real;
+    Remaining = "remaining", Real;
     /// Entry price.
-    Entry = "entry", "entry", Real;
+    Entry = "entry", Real;
     /// Mark price.
-    Mark = "mark", "mark", Real;
+    Mark = "mark", Real;
     /// Liquidation price.
-    LiquidationPrice = "liquidation_price", "liquidation_price", Real;
+    LiquidationPrice = "liquidation_price", Real;
     /// Bankruptcy price.
-    BankruptcyPrice = "bankruptcy_price", "bankruptcy_price", Real;
+    BankruptcyPrice = "bankruptcy_price", Real;
     /// An account's equity.
-    Equity = "equity", "equity", Real;
+    Equity = "equity", Real;
     /// An account's maintenance margin.
-    Maintenance = "maintenance", "maintenance", Real;
+    Maintenance = "maintenance", Real;
     /// Liquidation fee into the fund.
-    Fee = "fee", "fee", Real;
+    Fee = "fee", Real;
     /// Venue price before a close.
-    PriceBefore = "price_before", "price_before", Real;
+    PriceBefore = "price_before", Real;
     /// Paid into (or drawn from) the fund.
-    FundChange = "fund_change", "fund_change", Real;
+    FundChange = "fund_change", Real;
     /// What the trader keeps.
-    Kept = "kept", "kept", Real;
+    Kept = "kept", Real;
     /// The bankrupt account of a deleveraging.
-    Bankrupt = "bankrupt", "bankrupt", Account;
+    Bankrupt = "bankrupt", Account;
     /// ADL rank.
-    Rank = "rank", "rank", Real;
+    Rank = "rank", Real;
     /// `outside` for a counterparty outside the book.
-    Counterparty = "counterparty", "counterparty", Name;
+    Counterparty = "counterparty", Name;
     /// Funding rate.
-    Rate = "rate", "rate", Real;
+    Rate = "rate", Real;
     /// Insurance fund.
-    Fund = "fund", "fund", Real;
+    Fund = "fund", Real;
     /// Vault value.
-    VaultValue = "vault_value", "vault_value", Real;
+    VaultValue = "vault_value", Real;
     /// Vault capital.
-    VaultCapital = "vault_capital", "vault_capital", Real;
+    VaultCapital = "vault_capital", Real;
     /// USD spent.
-    Spent = "spent", "spent", Real;
+    Spent = "spent", Real;
     /// USD received.
-    Received = "received", "received", Real;
+    Received = "received", Real;
     /// USD of auction incentives.
-    Incentives = "incentives", "incentives", Real;
+    Incentives = "incentives", Real;
     /// Holdings at their takeover prices.
-    CostBasisUsd = "cost_basis_usd", "cost_basis_usd", Real;
+    CostBasisUsd = "cost_basis_usd", Real;
     /// Open accounts' debt.
-    DebtUsd = "debt_usd", "debt_usd", Real;
+    DebtUsd = "debt_usd", Real;
     /// Open accounts' collateral.
-    CollateralUsd = "collateral_usd", "collateral_usd", Real;
+    CollateralUsd = "collateral_usd", Real;
     /// Active cascade rounds.
-    Rounds = "rounds", "rounds", Int;
+    Rounds = "rounds", Int;
     /// Whether the round limit was hit.
-    HitRoundLimit = "hit_round_limit", "hit_round_limit", Flag;
+    HitRoundLimit = "hit_round_limit", Flag;
     /// Blocks in a step.
-    Blocks = "blocks", "blocks", Int;
+    Blocks = "blocks", Int;
     /// Clearing gas price.
-    GasGwei = "gas_gwei", "gas_gwei", Real;
+    GasGwei = "gas_gwei", Real;
     /// Agents' room in the blocks.
-    Room = "room", "room", Room;
+    Room = "room", Room;
     /// Transactions waiting.
-    Waiting = "waiting", "waiting", Int;
+    Waiting = "waiting", Int;
     /// Transaction id.
-    Tx = "tx", "tx", Int;
+    Tx = "tx", Int;
     /// Transaction kind.
-    TxKind = "tx_kind", "tx_kind", Name;
+    TxKind = "tx_kind", Name;
     /// Gas bid.
-    GasBidGwei = "gas_bid_gwei", "gas_bid_gwei", Real;
+    GasBidGwei = "gas_bid_gwei", Real;
     /// Time a transaction was sent.
-    Submitted = "submitted", "submitted", Int;
+    Submitted = "submitted", Int;
     /// Times a bid was raised.
-    Bumps = "bumps", "bumps", Int;
+    Bumps = "bumps", Int;
     /// `owner` for an owner's transaction.
-    Sender = "sender", "sender", Name;
+    Sender = "sender", Name;
     /// Why a transaction was dropped.
-    Reason = "reason", "reason", Name;
+    Reason = "reason", Name;
     /// Owners who will act.
-    Acting = "acting", "acting", Int;
+    Acting = "acting", Int;
     /// Owners who will not.
-    Declined = "declined", "declined", Int;
+    Declined = "declined", Int;
     /// An owner's action.
-    Action = "action", "action", Name;
+    Action = "action", Name;
     /// Health factor after an owner's action.
-    HealthAfter = "health_after", "health_after", Real;
+    HealthAfter = "health_after", Real;
     /// Collateral units per asset.
-    Collateral = "collateral", "collateral_by_asset", PerAsset;
+    Collateral = "collateral", PerAsset;
     /// Debt units per asset.
-    DebtByAsset = "debt", "debt_by_asset", PerAsset;
+    DebtByAsset = "debt", PerAsset;
     /// Treasury units per asset.
-    Treasury = "treasury", "treasury_by_asset", PerAsset;
+    Treasury = "treasury", PerAsset;
     /// Collateral in running auctions per asset.
-    InAuctionCollateral = "in_auction_collateral", "in_auction_collateral_by_asset", PerAsset;
+    InAuctionCollateral = "in_auction_collateral", PerAsset;
     /// Debt running auctions have yet to cover per asset.
-    InAuctionDebt = "in_auction_debt", "in_auction_debt_by_asset", PerAsset;
+    InAuctionDebt = "in_auction_debt", PerAsset;
     /// Stability Pool gains per asset.
-    Gains = "gains", "gains_by_asset", PerAsset;
+    Gains = "gains", PerAsset;
     /// Collateral a Compound III protocol holds per asset.
-    Held = "held", "held_by_asset", PerAsset;
+    Held = "held", PerAsset;
     /// Units held per asset.
-    Inventory = "inventory", "inventory_by_asset", PerAsset;
+    Inventory = "inventory", PerAsset;
     /// Long units open per market.
-    Long = "long", "long_by_market", PerAsset;
+    Long = "long", PerMarket;
     /// Short units open per market.
-    Short = "short", "short_by_market", PerAsset;
+    Short = "short", PerMarket;
     /// The vault's net units per market.
-    Vault = "vault", "vault_by_market", PerAsset;
+    Vault = "vault", PerMarket;
 }
 
-/// The `(key, value)` pairs of a row beyond its fixed columns, in the order events.csv writes
-/// them.
+/// The `(key, value)` pairs of a row beyond its fixed columns, each key at most once, in any
+/// order: the writers put each value in its key's column.
 pub(super) type Detail<'a> = SmallVec<[(Key, Value<'a>); 10]>;
 
 /// The cells of one row; `None`/empty cells are blank (events.csv) or null (events.parquet).
@@ -357,39 +342,6 @@ pub(super) struct Row<'a> {
     pub(super) liquidatable_since: Option<u64>,
     pub(super) closes: Option<bool>,
     pub(super) detail: Detail<'a>,
-}
-
-/// Appends `detail` as events.csv writes it, before trimming: `key=value` pairs separated by
-/// single spaces, a per-asset value as its non-zero `key.SYMBOL=units` pairs (nothing when all
-/// are zero, its separators kept).
-pub(super) fn write_detail(world: &World, detail: &Detail<'_>, out: &mut String) {
-    for (i, (key, value)) in detail.iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        let name = key.name();
-        // Writing to a String cannot fail.
-        let _ = match value {
-            Value::Real(v) => write!(out, "{name}={v}"),
-            Value::Int(n) => write!(out, "{name}={n}"),
-            Value::Flag(b) => write!(out, "{name}={b}"),
-            Value::Name(text) => write!(out, "{name}={text}"),
-            Value::Account(account) => write!(out, "{name}={account}"),
-            Value::Room(u64::MAX) => write!(out, "{name}=unlimited"),
-            Value::Room(n) => write!(out, "{name}={n}"),
-            Value::Assets(_) | Value::Markets(..) => {
-                let mut first = true;
-                value.for_each_asset(world, |symbol, v| {
-                    if !first {
-                        out.push(' ');
-                    }
-                    first = false;
-                    let _ = write!(out, "{name}.{symbol}={v}");
-                });
-                Ok(())
-            }
-        };
-    }
 }
 
 /// The row of an event.
@@ -1150,16 +1102,24 @@ fn tx_row<'a>(world: &'a World, tx: &TxRecord, reason: Option<&'static str>) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::Key;
+    use super::{Key, Type};
 
     #[test]
     fn keys_are_indexed_in_order_with_distinct_columns() {
         for (i, key) in Key::ALL.iter().enumerate() {
             assert_eq!(*key as usize, i, "{key:?}");
         }
-        let mut columns: Vec<&str> = Key::ALL.iter().map(|k| k.column()).collect();
-        columns.sort_unstable();
-        columns.dedup();
-        assert_eq!(columns.len(), Key::ALL.len());
+        // A per-asset key's columns are `name.SYMBOL`: its name may be another key's.
+        for per_asset in [false, true] {
+            let mut columns: Vec<&str> = Key::ALL
+                .iter()
+                .filter(|k| matches!(k.ty(), Type::PerAsset | Type::PerMarket) == per_asset)
+                .map(|k| k.name())
+                .collect();
+            let keys = columns.len();
+            columns.sort_unstable();
+            columns.dedup();
+            assert_eq!(columns.len(), keys);
+        }
     }
 }
