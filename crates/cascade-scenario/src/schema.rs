@@ -466,6 +466,8 @@ pub struct LiquidationSection {
     pub gas_compensation: Option<f64>,
     #[serde(default)]
     pub collateral_gas_share: Option<f64>,
+    #[serde(default)]
+    pub entry_point: Option<String>,
 }
 
 /// `protocols[].collateral.<ASSET>`.

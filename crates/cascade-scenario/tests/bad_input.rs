@@ -1433,3 +1433,15 @@ fn legal_but_doubtful_drivers_are_warned_about() {
         "{w:?}"
     );
 }
+
+#[test]
+fn an_unknown_liquity_entry_point() {
+    // Named with the two it could be; and the key is Liquity's alone.
+    let from = r#"liquidation = { mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }"#;
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (from, r#"liquidation = { mechanism = "liquity_v1", stability_pool_usd = 1000000.0, entry_point = "bulk" }"#, "protocols[0].liquidation.entry_point = \"bulk\"", "expected batch (batchLiquidateTroves) or single (liquidate)"),
+        (from, r#"liquidation = { mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0, entry_point = "single" }"#, "protocols[0].liquidation.entry_point", "does not apply for mechanism \"fixed_spread\""),
+    ];
+    check_edits(cases);
+}
