@@ -482,6 +482,7 @@ mod conservation {
             size in 0.03f64..0.25,
             long_share in 0.2f64..0.8,
             impact in prop_oneof![Just(0.01), Just(1.0)],
+            on_entry in any::<bool>(),
         ) {
             let end = if up { 20_000.0 * (1.0 + size) } else { 20_000.0 * (1.0 - size) };
             let mut exchange = format!(
@@ -493,6 +494,9 @@ mod conservation {
             }
             if slices {
                 exchange.push_str("slice_above_usd = 50000.0\nslice_cooldown_seconds = 60\n");
+            }
+            if on_entry {
+                exchange.push_str("maintenance_on = \"entry\"\n");
             }
             exchange.push_str(&format!(
                 "[protocols.insurance]\nfund_usd = {fund}\nshortfall = \"{}\"\n",
@@ -667,4 +671,40 @@ fn a_close_without_liquidity_waits_instead_of_spinning() {
         .collect();
     assert_eq!(state_units, [0.5]);
     conserved(&run);
+}
+
+/// docs/reference-math.md §8.2, maintenance on the entry value (BitMEX): P1's long (1 BTC at
+/// 20,000, 1,000 margin, 0.4%) needs 80 USD whatever the mark, so it is liquidated at
+/// 20,000 − (1,000 − 80) = 19,080 — at 19,079 already, where maintenance on the mark (LP
+/// 19,076.31) leaves it open. Tolerance 1e-6 USD.
+#[test]
+fn maintenance_on_the_entry_value_liquidates_at_bitmex_s_price() {
+    let run_with = |perp: &str| {
+        run_str(&btc(
+            "[[0, 20000.0], [60, 19079.0]]",
+            &format!(
+                "[protocols.perp]\nclose_out = \"bankruptcy\"\n{perp}\n[protocols.insurance]\nfund_usd = 1000.0"
+            ),
+            &positions("long", 1, 20_000.0, 20.0),
+        ))
+    };
+    let on_entry = run_with("maintenance_on = \"entry\"");
+    let closes: Vec<_> = on_entry
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PerpLiquidated(l) => Some((e.step, l.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    assert_eq!(closes[0].0, 1);
+    assert!(
+        (closes[0].1.liquidation_price - 19_080.0).abs() < 1e-6,
+        "{closes:?}"
+    );
+    assert!((closes[0].1.maintenance - 80.0).abs() < 1e-6);
+    conserved(&on_entry);
+    let on_mark = run_with("maintenance_on = \"mark\"");
+    assert!(perp_events(&on_mark).is_empty());
 }

@@ -36,6 +36,8 @@ pub struct PerpPreset {
     pub maintenance: &'static [(f64, f64)],
     /// "index", "venue" or "median".
     pub mark: &'static str,
+    /// What maintenance is charged on: "mark" or "entry".
+    pub maintenance_on: &'static str,
     /// Funding interval, seconds.
     pub funding_interval_seconds: u64,
     /// Funding interest per interval.
@@ -90,6 +92,7 @@ pub const PRESETS: &[Preset] = &[
             max_leverage: 20.0,
             maintenance: &[(0.0, 0.025)],
             mark: "index",
+            maintenance_on: "mark",
             funding_interval_seconds: 28_800,
             funding_interest: 0.0001,
             funding_clamp: 0.0005,
@@ -123,6 +126,7 @@ pub const PRESETS: &[Preset] = &[
                 (1_000_000.0, 0.025),
             ],
             mark: "median",
+            maintenance_on: "mark",
             funding_interval_seconds: 28_800,
             funding_interest: 0.0001,
             funding_clamp: 0.0005,
@@ -140,6 +144,7 @@ pub const PRESETS: &[Preset] = &[
             max_leverage: 25.0,
             maintenance: &[],
             mark: "index",
+            maintenance_on: "mark",
             funding_interval_seconds: 3_600,
             funding_interest: 0.0000125,
             funding_clamp: 0.0005,

@@ -345,6 +345,8 @@ pub struct PerpSection {
     pub vault_capital_usd: Option<f64>,
     #[serde(default)]
     pub vault_below_fraction: Option<f64>,
+    #[serde(default)]
+    pub maintenance_on: Option<String>,
 }
 
 /// `protocols[].markets[]`: a perp market.

@@ -787,6 +787,9 @@ fn perp_bad_input() {
         // A lending-only shortfall rule.
         ("shortfall = \"adl\"", "shortfall = \"debt_auction\"",
          &["protocols[0].insurance.shortfall = \"debt_auction\"", "adl, socialise, none"]),
+        // An unknown maintenance basis.
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nmaintenance_on = \"index\"",
+         &["protocols[0].perp.maintenance_on = \"index\"", "expected mark or entry"]),
         // Lending keys on a perp exchange.
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\nepoch_seconds = 60",
          &["protocols[0].epoch_seconds = 60", "does not apply to kind = \"perp\""]),

@@ -142,6 +142,24 @@ pub fn binance_liquidation_price(
     price.max(0.0)
 }
 
+/// The liquidation price when maintenance is charged on the entry value (BitMEX, §8.2): the
+/// requirement MM(Q · EP) does not move with the price, so equity meets it at
+/// LP = EP − side · (WB − TMM₁ + UPNL₁ − MM(Q · EP)) / Q, with the other positions' maintenance
+/// and profit as in [`binance_liquidation_price`].
+pub fn entry_maintenance_liquidation_price(
+    wallet: f64,
+    side: Side,
+    quantity: f64,
+    entry: f64,
+    table: &MarginTable,
+    other_maintenance: f64,
+    other_pnl: f64,
+) -> f64 {
+    let q = quantity.abs();
+    let own = table.maintenance(q * entry);
+    (entry - side.sign() * (wallet - other_maintenance + other_pnl - own) / q).max(0.0)
+}
+
 /// BitMEX-style isolated margin on a linear contract with initial margin 1/leverage and
 /// maintenance rate `maintenance` (fees and funding ignored, §8.2): (bankruptcy, liquidation).
 pub fn linear_bankruptcy_and_liquidation(
@@ -271,6 +289,51 @@ mod tests {
             18_181.82,
             0.01
         ));
+    }
+
+    /// §8.2 P3 (BitMEX's "Isolated and Cross Margin Examples"): 20 ETHUSDT bought at 1,000 on a
+    /// 10,000 USDT cross wallet, maintenance 1% of the entry value = 200 USDT: liquidation at
+    /// 510, where 10,000 + 20 · (510 − 1,000) = 200. The short of the same size: 1,490.
+    /// Charged on the mark the long would go at 10,000 / 19.8 = 505.05. Tolerance 1e-9.
+    #[test]
+    fn maintenance_on_entry_value_p3() {
+        let table = MarginTable::new(&[(0.0, 0.01)]).expect("valid");
+        let long = entry_maintenance_liquidation_price(
+            10_000.0,
+            Side::Long,
+            20.0,
+            1_000.0,
+            &table,
+            0.0,
+            0.0,
+        );
+        assert!(close(long, 510.0, 1e-9), "{long}");
+        let short = entry_maintenance_liquidation_price(
+            10_000.0,
+            Side::Short,
+            20.0,
+            1_000.0,
+            &table,
+            0.0,
+            0.0,
+        );
+        assert!(close(short, 1_490.0, 1e-9), "{short}");
+        let on_mark =
+            binance_liquidation_price(10_000.0, Side::Long, 20.0, 1_000.0, &table, 0.0, 0.0);
+        assert!(close(on_mark, 10_000.0 / 19.8, 1e-9), "{on_mark}");
+        // §8.2's isolated example: 10x at 20,000, 0.5% on entry: 18,100 (= the closed form).
+        let table = MarginTable::new(&[(0.0, 0.005)]).expect("valid");
+        let isolated = entry_maintenance_liquidation_price(
+            2_000.0,
+            Side::Long,
+            1.0,
+            20_000.0,
+            &table,
+            0.0,
+            0.0,
+        );
+        let (_, closed_form) = linear_bankruptcy_and_liquidation(20_000.0, 10.0, 0.005, Side::Long);
+        assert!(close(isolated, closed_form, 1e-9) && close(isolated, 18_100.0, 1e-9));
     }
 
     /// §8.3 D1: a short entered at 20,000, marked at 18,000, bankrupt at 22,000 ranks 0.45; the

@@ -17,6 +17,18 @@ pub enum MarkRule {
     Median,
 }
 
+/// The value a position's maintenance margin is charged on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MaintenanceBasis {
+    /// Its notional at the mark (Binance, Hyperliquid).
+    #[default]
+    Mark,
+    /// Its value at entry (BitMEX: "Isolated and Cross Margin Examples",
+    /// bitmex.com/app/isolatedMarginExamples — 20 ETHUSDT at 1,000 on a 10,000 USDT cross wallet,
+    /// maintenance 1% = 200 USDT, liquidation 510, bankruptcy 500).
+    Entry,
+}
+
 /// A market: one base asset, its margin brackets and funding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PerpMarketParams {
@@ -24,6 +36,8 @@ pub struct PerpMarketParams {
     pub max_leverage: f64,
     /// Maintenance-margin brackets by notional.
     pub margin: MarginTable,
+    /// What the brackets are applied to: the notional at the mark, or the value at entry.
+    pub maintenance_on: MaintenanceBasis,
     /// How the mark price is formed.
     pub mark: MarkRule,
     /// Seconds between funding payments (28,800 on Binance, 3,600 on Hyperliquid); `None`

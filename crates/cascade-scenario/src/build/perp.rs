@@ -8,7 +8,8 @@ use cascade_model::ids::{AssetId, MarketId, OracleId, PerpId, VenueId};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::{MarginMode, PerpAccount, PerpPosition};
 use cascade_model::perp::params::{
-    CloseOut, DeficitRule, MarkRule, PerpMarketParams, PerpParams, Slicing, VaultParams,
+    CloseOut, DeficitRule, MaintenanceBasis, MarkRule, PerpMarketParams, PerpParams, Slicing,
+    VaultParams,
 };
 use cascade_model::perp::{MarginTable, TableError, hyperliquid_maintenance_rate};
 use cascade_model::venue::Venue;
@@ -167,6 +168,7 @@ impl Builder<'_> {
                     "missing: a perp exchange needs at least one [[protocols.markets]]",
                 );
             }
+            let maintenance_on = self.maintenance_basis(&at.key("perp"), p.perp.as_ref(), preset);
             let mut markets = Vec::new();
             let mut rules = Vec::new();
             let mut seen = HashMap::new();
@@ -176,7 +178,10 @@ impl Builder<'_> {
                 match self.market(&mat, section, preset, cx) {
                     Some((info, rule)) => {
                         markets.push(info);
-                        rules.push(rule);
+                        rules.push(PerpMarketParams {
+                            maintenance_on,
+                            ..rule
+                        });
                     }
                     // Reported; later markets would shift, so the exchange keeps none.
                     None => {
@@ -235,6 +240,28 @@ impl Builder<'_> {
             ctx,
         );
         (i.fund_usd.max(0.0), deficit)
+    }
+
+    /// `maintenance_on`: what every market's maintenance brackets apply to.
+    fn maintenance_basis(
+        &mut self,
+        at: &FieldPath,
+        s: Option<&PerpSection>,
+        preset: Option<PerpPreset>,
+    ) -> MaintenanceBasis {
+        let given = s.and_then(|s| s.maintenance_on.as_deref());
+        match given.or(preset.map(|p| p.maintenance_on)).unwrap_or("mark") {
+            "mark" => MaintenanceBasis::Mark,
+            "entry" => MaintenanceBasis::Entry,
+            other => {
+                self.fail(
+                    &at.key("maintenance_on"),
+                    format!("{other:?}"),
+                    "expected mark or entry",
+                );
+                MaintenanceBasis::Mark
+            }
+        }
     }
 
     fn perp_params(
@@ -501,6 +528,7 @@ impl Builder<'_> {
             PerpMarketParams {
                 max_leverage,
                 margin: margin.unwrap_or_else(stand_in),
+                maintenance_on: MaintenanceBasis::Mark,
                 mark,
                 funding_interval: interval.filter(|&i| i > 0),
                 funding_interest: interest,
