@@ -483,6 +483,7 @@ mod conservation {
             long_share in 0.2f64..0.8,
             impact in prop_oneof![Just(0.01), Just(1.0)],
             on_entry in any::<bool>(),
+            close_whole in any::<bool>(),
         ) {
             let end = if up { 20_000.0 * (1.0 + size) } else { 20_000.0 * (1.0 - size) };
             let mut exchange = format!(
@@ -494,6 +495,9 @@ mod conservation {
             }
             if slices {
                 exchange.push_str("slice_above_usd = 50000.0\nslice_cooldown_seconds = 60\n");
+                if close_whole {
+                    exchange.push_str("during_slice_cooldown = \"close_whole\"\n");
+                }
             }
             if on_entry {
                 exchange.push_str("maintenance_on = \"entry\"\n");
@@ -707,4 +711,38 @@ fn maintenance_on_the_entry_value_liquidates_at_bitmex_s_price() {
     conserved(&on_entry);
     let on_mark = run_with("maintenance_on = \"mark\"");
     assert!(perp_events(&on_mark).is_empty());
+}
+
+/// Hyperliquid's cooldown (docs/reference-math.md §8.4): the slice of the 400,000 USD long goes
+/// first (4 of 20 BTC), and, the account still below maintenance during the 90 s cooldown, the
+/// next liquidation — in the next round of the same step — closes the whole remaining 16 BTC
+/// at once: no account waits. (Under `"wait"` the rest waits out the cooldown: the test above.)
+#[test]
+fn during_a_slice_cooldown_hyperliquid_closes_the_whole_position() {
+    let text = btc(
+        "[[0, 20000.0], [60, 19000.0], [600, 18900.0]]",
+        "[protocols.perp]\nclose_out = \"market\"\nslice_above_usd = 100000.0\nslice_fraction = 0.2\nslice_cooldown_seconds = 90\nduring_slice_cooldown = \"close_whole\"\n[protocols.insurance]\nfund_usd = 100000.0",
+        &positions("long", 1, 400_000.0, 25.0),
+    );
+    let run = run_str(&text);
+    let closes: Vec<(u64, PerpCloseKind, f64)> = run
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PerpLiquidated(l) => Some((e.time, l.close, l.units)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes.len(), 2, "{closes:?}");
+    assert_eq!(closes[0].1, PerpCloseKind::Slice);
+    assert!((closes[0].2 - 4.0).abs() < 1e-9, "20% of 20 BTC");
+    assert_eq!(closes[1].1, PerpCloseKind::Market);
+    assert!((closes[1].2 - 16.0).abs() < 1e-9, "the whole rest");
+    assert_eq!(closes[1].0, closes[0].0, "within the cooldown: {closes:?}");
+    let perp = run.summary.protocols["exchange"]
+        .perp
+        .clone()
+        .expect("perp");
+    assert_eq!(perp.cooldown_waits, 0);
+    conserved(&run);
 }

@@ -27,6 +27,8 @@ pub struct PerpPreset {
     pub liquidation_fee: f64,
     /// Slicing of large positions: (above USD, fraction, cooldown seconds).
     pub slicing: Option<(f64, f64, u64)>,
+    /// What a liquidation during a slice's cooldown does: "wait" or "close_whole".
+    pub during_slice_cooldown: &'static str,
     /// Vault takeover below this fraction of maintenance (with a vault configured).
     pub vault_below_fraction: f64,
     /// Highest opening leverage.
@@ -88,6 +90,7 @@ pub const PRESETS: &[Preset] = &[
             close_out: "market",
             liquidation_fee: 0.015,
             slicing: None,
+            during_slice_cooldown: "wait",
             vault_below_fraction: 2.0 / 3.0,
             max_leverage: 20.0,
             maintenance: &[(0.0, 0.025)],
@@ -117,6 +120,7 @@ pub const PRESETS: &[Preset] = &[
             close_out: "bankruptcy",
             liquidation_fee: 0.0,
             slicing: None,
+            during_slice_cooldown: "wait",
             vault_below_fraction: 2.0 / 3.0,
             max_leverage: 50.0,
             maintenance: &[
@@ -135,11 +139,12 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "hyperliquid",
-        summary: "Hyperliquid style (docs/reference-math.md §8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k then 30 s cooldown, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
+        summary: "Hyperliquid style (docs/reference-math.md §8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k, then a 30 s cooldown during which a further liquidation closes the whole position, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "market",
             liquidation_fee: 0.0,
             slicing: Some((100_000.0, 0.2, 30)),
+            during_slice_cooldown: "close_whole",
             vault_below_fraction: 2.0 / 3.0,
             max_leverage: 25.0,
             maintenance: &[],

@@ -347,6 +347,8 @@ pub struct PerpSection {
     pub vault_below_fraction: Option<f64>,
     #[serde(default)]
     pub maintenance_on: Option<String>,
+    #[serde(default)]
+    pub during_slice_cooldown: Option<String>,
 }
 
 /// `protocols[].markets[]`: a perp market.

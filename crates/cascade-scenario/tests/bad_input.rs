@@ -790,6 +790,9 @@ fn perp_bad_input() {
         // An unknown maintenance basis.
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nmaintenance_on = \"index\"",
          &["protocols[0].perp.maintenance_on = \"index\"", "expected mark or entry"]),
+        // An unknown cooldown rule.
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nduring_slice_cooldown = \"skip\"",
+         &["protocols[0].perp.during_slice_cooldown = \"skip\"", "expected wait or close_whole"]),
         // Lending keys on a perp exchange.
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\nepoch_seconds = 60",
          &["protocols[0].epoch_seconds = 60", "does not apply to kind = \"perp\""]),

@@ -76,17 +76,34 @@ pub enum DeficitRule {
     None,
 }
 
-/// Large positions are closed in slices: the first liquidation of a position above
-/// `above_usd` notional sends only `fraction` of it, then waits `cooldown` before sending the
-/// rest (Hyperliquid: 20% above 100,000 USDC, then 30 s).
+/// Large positions are closed in slices: a liquidation of a position above `above_usd`
+/// notional sends only `fraction` of it and starts a cooldown of `cooldown` seconds; what a
+/// further liquidation of the account does during it is `during_cooldown`'s (Hyperliquid: 20%
+/// above 100,000 USDC, 30 s, the whole position during the cooldown).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Slicing {
-    /// Notional (USD, at the mark) above which the first close-out is a slice.
+    /// Notional (USD, at the mark) above which a close-out is a slice.
     pub above_usd: f64,
-    /// Share of the position sent in the first slice.
+    /// Share of the position sent in a slice.
     pub fraction: f64,
-    /// Seconds before the rest may be sent.
+    /// Seconds of cooldown after a slice.
     pub cooldown: Seconds,
+    /// What a liquidation of the account does during the cooldown.
+    pub during_cooldown: SliceCooldown,
+}
+
+/// What happens to an account still liquidatable during a slice's cooldown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SliceCooldown {
+    /// It waits for the cooldown to end; the rest is then closed whole, and a slice comes again
+    /// only once the account has recovered above maintenance.
+    Wait,
+    /// Hyperliquid ("Liquidations", hyperliquid.gitbook.io/hyperliquid-docs/trading/
+    /// liquidations: "After a block where any position of a user is partially liquidated, there
+    /// is a cooldown period of 30 seconds. During this cooldown period, all market liquidation
+    /// orders for that user will be for the entire position"): it is liquidated at once, the
+    /// whole position; after the cooldown a large position is sliced again.
+    CloseWhole,
 }
 
 /// A Hyperliquid-style liquidator vault (HLP): it takes positions and their margin over when

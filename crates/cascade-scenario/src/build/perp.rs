@@ -8,8 +8,8 @@ use cascade_model::ids::{AssetId, MarketId, OracleId, PerpId, VenueId};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::{MarginMode, PerpAccount, PerpPosition};
 use cascade_model::perp::params::{
-    CloseOut, DeficitRule, MaintenanceBasis, MarkRule, PerpMarketParams, PerpParams, Slicing,
-    VaultParams,
+    CloseOut, DeficitRule, MaintenanceBasis, MarkRule, PerpMarketParams, PerpParams, SliceCooldown,
+    Slicing, VaultParams,
 };
 use cascade_model::perp::{MarginTable, TableError, hyperliquid_maintenance_rate};
 use cascade_model::venue::Venue;
@@ -304,6 +304,7 @@ impl Builder<'_> {
             s.slice_above_usd.is_some(),
             s.slice_fraction.is_some(),
             s.slice_cooldown_seconds.is_some(),
+            s.during_slice_cooldown.is_some(),
         ];
         let slicing = if given.iter().any(|&g| g) || preset_slice.is_some() {
             let above = s
@@ -325,10 +326,28 @@ impl Builder<'_> {
                 fraction > 0.0 && fraction < 1.0,
                 "a fraction in (0, 1)",
             );
+            let during = s
+                .during_slice_cooldown
+                .as_deref()
+                .or(preset.map(|p| p.during_slice_cooldown))
+                .unwrap_or("wait");
+            let during_cooldown = match during {
+                "wait" => SliceCooldown::Wait,
+                "close_whole" => SliceCooldown::CloseWhole,
+                other => {
+                    self.fail(
+                        &at.key("during_slice_cooldown"),
+                        format!("{other:?}"),
+                        "expected wait or close_whole",
+                    );
+                    SliceCooldown::Wait
+                }
+            };
             Some(Slicing {
                 above_usd: above,
                 fraction,
                 cooldown,
+                during_cooldown,
             })
         } else {
             None
