@@ -484,6 +484,7 @@ mod conservation {
             impact in prop_oneof![Just(0.01), Just(1.0)],
             on_entry in any::<bool>(),
             close_whole in any::<bool>(),
+            adl_rule in 0usize..4,
         ) {
             let end = if up { 20_000.0 * (1.0 + size) } else { 20_000.0 * (1.0 - size) };
             let mut exchange = format!(
@@ -502,6 +503,12 @@ mod conservation {
             if on_entry {
                 exchange.push_str("maintenance_on = \"entry\"\n");
             }
+            exchange.push_str([
+                "adl_ranking = \"bitmex\"\n",
+                "adl_ranking = \"binance\"\n",
+                "adl_ranking = \"hyperliquid\"\n",
+                "adl_ranking = \"hyperliquid\"\nadl_price = \"previous_oracle\"\n",
+            ][adl_rule]);
             exchange.push_str(&format!(
                 "[protocols.insurance]\nfund_usd = {fund}\nshortfall = \"{}\"\n",
                 ["adl", "socialise", "none"][shortfall]
@@ -745,4 +752,78 @@ fn during_a_slice_cooldown_hyperliquid_closes_the_whole_position() {
         .expect("perp");
     assert_eq!(perp.cooldown_waits, 0);
     conserved(&run);
+}
+
+/// One short of 1 BTC entered at `entry` with `leverage`.
+fn short_at(entry: f64, leverage: f64) -> String {
+    format!(
+        r#"
+[[positions]]
+protocol = "exchange"
+market = "BTC"
+side = "short"
+count = 1
+notional_usd = {entry:?}
+entry_price = {{ distribution = "even", low = {entry:?}, high = {entry:?} }}
+leverage = {{ distribution = "even", low = {leverage:?}, high = {leverage:?} }}
+"#
+    )
+}
+
+/// The ADL queue and price by venue (docs/reference-math.md §8.3 D2, §8.4): BTC gaps from 18,100
+/// to 17,900; a long of 1 BTC from 18,400 at 40× (460 of margin) is bankrupt at 17,940 with an
+/// empty fund. Against it: A, short 1 BTC from 20,000 at 2× (account 1), and B, short 1 BTC from
+/// 17,950 at 50× (account 2). BitMEX's rank puts A first (0.155 against 0.122); Binance's
+/// (0.00124 against 0.0244) and Hyperliquid's (1.65 against 43.9) put B first. Each takes the
+/// whole 1 BTC, at the bankruptcy price 17,940 — or, at Hyperliquid's previous oracle price, at
+/// 18,100. Tolerance 1e-6.
+#[test]
+fn each_venue_ranks_and_prices_its_adl_queue_by_its_own_rule() {
+    let book = format!(
+        "{}{}{}",
+        positions("long", 1, 18_400.0, 40.0).replace(
+            "count = 1\n",
+            "count = 1\nentry_price = { distribution = \"even\", low = 18400.0, high = 18400.0 }\n"
+        ),
+        short_at(20_000.0, 2.0),
+        short_at(17_950.0, 50.0)
+    );
+    let hits = |perp: &str| {
+        let text = btc(
+            "[[0, 18100.0], [60, 17900.0]]",
+            &format!("[protocols.perp]\n{perp}\n[protocols.insurance]\nfund_usd = 0.0\nshortfall = \"adl\""),
+            &book,
+        )
+        .replace("price = 20000.0", "price = 18100.0");
+        let run = run_str(&text);
+        conserved(&run);
+        run.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::PerpDeleveraged {
+                    account: Some(a),
+                    units,
+                    price,
+                    ..
+                } => Some((a.0, *units, *price)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    for (rule, first, price) in [
+        ("adl_ranking = \"bitmex\"", 1, 17_940.0),
+        ("adl_ranking = \"binance\"", 2, 17_940.0),
+        ("adl_ranking = \"hyperliquid\"", 2, 17_940.0),
+        (
+            "adl_ranking = \"hyperliquid\"\nadl_price = \"previous_oracle\"",
+            2,
+            18_100.0,
+        ),
+    ] {
+        let h = hits(rule);
+        assert_eq!(h.len(), 1, "{rule}: {h:?}");
+        assert_eq!(h[0].0, first, "{rule}: {h:?}");
+        assert!((h[0].1 + 1.0).abs() < 1e-9, "{rule}: {h:?}");
+        assert!((h[0].2 - price).abs() < 1e-6, "{rule}: {h:?}");
+    }
 }

@@ -40,6 +40,10 @@ pub struct PerpPreset {
     pub mark: &'static str,
     /// What maintenance is charged on: "mark" or "entry".
     pub maintenance_on: &'static str,
+    /// The ADL queue's order: "bitmex", "binance" or "hyperliquid".
+    pub adl_ranking: &'static str,
+    /// The ADL price: "bankruptcy" or "previous_oracle".
+    pub adl_price: &'static str,
     /// Funding interval, seconds.
     pub funding_interval_seconds: u64,
     /// Funding interest per interval.
@@ -96,6 +100,8 @@ pub const PRESETS: &[Preset] = &[
             maintenance: &[(0.0, 0.025)],
             mark: "index",
             maintenance_on: "mark",
+            adl_ranking: "bitmex",
+            adl_price: "bankruptcy",
             funding_interval_seconds: 28_800,
             funding_interest: 0.0001,
             funding_clamp: 0.0005,
@@ -115,7 +121,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "binance_usdm",
-        summary: "Binance USD-M style (docs/reference-math.md §8.1; illustrative brackets, not live values): 0.4% / 0.5% from 50k / 1% from 250k / 2.5% from 1M, max 50x, bankruptcy close-out (what margin is left goes to the insurance fund), median mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 0.75%.",
+        summary: "Binance USD-M style (docs/reference-math.md §8.1; illustrative brackets, not live values): 0.4% / 0.5% from 50k / 1% from 250k / 2.5% from 1M, max 50x, bankruptcy close-out (what margin is left goes to the insurance fund), ADL ranked by unrealised PnL over collateral × margin ratio at the bankruptcy price, median mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 0.75%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "bankruptcy",
             liquidation_fee: 0.0,
@@ -131,6 +137,8 @@ pub const PRESETS: &[Preset] = &[
             ],
             mark: "median",
             maintenance_on: "mark",
+            adl_ranking: "binance",
+            adl_price: "bankruptcy",
             funding_interval_seconds: 28_800,
             funding_interest: 0.0001,
             funding_clamp: 0.0005,
@@ -139,7 +147,7 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "hyperliquid",
-        summary: "Hyperliquid style (docs/reference-math.md §8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k, then a 30 s cooldown during which a further liquidation closes the whole position, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
+        summary: "Hyperliquid style (docs/reference-math.md §8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k, then a 30 s cooldown during which a further liquidation closes the whole position, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, ADL ranked by (mark / entry) × notional / account value at the previous oracle price, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "market",
             liquidation_fee: 0.0,
@@ -150,6 +158,8 @@ pub const PRESETS: &[Preset] = &[
             maintenance: &[],
             mark: "index",
             maintenance_on: "mark",
+            adl_ranking: "hyperliquid",
+            adl_price: "previous_oracle",
             funding_interval_seconds: 3_600,
             funding_interest: 0.0000125,
             funding_clamp: 0.0005,

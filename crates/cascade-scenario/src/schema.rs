@@ -349,6 +349,10 @@ pub struct PerpSection {
     pub maintenance_on: Option<String>,
     #[serde(default)]
     pub during_slice_cooldown: Option<String>,
+    #[serde(default)]
+    pub adl_ranking: Option<String>,
+    #[serde(default)]
+    pub adl_price: Option<String>,
 }
 
 /// `protocols[].markets[]`: a perp market.

@@ -793,6 +793,11 @@ fn perp_bad_input() {
         // An unknown cooldown rule.
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nduring_slice_cooldown = \"skip\"",
          &["protocols[0].perp.during_slice_cooldown = \"skip\"", "expected wait or close_whole"]),
+        // An unknown ADL ranking and price.
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nadl_ranking = \"okx\"",
+         &["protocols[0].perp.adl_ranking = \"okx\"", "expected bitmex, binance or hyperliquid"]),
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nadl_price = \"mark\"",
+         &["protocols[0].perp.adl_price = \"mark\"", "expected bankruptcy or previous_oracle"]),
         // Lending keys on a perp exchange.
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\nepoch_seconds = 60",
          &["protocols[0].epoch_seconds = 60", "does not apply to kind = \"perp\""]),

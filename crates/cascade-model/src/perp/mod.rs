@@ -219,6 +219,41 @@ pub fn adl_rank(mark_value: f64, entry_value: f64, bankrupt_value: f64) -> f64 {
     }
 }
 
+/// Binance's ADL rank ("What Is Auto-Deleveraging (ADL) and How Does It Work",
+/// binance.com/en/support/faq/360033525471): LeveragePnL = unrealised PnL as a share of the
+/// collateral × margin ratio, on the account: max(0, PnL) / max(1, wallet) × maintenance /
+/// (wallet + PnL). A position not in profit ranks 0, behind every one in profit.
+pub fn binance_adl_rank(unrealised_pnl: f64, wallet: f64, maintenance: f64) -> f64 {
+    let pnl_share = unrealised_pnl.max(0.0) / wallet.max(1.0);
+    let margin_balance = wallet + unrealised_pnl;
+    if pnl_share == 0.0 || margin_balance <= 0.0 {
+        return 0.0;
+    }
+    pnl_share * maintenance / margin_balance
+}
+
+/// Hyperliquid's ADL sorting index ("Auto-deleveraging", hyperliquid.gitbook.io/
+/// hyperliquid-docs/trading/auto-deleveraging): (mark price / entry price) × (notional
+/// position / account value) for the users in profit. The page writes the price ratio for a
+/// long; a short profits as the price falls, so its ratio is entry / mark (both above 1 in
+/// profit). A position not in profit, or an account without value, ranks 0.
+pub fn hyperliquid_adl_rank(
+    side: Side,
+    mark: f64,
+    entry: f64,
+    notional: f64,
+    account_value: f64,
+) -> f64 {
+    let price_ratio = match side {
+        Side::Long => mark / entry,
+        Side::Short => entry / mark,
+    };
+    if price_ratio <= 1.0 || account_value <= 0.0 {
+        return 0.0;
+    }
+    price_ratio * notional / account_value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +380,43 @@ mod tests {
         let b = adl_rank(-18_000.0, -20_000.0, -19_000.0);
         assert!(close(b, 1.8, 1e-12));
         assert!(b > a);
+    }
+
+    /// §8.3 D2, one queue by each venue's rule at mark 18,000, 0.4% maintenance on the mark.
+    /// A: short 1 BTC from 20,000 on a 10,000 wallet (2×): profit 2,000, equity 12,000,
+    /// bankrupt at 30,000. B: short 1 BTC from 18,050 on 361 (50×): profit 50, equity 411,
+    /// bankrupt at 18,411. BitMEX: A 0.1 × 1.5 = 0.15, B 0.0027701 × 43.7956 = 0.121318: A first.
+    /// Binance: A 0.2 × 72 / 12,000 = 0.0012, B (50 / 361) × 72 / 411 = 0.024264: B first.
+    /// Hyperliquid: A (20,000 / 18,000) × 18,000 / 12,000 = 1.666667, B (18,050 / 18,000) ×
+    /// 18,000 / 411 = 43.917275: B first. Tolerance 1e-6.
+    #[test]
+    fn adl_ranking_by_venue_d2() {
+        let mark = 18_000.0;
+        let mm = 0.004 * mark;
+        let (a_bitmex, b_bitmex) = (
+            adl_rank(-mark, -20_000.0, -30_000.0),
+            adl_rank(-mark, -18_050.0, -18_411.0),
+        );
+        assert!(close(a_bitmex, 0.15, 1e-9) && close(b_bitmex, 0.121318, 1e-6));
+        assert!(a_bitmex > b_bitmex);
+        let (a_binance, b_binance) = (
+            binance_adl_rank(2_000.0, 10_000.0, mm),
+            binance_adl_rank(50.0, 361.0, mm),
+        );
+        assert!(close(a_binance, 0.0012, 1e-12) && close(b_binance, 0.024264, 1e-6));
+        assert!(b_binance > a_binance);
+        let (a_hl, b_hl) = (
+            hyperliquid_adl_rank(Side::Short, mark, 20_000.0, mark, 12_000.0),
+            hyperliquid_adl_rank(Side::Short, mark, 18_050.0, mark, 411.0),
+        );
+        assert!(close(a_hl, 1.666667, 1e-6) && close(b_hl, 43.917275, 1e-6));
+        assert!(b_hl > a_hl);
+        // Not in profit: behind everyone in profit.
+        assert_eq!(binance_adl_rank(-10.0, 1_000.0, mm), 0.0);
+        assert_eq!(
+            hyperliquid_adl_rank(Side::Long, mark, 18_500.0, mark, 1_000.0),
+            0.0
+        );
     }
 
     /// §8.4 H1: long 1 ETH at 2,000 with 200 isolated margin, max leverage 25 (mm 2%):

@@ -76,6 +76,40 @@ pub enum DeficitRule {
     None,
 }
 
+/// How an exchange's auto-deleveraging ranks the opposite positions and at what price it
+/// closes them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdlRule {
+    /// The queue's order.
+    pub ranking: AdlRanking,
+    /// The price deleveraged positions are closed at.
+    pub price: AdlPrice,
+}
+
+/// The order of the ADL queue, by venue (docs/reference-math.md §8.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AdlRanking {
+    /// BitMEX: PnL% × effective leverage per position ([`crate::perp::adl_rank`]).
+    #[default]
+    Bitmex,
+    /// Binance: unrealised PnL over collateral × margin ratio, per account
+    /// ([`crate::perp::binance_adl_rank`]).
+    Binance,
+    /// Hyperliquid: (mark / entry) × notional / account value, in profit
+    /// ([`crate::perp::hyperliquid_adl_rank`]).
+    Hyperliquid,
+}
+
+/// The price at which auto-deleveraging closes positions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AdlPrice {
+    /// The bankrupt position's bankruptcy price (Binance, BitMEX).
+    #[default]
+    Bankruptcy,
+    /// The market's previous oracle price (Hyperliquid).
+    PreviousOracle,
+}
+
 /// Large positions are closed in slices: a liquidation of a position above `above_usd`
 /// notional sends only `fraction` of it and starts a cooldown of `cooldown` seconds; what a
 /// further liquidation of the account does during it is `during_cooldown`'s (Hyperliquid: 20%
@@ -133,6 +167,8 @@ pub struct PerpParams {
     pub insurance_fund_usd: f64,
     /// What covers what the fund cannot.
     pub deficit: DeficitRule,
+    /// Auto-deleveraging's queue and price (under [`DeficitRule::AutoDeleverage`]).
+    pub adl: AdlRule,
 }
 
 /// The funding rate for one interval (Binance and Hyperliquid use the same form):

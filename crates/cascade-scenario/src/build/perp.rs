@@ -8,8 +8,8 @@ use cascade_model::ids::{AssetId, MarketId, OracleId, PerpId, VenueId};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::{MarginMode, PerpAccount, PerpPosition};
 use cascade_model::perp::params::{
-    CloseOut, DeficitRule, MaintenanceBasis, MarkRule, PerpMarketParams, PerpParams, SliceCooldown,
-    Slicing, VaultParams,
+    AdlPrice, AdlRanking, AdlRule, CloseOut, DeficitRule, MaintenanceBasis, MarkRule,
+    PerpMarketParams, PerpParams, SliceCooldown, Slicing, VaultParams,
 };
 use cascade_model::perp::{MarginTable, TableError, hyperliquid_maintenance_rate};
 use cascade_model::venue::Venue;
@@ -385,6 +385,7 @@ impl Builder<'_> {
                 None
             }
         };
+        let adl = self.adl_rule(at, s, preset);
         PerpParams {
             close_out,
             liquidation_fee,
@@ -392,7 +393,48 @@ impl Builder<'_> {
             vault,
             insurance_fund_usd,
             deficit,
+            adl,
         }
+    }
+
+    /// `adl_ranking` and `adl_price`: the venue's ADL queue and price.
+    fn adl_rule(&mut self, at: &FieldPath, s: &PerpSection, preset: Option<PerpPreset>) -> AdlRule {
+        let ranking = s
+            .adl_ranking
+            .as_deref()
+            .or(preset.map(|p| p.adl_ranking))
+            .unwrap_or("bitmex");
+        let ranking = match ranking {
+            "bitmex" => AdlRanking::Bitmex,
+            "binance" => AdlRanking::Binance,
+            "hyperliquid" => AdlRanking::Hyperliquid,
+            other => {
+                self.fail(
+                    &at.key("adl_ranking"),
+                    format!("{other:?}"),
+                    "expected bitmex, binance or hyperliquid",
+                );
+                AdlRanking::Bitmex
+            }
+        };
+        let price = s
+            .adl_price
+            .as_deref()
+            .or(preset.map(|p| p.adl_price))
+            .unwrap_or("bankruptcy");
+        let price = match price {
+            "bankruptcy" => AdlPrice::Bankruptcy,
+            "previous_oracle" => AdlPrice::PreviousOracle,
+            other => {
+                self.fail(
+                    &at.key("adl_price"),
+                    format!("{other:?}"),
+                    "expected bankruptcy or previous_oracle",
+                );
+                AdlPrice::Bankruptcy
+            }
+        };
+        AdlRule { ranking, price }
     }
 
     fn market(
