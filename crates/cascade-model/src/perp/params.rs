@@ -66,8 +66,8 @@ pub enum CloseOut {
 /// What covers a deficit the insurance fund cannot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeficitRule {
-    /// Auto-deleveraging: opposite positions ranked by profit × effective leverage are closed
-    /// at the bankrupt position's bankruptcy price (docs/reference-math.md §8.3).
+    /// Auto-deleveraging: opposite positions ranked by the venue's rule are closed at its ADL
+    /// price ([`AdlRule`]; docs/reference-math.md §8.3, §8.4).
     AutoDeleverage,
     /// Socialised loss: the deficit is charged to accounts in profit, pro rata to their
     /// unrealised profit at the mark.
