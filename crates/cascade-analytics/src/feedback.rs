@@ -69,9 +69,15 @@ pub fn feedback_gain(world: &World, asset: AssetId) -> Option<FeedbackGain> {
                     let at_trigger = trigger * (1.0 - 1e-9);
                     let moved = |a: AssetId| if a == asset { at_trigger } else { price(a) };
                     let health = account.health_factor(&info.params, &moved);
-                    if let Some(seizure) =
-                        rule.call(&info.params, account, health, asset, &moved, f64::INFINITY)
-                    {
+                    if let Some(seizure) = rule.keeper_call(
+                        &info.params,
+                        account,
+                        health,
+                        asset,
+                        &moved,
+                        f64::INFINITY,
+                        0.0,
+                    ) {
                         sold += seizure.to_liquidator;
                     }
                 }

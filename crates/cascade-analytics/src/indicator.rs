@@ -100,13 +100,14 @@ impl<'w> GainNow<'w> {
             let at_trigger = trigger * (1.0 - 1e-9);
             let moved = |a: AssetId| if a == asset { at_trigger } else { price(a) };
             let health = account.health_factor(&info.params, &moved);
-            if let Some(seizure) = info.params.liquidation.call(
+            if let Some(seizure) = info.params.liquidation.keeper_call(
                 &info.params,
                 account,
                 health,
                 asset,
                 &moved,
                 f64::INFINITY,
+                0.0,
             ) {
                 sold += seizure.to_liquidator;
             }

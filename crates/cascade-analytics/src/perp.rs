@@ -39,7 +39,7 @@ pub struct PerpSummary {
     pub liquidated_short_usd: f64,
     /// First slices of large positions.
     pub slices: u64,
-    /// Positions closed at the bankruptcy price against opposite positions.
+    /// Positions closed at the ADL price against opposite positions.
     pub deleveraged_closes: u64,
     /// Accounts liquidated at least once (including takeovers).
     pub accounts_liquidated: u64,

@@ -368,6 +368,9 @@ pub struct PerpState {
     pub marks: Vec<f64>,
     /// Index price per market, as of the last round.
     pub indices: Vec<f64>,
+    /// The index price each market had before its last change: Hyperliquid's "previous oracle
+    /// price", at which its auto-deleveraging closes positions.
+    pub previous_indices: Vec<f64>,
     /// Σ of per-step premiums in the current funding interval, and their count, per market.
     pub premium: Vec<(f64, u32)>,
     /// Accounts by liquidation price, so a round looks only at those the marks may have made
@@ -791,6 +794,7 @@ impl PerpState {
             counterparties,
             uncovered: 0.0,
             marks,
+            previous_indices: indices.clone(),
             indices,
             premium: vec![(0.0, 0); markets],
         }

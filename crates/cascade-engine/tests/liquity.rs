@@ -327,3 +327,117 @@ fn each_trove_liquidation_is_a_keepers_transaction() {
     assert_eq!(first(&late), first(&at_once) + 600);
     check_conservation(&late);
 }
+
+/// Troves of `(ETH, LUSD debt)` at ETH 2,500, which steps to 2,000 at the first step and stays;
+/// a pool of `pool` LUSD and keepers calling `entry_point`. Liquity's 110% MCR.
+fn sequence(troves: &[(f64, f64)], pool: f64, entry_point: &str) -> Run {
+    let mut text = format!(
+        r#"
+[simulation]
+name = "liquity-sequence"
+seed = 1
+steps = 3
+step_seconds = 60
+
+[[assets]]
+symbol = "ETH"
+price = 2500.0
+driver = {{ model = "path", points = [[0, 2500.0], [60, 2000.0]] }}
+
+[[assets]]
+symbol = "LUSD"
+price = 1.0
+
+[[oracles]]
+name = "eth"
+asset = "ETH"
+sources = ["fundamental"]
+
+[[protocols]]
+name = "liquity"
+kind = "lending"
+liquidation = {{ mechanism = "liquity_v1", stability_pool_usd = {pool:?}, entry_point = "{entry_point}" }}
+oracles = {{ ETH = "eth" }}
+collateral = {{ ETH = {{ ltv = 0.9090909090909091, liquidation_threshold = 0.9090909090909091 }} }}
+
+[[keepers]]
+name = "keeper"
+protocols = ["liquity"]
+"#
+    );
+    for &(units, debt) in troves {
+        // The trigger price of a trove owing `debt` on `units` ETH at MCR 110%.
+        let trigger = debt * 1.1 / units;
+        text.push_str(&format!(
+            r#"
+[[positions]]
+protocol = "liquity"
+count = 1
+collateral = {{ asset = "ETH", total = {units:?} }}
+debt = {{ asset = "LUSD" }}
+liquidation_price = {{ distribution = "even", low = {trigger:?}, high = {trigger:?} }}
+"#
+        ));
+    }
+    run_str(&text)
+}
+
+fn liquidated(run: &Run) -> Vec<cascade_engine::TroveLiquidation> {
+    run.events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::TroveLiquidated(t) => Some((**t).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// docs/reference-math.md §5 L4: at 2,000 the troves (10, 15,000), (10, 14,500) and
+/// (30, 37,500) put the TCR at 149.25%, recovery mode. The first trove's capped offset lifts the
+/// running TCR to 153.85% ≥ CCR, so the second (ICR 137.9% ≥ MCR) is not liquidated, by either
+/// entry point. Tolerance 1e-6.
+#[test]
+fn a_recovery_sequence_stops_once_the_system_is_back_above_ccr() {
+    let troves = [(10.0, 15_000.0), (10.0, 14_500.0), (30.0, 37_500.0)];
+    for entry_point in ["batch", "single"] {
+        let run = sequence(&troves, 100_000.0, entry_point);
+        let done = liquidated(&run);
+        assert_eq!(done.len(), 1, "{entry_point}: {done:?}");
+        let t = &done[0];
+        assert!(t.recovery_mode);
+        assert!((t.debt - 15_000.0).abs() < 1e-6 && (t.surplus - 1.75).abs() < 1e-6);
+        check_conservation(&run);
+    }
+}
+
+/// §5 L5: an empty pool, troves (10, 19,800) and (10, 18,500) below MCR at 2,000 beside
+/// (10, 10,000) and (50, 20,000). Called one by one, the second trove has received a seventh of
+/// the first's redistribution (1.421429 ETH, 2,828.571429 LUSD) when it is liquidated: its debt
+/// is 21,328.571429 and the keeper's collateral 0.5% of 11.421429 ETH. In a batch it is
+/// liquidated as it stood (18,500; 0.05 ETH). Tolerance 1e-6.
+#[test]
+fn single_calls_see_the_previous_troves_redistribution_and_a_batch_does_not() {
+    let troves = [
+        (10.0, 19_800.0),
+        (10.0, 18_500.0),
+        (10.0, 10_000.0),
+        (50.0, 20_000.0),
+    ];
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * b.abs().max(1.0);
+    let batch = liquidated(&sequence(&troves, 0.0, "batch"));
+    let single = liquidated(&sequence(&troves, 0.0, "single"));
+    assert_eq!((batch.len(), single.len()), (2, 2));
+    assert!(close(batch[0].debt, 19_800.0) && close(single[0].debt, 19_800.0));
+    assert!(close(batch[1].debt, 18_500.0), "{}", batch[1].debt);
+    assert!(close(batch[1].gas_collateral, 0.05));
+    assert!(
+        close(single[1].debt, 18_500.0 + 19_800.0 / 7.0),
+        "{}",
+        single[1].debt
+    );
+    assert!(close(single[1].collateral, 10.0 + 9.95 / 7.0));
+    assert!(close(single[1].gas_collateral, 0.005 * (10.0 + 9.95 / 7.0)));
+    for entry_point in ["batch", "single"] {
+        check_conservation(&sequence(&troves, 0.0, entry_point));
+    }
+}

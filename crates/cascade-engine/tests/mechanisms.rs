@@ -360,3 +360,33 @@ fn a_volatility_driven_bonus_follows_the_realised_volatility() {
     }
     assert!(checked > 50, "{checked} liquidations checked");
 }
+
+/// docs/reference-math.md §1.5 A7 end to end: 10 ETH at 204 ($2,040), LT 0.98, 2,010 USDC of
+/// debt (HF 0.994627). Aave v3.3's 50% call would leave $984.75 of collateral and revert; the
+/// keeper sizes its call as `LiquidationDataProvider` does and repays 990.476190, leaving
+/// exactly $1,000 of ETH. Tolerance 1e-6 USDC.
+#[test]
+fn an_aave_v3_3_keeper_sizes_its_call_to_leave_no_dust() {
+    let run = one_account(
+        r#"{ mechanism = "aave_v3", version = "3.3", bonus = 0.05 }"#,
+        0.98,
+        2_010.0,
+        204.0,
+        "single_call",
+    );
+    let first = run
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Liquidation(l) => Some(l.clone()),
+            _ => None,
+        })
+        .expect("the account is liquidated");
+    assert!((first.health_factor - 0.994627).abs() < 1e-6);
+    assert!(
+        (first.debt_repaid - 990.476190).abs() < 1e-6,
+        "{}",
+        first.debt_repaid
+    );
+    assert!(((10.0 - first.collateral_seized) * 204.0 - 1_000.0).abs() < 1e-6);
+}

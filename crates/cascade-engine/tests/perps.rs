@@ -482,6 +482,9 @@ mod conservation {
             size in 0.03f64..0.25,
             long_share in 0.2f64..0.8,
             impact in prop_oneof![Just(0.01), Just(1.0)],
+            on_entry in any::<bool>(),
+            close_whole in any::<bool>(),
+            adl_rule in 0usize..4,
         ) {
             let end = if up { 20_000.0 * (1.0 + size) } else { 20_000.0 * (1.0 - size) };
             let mut exchange = format!(
@@ -493,7 +496,19 @@ mod conservation {
             }
             if slices {
                 exchange.push_str("slice_above_usd = 50000.0\nslice_cooldown_seconds = 60\n");
+                if close_whole {
+                    exchange.push_str("during_slice_cooldown = \"close_whole\"\n");
+                }
             }
+            if on_entry {
+                exchange.push_str("maintenance_on = \"entry\"\n");
+            }
+            exchange.push_str([
+                "adl_ranking = \"bitmex\"\n",
+                "adl_ranking = \"binance\"\n",
+                "adl_ranking = \"hyperliquid\"\n",
+                "adl_ranking = \"hyperliquid\"\nadl_price = \"previous_oracle\"\n",
+            ][adl_rule]);
             exchange.push_str(&format!(
                 "[protocols.insurance]\nfund_usd = {fund}\nshortfall = \"{}\"\n",
                 ["adl", "socialise", "none"][shortfall]
@@ -667,4 +682,148 @@ fn a_close_without_liquidity_waits_instead_of_spinning() {
         .collect();
     assert_eq!(state_units, [0.5]);
     conserved(&run);
+}
+
+/// docs/reference-math.md §8.2, maintenance on the entry value (BitMEX): P1's long (1 BTC at
+/// 20,000, 1,000 margin, 0.4%) needs 80 USD whatever the mark, so it is liquidated at
+/// 20,000 − (1,000 − 80) = 19,080 — at 19,079 already, where maintenance on the mark (LP
+/// 19,076.31) leaves it open. Tolerance 1e-6 USD.
+#[test]
+fn maintenance_on_the_entry_value_liquidates_at_bitmex_s_price() {
+    let run_with = |perp: &str| {
+        run_str(&btc(
+            "[[0, 20000.0], [60, 19079.0]]",
+            &format!(
+                "[protocols.perp]\nclose_out = \"bankruptcy\"\n{perp}\n[protocols.insurance]\nfund_usd = 1000.0"
+            ),
+            &positions("long", 1, 20_000.0, 20.0),
+        ))
+    };
+    let on_entry = run_with("maintenance_on = \"entry\"");
+    let closes: Vec<_> = on_entry
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PerpLiquidated(l) => Some((e.step, l.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    assert_eq!(closes[0].0, 1);
+    assert!(
+        (closes[0].1.liquidation_price - 19_080.0).abs() < 1e-6,
+        "{closes:?}"
+    );
+    assert!((closes[0].1.maintenance - 80.0).abs() < 1e-6);
+    conserved(&on_entry);
+    let on_mark = run_with("maintenance_on = \"mark\"");
+    assert!(perp_events(&on_mark).is_empty());
+}
+
+/// Hyperliquid's cooldown (docs/reference-math.md §8.4): the slice of the 400,000 USD long goes
+/// first (4 of 20 BTC), and, the account still below maintenance during the 90 s cooldown, the
+/// next liquidation — in the next round of the same step — closes the whole remaining 16 BTC
+/// at once: no account waits. (Under `"wait"` the rest waits out the cooldown: the test above.)
+#[test]
+fn during_a_slice_cooldown_hyperliquid_closes_the_whole_position() {
+    let text = btc(
+        "[[0, 20000.0], [60, 19000.0], [600, 18900.0]]",
+        "[protocols.perp]\nclose_out = \"market\"\nslice_above_usd = 100000.0\nslice_fraction = 0.2\nslice_cooldown_seconds = 90\nduring_slice_cooldown = \"close_whole\"\n[protocols.insurance]\nfund_usd = 100000.0",
+        &positions("long", 1, 400_000.0, 25.0),
+    );
+    let run = run_str(&text);
+    let closes: Vec<(u64, PerpCloseKind, f64)> = run
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::PerpLiquidated(l) => Some((e.time, l.close, l.units)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes.len(), 2, "{closes:?}");
+    assert_eq!(closes[0].1, PerpCloseKind::Slice);
+    assert!((closes[0].2 - 4.0).abs() < 1e-9, "20% of 20 BTC");
+    assert_eq!(closes[1].1, PerpCloseKind::Market);
+    assert!((closes[1].2 - 16.0).abs() < 1e-9, "the whole rest");
+    assert_eq!(closes[1].0, closes[0].0, "within the cooldown: {closes:?}");
+    let perp = run.summary.protocols["exchange"]
+        .perp
+        .clone()
+        .expect("perp");
+    assert_eq!(perp.cooldown_waits, 0);
+    conserved(&run);
+}
+
+/// One short of 1 BTC entered at `entry` with `leverage`.
+fn short_at(entry: f64, leverage: f64) -> String {
+    format!(
+        r#"
+[[positions]]
+protocol = "exchange"
+market = "BTC"
+side = "short"
+count = 1
+notional_usd = {entry:?}
+entry_price = {{ distribution = "even", low = {entry:?}, high = {entry:?} }}
+leverage = {{ distribution = "even", low = {leverage:?}, high = {leverage:?} }}
+"#
+    )
+}
+
+/// The ADL queue and price by venue (docs/reference-math.md §8.3 D2, §8.4): BTC gaps from 18,100
+/// to 17,900; a long of 1 BTC from 18,400 at 40× (460 of margin) is bankrupt at 17,940 with an
+/// empty fund. Against it: A, short 1 BTC from 20,000 at 2× (account 1), and B, short 1 BTC from
+/// 17,950 at 50× (account 2). BitMEX's rank puts A first (0.155 against 0.122); Binance's
+/// (0.00124 against 0.0244) and Hyperliquid's (1.65 against 43.9) put B first. Each takes the
+/// whole 1 BTC, at the bankruptcy price 17,940 — or, at Hyperliquid's previous oracle price, at
+/// 18,100. Tolerance 1e-6.
+#[test]
+fn each_venue_ranks_and_prices_its_adl_queue_by_its_own_rule() {
+    let book = format!(
+        "{}{}{}",
+        positions("long", 1, 18_400.0, 40.0).replace(
+            "count = 1\n",
+            "count = 1\nentry_price = { distribution = \"even\", low = 18400.0, high = 18400.0 }\n"
+        ),
+        short_at(20_000.0, 2.0),
+        short_at(17_950.0, 50.0)
+    );
+    let hits = |perp: &str| {
+        let text = btc(
+            "[[0, 18100.0], [60, 17900.0]]",
+            &format!("[protocols.perp]\n{perp}\n[protocols.insurance]\nfund_usd = 0.0\nshortfall = \"adl\""),
+            &book,
+        )
+        .replace("price = 20000.0", "price = 18100.0");
+        let run = run_str(&text);
+        conserved(&run);
+        run.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::PerpDeleveraged {
+                    account: Some(a),
+                    units,
+                    price,
+                    ..
+                } => Some((a.0, *units, *price)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    for (rule, first, price) in [
+        ("adl_ranking = \"bitmex\"", 1, 17_940.0),
+        ("adl_ranking = \"binance\"", 2, 17_940.0),
+        ("adl_ranking = \"hyperliquid\"", 2, 17_940.0),
+        (
+            "adl_ranking = \"hyperliquid\"\nadl_price = \"previous_oracle\"",
+            2,
+            18_100.0,
+        ),
+    ] {
+        let h = hits(rule);
+        assert_eq!(h.len(), 1, "{rule}: {h:?}");
+        assert_eq!(h[0].0, first, "{rule}: {h:?}");
+        assert!((h[0].1 + 1.0).abs() < 1e-9, "{rule}: {h:?}");
+        assert!((h[0].2 - price).abs() < 1e-6, "{rule}: {h:?}");
+    }
 }

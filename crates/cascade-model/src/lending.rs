@@ -149,6 +149,51 @@ pub const AAVE_MIN_LEFTOVER_BASE: f64 = 1_000.0;
 /// Aave's health factor below which the whole debt may be repaid.
 pub const AAVE_CLOSE_FACTOR_HF_THRESHOLD: f64 = 0.95;
 
+/// Whether a leftover worth `value` (USD) is under Aave v3.3's `MIN_LEFTOVER_BASE`. A leftover
+/// within one part in 10⁹ of the threshold counts as at it: the helper sizes repayments to
+/// leave exactly the threshold, which f64 arithmetic may miss by a rounding error.
+fn below_leftover(value: f64) -> bool {
+    value < AAVE_MIN_LEFTOVER_BASE * (1.0 - 1e-9)
+}
+
+/// Aave v3.3's `LiquidationDataProvider._adjustAmountsForGoodLeftovers` (v3.3.0, L191–276) on
+/// the call that repays `cover`: the repayment unchanged when the call leaves nothing of one
+/// side or at least `MIN_LEFTOVER_BASE` of both, otherwise shrunk so that the side further below
+/// the threshold is left at it. The helper works on the collateral net of the protocol fee
+/// (its `collateralAmountToLiquidate`) and re-derives the repayment from that net amount, so
+/// with a fee it leaves the fee's value more collateral than the threshold; followed as written.
+fn aave_good_leftover_repay(
+    account: &Account,
+    collateral_asset: AssetId,
+    price: &impl Fn(AssetId) -> f64,
+    cover: f64,
+    bonus: f64,
+    protocol_fee: f64,
+) -> f64 {
+    let balance = account.collateral_of(collateral_asset);
+    let (p_c, p_d) = (price(collateral_asset), price(account.debt_asset));
+    if cover <= 0.0 || balance <= 0.0 {
+        return cover;
+    }
+    let s = fixed_spread_seizure(cover, p_d, balance, p_c, bonus, protocol_fee);
+    if s.collateral_seized >= balance || s.debt_repaid >= account.debt {
+        return s.debt_repaid;
+    }
+    let collateral_left = (balance - s.collateral_seized) * p_c;
+    let debt_left = (account.debt - s.debt_repaid) * p_d;
+    let collateral_short = (AAVE_MIN_LEFTOVER_BASE - collateral_left).max(0.0);
+    let debt_short = (AAVE_MIN_LEFTOVER_BASE - debt_left).max(0.0);
+    let repay = if collateral_short == 0.0 && debt_short == 0.0 {
+        s.debt_repaid
+    } else if collateral_short > debt_short {
+        let net = s.to_liquidator - collateral_short / p_c;
+        net * p_c / p_d / (1.0 + bonus)
+    } else {
+        s.debt_repaid - debt_short / p_d
+    };
+    repay.max(0.0)
+}
+
 /// Morpho Blue's incentive factor for a market with this liquidation LTV.
 pub fn morpho_incentive_factor(lltv: f64) -> f64 {
     (1.0 / (1.0 - 0.3 * (1.0 - lltv))).min(1.15)
@@ -322,8 +367,8 @@ impl LiquidationRule {
                     let leaves_both =
                         debt_left > 1e-9 * account.debt && collateral_left > 1e-12 * balance;
                     if leaves_both
-                        && (debt_left * p_d < AAVE_MIN_LEFTOVER_BASE
-                            || collateral_left * p_c < AAVE_MIN_LEFTOVER_BASE)
+                        && (below_leftover(debt_left * p_d)
+                            || below_leftover(collateral_left * p_c))
                     {
                         return None;
                     }
@@ -375,6 +420,92 @@ impl LiquidationRule {
             }
         };
         (seizure.debt_repaid > 0.0).then_some(seizure)
+    }
+
+    /// The repayment a keeper able to repay at most `requested` debt units asks for: what the
+    /// protocol's own helper returns, so that the call does not revert. For Aave v3.3 this is
+    /// `LiquidationDataProvider.getLiquidationInfo` (aave-v3-origin v3.3.0,
+    /// src/contracts/helpers/LiquidationDataProvider.sol, `_getMaxDebtToLiquidate` L320–346,
+    /// `_getAvailableCollateralAndDebtToLiquidate` L278–318, `_adjustAmountsForGoodLeftovers`
+    /// L191–276): when the close factor's amount would leave less than `MIN_LEFTOVER_BASE` of the
+    /// collateral or of the debt (a call `LiquidationLogic.sol` L319–343 reverts with
+    /// `MUST_NOT_LEAVE_DUST`), the side further below the threshold is brought back up to it and
+    /// the repayment shrinks to match. Every other rule takes the request as it is (capped by
+    /// [`Self::max_repay`] in [`Self::call`]).
+    pub fn helper_repay(
+        &self,
+        params: &LendingParams,
+        account: &Account,
+        health_factor: f64,
+        collateral_asset: AssetId,
+        price: &impl Fn(AssetId) -> f64,
+        requested: f64,
+    ) -> f64 {
+        match self {
+            Self::AaveV3 {
+                version: AaveVersion::V3_3,
+                protocol_fee,
+            } => {
+                let Some(collateral) = params.collateral[collateral_asset.index()] else {
+                    return requested;
+                };
+                let cover =
+                    requested.min(self.max_repay(account, health_factor, collateral_asset, price));
+                aave_good_leftover_repay(
+                    account,
+                    collateral_asset,
+                    price,
+                    cover,
+                    collateral.liquidation_bonus,
+                    *protocol_fee,
+                )
+            }
+            Self::AaveV3 {
+                version: AaveVersion::V3_2,
+                ..
+            }
+            | Self::FixedSpread(_)
+            | Self::CompoundV2 { .. }
+            | Self::MorphoBlue
+            | Self::EulerV2 { .. }
+            | Self::DutchAuction(_)
+            | Self::EnglishAuction(_)
+            | Self::Backstop(_)
+            | Self::CometAbsorb(_)
+            | Self::Liquity(_) => requested,
+        }
+    }
+
+    /// The call a keeper able to repay at most `requested` makes: its repayment sized by
+    /// [`Self::helper_repay`], then [`Self::call_in`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn keeper_call(
+        &self,
+        params: &LendingParams,
+        account: &Account,
+        health_factor: f64,
+        collateral_asset: AssetId,
+        price: &impl Fn(AssetId) -> f64,
+        requested: f64,
+        volatility: f64,
+    ) -> Option<Seizure> {
+        let sized = self.helper_repay(
+            params,
+            account,
+            health_factor,
+            collateral_asset,
+            price,
+            requested,
+        );
+        self.call_in(
+            params,
+            account,
+            health_factor,
+            collateral_asset,
+            price,
+            sized,
+            volatility,
+        )
     }
 
     /// The repayment that leaves the account's health factor at `target` (just below 1) when
@@ -1012,6 +1143,125 @@ mod tests {
             protocol_fee: 0.0,
         };
         assert!(v32.call(&params, &a, hf, WETH, &prices, 1_500.0).is_some());
+    }
+
+    /// §1.5 A4, the helper's answer: a keeper able to repay 1,500 of the 1,900 asks
+    /// LiquidationDataProvider, which leaves the debt at the $1,000 threshold (600 short: the
+    /// debt side is further below it than the collateral's 75) and returns 900; that call
+    /// succeeds, seizing 0.4725 WETH. Tolerance 1e-9 USDC.
+    #[test]
+    fn aave_v3_3_helper_sizes_a_capital_limited_call_a4() {
+        let params = with_rule(
+            aave_params(0.7, 1.0, None, 0.0),
+            LiquidationRule::AaveV3 {
+                version: AaveVersion::V3_3,
+                protocol_fee: 0.0,
+            },
+        );
+        let a = account(1.25, 1_900.0);
+        let prices = prices_at(2000.0);
+        let rule = params.liquidation;
+        let hf = a.health_factor(&params, &prices);
+        let sized = rule.helper_repay(&params, &a, hf, WETH, &prices, 1_500.0);
+        assert!(close(sized, 900.0, 1e-9), "{sized}");
+        let s = rule
+            .keeper_call(&params, &a, hf, WETH, &prices, 1_500.0, 0.0)
+            .expect("valid");
+        assert!(close(s.debt_repaid, 900.0, 1e-9));
+        assert!(close(s.collateral_seized, 0.4725, 1e-12));
+        // The whole debt needs no adjustment.
+        assert!(close(
+            rule.helper_repay(&params, &a, hf, WETH, &prices, f64::INFINITY),
+            1_900.0,
+            1e-9
+        ));
+    }
+
+    /// §1.5 A6 (a multi-collateral account, as in aave-v3-origin's
+    /// `test_liquidationdataprovider_edge_range_reverse`): 2.25 WETH at 2,000 ($4,500) and
+    /// 0.1 WBTC at 40,000 ($4,000), LT 0.85, bonus 5%, fee 10% of the bonus, 7,400 USDC of debt:
+    /// HF 0.976351, so 50% = 3,700 may be repaid, seizing 1.9425 WETH and leaving $615 of it:
+    /// that call reverts. The helper takes the $385 shortfall off its net collateral
+    /// (1.93325 − 0.1925 = 1.74075 WETH) and repays 1.74075 · 2,000 / 1.05 = 3,315.714286; the
+    /// pool then seizes 1.74075 WETH (fee 0.008289), leaving $1,018.50 = $1,000 + the first
+    /// fee's $18.50. Tolerance 1e-6 USDC, 1e-9 WETH.
+    #[test]
+    fn aave_v3_3_helper_leaves_the_collateral_threshold_a6() {
+        const WBTC: AssetId = AssetId(2);
+        let side = Some(CollateralParams {
+            ltv: 0.8,
+            liquidation_threshold: 0.85,
+            liquidation_bonus: 0.05,
+            liquidation_factor: 1.0,
+        });
+        let rule = LiquidationRule::AaveV3 {
+            version: AaveVersion::V3_3,
+            protocol_fee: 0.10,
+        };
+        let params = LendingParams {
+            collateral: vec![side, None, side],
+            ..with_rule(aave_params(0.85, 0.5, None, 0.1), rule)
+        };
+        let a = Account {
+            collateral: smallvec![(WETH, 2.25), (WBTC, 0.1)],
+            debt_asset: USDC,
+            debt: 7_400.0,
+        };
+        let prices = |asset: AssetId| match asset.0 {
+            0 => 2_000.0,
+            2 => 40_000.0,
+            _ => 1.0,
+        };
+        let hf = a.health_factor(&params, &prices);
+        assert!(close(hf, 0.976351, 1e-6), "{hf}");
+        assert!(close(rule.max_repay(&a, hf, WETH, &prices), 3_700.0, 1e-9));
+        assert_eq!(
+            rule.call(&params, &a, hf, WETH, &prices, f64::INFINITY),
+            None
+        );
+        let sized = rule.helper_repay(&params, &a, hf, WETH, &prices, f64::INFINITY);
+        assert!(close(sized, 3_315.714286, 1e-6), "{sized}");
+        let s = rule
+            .keeper_call(&params, &a, hf, WETH, &prices, f64::INFINITY, 0.0)
+            .expect("valid");
+        assert!(close(s.collateral_seized, 1.74075, 1e-9));
+        assert!(close(s.protocol_fee, 0.008289286, 1e-9));
+        assert!(close((2.25 - s.collateral_seized) * 2_000.0, 1_018.5, 1e-6));
+    }
+
+    /// §1.5 A7 (one collateral with a high threshold): 1.02 WETH at 2,000 ($2,040), LT 0.98,
+    /// bonus 5%, no fee, 2,010 USDC of debt: HF 0.994627, 50% = 1,005 seizes $1,055.25 and leaves
+    /// $984.75: reverts. The helper repays (1,055.25 − 15.25) / 1.05 = 990.476190, which leaves
+    /// exactly $1,000 of WETH and the call succeeds. Tolerance 1e-6 USDC.
+    #[test]
+    fn aave_v3_3_helper_sizes_a_high_threshold_account_a7() {
+        let rule = LiquidationRule::AaveV3 {
+            version: AaveVersion::V3_3,
+            protocol_fee: 0.0,
+        };
+        let params = with_rule(aave_params(0.98, 0.5, None, 0.0), rule);
+        let a = account(1.02, 2_010.0);
+        let prices = prices_at(2000.0);
+        let hf = a.health_factor(&params, &prices);
+        assert!(close(hf, 0.994627, 1e-6), "{hf}");
+        assert_eq!(
+            rule.call(&params, &a, hf, WETH, &prices, f64::INFINITY),
+            None
+        );
+        let s = rule
+            .keeper_call(&params, &a, hf, WETH, &prices, f64::INFINITY, 0.0)
+            .expect("valid");
+        assert!(close(s.debt_repaid, 990.476190, 1e-6), "{}", s.debt_repaid);
+        assert!(close((1.02 - s.collateral_seized) * 2_000.0, 1_000.0, 1e-6));
+        // v3.2 has no dust rule: its keeper repays the 50% as asked.
+        let v32 = LiquidationRule::AaveV3 {
+            version: AaveVersion::V3_2,
+            protocol_fee: 0.0,
+        };
+        assert_eq!(
+            v32.helper_repay(&params, &a, hf, WETH, &prices, 1_005.0),
+            1_005.0
+        );
     }
 
     /// §1.5 A5 and §1.2: v3.2 caps at 50% above HF 0.95; v3.3 caps at 50% only when both sides

@@ -28,7 +28,7 @@ use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
 use cascade_model::lending::{
     AaveVersion, Account, CollateralParams, FixedSpread, LendingParams, LiquidationRule,
 };
-use cascade_model::liquity::LiquityParams;
+use cascade_model::liquity::{EntryPoint, LiquityParams};
 use cascade_model::loss::{InsuranceParams, Shortfall};
 use cascade_model::oracle::{Aggregation, Oracle, TwapMean, UpdateRule};
 use cascade_model::venue::{ImpactCurve, OrderBook, Venue};
@@ -1893,7 +1893,7 @@ impl<'a> Builder<'a> {
             return (LiquidationRule::MorphoBlue, Some(0.0));
         };
         // The keys given; any the mechanism does not take (its registry entry's) is an error.
-        let given: [(&str, bool); 37] = [
+        let given: [(&str, bool); 38] = [
             ("volatility_slope", l.volatility_slope.is_some()),
             (
                 "volatility_window_seconds",
@@ -1903,6 +1903,7 @@ impl<'a> Builder<'a> {
             ("ccr", l.ccr.is_some()),
             ("gas_compensation", l.gas_compensation.is_some()),
             ("collateral_gas_share", l.collateral_gas_share.is_some()),
+            ("entry_point", l.entry_point.is_some()),
             (
                 "store_front_price_factor",
                 l.store_front_price_factor.is_some(),
@@ -2164,6 +2165,18 @@ impl<'a> Builder<'a> {
                     (0.0..1.0).contains(&share),
                     "a fraction in [0, 1)",
                 );
+                let entry_point = match l.entry_point.as_deref() {
+                    None | Some("batch") => EntryPoint::Batch,
+                    Some("single") => EntryPoint::Single,
+                    Some(other) => {
+                        self.fail(
+                            &at.key("entry_point"),
+                            format!("{other:?}"),
+                            "expected batch (batchLiquidateTroves) or single (liquidate)",
+                        );
+                        EntryPoint::Batch
+                    }
+                };
                 // MCR is set from the collateral's liquidation threshold once it is read.
                 let params = LiquityParams {
                     mcr: 1.1,
@@ -2171,6 +2184,7 @@ impl<'a> Builder<'a> {
                     gas_compensation: gas,
                     collateral_gas_share: share,
                     stability_pool: pool,
+                    entry_point,
                 };
                 (LiquidationRule::Liquity(params), None)
             }

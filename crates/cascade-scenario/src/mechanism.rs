@@ -329,6 +329,7 @@ pub const MECHANISMS: &[Mechanism] = &[
             "ccr",
             "gas_compensation",
             "collateral_gas_share",
+            "entry_point",
         ],
         collateral: CollateralTerms::OwnRule,
         compare: &[CompareTarget {

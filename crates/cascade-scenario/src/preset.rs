@@ -27,6 +27,8 @@ pub struct PerpPreset {
     pub liquidation_fee: f64,
     /// Slicing of large positions: (above USD, fraction, cooldown seconds).
     pub slicing: Option<(f64, f64, u64)>,
+    /// What a liquidation during a slice's cooldown does: "wait" or "close_whole".
+    pub during_slice_cooldown: &'static str,
     /// Vault takeover below this fraction of maintenance (with a vault configured).
     pub vault_below_fraction: f64,
     /// Highest opening leverage.
@@ -36,6 +38,12 @@ pub struct PerpPreset {
     pub maintenance: &'static [(f64, f64)],
     /// "index", "venue" or "median".
     pub mark: &'static str,
+    /// What maintenance is charged on: "mark" or "entry".
+    pub maintenance_on: &'static str,
+    /// The ADL queue's order: "bitmex", "binance" or "hyperliquid".
+    pub adl_ranking: &'static str,
+    /// The ADL price: "bankruptcy" or "previous_oracle".
+    pub adl_price: &'static str,
     /// Funding interval, seconds.
     pub funding_interval_seconds: u64,
     /// Funding interest per interval.
@@ -86,10 +94,14 @@ pub const PRESETS: &[Preset] = &[
             close_out: "market",
             liquidation_fee: 0.015,
             slicing: None,
+            during_slice_cooldown: "wait",
             vault_below_fraction: 2.0 / 3.0,
             max_leverage: 20.0,
             maintenance: &[(0.0, 0.025)],
             mark: "index",
+            maintenance_on: "mark",
+            adl_ranking: "bitmex",
+            adl_price: "bankruptcy",
             funding_interval_seconds: 28_800,
             funding_interest: 0.0001,
             funding_clamp: 0.0005,
@@ -109,11 +121,12 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "binance_usdm",
-        summary: "Binance USD-M style (docs/reference-math.md §8.1; illustrative brackets, not live values): 0.4% / 0.5% from 50k / 1% from 250k / 2.5% from 1M, max 50x, bankruptcy close-out (what margin is left goes to the insurance fund), median mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 0.75%.",
+        summary: "Binance USD-M style (docs/reference-math.md §8.1; illustrative brackets, not live values): 0.4% / 0.5% from 50k / 1% from 250k / 2.5% from 1M, max 50x, bankruptcy close-out (what margin is left goes to the insurance fund), ADL ranked by unrealised PnL over collateral × margin ratio at the bankruptcy price, median mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 0.75%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "bankruptcy",
             liquidation_fee: 0.0,
             slicing: None,
+            during_slice_cooldown: "wait",
             vault_below_fraction: 2.0 / 3.0,
             max_leverage: 50.0,
             maintenance: &[
@@ -123,6 +136,9 @@ pub const PRESETS: &[Preset] = &[
                 (1_000_000.0, 0.025),
             ],
             mark: "median",
+            maintenance_on: "mark",
+            adl_ranking: "binance",
+            adl_price: "bankruptcy",
             funding_interval_seconds: 28_800,
             funding_interest: 0.0001,
             funding_clamp: 0.0005,
@@ -131,15 +147,19 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "hyperliquid",
-        summary: "Hyperliquid style (docs/reference-math.md §8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k then 30 s cooldown, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
+        summary: "Hyperliquid style (docs/reference-math.md §8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k, then a 30 s cooldown during which a further liquidation closes the whole position, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, ADL ranked by (mark / entry) × notional / account value at the previous oracle price, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
         kind: PresetKind::Perp(PerpPreset {
             close_out: "market",
             liquidation_fee: 0.0,
             slicing: Some((100_000.0, 0.2, 30)),
+            during_slice_cooldown: "close_whole",
             vault_below_fraction: 2.0 / 3.0,
             max_leverage: 25.0,
             maintenance: &[],
             mark: "index",
+            maintenance_on: "mark",
+            adl_ranking: "hyperliquid",
+            adl_price: "previous_oracle",
             funding_interval_seconds: 3_600,
             funding_interest: 0.0000125,
             funding_clamp: 0.0005,

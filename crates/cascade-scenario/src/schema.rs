@@ -562,6 +562,23 @@ pub struct PerpSection {
     /// The vault takes over accounts whose equity is below this fraction of maintenance (0 … 1;
     /// default 2/3).
     pub vault_below_fraction: Option<f64>,
+    #[serde(default)]
+    /// What the maintenance brackets apply to: `"mark"` (the notional at the mark; Binance,
+    /// Hyperliquid) or `"entry"` (the value at entry; BitMEX). Default the preset's, else
+    /// `"mark"`.
+    pub maintenance_on: Option<String>,
+    #[serde(default)]
+    /// A liquidation during a slice cooldown: `"wait"` for it to end, or `"close_whole"`
+    /// (Hyperliquid's rule). Default the preset's, else `"wait"`.
+    pub during_slice_cooldown: Option<String>,
+    #[serde(default)]
+    /// The auto-deleveraging queue's order: `"bitmex"`, `"binance"` or `"hyperliquid"`.
+    /// Default the preset's, else `"bitmex"`.
+    pub adl_ranking: Option<String>,
+    #[serde(default)]
+    /// The price auto-deleveraging closes at: `"bankruptcy"` or `"previous_oracle"`
+    /// (Hyperliquid). Default the preset's, else `"bankruptcy"`.
+    pub adl_price: Option<String>,
 }
 
 /// `protocols[].markets[]`: a perp market.
@@ -741,6 +758,10 @@ pub struct LiquidationSection {
     #[serde(default)]
     /// Share of the collateral paid to the liquidator (`liquity_v1`; 0 … 1; default 0.005).
     pub collateral_gas_share: Option<f64>,
+    #[serde(default)]
+    /// The `TroveManager` function keepers call (`liquity_v1`): `"batch"`
+    /// (`batchLiquidateTroves`, default) or `"single"` (`liquidate(address)` per trove).
+    pub entry_point: Option<String>,
 }
 
 /// `protocols[].collateral.<ASSET>`.

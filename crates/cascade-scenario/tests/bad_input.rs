@@ -824,6 +824,17 @@ fn perp_bad_input() {
         // A lending-only shortfall rule.
         ("shortfall = \"adl\"", "shortfall = \"debt_auction\"",
          &["protocols[0].insurance.shortfall = \"debt_auction\"", "adl, socialise, none"]),
+        // An unknown maintenance basis.
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nmaintenance_on = \"index\"",
+         &["protocols[0].perp.maintenance_on = \"index\"", "expected mark or entry"]),
+        // An unknown cooldown rule.
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nduring_slice_cooldown = \"skip\"",
+         &["protocols[0].perp.during_slice_cooldown = \"skip\"", "expected wait or close_whole"]),
+        // An unknown ADL ranking and price.
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nadl_ranking = \"okx\"",
+         &["protocols[0].perp.adl_ranking = \"okx\"", "expected bitmex, binance or hyperliquid"]),
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nadl_price = \"mark\"",
+         &["protocols[0].perp.adl_price = \"mark\"", "expected bankruptcy or previous_oracle"]),
         // Lending keys on a perp exchange.
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\nepoch_seconds = 60",
          &["protocols[0].epoch_seconds = 60", "does not apply to kind = \"perp\""]),
@@ -1469,4 +1480,16 @@ fn legal_but_doubtful_drivers_are_warned_about() {
             == "asset ETH: a path of the ensemble covers 120 s but the run lasts 600 s; its last price is held"),
         "{w:?}"
     );
+}
+
+#[test]
+fn an_unknown_liquity_entry_point() {
+    // Named with the two it could be; and the key is Liquity's alone.
+    let from = r#"liquidation = { mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }"#;
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (from, r#"liquidation = { mechanism = "liquity_v1", stability_pool_usd = 1000000.0, entry_point = "bulk" }"#, "protocols[0].liquidation.entry_point = \"bulk\"", "expected batch (batchLiquidateTroves) or single (liquidate)"),
+        (from, r#"liquidation = { mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0, entry_point = "single" }"#, "protocols[0].liquidation.entry_point", "does not apply for mechanism \"fixed_spread\""),
+    ];
+    check_edits(cases);
 }

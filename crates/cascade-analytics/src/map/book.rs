@@ -213,20 +213,21 @@ impl<'w> ProtocolCx<'w> {
             .filter(|trigger| *trigger > 0.0 && trigger.is_finite())
     }
 
-    /// One call of the protocol's rule on `account` at asset price `at`, with the health factor
-    /// of just below `at`.
+    /// One keeper call of the protocol's rule on `account` at asset price `at` (its repayment
+    /// sized as the protocol's helper sizes it), with the health factor of just below `at`.
     fn call(&self, account: &Account, at: f64) -> Option<Seizure> {
         let health = account.health_factor(self.params, &self.prices_at(at * (1.0 - NUDGE)));
         if health >= 1.0 {
             return None;
         }
-        self.params.liquidation.call(
+        self.params.liquidation.keeper_call(
             self.params,
             account,
             health,
             self.asset,
             &self.prices_at(at),
             f64::INFINITY,
+            0.0,
         )
     }
 }

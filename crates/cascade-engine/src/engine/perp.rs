@@ -39,6 +39,7 @@ mod marks;
 use crate::sink::EventSink;
 use cascade_model::ids::PerpId;
 use cascade_model::perp::index::PerpIndex;
+use cascade_model::perp::params::{PerpParams, SliceCooldown};
 
 pub(super) use adl::AdlQueue;
 
@@ -74,6 +75,7 @@ impl<S: EventSink> Cx<'_, S> {
     fn perp_round(&mut self, x: PerpId, round: u32) -> u64 {
         let world = self.world;
         let rules = &world.perps[x.index()].rules;
+        let waits = waits_out_cooldowns(&world.perps[x.index()].params);
         let mut activity = 0;
         let mut missed = 0;
         let state = &mut self.path.state.perps[x.index()];
@@ -105,7 +107,7 @@ impl<S: EventSink> Cx<'_, S> {
             if equity >= maintenance {
                 continue;
             }
-            if self.path.time < account.cooldown_until {
+            if self.path.time < account.cooldown_until && waits {
                 missed += 1;
                 continue;
             }
@@ -128,4 +130,13 @@ impl<S: EventSink> Cx<'_, S> {
         }
         activity
     }
+}
+
+/// Whether an account still liquidatable during a slice's cooldown waits for it to end (rather
+/// than having its whole position closed at once).
+fn waits_out_cooldowns(params: &PerpParams) -> bool {
+    params.slicing.is_some_and(|s| match s.during_cooldown {
+        SliceCooldown::Wait => true,
+        SliceCooldown::CloseWhole => false,
+    })
 }

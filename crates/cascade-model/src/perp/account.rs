@@ -4,8 +4,10 @@
 //! Equity, maintenance, liquidation and bankruptcy prices are computed at given mark prices.
 
 use crate::ids::MarketId;
-use crate::perp::params::PerpMarketParams;
-use crate::perp::{MarginTable, Side, binance_liquidation_price};
+use crate::perp::params::{MaintenanceBasis, PerpMarketParams};
+use crate::perp::{
+    MarginTable, Side, binance_liquidation_price, entry_maintenance_liquidation_price,
+};
 
 /// A position in one market.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,6 +38,16 @@ impl PerpPosition {
     /// Notional at `mark`, USD (positive).
     pub fn notional(&self, mark: f64) -> f64 {
         self.size.abs() * mark
+    }
+
+    /// Maintenance margin in `market`, on the value its rule names: the notional at `mark` or
+    /// the value at entry.
+    pub fn maintenance(&self, market: &PerpMarketParams, mark: f64) -> f64 {
+        let value = match market.maintenance_on {
+            MaintenanceBasis::Mark => self.notional(mark),
+            MaintenanceBasis::Entry => self.size.abs() * self.entry,
+        };
+        market.margin.maintenance(value)
     }
 }
 
@@ -80,7 +92,7 @@ impl PerpAccount {
             .iter()
             .map(|p| {
                 let m = p.market.index();
-                markets[m].margin.maintenance(p.notional(marks[m]))
+                p.maintenance(&markets[m], marks[m])
             })
             .sum()
     }
@@ -92,16 +104,22 @@ impl PerpAccount {
 
     /// The price of position `i`'s market at which the account's equity meets maintenance, the
     /// other positions held at their marks (Binance's one-way formula, §8.1, where the other
-    /// positions' maintenance and profit enter as TMM₁ and UPNL₁).
+    /// positions' maintenance and profit enter as TMM₁ and UPNL₁; with maintenance on the entry
+    /// value, §8.2's).
     pub fn liquidation_price(&self, i: usize, markets: &[PerpMarketParams], marks: &[f64]) -> f64 {
         let position = self.positions[i];
         let (other_maintenance, other_pnl) = self.others(i, markets, marks);
-        binance_liquidation_price(
+        let market = &markets[position.market.index()];
+        let price = match market.maintenance_on {
+            MaintenanceBasis::Mark => binance_liquidation_price,
+            MaintenanceBasis::Entry => entry_maintenance_liquidation_price,
+        };
+        price(
             self.wallet,
             position.side(),
             position.size.abs(),
             position.entry,
-            &markets[position.market.index()].margin,
+            &market.margin,
             other_maintenance,
             other_pnl,
         )
@@ -129,7 +147,7 @@ impl PerpAccount {
             .fold((0.0, 0.0), |(mm, pnl), (_, p)| {
                 let m = p.market.index();
                 (
-                    mm + markets[m].margin.maintenance(p.notional(marks[m])),
+                    mm + p.maintenance(&markets[m], marks[m]),
                     pnl + p.pnl(marks[m]),
                 )
             })
@@ -151,6 +169,7 @@ mod tests {
         PerpMarketParams {
             max_leverage: 50.0,
             margin: MarginTable::new(brackets).expect("valid"),
+            maintenance_on: MaintenanceBasis::Mark,
             mark: MarkRule::Index,
             funding_interval: None,
             funding_interest: 0.0,
@@ -211,6 +230,33 @@ mod tests {
         assert!(lp < alone);
         let bankrupt = account.bankruptcy_price(0, &marks);
         assert!(account.equity(&[bankrupt, 1_900.0]).abs() < 1e-6);
+    }
+
+    /// §8.2 P3 through a cross account: 20 ETH long at 1,000 on 10,000 USDT, 1% charged on the
+    /// entry value, liquidates at 510 with equity 200 = maintenance there; a second position's
+    /// profit lowers it (tolerance 1e-9 USD).
+    #[test]
+    fn maintenance_on_the_entry_value_p3() {
+        let mut markets = [market(&[(0.0, 0.01)]), market(&[(0.0, 0.01)])];
+        markets
+            .iter_mut()
+            .for_each(|m| m.maintenance_on = MaintenanceBasis::Entry);
+        let mut account = isolated(20.0, 1_000.0, 10_000.0);
+        account.mode = MarginMode::Cross;
+        let marks = [1_000.0, 100.0];
+        let lp = account.liquidation_price(0, &markets, &marks);
+        assert!((lp - 510.0).abs() < 1e-9, "{lp}");
+        assert!((account.maintenance(&markets, &[lp, 100.0]) - 200.0).abs() < 1e-9);
+        assert!((account.equity(&[lp]) - 200.0).abs() < 1e-9);
+        assert!(account.liquidatable(&markets, &[lp - 0.01, 100.0]));
+        account.positions.push(PerpPosition {
+            market: MarketId(1),
+            size: -10.0,
+            entry: 110.0,
+        });
+        // The short's 100 USDT profit and its 11 USDT maintenance (1% of 1,100 at entry).
+        let lp = account.liquidation_price(0, &markets, &marks);
+        assert!((lp - (1_000.0 - (10_000.0 - 11.0 + 100.0 - 200.0) / 20.0)).abs() < 1e-9);
     }
 
     /// Short positions: equity falls as the price rises; the short of P1 liquidates at

@@ -131,6 +131,7 @@ mod tests {
             PerpMarketParams {
                 max_leverage: 50.0,
                 margin: MarginTable::new(&[(0.0, 0.005), (100_000.0, 0.01)]).expect("valid"),
+                maintenance_on: crate::perp::params::MaintenanceBasis::Mark,
                 mark: MarkRule::Index,
                 funding_interval: None,
                 funding_interest: 0.0,

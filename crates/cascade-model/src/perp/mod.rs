@@ -142,6 +142,24 @@ pub fn binance_liquidation_price(
     price.max(0.0)
 }
 
+/// The liquidation price when maintenance is charged on the entry value (BitMEX, §8.2): the
+/// requirement MM(Q · EP) does not move with the price, so equity meets it at
+/// LP = EP − side · (WB − TMM₁ + UPNL₁ − MM(Q · EP)) / Q, with the other positions' maintenance
+/// and profit as in [`binance_liquidation_price`].
+pub fn entry_maintenance_liquidation_price(
+    wallet: f64,
+    side: Side,
+    quantity: f64,
+    entry: f64,
+    table: &MarginTable,
+    other_maintenance: f64,
+    other_pnl: f64,
+) -> f64 {
+    let q = quantity.abs();
+    let own = table.maintenance(q * entry);
+    (entry - side.sign() * (wallet - other_maintenance + other_pnl - own) / q).max(0.0)
+}
+
 /// BitMEX-style isolated margin on a linear contract with initial margin 1/leverage and
 /// maintenance rate `maintenance` (fees and funding ignored, §8.2): (bankruptcy, liquidation).
 pub fn linear_bankruptcy_and_liquidation(
@@ -199,6 +217,41 @@ pub fn adl_rank(mark_value: f64, entry_value: f64, bankrupt_value: f64) -> f64 {
     } else {
         pnl / effective_leverage
     }
+}
+
+/// Binance's ADL rank ("What Is Auto-Deleveraging (ADL) and How Does It Work",
+/// binance.com/en/support/faq/360033525471): LeveragePnL = unrealised PnL as a share of the
+/// collateral × margin ratio, on the account: max(0, PnL) / max(1, wallet) × maintenance /
+/// (wallet + PnL). A position not in profit ranks 0, behind every one in profit.
+pub fn binance_adl_rank(unrealised_pnl: f64, wallet: f64, maintenance: f64) -> f64 {
+    let pnl_share = unrealised_pnl.max(0.0) / wallet.max(1.0);
+    let margin_balance = wallet + unrealised_pnl;
+    if pnl_share == 0.0 || margin_balance <= 0.0 {
+        return 0.0;
+    }
+    pnl_share * maintenance / margin_balance
+}
+
+/// Hyperliquid's ADL sorting index ("Auto-deleveraging", hyperliquid.gitbook.io/
+/// hyperliquid-docs/trading/auto-deleveraging): (mark price / entry price) × (notional
+/// position / account value) for the users in profit. The page writes the price ratio for a
+/// long; a short profits as the price falls, so its ratio is entry / mark (both above 1 in
+/// profit). A position not in profit, or an account without value, ranks 0.
+pub fn hyperliquid_adl_rank(
+    side: Side,
+    mark: f64,
+    entry: f64,
+    notional: f64,
+    account_value: f64,
+) -> f64 {
+    let price_ratio = match side {
+        Side::Long => mark / entry,
+        Side::Short => entry / mark,
+    };
+    if price_ratio <= 1.0 || account_value <= 0.0 {
+        return 0.0;
+    }
+    price_ratio * notional / account_value
 }
 
 #[cfg(test)]
@@ -273,6 +326,51 @@ mod tests {
         ));
     }
 
+    /// §8.2 P3 (BitMEX's "Isolated and Cross Margin Examples"): 20 ETHUSDT bought at 1,000 on a
+    /// 10,000 USDT cross wallet, maintenance 1% of the entry value = 200 USDT: liquidation at
+    /// 510, where 10,000 + 20 · (510 − 1,000) = 200. The short of the same size: 1,490.
+    /// Charged on the mark the long would go at 10,000 / 19.8 = 505.05. Tolerance 1e-9.
+    #[test]
+    fn maintenance_on_entry_value_p3() {
+        let table = MarginTable::new(&[(0.0, 0.01)]).expect("valid");
+        let long = entry_maintenance_liquidation_price(
+            10_000.0,
+            Side::Long,
+            20.0,
+            1_000.0,
+            &table,
+            0.0,
+            0.0,
+        );
+        assert!(close(long, 510.0, 1e-9), "{long}");
+        let short = entry_maintenance_liquidation_price(
+            10_000.0,
+            Side::Short,
+            20.0,
+            1_000.0,
+            &table,
+            0.0,
+            0.0,
+        );
+        assert!(close(short, 1_490.0, 1e-9), "{short}");
+        let on_mark =
+            binance_liquidation_price(10_000.0, Side::Long, 20.0, 1_000.0, &table, 0.0, 0.0);
+        assert!(close(on_mark, 10_000.0 / 19.8, 1e-9), "{on_mark}");
+        // §8.2's isolated example: 10x at 20,000, 0.5% on entry: 18,100 (= the closed form).
+        let table = MarginTable::new(&[(0.0, 0.005)]).expect("valid");
+        let isolated = entry_maintenance_liquidation_price(
+            2_000.0,
+            Side::Long,
+            1.0,
+            20_000.0,
+            &table,
+            0.0,
+            0.0,
+        );
+        let (_, closed_form) = linear_bankruptcy_and_liquidation(20_000.0, 10.0, 0.005, Side::Long);
+        assert!(close(isolated, closed_form, 1e-9) && close(isolated, 18_100.0, 1e-9));
+    }
+
     /// §8.3 D1: a short entered at 20,000, marked at 18,000, bankrupt at 22,000 ranks 0.45; the
     /// same profit with bankruptcy at 19,000 (effective leverage 18) ranks 1.8, first to go.
     #[test]
@@ -282,6 +380,43 @@ mod tests {
         let b = adl_rank(-18_000.0, -20_000.0, -19_000.0);
         assert!(close(b, 1.8, 1e-12));
         assert!(b > a);
+    }
+
+    /// §8.3 D2, one queue by each venue's rule at mark 18,000, 0.4% maintenance on the mark.
+    /// A: short 1 BTC from 20,000 on a 10,000 wallet (2×): profit 2,000, equity 12,000,
+    /// bankrupt at 30,000. B: short 1 BTC from 18,050 on 361 (50×): profit 50, equity 411,
+    /// bankrupt at 18,411. BitMEX: A 0.1 × 1.5 = 0.15, B 0.0027701 × 43.7956 = 0.121318: A first.
+    /// Binance: A 0.2 × 72 / 12,000 = 0.0012, B (50 / 361) × 72 / 411 = 0.024264: B first.
+    /// Hyperliquid: A (20,000 / 18,000) × 18,000 / 12,000 = 1.666667, B (18,050 / 18,000) ×
+    /// 18,000 / 411 = 43.917275: B first. Tolerance 1e-6.
+    #[test]
+    fn adl_ranking_by_venue_d2() {
+        let mark = 18_000.0;
+        let mm = 0.004 * mark;
+        let (a_bitmex, b_bitmex) = (
+            adl_rank(-mark, -20_000.0, -30_000.0),
+            adl_rank(-mark, -18_050.0, -18_411.0),
+        );
+        assert!(close(a_bitmex, 0.15, 1e-9) && close(b_bitmex, 0.121318, 1e-6));
+        assert!(a_bitmex > b_bitmex);
+        let (a_binance, b_binance) = (
+            binance_adl_rank(2_000.0, 10_000.0, mm),
+            binance_adl_rank(50.0, 361.0, mm),
+        );
+        assert!(close(a_binance, 0.0012, 1e-12) && close(b_binance, 0.024264, 1e-6));
+        assert!(b_binance > a_binance);
+        let (a_hl, b_hl) = (
+            hyperliquid_adl_rank(Side::Short, mark, 20_000.0, mark, 12_000.0),
+            hyperliquid_adl_rank(Side::Short, mark, 18_050.0, mark, 411.0),
+        );
+        assert!(close(a_hl, 1.666667, 1e-6) && close(b_hl, 43.917275, 1e-6));
+        assert!(b_hl > a_hl);
+        // Not in profit: behind everyone in profit.
+        assert_eq!(binance_adl_rank(-10.0, 1_000.0, mm), 0.0);
+        assert_eq!(
+            hyperliquid_adl_rank(Side::Long, mark, 18_500.0, mark, 1_000.0),
+            0.0
+        );
     }
 
     /// §8.4 H1: long 1 ETH at 2,000 with 200 isolated margin, max leverage 25 (mm 2%):

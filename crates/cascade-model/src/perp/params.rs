@@ -17,6 +17,18 @@ pub enum MarkRule {
     Median,
 }
 
+/// The value a position's maintenance margin is charged on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MaintenanceBasis {
+    /// Its notional at the mark (Binance, Hyperliquid).
+    #[default]
+    Mark,
+    /// Its value at entry (BitMEX: "Isolated and Cross Margin Examples",
+    /// bitmex.com/app/isolatedMarginExamples — 20 ETHUSDT at 1,000 on a 10,000 USDT cross wallet,
+    /// maintenance 1% = 200 USDT, liquidation 510, bankruptcy 500).
+    Entry,
+}
+
 /// A market: one base asset, its margin brackets and funding.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PerpMarketParams {
@@ -24,6 +36,8 @@ pub struct PerpMarketParams {
     pub max_leverage: f64,
     /// Maintenance-margin brackets by notional.
     pub margin: MarginTable,
+    /// What the brackets are applied to: the notional at the mark, or the value at entry.
+    pub maintenance_on: MaintenanceBasis,
     /// How the mark price is formed.
     pub mark: MarkRule,
     /// Seconds between funding payments (28,800 on Binance, 3,600 on Hyperliquid); `None`
@@ -52,8 +66,8 @@ pub enum CloseOut {
 /// What covers a deficit the insurance fund cannot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeficitRule {
-    /// Auto-deleveraging: opposite positions ranked by profit × effective leverage are closed
-    /// at the bankrupt position's bankruptcy price (docs/reference-math.md §8.3).
+    /// Auto-deleveraging: opposite positions ranked by the venue's rule are closed at its ADL
+    /// price ([`AdlRule`]; docs/reference-math.md §8.3, §8.4).
     AutoDeleverage,
     /// Socialised loss: the deficit is charged to accounts in profit, pro rata to their
     /// unrealised profit at the mark.
@@ -62,17 +76,68 @@ pub enum DeficitRule {
     None,
 }
 
-/// Large positions are closed in slices: the first liquidation of a position above
-/// `above_usd` notional sends only `fraction` of it, then waits `cooldown` before sending the
-/// rest (Hyperliquid: 20% above 100,000 USDC, then 30 s).
+/// How an exchange's auto-deleveraging ranks the opposite positions and at what price it
+/// closes them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AdlRule {
+    /// The queue's order.
+    pub ranking: AdlRanking,
+    /// The price deleveraged positions are closed at.
+    pub price: AdlPrice,
+}
+
+/// The order of the ADL queue, by venue (docs/reference-math.md §8.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AdlRanking {
+    /// BitMEX: PnL% × effective leverage per position ([`crate::perp::adl_rank`]).
+    #[default]
+    Bitmex,
+    /// Binance: unrealised PnL over collateral × margin ratio, per account
+    /// ([`crate::perp::binance_adl_rank`]).
+    Binance,
+    /// Hyperliquid: (mark / entry) × notional / account value, in profit
+    /// ([`crate::perp::hyperliquid_adl_rank`]).
+    Hyperliquid,
+}
+
+/// The price at which auto-deleveraging closes positions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AdlPrice {
+    /// The bankrupt position's bankruptcy price (Binance, BitMEX).
+    #[default]
+    Bankruptcy,
+    /// The market's previous oracle price (Hyperliquid).
+    PreviousOracle,
+}
+
+/// Large positions are closed in slices: a liquidation of a position above `above_usd`
+/// notional sends only `fraction` of it and starts a cooldown of `cooldown` seconds; what a
+/// further liquidation of the account does during it is `during_cooldown`'s (Hyperliquid: 20%
+/// above 100,000 USDC, 30 s, the whole position during the cooldown).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Slicing {
-    /// Notional (USD, at the mark) above which the first close-out is a slice.
+    /// Notional (USD, at the mark) above which a close-out is a slice.
     pub above_usd: f64,
-    /// Share of the position sent in the first slice.
+    /// Share of the position sent in a slice.
     pub fraction: f64,
-    /// Seconds before the rest may be sent.
+    /// Seconds of cooldown after a slice.
     pub cooldown: Seconds,
+    /// What a liquidation of the account does during the cooldown.
+    pub during_cooldown: SliceCooldown,
+}
+
+/// What happens to an account still liquidatable during a slice's cooldown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SliceCooldown {
+    /// It waits for the cooldown to end; the rest is then closed whole, and a slice comes again
+    /// only once the account has recovered above maintenance.
+    Wait,
+    /// Hyperliquid ("Liquidations", hyperliquid.gitbook.io/hyperliquid-docs/trading/
+    /// liquidations: "After a block where any position of a user is partially liquidated, there
+    /// is a cooldown period of 30 seconds. During this cooldown period, all market liquidation
+    /// orders for that user will be for the entire position"): it is liquidated at once, the
+    /// whole position; after the cooldown a large position is sliced again.
+    CloseWhole,
 }
 
 /// A Hyperliquid-style liquidator vault (HLP): it takes positions and their margin over when
@@ -102,6 +167,8 @@ pub struct PerpParams {
     pub insurance_fund_usd: f64,
     /// What covers what the fund cannot.
     pub deficit: DeficitRule,
+    /// Auto-deleveraging's queue and price (under [`DeficitRule::AutoDeleverage`]).
+    pub adl: AdlRule,
 }
 
 /// The funding rate for one interval (Binance and Hyperliquid use the same form):

@@ -8,7 +8,8 @@ use cascade_model::ids::{AssetId, MarketId, OracleId, PerpId, VenueId};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::{MarginMode, PerpAccount, PerpPosition};
 use cascade_model::perp::params::{
-    CloseOut, DeficitRule, MarkRule, PerpMarketParams, PerpParams, Slicing, VaultParams,
+    AdlPrice, AdlRanking, AdlRule, CloseOut, DeficitRule, MaintenanceBasis, MarkRule,
+    PerpMarketParams, PerpParams, SliceCooldown, Slicing, VaultParams,
 };
 use cascade_model::perp::{MarginTable, TableError, hyperliquid_maintenance_rate};
 use cascade_model::venue::Venue;
@@ -167,6 +168,7 @@ impl Builder<'_> {
                     "missing: a perp exchange needs at least one [[protocols.markets]]",
                 );
             }
+            let maintenance_on = self.maintenance_basis(&at.key("perp"), p.perp.as_ref(), preset);
             let mut markets = Vec::new();
             let mut rules = Vec::new();
             let mut seen = HashMap::new();
@@ -176,7 +178,10 @@ impl Builder<'_> {
                 match self.market(&mat, section, preset, cx) {
                     Some((info, rule)) => {
                         markets.push(info);
-                        rules.push(rule);
+                        rules.push(PerpMarketParams {
+                            maintenance_on,
+                            ..rule
+                        });
                     }
                     // Reported; later markets would shift, so the exchange keeps none.
                     None => {
@@ -237,6 +242,28 @@ impl Builder<'_> {
         (i.fund_usd.max(0.0), deficit)
     }
 
+    /// `maintenance_on`: what every market's maintenance brackets apply to.
+    fn maintenance_basis(
+        &mut self,
+        at: &FieldPath,
+        s: Option<&PerpSection>,
+        preset: Option<PerpPreset>,
+    ) -> MaintenanceBasis {
+        let given = s.and_then(|s| s.maintenance_on.as_deref());
+        match given.or(preset.map(|p| p.maintenance_on)).unwrap_or("mark") {
+            "mark" => MaintenanceBasis::Mark,
+            "entry" => MaintenanceBasis::Entry,
+            other => {
+                self.fail(
+                    &at.key("maintenance_on"),
+                    format!("{other:?}"),
+                    "expected mark or entry",
+                );
+                MaintenanceBasis::Mark
+            }
+        }
+    }
+
     fn perp_params(
         &mut self,
         at: &FieldPath,
@@ -277,6 +304,7 @@ impl Builder<'_> {
             s.slice_above_usd.is_some(),
             s.slice_fraction.is_some(),
             s.slice_cooldown_seconds.is_some(),
+            s.during_slice_cooldown.is_some(),
         ];
         let slicing = if given.iter().any(|&g| g) || preset_slice.is_some() {
             let above = s
@@ -298,10 +326,28 @@ impl Builder<'_> {
                 fraction > 0.0 && fraction < 1.0,
                 "a fraction in (0, 1)",
             );
+            let during = s
+                .during_slice_cooldown
+                .as_deref()
+                .or(preset.map(|p| p.during_slice_cooldown))
+                .unwrap_or("wait");
+            let during_cooldown = match during {
+                "wait" => SliceCooldown::Wait,
+                "close_whole" => SliceCooldown::CloseWhole,
+                other => {
+                    self.fail(
+                        &at.key("during_slice_cooldown"),
+                        format!("{other:?}"),
+                        "expected wait or close_whole",
+                    );
+                    SliceCooldown::Wait
+                }
+            };
             Some(Slicing {
                 above_usd: above,
                 fraction,
                 cooldown,
+                during_cooldown,
             })
         } else {
             None
@@ -339,6 +385,7 @@ impl Builder<'_> {
                 None
             }
         };
+        let adl = self.adl_rule(at, s, preset);
         PerpParams {
             close_out,
             liquidation_fee,
@@ -346,7 +393,48 @@ impl Builder<'_> {
             vault,
             insurance_fund_usd,
             deficit,
+            adl,
         }
+    }
+
+    /// `adl_ranking` and `adl_price`: the venue's ADL queue and price.
+    fn adl_rule(&mut self, at: &FieldPath, s: &PerpSection, preset: Option<PerpPreset>) -> AdlRule {
+        let ranking = s
+            .adl_ranking
+            .as_deref()
+            .or(preset.map(|p| p.adl_ranking))
+            .unwrap_or("bitmex");
+        let ranking = match ranking {
+            "bitmex" => AdlRanking::Bitmex,
+            "binance" => AdlRanking::Binance,
+            "hyperliquid" => AdlRanking::Hyperliquid,
+            other => {
+                self.fail(
+                    &at.key("adl_ranking"),
+                    format!("{other:?}"),
+                    "expected bitmex, binance or hyperliquid",
+                );
+                AdlRanking::Bitmex
+            }
+        };
+        let price = s
+            .adl_price
+            .as_deref()
+            .or(preset.map(|p| p.adl_price))
+            .unwrap_or("bankruptcy");
+        let price = match price {
+            "bankruptcy" => AdlPrice::Bankruptcy,
+            "previous_oracle" => AdlPrice::PreviousOracle,
+            other => {
+                self.fail(
+                    &at.key("adl_price"),
+                    format!("{other:?}"),
+                    "expected bankruptcy or previous_oracle",
+                );
+                AdlPrice::Bankruptcy
+            }
+        };
+        AdlRule { ranking, price }
     }
 
     fn market(
@@ -501,6 +589,7 @@ impl Builder<'_> {
             PerpMarketParams {
                 max_leverage,
                 margin: margin.unwrap_or_else(stand_in),
+                maintenance_on: MaintenanceBasis::Mark,
                 mark,
                 funding_interval: interval.filter(|&i| i > 0),
                 funding_interest: interest,

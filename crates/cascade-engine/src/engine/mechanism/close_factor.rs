@@ -15,6 +15,8 @@
 //!   `validateLiquidationCall`): 50% close factor above health factor 0.95; v3.3 lifts it to
 //!   100% for positions under $2,000, reverts a call that would leave less than $1,000 of debt
 //!   or collateral, and writes off the debt of an account left without collateral (deficit).
+//!   Keepers size each v3.3 call as the protocol's `LiquidationDataProvider` does: a call that
+//!   would leave dust shrinks until it leaves $1,000 instead of reverting.
 //! - **Compound v2** (compound-protocol `Comptroller.sol`, `liquidateBorrowAllowed` and
 //!   `liquidateCalculateSeizeTokens`; `CToken.sol`, `liquidateBorrowFresh` and
 //!   `seizeInternal`): `closeFactor` of the borrow per call, seize repay × incentive, of which
@@ -256,7 +258,9 @@ impl CloseFactor {
             }
             None => 0.0,
         };
-        let Some(seizure) = self.rule.call_in(
+        // The keeper sizes its request as the protocol's own helper does, so that it does not
+        // revert (Aave v3.3's leftover rule; `LiquidationRule::helper_repay`).
+        let Some(seizure) = self.rule.keeper_call(
             &info.params,
             account,
             c.health_factor,

@@ -1,12 +1,16 @@
-//! Auto-deleveraging (docs/reference-math.md §8.3): a bankrupt account's positions are closed at
-//! their
-//! bankruptcy price against the opposite positions of the book by decreasing ADL rank (profit ×
-//! effective leverage, ranked once per round), then against the outside counterparties; what
-//! finds no opposite position is closed into the book.
+//! Auto-deleveraging (docs/reference-math.md §8.3, §8.4): a bankrupt account's positions are
+//! closed at the exchange's ADL price (the bankruptcy price, or Hyperliquid's previous oracle
+//! price) against the opposite positions of the book by decreasing rank — the venue's own:
+//! BitMEX's profit × effective leverage, Binance's unrealised PnL over collateral × margin
+//! ratio, or Hyperliquid's (mark / entry) × notional / account value — ranked once per round,
+//! then against the outside counterparties; what finds no opposite position is closed into the
+//! book.
 
 use crate::sink::EventSink;
 use cascade_model::ids::{AccountId, MarketId, PerpId};
-use cascade_model::perp::adl_rank;
+use cascade_model::perp::account::PerpAccount;
+use cascade_model::perp::params::{AdlPrice, AdlRanking, PerpMarketParams};
+use cascade_model::perp::{adl_rank, binance_adl_rank, hyperliquid_adl_rank};
 
 use super::super::Cx;
 use super::close_out::{Closing, LiquidationFee};
@@ -55,6 +59,13 @@ impl<S: EventSink> Cx<'_, S> {
             let position = account.positions[j];
             let m = position.market;
             let bankruptcy_price = account.bankruptcy_price(j, &marks);
+            // The price every close of this position is made at, by the venue's rule.
+            let adl_price = match info.params.adl.price {
+                AdlPrice::Bankruptcy => bankruptcy_price,
+                AdlPrice::PreviousOracle => {
+                    self.path.state.perps[x.index()].previous_indices[m.index()]
+                }
+            };
             let liquidation_price = account.liquidation_price(j, &info.rules, &marks);
             let mut remaining = position.size.abs();
             // Opposite positions of the book, best rank first.
@@ -81,11 +92,10 @@ impl<S: EventSink> Cx<'_, S> {
                 }
                 let take = remaining.min(held.size.abs());
                 let portion = take * held.size.signum();
-                // Closed at the bankruptcy price, worse than the mark: its liquidation price
-                // may move towards the mark.
+                // Closed at the ADL price, not the mark: its liquidation price may move.
                 state.index.invalidate();
                 let counter = &mut state.accounts[c.index()];
-                counter.wallet += portion * (bankruptcy_price - held.entry);
+                counter.wallet += portion * (adl_price - held.entry);
                 counter.positions[k].size -= portion;
                 if counter.positions[k].size.abs() <= DUST_UNITS {
                     counter.positions.remove(k);
@@ -100,7 +110,7 @@ impl<S: EventSink> Cx<'_, S> {
                         account: Some(c),
                         bankrupt: id,
                         units: portion,
-                        price: bankruptcy_price,
+                        price: adl_price,
                         rank,
                     },
                 );
@@ -111,7 +121,7 @@ impl<S: EventSink> Cx<'_, S> {
                 let take = remaining.min(counterparty.size.abs());
                 let portion = take * counterparty.size.signum();
                 counterparty.size -= portion;
-                counterparty.cost -= portion * bankruptcy_price;
+                counterparty.cost -= portion * adl_price;
                 remaining -= take;
                 self.emit(
                     round,
@@ -121,14 +131,14 @@ impl<S: EventSink> Cx<'_, S> {
                         account: None,
                         bankrupt: id,
                         units: portion,
-                        price: bankruptcy_price,
+                        price: adl_price,
                         rank: f64::NAN,
                     },
                 );
             }
             let closed = position.size.signum() * (position.size.abs() - remaining.max(0.0));
             let account = &mut self.path.state.perps[x.index()].accounts[id.index()];
-            account.wallet += closed * (bankruptcy_price - position.entry);
+            account.wallet += closed * (adl_price - position.entry);
             account.positions[j].size -= closed;
             let left = account.positions[j].size;
             if closed != 0.0 {
@@ -143,7 +153,7 @@ impl<S: EventSink> Cx<'_, S> {
                         units: closed,
                         remaining: left,
                         entry: position.entry,
-                        fill_price: bankruptcy_price,
+                        fill_price: adl_price,
                         mark: marks[m.index()],
                         liquidation_price,
                         bankruptcy_price,
@@ -198,14 +208,16 @@ impl<S: EventSink> Cx<'_, S> {
     }
 
     /// Ranks the positions of market `m` on `side` (1: shorts, the side deleveraged against a
-    /// bankrupt long; 0: longs) once per round, by §8.3's rank at the marks, ties by account.
+    /// bankrupt long; 0: longs) once per round, by the exchange's rank at the marks, ties by
+    /// account.
     fn rank_for_adl(&mut self, x: PerpId, m: MarketId, side: usize, round: u32) {
         let stamp = Some((self.path.step, round));
         if self.path.adl_queues[x.index()][m.index()][side].stamp == stamp {
             return;
         }
+        let info = &self.world.perps[x.index()];
+        let (ranking, rules) = (info.params.adl.ranking, &info.rules);
         let state = &self.path.state.perps[x.index()];
-        let mark = state.marks[m.index()];
         let wants_short = side == 1;
         let mut ranked: Vec<(AccountId, f64)> = state
             .accounts
@@ -217,9 +229,7 @@ impl<S: EventSink> Cx<'_, S> {
                 if (p.size < 0.0) != wants_short || p.size == 0.0 {
                     return None;
                 }
-                let sign = p.size.signum();
-                let bankrupt = a.bankruptcy_price(k, &state.marks);
-                let rank = adl_rank(sign * mark, sign * p.entry, sign * bankrupt);
+                let rank = venue_rank(ranking, a, k, rules, &state.marks);
                 Some((AccountId(i as u32), rank))
             })
             .collect();
@@ -229,5 +239,36 @@ impl<S: EventSink> Cx<'_, S> {
             ranked,
             next: 0,
         };
+    }
+}
+
+/// Position `k` of `account`'s place in the ADL queue by the venue's `ranking`, at `marks`:
+/// higher goes first.
+fn venue_rank(
+    ranking: AdlRanking,
+    account: &PerpAccount,
+    k: usize,
+    rules: &[PerpMarketParams],
+    marks: &[f64],
+) -> f64 {
+    let p = account.positions[k];
+    let mark = marks[p.market.index()];
+    match ranking {
+        AdlRanking::Bitmex => {
+            let sign = p.size.signum();
+            let bankrupt = account.bankruptcy_price(k, marks);
+            adl_rank(sign * mark, sign * p.entry, sign * bankrupt)
+        }
+        AdlRanking::Binance => {
+            let pnl = account.equity(marks) - account.wallet;
+            binance_adl_rank(pnl, account.wallet, account.maintenance(rules, marks))
+        }
+        AdlRanking::Hyperliquid => hyperliquid_adl_rank(
+            p.side(),
+            mark,
+            p.entry,
+            p.notional(mark),
+            account.equity(marks),
+        ),
     }
 }

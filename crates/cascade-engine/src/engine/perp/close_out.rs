@@ -5,7 +5,7 @@
 
 use crate::sink::EventSink;
 use cascade_model::ids::{AccountId, MarketId, PerpId};
-use cascade_model::perp::params::{CloseOut, DeficitRule, Slicing};
+use cascade_model::perp::params::{CloseOut, DeficitRule, SliceCooldown, Slicing};
 
 use super::super::{Cx, Impact};
 use super::{DUST_UNITS, PlannedClose};
@@ -67,12 +67,18 @@ impl<S: EventSink> Cx<'_, S> {
         let state = &self.path.state.perps[x.index()];
         let marks = state.marks.clone();
         let account = &state.accounts[id.index()];
+        let in_cooldown = self.path.time < account.cooldown_until;
         let slice = params.slicing.filter(|s| {
-            !account.sliced
-                && account
-                    .positions
-                    .iter()
-                    .any(|p| p.notional(marks[p.market.index()]) > s.above_usd)
+            // Under `Wait` a slice starts a liquidation that ends once the account has
+            // recovered; under `CloseWhole` one is due whenever no cooldown runs.
+            let due = match s.during_cooldown {
+                SliceCooldown::Wait => !account.sliced,
+                SliceCooldown::CloseWhole => !in_cooldown,
+            };
+            due && account
+                .positions
+                .iter()
+                .any(|p| p.notional(marks[p.market.index()]) > s.above_usd)
         });
         let fraction = slice.map_or(1.0, |s| s.fraction);
         let fee = LiquidationFee::of(params.close_out, slice);

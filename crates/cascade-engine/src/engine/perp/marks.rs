@@ -26,6 +26,9 @@ impl<S: EventSink> Cx<'_, S> {
             } else {
                 0.0
             };
+            if index != state.indices[m] {
+                state.previous_indices[m] = state.indices[m];
+            }
             state.indices[m] = index;
             state.marks[m] = mark_price(info.rules[m].mark, index, venue, premium);
         }
