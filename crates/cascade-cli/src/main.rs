@@ -10,12 +10,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cascade_analytics::indicator::GainNow;
-use cascade_analytics::{
-    Comparison, FeedbackGains, RunFold, RunInfo, WorldFeedback, comparison_row,
-};
-use cascade_engine::{Engine, Tee, World};
-use cascade_report::{Background, EventsFormat};
+use cascade_analytics::{Comparison, RunFold, RunInfo, comparison_row};
+use cascade_engine::{Engine, World};
+use cascade_report::EventsFormat;
 use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 use rayon::prelude::*;
@@ -122,9 +119,6 @@ const TEMPLATES: [(&str, &str, &str); 4] = [
         include_str!("../../../benches/mc-wall-100k.toml"),
     ),
 ];
-
-/// Events handed to the summary's thread at a time.
-const FOLD_CHUNK: usize = 4_096;
 
 /// Simulate and measure systemic liquidation risk: forced selling that feeds on its own price
 /// impact.
@@ -553,25 +547,11 @@ fn load_with(path: Option<&Path>, sets: &[String]) -> Result<Scenario, Failure> 
 
 /// The scenario text with each `KEY=VALUE` of `sets` written in, in order.
 fn edited_text(text: &str, name: &Path, sets: &[String]) -> Result<String, Failure> {
-    let mut document = cascade_scenario::edit::ScenarioText::parse(text)
-        .map_err(|e| Failure::Usage(format!("{}: {e}", name.display())))?;
-    for set in sets {
-        let Some((key, value)) = set.split_once('=') else {
-            return Err(Failure::Usage(format!(
-                "--set {set:?}: expected KEY=VALUE (a field path, then its value)"
-            )));
-        };
-        let (key, value) = (key.trim(), value.trim());
-        if key.is_empty() || value.is_empty() {
-            return Err(Failure::Usage(format!(
-                "--set {set:?}: a key and a value are needed"
-            )));
-        }
-        document
-            .set(key, value)
-            .map_err(|e| Failure::Usage(format!("--set {key}={value}: {}", e.reason)))?;
-    }
-    Ok(document.text())
+    use cascade_scenario::edit::SetError;
+    cascade_scenario::edit::with_sets(text, sets).map_err(|e| match e {
+        SetError::Syntax(e) => Failure::Usage(format!("{}: {e}", name.display())),
+        other => Failure::Usage(other.to_string()),
+    })
 }
 
 /// A folder that holds an earlier compare's outputs (its compare.csv) with variants this run
@@ -959,21 +939,8 @@ fn run(
     out: &Path,
     asked: &RunAsked,
 ) -> Result<cascade_analytics::Summary, Failure> {
-    let RunAsked {
-        format,
-        path,
-        attribution,
-        indicator,
-    } = *asked;
+    let format = asked.format;
     let (world, info) = split(scenario);
-    let info = RunInfo { path, ..info };
-    let counterfactual = attribution.then(|| (Arc::clone(&world), info.clone()));
-    // The figures of the initial world (feedback gains, the liquidation map's) are computed on
-    // a thread of their own while the engine runs, not by the summary after it.
-    let info = RunInfo {
-        feedback_gains: FeedbackGains::Skipped,
-        ..info
-    };
     let mut writer = format.create(out, Arc::clone(&world)).with_context(|| {
         format!(
             "cannot create the {format} events file in {}",
@@ -985,52 +952,21 @@ fn run(
             remove_stale(&out.join(name))?;
         }
     }
-    let (mut summary, timeline) = std::thread::scope(|scope| -> Result<_, Failure> {
-        let feedback = scope.spawn(|| WorldFeedback::of(&world));
-        // The folds sum on a thread of their own while the engine runs.
-        let mut fold = Background::sink(
-            "summary",
-            FOLD_CHUNK,
-            RunFold::new(Arc::clone(&world), info),
-        )
-        .context("cannot start the summary's thread")?;
-        let mut engine = Engine::on_path(Arc::clone(&world), path);
-        let mut sink = Tee(&mut fold, &mut writer);
-        let mut gains: Vec<Vec<Option<f64>>> = Vec::new();
-        if indicator {
-            let mut gain = GainNow::new(&world);
-            engine.run_watched(&mut sink, &mut |_, state, _| {
-                gains.push(gain.of_each(state))
-            });
-        } else {
-            engine.run(&mut sink);
-        }
-        writer.finish().with_context(|| {
-            format!("cannot write the {format} events file in {}", out.display())
-        })?;
-        let (mut summary, timeline) = fold
-            .finish()
-            .context("the summary's thread failed")?
-            .finish();
-        feedback
-            .join()
-            .map_err(|_| anyhow::anyhow!("the feedback gains' thread failed"))?
-            .apply_to(&mut summary.cascade);
-        let mut timeline = timeline;
-        for (a, asset) in world.assets.iter().enumerate() {
-            if indicator && asset.primary_venue.is_some() {
-                // gains[k] is of the k-th step run: step 0 first.
-                let at = |step: u64| gains.get(step as usize).and_then(|g| g[a]);
-                timeline.add_column(format!("m_{}", asset.symbol), at);
+    let measured = cascade_report::RunAsked {
+        path: asked.path,
+        attribution: asked.attribution,
+        indicator: asked.indicator,
+    };
+    let (summary, timeline) = cascade_report::run_path(&world, info, measured, &mut writer)
+        .map_err(|e| match e {
+            cascade_report::RunError::Attribution(e) => {
+                Failure::Usage(format!("--attribution: {e}"))
             }
-        }
-        Ok((summary, timeline))
-    })?;
-    if let Some((world, info)) = counterfactual {
-        let attributed = cascade_analytics::attribution::attribute(&world, &info, path)
-            .map_err(|e| Failure::Usage(format!("--attribution: {e}")))?;
-        summary.attribution = Some(attributed);
-    }
+            other => Failure::Internal(other.into()),
+        })?;
+    writer
+        .finish()
+        .with_context(|| format!("cannot write the {format} events file in {}", out.display()))?;
     write_summary_and_timeline(out, &summary, &timeline)?;
     Ok(summary)
 }

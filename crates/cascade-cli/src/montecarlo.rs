@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use cascade_analytics::indicator::{Forecast, PathSignal, PolicyComparison, Throttle};
 use cascade_analytics::montecarlo::{
-    BeyondPaths, MonteCarloHeader, MonteCarloSummary, PathFigures, Runner, ScenarioId,
+    self, BeyondPaths, MergeError, MonteCarloHeader, MonteCarloSummary, PathFigures, Runner,
+    ScenarioId, Shard,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -227,12 +228,6 @@ fn write_outputs(
 }
 
 /// The outputs of a Monte Carlo (or of one shard of it), read back.
-pub(crate) struct Shard {
-    pub(crate) header: MonteCarloHeader,
-    pub(crate) names: Vec<String>,
-    pub(crate) rows: Vec<PathFigures>,
-}
-
 pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Failure> {
     let json = dir.join("montecarlo.json");
     let file = fs::File::open(&json)
@@ -265,8 +260,8 @@ pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Failure> {
     })
 }
 
-/// Joins shards of one scenario's Monte Carlo, checking that they are of the same scenario,
-/// seed and horizon, and that their paths neither overlap nor leave a gap.
+/// Joins shards of one scenario's Monte Carlo ([`montecarlo::merge`]), naming the shards'
+/// folders in its errors.
 pub(crate) fn merge(
     dirs: &[PathBuf],
     out: &Path,
@@ -275,65 +270,26 @@ pub(crate) fn merge(
 ) -> Result<(), Failure> {
     let mut shards = Vec::with_capacity(dirs.len());
     for dir in dirs {
-        shards.push((dir, read_shard(dir)?));
+        shards.push(read_shard(dir)?);
     }
-    let (first_dir, first) = &shards[0];
-    for (dir, shard) in &shards[1..] {
-        let differs = |what: &str, a: &dyn std::fmt::Debug, b: &dyn std::fmt::Debug| {
-            Failure::Usage(format!(
-                "{}: {what} = {b:?}, but {} has {what} = {a:?}: shards of different runs",
-                dir.display(),
-                first_dir.display()
-            ))
-        };
-        let (a, b) = (&first.header, &shard.header);
-        if a.scenario != b.scenario {
-            return Err(differs("scenario", &a.scenario, &b.scenario));
-        }
-        if a.seed != b.seed {
-            return Err(differs("seed", &a.seed, &b.seed));
-        }
-        if a.horizon_seconds != b.horizon_seconds {
-            return Err(differs(
-                "horizon_seconds",
-                &a.horizon_seconds,
-                &b.horizon_seconds,
-            ));
-        }
-        if first.names != shard.names {
-            return Err(differs(
-                "the columns of paths.csv",
-                &first.names,
-                &shard.names,
-            ));
-        }
-    }
-    let mut header = first.header.clone();
-    let names = first.names.clone();
-    let mut rows: Vec<PathFigures> = shards.into_iter().flat_map(|(_, s)| s.rows).collect();
-    rows.sort_by_key(|r| r.path);
-    for pair in rows.windows(2) {
-        let (a, b) = (pair[0].path, pair[1].path);
-        if a == b {
-            return Err(Failure::Usage(format!(
-                "path {a} is in more than one shard"
-            )));
-        }
-        if b != a + 1 {
-            return Err(Failure::Usage(format!(
-                "paths {} to {} are in no shard",
-                a + 1,
-                b - 1
-            )));
-        }
-    }
-    header.paths = rows.len() as u64;
-    header.paths_from = rows.first().map_or(0, |r| r.path);
+    let merged = montecarlo::merge(shards).map_err(|e| match e {
+        MergeError::Differs {
+            shard,
+            what,
+            first,
+            this,
+        } => Failure::Usage(format!(
+            "{}: {what} = {this}, but {} has {what} = {first}: shards of different runs",
+            dirs[shard].display(),
+            dirs[0].display()
+        )),
+        other => Failure::Usage(other.to_string()),
+    })?;
     output_dir(out)?;
     let outputs = Outputs {
-        header,
-        names: &names,
-        rows: &rows,
+        header: merged.header,
+        names: &merged.names,
+        rows: &merged.rows,
         forecast: None,
         adaptive: None,
     };

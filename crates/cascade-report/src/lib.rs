@@ -9,6 +9,7 @@ mod events;
 mod html;
 mod map;
 mod montecarlo;
+mod run;
 mod stress;
 mod text;
 
@@ -24,8 +25,8 @@ pub use calibrate::{
 pub use compare::{lone_bidder_warning, write_compare_csv, write_compare_json, write_compare_text};
 pub use cover::{Cover, write_cover_json, write_cover_text};
 pub use events::{
-    CsvEventWriter, EventsFormat, EventsWriter, ParquetEventWriter, UnknownEventsFormat,
-    write_events,
+    CsvEventWriter, EventBatches, EventsFormat, EventsWriter, ParquetEventWriter,
+    UnknownEventsFormat, write_events,
 };
 pub use html::{Chart, ChartError, OutputKind, Report, ReportError};
 pub use map::{
@@ -33,9 +34,10 @@ pub use map::{
     write_map_text, write_positions_csv, write_positions_json,
 };
 pub use montecarlo::{
-    PathsCsvError, read_montecarlo_header, read_paths_csv, write_montecarlo_json,
+    PathsCsvError, paths_batch, read_montecarlo_header, read_paths_csv, write_montecarlo_json,
     write_montecarlo_text, write_paths_csv, write_paths_parquet,
 };
+pub use run::{RunAsked, RunError, run_path};
 pub use stress::{Outcome, Stress, StressRow, write_stress_csv, write_stress_json};
 pub use text::{Colour, write_text, write_text_in};
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, Float64Builder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{ArrowError, DataType, Field, Schema};
 use cascade_analytics::montecarlo::{MonteCarloHeader, MonteCarloSummary, PathFigures};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -242,16 +242,12 @@ pub fn read_paths_csv(input: impl Read) -> Result<(Vec<String>, Vec<PathFigures>
     Ok((names, rows))
 }
 
-/// Writes paths.parquet: the columns of paths.csv, typed (`path` uint64, `death_spiral`
-/// boolean, each metric a nullable float64), Snappy-compressed.
+/// The per-path table of paths.parquet as one Arrow record batch: `path` uint64,
+/// `death_spiral` boolean, each metric of `names` a nullable float64.
 ///
 /// # Errors
-/// IO and encoding errors.
-pub fn write_paths_parquet<W: Write + Send>(
-    names: &[String],
-    rows: &[PathFigures],
-    out: W,
-) -> io::Result<W> {
+/// Rows whose figures do not match `names`.
+pub fn paths_batch(names: &[String], rows: &[PathFigures]) -> Result<RecordBatch, ArrowError> {
     let mut fields = vec![
         Field::new("path", DataType::UInt64, false),
         Field::new("death_spiral", DataType::Boolean, false),
@@ -273,7 +269,21 @@ pub fn write_paths_parquet<W: Write + Send>(
     }
     let mut arrays: Vec<ArrayRef> = vec![Arc::new(path.finish()), Arc::new(spiral.finish())];
     arrays.extend(columns.iter_mut().map(|c| Arc::new(c.finish()) as ArrayRef));
-    let batch = RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(io::Error::other)?;
+    RecordBatch::try_new(schema, arrays)
+}
+
+/// Writes paths.parquet: the columns of paths.csv, typed (`path` uint64, `death_spiral`
+/// boolean, each metric a nullable float64), Snappy-compressed.
+///
+/// # Errors
+/// IO and encoding errors.
+pub fn write_paths_parquet<W: Write + Send>(
+    names: &[String],
+    rows: &[PathFigures],
+    out: W,
+) -> io::Result<W> {
+    let batch = paths_batch(names, rows).map_err(io::Error::other)?;
+    let schema = batch.schema();
     let properties = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();

@@ -20,6 +20,55 @@ pub struct EditError {
     pub reason: String,
 }
 
+/// Why `KEY=VALUE` overrides (`cascade run --set`, `set=` from Python) could not be written into
+/// a scenario's text.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SetError {
+    /// The text is not TOML.
+    #[error("{0}")]
+    Syntax(toml_edit::TomlError),
+    /// An override without `=`.
+    #[error("--set {0:?}: expected KEY=VALUE (a field path, then its value)")]
+    NotKeyValue(String),
+    /// An override with an empty key or value.
+    #[error("--set {0:?}: a key and a value are needed")]
+    Empty(String),
+    /// A key that does not lead through the file's sections and tables.
+    #[error("--set {key}={value}: {reason}")]
+    Edit {
+        /// The field path, trimmed.
+        key: String,
+        /// The value as written, trimmed.
+        value: String,
+        /// What is wrong with the path.
+        reason: String,
+    },
+}
+
+/// `text` with each `KEY=VALUE` of `sets` written in, in order (the field paths of
+/// [`ScenarioText::set`]); the rest of the file as written.
+///
+/// # Errors
+/// The first override that cannot be made, or a text that is not TOML.
+pub fn with_sets(text: &str, sets: &[String]) -> Result<String, SetError> {
+    let mut document = ScenarioText::parse(text).map_err(SetError::Syntax)?;
+    for set in sets {
+        let Some((key, value)) = set.split_once('=') else {
+            return Err(SetError::NotKeyValue(set.clone()));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if key.is_empty() || value.is_empty() {
+            return Err(SetError::Empty(set.clone()));
+        }
+        document.set(key, value).map_err(|e| SetError::Edit {
+            key: key.to_string(),
+            value: value.to_string(),
+            reason: e.reason,
+        })?;
+    }
+    Ok(document.text())
+}
+
 /// One step of a path: a key, or an element of an array by number.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment<'a> {

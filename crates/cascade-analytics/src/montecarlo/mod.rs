@@ -8,6 +8,7 @@
 //! montecarlo.json; shards merged and reduced give the same file as one run of all paths.
 
 pub mod estimate;
+mod merge;
 mod metrics;
 mod runner;
 
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use estimate::{Distribution, LEVELS};
+pub use merge::{MergeError, Shard, merge};
 pub use metrics::{DEATH_SPIRAL_AMPLIFICATION, Metrics, PathFigures};
 pub use runner::{BeyondPaths, Runner};
 

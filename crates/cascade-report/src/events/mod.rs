@@ -21,7 +21,7 @@ use std::sync::Arc;
 use cascade_engine::{Event, EventSink, World};
 
 pub use csv::{CsvEventWriter, write_events};
-pub use parquet::ParquetEventWriter;
+pub use parquet::{EventBatches, ParquetEventWriter};
 
 /// The format of a run's events file (`--events csv|parquet|none`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

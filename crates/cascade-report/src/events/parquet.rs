@@ -631,3 +631,78 @@ impl<W: Write + Send + 'static> EventSink for ParquetEventWriter<W> {
         self.pipeline.record(event);
     }
 }
+
+/// The batches' half of an [`EventBatches`]: builds each chunk's columns on its own thread.
+struct BatchStage {
+    world: Arc<World>,
+    schema: SchemaRef,
+    columns: Columns,
+    seq: u64,
+    batches: Vec<RecordBatch>,
+}
+
+impl Stage for BatchStage {
+    type Output = (SchemaRef, Vec<RecordBatch>);
+
+    fn write(&mut self, events: &[Event]) -> io::Result<()> {
+        for (i, event) in events.iter().enumerate() {
+            self.columns.push(&self.world, self.seq + i as u64, event);
+        }
+        self.seq += events.len() as u64;
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), self.columns.finish())
+            .map_err(io::Error::other)?;
+        self.batches.push(batch);
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<Self::Output> {
+        Ok((self.schema, self.batches))
+    }
+}
+
+/// Gathers a run's events in memory as Arrow record batches with the columns of events.parquet
+/// (for callers that hand the table on, such as the Python package, rather than write a file).
+/// The columns are built on a thread of their own while the engine runs.
+pub struct EventBatches {
+    pipeline: Background<(SchemaRef, Vec<RecordBatch>)>,
+}
+
+impl EventBatches {
+    /// Gathers events with the names of `world`, [`ParquetEventWriter::CHUNK_EVENTS`] rows per
+    /// batch.
+    ///
+    /// # Errors
+    /// The building thread could not be started.
+    pub fn new(world: Arc<World>) -> io::Result<Self> {
+        let columns = Columns::new();
+        let schema = columns.schema();
+        let stage = BatchStage {
+            world,
+            schema,
+            columns,
+            seq: 0,
+            batches: Vec::new(),
+        };
+        Ok(Self {
+            pipeline: Background::spawn(
+                "events-arrow",
+                ParquetEventWriter::<io::Sink>::CHUNK_EVENTS,
+                stage,
+            )?,
+        })
+    }
+
+    /// The schema and the batches, in event order.
+    ///
+    /// # Errors
+    /// The building thread failed.
+    pub fn finish(self) -> io::Result<(SchemaRef, Vec<RecordBatch>)> {
+        self.pipeline.finish()
+    }
+}
+
+impl EventSink for EventBatches {
+    fn record(&mut self, event: &Event) {
+        self.pipeline.record(event);
+    }
+}
