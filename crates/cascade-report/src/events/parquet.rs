@@ -674,7 +674,7 @@ impl EventBatches {
     /// # Errors
     /// The building thread could not be started.
     pub fn new(world: Arc<World>) -> io::Result<Self> {
-        let columns = Columns::new();
+        let columns = Columns::new(&world);
         let schema = columns.schema();
         let stage = BatchStage {
             world,
