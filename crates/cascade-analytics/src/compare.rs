@@ -108,7 +108,9 @@ pub fn comparison_row(mechanism: &str, summary: &Summary, asset: &str) -> Compar
             .values()
             .filter_map(|p| p.backstop.as_ref())
             .map(|b| b.marked_pnl_usd)
-            .sum(),
+            .sum::<f64>()
+            // An empty sum of floats is -0.0; a variant without a backstop made 0.
+            + 0.0,
         auctions_running_at_end: summary
             .protocols
             .values()

@@ -69,15 +69,59 @@ impl Series {
         mark: Mark,
         colour: usize,
     ) -> Self {
+        let finite: Vec<(f64, f64)> = points
+            .into_iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        let points = match mark {
+            Mark::Line | Mark::Dashed => thin(finite),
+            Mark::Points => finite,
+        };
         Self {
             label: label.into(),
-            points: points
-                .into_iter()
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .collect(),
+            points,
             mark,
             colour,
         }
+    }
+}
+
+/// Lines longer than this are thinned (a long replay, a million paths' exceedance curve).
+const MAX_LINE_POINTS: usize = 4_000;
+
+/// A long line cut into runs of consecutive points, each kept as its first, lowest, highest
+/// and last point in order: at most [`MAX_LINE_POINTS`], and every spike still drawn (a
+/// chart is a few hundred pixels wide, so the line looks the same).
+fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if points.len() <= MAX_LINE_POINTS {
+        return points;
+    }
+    let run = points.len().div_ceil(MAX_LINE_POINTS / 4);
+    let mut kept = Vec::with_capacity(MAX_LINE_POINTS);
+    for chunk in points.chunks(run) {
+        let low = chunk
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        let high = chunk
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        let mut picks = vec![0, chunk.len() - 1];
+        picks.extend(low.map(|(i, _)| i));
+        picks.extend(high.map(|(i, _)| i));
+        picks.sort_unstable();
+        picks.dedup();
+        kept.extend(picks.into_iter().map(|i| chunk[i]));
+    }
+    kept
+}
+
+impl Series {
+    /// The number of points drawn.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.points.len()
     }
 }
 
@@ -512,6 +556,22 @@ mod tests {
             ..Plot::default()
         };
         assert!(matches!(plot.render("p"), Err(ChartError::Empty(_))));
+    }
+
+    #[test]
+    fn a_long_line_is_thinned_keeping_its_ends_and_spikes() {
+        let mut points: Vec<(f64, f64)> = (0..100_000).map(|i| (f64::from(i), 1.0)).collect();
+        points[54_321].1 = 50.0;
+        points[77_777].1 = -20.0;
+        let series = Series::new("long", points, Mark::Line, 0);
+        assert!(series.len() <= MAX_LINE_POINTS, "{}", series.len());
+        assert_eq!(series.points.first(), Some(&(0.0, 1.0)));
+        assert_eq!(series.points.last(), Some(&(99_999.0, 1.0)));
+        assert!(series.points.contains(&(54_321.0, 50.0)));
+        assert!(series.points.contains(&(77_777.0, -20.0)));
+        assert!(series.points.windows(2).all(|w| w[0].0 < w[1].0));
+        let short = Series::new("short", vec![(0.0, 1.0), (1.0, 2.0)], Mark::Line, 0);
+        assert_eq!(short.len(), 2);
     }
 
     #[test]
