@@ -1,18 +1,17 @@
 //! `cascade stress`: a scenario over a grid of values of its fields — every point the file with
 //! those values written in, validated before anything runs, then run once (or as a Monte Carlo
-//! of N paths) in parallel.
+//! of N paths) in parallel. The grid is built and run by `cascade_report::StressPoints` (which
+//! the Python package calls too); this module parses the flags, shows progress, and writes and
+//! prints the results.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use cascade_analytics::montecarlo::{
-    BeyondPaths, MonteCarloHeader, MonteCarloSummary, PathFigures, Runner, ScenarioId,
-};
-use cascade_report::{Outcome, Stress, StressRow};
+use cascade_analytics::montecarlo::Runner;
+use cascade_report::{EditFailure, GridError, Outcome, Stress, StressContext, StressPoints};
 use cascade_scenario::edit::ScenarioText;
 use cascade_scenario::generate::BookCache;
-use rayon::prelude::*;
 
 use super::montecarlo::progress;
 use super::{Failure, load, on_threads, output_dir, split, write_file};
@@ -27,19 +26,6 @@ pub(crate) struct Request<'a> {
     pub(crate) quiet: bool,
     /// `--report`, `--charts`.
     pub(crate) report: &'a super::report::ReportArgs,
-}
-
-/// A point of the grid, built and validated.
-struct Point {
-    values: Vec<String>,
-    runner: Runner,
-    hash: String,
-}
-
-/// What a point gave.
-enum PointResult {
-    Run(PathFigures),
-    MonteCarlo(Box<MonteCarloSummary>),
 }
 
 /// Parses `KEY=V1,V2,…` arguments, in order; a key given twice, or without values, is refused.
@@ -66,56 +52,6 @@ fn parse_grid(args: &[String]) -> Result<Vec<(String, Vec<String>)>, Failure> {
     Ok(grid)
 }
 
-/// Every combination of the grid's values, the last key varying fastest.
-fn points(grid: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
-    grid.iter().fold(vec![Vec::new()], |acc, (_, values)| {
-        acc.into_iter()
-            .flat_map(|prefix| {
-                values.iter().map(move |v| {
-                    let mut p = prefix.clone();
-                    p.push(v.clone());
-                    p
-                })
-            })
-            .collect()
-    })
-}
-
-/// Builds the scenario of one point: the file with the point's values written in, validated.
-fn build(
-    path: &Path,
-    text: &ScenarioText,
-    grid: &[(String, Vec<String>)],
-    values: Vec<String>,
-    books: &BookCache,
-) -> Result<Point, Failure> {
-    let edits: Vec<(&str, &str)> = grid
-        .iter()
-        .zip(&values)
-        .map(|((k, _), v)| (k.as_str(), v.as_str()))
-        .collect();
-    let label = edits
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let (runner, hash) = edited(
-        path,
-        text,
-        &edits,
-        books,
-        &Flag {
-            name: "--grid",
-            point: &format!("--grid point {label}"),
-        },
-    )?;
-    Ok(Point {
-        values,
-        runner,
-        hash,
-    })
-}
-
 /// How errors of an edited scenario name what the command line asked.
 pub(crate) struct Flag<'a> {
     /// The flag that gave the edits (`--grid`).
@@ -134,18 +70,41 @@ pub(crate) fn edited(
     books: &BookCache,
     flag: &Flag<'_>,
 ) -> Result<(Runner, String), Failure> {
-    let mut edited = text.clone();
-    for (key, value) in edits {
-        edited
-            .set(key, value)
-            .map_err(|e| Failure::Usage(format!("{} {key}={value}: {}", flag.name, e.reason)))?;
-    }
     let base_dir = cascade_scenario::base_dir(path);
-    let scenario = cascade_scenario::from_str_with_books(&edited.text(), path, base_dir, books)
-        .map_err(|e| Failure::Usage(format!("{}: invalid scenario:\n{e}", flag.point)))?;
-    let hash = scenario.hash.clone();
-    let (world, info) = split(scenario);
-    Ok((Runner::new(world, info), hash))
+    match cascade_report::edited(path, base_dir, text, edits, books) {
+        Ok(made) => Ok((made.runner, made.hash)),
+        Err(EditFailure::Set { key, value, reason }) => Err(Failure::Usage(format!(
+            "{} {key}={value}: {reason}",
+            flag.name
+        ))),
+        Err(EditFailure::Invalid(e)) => Err(Failure::Usage(format!(
+            "{}: invalid scenario:\n{e}",
+            flag.point
+        ))),
+    }
+}
+
+/// The message of a grid that cannot be built, as the command line names it.
+fn grid_failure(scenario: &Path, e: GridError, paths: u64) -> Failure {
+    Failure::Usage(match e {
+        GridError::Syntax(e) => format!("{}: {e}", scenario.display()),
+        GridError::Set { key, value, reason } => format!("--grid {key}={value}: {reason}"),
+        GridError::Invalid { point, error } => {
+            format!("--grid point {point}: invalid scenario:\n{error}")
+        }
+        GridError::Columns(point) => format!(
+            "the grid point {point} reports other figures than the first (it renames or adds an \
+             asset, a protocol or a keeper): stress those values in separate runs"
+        ),
+        GridError::PathLimit {
+            point,
+            file,
+            paths: has,
+        } => format!(
+            "--paths = {paths}: the grid point {point} reads its paths from the ensemble \
+             {file:?}, which has {has} paths"
+        ),
+    })
 }
 
 /// Runs the grid and writes stress.csv and stress.json.
@@ -159,91 +118,30 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     let grid = parse_grid(r.grid)?;
     let base = load(Some(r.scenario))?;
     let text = cascade_scenario::read(r.scenario).map_err(Failure::Input)?;
-    let text = ScenarioText::parse(&text)
-        .map_err(|e| Failure::Usage(format!("{}: {e}", r.scenario.display())))?;
-    // Every point is built and validated before anything runs. Points that leave a population
-    // of positions as it is share its book: the first point draws the books, the others reuse
-    // them (or draw the ones they change).
-    let books = BookCache::new();
-    let mut values = points(&grid).into_iter();
-    let first = values
-        .next()
-        .map(|v| build(r.scenario, &text, &grid, v, &books));
-    let rest: Vec<Point> = values
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|values| build(r.scenario, &text, &grid, values, &books))
-        .collect::<Result<_, _>>()?;
-    let built: Vec<Point> = first
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .chain(rest)
-        .collect();
-    check_columns(&built)?;
     let paths = r.paths.unwrap_or(1);
-    for point in &built {
-        if let Some(limit) = point
-            .runner
-            .world()
-            .path_limit()
-            .filter(|l| paths > l.paths)
-        {
-            return Err(Failure::Usage(format!(
-                "--paths = {paths}: the grid point {} reads its paths from the ensemble {:?}, \
-                 which has {} paths",
-                point.values.join(", "),
-                limit.file,
-                limit.paths
-            )));
-        }
-    }
-    let name = base.world.simulation.name.clone();
+    let (base_world, base_info) = split(base);
+    let ctx = StressContext {
+        name: r.scenario,
+        base_dir: cascade_scenario::base_dir(r.scenario),
+        text: &text,
+        world: &base_world,
+        hash: &base_info.hash,
+        grid: &grid,
+        paths: r.paths,
+    };
+    let built = StressPoints::build(&ctx).map_err(|e| grid_failure(r.scenario, e, paths))?;
     let out = r
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("out").join(format!("{name}-stress")));
+        .unwrap_or_else(|| Path::new("out").join(format!("{}-stress", built.name())));
     output_dir(&out)?;
-    let (base_world, base_info) = split(base);
-    let bar = progress(paths * built.len() as u64, r.quiet);
+    let bar = progress(built.total_paths(), r.quiet);
     let done = || bar.inc(1);
-    let work = || {
-        built
-            .par_iter()
-            .map(|point| outcome(point, r.paths, &done))
-            .collect::<Vec<_>>()
-    };
-    let results = on_threads(r.threads, work)?
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
+    let ran = on_threads(r.threads, || built.run(&done))?
         .map_err(|e| Failure::Usage(format!("--paths = {paths}: {e}")))?;
     bar.finish_and_clear();
-    let names: Vec<String> = built
-        .first()
-        .map(|p| p.runner.metrics().names().to_vec())
-        .unwrap_or_default();
-    let rows: Vec<StressRow<'_>> = built
-        .iter()
-        .zip(&results)
-        .map(|(point, result)| StressRow {
-            values: &point.values,
-            hash: &point.hash,
-            outcome: match result {
-                PointResult::Run(figures) => Outcome::Run(figures),
-                PointResult::MonteCarlo(mc) => Outcome::MonteCarlo(mc),
-            },
-        })
-        .collect();
-    let stress = Stress {
-        name: &name,
-        hash: &base_info.hash,
-        seed: base_world.simulation.seed,
-        horizon_seconds: base_world.simulation.steps * base_world.simulation.step_seconds,
-        paths,
-        grid: &grid,
-        names: &names,
-        rows: &rows,
-    };
+    let rows = ran.rows();
+    let stress = ran.document(&rows);
     write_file(&out.join("stress.csv"), |w| {
         cascade_report::write_stress_csv(&stress, w)
     })?;
@@ -254,57 +152,6 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     if !r.quiet {
         print_table(&stress).context("cannot print")?;
         println!("\noutputs: {}", out.display());
-    }
-    Ok(())
-}
-
-/// Runs one point: path 0, or paths 0 … N−1.
-fn outcome(
-    point: &Point,
-    paths: Option<u64>,
-    done: &(dyn Fn() + Sync),
-) -> Result<PointResult, BeyondPaths> {
-    match paths {
-        None => {
-            let mut figures = point.runner.run(0..1, done)?;
-            Ok(PointResult::Run(figures.remove(0)))
-        }
-        Some(n) => {
-            let rows = point.runner.run(0..n, done)?;
-            let world = point.runner.world();
-            let header = MonteCarloHeader {
-                paths: n,
-                paths_from: 0,
-                seed: world.simulation.seed,
-                horizon_seconds: world.simulation.steps * world.simulation.step_seconds,
-                scenario: ScenarioId {
-                    name: world.simulation.name.clone(),
-                    hash: point.hash.clone(),
-                },
-            };
-            Ok(PointResult::MonteCarlo(Box::new(MonteCarloSummary::of(
-                header,
-                point.runner.metrics().names(),
-                &rows,
-            ))))
-        }
-    }
-}
-
-/// Every point must report the same figures (a grid that renames an asset, a protocol or a
-/// keeper, or adds one, would change the columns).
-fn check_columns(points: &[Point]) -> Result<(), Failure> {
-    let Some(first) = points.first() else {
-        return Ok(());
-    };
-    for point in &points[1..] {
-        if point.runner.metrics() != first.runner.metrics() {
-            return Err(Failure::Usage(format!(
-                "the grid point {} reports other figures than the first (it renames or adds an \
-                 asset, a protocol or a keeper): stress those values in separate runs",
-                point.values.join(", ")
-            )));
-        }
     }
     Ok(())
 }
@@ -359,25 +206,4 @@ fn print_table(stress: &Stress<'_>) -> io::Result<()> {
         writeln!(out, "  {}: {figures}", values.join(" "))?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_grid_is_every_combination_last_key_fastest() {
-        let grid = vec![
-            ("a".to_string(), vec!["1".to_string(), "2".to_string()]),
-            (
-                "b".to_string(),
-                vec!["x".to_string(), "y".to_string(), "z".to_string()],
-            ),
-        ];
-        let p = points(&grid);
-        assert_eq!(p.len(), 6);
-        assert_eq!(p[0], ["1", "x"]);
-        assert_eq!(p[1], ["1", "y"]);
-        assert_eq!(p[5], ["2", "z"]);
-    }
 }

@@ -1,7 +1,8 @@
 //! `cascade._cascade`: the native half of the `cascade` Python package. It loads scenarios
-//! (file, TOML text, or a dict's JSON), runs them on a path, as a Monte Carlo or as a liquidation
-//! map, and merges Monte Carlo shards, through the same library calls as the `cascade` command,
-//! so every figure and file text is the CLI's. Tables go out as Arrow C streams
+//! (file, TOML text, or a dict's JSON), runs them on a path, as a Monte Carlo, as a liquidation
+//! map or over a grid of their fields' values (a stress test), and merges Monte Carlo shards,
+//! through the same library calls as the `cascade` command, so every figure and file text is the
+//! CLI's. Tables go out as Arrow C streams
 //! (`__arrow_c_stream__`), which pyarrow, polars and pandas read without a copy. The engine runs
 //! with the interpreter's lock released, and a panic in it comes back as `InternalError`, never
 //! across the boundary. The Python half (python/cascade) adds the friendly API, dicts, the Ray
@@ -10,6 +11,7 @@
 mod error;
 mod montecarlo;
 mod scenario;
+mod stress;
 mod table;
 
 use pyo3::prelude::*;
@@ -21,6 +23,7 @@ fn _cascade(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scenario::RunResult>()?;
     m.add_class::<scenario::MapResult>()?;
     m.add_class::<montecarlo::MonteCarloResult>()?;
+    m.add_class::<stress::StressResult>()?;
     m.add_class::<table::Table>()?;
     m.add_function(wrap_pyfunction!(montecarlo::merge, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 use crate::error::{Failure, Outcome, detached};
 use crate::montecarlo::{Asked, MonteCarloResult};
+use crate::stress::StressResult;
 use crate::table::Table;
 
 /// The most buckets per direction of a map (as `cascade map`).
@@ -24,11 +25,11 @@ const MAX_BUCKETS: usize = 100_000;
 #[pyclass(frozen, module = "cascade._cascade")]
 pub(crate) struct Scenario {
     /// The text, with every override written in: what a worker elsewhere rebuilds it from.
-    text: String,
+    pub(crate) text: String,
     /// The name its problems are reported under (the file, or `<string>`).
-    name: PathBuf,
+    pub(crate) name: PathBuf,
     /// Where its data files are found.
-    base_dir: PathBuf,
+    pub(crate) base_dir: PathBuf,
     pub(crate) world: Arc<World>,
     pub(crate) info: RunInfo,
 }
@@ -215,6 +216,20 @@ impl Scenario {
             threads,
         };
         detached(py, || self.run_paths(&asked))
+    }
+
+    /// The scenario over a grid of values of its fields (`cascade stress`): `grid` is each
+    /// field path with its values (TOML value text), every combination a point, the last key
+    /// varying fastest; each point runs path 0, or paths 0 … `paths` − 1 as a Monte Carlo.
+    #[pyo3(signature = (grid, paths = None, threads = None))]
+    fn stress(
+        &self,
+        py: Python<'_>,
+        grid: Vec<(String, Vec<String>)>,
+        paths: Option<u64>,
+        threads: Option<usize>,
+    ) -> PyResult<StressResult> {
+        detached(py, || self.run_stress(&grid, paths, threads))
     }
 
     /// The liquidation map of the initial book and its cascade curves (`cascade map`).

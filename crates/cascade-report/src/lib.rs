@@ -6,6 +6,7 @@ mod calibrate;
 mod compare;
 mod cover;
 mod events;
+mod grid;
 mod html;
 mod map;
 mod montecarlo;
@@ -28,6 +29,10 @@ pub use events::{
     CsvEventWriter, EventBatches, EventsFormat, EventsWriter, ParquetEventWriter,
     UnknownEventsFormat, write_events,
 };
+pub use grid::{
+    EditFailure, Edited, GridError, PointResult, StressContext, StressPoint, StressPoints,
+    StressRun, edited, grid_points,
+};
 pub use html::{Chart, ChartError, OutputKind, Report, ReportError};
 pub use map::{
     MapHeader, POSITION_COLUMNS, gain_line, wall_line, write_map_csv, write_map_json,
@@ -38,7 +43,7 @@ pub use montecarlo::{
     write_montecarlo_text, write_paths_csv, write_paths_parquet,
 };
 pub use run::{RunAsked, RunError, run_path};
-pub use stress::{Outcome, Stress, StressRow, write_stress_csv, write_stress_json};
+pub use stress::{Outcome, Stress, StressRow, stress_batch, write_stress_csv, write_stress_json};
 pub use text::{Colour, write_text, write_text_in};
 
 /// The version of the output formats: raised when a key or a column changes meaning or goes

@@ -3,7 +3,11 @@
 //! point). docs/outputs.md lists the columns.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
+use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder, UInt64Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Field, Schema};
 use cascade_analytics::montecarlo::{MonteCarloSummary, PathFigures};
 use serde_json::{Map, Value, json};
 
@@ -118,6 +122,104 @@ pub fn write_stress_csv(stress: &Stress<'_>, out: &mut impl Write) -> io::Result
         writeln!(out, "{}", cells.join(","))?;
     }
     Ok(())
+}
+
+/// stress.csv's columns as an Arrow batch, typed: the grid keys and `scenario_hash` strings,
+/// `death_spiral` boolean and each metric a nullable float64 (a single run), or `paths` uint64
+/// and the probabilities and summary columns float64 (a Monte Carlo).
+///
+/// # Errors
+/// Rows whose figures do not match the names.
+pub fn stress_batch(stress: &Stress<'_>) -> Result<RecordBatch, ArrowError> {
+    let mut fields: Vec<Field> = stress
+        .grid
+        .iter()
+        .map(|(k, _)| Field::new(k, DataType::Utf8, false))
+        .collect();
+    fields.push(Field::new("scenario_hash", DataType::Utf8, false));
+    let mut keys: Vec<StringBuilder> = stress.grid.iter().map(|_| StringBuilder::new()).collect();
+    let mut hash = StringBuilder::new();
+    let mut spiral = BooleanBuilder::new();
+    let mut paths = UInt64Builder::new();
+    let mut numbers: Vec<(String, Float64Builder)> = Vec::new();
+    let single = stress.paths == 1;
+    if single {
+        fields.push(Field::new("death_spiral", DataType::Boolean, false));
+        numbers.extend(
+            stress
+                .names
+                .iter()
+                .map(|n| (n.clone(), Float64Builder::new())),
+        );
+    } else {
+        fields.push(Field::new("paths", DataType::UInt64, false));
+        numbers.extend(
+            ["p_bad_debt", "p_death_spiral"].map(|n| (n.to_string(), Float64Builder::new())),
+        );
+        for name in stress.names {
+            numbers.extend(
+                MC_COLUMNS
+                    .iter()
+                    .map(|(c, ..)| (format!("{name}.{c}"), Float64Builder::new())),
+            );
+        }
+    }
+    fields.extend(
+        numbers
+            .iter()
+            .map(|(n, _)| Field::new(n, DataType::Float64, true)),
+    );
+    for row in stress.rows {
+        for (column, value) in keys.iter_mut().zip(row.values) {
+            column.append_value(value);
+        }
+        hash.append_value(row.hash);
+        let mut column = numbers.iter_mut().map(|(_, b)| b);
+        match row.outcome {
+            Outcome::Run(figures) => {
+                spiral.append_value(figures.death_spiral);
+                for (b, v) in column.zip(&figures.values) {
+                    b.append_option(*v);
+                }
+            }
+            Outcome::MonteCarlo(mc) => {
+                paths.append_value(mc.header.paths);
+                let mut put = |v: f64| {
+                    if let Some(b) = column.next() {
+                        b.append_value(v);
+                    }
+                };
+                put(mc.probabilities.bad_debt);
+                put(mc.probabilities.death_spiral);
+                for name in stress.names {
+                    let d = mc.metrics.get(name);
+                    for (_, field, q) in MC_COLUMNS {
+                        put(d.map_or(f64::NAN, |d| match field {
+                            "mean" => d.mean,
+                            "var" => d.var[q],
+                            _ => d.es[q],
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    let mut arrays: Vec<ArrayRef> = keys
+        .iter_mut()
+        .map(|b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
+    arrays.push(Arc::new(hash.finish()));
+    if single {
+        arrays.push(Arc::new(spiral.finish()));
+    } else {
+        arrays.push(Arc::new(paths.finish()));
+    }
+    arrays.extend(
+        numbers
+            .iter_mut()
+            .map(|(_, b)| Arc::new(b.finish()) as ArrayRef),
+    );
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
 }
 
 /// Writes stress.json: `scenario`, `seed`, `horizon_seconds`, `paths`, `grid` (each key with its

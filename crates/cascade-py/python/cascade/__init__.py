@@ -1,5 +1,5 @@
-"""cascade from Python: liquidation-cascade scenarios, runs, Monte Carlo (local or on Ray) and
-liquidation maps, on the engine of the ``cascade`` command.
+"""cascade from Python: liquidation-cascade scenarios, runs, Monte Carlo (local or on Ray),
+liquidation maps and stress tests, on the engine of the ``cascade`` command.
 
 >>> import cascade
 >>> scenario = cascade.load("examples/eth-crash.toml", set={"shocks[0].drop": 0.2})
@@ -8,9 +8,12 @@ liquidation maps, on the engine of the ``cascade`` command.
 >>> run.timeline.to_polars()                    # Arrow data, no copy
 >>> mc = scenario.montecarlo(paths=1_000)       # or backend="ray", shards=8
 >>> mc.distribution                             # montecarlo.json as a dict
+>>> st = scenario.stress({"shocks[0].drop": [0.2, 0.4]}, paths=100)
+>>> st.document                                 # stress.json as a dict
 
 Every figure and file text is the one the ``cascade`` command writes for the same scenario:
-``run.summary_json`` is summary.json byte for byte, ``mc.montecarlo_json`` montecarlo.json. An
+``run.summary_json`` is summary.json byte for byte, ``mc.montecarlo_json`` montecarlo.json,
+``st.stress_json`` stress.json. An
 invalid scenario raises :class:`ScenarioError` listing each problem's file, line, field path,
 value and message.
 """
@@ -35,6 +38,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "Stress",
     "Table",
     "from_dict",
     "from_toml",
@@ -207,6 +211,43 @@ class MonteCarlo:
         return f"cascade.MonteCarlo({len(self)} paths from {self.paths_from})"
 
 
+class Stress:
+    """A stress test (``cascade stress``): the scenario over a grid of values of its fields."""
+
+    def __init__(self, native: "_cascade.StressResult") -> None:
+        self._native = native
+        self._document: Optional[Dict[str, Any]] = None
+
+    @property
+    def stress_json(self) -> str:
+        """stress.json's text, byte for byte as ``cascade stress`` writes it."""
+        return self._native.stress_json
+
+    @property
+    def document(self) -> Dict[str, Any]:
+        """stress.json as a dict: the grid and each point's values, hash and figures (or their
+        distribution for a Monte Carlo of each point)."""
+        if self._document is None:
+            self._document = json.loads(self._native.stress_json)
+        return self._document
+
+    @property
+    def stress_csv(self) -> str:
+        """stress.csv's text, byte for byte."""
+        return self._native.stress_csv
+
+    @property
+    def table(self) -> Table:
+        """stress.csv's columns as an Arrow table, a row per point."""
+        return Table(self._native.table)
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    def __repr__(self) -> str:
+        return f"cascade.Stress({len(self)} points)"
+
+
 class LiquidationMap:
     """A liquidation map of the initial book (``cascade map``): walls, m(p), cascade curves."""
 
@@ -334,6 +375,27 @@ class Scenario:
 
             return _ray.montecarlo(self, paths, paths_from, threads, shards)
         raise ValueError(f"backend = {backend!r}: 'local' or 'ray'")
+
+    def stress(
+        self,
+        grid: Mapping[str, Sequence[Any]],
+        paths: Optional[int] = None,
+        threads: Optional[int] = None,
+    ) -> Stress:
+        """Runs the scenario over a grid of values of its fields (``cascade stress``): ``grid``
+        maps field paths (those of ``set=``) to their values, written as ``set=`` writes them;
+        every combination is a point, the last key varying fastest. Each point runs path 0, or
+        paths 0 … ``paths`` − 1 as a Monte Carlo. Every point is validated before anything runs:
+        a value that cannot be written in, or makes the scenario invalid, raises
+        :class:`ScenarioError` naming the field."""
+        if not isinstance(grid, Mapping):
+            raise ValueError("grid: a mapping of field paths to their values")
+        cells = []
+        for key, values in grid.items():
+            if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+                raise ValueError(f"grid {key!r}: a sequence of values")
+            cells.append((str(key), [_toml_value(v) for v in values]))
+        return Stress(self._native.stress(cells, paths, threads))
 
     def map(
         self,
