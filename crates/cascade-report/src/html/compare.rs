@@ -119,10 +119,7 @@ pub(crate) fn page(dir: &Path) -> Result<Page, ReportError> {
         kind: "Comparison of liquidation mechanisms".into(),
         header: vec![
             ("Scenario".into(), Shown::text(compare.text(&["scenario"])?)),
-            (
-                "Seed".into(),
-                compare.shown_or_dash(&["seed"], |v| format!("{v}")),
-            ),
+            ("Seed".into(), compare.literal(&["seed"])),
             (
                 "Scenario hash".into(),
                 Shown::text(compare.text(&["hash"])?),

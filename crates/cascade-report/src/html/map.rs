@@ -69,14 +69,8 @@ pub(crate) fn page(dir: &Path) -> Result<Page, ReportError> {
                 "Scenario hash".into(),
                 Shown::text(map.text(&["scenario", "hash"])?),
             ),
-            (
-                "Seed".into(),
-                map.shown_or_dash(&["scenario", "seed"], |v| format!("{v}")),
-            ),
-            (
-                "Buckets".into(),
-                map.shown_or_dash(&["buckets"], |v| format!("{v}")),
-            ),
+            ("Seed".into(), map.literal(&["scenario", "seed"])),
+            ("Buckets".into(), map.literal(&["buckets"])),
             (
                 "Bucket width".into(),
                 map.shown_or_dash(&["window"], percent),

@@ -44,10 +44,7 @@ fn header(mc: &Json) -> Result<Vec<(String, Shown)>, ReportError> {
             "Scenario hash".into(),
             Shown::text(mc.text(&["scenario", "hash"])?),
         ),
-        (
-            "Seed".into(),
-            mc.shown_or_dash(&["seed"], |v| format!("{v}")),
-        ),
+        ("Seed".into(), mc.literal(&["seed"])),
         (
             "Paths".into(),
             Shown::text(format!(

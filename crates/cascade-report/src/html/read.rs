@@ -95,6 +95,22 @@ impl Json {
         self.shown(keys, format).unwrap_or_else(|| Shown::text("–"))
     }
 
+    /// The whole number at `keys` written exactly as in the file (a seed, a count of paths: a
+    /// u64 beyond 2^53 would not survive a trip through f64), citing it; "–" when absent.
+    pub fn literal(&self, keys: &[&str]) -> Shown {
+        match self.get(keys) {
+            Some(v) if v.is_number() => Shown {
+                text: v.to_string(),
+                source: v.as_f64().map(|value| super::page::Source {
+                    file: self.name.clone(),
+                    pointer: pointer(keys),
+                    value,
+                }),
+            },
+            _ => Shown::text("–"),
+        }
+    }
+
     /// The number at `keys` in USD.
     pub fn usd(&self, keys: &[&str]) -> Shown {
         self.shown_or_dash(keys, format::usd)

@@ -101,10 +101,7 @@ pub(crate) fn header(summary: &Json) -> Result<Vec<(String, Shown)>, ReportError
     if let Ok(description) = s("description") {
         header.push(("Description".into(), Shown::text(description)));
     }
-    header.push((
-        "Seed".into(),
-        summary.shown_or_dash(&["scenario", "seed"], |v| format!("{v}")),
-    ));
+    header.push(("Seed".into(), summary.literal(&["scenario", "seed"])));
     header.push(("Scenario hash".into(), Shown::text(s("hash")?)));
     let steps = summary.require(&["scenario", "steps"])?;
     let step_seconds = summary.require(&["scenario", "step_seconds"])?;

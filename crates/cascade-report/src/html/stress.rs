@@ -151,14 +151,8 @@ pub(crate) fn page(dir: &Path) -> Result<Page, ReportError> {
                 "Scenario".into(),
                 Shown::text(stress.text(&["scenario", "name"])?),
             ),
-            (
-                "Seed".into(),
-                stress.shown_or_dash(&["seed"], |v| format!("{v}")),
-            ),
-            (
-                "Paths per point".into(),
-                stress.shown_or_dash(&["paths"], |v| format!("{v}")),
-            ),
+            ("Seed".into(), stress.literal(&["seed"])),
+            ("Paths per point".into(), stress.literal(&["paths"])),
             (
                 "Horizon".into(),
                 stress.shown_or_dash(&["horizon_seconds"], |v| format!("{v} s")),
