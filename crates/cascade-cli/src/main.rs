@@ -10,12 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use cascade_analytics::{Comparison, RunFold, RunInfo, comparison_row};
-use cascade_engine::{Engine, World};
-use cascade_report::EventsFormat;
+use cascade_analytics::RunInfo;
+use cascade_engine::World;
+use cascade_report::{CompareContext, CompareError, EventsFormat, Variants};
 use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
-use rayon::prelude::*;
 
 mod calibrate;
 mod cover;
@@ -578,33 +577,6 @@ fn refuse_stale_variants(out: &Path, mechanisms: &[String]) -> Result<(), Failur
     )))
 }
 
-/// Warns (standard error) of each part of a variant that changes nothing in this scenario —
-/// a lending mechanism without a lending protocol (a perp-only scenario), `no_congestion`
-/// without a chain, `faster_oracle` without a delayed oracle, a switch to the mechanism the
-/// protocols already have: its row repeats `as_is` for that part.
-fn warn_inert_parts(
-    parsed: &cascade_scenario::schema::ScenarioFile,
-    mechanisms: &[String],
-    start: &mechanism::Baseline,
-) {
-    for variant in mechanisms {
-        let Ok(parts) = mechanism::parts(variant) else {
-            continue;
-        };
-        for part in parts.into_iter().filter(|p| *p != "as_is") {
-            let mut file = parsed.clone();
-            let changed =
-                mechanism::apply_variant(&mut file, part, start).is_ok() && file != *parsed;
-            if !changed {
-                eprintln!(
-                    "warning: --mechanisms {variant}: {part} changes nothing in this scenario \
-                     (nothing it applies to, or already so): its row repeats as_is for it"
-                );
-            }
-        }
-    }
-}
-
 /// `cascade init`: writes a template, never over an existing file.
 fn init(template: Option<&str>, out: &Path, list: bool) -> Result<(), Failure> {
     if list {
@@ -982,7 +954,9 @@ fn remove_stale(path: &Path) -> anyhow::Result<()> {
 }
 
 /// `cascade compare`: the scenario under each variant (a mechanism, a counterfactual, or several
-/// joined by `+`), in parallel, reported in the order asked.
+/// joined by `+`), in parallel, reported in the order asked. The variants are checked and run by
+/// `cascade_report::Variants` (which the Python package calls too); this function checks the
+/// output folder, shows progress, and writes and prints the results.
 fn compare(
     path: &Path,
     mechanisms: &[String],
@@ -991,109 +965,79 @@ fn compare(
     quiet: bool,
     report: &report::ReportArgs,
 ) -> Result<(), Failure> {
-    let mut seen = std::collections::BTreeSet::new();
-    for m in mechanisms {
-        if let Err(e) = mechanism::parts(m) {
-            return Err(Failure::Usage(format!("--mechanisms = {m:?}: {e}")));
-        }
-        if !seen.insert(m) {
-            return Err(Failure::Usage(format!(
-                "--mechanisms = {m:?}: listed twice"
-            )));
-        }
-    }
+    cascade_report::check_variants(mechanisms).map_err(compare_failure)?;
     let text = cascade_scenario::read(path).map_err(Failure::Input)?;
-    let base = cascade_scenario::base_dir(path);
-    let parsed = cascade_scenario::parse(&text, path).map_err(Failure::Input)?;
-    // Validate the scenario as written before running variants of it.
-    let baseline =
-        cascade_scenario::from_parsed(parsed.clone(), &text, path, base).map_err(Failure::Input)?;
-    let world = &baseline.world;
-    let start = mechanism::Baseline::of(world);
-    let asset = match asset {
-        Some(symbol) if world.asset(&symbol).is_some() => symbol,
-        Some(symbol) => {
-            let known: Vec<&str> = world.assets.iter().map(|a| a.symbol.as_str()).collect();
-            return Err(Failure::Usage(format!(
-                "--asset = {symbol:?}: not an asset of the scenario; known: [{}]",
-                known.join(", ")
-            )));
-        }
-        None => match world.assets.iter().find(|a| a.primary_venue.is_some()) {
-            Some(a) => a.symbol.clone(),
-            None => world.assets[0].symbol.clone(),
-        },
+    let ctx = CompareContext {
+        name: path,
+        base_dir: cascade_scenario::base_dir(path),
+        text: &text,
+        mechanisms,
+        asset: asset.as_deref(),
     };
-    let out =
-        out.unwrap_or_else(|| Path::new("out").join(format!("{}-compare", world.simulation.name)));
+    let variants = Variants::plan(&ctx).map_err(compare_failure)?;
+    let out = out.unwrap_or_else(|| {
+        Path::new("out").join(format!("{}-compare", variants.world().simulation.name))
+    });
     // Checked now, made once every variant has run: a variant that is invalid writes nothing.
     check_output_dir(&out)?;
     refuse_stale_variants(&out, mechanisms)?;
-    warn_inert_parts(&parsed, mechanisms, &start);
-    type Outcome = (
-        String,
-        cascade_analytics::Summary,
-        cascade_analytics::Timeline,
-    );
+    for warning in variants.inert_parts() {
+        eprintln!("warning: --mechanisms {warning}");
+    }
     let bar = montecarlo::progress_of(mechanisms.len() as u64, "variants", quiet);
-    let runs: Vec<Result<Outcome, Failure>> = mechanisms
-        .par_iter()
-        .map(|name| {
-            let mut file = parsed.clone();
-            mechanism::apply_variant(&mut file, name, &start)
-                .map_err(|e| Failure::Usage(format!("--mechanisms = {name:?}: {e}")))?;
-            let scenario = cascade_scenario::from_parsed(file, &text, path, base).map_err(|e| {
-                Failure::Usage(format!(
-                    "under mechanism {name}, the scenario is invalid:\n{e}"
-                ))
-            })?;
-            let (summary, timeline) = summarize_run(scenario);
-            bar.inc(1);
-            Ok((name.clone(), summary, timeline))
-        })
-        .collect();
+    let ran = variants.run(&|| bar.inc(1));
     bar.finish_and_clear();
     // A variant under which the scenario is invalid fails the command before anything is
     // written.
-    let runs = runs
-        .into_iter()
-        .collect::<Result<Vec<Outcome>, Failure>>()?;
+    let ran = ran.map_err(compare_failure)?;
     output_dir(&out)?;
-    let mut rows = Vec::new();
-    for (name, summary, table) in runs {
-        let dir = out.join(&name);
+    for variant in &ran.variants {
+        let dir = out.join(&variant.name);
         fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-        write_summary_and_timeline(&dir, &summary, &table)?;
-        if let Some(lone) = cascade_analytics::compare::lone_bidder(&summary) {
-            eprintln!(
-                "warning: {}",
-                cascade_report::lone_bidder_warning(&name, &lone)
-            );
-        }
-        rows.push(comparison_row(&name, &summary, &asset));
+        write_summary_and_timeline(&dir, &variant.summary, &variant.timeline)?;
     }
-    let comparison = Comparison {
-        scenario: world.simulation.name.clone(),
-        seed: world.simulation.seed,
-        hash: baseline.hash.clone(),
-        asset,
-        rows,
-    };
+    for warning in ran.lone_bidder_warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let comparison = &ran.comparison;
     write_file(&out.join("compare.csv"), |w| {
-        cascade_report::write_compare_csv(&comparison, w)
+        cascade_report::write_compare_csv(comparison, w)
     })?;
     write_file(&out.join("compare.json"), |w| {
-        cascade_report::write_compare_json(&comparison, w)
+        cascade_report::write_compare_json(comparison, w)
     })?;
     report.write(&out)?;
     if !quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();
-        cascade_report::write_compare_text(&comparison, &mut lock).context("cannot print")?;
+        cascade_report::write_compare_text(comparison, &mut lock).context("cannot print")?;
         writeln!(lock, "\noutputs: {}", out.display()).context("cannot print")?;
     }
     Ok(())
+}
+
+/// The message and exit code of a compare that cannot be made, as the command line names it.
+fn compare_failure(e: CompareError) -> Failure {
+    match e {
+        CompareError::Mechanism { name, reason } => {
+            Failure::Usage(format!("--mechanisms = {name:?}: {reason}"))
+        }
+        CompareError::Twice(name) => {
+            Failure::Usage(format!("--mechanisms = {name:?}: listed twice"))
+        }
+        CompareError::Scenario(e) => Failure::Input(e),
+        CompareError::Asset { symbol, known } => Failure::Usage(format!(
+            "--asset = {symbol:?}: not an asset of the scenario; known: [{}]",
+            known.join(", ")
+        )),
+        CompareError::Variant { name, reason } => {
+            Failure::Usage(format!("--mechanisms = {name:?}: {reason}"))
+        }
+        CompareError::Invalid { name, error } => Failure::Usage(format!(
+            "under mechanism {name}, the scenario is invalid:\n{error}"
+        )),
+    }
 }
 
 /// A validated scenario's world, shared, and what the summary needs beyond the events.
@@ -1113,14 +1057,6 @@ fn split(scenario: Scenario) -> (Arc<World>, RunInfo) {
             ..RunInfo::default()
         },
     )
-}
-
-/// Runs a validated scenario on path 0 and folds its summary and timeline as it goes.
-fn summarize_run(scenario: Scenario) -> (cascade_analytics::Summary, cascade_analytics::Timeline) {
-    let (world, info) = split(scenario);
-    let mut fold = RunFold::new(Arc::clone(&world), info);
-    Engine::new(world).run(&mut fold);
-    fold.finish()
 }
 
 /// Writes `summary.json` and `timeline.csv` into `dir`, as `run` and each `compare` variant do.

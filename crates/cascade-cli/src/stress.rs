@@ -8,10 +8,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use cascade_analytics::montecarlo::Runner;
-use cascade_report::{EditFailure, GridError, Outcome, Stress, StressContext, StressPoints};
-use cascade_scenario::edit::ScenarioText;
-use cascade_scenario::generate::BookCache;
+use cascade_report::{GridError, Outcome, Stress, StressContext, StressPoints};
 
 use super::montecarlo::progress;
 use super::{Failure, load, on_threads, output_dir, split, write_file};
@@ -50,38 +47,6 @@ fn parse_grid(args: &[String]) -> Result<Vec<(String, Vec<String>)>, Failure> {
         grid.push((key, values));
     }
     Ok(grid)
-}
-
-/// How errors of an edited scenario name what the command line asked.
-pub(crate) struct Flag<'a> {
-    /// The flag that gave the edits (`--grid`).
-    pub(crate) name: &'a str,
-    /// The point, as the message names it (`--grid point bonus=0.1`).
-    pub(crate) point: &'a str,
-}
-
-/// The scenario at `path` (its text `text`) with `edits` (field path, value) written in and
-/// validated, as a runner of its paths, and its hash. Populations the edits leave as they are
-/// share their books through `books`.
-pub(crate) fn edited(
-    path: &Path,
-    text: &ScenarioText,
-    edits: &[(&str, &str)],
-    books: &BookCache,
-    flag: &Flag<'_>,
-) -> Result<(Runner, String), Failure> {
-    let base_dir = cascade_scenario::base_dir(path);
-    match cascade_report::edited(path, base_dir, text, edits, books) {
-        Ok(made) => Ok((made.runner, made.hash)),
-        Err(EditFailure::Set { key, value, reason }) => Err(Failure::Usage(format!(
-            "{} {key}={value}: {reason}",
-            flag.name
-        ))),
-        Err(EditFailure::Invalid(e)) => Err(Failure::Usage(format!(
-            "{}: invalid scenario:\n{e}",
-            flag.point
-        ))),
-    }
 }
 
 /// The message of a grid that cannot be built, as the command line names it.

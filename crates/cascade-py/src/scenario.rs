@@ -7,11 +7,13 @@ use arrow_array::builder::{Float64Builder, Int64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use cascade_analytics::map::{LiquidationMap, MapOptions, positions};
-use cascade_analytics::{RunInfo, Timeline};
+use cascade_analytics::{RunInfo, Summary, Timeline};
 use cascade_engine::{Discard, World};
 use cascade_report::{EventBatches, MapHeader, RunAsked};
 use pyo3::prelude::*;
 
+use crate::calibrate::CalibrationResult;
+use crate::compare::CompareResult;
 use crate::error::{Failure, Outcome, detached};
 use crate::montecarlo::{Asked, MonteCarloResult};
 use crate::stress::StressResult;
@@ -232,6 +234,49 @@ impl Scenario {
         detached(py, || self.run_stress(&grid, paths, threads))
     }
 
+    /// The scenario under each of `mechanisms` (`cascade compare`): a mechanism, a
+    /// counterfactual, or several joined by `+`, each run on path 0, in parallel; the rows
+    /// measure `asset` (the first asset with a venue when not given).
+    #[pyo3(signature = (mechanisms, asset = None, threads = None))]
+    fn compare(
+        &self,
+        py: Python<'_>,
+        mechanisms: Vec<String>,
+        asset: Option<String>,
+        threads: Option<usize>,
+    ) -> PyResult<CompareResult> {
+        detached(py, || {
+            self.run_compare(&mechanisms, asset.as_deref(), threads)
+        })?
+        .into_py(py)
+    }
+
+    /// The most capital-efficient value of `parameter` over `range` (`LO:HI[:STEP]`) whose
+    /// `risk` (`var99(bad_debt_usd) <= 3e5`, …) stays in budget over paths 0 … `paths` − 1
+    /// (`cascade calibrate`).
+    #[pyo3(signature = (parameter, range, risk, paths, prefer = None, threads = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn calibrate(
+        &self,
+        py: Python<'_>,
+        parameter: String,
+        range: String,
+        risk: String,
+        paths: u64,
+        prefer: Option<String>,
+        threads: Option<usize>,
+    ) -> PyResult<CalibrationResult> {
+        let asked = crate::calibrate::Asked {
+            parameter: &parameter,
+            range: &range,
+            risk: &risk,
+            paths,
+            prefer: prefer.as_deref(),
+            threads,
+        };
+        detached(py, || self.run_calibrate(&asked))
+    }
+
     /// The liquidation map of the initial book and its cascade curves (`cascade map`).
     #[pyo3(signature = (buckets = None, shocks = None, threads = None))]
     fn map(
@@ -292,12 +337,7 @@ impl Scenario {
                     .map_err(failed)?;
             (summary, timeline, None)
         };
-        Ok(Ran {
-            summary_json: text_of(|w| cascade_report::write_summary_json(&summary, w))?,
-            timeline_csv: text_of(|w| cascade_report::write_timeline(&timeline, w))?,
-            timeline: Table::of(timeline_batch(&timeline)?),
-            events,
-        })
+        Ran::of(&summary, &timeline, events)
     }
 }
 
@@ -335,7 +375,7 @@ pub(crate) fn text_of(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -
 
 /// The timeline as one record batch: `step` and `time_seconds` as int64, every other column
 /// float64, NaN where timeline.csv has one.
-fn timeline_batch(timeline: &Timeline) -> Outcome<RecordBatch> {
+pub(crate) fn timeline_batch(timeline: &Timeline) -> Outcome<RecordBatch> {
     let fixed = cascade_analytics::timeline::FIXED_COLUMNS;
     let mut fields = Vec::with_capacity(timeline.columns.len());
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(timeline.columns.len());
@@ -375,7 +415,7 @@ pub(crate) struct RunResult {
 }
 
 /// A run's outputs before they are Python objects.
-struct Ran {
+pub(crate) struct Ran {
     summary_json: String,
     timeline_csv: String,
     timeline: Table,
@@ -383,7 +423,22 @@ struct Ran {
 }
 
 impl Ran {
-    fn into_py(self, py: Python<'_>) -> PyResult<RunResult> {
+    /// summary.json's and timeline.csv's texts and the timeline's table, with the events.
+    pub(crate) fn of(
+        summary: &Summary,
+        timeline: &Timeline,
+        events: Option<Table>,
+    ) -> Outcome<Self> {
+        Ok(Self {
+            summary_json: text_of(|w| cascade_report::write_summary_json(summary, w))?,
+            timeline_csv: text_of(|w| cascade_report::write_timeline(timeline, w))?,
+            timeline: Table::of(timeline_batch(timeline)?),
+            events,
+        })
+    }
+
+    /// The Python object.
+    pub(crate) fn into_py(self, py: Python<'_>) -> PyResult<RunResult> {
         Ok(RunResult {
             summary_json: self.summary_json,
             timeline_csv: self.timeline_csv,

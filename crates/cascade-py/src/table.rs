@@ -10,7 +10,8 @@ use arrow_schema::SchemaRef;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
-/// An Arrow table: a schema and its record batches, immutable.
+/// An Arrow table: a schema and its record batches, immutable (a clone shares the buffers).
+#[derive(Clone)]
 #[pyclass(frozen, module = "cascade._cascade")]
 pub(crate) struct Table {
     schema: SchemaRef,

@@ -1,9 +1,13 @@
 //! `cascade calibrate` outputs: frontier.csv (a row per value of the parameter) and
-//! calibration.json (the question, the frontier and the chosen value), and the printed frontier.
+//! calibration.json (the question, the frontier and the chosen value), the printed frontier, and
+//! the frontier as Arrow for Python.
 //! docs/outputs.md lists the columns and keys.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, RecordBatch, StringArray};
+use arrow_schema::ArrowError;
 use cascade_analytics::calibrate::{FrontierPoint, Prefer, RiskBudget, Z_ONE_SIDED_95};
 use serde_json::{Value, json};
 
@@ -92,6 +96,55 @@ pub fn write_frontier_csv(c: &Calibration<'_>, out: &mut impl Write) -> io::Resu
         writeln!(out, "{}", cells.join(","))?;
     }
     Ok(())
+}
+
+/// frontier.csv's columns as one Arrow record batch, a row per value: `value` and
+/// `scenario_hash` as text, `in_budget` and `in_budget_upper_95` as booleans, the rest float64,
+/// null where frontier.csv's cell is empty.
+///
+/// # Errors
+/// None in practice (every column has a row per value).
+pub fn frontier_batch(c: &Calibration<'_>) -> Result<RecordBatch, ArrowError> {
+    let points = c.frontier;
+    let text = |f: fn(&FrontierPoint) -> &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(points.iter().map(f)))
+    };
+    let flag = |f: fn(&FrontierPoint) -> bool| -> ArrayRef {
+        Arc::new(BooleanArray::from_iter(points.iter().map(|p| Some(f(p)))))
+    };
+    let number = |f: &dyn Fn(&FrontierPoint) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from_iter(
+            points.iter().map(|p| Some(f(p)).filter(|v| !v.is_nan())),
+        ))
+    };
+    let columns: [(&str, ArrayRef); COLUMNS.len() + 1] = [
+        ("value", text(|p| &p.value)),
+        ("risk", number(&|p| p.risk.value)),
+        ("risk_se", number(&|p| p.risk.se)),
+        ("risk_upper_95", number(&upper)),
+        ("in_budget", flag(|p| p.in_budget)),
+        ("in_budget_upper_95", flag(|p| p.in_budget_upper_95)),
+        ("margin", number(&|p| p.margin(c.budget))),
+        ("book_debt_usd", number(&|p| p.book.debt_usd)),
+        ("book_collateral_usd", number(&|p| p.book.collateral_usd)),
+        ("book_ltv", number(&|p| p.book.ltv.unwrap_or(f64::NAN))),
+        (
+            "book_perp_notional_usd",
+            number(&|p| p.book.perp_notional_usd),
+        ),
+        (
+            "book_perp_leverage",
+            number(&|p| p.book.leverage.unwrap_or(f64::NAN)),
+        ),
+        ("bad_debt_mean_usd", number(&|p| p.bad_debt_mean_usd)),
+        ("bad_debt_var99_usd", number(&|p| p.bad_debt_var99_usd)),
+        (
+            "liquidated_debt_mean_usd",
+            number(&|p| p.liquidated_debt_mean_usd),
+        ),
+        ("scenario_hash", text(|p| &p.scenario_hash)),
+    ];
+    crate::batch_of(columns)
 }
 
 /// risk + 1.645 · se.

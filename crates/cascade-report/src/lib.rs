@@ -6,6 +6,7 @@ mod calibrate;
 mod compare;
 mod cover;
 mod events;
+mod frontier;
 mod grid;
 mod html;
 mod map;
@@ -13,6 +14,7 @@ mod montecarlo;
 mod run;
 mod stress;
 mod text;
+mod variants;
 
 use std::io::{self, Write};
 
@@ -21,13 +23,18 @@ use cascade_analytics::{Summary, Timeline};
 
 pub use background::{Background, SinkStage, Stage};
 pub use calibrate::{
-    Calibration, write_calibration_json, write_calibration_text, write_frontier_csv,
+    Calibration, frontier_batch, write_calibration_json, write_calibration_text, write_frontier_csv,
 };
-pub use compare::{lone_bidder_warning, write_compare_csv, write_compare_json, write_compare_text};
+pub use compare::{
+    compare_batch, lone_bidder_warning, write_compare_csv, write_compare_json, write_compare_text,
+};
 pub use cover::{Cover, write_cover_json, write_cover_text};
 pub use events::{
     CsvEventWriter, EventBatches, EventsFormat, EventsWriter, ParquetEventWriter,
     UnknownEventsFormat, write_events,
+};
+pub use frontier::{
+    CalibrateContext, CalibrateError, CalibrationRun, Candidates, MAX_RANGE_VALUES, question,
 };
 pub use grid::{
     EditFailure, Edited, GridError, PointResult, StressContext, StressPoint, StressPoints,
@@ -45,6 +52,9 @@ pub use montecarlo::{
 pub use run::{RunAsked, RunError, run_path};
 pub use stress::{Outcome, Stress, StressRow, stress_batch, write_stress_csv, write_stress_json};
 pub use text::{Colour, write_text, write_text_in};
+pub use variants::{
+    CompareContext, CompareError, CompareRun, VariantRun, Variants, check_variants,
+};
 
 /// The version of the output formats: raised when a key or a column changes meaning or goes
 /// away (keys are added without raising it).
@@ -126,6 +136,19 @@ pub(crate) fn write_header<S: AsRef<[u8]>>(
     let mut writer = csv::Writer::from_writer(&mut *out);
     writer.write_record(columns)?;
     writer.flush()
+}
+
+/// A record batch of `columns` (name, array), each nullable: the tables the Python package hands
+/// out for the CSV files it mirrors.
+pub(crate) fn batch_of<const N: usize>(
+    columns: [(&str, arrow_array::ArrayRef); N],
+) -> Result<arrow_array::RecordBatch, arrow_schema::ArrowError> {
+    let fields: Vec<arrow_schema::Field> = columns
+        .iter()
+        .map(|(name, array)| arrow_schema::Field::new(*name, array.data_type().clone(), true))
+        .collect();
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
+    arrow_array::RecordBatch::try_new(schema, columns.into_iter().map(|(_, a)| a).collect())
 }
 
 /// A CSV cell: quoted when it holds a comma, a quote or a line break (RFC 4180).

@@ -1,5 +1,6 @@
 """cascade from Python: liquidation-cascade scenarios, runs, Monte Carlo (local or on Ray),
-liquidation maps and stress tests, on the engine of the ``cascade`` command.
+liquidation maps, stress tests, compares of mechanisms and calibrations, on the engine of the
+``cascade`` command.
 
 >>> import cascade
 >>> scenario = cascade.load("examples/eth-crash.toml", set={"shocks[0].drop": 0.2})
@@ -10,12 +11,17 @@ liquidation maps and stress tests, on the engine of the ``cascade`` command.
 >>> mc.distribution                             # montecarlo.json as a dict
 >>> st = scenario.stress({"shocks[0].drop": [0.2, 0.4]}, paths=100)
 >>> st.document                                 # stress.json as a dict
+>>> cmp = scenario.compare("as_is,aave_v3.3,dutch_auction")
+>>> cmp.table.to_pandas()                       # compare.csv, a row per variant
+>>> cal = scenario.calibrate("protocols.aave-like.liquidation.bonus", "0.02:0.12:0.02",
+...                          "var99(bad_debt_usd) <= 3e5", paths=200)
+>>> cal.chosen, cal.frontier.to_polars()
 
 Every figure and file text is the one the ``cascade`` command writes for the same scenario:
 ``run.summary_json`` is summary.json byte for byte, ``mc.montecarlo_json`` montecarlo.json,
-``st.stress_json`` stress.json. An
-invalid scenario raises :class:`ScenarioError` listing each problem's file, line, field path,
-value and message.
+``st.stress_json`` stress.json, ``cmp.compare_json`` compare.json, ``cal.calibration_json``
+calibration.json. An invalid scenario raises :class:`ScenarioError` listing each problem's file,
+line, field path, value and message.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from . import _cascade
 from ._errors import CascadeError, InternalError, Problem, ScenarioError
 
 __all__ = [
+    "Calibration",
     "CascadeError",
+    "Compare",
     "InternalError",
     "LiquidationMap",
     "MonteCarlo",
@@ -248,6 +256,101 @@ class Stress:
         return f"cascade.Stress({len(self)} points)"
 
 
+class Compare:
+    """A compare (``cascade compare``): the scenario under each variant — a mechanism, a
+    counterfactual, or several joined by ``+`` — in the order asked."""
+
+    def __init__(self, native: "_cascade.CompareResult") -> None:
+        self._native = native
+        self._document: Optional[Dict[str, Any]] = None
+        self._variants = {name: RunResult(run) for name, run in native.variants}
+
+    @property
+    def compare_json(self) -> str:
+        """compare.json's text, byte for byte as ``cascade compare`` writes it."""
+        return self._native.compare_json
+
+    @property
+    def document(self) -> Dict[str, Any]:
+        """compare.json as a dict: the scenario, seed, hash, asset and a row per variant."""
+        if self._document is None:
+            self._document = json.loads(self._native.compare_json)
+        return self._document
+
+    @property
+    def compare_csv(self) -> str:
+        """compare.csv's text, byte for byte."""
+        return self._native.compare_csv
+
+    @property
+    def table(self) -> Table:
+        """compare.csv's columns as an Arrow table, a row per variant."""
+        return Table(self._native.table)
+
+    @property
+    def variants(self) -> Dict[str, RunResult]:
+        """Each variant's run on path 0 (its ``summary``, equal to the summary.json ``cascade
+        compare`` writes in the variant's folder, and its ``timeline``; no events), in the order
+        asked."""
+        return dict(self._variants)
+
+    @property
+    def warnings(self) -> List[str]:
+        """What ``cascade compare`` warns of: parts of variants that change nothing in this
+        scenario, and variants whose auctions a lone keeper won for nothing (also issued as
+        Python warnings)."""
+        return list(self._native.warnings)
+
+    def __len__(self) -> int:
+        return len(self._variants)
+
+    def __repr__(self) -> str:
+        return f"cascade.Compare({', '.join(self._variants)})"
+
+
+class Calibration:
+    """A calibration (``cascade calibrate``): the risk of each value of one field over the same
+    paths, and the most capital-efficient value in budget."""
+
+    def __init__(self, native: "_cascade.CalibrationResult") -> None:
+        self._native = native
+        self._document: Optional[Dict[str, Any]] = None
+
+    @property
+    def calibration_json(self) -> str:
+        """calibration.json's text, byte for byte as ``cascade calibrate`` writes it."""
+        return self._native.calibration_json
+
+    @property
+    def document(self) -> Dict[str, Any]:
+        """calibration.json as a dict: the question, the frontier and the chosen value."""
+        if self._document is None:
+            self._document = json.loads(self._native.calibration_json)
+        return self._document
+
+    @property
+    def frontier_csv(self) -> str:
+        """frontier.csv's text, byte for byte."""
+        return self._native.frontier_csv
+
+    @property
+    def frontier(self) -> Table:
+        """frontier.csv's columns as an Arrow table, a row per value, ascending."""
+        return Table(self._native.frontier)
+
+    @property
+    def chosen(self) -> Optional[str]:
+        """The value chosen, as written into the scenario; ``None`` when no value is in
+        budget."""
+        return self._native.chosen
+
+    def __len__(self) -> int:
+        return self._native.frontier.num_rows
+
+    def __repr__(self) -> str:
+        return f"cascade.Calibration({len(self)} values, chosen {self.chosen})"
+
+
 class LiquidationMap:
     """A liquidation map of the initial book (``cascade map``): walls, m(p), cascade curves."""
 
@@ -396,6 +499,52 @@ class Scenario:
                 raise ValueError(f"grid {key!r}: a sequence of values")
             cells.append((str(key), [_toml_value(v) for v in values]))
         return Stress(self._native.stress(cells, paths, threads))
+
+    def compare(
+        self,
+        mechanisms: Union[str, Sequence[str]],
+        asset: Optional[str] = None,
+        threads: Optional[int] = None,
+    ) -> Compare:
+        """Runs the scenario under each of ``mechanisms`` (``cascade compare``): names from
+        ``cascade mechanisms`` — a mechanism (``aave_v3.3``, ``dutch_auction``, …), a
+        counterfactual (``no_congestion``, ``faster_oracle``) or several joined by ``+`` — or
+        one comma-separated string. Each runs path 0, in parallel (``threads`` of them, or
+        all cores); the rows measure ``asset`` (the first asset with a venue when not given).
+        Every variant is validated before any result is returned: one under which the scenario
+        is invalid raises :class:`ScenarioError` naming it."""
+        if isinstance(mechanisms, str):
+            mechanisms = [m.strip() for m in mechanisms.split(",")]
+        result = Compare(self._native.compare(list(mechanisms), asset, threads))
+        for warning in result.warnings:
+            warnings.warn(warning, stacklevel=2)
+        return result
+
+    def calibrate(
+        self,
+        parameter: str,
+        range: Union[str, Sequence[float]],  # noqa: A002 - the CLI's --range
+        risk: str,
+        paths: int,
+        *,
+        prefer: Optional[str] = None,
+        threads: Optional[int] = None,
+    ) -> Calibration:
+        """The most capital-efficient value of ``parameter`` (a field path, as in ``set=``)
+        whose ``risk`` stays in budget (``cascade calibrate``): ``range`` is ``"LO:HI[:STEP]"``
+        or ``(lo, hi[, step])``; ``risk`` is ``"var99(bad_debt_usd) <= 3e5"``, ``"mean(...)"``,
+        ``"esNN(...)"``, ``"p(bad_debt)"`` or ``"p(death_spiral)"`` with ``<=`` or ``<`` and a
+        bound. Every value runs paths 0 … ``paths`` − 1, the same for each (common random
+        numbers); ``prefer`` (``"high"`` or ``"low"``) says which way is capital-efficient
+        where the key does not."""
+        if not isinstance(range, str):
+            parts = list(range)
+            if not 2 <= len(parts) <= 3:
+                raise ValueError(f"range {range!r}: (lo, hi) or (lo, hi, step)")
+            if not all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in parts):
+                raise ValueError(f"range {range!r}: numbers")
+            range = ":".join(str(p) for p in parts)
+        return Calibration(self._native.calibrate(parameter, range, risk, paths, prefer, threads))
 
     def map(
         self,

@@ -55,6 +55,28 @@ class StressResult:
     def table(self) -> Table: ...
     def __len__(self) -> int: ...
 
+class CompareResult:
+    @property
+    def compare_json(self) -> str: ...
+    @property
+    def compare_csv(self) -> str: ...
+    @property
+    def table(self) -> Table: ...
+    @property
+    def variants(self) -> List[Tuple[str, RunResult]]: ...
+    @property
+    def warnings(self) -> List[str]: ...
+
+class CalibrationResult:
+    @property
+    def calibration_json(self) -> str: ...
+    @property
+    def frontier_csv(self) -> str: ...
+    @property
+    def frontier(self) -> Table: ...
+    @property
+    def chosen(self) -> Optional[str]: ...
+
 class Scenario:
     @staticmethod
     def load(path: _Path, sets: Sequence[str] = ...) -> Scenario: ...
@@ -91,6 +113,21 @@ class Scenario:
         paths: Optional[int] = None,
         threads: Optional[int] = None,
     ) -> StressResult: ...
+    def compare(
+        self,
+        mechanisms: Sequence[str],
+        asset: Optional[str] = None,
+        threads: Optional[int] = None,
+    ) -> CompareResult: ...
+    def calibrate(
+        self,
+        parameter: str,
+        range: str,
+        risk: str,
+        paths: int,
+        prefer: Optional[str] = None,
+        threads: Optional[int] = None,
+    ) -> CalibrationResult: ...
     def map(
         self,
         buckets: Optional[int] = None,
