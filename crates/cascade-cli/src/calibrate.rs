@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use cascade_analytics::calibrate::{Prefer, RiskBudget};
-use cascade_report::{CalibrateContext, CalibrateError, Candidates};
+use cascade_report::{CalibrateContext, CalibrateError, Candidates, ManifestScenario};
 
 use super::montecarlo::progress;
-use super::{Failure, load, on_threads, output_dir, write_file};
+use super::{Failure, default_out, load, on_threads, output_folder, seal, write_file};
 
 /// What `cascade calibrate` was asked.
 pub(crate) struct Request<'a> {
@@ -61,22 +61,29 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         paths: r.paths,
     };
     let candidates = Candidates::build(&ctx).map_err(failure)?;
-    let out = r.out.clone().unwrap_or_else(|| {
-        Path::new("out").join(format!("{}-calibrate", base.world.simulation.name))
-    });
-    output_dir(&out)?;
+    let out = r
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&base.world, "-calibrate"));
+    let mut folder = output_folder(&out)?;
     let bar = progress(candidates.total_paths(), r.quiet);
     let done = || bar.inc(1);
     let ran = on_threads(r.threads, || candidates.run(&done))?.map_err(failure)?;
     bar.finish_and_clear();
     let calibration = ran.document();
-    write_file(&out.join("frontier.csv"), |w| {
+    write_file(&mut folder, "frontier.csv", |w| {
         cascade_report::write_frontier_csv(&calibration, w)
     })?;
-    write_file(&out.join("calibration.json"), |w| {
+    write_file(&mut folder, "calibration.json", |w| {
         cascade_report::write_calibration_json(&calibration, w)
     })?;
-    r.report.write(&out)?;
+    r.report.write(&mut folder)?;
+    let id = ManifestScenario {
+        name: calibration.name.to_string(),
+        hash: calibration.hash.to_string(),
+        seed: calibration.seed,
+    };
+    seal(folder, "calibrate", id)?;
     if !r.quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use cascade_analytics::cover::{CoverTerms, price};
-use cascade_report::Cover;
+use cascade_report::{Cover, ManifestScenario, OutputFolder};
 
 use super::montecarlo::read_shard;
-use super::{Failure, output_dir, write_file};
+use super::{Failure, output_folder, reseal, seal, write_file};
 
 /// What `cascade cover` was asked.
 pub(crate) struct Request<'a> {
@@ -56,11 +56,34 @@ pub(crate) fn run(r: Request<'_>) -> Result<(), Failure> {
         terms: &r.terms,
         price: &priced,
     };
-    let out = r.out.unwrap_or_else(|| r.montecarlo.to_path_buf());
-    output_dir(&out)?;
-    write_file(&out.join("cover.json"), |w| {
+    // Into the Monte Carlo's own folder (the default), cover.json joins its files and its
+    // manifest; into another folder, it is that folder's one output.
+    let (out, mut folder) = match r.out {
+        Some(out) if out.as_path() != r.montecarlo => {
+            let folder = output_folder(&out)?;
+            (out, folder)
+        }
+        _ => {
+            let out = r.montecarlo.to_path_buf();
+            let folder = OutputFolder::reopen(&out)
+                .with_context(|| format!("cannot add cover.json to {}", out.display()))?;
+            (out, folder)
+        }
+    };
+    write_file(&mut folder, "cover.json", |w| {
         cascade_report::write_cover_json(&cover, w)
     })?;
+    if folder.is_reopened() {
+        reseal(folder)?;
+    } else {
+        let source = &outputs.header;
+        let id = ManifestScenario {
+            name: source.scenario.name.clone(),
+            hash: source.scenario.hash.clone(),
+            seed: source.seed,
+        };
+        seal(folder, "cover", id)?;
+    }
     if !r.quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();

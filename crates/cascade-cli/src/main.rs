@@ -12,7 +12,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use cascade_analytics::RunInfo;
 use cascade_engine::World;
-use cascade_report::{CompareContext, CompareError, EventsFormat, Variants};
+use cascade_report::{
+    CompareContext, CompareError, EventsFormat, ManifestScenario, OutputFolder, PartialFile,
+    Variants,
+};
 use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 
@@ -854,16 +857,22 @@ fn execute(command: Command) -> Result<(), Failure> {
                 .map_or(Ok(()), |limit| {
                     Err(Failure::Usage(format!("--path {path_index}: {limit}")))
                 })?;
-            let out = out.unwrap_or_else(|| Path::new("out").join(&scenario.world.simulation.name));
-            output_dir(&out)?;
+            let out = out.unwrap_or_else(|| default_out(&scenario.world, ""));
+            let mut folder = output_folder(&out)?;
             let asked = RunAsked {
                 format: events,
                 path: path_index,
                 attribution,
                 indicator,
             };
-            let summary = run(scenario, &out, &asked)?;
-            report.write(&out)?;
+            let id = ManifestScenario {
+                name: scenario.world.simulation.name.clone(),
+                hash: scenario.hash.clone(),
+                seed: scenario.world.simulation.seed,
+            };
+            let summary = run(scenario, &mut folder, &asked)?;
+            report.write(&mut folder)?;
+            seal(folder, "run", id)?;
             if !quiet {
                 let stdout = io::stdout();
                 let mut lock = stdout.lock();
@@ -908,12 +917,13 @@ struct RunAsked {
 
 fn run(
     scenario: Scenario,
-    out: &Path,
+    folder: &mut OutputFolder,
     asked: &RunAsked,
 ) -> Result<cascade_analytics::Summary, Failure> {
     let format = asked.format;
     let (world, info) = split(scenario);
-    let mut writer = format.create(out, Arc::clone(&world)).with_context(|| {
+    let out = folder.dir().to_path_buf();
+    let mut writer = format.create(&out, Arc::clone(&world)).with_context(|| {
         format!(
             "cannot create the {format} events file in {}",
             out.display()
@@ -936,10 +946,13 @@ fn run(
             }
             other => Failure::Internal(other.into()),
         })?;
-    writer
+    let events = writer
         .finish()
         .with_context(|| format!("cannot write the {format} events file in {}", out.display()))?;
-    write_summary_and_timeline(out, &summary, &timeline)?;
+    if let Some(entry) = events {
+        folder.add(entry);
+    }
+    write_summary_and_timeline(folder, "", &summary, &timeline)?;
     Ok(summary)
 }
 
@@ -975,9 +988,7 @@ fn compare(
         asset: asset.as_deref(),
     };
     let variants = Variants::plan(&ctx).map_err(compare_failure)?;
-    let out = out.unwrap_or_else(|| {
-        Path::new("out").join(format!("{}-compare", variants.world().simulation.name))
-    });
+    let out = out.unwrap_or_else(|| default_out(variants.world(), "-compare"));
     // Checked now, made once every variant has run: a variant that is invalid writes nothing.
     check_output_dir(&out)?;
     refuse_stale_variants(&out, mechanisms)?;
@@ -990,24 +1001,28 @@ fn compare(
     // A variant under which the scenario is invalid fails the command before anything is
     // written.
     let ran = ran.map_err(compare_failure)?;
-    output_dir(&out)?;
+    let mut folder = output_folder(&out)?;
     for variant in &ran.variants {
-        let dir = out.join(&variant.name);
-        fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-        write_summary_and_timeline(&dir, &variant.summary, &variant.timeline)?;
+        let prefix = format!("{}/", variant.name);
+        write_summary_and_timeline(&mut folder, &prefix, &variant.summary, &variant.timeline)?;
     }
     for warning in ran.lone_bidder_warnings() {
         eprintln!("warning: {warning}");
     }
     let comparison = &ran.comparison;
-    write_file(&out.join("compare.csv"), |w| {
+    write_file(&mut folder, "compare.csv", |w| {
         cascade_report::write_compare_csv(comparison, w)
     })?;
-    write_file(&out.join("compare.json"), |w| {
+    write_file(&mut folder, "compare.json", |w| {
         cascade_report::write_compare_json(comparison, w)
     })?;
-    report.write(&out)?;
+    report.write(&mut folder)?;
+    let id = ManifestScenario {
+        name: comparison.scenario.clone(),
+        hash: comparison.hash.clone(),
+        seed: comparison.seed,
+    };
+    seal(folder, "compare", id)?;
     if !quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();
@@ -1059,18 +1074,56 @@ fn split(scenario: Scenario) -> (Arc<World>, RunInfo) {
     )
 }
 
-/// Writes `summary.json` and `timeline.csv` into `dir`, as `run` and each `compare` variant do.
+/// Writes `summary.json` and `timeline.csv` into `folder`, their names after `prefix` (`` for
+/// `run`, `VARIANT/` for each `compare` variant).
 fn write_summary_and_timeline(
-    dir: &Path,
+    folder: &mut OutputFolder,
+    prefix: &str,
     summary: &cascade_analytics::Summary,
     timeline: &cascade_analytics::Timeline,
 ) -> anyhow::Result<()> {
-    write_file(&dir.join("summary.json"), |w| {
+    write_file(folder, &format!("{prefix}summary.json"), |w| {
         cascade_report::write_summary_json(summary, w)
     })?;
-    write_file(&dir.join("timeline.csv"), |w| {
+    write_file(folder, &format!("{prefix}timeline.csv"), |w| {
         cascade_report::write_timeline(timeline, w)
     })
+}
+
+/// The output folder of a command without `--out`: `out/<scenario name><suffix>`, the name
+/// made safe as a folder name (see [`folder_name`]), so no name can write outside `out/`.
+fn default_out(world: &World, suffix: &str) -> PathBuf {
+    Path::new("out").join(format!("{}{suffix}", folder_name(&world.simulation.name)))
+}
+
+/// Writes the manifest of a folder reopened to add files, when it had one.
+fn reseal(folder: OutputFolder) -> anyhow::Result<()> {
+    let path = folder.dir().join(cascade_report::MANIFEST);
+    folder
+        .finish_reopened()
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// A scenario name as one folder name: every character but letters, digits, `-`, `_` and `.`
+/// becomes `_`, and a name that is empty or starts with `.` is prefixed with `_` (so `..`, `/`,
+/// `C:` and an absolute path stay one folder inside `out/`).
+fn folder_name(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() || safe.starts_with('.') {
+        format!("_{safe}")
+    } else {
+        safe
+    }
 }
 
 /// Runs `work` on a pool of `threads` worker threads, or on rayon's global pool (one per core)
@@ -1089,15 +1142,39 @@ fn on_threads<T: Send>(
     })
 }
 
-/// Creates the output directory `out` (with its parents) before anything runs, so that a path
-/// which cannot be one fails at once, with exit 2 naming it, rather than after the simulation.
-fn output_dir(out: &Path) -> Result<(), Failure> {
-    fs::create_dir_all(out).map_err(|e| {
+/// Makes the output folder `out` (with its parents) before anything runs, so that a path
+/// which cannot be one fails at once, with exit 2 naming it, rather than after the simulation;
+/// and clears what an earlier run left there (its manifest, then the files it listed), so a
+/// rerun never leaves old files beside new ones looking current.
+fn output_folder(out: &Path) -> Result<OutputFolder, Failure> {
+    OutputFolder::prepare(out).map_err(|e| {
         Failure::Usage(format!(
             "--out {}: cannot create the output directory: {e}",
             out.display()
         ))
     })
+}
+
+/// Writes the file `name` of `folder` through `write`: under a temporary name, renamed into
+/// place once complete.
+fn write_file(
+    folder: &mut OutputFolder,
+    name: &str,
+    write: impl FnOnce(&mut PartialFile) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    folder
+        .write(name, write)
+        .with_context(|| format!("cannot write {}", folder.dir().join(name).display()))
+}
+
+/// Writes the folder's manifest, last: what wrote it, of which scenario, every file with its
+/// size and hash.
+fn seal(folder: OutputFolder, command: &str, scenario: ManifestScenario) -> anyhow::Result<()> {
+    let path = folder.dir().join(cascade_report::MANIFEST);
+    folder
+        .finish(command, Some(scenario))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 /// Whether `out` could be made a directory, without making it: the closest part of it that
@@ -1119,20 +1196,6 @@ fn check_dir(flag: &str, out: &Path) -> Result<(), Failure> {
         ))),
         _ => Ok(()),
     }
-}
-
-fn write_file(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<fs::File>) -> io::Result<()>,
-) -> anyhow::Result<()> {
-    let file =
-        fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut writer = BufWriter::with_capacity(1 << 20, file);
-    write(&mut writer).with_context(|| format!("cannot write {}", path.display()))?;
-    writer
-        .flush()
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 /// The `cascade presets` listing: each preset's name, kind, what it is and the values it sets.

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use cascade_analytics::map::{LiquidationMap, MapOptions, positions};
-use cascade_report::MapHeader;
+use cascade_report::{ManifestScenario, MapHeader};
 
 use super::montecarlo::progress_of;
-use super::{Failure, load, on_threads, output_dir, write_file};
+use super::{Failure, default_out, load, on_threads, output_folder, seal, write_file};
 
 /// The most buckets per direction.
 const MAX_BUCKETS: usize = 100_000;
@@ -62,11 +62,8 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     let options = options(r)?;
     let scenario = load(Some(r.scenario))?;
     let world = &scenario.world;
-    let out = r
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("out").join(format!("{}-map", world.simulation.name)));
-    output_dir(&out)?;
+    let out = r.out.clone().unwrap_or_else(|| default_out(world, "-map"));
+    let mut folder = output_folder(&out)?;
     let mut map = LiquidationMap::of(world, &options);
     let bar = progress_of(map.curve_points() as u64, "runs", r.quiet);
     on_threads(r.threads, || {
@@ -78,20 +75,26 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         hash: &scenario.hash,
         seed: world.simulation.seed,
     };
-    write_file(&out.join("map.csv"), |w| {
+    write_file(&mut folder, "map.csv", |w| {
         cascade_report::write_map_csv(&map, world, w)
     })?;
-    write_file(&out.join("map.json"), |w| {
+    write_file(&mut folder, "map.json", |w| {
         cascade_report::write_map_json(&header, &map, world, w)
     })?;
     let book = positions(world);
-    write_file(&out.join("positions.csv"), |w| {
+    write_file(&mut folder, "positions.csv", |w| {
         cascade_report::write_positions_csv(&book, world, w)
     })?;
-    write_file(&out.join("positions.json"), |w| {
+    write_file(&mut folder, "positions.json", |w| {
         cascade_report::write_positions_json(&book, world, w)
     })?;
-    r.report.write(&out)?;
+    r.report.write(&mut folder)?;
+    let id = ManifestScenario {
+        name: world.simulation.name.clone(),
+        hash: scenario.hash.clone(),
+        seed: world.simulation.seed,
+    };
+    seal(folder, "map", id)?;
     if !r.quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();

@@ -11,9 +11,13 @@ use cascade_analytics::montecarlo::{
     self, BeyondPaths, MergeError, MonteCarloHeader, MonteCarloSummary, PathFigures, Runner,
     ScenarioId, Shard,
 };
+use cascade_report::{ManifestScenario, OutputFolder, Verified};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{Failure, beyond_path_limit, load_with, on_threads, output_dir, split, write_file};
+use super::{
+    Failure, beyond_path_limit, default_out, load_with, on_threads, output_folder, seal, split,
+    write_file,
+};
 
 /// What `cascade montecarlo` was asked.
 pub(crate) struct Request<'a> {
@@ -86,8 +90,8 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     let out = r
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("out").join(format!("{name}-montecarlo")));
-    output_dir(&out)?;
+        .unwrap_or_else(|| default_out(&scenario.world, "-montecarlo"));
+    let folder = output_folder(&out)?;
     let (world, info) = split(scenario);
     let header = MonteCarloHeader {
         paths: r.paths,
@@ -148,7 +152,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         forecast,
         adaptive,
     };
-    write_outputs(&out, outputs, r.quiet, r.report)
+    write_outputs(folder, "montecarlo", outputs, r.quiet, r.report)
 }
 
 /// What a Monte Carlo writes: its paths' identity, figures and, when measured, the indicator's
@@ -191,9 +195,11 @@ pub(crate) fn progress_of(len: u64, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Writes montecarlo.json, paths.csv and paths.parquet into `out`, and prints the summary.
+/// Writes montecarlo.json, paths.csv and paths.parquet into `folder`, then its report and
+/// manifest, and prints the summary.
 fn write_outputs(
-    out: &Path,
+    mut folder: OutputFolder,
+    command: &str,
     outputs: Outputs<'_>,
     quiet: bool,
     report: &super::report::ReportArgs,
@@ -208,16 +214,23 @@ fn write_outputs(
     let mut summary = MonteCarloSummary::of(header, names, rows);
     summary.indicator = forecast;
     summary.adaptive = adaptive;
-    write_file(&out.join("montecarlo.json"), |w| {
+    write_file(&mut folder, "montecarlo.json", |w| {
         cascade_report::write_montecarlo_json(&summary, w)
     })?;
-    write_file(&out.join("paths.csv"), |w| {
+    write_file(&mut folder, "paths.csv", |w| {
         cascade_report::write_paths_csv(names, rows, w)
     })?;
-    write_file(&out.join("paths.parquet"), |w| {
+    write_file(&mut folder, "paths.parquet", |w| {
         cascade_report::write_paths_parquet(names, rows, w).map(|_| ())
     })?;
-    report.write(out)?;
+    report.write(&mut folder)?;
+    let out = folder.dir().to_path_buf();
+    let id = ManifestScenario {
+        name: summary.header.scenario.name.clone(),
+        hash: summary.header.scenario.hash.clone(),
+        seed: summary.header.seed,
+    };
+    seal(folder, command, id)?;
     if !quiet {
         let stdout = io::stdout();
         let mut lock = stdout.lock();
@@ -227,8 +240,18 @@ fn write_outputs(
     Ok(())
 }
 
-/// The outputs of a Monte Carlo (or of one shard of it), read back.
+/// The outputs of a Monte Carlo (or of one shard of it), read back: refused when its files are
+/// not those its manifest lists; a folder without a manifest (a run that did not finish) is
+/// read with a warning.
 pub(crate) fn read_shard(dir: &Path) -> Result<Shard, Failure> {
+    match cascade_report::verify(dir).map_err(Failure::Usage)? {
+        Verified::Complete(_) => {}
+        Verified::NoManifest => eprintln!(
+            "warning: {}: no {}, so nothing says the Monte Carlo that wrote it finished",
+            dir.display(),
+            cascade_report::MANIFEST
+        ),
+    }
     let json = dir.join("montecarlo.json");
     let file = fs::File::open(&json)
         .map_err(|e| Failure::Usage(format!("{}: cannot open: {e}", json.display())))?;
@@ -285,7 +308,7 @@ pub(crate) fn merge(
         )),
         other => Failure::Usage(other.to_string()),
     })?;
-    output_dir(out)?;
+    let folder = output_folder(out)?;
     let outputs = Outputs {
         header: merged.header,
         names: &merged.names,
@@ -293,5 +316,5 @@ pub(crate) fn merge(
         forecast: None,
         adaptive: None,
     };
-    write_outputs(out, outputs, quiet, report)
+    write_outputs(folder, "merge", outputs, quiet, report)
 }

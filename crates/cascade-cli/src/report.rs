@@ -7,9 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use cascade_report::{Report, ReportError};
+use cascade_report::{OutputFolder, PartialFile, Report, ReportError};
 
-use super::{Failure, check_dir, write_file};
+use super::{Failure, check_dir, reseal, write_file};
 
 /// The report options a command that writes an output folder takes.
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -33,10 +33,11 @@ impl ReportArgs {
         }
     }
 
-    /// Writes the report of `out` when asked to.
-    pub(crate) fn write(&self, out: &Path) -> Result<(), Failure> {
+    /// Writes the report of `folder` into it when asked to (after its other files, before its
+    /// manifest).
+    pub(crate) fn write(&self, folder: &mut OutputFolder) -> Result<(), Failure> {
         if self.report || self.charts.is_some() {
-            write(out, self.charts.as_deref())?;
+            write(folder, self.charts.as_deref())?;
         }
         Ok(())
     }
@@ -55,23 +56,28 @@ fn failure(e: ReportError) -> Failure {
     }
 }
 
-/// Writes `dir/report.html` (whole or not at all: through a temporary file renamed into place)
-/// and, with `charts`, every chart as `charts/<name>.svg`. Returns the page's path.
-pub(crate) fn write(dir: &Path, charts: Option<&Path>) -> Result<PathBuf, Failure> {
-    let report = Report::from_dir(dir).map_err(failure)?;
-    let page = dir.join("report.html");
-    let partial = dir.join(".report.html.partial");
-    write_file(&partial, |w| w.write_all(report.html().as_bytes()))?;
-    fs::rename(&partial, &page).with_context(|| format!("cannot write {}", page.display()))?;
+/// Writes report.html into `folder` (whole or not at all: through a temporary file renamed
+/// into place) and, with `charts`, every chart as `charts/<name>.svg` (each the same way).
+/// Returns the page's path.
+pub(crate) fn write(folder: &mut OutputFolder, charts: Option<&Path>) -> Result<PathBuf, Failure> {
+    let report = Report::from_dir(folder.dir()).map_err(failure)?;
+    write_file(folder, "report.html", |w| {
+        w.write_all(report.html().as_bytes())
+    })?;
     if let Some(charts) = charts {
         fs::create_dir_all(charts)
             .with_context(|| format!("cannot create {}", charts.display()))?;
         for chart in report.charts() {
-            let path = charts.join(format!("{}.svg", chart.name));
-            write_file(&path, |w| w.write_all(chart.svg.as_bytes()))?;
+            let name = format!("{}.svg", chart.name);
+            let write = || -> std::io::Result<()> {
+                let mut file = PartialFile::create(charts, &name)?;
+                file.write_all(chart.svg.as_bytes())?;
+                file.commit().map(drop)
+            };
+            write().with_context(|| format!("cannot write {}", charts.join(&name).display()))?;
         }
     }
-    Ok(page)
+    Ok(folder.dir().join("report.html"))
 }
 
 /// `cascade report OUTDIR [--charts DIR]`.
@@ -85,7 +91,11 @@ pub(crate) fn command(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> 
     if let Some(charts) = charts {
         check_dir("--charts", charts)?;
     }
-    let page = write(dir, charts)?;
+    // report.html joins the folder's files and its manifest.
+    let mut folder = OutputFolder::reopen(dir)
+        .with_context(|| format!("cannot add report.html to {}", dir.display()))?;
+    let page = write(&mut folder, charts)?;
+    reseal(folder)?;
     println!("report: {}", page.display());
     if let Some(charts) = charts {
         println!("charts: {}", charts.display());

@@ -8,10 +8,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use cascade_report::{GridError, Outcome, Stress, StressContext, StressPoints};
+use cascade_report::{GridError, ManifestScenario, Outcome, Stress, StressContext, StressPoints};
 
 use super::montecarlo::progress;
-use super::{Failure, load, on_threads, output_dir, split, write_file};
+use super::{Failure, default_out, load, on_threads, output_folder, seal, split, write_file};
 
 /// What `cascade stress` was asked.
 pub(crate) struct Request<'a> {
@@ -98,8 +98,8 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     let out = r
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("out").join(format!("{}-stress", built.name())));
-    output_dir(&out)?;
+        .unwrap_or_else(|| default_out(&base_world, "-stress"));
+    let mut folder = output_folder(&out)?;
     let bar = progress(built.total_paths(), r.quiet);
     let done = || bar.inc(1);
     let ran = on_threads(r.threads, || built.run(&done))?
@@ -107,13 +107,19 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     bar.finish_and_clear();
     let rows = ran.rows();
     let stress = ran.document(&rows);
-    write_file(&out.join("stress.csv"), |w| {
+    write_file(&mut folder, "stress.csv", |w| {
         cascade_report::write_stress_csv(&stress, w)
     })?;
-    write_file(&out.join("stress.json"), |w| {
+    write_file(&mut folder, "stress.json", |w| {
         cascade_report::write_stress_json(&stress, w)
     })?;
-    r.report.write(&out)?;
+    r.report.write(&mut folder)?;
+    let id = ManifestScenario {
+        name: ran.name.clone(),
+        hash: ran.hash.clone(),
+        seed: ran.seed,
+    };
+    seal(folder, "stress", id)?;
     if !r.quiet {
         print_table(&stress).context("cannot print")?;
         println!("\noutputs: {}", out.display());

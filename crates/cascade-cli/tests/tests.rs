@@ -17,6 +17,7 @@ mod indicator;
 mod map;
 mod market_makers;
 mod montecarlo;
+mod outputs;
 mod replays;
 mod report;
 mod schema;

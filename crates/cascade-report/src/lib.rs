@@ -11,6 +11,7 @@ mod grid;
 mod html;
 mod map;
 mod montecarlo;
+mod output;
 mod run;
 mod stress;
 mod text;
@@ -48,6 +49,9 @@ pub use map::{
 pub use montecarlo::{
     PathsCsvError, paths_batch, read_montecarlo_header, read_paths_csv, write_montecarlo_json,
     write_montecarlo_text, write_paths_csv, write_paths_parquet,
+};
+pub use output::{
+    FileEntry, MANIFEST, Manifest, ManifestScenario, OutputFolder, PartialFile, Verified, verify,
 };
 pub use run::{RunAsked, RunError, run_path};
 pub use stress::{Outcome, Stress, StressRow, stress_batch, write_stress_csv, write_stress_json};

@@ -12,13 +12,14 @@ mod parquet;
 mod rows;
 
 use std::fmt;
-use std::fs::File;
 use std::io;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use cascade_engine::{Event, EventSink, World};
+
+use crate::output::{FileEntry, PartialFile};
 
 pub use csv::{CsvEventWriter, write_events};
 pub use parquet::{EventBatches, ParquetEventWriter};
@@ -57,8 +58,9 @@ impl EventsFormat {
         }
     }
 
-    /// Creates (or truncates) the format's file in `dir` and returns the sink that writes it;
-    /// for [`EventsFormat::None`], a sink that drops every event and touches nothing.
+    /// Creates the format's file in `dir`, under a temporary name until
+    /// [`EventsWriter::finish`] puts it in place, and returns the sink that writes it; for
+    /// [`EventsFormat::None`], a sink that drops every event and touches nothing.
     ///
     /// # Errors
     /// The file cannot be created, or the writing thread started.
@@ -66,7 +68,7 @@ impl EventsFormat {
         let Some(name) = self.file_name() else {
             return Ok(EventsWriter::None);
         };
-        let file = File::create(dir.join(name))?;
+        let file = PartialFile::create(dir, name)?;
         Ok(match self {
             Self::Csv => EventsWriter::Csv(CsvEventWriter::new(world, file)?),
             Self::Parquet => EventsWriter::Parquet(ParquetEventWriter::new(world, file)?),
@@ -111,23 +113,24 @@ impl FromStr for EventsFormat {
 /// The sink of a run's events file, as [`EventsFormat::create`] opens it.
 pub enum EventsWriter {
     /// events.csv.
-    Csv(CsvEventWriter<File>),
+    Csv(CsvEventWriter<PartialFile>),
     /// events.parquet.
-    Parquet(ParquetEventWriter<File>),
+    Parquet(ParquetEventWriter<PartialFile>),
     /// No file: events are dropped.
     None,
 }
 
 impl EventsWriter {
-    /// Writes what is still buffered and closes the file.
+    /// Writes what is still buffered, closes the file and puts it in place; its entry for the
+    /// output folder's manifest (none without a file).
     ///
     /// # Errors
     /// The first IO error met while writing.
-    pub fn finish(self) -> io::Result<()> {
+    pub fn finish(self) -> io::Result<Option<FileEntry>> {
         match self {
-            Self::Csv(w) => w.finish().map(drop),
-            Self::Parquet(w) => w.finish().map(drop),
-            Self::None => Ok(()),
+            Self::Csv(w) => w.finish()?.commit().map(Some),
+            Self::Parquet(w) => w.finish()?.commit().map(Some),
+            Self::None => Ok(None),
         }
     }
 }
