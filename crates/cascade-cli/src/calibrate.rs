@@ -88,7 +88,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
         let stdout = io::stdout();
         let mut lock = stdout.lock();
         cascade_report::write_calibration_text(&calibration, &mut lock).context("cannot print")?;
-        println!("\noutputs: {}", out.display());
+        say!("\noutputs: {}", out.display())?;
     }
     Ok(())
 }

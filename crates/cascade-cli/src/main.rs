@@ -19,6 +19,15 @@ use cascade_report::{
 use cascade_scenario::{Scenario, ScenarioError, mechanism};
 use clap::{Parser, Subcommand};
 
+/// `println!` that returns an error (a closed pipe, a full disk) instead of panicking: a
+/// closed pipe then ends the command quietly with exit 0, any other failure with exit 1.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*)))
+            .context("cannot print")
+    };
+}
+
 mod calibrate;
 mod cover;
 mod map;
@@ -584,7 +593,7 @@ fn refuse_stale_variants(out: &Path, mechanisms: &[String]) -> Result<(), Failur
 fn init(template: Option<&str>, out: &Path, list: bool) -> Result<(), Failure> {
     if list {
         for (name, what, _) in TEMPLATES {
-            println!("{name:<12} {what}");
+            say!("{name:<12} {what}")?;
         }
         return Ok(());
     }
@@ -611,12 +620,12 @@ fn init(template: Option<&str>, out: &Path, list: bool) -> Result<(), Failure> {
         .write_all(text.as_bytes())
         .and_then(|()| writer.flush())
         .with_context(|| format!("cannot write {}", out.display()))?;
-    println!(
+    say!(
         "wrote {} (template {name}): check it with `cascade validate {}`, run it with `cascade run {}`",
         out.display(),
         out.display(),
         out.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -675,12 +684,17 @@ fn execute(command: Command) -> Result<(), Failure> {
         } => init(template.as_deref(), &out, list),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(shell, &mut command, "cascade", &mut io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "cascade", &mut script);
+            io::stdout()
+                .lock()
+                .write_all(&script)
+                .context("cannot print")?;
             Ok(())
         }
         Command::Schema { out } => schema::run(out.as_deref()),
         Command::Presets => {
-            print!("{}", presets_text());
+            write!(io::stdout().lock(), "{}", presets_text()).context("cannot print")?;
             Ok(())
         }
         Command::Validate { scenario: path } => {
@@ -692,7 +706,7 @@ fn execute(command: Command) -> Result<(), Failure> {
                 .iter()
                 .map(|p| p.accounts.len())
                 .sum();
-            println!(
+            say!(
                 "ok: {} — {} assets, {} venues, {} oracles, {} protocols, {} accounts, {} keepers, {} steps of {} s",
                 world.simulation.name,
                 world.assets.len(),
@@ -703,14 +717,14 @@ fn execute(command: Command) -> Result<(), Failure> {
                 world.keepers.len(),
                 world.simulation.steps,
                 world.simulation.step_seconds
-            );
+            )?;
             if !world.perps.is_empty() {
                 let accounts: usize = world.initial.perps.iter().map(|p| p.accounts.len()).sum();
                 let markets: usize = world.perps.iter().map(|p| p.markets.len()).sum();
-                println!(
+                say!(
                     "    {} perp exchanges, {markets} markets, {accounts} margin accounts",
                     world.perps.len()
-                );
+                )?;
             }
             Ok(())
         }

@@ -96,9 +96,9 @@ pub(crate) fn command(dir: &Path, charts: Option<&Path>) -> Result<(), Failure> 
         .with_context(|| format!("cannot add report.html to {}", dir.display()))?;
     let page = write(&mut folder, charts)?;
     reseal(folder)?;
-    println!("report: {}", page.display());
+    say!("report: {}", page.display())?;
     if let Some(charts) = charts {
-        println!("charts: {}", charts.display());
+        say!("charts: {}", charts.display())?;
     }
     Ok(())
 }

@@ -122,7 +122,7 @@ pub(crate) fn run(r: &Request<'_>) -> Result<(), Failure> {
     seal(folder, "stress", id)?;
     if !r.quiet {
         print_table(&stress).context("cannot print")?;
-        println!("\noutputs: {}", out.display());
+        say!("\noutputs: {}", out.display())?;
     }
     Ok(())
 }

@@ -263,3 +263,29 @@ fn merge_refuses_a_shard_whose_files_changed_and_warns_of_one_without_a_manifest
     assert!(done.status.success());
     assert!(String::from_utf8_lossy(&done.stderr).contains("no manifest.json"));
 }
+
+#[test]
+fn printing_to_a_full_disk_is_an_error_not_a_panic() {
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    }
+    let crash = example("eth-crash.toml");
+    for args in [
+        vec!["presets"],
+        vec!["validate", &crash],
+        vec!["init", "--list"],
+        vec!["completions", "bash"],
+        vec!["schema"],
+    ] {
+        let stdout = fs::OpenOptions::new().write(true).open(full).unwrap();
+        let done = cascade().args(&args).stdout(stdout).output().unwrap();
+        assert_eq!(done.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(
+            stderr.contains("No space left on device") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
