@@ -8,10 +8,12 @@
 //! (those are the only ones whose later inclusion must be told from an immediate one); per
 //! protocol whose owners act, its borrowers' counts and one bit per account whose owner acted
 //! and has not been liquidated since (`liquidated_after_acting` needs it); per keeper, its gas.
+//! When keepers bid in priority gas auctions, the contests (`chain.gas_auctions`) and each
+//! keeper's wins, losses and reverted transactions (`keepers.<NAME>.gas_auctions`).
 
 use std::collections::BTreeMap;
 
-use cascade_engine::{Event, EventKind, LiquidationRecord, World};
+use cascade_engine::{Event, EventKind, GasAuctionRecord, LiquidationRecord, World};
 use cascade_model::borrower::BorrowerAction;
 use cascade_model::chain::{DropReason, Sender, TxKind};
 use cascade_model::ids::ProtocolId;
@@ -44,6 +46,52 @@ pub struct ChainSummary {
     /// Times a keeper's gas budget could not pay for a transaction (it stops sending until gas
     /// is cheap enough).
     pub keepers_out_of_gas: u64,
+    /// Priority gas auctions among keepers (only when a keeper bids in them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gas_auctions: Option<GasAuctionSummary>,
+}
+
+/// `chain.gas_auctions`: the opportunities two or more keepers bid gas for in one step.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GasAuctionSummary {
+    /// Contested opportunities (one priority gas auction each).
+    pub contested: u64,
+    /// Per kind of transaction (`liquidate`, `bid`, `take`).
+    pub by_kind: BTreeMap<String, u64>,
+    /// Of which the highest bid got in (the others' bids did not clear or found no room).
+    pub won: u64,
+    /// Mean keepers per contest.
+    pub bidders_mean: f64,
+    /// Raises in all.
+    pub raises: u64,
+    /// Mean winning bid of the contests won, gwei: the clearing price of a contested
+    /// opportunity.
+    pub winning_gwei_mean: f64,
+    /// Highest winning bid, gwei.
+    pub winning_gwei_max: f64,
+    /// Mean clearing price of the chain when those contests began, gwei.
+    pub base_gwei_mean: f64,
+    /// Bidders outbid.
+    pub outbid: u64,
+    /// Of which still got into a block (gas paid; a liquidation or take then reverts).
+    pub outbid_included: u64,
+}
+
+/// `keepers.<NAME>.gas_auctions`: a keeper in priority gas auctions.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct KeeperGasAuctions {
+    /// Contests it won (its bid first in the block).
+    pub won: u64,
+    /// Contests in which it was outbid.
+    pub lost: u64,
+    /// Of those, the ones whose transaction still got in (its gas paid).
+    pub lost_included: u64,
+    /// Its transactions that reverted (outbid, or their action gone by the time they got in).
+    pub reverted: u64,
+    /// Gas paid for those, USD.
+    pub gas_reverted_usd: f64,
+    /// Its marked profit less all the gas it paid, USD.
+    pub profit_net_of_gas_usd: f64,
 }
 
 /// What became of a set of transactions. `sent = included + dropped + waiting_at_end`, and
@@ -111,6 +159,9 @@ pub(crate) struct ChainFigures {
     pub(crate) borrowers: Vec<Option<BorrowerSummary>>,
     /// Per keeper, gas paid, USD (when the world has a chain).
     pub(crate) keeper_gas: Vec<Option<f64>>,
+    /// Per keeper, its part in gas auctions (when keepers bid in them; the profit net of gas is
+    /// left to the summary).
+    pub(crate) keeper_auctions: Vec<Option<KeeperGasAuctions>>,
 }
 
 #[derive(Default)]
@@ -166,6 +217,10 @@ pub(crate) struct ChainFold {
     /// Transactions waiting in the mempool (they were counted as sent when submitted), with
     /// the protocol of an owner's.
     waiting: BTreeMap<u64, Option<ProtocolId>>,
+    /// The gas auctions so far, with Σ bidders, Σ winning bids and Σ base prices.
+    auctions: Option<(GasAuctionSummary, f64, f64, f64)>,
+    /// Per keeper, its part in them.
+    keeper_auctions: Vec<Option<KeeperGasAuctions>>,
 }
 
 impl ChainFold {
@@ -198,6 +253,41 @@ impl ChainFold {
             gas_sum: 0.0,
             gas_steps: 0,
             waiting: BTreeMap::new(),
+            auctions: gas_auctions(world).then(|| (GasAuctionSummary::default(), 0.0, 0.0, 0.0)),
+            keeper_auctions: world
+                .keepers
+                .iter()
+                .map(|_| gas_auctions(world).then(KeeperGasAuctions::default))
+                .collect(),
+        }
+    }
+
+    /// A priority gas auction.
+    fn gas_auction(&mut self, a: &GasAuctionRecord) {
+        if let Some((s, bidders, winning, base)) = self.auctions.as_mut() {
+            s.contested += 1;
+            *s.by_kind.entry(a.kind.name().to_string()).or_default() += 1;
+            s.raises += u64::from(a.raises);
+            s.outbid += a.outbid.len() as u64;
+            s.outbid_included += a.outbid.iter().filter(|(_, got_in)| *got_in).count() as u64;
+            *bidders += f64::from(a.bidders);
+            *base += a.base_gwei;
+            if a.winner.is_some() {
+                s.won += 1;
+                *winning += a.winning_gwei;
+                s.winning_gwei_max = s.winning_gwei_max.max(a.winning_gwei);
+            }
+        }
+        if let Some(k) = a.winner {
+            if let Some(t) = self.keeper_auctions[k.index()].as_mut() {
+                t.won += 1;
+            }
+        }
+        for &(k, got_in) in &a.outbid {
+            if let Some(t) = self.keeper_auctions[k.index()].as_mut() {
+                t.lost += 1;
+                t.lost_included += u64::from(got_in);
+            }
         }
     }
 
@@ -248,7 +338,14 @@ impl ChainFold {
             EventKind::TxReverted(tx) => {
                 self.all.summary.reverted += 1;
                 self.kinds.entry(tx.kind).or_default().summary.reverted += 1;
+                if let Sender::Keeper(k) = tx.sender {
+                    if let Some(t) = self.keeper_auctions[k.index()].as_mut() {
+                        t.reverted += 1;
+                        t.gas_reverted_usd += tx.gas_usd;
+                    }
+                }
             }
+            EventKind::GasAuction(a) => self.gas_auction(a),
             EventKind::TxDropped(tx, reason) => {
                 for tally in [&mut self.all, self.kinds.entry(tx.kind).or_default()] {
                     match reason {
@@ -335,6 +432,16 @@ impl ChainFold {
                 c.gas_gwei_mean = self.gas_sum / self.gas_steps as f64;
             }
             c.transactions = self.all.finish();
+            c.gas_auctions = self.auctions.map(|(mut s, bidders, winning, base)| {
+                if s.contested > 0 {
+                    s.bidders_mean = bidders / s.contested as f64;
+                    s.base_gwei_mean = base / s.contested as f64;
+                }
+                if s.won > 0 {
+                    s.winning_gwei_mean = winning / s.won as f64;
+                }
+                s
+            });
             c.gas_usd = c.transactions.gas_usd;
             c.by_kind = self
                 .kinds
@@ -361,6 +468,16 @@ impl ChainFold {
             chain: self.chain,
             borrowers,
             keeper_gas: self.keeper_gas,
+            keeper_auctions: self.keeper_auctions,
         }
     }
+}
+
+/// Whether keepers of `world` bid in priority gas auctions.
+fn gas_auctions(world: &World) -> bool {
+    world.chain.is_some()
+        && world
+            .keepers
+            .iter()
+            .any(|k| k.spec.gas.is_priority_auction())
 }

@@ -19,7 +19,7 @@ use cascade_model::loss::Shortfall;
 use serde::Serialize;
 
 use crate::cascade::CascadeFold;
-use crate::chain::{BorrowerSummary, ChainFigures, ChainFold, ChainSummary};
+use crate::chain::{BorrowerSummary, ChainFigures, ChainFold, ChainSummary, KeeperGasAuctions};
 use crate::depth::{DepthFold, VenueSummary};
 use crate::feedback::FeedbackGain;
 use crate::keepers::KeeperFold;
@@ -410,6 +410,10 @@ pub struct KeeperSummary {
     /// Gas paid, USD (on a chain; counted in neither profit above).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gas_spent_usd: Option<f64>,
+    /// Its part in priority gas auctions, and its profit net of gas (only when keepers bid in
+    /// them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gas_auctions: Option<KeeperGasAuctions>,
 }
 
 /// `cascade.*`.
@@ -579,10 +583,15 @@ impl<W: Borrow<World>> SummaryFold<W> {
             chain,
             borrowers,
             keeper_gas,
+            keeper_auctions,
         } = self.chain.finish(world);
         let mut keepers = self.keepers.finish(world, &assets);
-        for (keeper, gas) in keepers.iter_mut().zip(keeper_gas) {
+        for ((keeper, gas), auctions) in keepers.iter_mut().zip(keeper_gas).zip(keeper_auctions) {
             keeper.gas_spent_usd = gas;
+            keeper.gas_auctions = auctions.map(|mut a| {
+                a.profit_net_of_gas_usd = keeper.marked_profit_usd - gas.unwrap_or(0.0);
+                a
+            });
         }
         let lending = self
             .protocols

@@ -303,6 +303,33 @@ pub struct TxRecord {
     pub bumps: u32,
 }
 
+/// A priority gas auction: keepers with the `priority_auction` gas strategy (and any others
+/// that wanted the same opportunity) bid gas against each other for it in one step
+/// (`cascade_model::chain::priority_gas_auction`). Sent only when two or more took part.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GasAuctionRecord {
+    /// What the transactions do.
+    pub kind: TxKind,
+    /// What they act on.
+    pub target: Target,
+    /// Keepers that bid.
+    pub bidders: u32,
+    /// The first in the block: the highest bid that got in (none if no bid cleared or found
+    /// room).
+    pub winner: Option<KeeperId>,
+    /// The highest bid, gwei: the contest's clearing price.
+    pub winning_gwei: f64,
+    /// The second-highest bid, gwei.
+    pub runner_up_gwei: f64,
+    /// The chain's clearing price when the contest began, gwei.
+    pub base_gwei: f64,
+    /// Raises in all.
+    pub raises: u32,
+    /// The keepers outbid, each with whether its transaction still got in (its gas paid; for a
+    /// liquidation or a take it reverts once the winner has gone first).
+    pub outbid: Vec<(KeeperId, bool)>,
+}
+
 /// What happened.
 #[derive(Clone, Debug, PartialEq)]
 pub enum EventKind {
@@ -761,6 +788,8 @@ pub enum EventKind {
     TxReverted(Box<TxRecord>),
     /// A waiting transaction left the mempool without being included.
     TxDropped(Box<TxRecord>, DropReason),
+    /// Keepers bid gas against each other for the same opportunity.
+    GasAuction(Box<GasAuctionRecord>),
     /// A keeper's gas budget cannot pay for another transaction; it sends nothing more until
     /// gas is cheap enough again.
     KeeperOutOfGas {
@@ -864,6 +893,7 @@ impl EventKind {
             Self::TxIncluded(_) => "tx_included",
             Self::TxReverted(_) => "tx_reverted",
             Self::TxDropped(..) => "tx_dropped",
+            Self::GasAuction(..) => "gas_auction",
             Self::KeeperOutOfGas { .. } => "keeper_out_of_gas",
             Self::BorrowersNoticed { .. } => "borrowers_noticed",
             Self::BorrowerActed { .. } => "borrower_acted",

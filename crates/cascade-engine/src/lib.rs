@@ -40,8 +40,9 @@ mod world;
 
 pub use engine::{Controls, Engine, Impact, MutedImpact, trail};
 pub use event::{
-    BookMark, Event, EventKind, LiquidationBatchRecord, LiquidationRecord, PerpCloseKind,
-    PerpLiquidation, PerpMark, PerpSettlement, SaleRecord, TroveLiquidation, TxRecord,
+    BookMark, Event, EventKind, GasAuctionRecord, LiquidationBatchRecord, LiquidationRecord,
+    PerpCloseKind, PerpLiquidation, PerpMark, PerpSettlement, SaleRecord, TroveLiquidation,
+    TxRecord,
 };
 pub use sink::{Count, Discard, EventSink, Tee};
 pub use world::{

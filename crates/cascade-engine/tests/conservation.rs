@@ -153,8 +153,10 @@ struct ChainSpec {
 /// A keeper's ways on the chain.
 #[derive(Clone, Debug)]
 struct KeeperChain {
-    /// Fixed bid (gwei), or market with this cap.
+    /// Fixed bid (gwei), or market (or a priority-gas-auction bot) with this cap.
     fixed_gas: Option<f64>,
+    /// Without a fixed bid: a priority-gas-auction bot rather than a market strategy.
+    auction: bool,
     max_gwei: f64,
     gas_budget: Option<f64>,
     latency_steps: u64,
@@ -369,11 +371,21 @@ fn keeper_chain() -> impl Strategy<Value = KeeperChain> {
         prop_oneof![3 => Just(0u64), 1 => 1u64..3],
         prop_oneof![3 => Just(0u64), 1 => 1u64..3],
         prop_oneof![3 => Just(None), 1 => (0.0f64..0.8, 0.1f64..0.5).prop_map(Some)],
+        prop_oneof![2 => Just(false), 1 => Just(true)],
     )
         .prop_map(
-            |(fixed_gas, max_gwei, gas_budget, latency_steps, sale_delay_steps, outage)| {
+            |(
+                fixed_gas,
+                max_gwei,
+                gas_budget,
+                latency_steps,
+                sale_delay_steps,
+                outage,
+                auction,
+            )| {
                 KeeperChain {
                     fixed_gas,
+                    auction,
                     max_gwei,
                     gas_budget,
                     latency_steps,
@@ -771,6 +783,13 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
                     Some(g) => {
                         let _ = writeln!(t, "gas = {{ strategy = \"fixed\", gwei = {g:?} }}");
                     }
+                    None if kc.auction => {
+                        let _ = writeln!(
+                            t,
+                            "gas = {{ strategy = \"priority_auction\", max_gwei = {:?} }}",
+                            kc.max_gwei
+                        );
+                    }
                     None => {
                         let _ = writeln!(
                             t,
@@ -1128,6 +1147,7 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         | EventKind::TxReverted(tx)
         | EventKind::TxDropped(tx, _) => vec![tx.gas_bid, tx.gas_usd],
         EventKind::KeeperOutOfGas { gas_spent, .. } => vec![*gas_spent],
+        EventKind::GasAuction(a) => vec![a.winning_gwei, a.runner_up_gwei, a.base_gwei],
         // An account without debt (repaid, or liquidated before the owner acted) has an
         // infinite health factor.
         EventKind::BorrowerActed {

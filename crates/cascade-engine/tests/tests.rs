@@ -18,6 +18,7 @@ mod controls;
 mod determinism;
 mod drivers;
 mod examples;
+mod gas_war;
 mod impact;
 mod liquity;
 mod market_makers;

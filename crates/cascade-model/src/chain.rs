@@ -7,6 +7,15 @@
 //! bidding less waits in the mempool, is re-bid by its sender's strategy, or expires. Among the
 //! waiting transactions that clear, the highest bids get in first. Gas is paid in a named asset
 //! (ETH on Ethereum) at `gas used × gas price`.
+//!
+//! Keepers with the [`GasStrategy::PriorityAuction`] strategy compete for the same opportunity
+//! in a priority gas auction ([`priority_gas_auction`]; Daian et al., "Flash Boys 2.0", IEEE
+//! S&P 2020, arXiv:1904.05234, §4–5): each sees the others' bids in the mempool and replaces its
+//! own transaction with one bidding a fixed fraction more than the leading bid (a node accepts a
+//! replacement only above the old bid by its price bump: 10% in geth, `--txpool.pricebump`,
+//! 12.5% in Parity), up to what the opportunity is worth to it. The highest bid goes first in
+//! the block; the others still pay their gas when included, and revert when the opportunity is
+//! gone (a reverted transaction pays for the gas it used, before and after EIP-1559).
 
 use crate::Seconds;
 use crate::ids::{AccountId, AssetId, KeeperId, ProtocolId};
@@ -177,6 +186,18 @@ pub enum GasStrategy {
         /// Most the agent will bid, gwei.
         max_gwei: f64,
     },
+    /// A keeper's priority-gas-auction bot (keepers only): it bids the clearing price, and when
+    /// other keepers want the same opportunity in the same step it outbids the leading bid by
+    /// `price_bump` as often as it takes, never above the lower of `max_gwei` and what the
+    /// opportunity is worth to it in gas ([`priority_gas_auction`]). Outside a contest a waiting
+    /// transaction follows the clearing price, as `Market` without markup.
+    PriorityAuction {
+        /// Fraction by which a raise exceeds the leading bid (0.1 = 10%, geth's replacement
+        /// rule).
+        price_bump: f64,
+        /// Most the keeper will bid, gwei (infinite: only the opportunity's value bounds it).
+        max_gwei: f64,
+    },
 }
 
 impl GasStrategy {
@@ -185,6 +206,7 @@ impl GasStrategy {
         match *self {
             Self::Fixed { gwei } => gwei,
             Self::Market { markup, max_gwei } => (clearing * (1.0 + markup)).min(max_gwei),
+            Self::PriorityAuction { max_gwei, .. } => clearing.min(max_gwei),
         }
     }
 
@@ -192,11 +214,102 @@ impl GasStrategy {
     pub fn rebid(&self, current: f64, clearing: f64) -> Option<f64> {
         match self {
             Self::Fixed { .. } => None,
-            Self::Market { .. } => {
+            Self::Market { .. } | Self::PriorityAuction { .. } => {
                 let bid = self.bid(clearing);
                 (bid > current).then_some(bid)
             }
         }
+    }
+
+    /// Whether the strategy bids in priority gas auctions.
+    pub fn is_priority_auction(&self) -> bool {
+        matches!(self, Self::PriorityAuction { .. })
+    }
+}
+
+/// One bidder of a priority gas auction.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GasBidder {
+    /// Its first bid, gwei (at most `limit`).
+    pub opening: f64,
+    /// Most it will bid, gwei: for a priority-auction bot the lower of its cap and the
+    /// opportunity's value to it in gas, for any other strategy its opening bid.
+    pub limit: f64,
+    /// Fraction by which it outbids the leading bid; `None` for a bidder that does not raise
+    /// (a fixed or market strategy: it bids what its strategy bids).
+    pub price_bump: Option<f64>,
+}
+
+/// How a priority gas auction ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GasAuctionOutcome {
+    /// Each bidder's last bid, gwei.
+    pub bids: Vec<f64>,
+    /// Each bidder's raises.
+    pub raises: Vec<u32>,
+    /// The bidders by block position: highest last bid first; of equal bids, the one that
+    /// reached it first (an earlier transaction), then the bidder's index.
+    pub order: Vec<usize>,
+}
+
+/// Raises after which an auction stops, whatever is left (a bump of 10% multiplies the leading
+/// bid by more than 10^41 in that many raises).
+const MAX_RAISES: usize = 1_000;
+
+/// A priority gas auction (Daian et al. 2019, §5: bots replace their transaction with one
+/// bidding a fixed fraction above the best bid seen, up to the value of the opportunity).
+///
+/// All bidders open at once. Then, in turns, each raising bidder that is not leading replaces
+/// its bid with the leading bid × (1 + its bump), or with its limit if that is lower but still
+/// above the leading bid and at least its own bid × (1 + bump) (the node's replacement rule);
+/// the auction ends when nobody can outbid the leader. With two bidders of limits
+/// v1 ≥ v2 · (1 + bump) the first wins, paying between v2 / (1 + bump) and
+/// min(v1, v2 · (1 + bump)): the second-price outcome of an English auction, within one
+/// increment (closer limits may go either way, the replacement rule stopping one first). A lone
+/// bidder pays its opening bid.
+/// Ties are broken by who bid first, then by index: deterministic.
+pub fn priority_gas_auction(bidders: &[GasBidder]) -> GasAuctionOutcome {
+    let n = bidders.len();
+    let mut bids: Vec<f64> = bidders.iter().map(|b| b.opening.min(b.limit)).collect();
+    let mut raises = vec![0u32; n];
+    // When each bid was made: 0 for the openings, then the raise's sequence number.
+    let mut when = vec![0usize; n];
+    let leads = |bids: &[f64], when: &[usize], i: usize, j: usize| {
+        bids[i] > bids[j] || (bids[i] == bids[j] && (when[i], i) < (when[j], j))
+    };
+    let mut leader = (0..n).reduce(|a, b| if leads(&bids, &when, b, a) { b } else { a });
+    let mut sequence = 0;
+    while let Some(l) = leader {
+        if sequence >= MAX_RAISES {
+            break;
+        }
+        // The first bidder (by index) able to outbid the leader does.
+        let raise = (0..n).filter(|&i| i != l).find_map(|i| {
+            let bump = bidders[i].price_bump?;
+            let top = bids[l];
+            let bid = (top * (1.0 + bump)).min(bidders[i].limit);
+            (bid > top && bid >= bids[i] * (1.0 + bump)).then_some((i, bid))
+        });
+        let Some((i, bid)) = raise else {
+            break;
+        };
+        bids[i] = bid;
+        raises[i] += 1;
+        sequence += 1;
+        when[i] = sequence;
+        leader = Some(i);
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| {
+        bids[j]
+            .total_cmp(&bids[i])
+            .then(when[i].cmp(&when[j]))
+            .then(i.cmp(&j))
+    });
+    GasAuctionOutcome {
+        bids,
+        raises,
+        order,
     }
 }
 
@@ -373,6 +486,101 @@ mod tests {
     fn gas_cost_is_gas_times_price() {
         let chain = params(13, None);
         assert!((chain.cost_usd(TxKind::Liquidate, 200.0, 100.0) - 10.0).abs() < 1e-9);
+    }
+
+    fn pga(limit: f64) -> GasBidder {
+        GasBidder {
+            opening: 50.0,
+            limit,
+            price_bump: Some(0.1),
+        }
+    }
+
+    /// Two bots of values v1 ≥ 1.1·v2 from a 50-gwei base: the first wins, paying the second's
+    /// value within one 10% increment, never more than its own value.
+    #[test]
+    fn the_higher_value_wins_at_about_the_second_value() {
+        for (v1, v2) in [
+            (300.0, 200.0),
+            (1_000.0, 120.0),
+            (220.0, 200.0),
+            (80.0, 60.0),
+        ] {
+            for bidders in [[pga(v1), pga(v2)], [pga(v2), pga(v1)]] {
+                let out = priority_gas_auction(&bidders);
+                let winner = out.order[0];
+                assert_eq!(bidders[winner].limit, v1, "{v1} vs {v2}");
+                let paid = out.bids[winner];
+                assert!(
+                    paid <= v1 && paid <= v2 * 1.1 + 1e-9,
+                    "{paid} for {v1} vs {v2}"
+                );
+                assert!(paid >= v2 / 1.1 - 1e-9, "{paid} for {v1} vs {v2}");
+                let loser = out.order[1];
+                assert!(out.bids[loser] <= v2 && out.bids[loser] < paid);
+                assert!(out.raises[loser] > 0, "the loser tried");
+            }
+        }
+        // Within one increment the replacement rule may stop the higher value first: whoever
+        // wins pays at most its value and at least the other's within an increment.
+        let bidders = [pga(201.0), pga(200.0)];
+        let out = priority_gas_auction(&bidders);
+        let winner = out.order[0];
+        assert!(out.bids[winner] <= bidders[winner].limit);
+        assert!(out.bids[winner] >= 200.0 / 1.1);
+    }
+
+    /// Equal values: one of them pays the common value, the same one every time.
+    #[test]
+    fn a_tie_is_won_at_the_common_value_deterministically() {
+        let out = priority_gas_auction(&[pga(200.0), pga(200.0)]);
+        assert_eq!(out, priority_gas_auction(&[pga(200.0), pga(200.0)]));
+        let winner = out.order[0];
+        assert_eq!(out.bids[winner], 200.0);
+        assert!(out.bids[1 - winner] < 200.0);
+    }
+
+    /// However many bots, nobody bids above its value (nor its opening above its limit).
+    #[test]
+    fn no_bidder_bids_above_its_value() {
+        let limits = [57.0, 340.0, 339.0, 51.0, 1e6, 500_000.0, 50.0];
+        let bidders: Vec<GasBidder> = limits.iter().map(|&v| pga(v)).collect();
+        let out = priority_gas_auction(&bidders);
+        for (b, bid) in bidders.iter().zip(&out.bids) {
+            assert!(*bid <= b.limit, "{bid} above {}", b.limit);
+        }
+        assert_eq!(out.order[0], 4);
+        assert!(out.bids[4] >= 500_000.0 / 1.1 && out.bids[4] <= 550_000.0);
+        let capped = priority_gas_auction(&[GasBidder {
+            opening: 50.0,
+            limit: 30.0,
+            price_bump: Some(0.1),
+        }]);
+        assert_eq!(capped.bids, [30.0]);
+    }
+
+    /// Alone, a bot pays the base price; beside a bidder that does not raise, it outbids it by
+    /// one increment.
+    #[test]
+    fn a_lone_bot_pays_the_base_and_a_fixed_bid_is_outbid_once() {
+        let out = priority_gas_auction(&[pga(400.0)]);
+        assert_eq!(
+            (out.bids.as_slice(), out.raises.as_slice()),
+            (&[50.0][..], &[0][..])
+        );
+        let fixed = GasBidder {
+            opening: 120.0,
+            limit: 120.0,
+            price_bump: None,
+        };
+        let out = priority_gas_auction(&[fixed, pga(400.0)]);
+        assert_eq!(out.order, [1, 0]);
+        assert!((out.bids[1] - 132.0).abs() < 1e-9);
+        assert_eq!(out.raises, [0, 1]);
+        let out = priority_gas_auction(&[fixed, pga(125.0)]);
+        assert_eq!(out.bids[1], 125.0, "its value, above the fixed bid");
+        let out = priority_gas_auction(&[fixed, pga(100.0)]);
+        assert_eq!(out.order, [0, 1], "it cannot afford to outbid");
     }
 
     #[test]

@@ -398,7 +398,8 @@ fn insurance_line(
 }
 
 /// The keepers section: a line per keeper — calls, realised profit, and the incentives and gas
-/// it was paid or paid when there were any.
+/// it was paid or paid when there were any; its gas auctions and profit net of gas when keepers
+/// bid in them.
 fn keepers(summary: &Summary) -> Vec<String> {
     summary
         .keepers
@@ -414,6 +415,18 @@ fn keepers(summary: &Summary) -> Vec<String> {
             }
             if let Some(gas) = k.gas_spent_usd {
                 text += &format!(", gas {}", usd(gas));
+            }
+            if let Some(a) = &k.gas_auctions {
+                text += &format!(
+                    "; gas auctions {} won, {} lost ({} included), {} reverted ({} of gas); \
+                     profit net of gas {}",
+                    a.won,
+                    a.lost,
+                    a.lost_included,
+                    a.reverted,
+                    usd(a.gas_reverted_usd),
+                    usd(a.profit_net_of_gas_usd)
+                );
             }
             row(name, &text)
         })

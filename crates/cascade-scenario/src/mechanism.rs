@@ -67,6 +67,11 @@
 //! `liquity_v1` keeps its pool and parameters; one that accepts several collateral assets is an
 //! error (a pool takes one) |
 //!
+//! | `gas_war` | every keeper's `gas` becomes `{ strategy = "priority_auction", price_bump = 0.1 }`:
+//! keepers wanting the same liquidation call or take in a step outbid each other's gas by 10%,
+//! each up to what it is worth to it, with no other cap; English-auction bids go at the clearing
+//! price when the lot is worth it (gas budgets kept). Needs a `[chain]` |
+//!
 //! A *variant* is a mechanism, a counterfactual, or several of them joined by `+`, applied left
 //! to right (`dutch_auction+no_congestion`): comparing `as_is`, `no_congestion`, `dutch_auction`
 //! and `dutch_auction+no_congestion` separates what the auction design and what congestion each
@@ -79,7 +84,7 @@ use cascade_engine::World;
 
 use crate::build::perp::{ProtocolKind, section_kind};
 use crate::preset::{self, Preset, PresetKind};
-use crate::schema::{InsuranceSection, LiquidationSection, ScenarioFile};
+use crate::schema::{GasStrategySection, InsuranceSection, LiquidationSection, ScenarioFile};
 
 /// A liquidation mechanism a lending protocol's `liquidation` table can name.
 #[derive(Clone, Copy, Debug)]
@@ -362,7 +367,12 @@ const AS_IS: &str = "as_is";
 const INSURANCE_FUND: &str = "insurance_fund";
 
 /// The counterfactuals [`apply_variant`] accepts besides the mechanism variants.
-pub const COUNTERFACTUALS: [&str; 3] = ["no_congestion", "faster_oracle", "stability_pool"];
+pub const COUNTERFACTUALS: [&str; 4] = [
+    "no_congestion",
+    "faster_oracle",
+    "stability_pool",
+    "gas_war",
+];
 
 /// The mechanism variants [`apply`] accepts, in order: `as_is`, every mechanism's compare
 /// targets, `insurance_fund`.
@@ -398,7 +408,7 @@ pub fn variants_help() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "Comma-separated variants. Mechanisms: {mechanisms}. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed oracles publish what they read), stability_pool (as liquity_v1: a Liquity v1 Stability Pool of 25% of each protocol's debt). Join several with + to apply them left to right, e.g. dutch_auction+no_congestion. `cascade presets` lists each mechanism with the defaults a switch to it sets."
+        "Comma-separated variants. Mechanisms: {mechanisms}. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed oracles publish what they read), stability_pool (as liquity_v1: a Liquity v1 Stability Pool of 25% of each protocol's debt), gas_war (every keeper bids gas in priority gas auctions, up to each opportunity's value; needs a [chain]). Join several with + to apply them left to right, e.g. dutch_auction+no_congestion. `cascade presets` lists each mechanism with the defaults a switch to it sets."
     )
 }
 
@@ -504,6 +514,7 @@ pub fn apply_variant(
             "no_congestion" => no_congestion(file),
             "faster_oracle" => faster_oracle(file),
             "stability_pool" => apply(file, "liquity_v1", baseline)?,
+            "gas_war" => gas_war(file)?,
             mechanism => apply(file, mechanism, baseline)?,
         }
     }
@@ -524,6 +535,30 @@ fn no_congestion(file: &mut ScenarioFile) {
     {
         borrowers.gas = None;
     }
+}
+
+/// `gas_war`: every keeper bids gas in priority gas auctions (`strategy = "priority_auction"`,
+/// price bump 10%, no cap: only each opportunity's value bounds its bids); gas budgets are kept.
+///
+/// # Errors
+/// A scenario without a `[chain]`: there is no gas to bid.
+fn gas_war(file: &mut ScenarioFile) -> Result<(), String> {
+    if file.chain.is_none() {
+        return Err(
+            "variant part \"gas_war\" needs a [chain] section: without one there is no gas to bid"
+                .to_string(),
+        );
+    }
+    for keeper in &mut file.keepers {
+        keeper.gas = Some(GasStrategySection {
+            strategy: "priority_auction".to_string(),
+            gwei: None,
+            markup: None,
+            max_gwei: None,
+            price_bump: Some(0.1),
+        });
+    }
+    Ok(())
 }
 
 /// `faster_oracle`: delayed oracles publish what they read.
@@ -943,6 +978,33 @@ gas = { model = "constant", gwei = 200.0 }
         let world = builds(file).world;
         assert!(world.chain.is_none());
         assert_eq!(world.keepers[0].spec.latency, 30);
+    }
+
+    #[test]
+    fn gas_war_makes_every_keeper_a_priority_auction_bot_and_needs_a_chain() {
+        let mut file = chained();
+        let start = baseline(&file);
+        let budget = file.keepers[0].gas_budget_usd;
+        apply_variant(&mut file, "gas_war", &start).expect("known");
+        for k in &file.keepers {
+            let g = k.gas.as_ref().expect("a strategy");
+            assert_eq!(
+                (g.strategy.as_str(), g.max_gwei, g.price_bump),
+                ("priority_auction", None, Some(0.1))
+            );
+        }
+        assert_eq!(file.keepers[0].gas_budget_usd, budget, "budget kept");
+        let world = builds(file.clone()).world;
+        assert_eq!(
+            world.keepers[0].spec.gas,
+            cascade_model::chain::GasStrategy::PriorityAuction {
+                price_bump: 0.1,
+                max_gwei: f64::INFINITY
+            }
+        );
+        apply_variant(&mut file, "no_congestion", &start).expect("known");
+        let e = apply_variant(&mut file, "gas_war", &start).expect_err("no chain");
+        assert!(e.contains("needs a [chain] section"), "{e}");
     }
 
     #[test]

@@ -133,15 +133,20 @@ pub struct GasUsedSection {
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GasStrategySection {
-    /// `"fixed"` (always `gwei`) or `"market"` (the clearing price plus `markup`, up to
-    /// `max_gwei`).
+    /// `"fixed"` (always `gwei`), `"market"` (the clearing price plus `markup`, up to
+    /// `max_gwei`) or, for keepers only, `"priority_auction"` (the clearing price; against other
+    /// keepers wanting the same opportunity in the same step, outbid the leading bid by
+    /// `price_bump`, up to the lower of `max_gwei` and the opportunity's value).
     pub strategy: String,
     /// The bid, gwei (`fixed`).
     pub gwei: Option<f64>,
     /// Fraction bid above the clearing price (`market`; default 0).
     pub markup: Option<f64>,
-    /// Highest bid, gwei (`market`; default unlimited).
+    /// Highest bid, gwei (`market`, `priority_auction`; default unlimited).
     pub max_gwei: Option<f64>,
+    /// Fraction by which each raise exceeds the leading bid (`priority_auction`; > 0, default
+    /// 0.1: geth's minimum price bump to replace a transaction).
+    pub price_bump: Option<f64>,
 }
 
 /// `keepers[].outages[]`: a period when a keeper is absent.

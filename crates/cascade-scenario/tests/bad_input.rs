@@ -1216,7 +1216,11 @@ fn chain_bad_input() {
         ("gwei = 30.0", "gwei = -1.0", "", &["chain.gas.gwei = -1", "gwei ≥ 0"]),
         ("gwei = 30.0 }", "gwei = 30.0, asset = \"ETH\" }", "", &["chain.gas.asset", "does not apply to gas model \"constant\""]),
         ("", "", "gas = { strategy = \"fixed\" }", &["keepers[0].gas.gwei", "missing: required for strategy \"fixed\""]),
-        ("", "", "gas = { strategy = \"eager\" }", &["keepers[0].gas.strategy = \"eager\"", "expected fixed or market"]),
+        ("", "", "gas = { strategy = \"eager\" }", &["keepers[0].gas.strategy = \"eager\"", "expected fixed, market or priority_auction"]),
+        ("", "", "gas = { strategy = \"priority_auction\", price_bump = 0.0 }", &["keepers[0].gas.price_bump = 0", "a fraction > 0"]),
+        ("", "", "gas = { strategy = \"priority_auction\", max_gwei = -5.0 }", &["keepers[0].gas.max_gwei = -5", "gwei > 0"]),
+        ("", "", "gas = { strategy = \"priority_auction\", markup = 0.1 }", &["keepers[0].gas.markup", "does not apply to strategy \"priority_auction\""]),
+        ("", "", "gas = { strategy = \"market\", price_bump = 0.1 }", &["keepers[0].gas.price_bump", "does not apply to strategy \"market\""]),
         ("", "", "latency_seconds = 600", &["keepers[0].latency_seconds = 600", "less than chain.expiry_seconds (600)"]),
         ("", "", "outages = [{ from_seconds = 60, to_seconds = 60 }]", &["keepers[0].outages[0].to_seconds = 60", "after from_seconds"]),
     ];
@@ -1258,6 +1262,21 @@ fn chain_bad_input() {
             parts,
         );
     }
+    // Only keepers bid in priority gas auctions.
+    check_only(
+        &edit_text(
+            &with_chain(good, ""),
+            population,
+            &format!(
+                "{population}\nborrowers = {{ trigger_health = 1.2, target_health = 1.5, \
+                 gas = {{ strategy = \"priority_auction\" }} }}"
+            ),
+        ),
+        &[
+            "positions[0].borrowers.gas.strategy = \"priority_auction\"",
+            "only keepers bid in priority gas auctions",
+        ],
+    );
 }
 
 /// [`base`] with ETH driven by the driver table whose keys are `keys` (ETH keeps its price).

@@ -13,6 +13,15 @@
 //! same action and target is the same transaction when the sender wants it again, so nothing is
 //! sent or executed twice.
 //!
+//! When keepers with the `priority_auction` gas strategy serve a protocol, a mechanism asks the
+//! gate for a contest ([`Gate::contest`]) before its keepers act on an opportunity: the keepers
+//! that want it and can send now bid in a priority gas auction, each up to the opportunity's
+//! value to it; their transactions get in highest bid first while room lasts, and the mechanism
+//! then tries its keepers in block order. The first executes; the others' included transactions
+//! revert at the step's end if nothing is left for them, their gas spent. An English auction's
+//! bids are not exclusive (all those that get in take part in the round's bidding): the bots
+//! bid the clearing price when the lot is worth it to them, and nobody raises.
+//!
 //! Without a `[chain]` the gate still applies keepers' reaction latency and absences: an action
 //! waits until the latency has passed since the keeper first wanted it, with no gas and no room
 //! limit, and an intent the keeper stops wanting is forgotten at the step's end.
@@ -20,14 +29,15 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cascade_model::chain::{
-    DropReason, GasStrategy, Sender, Target, Transaction, TxKind, inclusion_order,
+    DropReason, GasBidder, GasStrategy, Sender, Target, Transaction, TxKind, inclusion_order,
+    priority_gas_auction,
 };
 use cascade_model::fundamental::Fundamental;
 use cascade_model::ids::KeeperId;
 use cascade_model::keeper::KeeperBook;
 use cascade_model::volatility::RealisedVolatility;
 
-use crate::event::{Event, EventKind, TxRecord};
+use crate::event::{Event, EventKind, GasAuctionRecord, TxRecord};
 use crate::sink::EventSink;
 use crate::world::World;
 
@@ -51,6 +61,10 @@ pub(crate) struct ChainRun {
     volatility: Option<RealisedVolatility>,
     /// Per keeper: whether its gas budget last failed to pay for a transaction.
     out_of_gas: Vec<bool>,
+    /// Whether keepers bid in priority gas auctions (a chain, and a keeper with that strategy).
+    pub(super) gas_auctions: bool,
+    /// Opportunities contested this step: one auction each per step.
+    contested: HashSet<(TxKind, Target)>,
 }
 
 impl ChainRun {
@@ -79,6 +93,12 @@ impl ChainRun {
             next_id: 0,
             volatility,
             out_of_gas: vec![false; world.keepers.len()],
+            gas_auctions: world.chain.is_some()
+                && world
+                    .keepers
+                    .iter()
+                    .any(|k| k.spec.gas.is_priority_auction()),
+            contested: HashSet::new(),
         })
     }
 
@@ -453,6 +473,226 @@ impl Gate<'_> {
             .map(|tx| tx.amount)
     }
 
+    /// A priority gas auction for `kind` on `target` among the keepers `wanting` it, each with
+    /// the opportunity's value to it before gas (USD); returns the order in which they act:
+    /// those holding a transaction included in an earlier block, then the auction's bidders by
+    /// block position (whose transactions got in first), then those that cannot bid now (their
+    /// reaction latency, absences). Each then goes through [`Gate::transact`] as usual.
+    ///
+    /// A keeper bids when it can send now: a priority-auction bot opens at the clearing price
+    /// and raises up to the lower of its cap and `value / (gas used × gas asset price)`, and
+    /// stays out when that is below the clearing price; any other strategy bids what it would
+    /// anyway and does not raise. Bids that clear get in, highest first, while room and gas
+    /// budgets last; the others wait. Without a chain, or for an opportunity contested already
+    /// this step, nothing is bid: the keepers act in the order given, holders first.
+    ///
+    /// Only an `exclusive` opportunity — one the first transaction takes, a liquidation call or
+    /// a take — is worth outbidding for, and its contest is recorded (`GasAuction`). An English
+    /// auction's bids are not exclusive: every bid that gets in takes part in the round's
+    /// bidding, whatever its place in the block (the round is settled as an English auction
+    /// among them), so the bots bid the clearing price, each only if the lot's value to it
+    /// covers it, and nobody raises.
+    pub(super) fn contest(
+        &mut self,
+        kind: TxKind,
+        target: Target,
+        wanting: &[(KeeperId, f64)],
+        exclusive: bool,
+        round: u32,
+    ) -> smallvec::SmallVec<[KeeperId; 4]> {
+        let now = self.time;
+        let world = self.world;
+        let holds = |run: &ChainRun, k: KeeperId| {
+            run.by_key
+                .get(&(Sender::Keeper(k), kind, target))
+                .map(|id| run.txs[id])
+        };
+        let mut order: smallvec::SmallVec<[KeeperId; 4]> = smallvec::SmallVec::new();
+        let (Some(run), Some(params)) = (self.run.as_mut(), world.chain.as_ref()) else {
+            order.extend(wanting.iter().map(|&(k, _)| k));
+            return order;
+        };
+        let first_this_step = run.contested.insert((kind, target));
+        order.extend(
+            wanting
+                .iter()
+                .map(|&(k, _)| k)
+                .filter(|&k| holds(run, k).is_some_and(|t| t.included)),
+        );
+        if !first_this_step {
+            order.extend(
+                wanting
+                    .iter()
+                    .map(|&(k, _)| k)
+                    .filter(|&k| !holds(run, k).is_some_and(|t| t.included)),
+            );
+            return order;
+        }
+        let base = run.gas_gwei;
+        let gas_price = self.fundamentals[params.gas_asset.index()].price();
+        let usd_per_gwei = params.gas_used.of(kind) * cascade_model::chain::GWEI * gas_price;
+        let mut waiting_out = smallvec::SmallVec::<[KeeperId; 4]>::new();
+        let mut bidders: Vec<(KeeperId, GasBidder)> = Vec::new();
+        for &(k, value_usd) in wanting {
+            let spec = &world.keepers[k.index()].spec;
+            let existing = holds(run, k);
+            if existing.is_some_and(|t| t.included) {
+                continue;
+            }
+            let present = spec.present(now);
+            let ready = match existing {
+                Some(t) => t.not_before <= now,
+                None => present && spec.latency == 0,
+            };
+            if !ready {
+                waiting_out.push(k);
+                continue;
+            }
+            let opening = existing.map_or(0.0, |t| t.gas_bid);
+            let bidder = match spec.gas {
+                GasStrategy::PriorityAuction {
+                    price_bump,
+                    max_gwei,
+                } if present => {
+                    let value_gwei = if usd_per_gwei > 0.0 {
+                        value_usd / usd_per_gwei
+                    } else {
+                        f64::INFINITY
+                    };
+                    let limit = max_gwei.min(value_gwei);
+                    if limit < base {
+                        // Not worth the clearing price: it sends nothing.
+                        continue;
+                    }
+                    GasBidder {
+                        opening: opening.max(base).min(limit),
+                        limit,
+                        price_bump: exclusive.then_some(price_bump),
+                    }
+                }
+                strategy => {
+                    let bid = match existing {
+                        Some(t) if present => strategy.rebid(t.gas_bid, base).unwrap_or(t.gas_bid),
+                        Some(t) => t.gas_bid,
+                        None => strategy.bid(base),
+                    };
+                    GasBidder {
+                        opening: bid,
+                        limit: bid,
+                        price_bump: None,
+                    }
+                }
+            };
+            bidders.push((k, bidder));
+        }
+        let auction: Vec<GasBidder> = bidders.iter().map(|&(_, b)| b).collect();
+        let outcome = priority_gas_auction(&auction);
+        let mut included = vec![false; bidders.len()];
+        for &i in &outcome.order {
+            let (k, _) = bidders[i];
+            let bid = outcome.bids[i];
+            included[i] = self.send_at(k, kind, target, bid, outcome.raises[i], round);
+            order.push(k);
+        }
+        order.extend(waiting_out);
+        if exclusive && bidders.len() >= 2 {
+            let first = outcome.order[0];
+            let winner = included[first].then_some(bidders[first].0);
+            let outbid = outcome.order[1..]
+                .iter()
+                .map(|&i| (bidders[i].0, included[i]))
+                .collect();
+            self.emit(
+                round,
+                EventKind::GasAuction(Box::new(GasAuctionRecord {
+                    kind,
+                    target,
+                    bidders: bidders.len() as u32,
+                    winner,
+                    winning_gwei: outcome.bids[first],
+                    runner_up_gwei: outcome.bids[outcome.order[1]],
+                    base_gwei: base,
+                    raises: outcome.raises.iter().sum(),
+                    outbid,
+                })),
+            );
+        }
+        order
+    }
+
+    /// Keeper `k`'s transaction of `kind` on `target` bidding `gwei` after `raises` raises: its
+    /// waiting one re-bid, or a new one (not sent if its gas budget cannot pay). It gets in if
+    /// the bid clears, room is left and the budget pays; otherwise it waits. Returns whether it
+    /// got in.
+    fn send_at(
+        &mut self,
+        k: KeeperId,
+        kind: TxKind,
+        target: Target,
+        gwei: f64,
+        raises: u32,
+        round: u32,
+    ) -> bool {
+        let now = self.time;
+        let sender = Sender::Keeper(k);
+        let run = self.run.as_mut().expect("a chain contests");
+        let id = match run.by_key.get(&(sender, kind, target)) {
+            Some(&id) => {
+                let tx = run.txs.get_mut(&id).expect("present");
+                if gwei > tx.gas_bid {
+                    tx.gas_bid = gwei;
+                    tx.bumps += raises.max(1);
+                }
+                id
+            }
+            None => {
+                let cost = self.gas_cost(kind, gwei);
+                if !self.keeper_can_pay(k, cost, round) {
+                    return false;
+                }
+                let run = self.run.as_mut().expect("a chain contests");
+                let id = run.next_id;
+                run.next_id += 1;
+                run.txs.insert(
+                    id,
+                    Transaction {
+                        id,
+                        sender,
+                        kind,
+                        target,
+                        gas_bid: gwei,
+                        submitted: now,
+                        not_before: now,
+                        bumps: raises,
+                        amount: 0.0,
+                        included: false,
+                    },
+                );
+                run.by_key.insert((sender, kind, target), id);
+                let tx = run.txs[&id];
+                if !self.get_in(&tx, round) {
+                    self.emit(round, EventKind::TxSubmitted(record(&tx, 0.0)));
+                    return false;
+                }
+                return true;
+            }
+        };
+        let tx = self.run.as_ref().expect("a chain contests").txs[&id];
+        self.get_in(&tx, round)
+    }
+
+    /// Includes `tx` (left in the mempool, marked included, for its action to execute) if its
+    /// bid clears, room is left and its sender can pay.
+    fn get_in(&mut self, tx: &Transaction, round: u32) -> bool {
+        let run = self.run.as_ref().expect("a chain contests");
+        if tx.gas_bid < run.gas_gwei || run.room == 0 || !self.pay_for(tx, round) {
+            return false;
+        }
+        let run = self.run.as_mut().expect("a chain contests");
+        run.txs.get_mut(&tx.id).expect("present").included = true;
+        true
+    }
+
     /// The end of a step's blocks: transactions included this step and not executed revert;
     /// without a chain, intents nobody wanted this step are forgotten.
     pub(super) fn end_blocks(&mut self) {
@@ -474,6 +714,7 @@ impl Gate<'_> {
             }
         }
         run.wanted.clear();
+        run.contested.clear();
         for tx in reverted {
             let cost = self.gas_cost(tx.kind, tx.gas_bid);
             self.emit(0, EventKind::TxReverted(record(&tx, cost)));

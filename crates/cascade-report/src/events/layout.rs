@@ -33,6 +33,8 @@ enum Feature {
     Perps,
     /// A chain (`blocks_produced`, `tx_*`).
     Chain,
+    /// Keepers bidding in priority gas auctions (`gas_auction`).
+    GasAuctions,
     /// Owners who act on their accounts (`borrowers_noticed`, `borrower_acted`).
     Owners,
     /// Market makers on a venue (`depth_changed`).
@@ -42,7 +44,7 @@ enum Feature {
 }
 
 impl Feature {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 12] = [
         Self::Always,
         Self::Insurance,
         Self::Auctions,
@@ -51,6 +53,7 @@ impl Feature {
         Self::Backstop,
         Self::Perps,
         Self::Chain,
+        Self::GasAuctions,
         Self::Owners,
         Self::MarketMakers,
         Self::Reserves,
@@ -145,6 +148,17 @@ impl Feature {
                 Blocks, GasGwei, Room, Waiting, Tx, TxKind, GasBidGwei, Submitted, Bumps, Sender,
                 Reason,
             ],
+            Self::GasAuctions => &[
+                TxKind,
+                GasGwei,
+                GasBidGwei,
+                RunnerUpGwei,
+                Bumps,
+                Bidders,
+                Outbid,
+                OutbidIncluded,
+                Auction,
+            ],
             Self::Owners => &[Acting, Declined, Action, HealthAfter],
             Self::MarketMakers => &[Depth, DailyVolatility],
             Self::Reserves => &[Liquidity],
@@ -173,6 +187,13 @@ impl Feature {
             Self::Backstop => rule(|r| matches!(r, LiquidationRule::Backstop(_))),
             Self::Perps => !world.perps.is_empty(),
             Self::Chain => world.chain.is_some(),
+            Self::GasAuctions => {
+                world.chain.is_some()
+                    && world
+                        .keepers
+                        .iter()
+                        .any(|k| k.spec.gas.is_priority_auction())
+            }
             Self::Owners => world.protocols.iter().any(|p| !p.borrowers.is_empty()),
             Self::MarketMakers => world
                 .initial

@@ -4,7 +4,9 @@
 //! values as typed `(key, value)` pairs, each a column of its own (a per-asset value, a column
 //! per asset: see [`super::layout`]).
 
-use cascade_engine::{BookMark, Event, EventKind, PerpCloseKind, PerpInfo, TxRecord, World};
+use cascade_engine::{
+    BookMark, Event, EventKind, GasAuctionRecord, PerpCloseKind, PerpInfo, TxRecord, World,
+};
 use cascade_model::chain::{Sender, Target};
 use cascade_model::ids::{AccountId, AssetId, PerpId, ProtocolId};
 use smallvec::{SmallVec, smallvec};
@@ -284,6 +286,14 @@ keys! {
     Sender = "sender", Name;
     /// Why a transaction was dropped.
     Reason = "reason", Name;
+    /// Keepers bidding in a priority gas auction.
+    Bidders = "bidders", Int;
+    /// The second-highest bid of a priority gas auction, gwei.
+    RunnerUpGwei = "runner_up_gwei", Real;
+    /// Keepers outbid in a priority gas auction.
+    Outbid = "outbid", Int;
+    /// Of those, the ones whose transactions still got in (their gas paid).
+    OutbidIncluded = "outbid_included", Int;
     /// Owners who will act.
     Acting = "acting", Int;
     /// Owners who will not.
@@ -1003,6 +1013,7 @@ pub(super) fn row<'a>(world: &'a World, event: &'a Event) -> Row<'a> {
             tx_row(world, tx, None)
         }
         EventKind::TxDropped(tx, reason) => tx_row(world, tx, Some(reason.name())),
+        EventKind::GasAuction(auction) => gas_auction_row(world, auction),
         EventKind::KeeperOutOfGas { keeper, gas_spent } => Row {
             keeper: &world.keepers[keeper.index()].name,
             usd: Some(*gas_spent),
@@ -1095,6 +1106,41 @@ fn tx_row<'a>(world: &'a World, tx: &TxRecord, reason: Option<&'static str>) -> 
         }),
         keeper,
         usd: Some(tx.gas_usd),
+        detail,
+        ..Row::default()
+    }
+}
+
+/// A priority gas auction: its winner in the keeper column, the clearing price in `gas_gwei`,
+/// the winning bid in `gas_bid_gwei`, the raises in `bumps`.
+fn gas_auction_row<'a>(world: &'a World, a: &GasAuctionRecord) -> Row<'a> {
+    let (p, account, auction) = match a.target {
+        Target::Account(p, id) => (p, Some(id), None),
+        Target::Auction(p, id) => (p, None, Some(id)),
+    };
+    let included = a.outbid.iter().filter(|(_, got_in)| *got_in).count();
+    let mut detail: Detail<'a> = smallvec![
+        (Key::TxKind, Value::Name(a.kind.name())),
+        (Key::GasGwei, Value::Real(a.base_gwei)),
+        (Key::GasBidGwei, Value::Real(a.winning_gwei)),
+        (Key::RunnerUpGwei, Value::Real(a.runner_up_gwei)),
+        (Key::Bumps, Value::Int(u64::from(a.raises))),
+        (Key::Bidders, Value::Int(u64::from(a.bidders))),
+        (Key::Outbid, Value::Int(a.outbid.len() as u64)),
+        (Key::OutbidIncluded, Value::Int(included as u64)),
+    ];
+    if let Some(id) = auction {
+        detail.push((Key::Auction, Value::Int(u64::from(id))));
+    }
+    Row {
+        protocol: &world.protocols[p.index()].name,
+        account: account.map(|id| Account {
+            labels: &world.protocols[p.index()].account_labels,
+            id,
+        }),
+        keeper: a
+            .winner
+            .map_or("", |k| world.keepers[k.index()].name.as_str()),
         detail,
         ..Row::default()
     }

@@ -977,20 +977,44 @@ fn keepers(summary: &Json) -> Option<Section> {
         .to_vec(),
         rows: Vec::new(),
     };
+    // Keepers bidding in priority gas auctions: their contests and profit net of gas.
+    let auctions = names
+        .iter()
+        .any(|name| summary.get(&["keepers", name, "gas_auctions"]).is_some());
+    if auctions {
+        table.head.extend(
+            [
+                "gas auctions won",
+                "lost",
+                "reverted",
+                "gas reverted",
+                "profit net of gas",
+            ]
+            .map(String::from),
+        );
+    }
     for name in &names {
         let k = |f: &'static str| -> Vec<&str> { vec!["keepers", name, f] };
-        table.rows.push(Row {
-            id: None,
-            cells: vec![
-                Shown::text(name.clone()),
-                summary.shown_or_dash(&k("liquidations"), count),
-                summary.usd(&k("spent_usd")),
-                summary.usd(&k("received_usd")),
-                summary.usd(&k("realised_profit_usd")),
-                summary.usd(&k("incentives_usd")),
-                summary.usd(&k("gas_spent_usd")),
-            ],
-        });
+        let mut cells = vec![
+            Shown::text(name.clone()),
+            summary.shown_or_dash(&k("liquidations"), count),
+            summary.usd(&k("spent_usd")),
+            summary.usd(&k("received_usd")),
+            summary.usd(&k("realised_profit_usd")),
+            summary.usd(&k("incentives_usd")),
+            summary.usd(&k("gas_spent_usd")),
+        ];
+        if auctions {
+            let a = |f: &'static str| -> Vec<&str> { vec!["keepers", name, "gas_auctions", f] };
+            cells.extend([
+                summary.shown_or_dash(&a("won"), count),
+                summary.shown_or_dash(&a("lost"), count),
+                summary.shown_or_dash(&a("reverted"), count),
+                summary.usd(&a("gas_reverted_usd")),
+                summary.usd(&a("profit_net_of_gas_usd")),
+            ]);
+        }
+        table.rows.push(Row { id: None, cells });
     }
     section.push(Block::Table(table));
     Some(section)

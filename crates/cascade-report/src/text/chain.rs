@@ -1,10 +1,10 @@
 //! The printed summary's sections for the chain and the owners who act: blocks and gas prices,
 //! what became of the agents' transactions (included, reverted, expired, still waiting) in all
 //! and per kind, the gas paid; per protocol whose owners act, what they noticed and did and what
-//! congestion stopped.
+//! congestion stopped; the keepers' priority gas auctions when they bid in them.
 
 use cascade_analytics::Summary;
-use cascade_analytics::chain::{BorrowerSummary, ChainSummary, TxSummary};
+use cascade_analytics::chain::{BorrowerSummary, ChainSummary, GasAuctionSummary, TxSummary};
 
 use super::{Colour, row, usd};
 
@@ -29,7 +29,29 @@ pub(super) fn chain(summary: &Summary, colour: Colour) -> Vec<String> {
             .map(|(kind, t)| row(&format!("  {kind}"), &transactions(t, colour))),
     );
     lines.push(row("gas paid", &gas(c)));
+    if let Some(a) = &c.gas_auctions {
+        lines.push(row("gas auctions", &gas_auctions(a)));
+    }
     lines
+}
+
+/// The priority gas auctions: how many, how contested, and what the winners paid beside the
+/// clearing price.
+fn gas_auctions(a: &GasAuctionSummary) -> String {
+    format!(
+        "{} contested ({} won), {:.1} keepers each, {} raises; winning bid {:.1} gwei on \
+         average ({:.1} at most) against a clearing price of {:.1}; {} outbid, {} of them \
+         included (gas paid)",
+        a.contested,
+        a.won,
+        a.bidders_mean,
+        a.raises,
+        a.winning_gwei_mean,
+        a.winning_gwei_max,
+        a.base_gwei_mean,
+        a.outbid,
+        a.outbid_included
+    )
 }
 
 /// What became of a set of transactions; those that expired (or that their sender could not

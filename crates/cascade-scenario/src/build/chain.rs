@@ -264,11 +264,13 @@ impl Builder<'_> {
         Some(GasPrice::Series { times, gwei })
     }
 
-    /// How an agent prices gas; the default bids the clearing price.
+    /// How an agent prices gas; the default bids the clearing price. Only a keeper
+    /// (`keeper`) may bid in priority gas auctions.
     pub(super) fn gas_strategy(
         &mut self,
         at: &FieldPath,
         g: Option<&GasStrategySection>,
+        keeper: bool,
     ) -> GasStrategy {
         let default = GasStrategy::Market {
             markup: 0.0,
@@ -277,7 +279,15 @@ impl Builder<'_> {
         let Some(g) = g else {
             return default;
         };
-        match g.strategy.as_str() {
+        let strategy = g.strategy.as_str();
+        if strategy != "priority_auction" {
+            self.forbid(
+                &at.key("price_bump"),
+                &g.price_bump,
+                &format!("to strategy {strategy:?}"),
+            );
+        }
+        match strategy {
             "fixed" => {
                 self.forbid(&at.key("markup"), &g.markup, "to strategy \"fixed\"");
                 self.forbid(&at.key("max_gwei"), &g.max_gwei, "to strategy \"fixed\"");
@@ -291,22 +301,61 @@ impl Builder<'_> {
             "market" => {
                 self.forbid(&at.key("gwei"), &g.gwei, "to strategy \"market\"");
                 let markup = g.markup.unwrap_or(0.0);
-                let max_gwei = g.max_gwei.unwrap_or(f64::INFINITY);
+                let max_gwei = self.gas_cap(at, g);
                 self.check(&at.key("markup"), markup, markup >= 0.0, "a markup ≥ 0");
-                if g.max_gwei.is_some() {
-                    self.check(&at.key("max_gwei"), max_gwei, max_gwei > 0.0, "gwei > 0");
-                }
                 GasStrategy::Market { markup, max_gwei }
             }
+            "priority_auction" if keeper => {
+                self.forbid(&at.key("gwei"), &g.gwei, "to strategy \"priority_auction\"");
+                self.forbid(
+                    &at.key("markup"),
+                    &g.markup,
+                    "to strategy \"priority_auction\"",
+                );
+                let max_gwei = self.gas_cap(at, g);
+                let price_bump = g.price_bump.unwrap_or(0.1);
+                self.check(
+                    &at.key("price_bump"),
+                    price_bump,
+                    price_bump > 0.0 && price_bump.is_finite(),
+                    "a fraction > 0",
+                );
+                GasStrategy::PriorityAuction {
+                    price_bump,
+                    max_gwei,
+                }
+            }
+            "priority_auction" => {
+                self.fail(
+                    &at.key("strategy"),
+                    "\"priority_auction\"",
+                    "only keepers bid in priority gas auctions; expected fixed or market",
+                );
+                default
+            }
             other => {
+                let expected = if keeper {
+                    "fixed, market or priority_auction"
+                } else {
+                    "fixed or market"
+                };
                 self.fail(
                     &at.key("strategy"),
                     format!("{other:?}"),
-                    "unknown gas strategy; expected fixed or market",
+                    format!("unknown gas strategy; expected {expected}"),
                 );
                 default
             }
         }
+    }
+
+    /// A strategy's `max_gwei` (default unlimited), checked.
+    fn gas_cap(&mut self, at: &FieldPath, g: &GasStrategySection) -> f64 {
+        let max_gwei = g.max_gwei.unwrap_or(f64::INFINITY);
+        if g.max_gwei.is_some() {
+            self.check(&at.key("max_gwei"), max_gwei, max_gwei > 0.0, "gwei > 0");
+        }
+        max_gwei
     }
 
     /// A keeper's ways on the chain: gas strategy and budget, reaction latency, sale delay and
@@ -326,7 +375,7 @@ impl Builder<'_> {
                 "without a [chain] section",
             );
         }
-        spec.gas = self.gas_strategy(&at.key("gas"), k.gas.as_ref());
+        spec.gas = self.gas_strategy(&at.key("gas"), k.gas.as_ref(), true);
         if let Some(b) = k.gas_budget_usd {
             if self.check(&at.key("gas_budget_usd"), b, b >= 0.0, "USD ≥ 0") {
                 spec.gas_budget = Some(b);
@@ -399,7 +448,7 @@ impl Builder<'_> {
                 BorrowerAction::TopUp
             }
         };
-        let gas = self.gas_strategy(&at.key("gas"), b.gas.as_ref());
+        let gas = self.gas_strategy(&at.key("gas"), b.gas.as_ref(), false);
         ok.then_some(BorrowerBehaviour {
             trigger_health: b.trigger_health,
             target_health: b.target_health,

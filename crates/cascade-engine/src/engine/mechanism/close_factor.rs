@@ -33,6 +33,11 @@
 //! repayment, liquidates — if its transaction executes. A single-call keeper calls once; a
 //! two-step keeper first repays just enough to leave the account barely liquidatable, then calls
 //! again for the close factor of what is left, which yields more bonus than one call.
+//!
+//! When keepers bid in priority gas auctions (`Round::gas_auctions`), the keepers that want the
+//! call first bid gas for it, each up to the call's value to it (its quote of the seized
+//! collateral less the repayment and its minimum profit); they then try in block order, the
+//! winner first, and the losers' included calls revert at the step's end.
 
 use std::collections::VecDeque;
 
@@ -42,6 +47,7 @@ use cascade_model::ids::{AccountId, AssetId, KeeperId};
 use cascade_model::keeper::KeeperStrategy;
 use cascade_model::lending::{Account, FixedSpread, LiquidationRule};
 
+use super::context::KeeperOrder;
 use super::{LiquidationMechanism, Round, richest_collateral};
 use crate::event::{EventKind, LiquidationRecord};
 use crate::world::World;
@@ -59,6 +65,57 @@ pub(crate) struct CloseFactor {
 }
 
 impl CloseFactor {
+    /// The keepers that want a single call on account `id` now, each with its value to them
+    /// before gas: the seized collateral at its quote, less the repayment and its minimum
+    /// profit (the call sized for its capital, as [`CloseFactor::call`] sizes it).
+    fn wanting(
+        &self,
+        history: &PriceHistory,
+        r: &mut Round<'_>,
+        id: AccountId,
+        health_factor: f64,
+        collateral_asset: AssetId,
+    ) -> smallvec::SmallVec<[(KeeperId, f64); 4]> {
+        let (world, info, prices) = (r.world, r.info, r.prices);
+        let price = |a: AssetId| prices[a.index()];
+        let debt_price = price(r.account(id).debt_asset);
+        let collateral_price = price(collateral_asset);
+        let volatility = match self.volatility_window {
+            Some(window) => {
+                history.realised_volatility(collateral_asset, window, world.simulation.step_seconds)
+            }
+            None => 0.0,
+        };
+        let mut wanting = smallvec::SmallVec::new();
+        for &k in &info.keepers {
+            let keeper = &world.keepers[k.index()].spec;
+            let budget = (r.keepers[k.index()].available(keeper.capital) / debt_price)
+                .min(r.allowance_usd() / debt_price);
+            if budget <= 0.0 {
+                continue;
+            }
+            let Some(seizure) = self.rule.keeper_call(
+                &info.params,
+                r.account(id),
+                health_factor,
+                collateral_asset,
+                &price,
+                budget,
+                volatility,
+            ) else {
+                continue;
+            };
+            let value =
+                r.keeper_value(k, collateral_asset, seizure.to_liquidator, collateral_price)
+                    - seizure.debt_repaid * debt_price
+                    - keeper.min_profit;
+            if value > 0.0 {
+                wanting.push((k, value));
+            }
+        }
+        wanting
+    }
+
     /// A generic fixed spread.
     pub(super) fn fixed_spread(spread: FixedSpread) -> Self {
         Self {
@@ -171,8 +228,15 @@ impl LiquidationMechanism for CloseFactor {
         let price = |a: AssetId| prices[a.index()];
         let debt_price = prices[account.debt_asset.index()];
         let target = Target::Account(r.id, id);
-        // A keeper whose call got into an earlier block goes first.
-        for k in r.keepers_in_order(TxKind::Liquidate, target) {
+        // A keeper whose call got into an earlier block goes first; in a gas war, the
+        // auction's winner next.
+        let order = if r.gas_auctions() {
+            let wanting = self.wanting(history, r, id, health_factor, collateral_asset);
+            KeeperOrder::Reordered(r.contest(TxKind::Liquidate, target, &wanting).into_iter())
+        } else {
+            r.keepers_in_order(TxKind::Liquidate, target)
+        };
+        for k in order {
             let keeper = &world.keepers[k.index()].spec;
             let budget = (r.keepers[k.index()].available(keeper.capital) / debt_price)
                 .min(r.allowance_usd() / debt_price);

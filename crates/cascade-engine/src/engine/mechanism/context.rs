@@ -183,6 +183,30 @@ impl<'a> Round<'a> {
         KeeperOrder::Reordered(keepers.into_iter())
     }
 
+    /// Whether keepers bid against each other in priority gas auctions (a chain, and a keeper
+    /// with the `priority_auction` gas strategy).
+    pub(crate) fn gas_auctions(&self) -> bool {
+        self.chain.as_ref().is_some_and(|run| run.gas_auctions)
+    }
+
+    /// A priority gas auction among the keepers `wanting` the opportunity of `kind` on
+    /// `target`, each with its value to them before gas (USD); returns the order in which they
+    /// then act, each through [`Round::transact`] ([`Gate::contest`]). Liquidation calls and
+    /// takes are exclusive (the first takes the opportunity); English-auction bids are not.
+    pub(crate) fn contest(
+        &mut self,
+        kind: TxKind,
+        target: Target,
+        wanting: &[(KeeperId, f64)],
+    ) -> smallvec::SmallVec<[KeeperId; 4]> {
+        let round = self.number;
+        let exclusive = match kind {
+            TxKind::Liquidate | TxKind::Take | TxKind::Kick => true,
+            TxKind::Bid | TxKind::TopUp | TxKind::Repay => false,
+        };
+        self.gate().contest(kind, target, wanting, exclusive, round)
+    }
+
     /// USD keeper `k` expects a new transaction of `kind` to cost now.
     pub(crate) fn expected_gas_usd(&self, k: KeeperId, kind: TxKind) -> f64 {
         chain::expected_gas_usd(self.world, self.chain.as_ref(), self.fundamentals, k, kind)

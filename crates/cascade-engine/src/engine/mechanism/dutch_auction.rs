@@ -25,9 +25,9 @@
 //!   collateral returns to the vault when the tab was raised, a shortfall of the raised amount
 //!   under the debt is bad debt, the penalty raised beyond the debt is income.
 
-use cascade_model::auction::{Auction, DutchAuctionParams, take};
+use cascade_model::auction::{Auction, DutchAuctionParams, Take, take};
 use cascade_model::chain::{Target, TxKind};
-use cascade_model::ids::AccountId;
+use cascade_model::ids::{AccountId, AssetId, KeeperId};
 use cascade_model::lending::Account;
 
 use super::{AuctionClose, LiquidationMechanism, Round, richest_collateral};
@@ -111,37 +111,44 @@ impl LiquidationMechanism for DutchAuction {
             }
             let auction = &auctions.running[i];
             let price = params.curve.price(auction.top, (now - auction.tic) as f64);
-            for &k in &info.keepers {
+            let offer = Offer {
+                collateral_asset,
+                collateral_price,
+                debt_price,
+                price,
+            };
+            let auction = &auctions.running[i];
+            let target = Target::Auction(r.id, auction.id);
+            let order: smallvec::SmallVec<[KeeperId; 4]> =
+                if r.gas_auctions() && auction.lot > 0.0 && auction.tab > 0.0 && price > 0.0 {
+                    // A gas war first: each keeper's take is worth its quote of the slice less
+                    // what it owes and its minimum profit.
+                    let (lot, tab) = (auction.lot, auction.tab);
+                    let wanting: smallvec::SmallVec<[(KeeperId, f64); 4]> = info
+                        .keepers
+                        .iter()
+                        .filter_map(|&k| {
+                            let t = self.sized_take(r, k, lot, tab, &offer)?;
+                            let value =
+                                r.keeper_value(k, collateral_asset, t.slice, collateral_price)
+                                    - t.owe * debt_price
+                                    - world.keepers[k.index()].spec.min_profit;
+                            (value > 0.0).then_some((k, value))
+                        })
+                        .collect();
+                    r.contest(TxKind::Take, target, &wanting)
+                } else {
+                    info.keepers.iter().copied().collect()
+                };
+            for k in order {
                 let auction = &auctions.running[i];
                 if auction.lot <= 0.0 || auction.tab <= 0.0 || price <= 0.0 {
                     break;
                 }
                 let keeper = &world.keepers[k.index()].spec;
-                let budget = r.keepers[k.index()].available(keeper.capital) / debt_price;
-                let mut amount = auction.lot.min(budget / price);
-                let mut bought = None;
-                // A thin venue may make the whole lot unattractive but a smaller slice worth it.
-                for _ in 0..8 {
-                    if amount <= 0.0 {
-                        break;
-                    }
-                    let value = r.keeper_value(k, collateral_asset, amount, collateral_price);
-                    let min_profit = keeper.min_profit + r.expected_gas_usd(k, TxKind::Take);
-                    let valuation = (value / debt_price - min_profit / debt_price) / amount;
-                    if let Some(t) = take(
-                        auction.lot,
-                        auction.tab,
-                        amount,
-                        valuation,
-                        price,
-                        params.chost() / debt_price,
-                    ) {
-                        bought = Some(t);
-                        break;
-                    }
-                    amount /= 2.0;
-                }
-                let Some(t) = bought else { continue };
+                let Some(t) = self.sized_take(r, k, auction.lot, auction.tab, &offer) else {
+                    continue;
+                };
                 let id = auction.id;
                 if !r.transact(k, TxKind::Take, Target::Auction(r.id, id)) {
                     continue;
@@ -352,4 +359,54 @@ fn end_auction(auctions: &mut Auctions, r: &mut Round<'_>, i: usize) {
         debt_price,
         liquidatable_since: auction.liquidatable_since,
     });
+}
+
+/// An auction's terms this round, as keepers size their takes.
+struct Offer {
+    collateral_asset: AssetId,
+    collateral_price: f64,
+    debt_price: f64,
+    /// The auction's price now, debt units per collateral unit.
+    price: f64,
+}
+
+impl DutchAuction {
+    /// Keeper `k`'s take of an auction holding `lot` for `tab`: as much as its capital buys, or
+    /// less — a thin venue may make the whole lot unattractive but a smaller slice worth it
+    /// (halved up to 8 times) — if the price is within its valuation after its minimum profit
+    /// and expected gas.
+    fn sized_take(
+        &self,
+        r: &mut Round<'_>,
+        k: KeeperId,
+        lot: f64,
+        tab: f64,
+        offer: &Offer,
+    ) -> Option<Take> {
+        let params = &self.0;
+        let keeper = &r.world.keepers[k.index()].spec;
+        let debt_price = offer.debt_price;
+        let budget = r.keepers[k.index()].available(keeper.capital) / debt_price;
+        let mut amount = lot.min(budget / offer.price);
+        for _ in 0..8 {
+            if amount <= 0.0 {
+                break;
+            }
+            let value = r.keeper_value(k, offer.collateral_asset, amount, offer.collateral_price);
+            let min_profit = keeper.min_profit + r.expected_gas_usd(k, TxKind::Take);
+            let valuation = (value / debt_price - min_profit / debt_price) / amount;
+            if let Some(t) = take(
+                lot,
+                tab,
+                amount,
+                valuation,
+                offer.price,
+                params.chost() / debt_price,
+            ) {
+                return Some(t);
+            }
+            amount /= 2.0;
+        }
+        None
+    }
 }

@@ -124,17 +124,31 @@ impl LiquidationMechanism for EnglishAuction {
                 let floor = english::min_next_bid(flip.bid, flip.tab, params.beg);
                 // Only the bidders whose bid transactions get in take part; the standing bidder
                 // raises only if it gets a transaction in too.
-                let mut rival = false;
-                for (j, maximum) in maxima.iter_mut().enumerate() {
-                    if Some(j) == flip.winner || *maximum < floor {
-                        continue;
+                let rival = if r.gas_auctions() {
+                    // A bid is worth to a rival what it would gain winning at the floor.
+                    bid_in_gas_war(
+                        r,
+                        keepers,
+                        flip.winner,
+                        target,
+                        &mut maxima,
+                        |_, m| (m >= floor).then_some((m - floor) * debt_price),
+                        0.0,
+                    )
+                } else {
+                    let mut rival = false;
+                    for (j, maximum) in maxima.iter_mut().enumerate() {
+                        if Some(j) == flip.winner || *maximum < floor {
+                            continue;
+                        }
+                        if r.transact(keepers[j], TxKind::Bid, target) {
+                            rival = true;
+                        } else {
+                            *maximum = 0.0;
+                        }
                     }
-                    if r.transact(keepers[j], TxKind::Bid, target) {
-                        rival = true;
-                    } else {
-                        *maximum = 0.0;
-                    }
-                }
+                    rival
+                };
                 if let Some(w) = flip.winner {
                     if rival && maxima[w] > flip.bid && !r.transact(keepers[w], TxKind::Bid, target)
                     {
@@ -146,11 +160,13 @@ impl LiquidationMechanism for EnglishAuction {
             } else {
                 // Dent: the smallest lot each keeper would pay the whole tab for, valued at its
                 // per-unit value for the current lot.
+                let mut unit_values = vec![0.0; keepers.len()];
                 let mut minima: Vec<f64> = (0..keepers.len())
                     .map(|j| {
                         let k = keepers[j];
                         let value =
                             r.keeper_value(k, flip.collateral_asset, flip.lot, collateral_price);
+                        unit_values[j] = value / flip.lot;
                         let min_profit = world.keepers[k.index()].spec.min_profit
                             + r.expected_gas_usd(k, TxKind::Bid);
                         if budget(r, j) < flip.tab || value <= 0.0 {
@@ -161,17 +177,31 @@ impl LiquidationMechanism for EnglishAuction {
                     })
                     .collect();
                 let ceiling = english::max_next_lot(flip.lot, params.beg);
-                let mut rival = false;
-                for (j, minimum) in minima.iter_mut().enumerate() {
-                    if Some(j) == flip.winner || *minimum > ceiling {
-                        continue;
+                let rival = if r.gas_auctions() {
+                    // A bid is worth to a rival what it would gain winning the ceiling's lot.
+                    bid_in_gas_war(
+                        r,
+                        keepers,
+                        flip.winner,
+                        target,
+                        &mut minima,
+                        |j, m| (m <= ceiling).then(|| (ceiling - m) * unit_values[j]),
+                        f64::INFINITY,
+                    )
+                } else {
+                    let mut rival = false;
+                    for (j, minimum) in minima.iter_mut().enumerate() {
+                        if Some(j) == flip.winner || *minimum > ceiling {
+                            continue;
+                        }
+                        if r.transact(keepers[j], TxKind::Bid, target) {
+                            rival = true;
+                        } else {
+                            *minimum = f64::INFINITY;
+                        }
                     }
-                    if r.transact(keepers[j], TxKind::Bid, target) {
-                        rival = true;
-                    } else {
-                        *minimum = f64::INFINITY;
-                    }
-                }
+                    rival
+                };
                 if let Some(w) = flip.winner {
                     if rival && minima[w] < flip.lot && !r.transact(keepers[w], TxKind::Bid, target)
                     {
@@ -357,4 +387,48 @@ fn deal(flips: &mut Flips, r: &mut Round<'_>, i: usize, keeper: KeeperId) {
         debt_price,
         liquidatable_since: flip.liquidatable_since,
     });
+}
+
+/// The rivals' bid transactions when keepers bid in priority gas auctions: the keepers (other
+/// than the standing bidder) whose `limits` make a bid worth `value(j, limit)` USD to them
+/// (before gas; `None`: they do not bid) go to the gate's contest, which for a bid — not
+/// exclusive — only keeps out the bots the bid is not worth the clearing price to; they then
+/// send in block order.
+/// Each whose transaction does not get in has its limit set to `shut_out`. Returns whether any
+/// got in. Gas is counted back into the value: `limits` already allow for the expected gas.
+fn bid_in_gas_war(
+    r: &mut Round<'_>,
+    keepers: &[KeeperId],
+    standing: Option<usize>,
+    target: Target,
+    limits: &mut [f64],
+    value: impl Fn(usize, f64) -> Option<f64>,
+    shut_out: f64,
+) -> bool {
+    let wanting: smallvec::SmallVec<[(KeeperId, f64); 4]> = (0..keepers.len())
+        .filter(|&j| Some(j) != standing)
+        .filter_map(|j| {
+            let usd = value(j, limits[j])? + r.expected_gas_usd(keepers[j], TxKind::Bid);
+            Some((keepers[j], usd))
+        })
+        .collect();
+    let order = r.contest(TxKind::Bid, target, &wanting);
+    let mut got_in = vec![false; keepers.len()];
+    for k in order {
+        let j = keepers
+            .iter()
+            .position(|&x| x == k)
+            .expect("a keeper of the protocol");
+        got_in[j] = r.transact(k, TxKind::Bid, target);
+    }
+    for &(k, _) in &wanting {
+        let j = keepers
+            .iter()
+            .position(|&x| x == k)
+            .expect("a keeper of the protocol");
+        if !got_in[j] {
+            limits[j] = shut_out;
+        }
+    }
+    got_in.iter().any(|&g| g)
 }
