@@ -76,8 +76,12 @@ pub enum OnStale {
     /// operation").
     Pause,
     /// Price the asset by a second oracle while the first is stale and the second is not, as
-    /// Liquity's `PriceFeed` switches from a frozen Chainlink to Tellor
-    /// (`PriceFeed.sol` L158–173); when both are stale, pause.
+    /// Liquity's `PriceFeed` switches from a frozen Chainlink to Tellor (liquity/dev
+    /// `packages/contracts/contracts/PriceFeed.sol` L158–173); when both are stale, pause (where
+    /// Liquity returns its `lastGoodPrice`, L169).
+    ///
+    /// (Aave v3's `AaveOracle.getAssetPrice` falls back only on a missing source or an answer
+    /// ≤ 0, aave-v3-core `contracts/misc/AaveOracle.sol` L101–116: it checks no age.)
     Fallback,
 }
 
@@ -85,7 +89,8 @@ pub enum OnStale {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Staleness {
     /// Oldest price used, seconds: a price is stale when its age exceeds it (Liquity's
-    /// `_chainlinkIsFrozen`: `block.timestamp.sub(timestamp) > TIMEOUT`, `PriceFeed.sol` L364).
+    /// `_chainlinkIsFrozen`: `block.timestamp.sub(_response.timestamp) > TIMEOUT`, with
+    /// `TIMEOUT = 14400`, `PriceFeed.sol` L42 and L363–365).
     pub max_age: Seconds,
     /// What a stale price makes the protocol do.
     pub on_stale: OnStale,
