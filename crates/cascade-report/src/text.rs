@@ -414,7 +414,7 @@ fn oracle_staleness(summary: &Summary, colour: Colour) -> Vec<String> {
                 seconds(s.paused_seconds),
                 seconds(s.fallback_seconds),
                 colour.alarm(
-                    &format!("{} liquidations", s.liquidations_paused),
+                    &format!("{} liquidations", grouped(s.liquidations_paused as f64)),
                     s.liquidations_paused > 0
                 ),
             );
