@@ -23,6 +23,7 @@ pub mod map;
 pub mod montecarlo;
 pub mod perp;
 pub mod run;
+pub mod staleness;
 pub mod summary;
 pub mod timeline;
 

@@ -5,7 +5,8 @@
 //! event: prices (`prices`), liquidation totals (`liquidations`), protocols' shared figures
 //! (`protocols`), their loss absorption (`losses`), their mechanisms' figures (`mechanisms`),
 //! keepers (`keepers`), cascade rounds (`cascade`), the chain and borrowers ([`crate::chain`]),
-//! perp exchanges ([`crate::perp`]) and market makers' depth ([`crate::depth`]). Finishing it
+//! perp exchanges ([`crate::perp`]), market makers' depth ([`crate::depth`]) and protocols'
+//! stale oracle prices ([`crate::staleness`]). Finishing it
 //! assembles the summary; figures across concerns (bad-debt totals, holdings marked at final
 //! prices) are computed there.
 //!
@@ -29,6 +30,7 @@ use crate::mechanisms::{AuctionFold, BackstopFold, CometFold, PoolFold};
 use crate::perp::{PerpFold, PerpSummary};
 use crate::prices::PriceFold;
 use crate::protocols::ProtocolFold;
+use crate::staleness::{StalenessFold, StalenessSummary};
 
 /// What the summary needs to know beyond the events.
 #[derive(Clone, Debug, Default)]
@@ -265,6 +267,10 @@ pub struct ProtocolSummary {
     /// What the owners of accounts did, for protocols whose owners act.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub borrowers: Option<BorrowerSummary>,
+    /// Stale oracle prices and what they made the protocol do, for protocols that check their
+    /// oracles' age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oracle_staleness: Option<StalenessSummary>,
 }
 
 /// `protocols.<NAME>.stability_pool.*`.
@@ -504,6 +510,7 @@ pub struct SummaryFold<W: Borrow<World>> {
     chain: ChainFold,
     perps: PerpFold,
     depth: DepthFold,
+    staleness: StalenessFold,
 }
 
 impl<W: Borrow<World>> SummaryFold<W> {
@@ -525,6 +532,7 @@ impl<W: Borrow<World>> SummaryFold<W> {
             chain: ChainFold::new(w),
             perps: PerpFold::new(w),
             depth: DepthFold::new(w),
+            staleness: StalenessFold::new(w),
             world,
             info,
         }
@@ -573,6 +581,7 @@ impl<W: Borrow<World>> SummaryFold<W> {
         self.chain.event(event);
         self.perps.event(event);
         self.depth.event(event);
+        self.staleness.event(event);
     }
 
     /// The summary of the events seen.
@@ -602,12 +611,16 @@ impl<W: Borrow<World>> SummaryFold<W> {
             .zip(self.backstops.finish(world, &assets))
             .zip(self.comets.finish(world))
             .zip(self.pools.finish(world))
-            .zip(borrowers);
+            .zip(borrowers)
+            .zip(self.staleness.finish());
         let mut protocol_map = BTreeMap::new();
         let (mut realised, mut unrealised, mut drawn, mut socialised) = (0.0, 0.0, 0.0, 0.0);
-        for (info, ((((((mut p, losses), auctions), backstop), comet), pool), borrowers)) in
-            world.protocols.iter().zip(lending)
+        for (
+            info,
+            (((((((mut p, losses), auctions), backstop), comet), pool), borrowers), stale),
+        ) in world.protocols.iter().zip(lending)
         {
+            p.oracle_staleness = stale;
             let Losses {
                 fund,
                 socialised_usd,

@@ -51,8 +51,11 @@ pub const FIXED_COLUMNS: [&str; 2] = ["step", "time_seconds"];
 /// lending calls counts as its calls, and the debt it wrote off in `bad_debt_realised_usd`. With a
 /// chain, last: `gas_gwei` (the step's clearing price), `txs_included`, `txs_waiting` (in the
 /// mempool at the step's start), `txs_dropped`, and `borrower_actions` (top-ups and
-/// repayments executed). Per venue `<V>` with market makers, last of all: `depth_<V>`, the
-/// depth fraction its makers quoted at the end of the step (1 for the full book).
+/// repayments executed). Per venue `<V>` with market makers: `depth_<V>`, the
+/// depth fraction its makers quoted at the end of the step (1 for the full book). Per lending
+/// protocol `<P>` that checks its oracles' age, last of all: `stale_<P>` (1 when it found some
+/// price stale this step, else 0) and `liquidations_paused_<P>` (accounts it left for a stale
+/// price this step, summed over rounds).
 pub struct TimelineFold {
     columns: Vec<String>,
     rows: Vec<Vec<f64>>,
@@ -81,6 +84,10 @@ pub struct TimelineFold {
     perp: Vec<[f64; 6]>,
     /// Gas price, then included, waiting, dropped and borrower actions this step.
     chain: [f64; 5],
+    /// Protocols that check their oracles' age, in world order.
+    guarded: Vec<usize>,
+    /// Per protocol: whether it found a price stale this step, and the accounts it paused.
+    stale: Vec<[f64; 2]>,
     /// The Unix time of the run's time 0, if the scenario has one.
     start_time: Option<i64>,
 }
@@ -147,7 +154,17 @@ impl TimelineFold {
                 .iter()
                 .map(|v| format!("depth_{}", world.venues[v.index()].name)),
         );
+        let guarded: Vec<usize> = (0..world.protocols.len())
+            .filter(|&p| world.protocols[p].staleness.is_some())
+            .collect();
+        for &p in &guarded {
+            let name = &world.protocols[p].name;
+            columns.push(format!("stale_{name}"));
+            columns.push(format!("liquidations_paused_{name}"));
+        }
         Self {
+            guarded,
+            stale: vec![[0.0; 2]; world.protocols.len()],
             columns,
             rows: Vec::with_capacity(world.simulation.steps as usize + 1),
             start_time: world.simulation.start_time,
@@ -227,6 +244,10 @@ impl TimelineFold {
                 self.cumulative_bad_debt += usd;
             }
             EventKind::LiquidationsMissed { count, .. } => flows[4] += *count as f64,
+            EventKind::FeedStale { protocol, .. } => self.stale[protocol.index()][0] = 1.0,
+            EventKind::LiquidationsPaused { protocol, count } => {
+                self.stale[protocol.index()][1] += *count as f64;
+            }
             EventKind::CascadeSettled { rounds, .. } => flows[5] = f64::from(*rounds),
             EventKind::LossesSettled {
                 protocol,
@@ -290,6 +311,10 @@ impl TimelineFold {
             self.chain[1..].iter_mut().for_each(|f| *f = 0.0);
         }
         row.extend(self.quoted.iter().map(|v| self.depth[v.index()]));
+        for &p in &self.guarded {
+            row.extend_from_slice(&self.stale[p]);
+            self.stale[p] = [0.0; 2];
+        }
         self.rows.push(row);
         self.flows = [0.0; 6];
         self.sold.iter_mut().for_each(|x| *x = 0.0);

@@ -12,8 +12,9 @@ use cascade_analytics::{
 use cascade_engine::{Event, EventKind, EventSink, Tee, World};
 
 /// Shipped examples, by name and text: between them every liquidation mechanism, perp
-/// exchanges with a vault and ADL, a chain with borrowers, and market makers.
-const EXAMPLES: [(&str, &str); 13] = [
+/// exchanges with a vault and ADL, a chain with borrowers, market makers, and a protocol that
+/// pauses on stale oracle prices.
+const EXAMPLES: [(&str, &str); 14] = [
     (
         "eth-crash",
         include_str!("../../../examples/eth-crash.toml"),
@@ -61,6 +62,10 @@ const EXAMPLES: [(&str, &str); 13] = [
     (
         "amm-venue",
         include_str!("../../../examples/amm-venue.toml"),
+    ),
+    (
+        "oracle-staleness",
+        include_str!("../../../examples/oracle-staleness.toml"),
     ),
     (
         "black-thursday-2020",

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use cascade_model::fundamental::Fundamental;
 use cascade_model::ids::{AccountId, AssetId, KeeperId, OracleId, PerpId, ProtocolId, VenueId};
 use cascade_model::lending::Account;
+use cascade_model::oracle::FeedChoice;
 use cascade_model::rng::{RngStream, stream};
 use rand_distr::{Distribution, StandardNormal};
 
@@ -138,6 +139,8 @@ impl Sales {
 pub(crate) struct Scratch {
     /// A protocol's prices, per asset.
     prices: Vec<f64>,
+    /// A protocol's paused assets (a stale feed), per asset.
+    paused: Vec<bool>,
     /// The step's Gaussian innovations, per asset, and their independent draws.
     innovations: Vec<f64>,
     independent: Vec<f64>,
@@ -557,6 +560,7 @@ impl<S: EventSink> Cx<'_, S> {
             self.advance_fundamentals();
             self.move_venues(self.world.simulation.step_seconds);
             self.read_oracles(0);
+            self.watch_feeds();
             self.release_delayed_sales();
         }
         if self.path.skip_quiet && self.is_quiet() {
@@ -923,6 +927,43 @@ impl<S: EventSink> Cx<'_, S> {
         self.path.scratch.readings = readings;
     }
 
+    /// Phase 3, after the reads: each asset price a protocol that checks its oracles' age finds
+    /// stale (`FeedStale`, with the fallback it uses, if any). Nothing ages at the initial
+    /// instant, whose prices are all just published.
+    fn watch_feeds(&mut self) {
+        let world = self.world;
+        for (p, info) in world.protocols.iter().enumerate() {
+            let Some(guard) = &info.staleness else {
+                continue;
+            };
+            let protocol = ProtocolId(p as u32);
+            for (a, primary) in info.oracle_for.iter().enumerate() {
+                let Some(oracle) = *primary else {
+                    continue;
+                };
+                let age = self.path.state.oracles[oracle.index()].age();
+                if !guard.rule.is_stale(age) {
+                    continue;
+                }
+                let asset = AssetId(a as u32);
+                let fallback = match world.feed_choice(&self.path.state, protocol, asset) {
+                    Some((FeedChoice::Fallback, fallback)) => fallback,
+                    Some((FeedChoice::Primary | FeedChoice::Paused, _)) | None => None,
+                };
+                self.emit(
+                    0,
+                    EventKind::FeedStale {
+                        protocol,
+                        asset,
+                        oracle,
+                        age,
+                        fallback,
+                    },
+                );
+            }
+        }
+    }
+
     /// Phase 5: the settle-until-quiet cascade of one instant. Each round finds the accounts that
     /// are liquidatable at the published prices, lets keepers liquidate them (one call per account
     /// per round), sells what the keepers seized, and lets instant oracles re-read. It stops when a
@@ -974,6 +1015,8 @@ impl<S: EventSink> Cx<'_, S> {
         let mut prices = std::mem::take(&mut self.path.scratch.prices);
         self.protocol_prices(p, &mut prices);
         let world = self.world;
+        let mut paused = std::mem::take(&mut self.path.scratch.paused);
+        world.paused_assets(&self.path.state, p, &mut paused);
         let path = &mut *self.path;
         let State {
             fundamentals,
@@ -997,6 +1040,7 @@ impl<S: EventSink> Cx<'_, S> {
             step: path.step,
             time: path.time,
             prices: &prices,
+            paused: &paused,
             book: &mut protocols[p.index()],
             fundamentals,
             venues,
@@ -1027,6 +1071,7 @@ impl<S: EventSink> Cx<'_, S> {
         };
         let activity = mechanism.settle_round(&mut r);
         self.path.scratch.prices = prices;
+        self.path.scratch.paused = paused;
         activity
     }
 

@@ -421,6 +421,30 @@ pub enum EventKind {
         /// Number of accounts.
         count: u64,
     },
+    /// A lending protocol that checks its oracles' age found an asset's price older than its
+    /// maximum age, after the step's reads (one event per step and asset while it lasts;
+    /// docs/reference-math.md §9.4).
+    FeedStale {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Asset priced.
+        asset: AssetId,
+        /// The asset's oracle.
+        oracle: OracleId,
+        /// Seconds since the oracle's last publication.
+        age: u64,
+        /// The fallback oracle the protocol prices the asset by this step; `None`: liquidations
+        /// that need the asset's price pause.
+        fallback: Option<OracleId>,
+    },
+    /// Liquidatable accounts a protocol left this round because a price they need is stale and
+    /// the protocol pauses.
+    LiquidationsPaused {
+        /// Protocol.
+        protocol: ProtocolId,
+        /// Number of accounts.
+        count: u64,
+    },
     /// The cascade of a step settled.
     CascadeSettled {
         /// Rounds in which something was liquidated or written off.
@@ -863,6 +887,8 @@ impl EventKind {
             Self::Sale(_) => "sale",
             Self::BadDebt { .. } => "bad_debt",
             Self::LiquidationsMissed { .. } => "liquidations_missed",
+            Self::FeedStale { .. } => "feed_stale",
+            Self::LiquidationsPaused { .. } => "liquidations_paused",
             Self::CascadeSettled { .. } => "cascade_settled",
             Self::LossesSettled { .. } => "losses_settled",
             Self::AuctionKicked { .. } => "auction_kicked",

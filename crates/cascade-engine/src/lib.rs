@@ -47,6 +47,6 @@ pub use event::{
 pub use sink::{Count, Discard, EventSink, Tee};
 pub use world::{
     AssetInfo, BookTotals, BorrowerGroup, Counterparty, KeeperInfo, OracleInfo, OracleSource,
-    PathLimit, PerpInfo, PerpMarketInfo, PerpState, ProtocolInfo, ProtocolState, Simulation, State,
-    VaultBook, VenueInfo, World,
+    PathLimit, PerpInfo, PerpMarketInfo, PerpState, ProtocolInfo, ProtocolState, Simulation,
+    StalenessGuard, State, VaultBook, VenueInfo, World,
 };

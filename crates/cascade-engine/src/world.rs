@@ -7,7 +7,7 @@ use cascade_model::ids::{AccountId, AssetId, OracleId, PerpId, ProtocolId, Venue
 use cascade_model::keeper::{KeeperBook, KeeperSpec};
 use cascade_model::lending::{Account, LendingParams, LiquidationIndex};
 use cascade_model::loss::{InsuranceParams, LossAbsorber};
-use cascade_model::oracle::Oracle;
+use cascade_model::oracle::{FeedChoice, Oracle, Staleness};
 use cascade_model::perp::account::PerpAccount;
 use cascade_model::perp::index::PerpIndex;
 use cascade_model::perp::params::{PerpMarketParams, PerpParams, mark_price};
@@ -102,6 +102,20 @@ pub struct ProtocolInfo {
     /// How the owners of ranges of accounts act when their health falls, in account order
     /// (accounts outside every group never act).
     pub borrowers: Vec<BorrowerGroup>,
+    /// The maximum age of its oracles' prices and what it does with an older one; `None`: a
+    /// price of any age is used.
+    pub staleness: Option<StalenessGuard>,
+}
+
+/// A lending protocol's check of its oracles' age (docs/reference-math.md §9.4): the rule, and
+/// per asset the second oracle it falls back to (under `OnStale::Fallback`; an asset without one
+/// pauses).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StalenessGuard {
+    /// Maximum age and action.
+    pub rule: Staleness,
+    /// Per asset, the fallback oracle (all `None` under `OnStale::Pause`).
+    pub fallback_for: Vec<Option<OracleId>>,
 }
 
 /// The owners of a contiguous range of a protocol's accounts (one `[[positions]]` population)
@@ -717,14 +731,64 @@ impl World {
     }
 
     /// The price a protocol sees for `asset` in `state`: its oracle's published price, or the
-    /// fundamental when the protocol names no oracle for the asset.
+    /// fundamental when the protocol names no oracle for the asset; the fallback oracle's price
+    /// while the protocol falls back for the asset ([`World::feed_choice`]).
     pub fn protocol_price(&self, state: &State, protocol: ProtocolId, asset: AssetId) -> f64 {
-        price_seen(
-            &self.protocols[protocol.index()].oracle_for,
-            &state.oracles,
-            &state.fundamentals,
-            asset,
-        )
+        let info = &self.protocols[protocol.index()];
+        if info.staleness.is_some() {
+            if let Some((FeedChoice::Fallback, Some(fallback))) =
+                self.feed_choice(state, protocol, asset)
+            {
+                return state.oracles[fallback.index()].published();
+            }
+        }
+        price_seen(&info.oracle_for, &state.oracles, &state.fundamentals, asset)
+    }
+
+    /// Which feed a protocol with a staleness check uses for `asset` in `state`, with the
+    /// asset's fallback oracle; `None` when the protocol has no check or prices the asset at its
+    /// fundamental (which never ages).
+    pub fn feed_choice(
+        &self,
+        state: &State,
+        protocol: ProtocolId,
+        asset: AssetId,
+    ) -> Option<(FeedChoice, Option<OracleId>)> {
+        let info = &self.protocols[protocol.index()];
+        let guard = info.staleness.as_ref()?;
+        let primary = info.oracle_for[asset.index()]?;
+        let fallback = guard.fallback_for[asset.index()];
+        let choice = guard.rule.choose(
+            state.oracles[primary.index()].age(),
+            fallback.map(|o| state.oracles[o.index()].age()),
+        );
+        Some((choice, fallback))
+    }
+
+    /// Whether protocol `protocol` pauses for some asset in `state`; if so, `paused` holds a
+    /// flag per asset (cleared otherwise).
+    pub fn paused_assets(
+        &self,
+        state: &State,
+        protocol: ProtocolId,
+        paused: &mut Vec<bool>,
+    ) -> bool {
+        paused.clear();
+        if self.protocols[protocol.index()].staleness.is_none() {
+            return false;
+        }
+        paused.extend((0..self.assets.len()).map(|a| {
+            matches!(
+                self.feed_choice(state, protocol, AssetId(a as u32)),
+                Some((FeedChoice::Paused, _))
+            )
+        }));
+        if paused.iter().any(|&p| p) {
+            true
+        } else {
+            paused.clear();
+            false
+        }
     }
 }
 

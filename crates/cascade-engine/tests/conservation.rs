@@ -1162,6 +1162,8 @@ fn finite_numbers(event: &Event) -> Vec<f64> {
         ],
         EventKind::RunStarted
         | EventKind::LiquidationsMissed { .. }
+        | EventKind::FeedStale { .. }
+        | EventKind::LiquidationsPaused { .. }
         | EventKind::CascadeSettled { .. }
         | EventKind::PerpCooldowns { .. }
         | EventKind::BorrowersNoticed { .. }

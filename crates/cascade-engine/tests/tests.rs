@@ -29,6 +29,7 @@ mod perps;
 mod quiet;
 mod replays;
 mod semantics;
+mod staleness;
 
 /// Every file of tests/ is a module of this binary: automatic test targets are off, so a file
 /// left out here would never be compiled or run.

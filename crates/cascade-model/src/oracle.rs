@@ -6,8 +6,15 @@
 //! docs/reference-math.md §9.1), or one period late (Maker's Oracle Security Module, §4.3).
 //! Protocols only
 //! ever see the published price.
+//!
+//! A published price has an age: the seconds since its last publication, the `updatedAt` of a
+//! Chainlink round. A feed may post nothing for a while (its outages: nodes halted, or their
+//! transactions not getting in), and a protocol may check the age against a maximum and pause
+//! or fall back to a second oracle when the price is older ([`Staleness`], [`FeedChoice`];
+//! docs/reference-math.md §9.4).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::Seconds;
 
@@ -61,6 +68,64 @@ pub enum UpdateRule {
     },
 }
 
+/// What a protocol does with a price older than its maximum age (docs/reference-math.md §9.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnStale {
+    /// No liquidation that needs the stale price: what a protocol does that reverts when
+    /// `block.timestamp - updatedAt > maxAge`, as Chainlink's documentation advises ("pause
+    /// operation").
+    Pause,
+    /// Price the asset by a second oracle while the first is stale and the second is not, as
+    /// Liquity's `PriceFeed` switches from a frozen Chainlink to Tellor (liquity/dev
+    /// `packages/contracts/contracts/PriceFeed.sol` L158–173); when both are stale, pause (where
+    /// Liquity returns its `lastGoodPrice`, L169).
+    ///
+    /// (Aave v3's `AaveOracle.getAssetPrice` falls back only on a missing source or an answer
+    /// ≤ 0, aave-v3-core `contracts/misc/AaveOracle.sol` L101–116: it checks no age.)
+    Fallback,
+}
+
+/// A protocol's check of its feeds' age: a maximum age and what an older price makes it do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Staleness {
+    /// Oldest price used, seconds: a price is stale when its age exceeds it (Liquity's
+    /// `_chainlinkIsFrozen`: `block.timestamp.sub(_response.timestamp) > TIMEOUT`, with
+    /// `TIMEOUT = 14400`, `PriceFeed.sol` L42 and L363–365).
+    pub max_age: Seconds,
+    /// What a stale price makes the protocol do.
+    pub on_stale: OnStale,
+}
+
+/// The price a protocol with a staleness check uses for an asset, given its feeds' ages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedChoice {
+    /// The asset's own oracle: its price is fresh.
+    Primary,
+    /// The second oracle: the first is stale, the second is not.
+    Fallback,
+    /// None: liquidations that need the asset's price wait.
+    Paused,
+}
+
+impl Staleness {
+    /// Whether a price of age `age` seconds is stale (strictly older than the maximum).
+    pub fn is_stale(&self, age: Seconds) -> bool {
+        age > self.max_age
+    }
+
+    /// The feed used for an asset whose oracle's price is `primary_age` seconds old, with a
+    /// second oracle `fallback_age` seconds old (`None`: no second oracle for the asset).
+    pub fn choose(&self, primary_age: Seconds, fallback_age: Option<Seconds>) -> FeedChoice {
+        if !self.is_stale(primary_age) {
+            return FeedChoice::Primary;
+        }
+        match (self.on_stale, fallback_age) {
+            (OnStale::Fallback, Some(age)) if !self.is_stale(age) => FeedChoice::Fallback,
+            (OnStale::Fallback, _) | (OnStale::Pause, _) => FeedChoice::Paused,
+        }
+    }
+}
+
 /// Uniswap v3 tick arithmetic (docs/reference-math.md §9.2).
 pub mod uniswap_v3 {
     /// The tick whose price is at or just below `price`: floor(log_1.0001(price)).
@@ -99,6 +164,10 @@ pub struct Oracle {
     last_poke: Seconds,
     /// TWAP: (time, value) samples, piecewise constant from each time on.
     samples: VecDeque<(Seconds, f64)>,
+    /// Time of the last read: every step reads every oracle, so this is the step's time.
+    last_read: Seconds,
+    /// Half-open periods `[from, to)` in which the feed posts nothing, in time order.
+    outages: Arc<[(Seconds, Seconds)]>,
 }
 
 impl Oracle {
@@ -115,12 +184,45 @@ impl Oracle {
             next: initial,
             last_poke: 0,
             samples,
+            last_read: 0,
+            outages: Arc::from([]),
         }
+    }
+
+    /// The oracle with periods `[from, to)` in which it posts nothing: a read then aggregates
+    /// (a TWAP's accumulator runs on) but neither publishes nor pokes, so the published price
+    /// ages. `outages` must be in time order with `from < to`.
+    pub fn with_outages(mut self, outages: Vec<(Seconds, Seconds)>) -> Self {
+        debug_assert!(outages.iter().all(|&(from, to)| from < to));
+        self.outages = Arc::from(outages);
+        self
     }
 
     /// Restores the start state.
     pub fn reset(&mut self) {
+        let outages = Arc::clone(&self.outages);
         *self = Self::new(self.aggregation, self.rule, self.initial);
+        self.outages = outages;
+    }
+
+    /// Whether the feed posts nothing at `time` (inside one of its outages).
+    pub fn is_out(&self, time: Seconds) -> bool {
+        self.outages
+            .iter()
+            .any(|&(from, to)| from <= time && time < to)
+    }
+
+    /// Time of the last publication (a Chainlink round's `updatedAt`; an OSM's last poke).
+    pub fn last_publication(&self) -> Seconds {
+        self.last_publication
+    }
+
+    /// The age of the published price at the last read: seconds since its last publication.
+    /// Every step reads every oracle, so after a step's reads this is the age now. An oracle
+    /// publishing on every read is never older than 0; a deviation feed's heartbeat keeps its
+    /// age below `heartbeat` and an OSM's poke below `period`, unless the feed is out.
+    pub fn age(&self) -> Seconds {
+        self.last_read.saturating_sub(self.last_publication)
     }
 
     /// The published price.
@@ -145,6 +247,10 @@ impl Oracle {
     #[inline]
     pub fn read(&mut self, now: Seconds, readings: &[f64]) -> Option<f64> {
         let value = self.aggregate(now, readings);
+        self.last_read = now;
+        if self.is_out(now) {
+            return None;
+        }
         let publish = match self.rule {
             UpdateRule::EveryRead => Some(value),
             UpdateRule::Deviation {
@@ -265,6 +371,104 @@ mod tests {
         // Within ±0.5% the next update is the heartbeat, 3,600 s after the last one.
         assert_eq!(oracle.read(4299, &[2015.0]), None);
         assert_eq!(oracle.read(4300, &[2015.0]), Some(2015.0));
+    }
+
+    /// docs/reference-math.md §9.4 S1: a 0.5% / 3,600 s feed read every 60 s is never older
+    /// than 3,540 s, so a protocol whose maximum age is the heartbeat never finds it stale; out
+    /// from 4,000 s to 12,000 s, its 3,600 s price ages to 8,340 s at 11,940 s (stale from
+    /// 7,260 s on, age 3,660 s > 3,600 s) and is fresh again at 12,000 s.
+    #[test]
+    fn heartbeat_bounds_the_age_until_the_feed_is_out_s1() {
+        let rule = UpdateRule::Deviation {
+            threshold: 0.005,
+            heartbeat: 3600,
+        };
+        let staleness = Staleness {
+            max_age: 3600,
+            on_stale: OnStale::Pause,
+        };
+        let mut oracle =
+            Oracle::new(Aggregation::Last, rule, 2000.0).with_outages(vec![(4000, 12_000)]);
+        let mut oldest = 0;
+        let mut first_stale = None;
+        for step in 1..=200 {
+            let now = step * 60;
+            // A calm price within the threshold: only the heartbeat publishes.
+            oracle.read(now, &[2001.0]);
+            if now < 4000 {
+                oldest = oldest.max(oracle.age());
+                assert!(!staleness.is_stale(oracle.age()));
+            }
+            if now == 11_940 {
+                assert_eq!(oracle.age(), 8340);
+                assert_eq!(oracle.published(), 2001.0);
+            }
+            if first_stale.is_none() && staleness.is_stale(oracle.age()) {
+                first_stale = Some((now, oracle.age()));
+            }
+            if now == 12_000 {
+                assert_eq!(oracle.age(), 0);
+            }
+        }
+        assert_eq!(oldest, 3540);
+        assert_eq!(first_stale, Some((7260, 3660)));
+    }
+
+    /// An out feed still aggregates: a TWAP's samples go on, so its first publication after
+    /// the outage is the window's average, as a Uniswap pool's accumulator would give.
+    #[test]
+    fn an_out_twap_keeps_sampling() {
+        let twap = Aggregation::Twap {
+            window: 100,
+            mean: TwapMean::Arithmetic,
+        };
+        let mut oracle =
+            Oracle::new(twap, UpdateRule::EveryRead, 10.0).with_outages(vec![(1, 200)]);
+        assert_eq!(oracle.read(50, &[20.0]), None);
+        assert_eq!(oracle.read(150, &[20.0]), None);
+        assert_eq!(oracle.published(), 10.0);
+        assert_eq!(oracle.age(), 150);
+        assert_eq!(oracle.read(200, &[20.0]), Some(20.0));
+        oracle.reset();
+        assert!(oracle.is_out(1) && !oracle.is_out(200) && !oracle.is_out(0));
+    }
+
+    /// An OSM out over a poke publishes, at its next poke, the value it queued before.
+    #[test]
+    fn an_out_osm_skips_its_pokes() {
+        let mut oracle = Oracle::new(
+            Aggregation::Last,
+            UpdateRule::Delayed { period: 3600 },
+            200.0,
+        )
+        .with_outages(vec![(7000, 8000)]);
+        oracle.read(3600, &[190.0]);
+        assert_eq!(oracle.published(), 200.0);
+        assert_eq!(oracle.read(7200, &[150.0]), None);
+        assert_eq!(oracle.age(), 3600);
+        assert_eq!(oracle.read(8000, &[140.0]), Some(190.0));
+        assert_eq!(oracle.last_publication(), 8000);
+    }
+
+    /// The decision table of §9.4: fresh → own oracle; stale with a fresh second oracle under
+    /// `fallback` → the second; otherwise paused. Ages equal to the maximum are fresh (Liquity
+    /// compares with `>`).
+    #[test]
+    fn feed_choice_table() {
+        let pause = Staleness {
+            max_age: 14_400,
+            on_stale: OnStale::Pause,
+        };
+        let fallback = Staleness {
+            on_stale: OnStale::Fallback,
+            ..pause
+        };
+        assert_eq!(pause.choose(14_400, None), FeedChoice::Primary);
+        assert_eq!(pause.choose(14_401, Some(0)), FeedChoice::Paused);
+        assert_eq!(fallback.choose(14_400, Some(99_999)), FeedChoice::Primary);
+        assert_eq!(fallback.choose(14_401, Some(14_400)), FeedChoice::Fallback);
+        assert_eq!(fallback.choose(14_401, Some(14_401)), FeedChoice::Paused);
+        assert_eq!(fallback.choose(14_401, None), FeedChoice::Paused);
     }
 
     /// docs/reference-math.md §4.3 O1: OSM with a one-hour hop; the 10:30 crash to 130 is published

@@ -160,6 +160,7 @@ pub fn write_text_in(summary: &Summary, out: &mut impl Write, colour: Colour) ->
         ("Compound III absorbs", mechanisms::comets(summary)),
         ("Stability Pools", mechanisms::stability_pools(summary)),
         ("Perp exchanges", mechanisms::perps(summary, colour)),
+        ("Oracle staleness", oracle_staleness(summary, colour)),
         ("Owners", chain::owners(summary, colour)),
         ("Chain", chain::chain(summary, colour)),
         ("Keepers", keepers(summary)),
@@ -395,6 +396,39 @@ fn insurance_line(
         line += &format!(", uncovered {}", usd(p.uncovered_deficit_usd));
     }
     line
+}
+
+/// The oracle staleness section: a line per protocol that checks its oracles' age — how long a
+/// price it reads was stale, how long it paused or fell back, the liquidations it paused and the
+/// oldest price it found, against its maximum age.
+fn oracle_staleness(summary: &Summary, colour: Colour) -> Vec<String> {
+    summary
+        .protocols
+        .iter()
+        .filter_map(|(name, p)| {
+            let s = p.oracle_staleness.as_ref()?;
+            let seconds = |n: u64| format!("{} s", grouped(n as f64));
+            let mut text = format!(
+                "stale {} (paused {}, fallback {}), {} paused",
+                colour.alarm(&seconds(s.stale_seconds), s.stale_seconds > 0),
+                seconds(s.paused_seconds),
+                seconds(s.fallback_seconds),
+                colour.alarm(
+                    &format!("{} liquidations", grouped(s.liquidations_paused as f64)),
+                    s.liquidations_paused > 0
+                ),
+            );
+            if s.stale_seconds > 0 {
+                text += &format!(", oldest price {}", seconds(s.oldest_price_seconds));
+            }
+            text += &format!(
+                " (max age {}, on stale {})",
+                seconds(s.max_age_seconds),
+                s.on_stale
+            );
+            Some(row(name, &text))
+        })
+        .collect()
 }
 
 /// The keepers section: a line per keeper — calls, realised profit, and the incentives and gas

@@ -69,7 +69,8 @@ fn example(name: &str) -> &'static Run {
         "market-makers-thin",
         "compound-v3-absorb",
         "may-2021-replay",
-        "black-thursday-2020"
+        "black-thursday-2020",
+        "oracle-staleness"
     )
 }
 
@@ -345,6 +346,7 @@ fn parquet_holds_the_csv_table_typed() {
         "compound-v3-absorb",
         "may-2021-replay",
         "black-thursday-2020",
+        "oracle-staleness",
     ] {
         // A long run's first 40,000 events and its last marks have all its kinds, and keep the
         // test quick in a debug build.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use cascade_engine::{
     AssetInfo, BorrowerGroup, KeeperInfo, OracleInfo, OracleSource, ProtocolInfo, Simulation,
-    VenueInfo, World,
+    StalenessGuard, VenueInfo, World,
 };
 use cascade_model::auction::english::EnglishAuctionParams;
 use cascade_model::auction::{DutchAuctionParams, PriceCurve};
@@ -30,7 +30,7 @@ use cascade_model::lending::{
 };
 use cascade_model::liquity::{EntryPoint, LiquityParams};
 use cascade_model::loss::{InsuranceParams, Shortfall};
-use cascade_model::oracle::{Aggregation, Oracle, TwapMean, UpdateRule};
+use cascade_model::oracle::{Aggregation, OnStale, Oracle, Staleness, TwapMean, UpdateRule};
 use cascade_model::venue::{ImpactCurve, OrderBook, Venue};
 use sha2::{Digest, Sha256};
 use smallvec::smallvec;
@@ -1328,10 +1328,119 @@ impl<'a> Builder<'a> {
                     asset,
                     sources,
                 },
-                Oracle::new(aggregation, rule, initial),
+                Oracle::new(aggregation, rule, initial)
+                    .with_outages(self.oracle_outages(&at, &o.outages)),
             ));
         }
         out
+    }
+
+    /// An oracle's outages, each ending after it starts, in time order.
+    fn oracle_outages(&mut self, at: &FieldPath, outages: &[OutageSection]) -> Vec<(u64, u64)> {
+        let mut out = Vec::with_capacity(outages.len());
+        for (i, o) in outages.iter().enumerate() {
+            if o.to_seconds <= o.from_seconds {
+                self.fail(
+                    &at.key("outages").at(i).key("to_seconds"),
+                    o.to_seconds,
+                    format!("expected a time after from_seconds ({})", o.from_seconds),
+                );
+            } else {
+                out.push((o.from_seconds, o.to_seconds));
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// A lending protocol's `oracle_staleness`: the maximum age, the action and, for
+    /// `fallback`, each asset's second oracle (an asset the protocol prices by an oracle, an
+    /// oracle of that asset other than its own).
+    fn staleness(
+        &mut self,
+        at: &FieldPath,
+        section: &StalenessSection,
+        oracle_for: &[Option<OracleId>],
+        asset_ids: &HashMap<String, AssetId>,
+        oracle_ids: &HashMap<String, OracleId>,
+        oracles: &[OracleSection],
+    ) -> StalenessGuard {
+        if section.max_age_seconds == 0 {
+            self.fail(&at.key("max_age_seconds"), 0, "expected at least 1 second");
+        }
+        let mut fallback_for = vec![None; oracle_for.len()];
+        let on_stale = match section.on_stale.as_str() {
+            "pause" => {
+                if !section.fallback_oracles.is_empty() {
+                    self.fail_written(
+                        &at.key("fallback_oracles"),
+                        "does not apply with on_stale = \"pause\"",
+                    );
+                }
+                OnStale::Pause
+            }
+            "fallback" => {
+                if section.fallback_oracles.is_empty() {
+                    self.fail_bare(
+                        &at.key("fallback_oracles"),
+                        "missing: on_stale = \"fallback\" needs a second oracle for at least one asset",
+                    );
+                }
+                for (symbol, name) in &section.fallback_oracles {
+                    let fat = at.key("fallback_oracles").key(symbol);
+                    let Some(asset) = self.lookup(&fat, asset_ids, symbol, "asset") else {
+                        continue;
+                    };
+                    let Some(fallback) = self.lookup(&fat, oracle_ids, name, "oracle") else {
+                        continue;
+                    };
+                    let priced = &oracles[fallback.index()].asset;
+                    if asset_ids.get(priced).is_some_and(|&a| a != asset) {
+                        self.fail(
+                            &fat,
+                            format!("{name:?}"),
+                            format!("this oracle prices {priced}, not {symbol}"),
+                        );
+                        continue;
+                    }
+                    match oracle_for[asset.index()] {
+                        None => self.fail(
+                            &fat,
+                            format!("{name:?}"),
+                            format!("the protocol prices {symbol} at its fundamental, which never ages: name its oracle in the protocol's oracles first"),
+                        ),
+                        Some(primary) if primary == fallback => self.fail(
+                            &fat,
+                            format!("{name:?}"),
+                            format!("is the protocol's own oracle for {symbol}: a fallback must be another"),
+                        ),
+                        Some(_) => fallback_for[asset.index()] = Some(fallback),
+                    }
+                }
+                OnStale::Fallback
+            }
+            other => {
+                self.fail(
+                    &at.key("on_stale"),
+                    format!("{other:?}"),
+                    "expected one of pause, fallback",
+                );
+                OnStale::Pause
+            }
+        };
+        if oracle_for.iter().all(Option::is_none) {
+            self.fail_written(
+                at,
+                "applies to a protocol that prices some asset by an oracle (protocols[].oracles); fundamentals never age",
+            );
+        }
+        StalenessGuard {
+            rule: Staleness {
+                max_age: section.max_age_seconds.max(1),
+                on_stale,
+            },
+            fallback_for,
+        }
     }
 
     fn protocols(
@@ -1534,6 +1643,16 @@ impl<'a> Builder<'a> {
                 .insurance
                 .as_ref()
                 .map(|i| self.insurance(&at.key("insurance"), i));
+            let staleness = p.oracle_staleness.as_ref().map(|section| {
+                self.staleness(
+                    &at.key("oracle_staleness"),
+                    section,
+                    &oracle_for,
+                    asset_ids,
+                    oracle_ids,
+                    oracles,
+                )
+            });
             if let Some(limit) = p.liquidation_limit_usd_per_step {
                 self.check(
                     &at.key("liquidation_limit_usd_per_step"),
@@ -1555,6 +1674,7 @@ impl<'a> Builder<'a> {
                 keepers: Vec::new(),
                 account_labels: Vec::new(),
                 borrowers: Vec::new(),
+                staleness,
             });
         }
         out

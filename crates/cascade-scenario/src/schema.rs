@@ -149,7 +149,8 @@ pub struct GasStrategySection {
     pub price_bump: Option<f64>,
 }
 
-/// `keepers[].outages[]`: a period when a keeper is absent.
+/// `keepers[].outages[]`, `oracles[].outages[]`: a period when a keeper is absent, or when an
+/// oracle posts nothing (its price ages).
 #[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutageSection {
@@ -498,6 +499,11 @@ pub struct OracleSection {
     #[serde(default)]
     /// Delay of the published price, seconds (`delayed`; ≥ 1).
     pub delay_seconds: Option<u64>,
+    #[serde(default)]
+    /// Periods in which the oracle posts nothing (its nodes halted, or their updates not getting
+    /// on chain): it reads its sources but neither publishes nor pokes, so its price ages (default
+    /// none).
+    pub outages: Vec<OutageSection>,
 }
 
 /// `[[protocols]]`.
@@ -539,6 +545,26 @@ pub struct ProtocolSection {
     #[serde(default)]
     /// Most debt liquidated per step, USD (lending; > 0; default unlimited).
     pub liquidation_limit_usd_per_step: Option<f64>,
+    #[serde(default)]
+    /// The oldest oracle price the protocol uses, and what it does with an older one (lending;
+    /// default none: a price of any age is used).
+    pub oracle_staleness: Option<StalenessSection>,
+}
+
+/// `protocols[].oracle_staleness`: a lending protocol's check of its oracles' age, as protocols
+/// check a Chainlink round's `updatedAt` against a maximum age.
+#[derive(Clone, Debug, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StalenessSection {
+    /// A price older than this many seconds since its oracle's last publication is stale (≥ 1).
+    pub max_age_seconds: u64,
+    /// `"pause"` (no liquidation that needs a stale price) or `"fallback"` (price the asset by
+    /// its `fallback_oracles` entry while that one is fresh; pause otherwise).
+    pub on_stale: String,
+    #[serde(default)]
+    /// The second oracle per asset, `ASSET = "oracle"` (`fallback`; at least one; each asset
+    /// one the protocol prices by an oracle, each oracle another of that asset).
+    pub fallback_oracles: BTreeMap<String, String>,
 }
 
 /// `protocols[].perp`: a perp exchange's liquidation engine.

@@ -1512,3 +1512,124 @@ fn an_unknown_liquity_entry_point() {
     ];
     check_edits(cases);
 }
+
+/// `protocols[].oracle_staleness` and `oracles[].outages` (docs/reference-math.md §9.4): a
+/// maximum age of 0, an unknown action, a fallback missing, unknown, of another asset or the
+/// protocol's own oracle, a fallback under `pause`, a check on a protocol whose prices are all
+/// fundamentals, a negative age and an outage that ends before it starts.
+#[test]
+fn oracle_staleness_and_outages() {
+    let priced = "oracles = { ETH = \"eth-usd\" }\n";
+    let second = "[[oracles]]\nname = \"eth-twap\"\nasset = \"ETH\"\nsources = [\"spot\"]\naggregation = \"twap\"\ntwap_window_seconds = 600\n\n[[oracles]]\nname = \"usdc-usd\"\nasset = \"USDC\"\nsources = [\"fundamental\"]\n\n[[protocols]]";
+    let with = |staleness: &str| {
+        edits(&[
+            ("[[protocols]]", second),
+            (priced, &format!("{priced}{staleness}\n")),
+        ])
+    };
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "oracle_staleness = { max_age_seconds = 0, on_stale = \"pause\" }",
+            &[
+                "protocols[0].oracle_staleness.max_age_seconds = 0",
+                "at least 1 second",
+            ],
+        ),
+        (
+            "oracle_staleness = { max_age_seconds = 3600, on_stale = \"revert\" }",
+            &[
+                "protocols[0].oracle_staleness.on_stale = \"revert\"",
+                "expected one of pause, fallback",
+            ],
+        ),
+        (
+            "oracle_staleness = { max_age_seconds = 3600, on_stale = \"fallback\" }",
+            &[
+                "protocols[0].oracle_staleness.fallback_oracles",
+                "missing: on_stale = \"fallback\" needs a second oracle",
+            ],
+        ),
+        (
+            "oracle_staleness = { max_age_seconds = 3600, on_stale = \"fallback\", fallback_oracles = { ETH = \"tellor\" } }",
+            &[
+                "protocols[0].oracle_staleness.fallback_oracles.ETH = \"tellor\"",
+                "unknown oracle",
+            ],
+        ),
+        (
+            "oracle_staleness = { max_age_seconds = 3600, on_stale = \"fallback\", fallback_oracles = { ETH = \"usdc-usd\" } }",
+            &[
+                "protocols[0].oracle_staleness.fallback_oracles.ETH = \"usdc-usd\"",
+                "this oracle prices USDC, not ETH",
+            ],
+        ),
+        (
+            "oracle_staleness = { max_age_seconds = 3600, on_stale = \"fallback\", fallback_oracles = { ETH = \"eth-usd\" } }",
+            &[
+                "protocols[0].oracle_staleness.fallback_oracles.ETH = \"eth-usd\"",
+                "a fallback must be another",
+            ],
+        ),
+        (
+            "oracle_staleness = { max_age_seconds = 3600, on_stale = \"fallback\", fallback_oracles = { USDC = \"usdc-usd\" } }",
+            &[
+                "protocols[0].oracle_staleness.fallback_oracles.USDC = \"usdc-usd\"",
+                "prices USDC at its fundamental",
+            ],
+        ),
+        (
+            "oracle_staleness = { max_age_seconds = 3600, on_stale = \"pause\", fallback_oracles = { ETH = \"eth-twap\" } }",
+            &[
+                "protocols[0].oracle_staleness.fallback_oracles",
+                "does not apply with on_stale = \"pause\"",
+            ],
+        ),
+    ];
+    for &(staleness, parts) in cases {
+        let text = with(staleness);
+        let line = at(&text, "oracle_staleness");
+        let mut all = vec![line.as_str()];
+        all.extend_from_slice(parts);
+        check_only(&text, &all);
+    }
+    // A negative age is not a number of seconds: the parser names the field.
+    let text = with("oracle_staleness = { max_age_seconds = -60, on_stale = \"pause\" }");
+    check(&text, &[&at(&text, "oracle_staleness"), "max_age_seconds"]);
+    // A protocol that prices nothing by an oracle has nothing that ages.
+    let text = edit(
+        priced,
+        "oracle_staleness = { max_age_seconds = 3600, on_stale = \"pause\" }\n",
+    );
+    check_only(
+        &text,
+        &[
+            &at(&text, "oracle_staleness"),
+            "protocols[0].oracle_staleness",
+            "fundamentals never age",
+        ],
+    );
+    // An oracle's outage must end after it starts.
+    let text = edit(
+        "aggregation = \"last\"",
+        "aggregation = \"last\"\noutages = [{ from_seconds = 600, to_seconds = 300 }]",
+    );
+    check_only(
+        &text,
+        &[
+            &at(&text, "outages = "),
+            "oracles[0].outages[0].to_seconds = 300",
+            "after from_seconds (600)",
+        ],
+    );
+    // The valid forms load.
+    assert_valid(
+        &with(
+            "oracle_staleness = { max_age_seconds = 3600, on_stale = \"fallback\", fallback_oracles = { ETH = \"eth-twap\" } }",
+        ),
+        &[],
+    );
+    assert_valid(
+        &with("oracle_staleness = { max_age_seconds = 3600, on_stale = \"pause\" }"),
+        &[],
+    );
+}

@@ -342,7 +342,9 @@ fn is_idle<M: LiquidationMechanism>(
 /// confirms starts an episode (if none is under way) and is liquidated, unless the protocol's
 /// rate limit for the step is used up or the mechanism does not act (it is missed then); an
 /// account without collateral is settled instead (its debt written off or left, by the rule).
-/// Missed accounts are recorded (`LiquidationsMissed`) before the round ends. Returns the number
+/// An account that needs a price the protocol pauses on (a stale feed) waits, and no batch runs
+/// while any price is paused. Paused and missed accounts are recorded (`LiquidationsPaused`,
+/// `LiquidationsMissed`) before the round ends. Returns the number
 /// of actions, liquidations and write-offs.
 fn settle_round<M: LiquidationMechanism>(m: &mut Running<M>, r: &mut Round<'_>) -> u64 {
     let Running { rules, state } = m;
@@ -353,19 +355,27 @@ fn settle_round<M: LiquidationMechanism>(m: &mut Running<M>, r: &mut Round<'_>) 
             .epoch_seconds
             .is_none_or(|epoch| r.time % epoch == 0);
     if scheduled {
-        activity += rules.liquidate_batches(state, r);
+        if r.paused.is_empty() {
+            // A batch reads no account's assets: it runs only while no price is paused.
+            activity += rules.liquidate_batches(state, r);
+        }
         let mut candidates = std::mem::take(r.candidates);
         candidates.clear();
         r.book.index.prune();
         let prices = r.prices;
         let lookup = |a: AssetId| rules.lookup_price(state, prices, a);
         r.book.index.candidates(&lookup, &mut candidates);
-        let mut missed = 0;
+        let (mut missed, mut paused) = (0, 0);
         for &id in &candidates {
             let Some(found) = rules.confirm(state, r, id) else {
                 continue;
             };
             r.start_episode(id);
+            if r.is_paused(id) {
+                // A price it needs is stale and the protocol pauses: the account waits.
+                paused += 1;
+                continue;
+            }
             if r.allowance_usd() <= 0.0 {
                 // The protocol's rate limit for this step is used up: the account waits.
                 missed += 1;
@@ -384,6 +394,13 @@ fn settle_round<M: LiquidationMechanism>(m: &mut Running<M>, r: &mut Round<'_>) 
             }
         }
         *r.candidates = candidates;
+        if paused > 0 {
+            let protocol = r.id;
+            r.emit(EventKind::LiquidationsPaused {
+                protocol,
+                count: paused,
+            });
+        }
         if missed > 0 {
             let protocol = r.id;
             r.emit(EventKind::LiquidationsMissed {

@@ -41,6 +41,8 @@ enum Feature {
     MarketMakers,
     /// A constant-product venue following a reserve series (`venue_liquidity_changed`).
     Reserves,
+    /// A lending protocol that checks its oracles' age (`feed_stale`, `liquidations_paused`).
+    Staleness,
 }
 
 impl Feature {
@@ -57,6 +59,7 @@ impl Feature {
         Self::Owners,
         Self::MarketMakers,
         Self::Reserves,
+        Self::Staleness,
     ];
 
     /// The keys of the events this feature brings.
@@ -162,6 +165,7 @@ impl Feature {
             Self::Owners => &[Acting, Declined, Action, HealthAfter],
             Self::MarketMakers => &[Depth, DailyVolatility],
             Self::Reserves => &[Liquidity],
+            Self::Staleness => &[AgeSeconds, Feed],
         }
     }
 
@@ -201,6 +205,7 @@ impl Feature {
                 .iter()
                 .any(|v| v.market_makers().is_some()),
             Self::Reserves => world.venues.iter().any(|v| v.liquidity.is_some()),
+            Self::Staleness => world.protocols.iter().any(|p| p.staleness.is_some()),
         }
     }
 }

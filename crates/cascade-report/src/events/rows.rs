@@ -302,6 +302,10 @@ keys! {
     Action = "action", Name;
     /// Health factor after an owner's action.
     HealthAfter = "health_after", Real;
+    /// Seconds since a stale oracle's last publication.
+    AgeSeconds = "age_seconds", Int;
+    /// What a protocol does with a stale price: `paused` or `fallback`.
+    Feed = "feed", Name;
     /// Collateral units per asset.
     Collateral = "collateral", PerAsset;
     /// Debt units per asset.
@@ -496,6 +500,34 @@ pub(super) fn row<'a>(world: &'a World, event: &'a Event) -> Row<'a> {
             ..Row::default()
         },
         EventKind::LiquidationsMissed { protocol, count } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            detail: smallvec![(Key::Count, Int(*count))],
+            ..Row::default()
+        },
+        EventKind::FeedStale {
+            protocol,
+            asset: a,
+            oracle,
+            age,
+            fallback,
+        } => Row {
+            protocol: &world.protocols[protocol.index()].name,
+            oracle: &world.oracles[oracle.index()].name,
+            asset: asset(*a),
+            detail: smallvec![
+                (Key::AgeSeconds, Int(*age)),
+                (
+                    Key::Feed,
+                    Name(if fallback.is_some() {
+                        "fallback"
+                    } else {
+                        "paused"
+                    })
+                ),
+            ],
+            ..Row::default()
+        },
+        EventKind::LiquidationsPaused { protocol, count } => Row {
             protocol: &world.protocols[protocol.index()].name,
             detail: smallvec![(Key::Count, Int(*count))],
             ..Row::default()

@@ -146,6 +146,7 @@ pub(crate) fn page(dir: &Path) -> Result<Page, ReportError> {
     sections.extend(indicator(&timeline, &clock)?);
     sections.push(protocols(&summary));
     sections.extend(auctions(&summary));
+    sections.extend(staleness(&summary));
     sections.extend(keepers(&summary));
     sections.push(walls(&summary));
     sections.extend(warnings(&summary));
@@ -951,6 +952,59 @@ fn auctions(summary: &Json) -> Option<Section> {
     section.push(Block::Text(
         "A lot won near zero went for under 1% of its collateral's market value: the sign of a \
          lone bidder facing no competition (Black Thursday's zero-DAI bids)."
+            .into(),
+    ));
+    section.push(Block::Table(table));
+    Some(section)
+}
+
+/// Protocols that check their oracles' age: how long a price was stale, how long they paused
+/// or fell back, and the liquidations they paused (`protocols.<NAME>.oracle_staleness`).
+fn staleness(summary: &Json) -> Option<Section> {
+    let names: Vec<String> = summary
+        .keys(&["protocols"])
+        .into_iter()
+        .filter(|n| summary.get(&["protocols", n, "oracle_staleness"]).is_some())
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let mut section = Section::new("staleness", "Oracle staleness");
+    let mut table = Table {
+        head: [
+            "protocol",
+            "max age (s)",
+            "stale (s)",
+            "paused (s)",
+            "fallback (s)",
+            "liquidations paused",
+            "oldest price (s)",
+            "first stale (s)",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: Vec::new(),
+    };
+    for name in &names {
+        let s = |k: &'static str| -> Vec<&str> { vec!["protocols", name, "oracle_staleness", k] };
+        table.rows.push(Row {
+            id: None,
+            cells: vec![
+                Shown::text(name.clone()),
+                summary.shown_or_dash(&s("max_age_seconds"), count),
+                summary.shown_or_dash(&s("stale_seconds"), count),
+                summary.shown_or_dash(&s("paused_seconds"), count),
+                summary.shown_or_dash(&s("fallback_seconds"), count),
+                summary.shown_or_dash(&s("liquidations_paused"), count),
+                summary.shown_or_dash(&s("oldest_price_seconds"), count),
+                summary.shown_or_dash(&s("first_stale_seconds"), count),
+            ],
+        });
+    }
+    section.push(Block::Text(
+        "A price older than the protocol's maximum age is stale: the protocol pauses the \
+         liquidations that need it, or prices the asset by its fallback oracle while that one \
+         is fresh (docs/reference-math.md §9.4). Seconds count whole steps."
             .into(),
     ));
     section.push(Block::Table(table));

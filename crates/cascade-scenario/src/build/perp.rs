@@ -142,6 +142,7 @@ impl Builder<'_> {
                 ("collateral", p.collateral.is_some()),
                 ("oracles", !p.oracles.is_empty()),
                 ("epoch_seconds", p.epoch_seconds.is_some()),
+                ("oracle_staleness", p.oracle_staleness.is_some()),
                 (
                     "liquidation_limit_usd_per_step",
                     p.liquidation_limit_usd_per_step.is_some(),

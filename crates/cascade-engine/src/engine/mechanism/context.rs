@@ -69,6 +69,9 @@ pub(crate) struct Round<'a> {
     pub(crate) time: u64,
     /// The protocol's prices this round, per asset.
     pub(crate) prices: &'a [f64],
+    /// Per asset, whether the protocol pauses liquidations that need its price (a stale feed,
+    /// docs/reference-math.md §9.4); empty when it pauses none.
+    pub(crate) paused: &'a [bool],
     /// The protocol's book: accounts (changed only through `account_mut`), index, treasury,
     /// loss absorber.
     pub(crate) book: &'a mut ProtocolState,
@@ -121,6 +124,20 @@ impl<'a> Round<'a> {
     /// The protocol's price of `asset` this round.
     pub(crate) fn price(&self, asset: AssetId) -> f64 {
         self.prices[asset.index()]
+    }
+
+    /// Whether a liquidation of account `id` needs a price the protocol pauses on: its debt
+    /// asset's or a collateral's it holds (a health factor reads them all).
+    pub(crate) fn is_paused(&self, id: AccountId) -> bool {
+        if self.paused.is_empty() {
+            return false;
+        }
+        let account = self.account(id);
+        self.paused[account.debt_asset.index()]
+            || account
+                .collateral
+                .iter()
+                .any(|&(asset, units)| units > 0.0 && self.paused[asset.index()])
     }
 
     /// Account `id`, to read.
