@@ -46,7 +46,7 @@ enum Feature {
 }
 
 impl Feature {
-    const ALL: [Self; 12] = [
+    const ALL: [Self; 13] = [
         Self::Always,
         Self::Insurance,
         Self::Auctions,
