@@ -1645,7 +1645,7 @@ mod tests {
 
     /// §1.6 V4-3 and V4-4: aave-v4 `.../LiquidationLogic.LiquidationAmounts.t.sol`,
     /// `test_calculateLiquidationAmounts_EnoughCollateral` and `_InsufficientCollateral` (in
-    /// assets at 1168687515, in shares at 1e8de863 L169–286): debt of 5 units at $2,000 ($10,000,
+    /// assets at 1168687515, in shares at 1e8de863 L169–285): debt of 5 units at $2,000 ($10,000,
     /// the whole debt), health factor 0.8, target 1, maximum bonus 120% (reached: maximum at
     /// 0.8), collateral factor 50%, liquidation fee 10%, cover 3 units. The seized reserve holds
     /// 11,000, then 3,000 (1168687515), then 5,625 (1e8de863: 4,500 shares at the comments'

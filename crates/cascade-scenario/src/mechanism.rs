@@ -21,7 +21,7 @@
 //! health factor 0.95, protocol fee (scenario's, else 0) |
 //! | `aave_v3.2`, `aave_v3.3` | Aave v3 at that version, bonus and protocol fee as above |
 //! | `aave_v4` | Aave v4 with the liquidation configuration of aave-v4's test suite's first Spoke
-//! (`tests/Base.t.sol`): target health factor 1.05, maximum bonus at health factor 0.7, bonus
+//! (`tests/setup/Base.t.sol`): target health factor 1.05, maximum bonus at health factor 0.7, bonus
 //! factor 20%; maximum bonus (scenario's, else 0.05: its WETH reserve's 105%), liquidation fee
 //! (scenario's protocol fee, else 0.10: that reserve's 10%) |
 //! | `compound_v2` | bonus (scenario's, else 0.08), close factor 0.5, protocol seize share 0.028 |
@@ -226,7 +226,7 @@ pub const MECHANISMS: &[Mechanism] = &[
         collateral: CollateralTerms::Bonus,
         compare: &[CompareTarget {
             name: "aave_v4",
-            defaults: "aave-v4's tests/Base.t.sol first Spoke: target health factor 1.05, maximum bonus at health factor 0.7, bonus factor 0.2; maximum bonus (the scenario's, else 0.05), liquidation fee (the scenario's protocol fee, else 0.1)",
+            defaults: "aave-v4's tests/setup/Base.t.sol first Spoke: target health factor 1.05, maximum bonus at health factor 0.7, bonus factor 0.2; maximum bonus (the scenario's, else 0.05), liquidation fee (the scenario's protocol fee, else 0.1)",
             version: None,
             liquidation: to_aave_v4,
         }],
@@ -681,9 +681,10 @@ fn to_aave_v3_3(s: &Switch<'_>) -> Result<LiquidationSection, String> {
 }
 
 /// Aave v4 with the liquidation configuration its test suite gives its first Spoke and WETH
-/// reserve (aave/aave-v4 at 00564eab4d98ac37024a7e409dfa737fde2ab111, `tests/Base.t.sol`,
-/// `configureTokenList`: `targetHealthFactor: 1.05e18, healthFactorForMaxBonus: 0.7e18,
-/// liquidationBonusFactor: 20_00`; WETH `maxLiquidationBonus: 105_00, liquidationFee: 10_00`).
+/// reserve (aave/aave-v4 at 1e8de8630dfeb26ad309d986eaec44c1ceb48a6d, `tests/setup/Base.t.sol`
+/// L559–597: `targetHealthFactor: 1.05e18, healthFactorForMaxBonus: 0.7e18,
+/// liquidationBonusFactor: 20_00`; WETH `maxLiquidationBonus: 105_00, liquidationFee: 10_00`);
+/// docs/reference-math.md §1.6.
 fn to_aave_v4(s: &Switch<'_>) -> Result<LiquidationSection, String> {
     Ok(LiquidationSection {
         bonus: Some(s.old.bonus.unwrap_or(0.05)),
