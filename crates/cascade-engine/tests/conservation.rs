@@ -122,7 +122,8 @@ struct ProtocolSpec {
     btc_oracle: bool,
     /// Accounts checked only every this many steps.
     epoch_steps: Option<u64>,
-    /// 0 fixed spread, 1 Aave v3.2, 2 Aave v3.3, 3 Compound v2, 4 Morpho Blue, 5 Euler v2.
+    /// 0 fixed spread, 1 Aave v3.2, 2 Aave v3.3, 3 Compound v2, 4 Morpho Blue, 5 Euler v2, 6 Aave
+    /// v4.
     mechanism: u8,
     /// Insurance fund (USD), fee share, shortfall rule (0 none, 1 socialise, 2 debt auction).
     insurance: Option<(f64, f64, u8)>,
@@ -288,7 +289,7 @@ fn protocol() -> impl Strategy<Value = ProtocolSpec> {
         prop_oneof![Just(None), population(40).prop_map(Some)],
         prop::collection::vec(multi(), 0..=10),
         prop_oneof![3 => Just(None), 1 => (1u64..4).prop_map(Some)],
-        0u8..6,
+        0u8..7,
         prop_oneof![
             Just(None),
             (0.0f64..5e5, 0.0f64..=1.0, 0u8..3).prop_map(Some)
@@ -656,6 +657,12 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
                 "mechanism = \"euler_v2\", max_discount = {:?}",
                 bonus.max(0.01)
             ),
+            // Aave v4 takes a maximum bonus whose product with the threshold (< 0.95) is below 1.
+            6 => format!(
+                "mechanism = \"aave_v4\", bonus = {:?}, protocol_fee = {fee:?}, target_health_factor = {:?}, health_factor_for_max_bonus = 0.7, liquidation_bonus_factor = {close_factor:?}",
+                bonus.min(0.05),
+                1.0 + 0.1 * close_factor
+            ),
             _ => format!(
                 "mechanism = \"fixed_spread\", bonus = {bonus:?}, close_factor = {close_factor:?}, protocol_fee = {fee:?}"
             ),
@@ -663,10 +670,11 @@ fn scenario(p: &Params, dir: &std::path::Path) -> String {
         if let (0, Some(h)) = (pr.mechanism, pr.full_close) {
             let _ = write!(liquidation, ", full_close_below_health_factor = {h:?}");
         }
-        // Morpho Blue and Euler v2 set their incentive by their own rule.
+        // Morpho Blue and Euler v2 set their incentive by their own rule; Aave v4's is capped.
         let btc_bonus = pr
             .btc_bonus
-            .filter(|_| pr.mechanism < 4)
+            .filter(|_| pr.mechanism < 4 || pr.mechanism == 6)
+            .map(|b| if pr.mechanism == 6 { b.min(0.05) } else { b })
             .map(|b| format!(", liquidation_bonus = {b:?}"))
             .unwrap_or_default();
         let _ = write!(
@@ -1828,6 +1836,15 @@ fn random_scenarios_exercise_the_mechanisms() {
                 p.borrowers
                     .as_ref()
                     .is_some_and(|b| b.top_ups + b.repayments > 0)
+            }),
+        );
+        mark(
+            "aave v4 liquidations",
+            run.world.protocols.iter().any(|p| {
+                matches!(
+                    p.params.liquidation,
+                    cascade_model::lending::LiquidationRule::AaveV4(_)
+                ) && s.protocols[&p.name].liquidations > 0
             }),
         );
         mark(

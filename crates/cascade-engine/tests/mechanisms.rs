@@ -95,6 +95,10 @@ fn bonus_earned(run: &Run) -> f64 {
 
 const HALF_CLOSE: &str = r#"{ mechanism = "fixed_spread", bonus = 0.05, close_factor = 0.5 }"#;
 
+/// Aave v4 with the reference configuration of `cascade compare`'s `aave_v4` and a 4% maximum
+/// bonus.
+const AAVE_V4_BONUS_4: &str = r#"{ mechanism = "aave_v4", bonus = 0.04, protocol_fee = 0.1, target_health_factor = 1.05, health_factor_for_max_bonus = 0.7, liquidation_bonus_factor = 0.2 }"#;
+
 #[test]
 fn toxic_parameters_drain_a_position_into_bad_debt() {
     // LT 0.96 · 1.05 = 1.008 ≥ 1: each 50% liquidation lowers the health factor further, so
@@ -175,6 +179,8 @@ fn each_rule_decides_what_happens_to_debt_left_without_collateral() {
             false,
         ),
         (r#"{ mechanism = "morpho_blue" }"#, 0.96, true),
+        // Aave v4 requires threshold × (1 + maximum bonus) < 1; its deficit is written off.
+        (AAVE_V4_BONUS_4, 0.96, true),
         (
             r#"{ mechanism = "euler_v2", max_discount = 0.15 }"#,
             0.96,
@@ -389,4 +395,56 @@ fn an_aave_v3_3_keeper_sizes_its_call_to_leave_no_dust() {
         first.debt_repaid
     );
     assert!(((10.0 - first.collateral_seized) * 204.0 - 1_000.0).abs() < 1e-6);
+}
+
+/// docs/reference-math.md §1.6 end to end: 10 ETH falling to $1,950, threshold 0.8, 15,700 USDC
+/// of debt (health factor 0.993631). One Aave v4 call (maximum bonus 4%, factor 20%, maximum at
+/// 0.7, target 1.05) pays the bonus of that health factor, 0.8 + 3.2 × 0.006369 / 0.3 =
+/// 0.867941%, repays debt × (1.05 − HF) / (1.05 − (1 + bonus) × 0.8) and leaves the account open
+/// at health factor 1.05. Tolerance 1e-9 relative.
+#[test]
+fn an_aave_v4_call_restores_the_target_health_factor() {
+    let run = one_account(AAVE_V4_BONUS_4, 0.8, 15_700.0, 1_950.0, "single_call");
+    assert_eq!(calls(&run), 1);
+    let call = run
+        .events
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::Liquidation(l) => Some(l.clone()),
+            _ => None,
+        })
+        .expect("the account is liquidated");
+    let hf = 10.0 * 1_950.0 * 0.8 / 15_700.0;
+    assert!((call.health_factor - hf).abs() < 1e-9);
+    let bonus = 0.008 + 0.032 * (1.0 - hf) / 0.3;
+    let repay = 15_700.0 * (1.05 - hf) / (1.05 - (1.0 + bonus) * 0.8);
+    assert!(
+        (call.debt_repaid / repay - 1.0).abs() < 1e-9,
+        "{}",
+        call.debt_repaid
+    );
+    let seized = repay * (1.0 + bonus) / 1_950.0;
+    assert!((call.collateral_seized / seized - 1.0).abs() < 1e-9);
+    let after = (10.0 - seized) * 1_950.0 * 0.8 / (15_700.0 - repay);
+    assert!((after - 1.05).abs() < 1e-9, "{after}");
+    assert_eq!(run.summary.protocols["lender"].open_accounts, 1);
+    // Aave v3.3 at this health factor (above 0.95, position above $2,000) repays half the debt.
+    let v33 = one_account(
+        r#"{ mechanism = "aave_v3", version = "3.3", bonus = 0.04 }"#,
+        0.8,
+        15_700.0,
+        1_950.0,
+        "single_call",
+    );
+    let repaid_v33: f64 = v33
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Liquidation(l) => Some(l.debt_repaid),
+            _ => None,
+        })
+        .sum();
+    assert!((repaid_v33 - 7_850.0).abs() < 1e-6, "{repaid_v33}");
+    // v4 repays 3,641.13 of it: what restores 1.05, under half of v3.3's call.
+    assert!(call.debt_repaid < 0.5 * repaid_v33, "{}", call.debt_repaid);
 }

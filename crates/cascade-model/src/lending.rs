@@ -7,7 +7,9 @@
 //! and `LiquidationLogic` (seizure, bonus, protocol fee on the bonus part, v3.2 and v3.3 close
 //! factor, dust and deficit rules), §1; Compound v2 `liquidateCalculateSeizeTokens` and the
 //! protocol seize share, §2; Morpho Blue `liquidate` and its incentive factor, §6; Euler v2's
-//! health-based discount and debt socialisation, §7. Each is a [`LiquidationRule`].
+//! health-based discount and debt socialisation, §7; Aave v4's Spoke `LiquidationLogic` (a
+//! repayment sized to a target health factor, a bonus that rises as the health factor falls, its
+//! dust rule and deficit), §1.6. Each is a [`LiquidationRule`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -94,6 +96,131 @@ pub enum AaveVersion {
     V3_3,
 }
 
+/// Aave v4's `DUST_LIQUIDATION_THRESHOLD` (aave-v4 `src/spoke/libraries/LiquidationLogic.sol`
+/// L185, 1000e26 in USD with 26 decimals): a liquidation repays all of the debt, takes all of the
+/// collateral, or leaves at least $1,000 of each (the comment at L576–579).
+pub const AAVE_V4_DUST_LIQUIDATION_THRESHOLD: f64 = 1_000.0;
+
+/// An Aave v4 Spoke's liquidation configuration (`ISpoke.LiquidationConfig`) and the liquidation
+/// fee of its reserves (docs/reference-math.md §1.6). Each collateral's `liquidation_bonus` is
+/// its `maxLiquidationBonus` − 100%.
+///
+/// Source: aave/aave-v4 at 1e8de8630dfeb26ad309d986eaec44c1ceb48a6d,
+/// `src/spoke/libraries/LiquidationLogic.sol`: `calculateLiquidationBonus` L312–333,
+/// `_calculateLiquidationAmounts` L563–703, `_calculateDebtToLiquidate` L735–791,
+/// `_calculateDebtToTargetHealthFactor` L795–813, `_evaluateDeficit` L816–826.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AaveV4 {
+    /// `targetHealthFactor` (≥ 1): a liquidation repays what restores the account's health
+    /// factor to it, no more.
+    pub target_health_factor: f64,
+    /// `healthFactorForMaxBonus` (< 1): at or below it the bonus is the collateral's maximum.
+    pub health_factor_for_max_bonus: f64,
+    /// `liquidationBonusFactor` (0 … 1): the share of the maximum bonus paid just below health
+    /// factor 1, where the bonus is lowest.
+    pub liquidation_bonus_factor: f64,
+    /// `liquidationFee` (0 … 1): the share of the bonus part of the seized collateral that goes
+    /// to the treasury (per reserve in v4, one for the protocol here).
+    pub liquidation_fee: f64,
+}
+
+impl AaveV4 {
+    /// `calculateLiquidationBonus` as a fraction (0.05 = 105%): the maximum at or below
+    /// `health_factor_for_max_bonus`, else interpolated linearly from the minimum,
+    /// max × `liquidation_bonus_factor`, at health factor 1 to the maximum at
+    /// `health_factor_for_max_bonus`.
+    pub fn bonus_at(&self, max_bonus: f64, health_factor: f64) -> f64 {
+        if health_factor <= self.health_factor_for_max_bonus {
+            return max_bonus;
+        }
+        let min_bonus = max_bonus * self.liquidation_bonus_factor;
+        let shortfall = ((1.0 - health_factor) / (1.0 - self.health_factor_for_max_bonus)).max(0.0);
+        min_bonus + (max_bonus - min_bonus) * shortfall
+    }
+
+    /// `_calculateDebtToTargetHealthFactor`: the debt units whose repayment, seizing collateral
+    /// of threshold `collateral_factor` at `bonus`, brings an account owing `debt_value` (USD)
+    /// at `health_factor` to the target: debt value × (target − HF) / ((target − (1 + bonus) ×
+    /// collateral factor) × debt price).
+    pub fn debt_to_target(
+        &self,
+        debt_value: f64,
+        health_factor: f64,
+        bonus: f64,
+        collateral_factor: f64,
+        debt_price: f64,
+    ) -> f64 {
+        let penalty = (1.0 + bonus) * collateral_factor;
+        let target = self.target_health_factor;
+        (debt_value * (target - health_factor) / ((target - penalty) * debt_price)).max(0.0)
+    }
+
+    /// `_calculateDebtToLiquidate`: the debt the call takes from a liquidator covering
+    /// `debt_to_cover` — the least of the debt, the cover and the debt to target, or the whole
+    /// debt when that would leave less than the dust threshold of it (the target is bypassed).
+    fn debt_to_liquidate(
+        &self,
+        account: &Account,
+        debt_price: f64,
+        to_target: f64,
+        debt_to_cover: f64,
+    ) -> f64 {
+        let debt = account.debt;
+        let repay = debt.min(debt_to_cover).min(to_target);
+        let leaves_debt_dust =
+            repay < debt && (debt - repay) * debt_price < AAVE_V4_DUST_LIQUIDATION_THRESHOLD;
+        if leaves_debt_dust { debt } else { repay }
+    }
+
+    /// `_calculateLiquidationAmounts` on a call covering at most `debt_to_cover` debt units:
+    /// the debt to liquidate, the collateral it buys at the bonus, all of the collateral
+    /// instead when the balance is short or the call would leave collateral dust while debt
+    /// remains (the repayment re-derived from it), and the liquidation fee on the bonus part.
+    /// `None` where v4 reverts with `MustNotLeaveDust` (the cover is short of what the dust rule
+    /// requires) or there is nothing to repay.
+    #[allow(clippy::too_many_arguments)]
+    fn seizure(
+        &self,
+        collateral: &CollateralParams,
+        account: &Account,
+        health_factor: f64,
+        collateral_asset: AssetId,
+        price: &impl Fn(AssetId) -> f64,
+        debt_to_cover: f64,
+    ) -> Option<Seizure> {
+        let balance = account.collateral_of(collateral_asset);
+        let (p_c, p_d) = (price(collateral_asset), price(account.debt_asset));
+        let bonus = self.bonus_at(collateral.liquidation_bonus, health_factor);
+        let multiplier = 1.0 + bonus;
+        let to_target = self.debt_to_target(
+            account.debt_value(price),
+            health_factor,
+            bonus,
+            collateral.liquidation_threshold,
+            p_d,
+        );
+        let mut repay = self.debt_to_liquidate(account, p_d, to_target, debt_to_cover);
+        let mut seized = repay * p_d * multiplier / p_c;
+        let leaves_collateral_dust =
+            seized < balance && (balance - seized) * p_c < AAVE_V4_DUST_LIQUIDATION_THRESHOLD;
+        if seized > balance || (leaves_collateral_dust && repay < account.debt) {
+            seized = balance;
+            repay = (balance * p_c / (p_d * multiplier)).min(account.debt);
+        }
+        // `require(debtToCover >= debtToLiquidate, MustNotLeaveDust())`, up to rounding.
+        if repay > debt_to_cover * (1.0 + 1e-12) || repay <= 0.0 {
+            return None;
+        }
+        let fee = seized * self.liquidation_fee * bonus / multiplier;
+        Some(Seizure {
+            debt_repaid: repay,
+            collateral_seized: seized,
+            to_liquidator: seized - fee,
+            protocol_fee: fee,
+        })
+    }
+}
+
 /// How a lending protocol liquidates, each variant following its protocol's own rules.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum LiquidationRule {
@@ -107,6 +234,10 @@ pub enum LiquidationRule {
         /// Share of the bonus part that goes to the treasury.
         protocol_fee: f64,
     },
+    /// Aave v4 (§1.6): a call repays what restores the target health factor, at a bonus that
+    /// rises as the health factor falls; no dust under $1,000 left of the debt or the
+    /// collateral; debt left without collateral is written off (deficit).
+    AaveV4(AaveV4),
     /// Compound v2 (§2): repay up to `close_factor` of the borrow; seize repay × incentive
     /// (1 + bonus) in collateral, of which `protocol_seize_share` goes to reserves; no write-off.
     CompoundV2 {
@@ -211,14 +342,16 @@ impl LiquidationRule {
             | Self::EnglishAuction(_)
             | Self::Backstop(_)
             | Self::CometAbsorb(_)
-            | Self::Liquity(_) => true,
+            | Self::Liquity(_)
+            | Self::AaveV4(_) => true,
             Self::AaveV3 { version, .. } => *version == AaveVersion::V3_3,
             Self::CompoundV2 { .. } => false,
         }
     }
 
     /// The liquidation bonus for seizing this collateral (the discount's equivalent for Euler is
-    /// state-dependent and reported as 0 here).
+    /// state-dependent and reported as 0 here; for Aave v4, whose bonus depends on the health
+    /// factor, the maximum: [`AaveV4::bonus_at`] gives it at a health factor).
     pub fn bonus(&self, collateral: &CollateralParams) -> f64 {
         match self {
             Self::MorphoBlue => morpho_incentive_factor(collateral.liquidation_threshold) - 1.0,
@@ -228,9 +361,10 @@ impl LiquidationRule {
             | Self::Backstop(_)
             | Self::CometAbsorb(_)
             | Self::Liquity(_) => 0.0,
-            Self::FixedSpread(_) | Self::AaveV3 { .. } | Self::CompoundV2 { .. } => {
-                collateral.liquidation_bonus
-            }
+            Self::FixedSpread(_)
+            | Self::AaveV3 { .. }
+            | Self::AaveV4(_)
+            | Self::CompoundV2 { .. } => collateral.liquidation_bonus,
         }
     }
 
@@ -249,9 +383,11 @@ impl LiquidationRule {
         )
     }
 
-    /// The most debt (units) one call may repay, seizing `collateral_asset`.
+    /// The most debt (units) one call may repay, seizing `collateral_asset` (for Aave v4, the
+    /// debt to its target health factor, or the whole debt where that would leave dust).
     pub fn max_repay(
         &self,
+        params: &LendingParams,
         account: &Account,
         health_factor: f64,
         collateral_asset: AssetId,
@@ -286,6 +422,21 @@ impl LiquidationRule {
                     debt
                 }
             }
+            Self::AaveV4(rule) => {
+                let Some(collateral) = params.collateral[collateral_asset.index()] else {
+                    return 0.0;
+                };
+                let p_d = price(account.debt_asset);
+                let bonus = rule.bonus_at(collateral.liquidation_bonus, health_factor);
+                let to_target = rule.debt_to_target(
+                    account.debt_value(price),
+                    health_factor,
+                    bonus,
+                    collateral.liquidation_threshold,
+                    p_d,
+                );
+                rule.debt_to_liquidate(account, p_d, to_target, f64::INFINITY)
+            }
             Self::CompoundV2 { close_factor, .. } => close_factor * debt,
             Self::MorphoBlue
             | Self::EulerV2 { .. }
@@ -299,7 +450,8 @@ impl LiquidationRule {
 
     /// One liquidation call on `account` at `health_factor`, seizing `collateral_asset`, by a
     /// liquidator asking to repay at most `requested` debt units (capped by [`Self::max_repay`]).
-    /// `None` when the protocol would revert (Aave v3.3's dust rule) or there is nothing to do.
+    /// `None` when the protocol would revert (Aave v3.3's and v4's dust rules) or there is
+    /// nothing to do.
     pub fn call(
         &self,
         params: &LendingParams,
@@ -336,7 +488,8 @@ impl LiquidationRule {
         let collateral = params.collateral[collateral_asset.index()]?;
         let balance = account.collateral_of(collateral_asset);
         let (p_c, p_d) = (price(collateral_asset), price(account.debt_asset));
-        let cover = requested.min(self.max_repay(account, health_factor, collateral_asset, price));
+        let cover =
+            requested.min(self.max_repay(params, account, health_factor, collateral_asset, price));
         if cover <= 0.0 || balance <= 0.0 {
             return None;
         }
@@ -375,6 +528,16 @@ impl LiquidationRule {
                 }
                 s
             }
+            // v4 takes the request as its `debtToCover`: a request short of what the dust rule
+            // requires reverts rather than being cut to the cap.
+            Self::AaveV4(rule) => rule.seizure(
+                &collateral,
+                account,
+                health_factor,
+                collateral_asset,
+                price,
+                requested,
+            )?,
             Self::CompoundV2 {
                 protocol_seize_share,
                 ..
@@ -431,7 +594,8 @@ impl LiquidationRule {
     /// collateral or of the debt (a call `LiquidationLogic.sol` L319–343 reverts with
     /// `MUST_NOT_LEAVE_DUST`), the side further below the threshold is brought back up to it and
     /// the repayment shrinks to match. Every other rule takes the request as it is (capped by
-    /// [`Self::max_repay`] in [`Self::call`]).
+    /// [`Self::max_repay`] in [`Self::call`]); Aave v4 has no such helper contract, so a keeper
+    /// short of the capital the dust rule requires sees its call revert.
     pub fn helper_repay(
         &self,
         params: &LendingParams,
@@ -449,8 +613,13 @@ impl LiquidationRule {
                 let Some(collateral) = params.collateral[collateral_asset.index()] else {
                     return requested;
                 };
-                let cover =
-                    requested.min(self.max_repay(account, health_factor, collateral_asset, price));
+                let cover = requested.min(self.max_repay(
+                    params,
+                    account,
+                    health_factor,
+                    collateral_asset,
+                    price,
+                ));
                 aave_good_leftover_repay(
                     account,
                     collateral_asset,
@@ -465,6 +634,7 @@ impl LiquidationRule {
                 ..
             }
             | Self::FixedSpread(_)
+            | Self::AaveV4(_)
             | Self::CompoundV2 { .. }
             | Self::MorphoBlue
             | Self::EulerV2 { .. }
@@ -524,7 +694,15 @@ impl LiquidationRule {
         let collateral = params.collateral[collateral_asset.index()]?;
         let p_d = price(account.debt_asset);
         let weighted = account.weighted_collateral(params, price);
-        let seized_weight = (1.0 + self.bonus(&collateral)) * collateral.liquidation_threshold;
+        let bonus = match self {
+            // The call's bonus is the one at the account's health factor before it.
+            Self::AaveV4(rule) => rule.bonus_at(
+                collateral.liquidation_bonus,
+                account.health_factor(params, price),
+            ),
+            _ => self.bonus(&collateral),
+        };
+        let seized_weight = (1.0 + bonus) * collateral.liquidation_threshold;
         let numerator = target * account.debt * p_d - weighted;
         let denominator = p_d * (target - seized_weight);
         (numerator > 0.0 && denominator > 0.0).then(|| numerator / denominator)
@@ -1214,7 +1392,11 @@ mod tests {
         };
         let hf = a.health_factor(&params, &prices);
         assert!(close(hf, 0.976351, 1e-6), "{hf}");
-        assert!(close(rule.max_repay(&a, hf, WETH, &prices), 3_700.0, 1e-9));
+        assert!(close(
+            rule.max_repay(&params, &a, hf, WETH, &prices),
+            3_700.0,
+            1e-9
+        ));
         assert_eq!(
             rule.call(&params, &a, hf, WETH, &prices, f64::INFINITY),
             None
@@ -1280,15 +1462,27 @@ mod tests {
         };
         let a = account(10.0, 17_000.0);
         let hf = a.health_factor(&params, &prices);
-        assert!(close(v32.max_repay(&a, hf, WETH, &prices), 8_500.0, 1e-9));
-        assert!(close(v33.max_repay(&a, hf, WETH, &prices), 8_500.0, 1e-9));
+        assert!(close(
+            v32.max_repay(&params, &a, hf, WETH, &prices),
+            8_500.0,
+            1e-9
+        ));
+        assert!(close(
+            v33.max_repay(&params, &a, hf, WETH, &prices),
+            8_500.0,
+            1e-9
+        ));
         // A small account ($1,900 of collateral): v3.3 lets the whole debt go at HF 0.97.
         let small = account(0.95, 1_625.0);
         let hf = small.health_factor(&params, &prices);
         assert!(hf > 0.95 && hf < 1.0, "{hf}");
-        assert!(close(v32.max_repay(&small, hf, WETH, &prices), 812.5, 1e-9));
         assert!(close(
-            v33.max_repay(&small, hf, WETH, &prices),
+            v32.max_repay(&params, &small, hf, WETH, &prices),
+            812.5,
+            1e-9
+        ));
+        assert!(close(
+            v33.max_repay(&params, &small, hf, WETH, &prices),
             1_625.0,
             1e-9
         ));
@@ -1314,7 +1508,11 @@ mod tests {
         let a = account(4.0, 5_000.0);
         let prices = prices_at(2000.0);
         let hf = a.health_factor(&params, &prices);
-        assert!(close(rule.max_repay(&a, hf, WETH, &prices), 2_500.0, 1e-9));
+        assert!(close(
+            rule.max_repay(&params, &a, hf, WETH, &prices),
+            2_500.0,
+            1e-9
+        ));
         let s = rule
             .call(&params, &a, hf, WETH, &prices, 1_000.0)
             .expect("liquidatable");
@@ -1351,7 +1549,7 @@ mod tests {
         assert!(close(s.collateral_seized, 0.521921, 1e-6));
         // No close factor: the whole debt in one call.
         assert!(close(
-            params.liquidation.max_repay(&a, hf, WETH, &prices),
+            params.liquidation.max_repay(&params, &a, hf, WETH, &prices),
             1_800.0,
             1e-9
         ));
@@ -1384,6 +1582,246 @@ mod tests {
     }
 
     /// The two-step strategy's first repayment leaves the health factor at the target exactly.
+    /// An Aave v4 rule (§1.6) with this configuration and liquidation fee.
+    fn aave_v4(target: f64, for_max: f64, factor: f64, fee: f64) -> AaveV4 {
+        AaveV4 {
+            target_health_factor: target,
+            health_factor_for_max_bonus: for_max,
+            liquidation_bonus_factor: factor,
+            liquidation_fee: fee,
+        }
+    }
+
+    /// Params over three assets: a $1 collateral (index 0, factor `cf_0`), the debt asset
+    /// (index 1, not collateral) and a second collateral (index 2, factor `cf_2`), every
+    /// collateral with maximum bonus `max_bonus`.
+    fn v4_params(rule: AaveV4, cf_0: f64, cf_2: f64, max_bonus: f64) -> LendingParams {
+        let collateral = |cf| {
+            Some(CollateralParams {
+                ltv: cf,
+                liquidation_threshold: cf,
+                liquidation_bonus: max_bonus,
+                liquidation_factor: 1.0,
+            })
+        };
+        LendingParams {
+            collateral: vec![collateral(cf_0), None, collateral(cf_2)],
+            liquidation: LiquidationRule::AaveV4(rule),
+            epoch_seconds: None,
+            step_limit_usd: None,
+        }
+    }
+
+    /// §1.6 V4-1: aave-v4 `tests/contracts/spoke/libraries/liquidation-logic/
+    /// LiquidationLogic.LiquidationBonus.t.sol` L10–28 (1e8de863), maximum 110%, factor 50%,
+    /// maximum at health factor 0.8: the minimum is 105%, health factor 0.96 gives 106%, just
+    /// below 1 the minimum, at or below 0.8 the maximum. Tolerance 1e-12.
+    #[test]
+    fn aave_v4_bonus_rises_as_the_health_factor_falls_v4_1() {
+        let rule = aave_v4(1.0, 0.8, 0.5, 0.0);
+        assert!(close(rule.bonus_at(0.10, 0.96), 0.06, 1e-12));
+        assert!(close(rule.bonus_at(0.10, 1.0 - 1e-15), 0.05, 1e-12));
+        assert!(close(rule.bonus_at(0.10, 0.8), 0.10, 1e-12));
+        assert!(close(rule.bonus_at(0.10, 0.5), 0.10, 1e-12));
+        // A factor of 100% keeps the bonus at its maximum (`..._fuzz_ConstantBonus`).
+        assert!(close(
+            aave_v4(1.0, 0.8, 1.0, 0.0).bonus_at(0.10, 0.97),
+            0.10,
+            1e-12
+        ));
+    }
+
+    /// §1.6 V4-2: aave-v4 `.../LiquidationLogic.DebtToTargetHealthFactor.t.sol` L54–94
+    /// (1e8de863): debt worth $10,000 at health factor 0.8, collateral factor 50%, bonus 150%: to
+    /// target 1.25 at $1 a unit, 9,000 units; to target 1 at $2,000 a unit, 4 units. Tolerance
+    /// 1e-9 units.
+    #[test]
+    fn aave_v4_debt_to_target_health_factor_v4_2() {
+        let to_125 = aave_v4(1.25, 0.8, 0.5, 0.0).debt_to_target(10_000.0, 0.8, 0.5, 0.5, 1.0);
+        assert!(close(to_125, 9_000.0, 1e-9), "{to_125}");
+        let to_1 = aave_v4(1.0, 0.8, 0.5, 0.0).debt_to_target(10_000.0, 0.8, 0.5, 0.5, 2_000.0);
+        assert!(close(to_1, 4.0, 1e-9), "{to_1}");
+    }
+
+    /// §1.6 V4-3 and V4-4: aave-v4 `.../LiquidationLogic.LiquidationAmounts.t.sol`,
+    /// `test_calculateLiquidationAmounts_EnoughCollateral` and `_InsufficientCollateral` (in
+    /// assets at 1168687515, in shares at 1e8de863 L169–285): debt of 5 units at $2,000 ($10,000,
+    /// the whole debt), health factor 0.8, target 1, maximum bonus 120% (reached: maximum at
+    /// 0.8), collateral factor 50%, liquidation fee 10%, cover 3 units. The seized reserve holds
+    /// 11,000, then 3,000 (1168687515), then 5,625 (1e8de863: 4,500 shares at the comments'
+    /// share price 1.25) units at $1; a second collateral makes up the health factor. Tolerance
+    /// 1e-9 units.
+    #[test]
+    fn aave_v4_liquidation_amounts_v4_3_v4_4() {
+        let rule = aave_v4(1.0, 0.8, 0.5, 0.10);
+        let params = v4_params(rule, 0.5, 0.5, 0.20);
+        let prices = |asset: AssetId| [1.0, 2_000.0, 1.0][asset.index()];
+        for (balance, repaid, seized, to_liquidator) in [
+            (11_000.0, 2.5, 6_000.0, 5_900.0),
+            (3_000.0, 1.25, 3_000.0, 2_950.0),
+            (5_625.0, 2.34375, 5_625.0, 5_531.25),
+        ] {
+            // Weighted collateral 8,000 against debt worth 10,000.
+            let other = (8_000.0 - 0.5 * balance) / 0.5;
+            let a = Account {
+                collateral: smallvec![(AssetId(0), balance), (AssetId(2), other)],
+                debt_asset: AssetId(1),
+                debt: 5.0,
+            };
+            let hf = a.health_factor(&params, &prices);
+            assert!(close(hf, 0.8, 1e-12), "{hf}");
+            let s = params
+                .liquidation
+                .call(&params, &a, hf, AssetId(0), &prices, 3.0)
+                .expect("liquidatable");
+            assert!(close(s.debt_repaid, repaid, 1e-9), "{s:?}");
+            assert!(close(s.collateral_seized, seized, 1e-9), "{s:?}");
+            assert!(close(s.to_liquidator, to_liquidator, 1e-9), "{s:?}");
+            assert!(close(s.protocol_fee, seized - to_liquidator, 1e-9), "{s:?}");
+        }
+    }
+
+    /// §1.6 V4-5: 10 WETH at $2,000, collateral factor 0.8, 17,000 USDC of debt (health factor
+    /// 0.941176) under the reference configuration (target 1.05, maximum at 0.7, factor 20%,
+    /// maximum bonus 5%, fee 10%): bonus 1.784314%, repay 7,848.111795 USDC, seize 3.994073
+    /// WETH, and the account is left at health factor 1.05 exactly. Aave v3.3 repays all
+    /// 17,000 at this health factor. Tolerance 1e-6 in the asset's units.
+    #[test]
+    fn aave_v4_repays_to_the_target_health_factor_v4_5() {
+        let rule = aave_v4(1.05, 0.7, 0.2, 0.10);
+        let params = with_rule(
+            aave_params(0.8, 1.0, None, 0.10),
+            LiquidationRule::AaveV4(rule),
+        );
+        let prices = prices_at(2_000.0);
+        let a = account(10.0, 17_000.0);
+        let hf = a.health_factor(&params, &prices);
+        assert!(close(hf, 0.941176, 1e-6), "{hf}");
+        assert!(close(rule.bonus_at(0.05, hf), 0.01784314, 1e-8));
+        assert!(close(
+            params.liquidation.max_repay(&params, &a, hf, WETH, &prices),
+            7_848.111795,
+            1e-6
+        ));
+        let s = params
+            .liquidation
+            .call(&params, &a, hf, WETH, &prices, f64::INFINITY)
+            .expect("liquidatable");
+        assert!(close(s.debt_repaid, 7_848.111795, 1e-6), "{s:?}");
+        assert!(close(s.collateral_seized, 3.994073, 1e-6), "{s:?}");
+        assert!(close(s.protocol_fee, 0.007002, 1e-6), "{s:?}");
+        let after = account(10.0 - s.collateral_seized, 17_000.0 - s.debt_repaid);
+        assert!(close(after.health_factor(&params, &prices), 1.05, 1e-9));
+        // A keeper covering less repays what it covers: no dust is left either way.
+        let part = params
+            .liquidation
+            .call(&params, &a, hf, WETH, &prices, 3_000.0)
+            .expect("liquidatable");
+        assert!(close(part.debt_repaid, 3_000.0, 1e-9), "{part:?}");
+        // The two-step keeper's first call, at the bonus of the health factor before it, leaves
+        // the account just below 1.
+        let first = params
+            .liquidation
+            .repay_to_health(&params, &a, WETH, &prices, 0.999)
+            .expect("exists");
+        let s1 = params
+            .liquidation
+            .call(&params, &a, hf, WETH, &prices, first)
+            .expect("liquidatable");
+        let after = account(10.0 - s1.collateral_seized, 17_000.0 - s1.debt_repaid);
+        assert!(close(after.health_factor(&params, &prices), 0.999, 1e-12));
+        let v33 = LiquidationRule::AaveV3 {
+            version: AaveVersion::V3_3,
+            protocol_fee: 0.10,
+        };
+        assert!(close(
+            v33.max_repay(&params, &a, hf, WETH, &prices),
+            17_000.0,
+            1e-9
+        ));
+    }
+
+    /// §1.6 V4-6, the debt-dust rule: 1 WETH at $2,000 owing 1,700 USDC (health factor
+    /// 0.941176). The debt to target, 784.811180, would leave $915 of debt: the call takes the
+    /// whole 1,700 (seizing 0.865167 WETH, leaving $269.67 of collateral and no debt), and a
+    /// keeper covering only 1,000 reverts (`MustNotLeaveDust`). Tolerance 1e-6.
+    #[test]
+    fn aave_v4_takes_the_whole_debt_rather_than_leave_dust_v4_6() {
+        let rule = aave_v4(1.05, 0.7, 0.2, 0.10);
+        let params = with_rule(
+            aave_params(0.8, 1.0, None, 0.10),
+            LiquidationRule::AaveV4(rule),
+        );
+        let prices = prices_at(2_000.0);
+        let a = account(1.0, 1_700.0);
+        let hf = a.health_factor(&params, &prices);
+        let bonus = rule.bonus_at(0.05, hf);
+        let to_target = rule.debt_to_target(1_700.0, hf, bonus, 0.8, 1.0);
+        assert!(close(to_target, 784.811180, 1e-6), "{to_target}");
+        assert!(close(
+            params.liquidation.max_repay(&params, &a, hf, WETH, &prices),
+            1_700.0,
+            1e-9
+        ));
+        let s = params
+            .liquidation
+            .call(&params, &a, hf, WETH, &prices, f64::INFINITY)
+            .expect("liquidatable");
+        assert!(close(s.debt_repaid, 1_700.0, 1e-9), "{s:?}");
+        assert!(close(s.collateral_seized, 0.865167, 1e-6), "{s:?}");
+        assert_eq!(
+            params
+                .liquidation
+                .call(&params, &a, hf, WETH, &prices, 1_000.0),
+            None
+        );
+    }
+
+    /// §1.6 V4-7, the collateral-dust rule: 3 WETH at $2,000 and 0.1 WBTC at $55,000 (both
+    /// factor 0.8) owing 10,000 USDC (health factor 0.92). The debt to target, 5,568.246716,
+    /// would seize WETH worth $5,683.33 and leave $316.67 of it: the call seizes all 3 WETH and
+    /// repays 5,878.510777, past the target (the account ends at 1.067575); a keeper covering
+    /// 5,600 reverts. Tolerance 1e-6.
+    #[test]
+    fn aave_v4_takes_the_whole_collateral_rather_than_leave_dust_v4_7() {
+        let rule = aave_v4(1.05, 0.7, 0.2, 0.10);
+        let params = v4_params(rule, 0.8, 0.8, 0.05);
+        let prices = |asset: AssetId| [2_000.0, 1.0, 55_000.0][asset.index()];
+        let a = Account {
+            collateral: smallvec![(AssetId(0), 3.0), (AssetId(2), 0.1)],
+            debt_asset: AssetId(1),
+            debt: 10_000.0,
+        };
+        let hf = a.health_factor(&params, &prices);
+        assert!(close(hf, 0.92, 1e-12), "{hf}");
+        assert!(close(
+            params
+                .liquidation
+                .max_repay(&params, &a, hf, AssetId(0), &prices),
+            5_568.246716,
+            1e-6
+        ));
+        let s = params
+            .liquidation
+            .call(&params, &a, hf, AssetId(0), &prices, f64::INFINITY)
+            .expect("liquidatable");
+        assert_eq!(s.collateral_seized, 3.0);
+        assert!(close(s.debt_repaid, 5_878.510777, 1e-6), "{s:?}");
+        assert!(close(s.to_liquidator, 2.993926, 1e-6), "{s:?}");
+        let after = Account {
+            collateral: smallvec![(AssetId(0), 0.0), (AssetId(2), 0.1)],
+            debt_asset: AssetId(1),
+            debt: 10_000.0 - s.debt_repaid,
+        };
+        assert!(close(after.health_factor(&params, &prices), 1.067575, 1e-6));
+        assert_eq!(
+            params
+                .liquidation
+                .call(&params, &a, hf, AssetId(0), &prices, 5_600.0),
+            None
+        );
+    }
+
     #[test]
     fn repay_to_health_hits_its_target() {
         let params = aave_params(0.83, 0.5, Some(0.95), 0.10);

@@ -26,7 +26,7 @@ use cascade_model::fundamental::{Fundamental, PriceDriver, Series, Shock};
 use cascade_model::ids::{AssetId, KeeperId, OracleId, ProtocolId, VenueId};
 use cascade_model::keeper::{KeeperSpec, KeeperStrategy};
 use cascade_model::lending::{
-    AaveVersion, Account, CollateralParams, FixedSpread, LendingParams, LiquidationRule,
+    AaveV4, AaveVersion, Account, CollateralParams, FixedSpread, LendingParams, LiquidationRule,
 };
 use cascade_model::liquity::{EntryPoint, LiquityParams};
 use cascade_model::loss::{InsuranceParams, Shortfall};
@@ -1586,6 +1586,25 @@ impl<'a> Builder<'a> {
                     }
                     (false, None) => 1.0,
                 };
+                // Aave v4's `_validateDynamicReserveConfig` (src/spoke/Spoke.sol): the maximum
+                // bonus times the collateral factor stays below 100%, so that a liquidation
+                // always raises the health factor.
+                if ok
+                    && matches!(rule, LiquidationRule::AaveV4(_))
+                    && threshold * (1.0 + bonus) >= 1.0
+                {
+                    let key = if c.liquidation_bonus.is_some() {
+                        "liquidation_bonus"
+                    } else {
+                        "liquidation_threshold"
+                    };
+                    let value = if c.liquidation_bonus.is_some() {
+                        bonus
+                    } else {
+                        threshold
+                    };
+                    self.fail(&cat.key(key), value, format!("liquidation threshold {threshold} × (1 + bonus {bonus}) = {:.4} ≥ 1: Aave v4 requires the maximum bonus times the collateral factor below 100%", threshold * (1.0 + bonus)));
+                }
                 collateral[asset.index()] = Some(CollateralParams {
                     ltv,
                     liquidation_threshold: threshold,
@@ -2013,7 +2032,16 @@ impl<'a> Builder<'a> {
             return (LiquidationRule::MorphoBlue, Some(0.0));
         };
         // The keys given; any the mechanism does not take (its registry entry's) is an error.
-        let given: [(&str, bool); 38] = [
+        let given: [(&str, bool); 41] = [
+            ("target_health_factor", l.target_health_factor.is_some()),
+            (
+                "health_factor_for_max_bonus",
+                l.health_factor_for_max_bonus.is_some(),
+            ),
+            (
+                "liquidation_bonus_factor",
+                l.liquidation_bonus_factor.is_some(),
+            ),
             ("volatility_slope", l.volatility_slope.is_some()),
             (
                 "volatility_window_seconds",
@@ -2217,6 +2245,14 @@ impl<'a> Builder<'a> {
                     Some(bonus),
                 )
             }
+            MechanismKind::AaveV4 => {
+                let bonus = bonus(self);
+                let liquidation_fee = protocol_fee(self);
+                (
+                    LiquidationRule::AaveV4(self.aave_v4(at, l, liquidation_fee, &ctx)),
+                    Some(bonus),
+                )
+            }
             MechanismKind::CompoundV2 => {
                 let bonus = bonus(self);
                 let close_factor = self
@@ -2358,6 +2394,63 @@ impl<'a> Builder<'a> {
                 );
                 (LiquidationRule::EulerV2 { max_discount }, None)
             }
+        }
+    }
+
+    /// An Aave v4 Spoke's liquidation configuration, checked as v4's `updateLiquidationConfig`
+    /// does (aave-v4 `src/spoke/Spoke.sol`: target ≥ 1, bonus factor ≤ 100%, health factor for
+    /// the maximum bonus < 1).
+    fn aave_v4(
+        &mut self,
+        at: &FieldPath,
+        l: &LiquidationSection,
+        liquidation_fee: f64,
+        ctx: &str,
+    ) -> AaveV4 {
+        let target = self
+            .required(
+                &at.key("target_health_factor"),
+                &l.target_health_factor,
+                ctx,
+            )
+            .unwrap_or(1.0);
+        self.check(
+            &at.key("target_health_factor"),
+            target,
+            (1.0..f64::INFINITY).contains(&target),
+            "a finite health factor ≥ 1 (Aave v4's targetHealthFactor)",
+        );
+        let for_max = self
+            .required(
+                &at.key("health_factor_for_max_bonus"),
+                &l.health_factor_for_max_bonus,
+                ctx,
+            )
+            .unwrap_or(0.0);
+        self.check(
+            &at.key("health_factor_for_max_bonus"),
+            for_max,
+            (0.0..1.0).contains(&for_max),
+            "a health factor in [0, 1) (Aave v4's healthFactorForMaxBonus)",
+        );
+        let factor = self
+            .required(
+                &at.key("liquidation_bonus_factor"),
+                &l.liquidation_bonus_factor,
+                ctx,
+            )
+            .unwrap_or(0.0);
+        self.check(
+            &at.key("liquidation_bonus_factor"),
+            factor,
+            (0.0..=1.0).contains(&factor),
+            "a fraction of the maximum bonus in [0, 1] (Aave v4's liquidationBonusFactor)",
+        );
+        AaveV4 {
+            target_health_factor: target,
+            health_factor_for_max_bonus: for_max,
+            liquidation_bonus_factor: factor,
+            liquidation_fee,
         }
     }
 

@@ -20,6 +20,10 @@
 //! | `fixed_spread` | bonus (scenario's, else 0.05), close factor 0.5, whole debt at or below
 //! health factor 0.95, protocol fee (scenario's, else 0) |
 //! | `aave_v3.2`, `aave_v3.3` | Aave v3 at that version, bonus and protocol fee as above |
+//! | `aave_v4` | Aave v4 with the liquidation configuration of aave-v4's test suite's first Spoke
+//! (`tests/setup/Base.t.sol`): target health factor 1.05, maximum bonus at health factor 0.7, bonus
+//! factor 20%; maximum bonus (scenario's, else 0.05: its WETH reserve's 105%), liquidation fee
+//! (scenario's protocol fee, else 0.10: that reserve's 10%) |
 //! | `compound_v2` | bonus (scenario's, else 0.08), close factor 0.5, protocol seize share 0.028 |
 //! | `morpho_blue` | Morpho Blue (incentive from the liquidation threshold; per-collateral bonuses
 //! removed) |
@@ -111,6 +115,8 @@ pub enum MechanismKind {
     FixedSpread,
     /// Aave v3, at version 3.2 or 3.3.
     AaveV3,
+    /// Aave v4: target health factor, health-dependent bonus.
+    AaveV4,
     /// Compound v2.
     CompoundV2,
     /// Morpho Blue.
@@ -210,6 +216,25 @@ pub const MECHANISMS: &[Mechanism] = &[
                 liquidation: to_aave_v3_3,
             },
         ],
+    },
+    Mechanism {
+        name: "aave_v4",
+        kind: MechanismKind::AaveV4,
+        summary: "Aave v4 (Spoke LiquidationLogic): a call repays what restores the target health factor, at a bonus rising from a minimum just below health factor 1 to the maximum at health_factor_for_max_bonus; no debt or collateral left under $1,000; deficit written off",
+        keys: &[
+            "bonus",
+            "protocol_fee",
+            "target_health_factor",
+            "health_factor_for_max_bonus",
+            "liquidation_bonus_factor",
+        ],
+        collateral: CollateralTerms::Bonus,
+        compare: &[CompareTarget {
+            name: "aave_v4",
+            defaults: "aave-v4's tests/setup/Base.t.sol first Spoke: target health factor 1.05, maximum bonus at health factor 0.7, bonus factor 0.2; maximum bonus (the scenario's, else 0.05), liquidation fee (the scenario's protocol fee, else 0.1)",
+            version: None,
+            liquidation: to_aave_v4,
+        }],
     },
     Mechanism {
         name: "compound_v2",
@@ -688,6 +713,22 @@ fn to_aave_v3_2(s: &Switch<'_>) -> Result<LiquidationSection, String> {
 
 fn to_aave_v3_3(s: &Switch<'_>) -> Result<LiquidationSection, String> {
     Ok(to_aave_v3(s, "3.3"))
+}
+
+/// Aave v4 with the liquidation configuration its test suite gives its first Spoke and WETH
+/// reserve (aave/aave-v4 at 1e8de8630dfeb26ad309d986eaec44c1ceb48a6d, `tests/setup/Base.t.sol`
+/// L559–597: `targetHealthFactor: 1.05e18, healthFactorForMaxBonus: 0.7e18,
+/// liquidationBonusFactor: 20_00`; WETH `maxLiquidationBonus: 105_00, liquidationFee: 10_00`);
+/// docs/reference-math.md §1.6.
+fn to_aave_v4(s: &Switch<'_>) -> Result<LiquidationSection, String> {
+    Ok(LiquidationSection {
+        bonus: Some(s.old.bonus.unwrap_or(0.05)),
+        protocol_fee: Some(s.old.protocol_fee.unwrap_or(0.10)),
+        target_health_factor: Some(1.05),
+        health_factor_for_max_bonus: Some(0.7),
+        liquidation_bonus_factor: Some(0.2),
+        ..section("aave_v4")
+    })
 }
 
 fn to_compound_v2(s: &Switch<'_>) -> Result<LiquidationSection, String> {
@@ -1206,6 +1247,7 @@ gas = { model = "constant", gwei = 200.0 }
         match rule {
             LiquidationRule::FixedSpread(_) => MechanismKind::FixedSpread,
             LiquidationRule::AaveV3 { .. } => MechanismKind::AaveV3,
+            LiquidationRule::AaveV4(_) => MechanismKind::AaveV4,
             LiquidationRule::CompoundV2 { .. } => MechanismKind::CompoundV2,
             LiquidationRule::MorphoBlue => MechanismKind::MorphoBlue,
             LiquidationRule::EulerV2 { .. } => MechanismKind::EulerV2,
@@ -1244,6 +1286,7 @@ gas = { model = "constant", gwei = 200.0 }
         let kinds = [
             MechanismKind::FixedSpread,
             MechanismKind::AaveV3,
+            MechanismKind::AaveV4,
             MechanismKind::CompoundV2,
             MechanismKind::MorphoBlue,
             MechanismKind::EulerV2,

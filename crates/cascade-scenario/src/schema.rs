@@ -669,11 +669,13 @@ pub struct InsuranceSection {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiquidationSection {
-    /// `"fixed_spread"`, `"aave_v3"`, `"compound_v2"`, `"morpho_blue"`, `"euler_v2"`,
-    /// `"dutch_auction"`, `"english_auction"`, `"backstop"`, `"compound_v3"` or `"liquity_v1"`.
+    /// `"fixed_spread"`, `"aave_v3"`, `"aave_v4"`, `"compound_v2"`, `"morpho_blue"`,
+    /// `"euler_v2"`, `"dutch_auction"`, `"english_auction"`, `"backstop"`, `"compound_v3"` or
+    /// `"liquity_v1"`.
     pub mechanism: String,
     #[serde(default)]
-    /// Liquidation bonus, a fraction (0 ≤ x < 1; `fixed_spread`, `aave_v3`, `compound_v2`).
+    /// Liquidation bonus, a fraction (0 ≤ x < 1; `fixed_spread`, `aave_v3`, `compound_v2`; the
+    /// maximum bonus for `aave_v4`, its `maxLiquidationBonus` − 100%).
     pub bonus: Option<f64>,
     #[serde(default)]
     /// Fraction of the debt one call may repay (0 < x ≤ 1; `fixed_spread`, `compound_v2`).
@@ -683,8 +685,20 @@ pub struct LiquidationSection {
     pub full_close_below_health_factor: Option<f64>,
     #[serde(default)]
     /// Share of the bonus part that goes to the treasury (0 … 1; default 0; `fixed_spread`,
-    /// `aave_v3`).
+    /// `aave_v3`, `aave_v4` (its `liquidationFee`)).
     pub protocol_fee: Option<f64>,
+    #[serde(default)]
+    /// The health factor a liquidation restores, no more (≥ 1; `aave_v4`'s
+    /// `targetHealthFactor`).
+    pub target_health_factor: Option<f64>,
+    #[serde(default)]
+    /// At or below this health factor the bonus is the maximum (0 ≤ x < 1; `aave_v4`'s
+    /// `healthFactorForMaxBonus`).
+    pub health_factor_for_max_bonus: Option<f64>,
+    #[serde(default)]
+    /// The share of the maximum bonus paid just below health factor 1, where the bonus is
+    /// lowest (0 … 1; `aave_v4`'s `liquidationBonusFactor`).
+    pub liquidation_bonus_factor: Option<f64>,
     #[serde(default)]
     /// `"3.2"` or `"3.3"` (`aave_v3`).
     pub version: Option<String>,

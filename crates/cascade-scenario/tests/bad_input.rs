@@ -747,7 +747,7 @@ fn unknown_model_names() {
         ("aggregation = \"last\"", "aggregation = \"mean\"", "oracles[0].aggregation = \"mean\"", "expected one of last, median, twap"),
         ("aggregation = \"last\"", "aggregation = \"last\"\nupdate = \"sometimes\"", "oracles[0].update = \"sometimes\"", "expected one of every_read, deviation, delayed"),
         ("kind = \"lending\"", "kind = \"dex\"", "protocols[0].kind = \"dex\"", "unknown protocol kind; expected lending"),
-        ("mechanism = \"fixed_spread\"", "mechanism = \"english_auctionn\"", "protocols[0].liquidation.mechanism = \"english_auctionn\"", "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop, compound_v3, liquity_v1"),
+        ("mechanism = \"fixed_spread\"", "mechanism = \"english_auctionn\"", "protocols[0].liquidation.mechanism = \"english_auctionn\"", "unknown liquidation mechanism; expected one of fixed_spread, aave_v3, aave_v4, compound_v2, morpho_blue, euler_v2, dutch_auction, english_auction, backstop, compound_v3, liquity_v1"),
     ];
     check_edits(cases);
     let t = edit_text(&with_replay("eth.csv"), "\"seconds\"", "\"minutes\"");
@@ -1631,5 +1631,46 @@ fn oracle_staleness_and_outages() {
     assert_valid(
         &with("oracle_staleness = { max_age_seconds = 3600, on_stale = \"pause\" }"),
         &[],
+    );
+}
+
+#[test]
+fn an_aave_v4_configuration_out_of_v4s_bounds() {
+    // Spoke.sol's `updateLiquidationConfig` and `_validateDynamicReserveConfig` bounds, each
+    // named with the key and the value.
+    let from = r#"liquidation = { mechanism = "fixed_spread", bonus = 0.05, close_factor = 1.0 }"#;
+    let v4 =
+        |keys: &str| format!("liquidation = {{ mechanism = \"aave_v4\", bonus = 0.05, {keys} }}");
+    let good = "target_health_factor = 1.05, health_factor_for_max_bonus = 0.7, liquidation_bonus_factor = 0.2";
+    assert_valid(&edit(from, &v4(good)), &[]);
+    let target = v4(
+        "target_health_factor = 0.99, health_factor_for_max_bonus = 0.7, liquidation_bonus_factor = 0.2",
+    );
+    let for_max = v4(
+        "target_health_factor = 1.05, health_factor_for_max_bonus = 1.0, liquidation_bonus_factor = 0.2",
+    );
+    let factor = v4(
+        "target_health_factor = 1.05, health_factor_for_max_bonus = 0.7, liquidation_bonus_factor = 1.2",
+    );
+    let missing = v4("health_factor_for_max_bonus = 0.7, liquidation_bonus_factor = 0.2");
+    let foreign = v4(&format!("{good}, close_factor = 0.5"));
+    #[rustfmt::skip]
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (from, &target, "protocols[0].liquidation.target_health_factor = 0.99", "expected a finite health factor ≥ 1 (Aave v4's targetHealthFactor)"),
+        (from, &for_max, "protocols[0].liquidation.health_factor_for_max_bonus = 1", "expected a health factor in [0, 1) (Aave v4's healthFactorForMaxBonus)"),
+        (from, &factor, "protocols[0].liquidation.liquidation_bonus_factor = 1.2", "expected a fraction of the maximum bonus in [0, 1]"),
+        (from, &missing, "protocols[0].liquidation.target_health_factor", "missing"),
+        (from, &foreign, "protocols[0].liquidation.close_factor", "does not apply for mechanism \"aave_v4\""),
+    ];
+    check_edits(cases);
+    // Threshold 0.85 × (1 + 0.2) ≥ 1: v4 rejects the reserve's configuration.
+    let t = edit(from, &v4(good).replace("bonus = 0.05", "bonus = 0.2"));
+    check_only(
+        &t,
+        &[
+            &at(&t, "liquidation_threshold = 0.85"),
+            "protocols[0].collateral.ETH.liquidation_threshold = 0.85",
+            "× (1 + bonus 0.2) = 1.0200 ≥ 1: Aave v4 requires the maximum bonus times the collateral factor below 100%",
+        ],
     );
 }

@@ -191,6 +191,11 @@ impl MechanismState {
                 accounts,
                 prices,
             )),
+            LiquidationRule::AaveV4(_) => Self::CloseFactor(Running::open(
+                CloseFactor::protocol(*rule),
+                accounts,
+                prices,
+            )),
             LiquidationRule::CompoundV2 { .. } => Self::CloseFactor(Running::open(
                 CloseFactor::protocol(*rule),
                 accounts,

@@ -17,6 +17,12 @@
 //!   or collateral, and writes off the debt of an account left without collateral (deficit).
 //!   Keepers size each v3.3 call as the protocol's `LiquidationDataProvider` does: a call that
 //!   would leave dust shrinks until it leaves $1,000 instead of reverting.
+//! - **Aave v4** (aave-v4 `src/spoke/libraries/LiquidationLogic.sol`, `_calculateLiquidationAmounts`
+//!   and `calculateLiquidationBonus`): a call repays what restores the Spoke's target health
+//!   factor, at a bonus interpolated from a minimum just below health factor 1 to the
+//!   collateral's maximum at `healthFactorForMaxBonus`; a call that would leave less than $1,000
+//!   of the debt or of the collateral takes all of it instead, and reverts if the keeper's cover
+//!   is short of that; debt left without collateral is written off (deficit).
 //! - **Compound v2** (compound-protocol `Comptroller.sol`, `liquidateBorrowAllowed` and
 //!   `liquidateCalculateSeizeTokens`; `CToken.sol`, `liquidateBorrowFresh` and
 //!   `seizeInternal`): `closeFactor` of the borrow per call, seize repay × incentive, of which
@@ -56,7 +62,7 @@ use crate::world::World;
 /// account stays liquidatable for the second call.
 const TWO_STEP_TARGET: f64 = 1.0 - 1e-9;
 
-/// A close-factor rule: the model's rule of one of the five protocols, with the window of
+/// A close-factor rule: the model's rule of one of the six protocols, with the window of
 /// realised volatility a fixed spread's bonus follows, if it does.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CloseFactor {
@@ -124,7 +130,7 @@ impl CloseFactor {
         }
     }
 
-    /// A protocol's own rule (Aave v3, Compound v2, Morpho Blue, Euler v2).
+    /// A protocol's own rule (Aave v3, Aave v4, Compound v2, Morpho Blue, Euler v2).
     pub(super) fn protocol(rule: LiquidationRule) -> Self {
         Self {
             rule,
@@ -254,9 +260,13 @@ impl LiquidationMechanism for CloseFactor {
                 // First repay just enough to leave the account barely liquidatable, then call
                 // again for the close factor of what is left: more bonus than one call.
                 let account = r.account(id);
-                let cap = self
-                    .rule
-                    .max_repay(account, health_factor, collateral_asset, &price);
+                let cap = self.rule.max_repay(
+                    &info.params,
+                    account,
+                    health_factor,
+                    collateral_asset,
+                    &price,
+                );
                 let first = self
                     .rule
                     .repay_to_health(
@@ -323,7 +333,8 @@ impl CloseFactor {
             None => 0.0,
         };
         // The keeper sizes its request as the protocol's own helper does, so that it does not
-        // revert (Aave v3.3's leftover rule; `LiquidationRule::helper_repay`).
+        // revert (Aave v3.3's leftover rule; `LiquidationRule::helper_repay`). An Aave v4 call
+        // whose cover is short of what its dust rule requires reverts (`None`).
         let Some(seizure) = self.rule.keeper_call(
             &info.params,
             account,
