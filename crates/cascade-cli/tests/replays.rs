@@ -43,3 +43,122 @@ fn the_command_reproduces_the_library_run() {
         );
     }
 }
+
+/// `perp.adl` and the other perp figures of one variant of a compare written under `dir`.
+fn perp_of(dir: &std::path::Path, variant: &str, exchange: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(variant).join("summary.json"))
+        .unwrap_or_else(|e| panic!("{variant}/summary.json: {e}"));
+    let summary: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    summary["protocols"][exchange].clone()
+}
+
+/// `value` within `relative` of `stated` (a figure as docs/replays/ states it, rounded).
+fn near(what: &str, value: &serde_json::Value, stated: f64, relative: f64) {
+    let value = value.as_f64().unwrap_or_else(|| panic!("{what}: {value}"));
+    assert!(
+        (value - stated).abs() <= relative * stated.abs().max(1.0),
+        "{what}: measured {value}, docs/replays/ state {stated}"
+    );
+}
+
+/// docs/replays/hyperliquid-oct-2025.md: the ADL policies compared in one command, each
+/// figure as the page states it (millions of USD to the 0.01, or 4 significant digits:
+/// relative tolerance 1e-3; counts exactly). A change that moves one fails here: rerun the
+/// command and update the page with the test.
+#[test]
+fn hyperliquid_october_2025_adl_policies_match_the_replay_page() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = repo().join("examples").join("hyperliquid-oct-2025.toml");
+    let out = crate::common::run_cli(&[
+        "compare",
+        path.to_str().expect("utf-8 path"),
+        "--out",
+        dir.path().to_str().expect("utf-8 path"),
+        "--mechanisms",
+        "as_is,adl_binance,adl_bitmex,adl_whole_positions,adl_pro_rata,socialised_loss",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = 1e6;
+    // (variant, ADL notional, profitable notional closed, least notional needed, shortfall,
+    // profit given up, accounts hit), USD.
+    let rows = [
+        ("as_is", 2106.97, 2096.36, 8.856, 2.672, 10.61, 1913),
+        ("adl_binance", 2066.58, 2096.36, 8.926, 2.672, -29.77, 1813),
+        ("adl_bitmex", 2066.58, 2096.36, 8.981, 2.672, -29.77, 1900),
+        (
+            "adl_whole_positions",
+            5400.73,
+            5157.48,
+            7.876,
+            2.672,
+            26.70,
+            3572,
+        ),
+        ("adl_pro_rata", 2106.97, 2096.36, 8.859, 2.672, 10.61, 5000),
+    ];
+    for (variant, notional, profitable, least, needed, haircut, hit) in rows {
+        let p = perp_of(dir.path(), variant, "hl-like");
+        let adl = &p["perp"]["adl"];
+        near(
+            &format!("{variant} notional"),
+            &adl["notional_usd"],
+            notional * m,
+            1e-3,
+        );
+        near(
+            &format!("{variant} profitable notional"),
+            &adl["profitable_notional_usd"],
+            profitable * m,
+            1e-3,
+        );
+        near(
+            &format!("{variant} least"),
+            &adl["min_notional_usd"],
+            least * m,
+            1e-3,
+        );
+        near(
+            &format!("{variant} needed"),
+            &adl["needed_usd"],
+            needed * m,
+            1e-3,
+        );
+        near(
+            &format!("{variant} haircut"),
+            &adl["haircut_usd"],
+            haircut * m,
+            1e-3,
+        );
+        assert_eq!(adl["accounts_hit"], hit, "{variant}");
+        let (start, end) = (
+            p["perp"]["total_value_start_usd"].as_f64().expect("start"),
+            p["perp"]["total_value_end_usd"].as_f64().expect("end"),
+        );
+        assert!(
+            (start - end).abs() <= 1e-9 * start,
+            "{variant}: {start} → {end}"
+        );
+    }
+    let as_is = perp_of(dir.path(), "as_is", "hl-like");
+    near(
+        "liquidated",
+        &as_is["perp"]["liquidated_long_usd"],
+        11028.3 * m,
+        1e-4,
+    );
+    assert_eq!(as_is["perp"]["accounts_liquidated"], 6769);
+    assert_eq!(as_is["perp"]["adl"]["events"], 3239);
+    let socialised = perp_of(dir.path(), "socialised_loss", "hl-like");
+    near(
+        "socialised",
+        &socialised["perp"]["socialised_loss_usd"],
+        6.783 * m,
+        1e-3,
+    );
+    assert_eq!(socialised["perp"]["adl"]["events"], 0);
+}

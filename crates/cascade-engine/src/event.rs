@@ -10,6 +10,8 @@ use cascade_model::ids::{
     AccountId, AssetId, KeeperId, MarketId, OracleId, PerpId, ProtocolId, VenueId,
 };
 
+use crate::world::AdlLedger;
+
 /// One audit record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -280,6 +282,8 @@ pub struct PerpMark {
     pub uncovered: f64,
     /// Everything the exchange's participants hold (see `PerpState::total_value`), USD.
     pub total_value: f64,
+    /// What auto-deleveraging needed and took over the run.
+    pub adl: AdlLedger,
 }
 
 /// A transaction of a simulated agent, as it waits, is included, reverts or is dropped.

@@ -579,6 +579,12 @@ pub struct PerpSection {
     /// The price auto-deleveraging closes at: `"bankruptcy"` or `"previous_oracle"`
     /// (Hyperliquid). Default the preset's, else `"bankruptcy"`.
     pub adl_price: Option<String>,
+    #[serde(default)]
+    /// How a bankrupt position is spread over the opposite positions: `"queue"` (by rank, each
+    /// closed only as far as needed; every venue's rule), `"whole_positions"` (by rank, each
+    /// reached closed entirely, the excess to the outside counterparties) or `"pro_rata"`
+    /// (every opposite position in profit closed by the same fraction). Default `"queue"`.
+    pub adl_allocation: Option<String>,
 }
 
 /// `protocols[].markets[]`: a perp market.

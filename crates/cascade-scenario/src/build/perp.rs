@@ -8,8 +8,8 @@ use cascade_model::ids::{AssetId, MarketId, OracleId, PerpId, VenueId};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::{MarginMode, PerpAccount, PerpPosition};
 use cascade_model::perp::params::{
-    AdlPrice, AdlRanking, AdlRule, CloseOut, DeficitRule, MaintenanceBasis, MarkRule,
-    PerpMarketParams, PerpParams, SliceCooldown, Slicing, VaultParams,
+    AdlAllocation, AdlPrice, AdlRanking, AdlRule, CloseOut, DeficitRule, MaintenanceBasis,
+    MarkRule, PerpMarketParams, PerpParams, SliceCooldown, Slicing, VaultParams,
 };
 use cascade_model::perp::{MarginTable, TableError, hyperliquid_maintenance_rate};
 use cascade_model::venue::Venue;
@@ -397,7 +397,8 @@ impl Builder<'_> {
         }
     }
 
-    /// `adl_ranking` and `adl_price`: the venue's ADL queue and price.
+    /// `adl_ranking`, `adl_price` and `adl_allocation`: the venue's ADL queue and price, and how
+    /// much of each opposite position it closes.
     fn adl_rule(&mut self, at: &FieldPath, s: &PerpSection, preset: Option<PerpPreset>) -> AdlRule {
         let ranking = s
             .adl_ranking
@@ -434,7 +435,24 @@ impl Builder<'_> {
                 AdlPrice::Bankruptcy
             }
         };
-        AdlRule { ranking, price }
+        let allocation = match s.adl_allocation.as_deref().unwrap_or("queue") {
+            "queue" => AdlAllocation::Queue,
+            "whole_positions" => AdlAllocation::WholePositions,
+            "pro_rata" => AdlAllocation::ProRata,
+            other => {
+                self.fail(
+                    &at.key("adl_allocation"),
+                    format!("{other:?}"),
+                    "expected queue, whole_positions or pro_rata",
+                );
+                AdlAllocation::Queue
+            }
+        };
+        AdlRule {
+            ranking,
+            price,
+            allocation,
+        }
     }
 
     fn market(

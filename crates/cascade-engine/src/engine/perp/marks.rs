@@ -105,6 +105,7 @@ impl<S: EventSink> Cx<'_, S> {
                 vault_size,
                 uncovered: state.uncovered,
                 total_value: state.total_value(),
+                adl: state.adl,
             };
             self.emit(0, EventKind::PerpMarked(Box::new(mark)));
         }
