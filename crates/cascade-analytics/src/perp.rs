@@ -114,6 +114,10 @@ pub struct VaultSummary {
     pub final_value_usd: f64,
     /// final value − capital, USD.
     pub pnl_usd: f64,
+    /// Its lowest value at the marks of any round of the run, USD.
+    pub lowest_value_usd: f64,
+    /// lowest value − capital: its largest loss, realised or not, USD.
+    pub worst_pnl_usd: f64,
     /// Net units still held, per market asset.
     pub holdings: BTreeMap<String, f64>,
 }
@@ -314,6 +318,8 @@ impl PerpFold {
                 if let Some(v) = &mut s.vault {
                     v.final_value_usd = mark.vault_value;
                     v.pnl_usd = mark.vault_value - mark.vault_capital;
+                    v.lowest_value_usd = mark.vault_lowest_value;
+                    v.worst_pnl_usd = mark.vault_lowest_value - mark.vault_capital;
                     for (m, units) in mark.vault_size.iter().enumerate() {
                         if *units != 0.0 {
                             v.holdings.insert(x.market_symbols[m].clone(), *units);

@@ -162,3 +162,82 @@ fn hyperliquid_october_2025_adl_policies_match_the_replay_page() {
     );
     assert_eq!(socialised["perp"]["adl"]["events"], 0);
 }
+
+/// docs/replays/jelly-2025.md: the vault, ADL and an open-interest cap on the JELLY replay,
+/// each figure as the page states it (relative tolerance 1e-3; counts exactly).
+#[test]
+fn jelly_2025_vault_adl_and_cap_match_the_replay_page() {
+    let path = repo().join("examples").join("jelly-2025.toml");
+    let path = path.to_str().expect("utf-8 path");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = crate::common::run_cli(&[
+        "compare",
+        path,
+        "--out",
+        dir.path().to_str().expect("utf-8 path"),
+        "--mechanisms",
+        "as_is,no_vault",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = 1e6;
+    let as_is = perp_of(dir.path(), "as_is", "hl-like");
+    let vault = &as_is["perp"]["vault"];
+    assert_eq!(vault["takeovers"], 1);
+    near("worst", &vault["worst_pnl_usd"], -13.91 * m, 1e-3);
+    near("at the close", &vault["pnl_usd"], -11.61 * m, 1e-3);
+    near("margin", &vault["margin_usd"], -35_088.0, 1e-3);
+    near("holdings", &vault["holdings"]["JELLY"], -421.05 * m, 1e-4);
+    assert_eq!(as_is["perp"]["adl"]["events"], 0);
+    let no_vault = perp_of(dir.path(), "no_vault", "hl-like");
+    let adl = &no_vault["perp"]["adl"];
+    assert!(no_vault["perp"].get("vault").is_none());
+    assert_eq!(adl["accounts_hit"], 163);
+    near("deleveraged", &adl["notional_usd"], 3.2 * m, 1e-3);
+    near("haircut", &adl["haircut_usd"], 0.188 * m, 1e-3);
+    near("needed", &adl["needed_usd"], 0.854 * m, 1e-3);
+    near(
+        "slice",
+        &no_vault["perp"]["liquidated_short_usd"],
+        4.12 * m,
+        1e-3,
+    );
+    for p in [&as_is, &no_vault] {
+        let (start, end) = (
+            p["perp"]["total_value_start_usd"].as_f64().expect("start"),
+            p["perp"]["total_value_end_usd"].as_f64().expect("end"),
+        );
+        assert!((start - end).abs() <= 1e-9 * start, "{start} → {end}");
+    }
+    // The cap: the whale's positions refused, so no takeover.
+    let capped = tempfile::tempdir().expect("temporary directory");
+    let out = crate::common::run_cli(&[
+        "run",
+        path,
+        "--set",
+        "protocols[0].markets[0].open_interest_cap_usd=2000000",
+        "--out",
+        capped.path().to_str().expect("utf-8 path"),
+        "--events",
+        "none",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 accounts (8000000 USD at entry) refused") && stderr.contains("refused"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(capped.path().join("summary.json")).expect("summary");
+    let summary: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let vault = &summary["protocols"]["hl-like"]["perp"]["vault"];
+    assert_eq!(vault["takeovers"], 0);
+    assert_eq!(vault["worst_pnl_usd"], 0.0);
+}

@@ -278,6 +278,8 @@ pub struct PerpMark {
     pub vault_capital: f64,
     /// Net size the vault holds per market.
     pub vault_size: Vec<f64>,
+    /// The vault's lowest value at the marks of any round of the run, USD.
+    pub vault_lowest_value: f64,
     /// The uncovered deficit, USD.
     pub uncovered: f64,
     /// Everything the exchange's participants hold (see `PerpState::total_value`), USD.

@@ -335,6 +335,8 @@ pub struct VaultBook {
     pub cost: Vec<f64>,
     /// Positions taken over so far.
     pub takeovers: u64,
+    /// Its lowest value so far at the marks of each round (its capital at the start), USD.
+    pub lowest_value: f64,
 }
 
 impl VaultBook {
@@ -810,6 +812,7 @@ impl PerpState {
                 size: vec![0.0; markets],
                 cost: vec![0.0; markets],
                 takeovers: 0,
+                lowest_value: v.capital_usd,
             }),
             counterparties,
             uncovered: 0.0,

@@ -82,6 +82,7 @@
 //! | `adl_whole_positions` | `adl_allocation = "whole_positions"` (ranking and price kept) |
 //! | `adl_pro_rata` | `adl_allocation = "pro_rata"` (price kept) |
 //! | `socialised_loss` | `insurance.shortfall = "socialise"` (a fund of 0 where none is given) |
+//! | `no_vault` | `vault_capital_usd` and `vault_below_fraction` removed: no liquidator vault |
 //!
 //! A queue and an allocation combine: `adl_binance+adl_whole_positions`.
 
@@ -380,14 +381,16 @@ pub const COUNTERFACTUALS: [&str; 3] = ["no_congestion", "faster_oracle", "stabi
 /// venues' queues, each at its own price (`adl_hyperliquid` at the previous oracle price,
 /// `adl_binance` and `adl_bitmex` at the bankruptcy price), the two other allocations
 /// (`adl_whole_positions`, `adl_pro_rata`) and, instead of deleveraging, a haircut of every
-/// account in profit pro rata to its profit (`socialised_loss`).
-pub const ADL_POLICIES: [&str; 6] = [
+/// account in profit pro rata to its profit (`socialised_loss`); and `no_vault`, no liquidator
+/// vault, so that a bankrupt account is deleveraged instead of taken over.
+pub const ADL_POLICIES: [&str; 7] = [
     "adl_hyperliquid",
     "adl_binance",
     "adl_bitmex",
     "adl_whole_positions",
     "adl_pro_rata",
     "socialised_loss",
+    "no_vault",
 ];
 
 /// The mechanism variants [`apply`] accepts, in order: `as_is`, every mechanism's compare
@@ -424,7 +427,7 @@ pub fn variants_help() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "Comma-separated variants. Mechanisms: {mechanisms}. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed oracles publish what they read), stability_pool (as liquity_v1: a Liquity v1 Stability Pool of 25% of each protocol's debt). ADL policies of perp exchanges: adl_hyperliquid, adl_binance, adl_bitmex (that venue's queue and price), adl_whole_positions (ranked positions closed whole), adl_pro_rata (positions in profit closed by the same fraction), socialised_loss (a haircut pro rata to profit instead of ADL). Join several with + to apply them left to right, e.g. dutch_auction+no_congestion. `cascade presets` lists each mechanism with the defaults a switch to it sets."
+        "Comma-separated variants. Mechanisms: {mechanisms}. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed oracles publish what they read), stability_pool (as liquity_v1: a Liquity v1 Stability Pool of 25% of each protocol's debt). ADL policies of perp exchanges: adl_hyperliquid, adl_binance, adl_bitmex (that venue's queue and price), adl_whole_positions (ranked positions closed whole), adl_pro_rata (positions in profit closed by the same fraction), socialised_loss (a haircut pro rata to profit instead of ADL), no_vault (no liquidator vault: bankrupt accounts are deleveraged). Join several with + to apply them left to right, e.g. dutch_auction+no_congestion. `cascade presets` lists each mechanism with the defaults a switch to it sets."
     )
 }
 
@@ -544,6 +547,7 @@ pub fn apply_variant(
             "adl_whole_positions" => adl_allocation(file, "whole_positions"),
             "adl_pro_rata" => adl_allocation(file, "pro_rata"),
             "socialised_loss" => socialised_loss(file),
+            "no_vault" => no_vault(file),
             mechanism => apply(file, mechanism, baseline)?,
         }
     }
@@ -604,6 +608,20 @@ fn socialised_loss(file: &mut ScenarioFile) {
             debt_auction_lot_usd: None,
         });
         insurance.shortfall = Some("socialise".to_string());
+    }
+}
+
+/// `no_vault`: no perp exchange has a liquidator vault (Hyperliquid's rule after JELLY, "ADL
+/// will be triggered if the Liquidator loses above a certain threshold", with a threshold of 0).
+fn no_vault(file: &mut ScenarioFile) {
+    for protocol in &mut file.protocols {
+        if section_kind(protocol) != Some(ProtocolKind::Perp) {
+            continue;
+        }
+        if let Some(perp) = protocol.perp.as_mut() {
+            perp.vault_capital_usd = None;
+            perp.vault_below_fraction = None;
+        }
     }
 }
 
@@ -1139,6 +1157,16 @@ gas = { model = "constant", gwei = 200.0 }
         assert_eq!(p.deficit, DeficitRule::Socialise);
         assert_eq!(p.insurance_fund_usd, 0.0);
         assert_eq!(as_is.deficit, DeficitRule::AutoDeleverage);
+        let mut vaulted = text.replace(
+            "preset = \"hyperliquid\"\n",
+            "preset = \"hyperliquid\"\nperp = { vault_capital_usd = 5.0 }\n",
+        );
+        vaulted.push('\n');
+        let mut file = crate::parse(&vaulted, Path::new("t.toml")).expect("parses");
+        apply_variant(&mut file, "no_vault", &Baseline::default()).expect("known");
+        let built = crate::from_parsed(file, &vaulted, Path::new("t.toml"), Path::new("."))
+            .unwrap_or_else(|e| panic!("valid:\n{e}"));
+        assert!(built.world.perps[0].params.vault.is_none());
     }
 
     #[test]

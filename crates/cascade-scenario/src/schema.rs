@@ -620,6 +620,11 @@ pub struct MarketSection {
     #[serde(default)]
     /// Cap of the funding rate per interval (0 ≤ x < 1; default 0.0075).
     pub funding_cap: Option<f64>,
+    #[serde(default)]
+    /// Open-interest cap, USD at entry prices, per side (> 0; default none): the book's
+    /// positions are opened in file order, and an account whose position would take its side's
+    /// open interest in this market above the cap is refused (not opened), with a warning.
+    pub open_interest_cap_usd: Option<f64>,
 }
 
 /// `protocols[].insurance`.
