@@ -85,6 +85,18 @@ pub struct AdlSummary {
     /// Units taken from the outside counterparties when the book's own opposite positions
     /// ran out.
     pub outside_units: f64,
+    /// Σ over the accounts deleveraged of the shortfall their close into the book would have
+    /// left beyond the insurance fund, USD: the least profit the opposite positions must give
+    /// up to cover them.
+    pub needed_usd: f64,
+    /// The smallest notional of opposite positions in profit whose whole unrealised profit
+    /// covers each deleveraged account's need, USD at the marks, summed over those accounts.
+    pub min_notional_usd: f64,
+    /// Notional of the book's positions closed by deleveraging that were in profit at the mark,
+    /// USD at the marks.
+    pub profitable_notional_usd: f64,
+    /// Profit the book's deleveraged positions gave up against a close at the mark, USD.
+    pub haircut_usd: f64,
 }
 
 /// `protocols.<NAME>.perp.vault.*`.
@@ -102,6 +114,10 @@ pub struct VaultSummary {
     pub final_value_usd: f64,
     /// final value − capital, USD.
     pub pnl_usd: f64,
+    /// Its lowest value at the marks of any round of the run, USD.
+    pub lowest_value_usd: f64,
+    /// lowest value − capital: its largest loss, realised or not, USD.
+    pub worst_pnl_usd: f64,
     /// Net units still held, per market asset.
     pub holdings: BTreeMap<String, f64>,
 }
@@ -294,10 +310,16 @@ impl PerpFold {
                 s.unrealised_bad_debt_usd = mark.unrealised_bad_debt_usd;
                 s.uncovered_deficit_usd = mark.uncovered;
                 s.total_value_end_usd = mark.total_value;
+                s.adl.needed_usd = mark.adl.needed_usd;
+                s.adl.min_notional_usd = mark.adl.min_notional_usd;
+                s.adl.profitable_notional_usd = mark.adl.profitable_notional_usd;
+                s.adl.haircut_usd = mark.adl.haircut_usd;
                 x.fund.final_usd = mark.fund;
                 if let Some(v) = &mut s.vault {
                     v.final_value_usd = mark.vault_value;
                     v.pnl_usd = mark.vault_value - mark.vault_capital;
+                    v.lowest_value_usd = mark.vault_lowest_value;
+                    v.worst_pnl_usd = mark.vault_lowest_value - mark.vault_capital;
                     for (m, units) in mark.vault_size.iter().enumerate() {
                         if *units != 0.0 {
                             v.holdings.insert(x.market_symbols[m].clone(), *units);

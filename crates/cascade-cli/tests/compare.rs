@@ -387,7 +387,9 @@ fn unknown_or_repeated_parts_of_a_variant_exit_with_code_2() {
 
 #[test]
 fn help_and_presets_list_every_mechanism_of_the_registry() {
-    use cascade_scenario::mechanism::{COUNTERFACTUALS, MECHANISMS, mechanism_variants};
+    use cascade_scenario::mechanism::{
+        ADL_POLICIES, COUNTERFACTUALS, MECHANISMS, mechanism_variants,
+    };
     let help = run_cli(&["compare", "--help"]);
     assert!(help.status.success());
     // Clap wraps long help; compare on the words alone.
@@ -395,7 +397,11 @@ fn help_and_presets_list_every_mechanism_of_the_registry() {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    for name in mechanism_variants().into_iter().chain(COUNTERFACTUALS) {
+    for name in mechanism_variants()
+        .into_iter()
+        .chain(COUNTERFACTUALS)
+        .chain(ADL_POLICIES)
+    {
         assert!(help.contains(name), "{name} missing from --help: {help}");
     }
     let presets = run_cli(&["presets"]);

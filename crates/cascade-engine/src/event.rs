@@ -10,6 +10,8 @@ use cascade_model::ids::{
     AccountId, AssetId, KeeperId, MarketId, OracleId, PerpId, ProtocolId, VenueId,
 };
 
+use crate::world::AdlLedger;
+
 /// One audit record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -276,10 +278,14 @@ pub struct PerpMark {
     pub vault_capital: f64,
     /// Net size the vault holds per market.
     pub vault_size: Vec<f64>,
+    /// The vault's lowest value at the marks of any round of the run, USD.
+    pub vault_lowest_value: f64,
     /// The uncovered deficit, USD.
     pub uncovered: f64,
     /// Everything the exchange's participants hold (see `PerpState::total_value`), USD.
     pub total_value: f64,
+    /// What auto-deleveraging needed and took over the run.
+    pub adl: AdlLedger,
 }
 
 /// A transaction of a simulated agent, as it waits, is included, reverts or is dropped.

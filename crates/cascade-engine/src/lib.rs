@@ -46,7 +46,7 @@ pub use event::{
 };
 pub use sink::{Count, Discard, EventSink, Tee};
 pub use world::{
-    AssetInfo, BookTotals, BorrowerGroup, Counterparty, KeeperInfo, OracleInfo, OracleSource,
-    PathLimit, PerpInfo, PerpMarketInfo, PerpState, ProtocolInfo, ProtocolState, Simulation,
-    StalenessGuard, State, VaultBook, VenueInfo, World,
+    AdlLedger, AssetInfo, BookTotals, BorrowerGroup, Counterparty, KeeperInfo, OracleInfo,
+    OracleSource, PathLimit, PerpInfo, PerpMarketInfo, PerpState, ProtocolInfo, ProtocolState,
+    Simulation, StalenessGuard, State, VaultBook, VenueInfo, World,
 };

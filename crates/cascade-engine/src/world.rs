@@ -349,6 +349,8 @@ pub struct VaultBook {
     pub cost: Vec<f64>,
     /// Positions taken over so far.
     pub takeovers: u64,
+    /// Its lowest value so far at the marks of each round (its capital at the start), USD.
+    pub lowest_value: f64,
 }
 
 impl VaultBook {
@@ -390,6 +392,26 @@ pub struct PerpState {
     /// Accounts by liquidation price, so a round looks only at those the marks may have made
     /// liquidatable.
     pub index: PerpIndex,
+    /// What auto-deleveraging needed and took so far.
+    pub adl: AdlLedger,
+}
+
+/// What auto-deleveraging needed and what it took from the book, USD, summed over the bankrupt
+/// accounts deleveraged (docs/outputs.md, `perp.adl`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct AdlLedger {
+    /// Σ over the accounts deleveraged of the shortfall their close into the book would have
+    /// left beyond the insurance fund: the least profit the opposite positions must give up.
+    pub needed_usd: f64,
+    /// The smallest notional of opposite positions in profit (at the marks) whose whole
+    /// unrealised profit covers each account's need: positions by decreasing profit per unit of
+    /// notional, the last one in part (all of them when their profit falls short).
+    pub min_notional_usd: f64,
+    /// Notional at the marks of the book's positions closed that were in profit.
+    pub profitable_notional_usd: f64,
+    /// Profit the book's closed positions gave up against a close at the mark:
+    /// Σ closed units × (mark − ADL price), signed for the position's side.
+    pub haircut_usd: f64,
 }
 
 impl PerpState {
@@ -854,6 +876,7 @@ impl PerpState {
                 size: vec![0.0; markets],
                 cost: vec![0.0; markets],
                 takeovers: 0,
+                lowest_value: v.capital_usd,
             }),
             counterparties,
             uncovered: 0.0,
@@ -861,6 +884,7 @@ impl PerpState {
             previous_indices: indices.clone(),
             indices,
             premium: vec![(0.0, 0); markets],
+            adl: AdlLedger::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The shipped scenarios through the library: every `examples/*.toml` validates and runs, and the
-//! replay examples' fundamentals follow their data files. (That the command validates and runs
+//! The shipped scenarios through the library: every `examples/*.toml` validates and runs, with
+//! every perp exchange's money conserved, and the replay examples' fundamentals follow their
+//! data files. (That the command validates and runs
 //! them too is cascade-cli's concern.)
 
 use std::fs;
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 use cascade_test_support::{load_example, repo, run};
 
 /// The example files this module expects to find (others are run too).
-const EXPECTED: [&str; 8] = [
+const EXPECTED: [&str; 9] = [
     "eth-crash.toml",
     "uniform-wall.toml",
     "black-thursday-replay.toml",
@@ -17,6 +18,7 @@ const EXPECTED: [&str; 8] = [
     "amm-venue.toml",
     "order-book-file.toml",
     "may-2021-replay.toml",
+    "hyperliquid-oct-2025.toml",
 ];
 
 /// Every `examples/*.toml`, sorted by name.
@@ -75,6 +77,17 @@ fn every_example_validates_and_runs_through_the_library() {
                 "{}: {symbol} prices",
                 path.display()
             );
+        }
+        // Every perp exchange's money is conserved: its total value ends where it started.
+        for (name, protocol) in &run.summary.protocols {
+            if let Some(perp) = &protocol.perp {
+                let (start, end) = (perp.total_value_start_usd, perp.total_value_end_usd);
+                assert!(
+                    (start - end).abs() <= 1e-9 * start.abs().max(1.0),
+                    "{}: {name} total value {start} → {end}",
+                    path.display()
+                );
+            }
         }
     }
 }

@@ -827,3 +827,89 @@ fn each_venue_ranks_and_prices_its_adl_queue_by_its_own_rule() {
         assert!((h[0].2 - price).abs() < 1e-6, "{rule}: {h:?}");
     }
 }
+
+/// One short of `units` BTC entered at `entry` with `leverage`.
+fn shorts_at(units: f64, entry: f64, leverage: f64) -> String {
+    short_at(entry, leverage).replace(
+        &format!("notional_usd = {entry:?}"),
+        &format!("notional_usd = {:?}", units * entry),
+    )
+}
+
+/// How each allocation spreads the bankrupt long of the test above (1 BTC from 18,400 at 40×)
+/// over two shorts of 2 BTC each, A from 20,000 at 2× and B from 17,950 at 50× (Hyperliquid's
+/// rank puts B first), at the bankruptcy price 17,940, the mark 17,900: the queue closes 1 BTC
+/// of B; whole positions close all 2 BTC of B, the second against the outside counterparties;
+/// pro rata closes 0.25 of each (0.5 BTC). The need is the close's shortfall into the book,
+/// 460 + (17,900 − 18,400) = −40 USD (within 0.01 for the book's impact); the queue gives up
+/// exactly that ((17,940 − 17,900) × 1), whole positions twice it; the least notional whose
+/// profit covers 40 is A's (profit 4,200 on 35,800 of notional): 40 / 4,200 × 35,800 = 340.95.
+#[test]
+fn each_allocation_spreads_the_bankrupt_size_its_own_way() {
+    let book = format!(
+        "{}{}{}",
+        positions("long", 1, 18_400.0, 40.0).replace(
+            "count = 1\n",
+            "count = 1\nentry_price = { distribution = \"even\", low = 18400.0, high = 18400.0 }\n"
+        ),
+        shorts_at(2.0, 20_000.0, 2.0),
+        shorts_at(2.0, 17_950.0, 50.0)
+    );
+    for (allocation, hits, haircut) in [
+        ("queue", vec![(2, -1.0)], 40.0),
+        ("whole_positions", vec![(2, -2.0)], 80.0),
+        ("pro_rata", vec![(1, -0.5), (2, -0.5)], 40.0),
+    ] {
+        let text = btc(
+            "[[0, 18100.0], [60, 17900.0]]",
+            &format!(
+                "[protocols.perp]\nadl_ranking = \"hyperliquid\"\nadl_allocation = \"{allocation}\"\n\
+                 [protocols.insurance]\nfund_usd = 0.0\nshortfall = \"adl\""
+            ),
+            &book,
+        )
+        .replace("price = 20000.0", "price = 18100.0");
+        let run = run_str(&text);
+        conserved(&run);
+        let mut got: Vec<(u32, f64)> = run
+            .events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::PerpDeleveraged {
+                    account: Some(a),
+                    units,
+                    ..
+                } => Some((a.0, *units)),
+                _ => None,
+            })
+            .collect();
+        got.sort_by_key(|h| h.0);
+        assert_eq!(got.len(), hits.len(), "{allocation}: {got:?}");
+        for ((a, u), (want_a, want_u)) in got.iter().zip(&hits) {
+            assert_eq!(a, want_a, "{allocation}: {got:?}");
+            assert!((u - want_u).abs() < 1e-9, "{allocation}: {got:?}");
+        }
+        let adl = &run.summary.protocols["exchange"]
+            .perp
+            .as_ref()
+            .expect("perp")
+            .adl;
+        assert!(
+            (adl.needed_usd - 40.0).abs() < 0.01,
+            "{allocation}: {adl:?}"
+        );
+        assert!(
+            (adl.haircut_usd - haircut).abs() < 1e-6,
+            "{allocation}: {adl:?}"
+        );
+        assert!(
+            (adl.min_notional_usd - 40.0 / 4_200.0 * 35_800.0).abs() < 0.01,
+            "{allocation}: {adl:?}"
+        );
+        let closed: f64 = hits.iter().map(|h| -h.1).sum();
+        assert!(
+            (adl.profitable_notional_usd - closed * 17_900.0).abs() < 1e-6,
+            "{allocation}: {adl:?}"
+        );
+    }
+}

@@ -302,9 +302,18 @@ impl<'a> Builder<'a> {
                 book.extend(accounts);
             }
         }
-        for (info, book) in perps.iter_mut().zip(&perp_books) {
+        for (info, book) in perps.iter_mut().zip(&mut perp_books) {
             if !info.account_labels.is_empty() {
                 info.account_labels.resize(book.len(), String::new());
+            }
+            if let Some((k, section)) = file
+                .protocols
+                .iter()
+                .enumerate()
+                .find(|(_, p)| p.name == info.name)
+            {
+                let at = root().key("protocols").at(k);
+                self.cap_open_interest(&at, section, book, &mut info.account_labels);
             }
         }
         let keepers = self.keepers(

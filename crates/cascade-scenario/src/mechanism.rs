@@ -80,7 +80,20 @@
 //! to right (`dutch_auction+no_congestion`): comparing `as_is`, `no_congestion`, `dutch_auction`
 //! and `dutch_auction+no_congestion` separates what the auction design and what congestion each
 //! caused. A part given twice in one variant is an error. Perp exchanges are left alone by every
-//! variant but `faster_oracle` (their index oracles change like the others).
+//! variant but `faster_oracle` (their index oracles change like the others) and the ADL
+//! policies, which change only perp exchanges ([`ADL_POLICIES`]):
+//!
+//! | name | what changes, on every perp exchange |
+//! |---|---|
+//! | `adl_hyperliquid` | `adl_ranking = "hyperliquid"`, `adl_price = "previous_oracle"` |
+//! | `adl_binance` | `adl_ranking = "binance"`, `adl_price = "bankruptcy"` |
+//! | `adl_bitmex` | `adl_ranking = "bitmex"`, `adl_price = "bankruptcy"` |
+//! | `adl_whole_positions` | `adl_allocation = "whole_positions"` (ranking and price kept) |
+//! | `adl_pro_rata` | `adl_allocation = "pro_rata"` (price kept) |
+//! | `socialised_loss` | `insurance.shortfall = "socialise"` (a fund of 0 where none is given) |
+//! | `no_vault` | `vault_capital_usd` and `vault_below_fraction` removed: no liquidator vault |
+//!
+//! A queue and an allocation combine: `adl_binance+adl_whole_positions`.
 
 use std::collections::BTreeMap;
 
@@ -88,7 +101,9 @@ use cascade_engine::World;
 
 use crate::build::perp::{ProtocolKind, section_kind};
 use crate::preset::{self, Preset, PresetKind};
-use crate::schema::{GasStrategySection, InsuranceSection, LiquidationSection, ScenarioFile};
+use crate::schema::{
+    GasStrategySection, InsuranceSection, LiquidationSection, PerpSection, ScenarioFile,
+};
 
 /// A liquidation mechanism a lending protocol's `liquidation` table can name.
 #[derive(Clone, Copy, Debug)]
@@ -399,6 +414,22 @@ pub const COUNTERFACTUALS: [&str; 4] = [
     "gas_war",
 ];
 
+/// The auto-deleveraging policies [`apply_variant`] accepts, for perp exchanges: the three
+/// venues' queues, each at its own price (`adl_hyperliquid` at the previous oracle price,
+/// `adl_binance` and `adl_bitmex` at the bankruptcy price), the two other allocations
+/// (`adl_whole_positions`, `adl_pro_rata`) and, instead of deleveraging, a haircut of every
+/// account in profit pro rata to its profit (`socialised_loss`); and `no_vault`, no liquidator
+/// vault, so that a bankrupt account is deleveraged instead of taken over.
+pub const ADL_POLICIES: [&str; 7] = [
+    "adl_hyperliquid",
+    "adl_binance",
+    "adl_bitmex",
+    "adl_whole_positions",
+    "adl_pro_rata",
+    "socialised_loss",
+    "no_vault",
+];
+
 /// The mechanism variants [`apply`] accepts, in order: `as_is`, every mechanism's compare
 /// targets, `insurance_fund`.
 pub fn mechanism_variants() -> Vec<&'static str> {
@@ -433,7 +464,7 @@ pub fn variants_help() -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "Comma-separated variants. Mechanisms: {mechanisms}. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed oracles publish what they read), stability_pool (as liquity_v1: a Liquity v1 Stability Pool of 25% of each protocol's debt), gas_war (every keeper bids gas in priority gas auctions, up to each opportunity's value; needs a [chain]). Join several with + to apply them left to right, e.g. dutch_auction+no_congestion. `cascade presets` lists each mechanism with the defaults a switch to it sets."
+        "Comma-separated variants. Mechanisms: {mechanisms}. Counterfactuals: no_congestion (no [chain]), faster_oracle (delayed oracles publish what they read), stability_pool (as liquity_v1: a Liquity v1 Stability Pool of 25% of each protocol's debt), gas_war (every keeper bids gas in priority gas auctions, up to each opportunity's value; needs a [chain]). ADL policies of perp exchanges: adl_hyperliquid, adl_binance, adl_bitmex (that venue's queue and price), adl_whole_positions (ranked positions closed whole), adl_pro_rata (positions in profit closed by the same fraction), socialised_loss (a haircut pro rata to profit instead of ADL), no_vault (no liquidator vault: bankrupt accounts are deleveraged). Join several with + to apply them left to right, e.g. dutch_auction+no_congestion. `cascade presets` lists each mechanism with the defaults a switch to it sets."
     )
 }
 
@@ -506,8 +537,16 @@ pub fn parts(variant: &str) -> Result<Vec<&str>, String> {
     let parts: Vec<&str> = variant.split('+').collect();
     let combined = parts.len() > 1;
     for (i, part) in parts.iter().enumerate() {
-        if !mechanisms.contains(part) && !COUNTERFACTUALS.contains(part) {
-            let known: Vec<&str> = mechanisms.iter().chain(&COUNTERFACTUALS).copied().collect();
+        if !mechanisms.contains(part)
+            && !COUNTERFACTUALS.contains(part)
+            && !ADL_POLICIES.contains(part)
+        {
+            let known: Vec<&str> = mechanisms
+                .iter()
+                .chain(&COUNTERFACTUALS)
+                .chain(&ADL_POLICIES)
+                .copied()
+                .collect();
             return Err(format!(
                 "{}unknown mechanism; expected one of {} (or several joined by +)",
                 if combined {
@@ -540,6 +579,13 @@ pub fn apply_variant(
             "faster_oracle" => faster_oracle(file),
             "stability_pool" => apply(file, "liquity_v1", baseline)?,
             "gas_war" => gas_war(file)?,
+            "adl_hyperliquid" => adl_queue(file, "hyperliquid", "previous_oracle"),
+            "adl_binance" => adl_queue(file, "binance", "bankruptcy"),
+            "adl_bitmex" => adl_queue(file, "bitmex", "bankruptcy"),
+            "adl_whole_positions" => adl_allocation(file, "whole_positions"),
+            "adl_pro_rata" => adl_allocation(file, "pro_rata"),
+            "socialised_loss" => socialised_loss(file),
+            "no_vault" => no_vault(file),
             mechanism => apply(file, mechanism, baseline)?,
         }
     }
@@ -584,6 +630,61 @@ fn gas_war(file: &mut ScenarioFile) -> Result<(), String> {
         });
     }
     Ok(())
+}
+
+/// Every perp exchange's `[protocols.perp]` table, created empty where there is none.
+fn perp_sections(file: &mut ScenarioFile) -> impl Iterator<Item = &mut PerpSection> {
+    file.protocols
+        .iter_mut()
+        .filter(|p| section_kind(p) == Some(ProtocolKind::Perp))
+        .map(|p| p.perp.get_or_insert_with(PerpSection::default))
+}
+
+/// `adl_hyperliquid`, `adl_binance`, `adl_bitmex`: every perp exchange deleverages by that
+/// venue's queue at that venue's price.
+fn adl_queue(file: &mut ScenarioFile, ranking: &str, price: &str) {
+    for perp in perp_sections(file) {
+        perp.adl_ranking = Some(ranking.to_string());
+        perp.adl_price = Some(price.to_string());
+    }
+}
+
+/// `adl_whole_positions`, `adl_pro_rata`: every perp exchange spreads a bankrupt position so.
+fn adl_allocation(file: &mut ScenarioFile, allocation: &str) {
+    for perp in perp_sections(file) {
+        perp.adl_allocation = Some(allocation.to_string());
+    }
+}
+
+/// `socialised_loss`: every perp exchange charges what its fund cannot pay to the accounts in
+/// profit, pro rata to their profit, instead of deleveraging (fund as written, else none).
+fn socialised_loss(file: &mut ScenarioFile) {
+    for protocol in &mut file.protocols {
+        if section_kind(protocol) != Some(ProtocolKind::Perp) {
+            continue;
+        }
+        let insurance = protocol.insurance.get_or_insert(InsuranceSection {
+            fund_usd: 0.0,
+            fee_share: None,
+            shortfall: None,
+            debt_auction_lot_usd: None,
+        });
+        insurance.shortfall = Some("socialise".to_string());
+    }
+}
+
+/// `no_vault`: no perp exchange has a liquidator vault (Hyperliquid's rule after JELLY, "ADL
+/// will be triggered if the Liquidator loses above a certain threshold", with a threshold of 0).
+fn no_vault(file: &mut ScenarioFile) {
+    for protocol in &mut file.protocols {
+        if section_kind(protocol) != Some(ProtocolKind::Perp) {
+            continue;
+        }
+        if let Some(perp) = protocol.perp.as_mut() {
+            perp.vault_capital_usd = None;
+            perp.vault_below_fraction = None;
+        }
+    }
 }
 
 /// `faster_oracle`: delayed oracles publish what they read.
@@ -1113,6 +1214,64 @@ gas = { model = "constant", gwei = 200.0 }
                 .stability_pool_usd,
             Some(7.0)
         );
+    }
+
+    /// A Hyperliquid-preset exchange and a lending protocol: each ADL policy changes the
+    /// exchange's rule as documented and leaves the lending protocol alone.
+    #[test]
+    fn adl_policies_switch_every_perp_exchange_and_nothing_else() {
+        use cascade_model::perp::params::{AdlAllocation, AdlPrice, AdlRanking, DeficitRule};
+        let text = TEXT.to_string()
+            + "\n[[assets]]\nsymbol = \"USDC\"\nprice = 1.0\n\n[[venues]]\nname = \"perp-book\"\nbase = \"ETH\"\nquote = \"USDC\"\nimpact = { model = \"linear\", usd_per_unit = 0.001 }\n\n[[protocols]]\nname = \"x\"\nkind = \"perp\"\npreset = \"hyperliquid\"\n\n[[protocols.markets]]\nasset = \"ETH\"\nvenue = \"perp-book\"\n";
+        let file = crate::parse(&text, Path::new("t.toml")).expect("parses");
+        let rule = |variant: &str| {
+            let mut edited = file.clone();
+            apply_variant(&mut edited, variant, &Baseline::default()).expect("known");
+            assert_eq!(
+                edited.protocols[0], file.protocols[0],
+                "{variant}: lending kept"
+            );
+            let built = crate::from_parsed(edited, &text, Path::new("t.toml"), Path::new("."))
+                .unwrap_or_else(|e| panic!("{variant}: valid:\n{e}"));
+            built.world.perps[0].params
+        };
+        let as_is = rule("as_is");
+        assert_eq!(as_is.adl.ranking, AdlRanking::Hyperliquid);
+        assert_eq!(as_is.adl.price, AdlPrice::PreviousOracle);
+        assert_eq!(as_is.adl.allocation, AdlAllocation::Queue);
+        for (variant, ranking, price) in [
+            ("adl_binance", AdlRanking::Binance, AdlPrice::Bankruptcy),
+            ("adl_bitmex", AdlRanking::Bitmex, AdlPrice::Bankruptcy),
+            (
+                "adl_hyperliquid",
+                AdlRanking::Hyperliquid,
+                AdlPrice::PreviousOracle,
+            ),
+        ] {
+            let p = rule(variant);
+            assert_eq!((p.adl.ranking, p.adl.price), (ranking, price), "{variant}");
+            assert_eq!(p.adl.allocation, AdlAllocation::Queue, "{variant}");
+        }
+        let p = rule("adl_binance+adl_whole_positions");
+        assert_eq!(p.adl.ranking, AdlRanking::Binance);
+        assert_eq!(p.adl.allocation, AdlAllocation::WholePositions);
+        let p = rule("adl_pro_rata");
+        assert_eq!(p.adl.ranking, AdlRanking::Hyperliquid);
+        assert_eq!(p.adl.allocation, AdlAllocation::ProRata);
+        let p = rule("socialised_loss");
+        assert_eq!(p.deficit, DeficitRule::Socialise);
+        assert_eq!(p.insurance_fund_usd, 0.0);
+        assert_eq!(as_is.deficit, DeficitRule::AutoDeleverage);
+        let mut vaulted = text.replace(
+            "preset = \"hyperliquid\"\n",
+            "preset = \"hyperliquid\"\nperp = { vault_capital_usd = 5.0 }\n",
+        );
+        vaulted.push('\n');
+        let mut file = crate::parse(&vaulted, Path::new("t.toml")).expect("parses");
+        apply_variant(&mut file, "no_vault", &Baseline::default()).expect("known");
+        let built = crate::from_parsed(file, &vaulted, Path::new("t.toml"), Path::new("."))
+            .unwrap_or_else(|e| panic!("valid:\n{e}"));
+        assert!(built.world.perps[0].params.vault.is_none());
     }
 
     #[test]

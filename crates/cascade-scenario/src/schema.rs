@@ -610,6 +610,12 @@ pub struct PerpSection {
     /// The price auto-deleveraging closes at: `"bankruptcy"` or `"previous_oracle"`
     /// (Hyperliquid). Default the preset's, else `"bankruptcy"`.
     pub adl_price: Option<String>,
+    #[serde(default)]
+    /// How a bankrupt position is spread over the opposite positions: `"queue"` (by rank, each
+    /// closed only as far as needed; every venue's rule), `"whole_positions"` (by rank, each
+    /// reached closed entirely, the excess to the outside counterparties) or `"pro_rata"`
+    /// (every opposite position in profit closed by the same fraction). Default `"queue"`.
+    pub adl_allocation: Option<String>,
 }
 
 /// `protocols[].markets[]`: a perp market.
@@ -645,6 +651,11 @@ pub struct MarketSection {
     #[serde(default)]
     /// Cap of the funding rate per interval (0 ≤ x < 1; default 0.0075).
     pub funding_cap: Option<f64>,
+    #[serde(default)]
+    /// Open-interest cap, USD at entry prices, per side (> 0; default none): the book's
+    /// positions are opened in file order, and an account whose position would take its side's
+    /// open interest in this market above the cap is refused (not opened), with a warning.
+    pub open_interest_cap_usd: Option<f64>,
 }
 
 /// `protocols[].insurance`.

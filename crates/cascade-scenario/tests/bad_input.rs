@@ -835,6 +835,12 @@ fn perp_bad_input() {
          &["protocols[0].perp.adl_ranking = \"okx\"", "expected bitmex, binance or hyperliquid"]),
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nadl_price = \"mark\"",
          &["protocols[0].perp.adl_price = \"mark\"", "expected bankruptcy or previous_oracle"]),
+        // An unknown ADL allocation.
+        ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\n[protocols.perp]\nadl_allocation = \"lottery\"",
+         &["protocols[0].perp.adl_allocation = \"lottery\"", "expected queue, whole_positions or pro_rata"]),
+        // An open-interest cap that is not positive.
+        (market, &format!("{market}open_interest_cap_usd = 0.0\n"),
+         &["protocols[0].markets[0].open_interest_cap_usd = 0", "positive"]),
         // Lending keys on a perp exchange.
         ("\npreset = \"binance_usdm\"", "\npreset = \"binance_usdm\"\nepoch_seconds = 60",
          &["protocols[0].epoch_seconds = 60", "does not apply to kind = \"perp\""]),

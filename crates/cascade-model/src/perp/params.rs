@@ -84,6 +84,26 @@ pub struct AdlRule {
     pub ranking: AdlRanking,
     /// The price deleveraged positions are closed at.
     pub price: AdlPrice,
+    /// How much of each opposite position is closed.
+    pub allocation: AdlAllocation,
+}
+
+/// How a bankrupt position's size is spread over the opposite positions of the book.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AdlAllocation {
+    /// The queue (every venue's rule): opposite positions by decreasing rank, each closed only
+    /// as far as the bankrupt size still open needs, the last one partly.
+    #[default]
+    Queue,
+    /// The queue closing whole positions: every opposite position reached is closed entirely,
+    /// what it closes beyond the bankrupt size taken by the market's outside counterparties at
+    /// the same price (the overshoot of a queue that cannot close part of a position).
+    WholePositions,
+    /// Pro rata (Drift's contracts pro rata; the "pro-rata" benchmark of Chitra,
+    /// "Autodeleveraging: Impossibilities and Optimization", arXiv:2512.01112): every opposite
+    /// position in profit at the mark is closed by the same fraction, the bankrupt size over
+    /// their total size (at most all of each); the rest goes to the queue's order.
+    ProRata,
 }
 
 /// The order of the ADL queue, by venue (docs/reference-math.md §8.3).

@@ -8,8 +8,8 @@ use cascade_model::ids::{AssetId, MarketId, OracleId, PerpId, VenueId};
 use cascade_model::oracle::Oracle;
 use cascade_model::perp::account::{MarginMode, PerpAccount, PerpPosition};
 use cascade_model::perp::params::{
-    AdlPrice, AdlRanking, AdlRule, CloseOut, DeficitRule, MaintenanceBasis, MarkRule,
-    PerpMarketParams, PerpParams, SliceCooldown, Slicing, VaultParams,
+    AdlAllocation, AdlPrice, AdlRanking, AdlRule, CloseOut, DeficitRule, MaintenanceBasis,
+    MarkRule, PerpMarketParams, PerpParams, SliceCooldown, Slicing, VaultParams,
 };
 use cascade_model::perp::{MarginTable, TableError, hyperliquid_maintenance_rate};
 use cascade_model::venue::Venue;
@@ -398,7 +398,8 @@ impl Builder<'_> {
         }
     }
 
-    /// `adl_ranking` and `adl_price`: the venue's ADL queue and price.
+    /// `adl_ranking`, `adl_price` and `adl_allocation`: the venue's ADL queue and price, and how
+    /// much of each opposite position it closes.
     fn adl_rule(&mut self, at: &FieldPath, s: &PerpSection, preset: Option<PerpPreset>) -> AdlRule {
         let ranking = s
             .adl_ranking
@@ -435,7 +436,24 @@ impl Builder<'_> {
                 AdlPrice::Bankruptcy
             }
         };
-        AdlRule { ranking, price }
+        let allocation = match s.adl_allocation.as_deref().unwrap_or("queue") {
+            "queue" => AdlAllocation::Queue,
+            "whole_positions" => AdlAllocation::WholePositions,
+            "pro_rata" => AdlAllocation::ProRata,
+            other => {
+                self.fail(
+                    &at.key("adl_allocation"),
+                    format!("{other:?}"),
+                    "expected queue, whole_positions or pro_rata",
+                );
+                AdlAllocation::Queue
+            }
+        };
+        AdlRule {
+            ranking,
+            price,
+            allocation,
+        }
     }
 
     fn market(
@@ -598,6 +616,77 @@ impl Builder<'_> {
                 funding_cap: cap,
             },
         ))
+    }
+
+    /// `open_interest_cap_usd` of the markets of `section` (the exchange's table, at `at`): in
+    /// book order, an account whose position would take its side's open interest (Σ |size| ×
+    /// entry) in a capped market above the cap is refused — removed from `book`, and from
+    /// `labels` when the book has them — with a warning giving the count and the notional.
+    pub(crate) fn cap_open_interest(
+        &mut self,
+        at: &FieldPath,
+        section: &ProtocolSection,
+        book: &mut Vec<PerpAccount>,
+        labels: &mut Vec<String>,
+    ) {
+        let caps: Vec<Option<f64>> = section
+            .markets
+            .iter()
+            .enumerate()
+            .map(|(m, market)| {
+                let cap = market.open_interest_cap_usd?;
+                let field = at.key("markets").at(m).key("open_interest_cap_usd");
+                self.positive(&field, cap).then_some(cap)
+            })
+            .collect();
+        if caps.iter().all(Option::is_none) {
+            return;
+        }
+        // Open interest so far per market, longs and shorts.
+        let mut open = vec![[0.0_f64; 2]; caps.len()];
+        let mut refused = vec![(0_u64, 0.0_f64); caps.len()];
+        let mut keep = Vec::with_capacity(book.len());
+        for account in book.iter() {
+            let over = account.positions.iter().find(|p| {
+                let m = p.market.index();
+                let side = usize::from(p.size < 0.0);
+                caps.get(m)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|cap| open[m][side] + p.size.abs() * p.entry > cap * (1.0 + 1e-12))
+            });
+            if let Some(p) = over {
+                let m = p.market.index();
+                refused[m].0 += 1;
+                refused[m].1 += account
+                    .positions
+                    .iter()
+                    .map(|q| q.size.abs() * q.entry)
+                    .sum::<f64>();
+                keep.push(false);
+                continue;
+            }
+            for p in &account.positions {
+                open[p.market.index()][usize::from(p.size < 0.0)] += p.size.abs() * p.entry;
+            }
+            keep.push(true);
+        }
+        for (m, &(count, usd)) in refused.iter().enumerate() {
+            if count > 0 {
+                self.warnings.push(format!(
+                    "{}: {count} accounts ({usd:.0} USD at entry) refused: they would take {}'s open interest above {} USD",
+                    at.key("markets").at(m).key("open_interest_cap_usd"),
+                    section.markets[m].asset,
+                    caps[m].unwrap_or(0.0)
+                ));
+            }
+        }
+        let mut flags = keep.iter();
+        book.retain(|_| *flags.next().unwrap_or(&true));
+        if !labels.is_empty() {
+            let mut flags = keep.iter();
+            labels.retain(|_| *flags.next().unwrap_or(&true));
+        }
     }
 
     /// A generated population of one market's positions.

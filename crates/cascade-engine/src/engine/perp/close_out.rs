@@ -114,7 +114,8 @@ impl<S: EventSink> Cx<'_, S> {
             DeficitRule::Socialise | DeficitRule::None => false,
         };
         if deleverages {
-            self.deleverage(x, id, equity, maintenance, round);
+            let shortfall = -balance - state.fund;
+            self.deleverage(x, id, (equity, maintenance), shortfall, round);
             return true;
         }
         if plan.iter().all(|c| c.filled <= 0.0) {

@@ -32,6 +32,9 @@ impl<S: EventSink> Cx<'_, S> {
             state.indices[m] = index;
             state.marks[m] = mark_price(info.rules[m].mark, index, venue, premium);
         }
+        if let Some(vault) = state.vault.as_mut() {
+            vault.lowest_value = vault.lowest_value.min(vault.value(&state.marks));
+        }
     }
 
     /// The initial book of every exchange.
@@ -87,10 +90,15 @@ impl<S: EventSink> Cx<'_, S> {
                     }
                 }
             }
-            let (vault_value, vault_capital, vault_size) =
+            let (vault_value, vault_capital, vault_size, vault_lowest_value) =
                 match state.vault.as_ref().zip(info.params.vault) {
-                    Some((v, p)) => (v.value(&state.marks), p.capital_usd, v.size.clone()),
-                    None => (0.0, 0.0, vec![0.0; markets]),
+                    Some((v, p)) => (
+                        v.value(&state.marks),
+                        p.capital_usd,
+                        v.size.clone(),
+                        v.lowest_value,
+                    ),
+                    None => (0.0, 0.0, vec![0.0; markets], 0.0),
                 };
             let mark = PerpMark {
                 exchange,
@@ -103,8 +111,10 @@ impl<S: EventSink> Cx<'_, S> {
                 vault_value,
                 vault_capital,
                 vault_size,
+                vault_lowest_value,
                 uncovered: state.uncovered,
                 total_value: state.total_value(),
+                adl: state.adl,
             };
             self.emit(0, EventKind::PerpMarked(Box::new(mark)));
         }
