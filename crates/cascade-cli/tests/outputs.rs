@@ -264,13 +264,11 @@ fn merge_refuses_a_shard_whose_files_changed_and_warns_of_one_without_a_manifest
     assert!(String::from_utf8_lossy(&done.stderr).contains("no manifest.json"));
 }
 
+/// Linux's /dev/full fails every write with "No space left on device".
+#[cfg(target_os = "linux")]
 #[test]
 fn printing_to_a_full_disk_is_an_error_not_a_panic() {
     let full = Path::new("/dev/full");
-    if !full.exists() {
-        eprintln!("skipped: no /dev/full on this system");
-        return;
-    }
     let crash = example("eth-crash.toml");
     for args in [
         vec!["presets"],
