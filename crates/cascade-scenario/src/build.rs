@@ -2923,6 +2923,13 @@ impl<'a> Builder<'a> {
                     );
                 }
                 let bounds = (low, high);
+                if ok {
+                    let lognormal = kind == "lognormal";
+                    if let Err(why) = generate::truncation_mass(lognormal, mean, std, bounds) {
+                        self.fail(&at.key("std"), std, why);
+                        return None;
+                    }
+                }
                 ok.then_some(if kind == "normal" {
                     generate::Distribution::Normal { mean, std, bounds }
                 } else {

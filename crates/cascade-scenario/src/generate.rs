@@ -158,6 +158,53 @@ fn draw(distribution: Distribution, i: usize, n: usize, rng: &mut RngStream) -> 
     Sampler::new(distribution).draw(i, n, rng)
 }
 
+/// The least share of a truncated distribution's draws that must fall within its bounds: at
+/// 1 in 10,000, a million redraws (the most [`truncated`] makes) all miss with probability
+/// about e⁻¹⁰⁰, and an account costs on average at most 10,000 draws.
+pub const MIN_TRUNCATION_MASS: f64 = 1e-4;
+
+/// The share of a normal (or, with `lognormal`, log-normal) distribution of `mean` and `std`
+/// that falls within `bounds`, as [`Sampler`] draws it.
+///
+/// # Errors
+/// A share below [`MIN_TRUNCATION_MASS`], or a log-normal whose `std / mean` has no finite σ,
+/// with what is wrong in words.
+pub fn truncation_mass(
+    lognormal: bool,
+    mean: f64,
+    std: f64,
+    (low, high): (f64, f64),
+) -> Result<f64, String> {
+    use statrs::distribution::{ContinuousCDF, Normal as Gauss};
+    if std == 0.0 {
+        return Ok(1.0);
+    }
+    let (centre, spread, from, to) = if lognormal {
+        let sigma2 = (1.0 + (std / mean).powi(2)).ln();
+        if !sigma2.is_finite() {
+            return Err(format!(
+                "expected a std a log-normal can have: std / mean = {:e} gives no finite σ² = \
+                 ln(1 + (std/mean)²)",
+                std / mean
+            ));
+        }
+        (mean.ln() - sigma2 / 2.0, sigma2.sqrt(), low.ln(), high.ln())
+    } else {
+        (mean, std, low.max(f64::MIN_POSITIVE), high)
+    };
+    let gauss = Gauss::new(centre, spread).map_err(|e| format!("expected a usable std: {e}"))?;
+    let mass = gauss.cdf(to) - gauss.cdf(from);
+    if mass.is_finite() && mass >= MIN_TRUNCATION_MASS {
+        Ok(mass)
+    } else {
+        Err(format!(
+            "expected a std whose draws fall within the bounds [{low}, {high}] at least 1 time in \
+             {:.0}: only {mass:e} of them do, so drawing would be redrawing",
+            1.0 / MIN_TRUNCATION_MASS
+        ))
+    }
+}
+
 /// Redraws until a value falls in [low, high]. The validator keeps the mean inside the bounds,
 /// so acceptance is likely; after a million misses the mean is used rather than looping on.
 fn truncated(mut sample: impl FnMut() -> f64, (low, high): (f64, f64), mean: f64) -> f64 {

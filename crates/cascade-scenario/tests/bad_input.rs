@@ -1680,3 +1680,39 @@ fn an_aave_v4_configuration_out_of_v4s_bounds() {
         ],
     );
 }
+
+/// A normal or log-normal draw whose bounds hold almost none of its mass would redraw up to a
+/// million times per account, and a log-normal whose std / mean overflows σ² has no draw at
+/// all: both are refused at `std`, naming the bounds or the ratio.
+#[test]
+fn truncated_draws_that_would_mostly_redraw() {
+    let from = r#"liquidation_price = { distribution = "uniform", low = 1500.0, high = 2000.0 }"#;
+    let cases: &[(&str, &[&str])] = &[
+        (
+            r#"liquidation_price = { distribution = "normal", mean = 1750.0, std = 1e9, low = 1749.0, high = 1751.0 }"#,
+            &[
+                "positions[0].liquidation_price.std = 1000000000",
+                "at least 1 time in 10000",
+            ],
+        ),
+        (
+            r#"liquidation_price = { distribution = "lognormal", mean = 1750.0, std = 1e200 }"#,
+            &["positions[0].liquidation_price.std", "gives no finite σ²"],
+        ),
+    ];
+    for &(to, parts) in cases {
+        let text = edit(from, to);
+        let line = at(&text, "liquidation_price");
+        let mut all = vec![line.as_str()];
+        all.extend_from_slice(parts);
+        check_only(&text, &all);
+    }
+    // A wide but usable spread still loads.
+    assert_valid(
+        &edit(
+            from,
+            r#"liquidation_price = { distribution = "lognormal", mean = 1750.0, std = 3000.0, low = 1000.0 }"#,
+        ),
+        &[],
+    );
+}
