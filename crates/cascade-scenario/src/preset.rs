@@ -146,6 +146,32 @@ pub const PRESETS: &[Preset] = &[
         }),
     },
     Preset {
+        name: "bitmex",
+        summary: "BitMEX XBTUSD style (docs/reference-math.md §8.3): base maintenance 0.40% (BitMEX, \"Reduction in Base Maintenance Margin\", 5 May 2020) at 100x (1% initial), each risk step of 100 XBT adding 0.5% (illustrative brackets in USD at 10,000 USD/XBT: 0.9% from 2M, 1.4% from 3M, 1.9% from 4M), maintenance on the entry value (BitMEX's worked examples), bankruptcy close-out (what margin is left goes to the insurance fund), ADL ranked by PnL% × effective leverage at the bankruptcy price, index mark, 8 h funding at 0.01% interest, clamp 0.05%, cap 75% × (initial − maintenance) = 0.45%.",
+        kind: PresetKind::Perp(PerpPreset {
+            close_out: "bankruptcy",
+            liquidation_fee: 0.0,
+            slicing: None,
+            during_slice_cooldown: "wait",
+            vault_below_fraction: 2.0 / 3.0,
+            max_leverage: 100.0,
+            maintenance: &[
+                (0.0, 0.004),
+                (2_000_000.0, 0.009),
+                (3_000_000.0, 0.014),
+                (4_000_000.0, 0.019),
+            ],
+            mark: "index",
+            maintenance_on: "entry",
+            adl_ranking: "bitmex",
+            adl_price: "bankruptcy",
+            funding_interval_seconds: 28_800,
+            funding_interest: 0.0001,
+            funding_clamp: 0.0005,
+            funding_cap: 0.0045,
+        }),
+    },
+    Preset {
         name: "hyperliquid",
         summary: "Hyperliquid style (docs/reference-math.md §8.4): maintenance half the initial margin at max leverage (25x: 2%), market close-out (the trader keeps what is left), 20% slice above 100k, then a 30 s cooldown during which a further liquidation closes the whole position, vault (HLP, when `vault_capital_usd` is given) below 2/3 of maintenance, ADL ranked by (mark / entry) × notional / account value at the previous oracle price, oracle mark, hourly funding at 0.00125% interest, cap 4%.",
         kind: PresetKind::Perp(PerpPreset {

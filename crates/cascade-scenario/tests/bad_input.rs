@@ -890,15 +890,11 @@ fn perp_bad_input() {
     // An unknown preset, and one of the wrong kind (the market then also lacks the maximum
     // leverage the preset gave).
     check(
-        &edit_text(
-            &perp(),
-            "\npreset = \"binance_usdm\"",
-            "\npreset = \"bitmex\"",
-        ),
+        &edit_text(&perp(), "\npreset = \"binance_usdm\"", "\npreset = \"okx\""),
         &[
-            "protocols[0].preset = \"bitmex\"",
+            "protocols[0].preset = \"okx\"",
             "unknown preset",
-            "hyperliquid",
+            "bitmex, hyperliquid",
         ],
     );
     check(
@@ -1715,4 +1711,26 @@ fn truncated_draws_that_would_mostly_redraw() {
         ),
         &[],
     );
+}
+
+/// The `bitmex` preset sets BitMEX's rules where venues differ: maintenance on the entry value,
+/// its ADL queue at the bankruptcy price, the bankruptcy close-out and 100x with 0.4% base
+/// maintenance; a key the file gives overrides it.
+#[test]
+fn the_bitmex_preset_sets_bitmexs_rules() {
+    use cascade_model::perp::params::{AdlPrice, AdlRanking, CloseOut, MaintenanceBasis};
+    let text = edit_text(
+        &perp(),
+        "\npreset = \"binance_usdm\"",
+        "\npreset = \"bitmex\"",
+    );
+    let dir = write_case(&text, &[]);
+    let scenario = cascade_scenario::load(&dir.path().join(SCENARIO)).expect("valid");
+    let exchange = &scenario.world.perps[0];
+    assert_eq!(exchange.params.adl.ranking, AdlRanking::Bitmex);
+    assert_eq!(exchange.params.adl.price, AdlPrice::Bankruptcy);
+    assert_eq!(exchange.params.close_out, CloseOut::Bankruptcy);
+    for rule in &exchange.rules {
+        assert_eq!(rule.maintenance_on, MaintenanceBasis::Entry);
+    }
 }
