@@ -64,6 +64,28 @@ pub struct Scenario {
     pub warnings: Vec<String>,
 }
 
+/// A number as an error names it: as written for everyday magnitudes, in scientific notation
+/// beyond 1e16 (so 1e308 is not three hundred digits long).
+fn shown(value: f64) -> String {
+    if value.is_finite() && value.abs() >= 1e16 {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
+}
+
+/// The largest move a price driver's drift may make over a run, in log price: e^100 is far
+/// beyond any market and far below f64's overflow at e^709.
+const MAX_LOG_MOVE: f64 = 100.0;
+
+/// The largest standard deviation of one step's Gaussian move, and the largest mean or
+/// standard deviation of one jump, in log price (10: a factor of 22,000).
+const MAX_STEP_LOG_STD: f64 = 10.0;
+
+/// The most jumps a step may expect: a jump-diffusion draws its jumps one by one, so a bound
+/// on their number per step bounds a run's time.
+const MAX_JUMPS_PER_STEP: f64 = 1_000.0;
+
 pub(crate) struct Builder<'a> {
     file: &'a Path,
     base_dir: &'a Path,
@@ -134,7 +156,7 @@ impl<'a> Builder<'a> {
     /// Checks a finite value against a predicate.
     fn check(&mut self, field: &FieldPath, value: f64, ok: bool, expected: &str) -> bool {
         if !value.is_finite() || !ok {
-            self.fail(field, value, format!("expected {expected}"));
+            self.fail(field, shown(value), format!("expected {expected}"));
             return false;
         }
         true
@@ -562,16 +584,30 @@ impl<'a> Builder<'a> {
         let driver = match model {
             "constant" => PriceDriver::Constant,
             "gbm" | "jump_diffusion" => {
+                let run_years = run_seconds as f64 / cascade_model::SECONDS_PER_YEAR;
+                let step_years = simulation.step_seconds as f64 / cascade_model::SECONDS_PER_YEAR;
                 let drift = d.drift.unwrap_or(0.0);
-                self.check(&at.key("drift"), drift, true, "a finite annual drift");
+                self.check(
+                    &at.key("drift"),
+                    drift,
+                    drift.abs() * run_years <= MAX_LOG_MOVE,
+                    &format!(
+                        "a finite annual drift whose move over the run, |drift| × {run_years:.3e} \
+                         years, is at most {MAX_LOG_MOVE} in log price (beyond it prices \
+                         overflow)"
+                    ),
+                );
                 let volatility = self
                     .required(&at.key("volatility"), &d.volatility, &ctx)
                     .unwrap_or(0.0);
                 self.check(
                     &at.key("volatility"),
                     volatility,
-                    volatility >= 0.0,
-                    "an annual volatility ≥ 0",
+                    volatility >= 0.0 && volatility * step_years.sqrt() <= MAX_STEP_LOG_STD,
+                    &format!(
+                        "an annual volatility ≥ 0 whose standard deviation in one step, \
+                         volatility × √{step_years:.3e}, is at most {MAX_STEP_LOG_STD} in log price"
+                    ),
                 );
                 if model == "gbm" {
                     PriceDriver::Gbm { drift, volatility }
@@ -582,21 +618,31 @@ impl<'a> Builder<'a> {
                     self.check(
                         &at.key("jump_intensity"),
                         intensity,
-                        intensity >= 0.0,
-                        "jumps per year ≥ 0",
+                        intensity >= 0.0 && intensity * step_years <= MAX_JUMPS_PER_STEP,
+                        &format!(
+                            "jumps per year ≥ 0, at most {MAX_JUMPS_PER_STEP} per step on \
+                             average (jump_intensity × {step_years:.3e} years a step): at most \
+                             {:.4e} with this step_seconds",
+                            MAX_JUMPS_PER_STEP / step_years
+                        ),
                     );
                     let mean = self
                         .required(&at.key("jump_mean"), &d.jump_mean, &ctx)
                         .unwrap_or(0.0);
-                    self.check(&at.key("jump_mean"), mean, true, "a finite mean log jump");
+                    self.check(
+                        &at.key("jump_mean"),
+                        mean,
+                        mean.abs() <= MAX_STEP_LOG_STD,
+                        &format!("a mean log jump of at most {MAX_STEP_LOG_STD} either way"),
+                    );
                     let std = self
                         .required(&at.key("jump_std"), &d.jump_std, &ctx)
                         .unwrap_or(0.0);
                     self.check(
                         &at.key("jump_std"),
                         std,
-                        std >= 0.0,
-                        "a standard deviation ≥ 0",
+                        (0.0..=MAX_STEP_LOG_STD).contains(&std),
+                        &format!("a standard deviation ≥ 0 and at most {MAX_STEP_LOG_STD}"),
                     );
                     PriceDriver::JumpDiffusion {
                         drift,
@@ -2926,7 +2972,7 @@ impl<'a> Builder<'a> {
                 if ok {
                     let lognormal = kind == "lognormal";
                     if let Err(why) = generate::truncation_mass(lognormal, mean, std, bounds) {
-                        self.fail(&at.key("std"), std, why);
+                        self.fail(&at.key("std"), shown(std), why);
                         return None;
                     }
                 }

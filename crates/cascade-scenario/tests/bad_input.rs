@@ -1734,3 +1734,39 @@ fn the_bitmex_preset_sets_bitmexs_rules() {
         assert_eq!(rule.maintenance_on, MaintenanceBasis::Entry);
     }
 }
+
+/// Price drivers whose parameters would overflow prices or make a step unbounded in time are
+/// refused, naming the field, the value (in scientific notation when huge) and what fits: a
+/// drift that would move the log price by more than 100 over the run, jumps beyond 1,000 per
+/// step on average, a jump or step deviation beyond 10 in log price.
+#[test]
+fn price_drivers_that_would_overflow_or_never_finish() {
+    let from = "price = 2000.0";
+    let driver = |d: &str| format!("price = 2000.0\ndriver = {{ {d} }}");
+    #[rustfmt::skip]
+    let cases: &[(&str, &[&str])] = &[
+        ("model = \"gbm\", drift = 1e308, volatility = 0.5",
+         &["assets[0].driver.drift = 1e308", "at most 100 in log price"]),
+        ("model = \"gbm\", volatility = 1e9",
+         &["assets[0].driver.volatility = 1000000000", "at most 10 in log price"]),
+        ("model = \"jump_diffusion\", volatility = 0.5, jump_intensity = 1e308, jump_mean = -0.05, jump_std = 0.02",
+         &["assets[0].driver.jump_intensity = 1e308", "at most 1000 per step on average"]),
+        ("model = \"jump_diffusion\", volatility = 0.5, jump_intensity = 10, jump_mean = -1e300, jump_std = 0.02",
+         &["assets[0].driver.jump_mean = -1e300", "at most 10 either way"]),
+        ("model = \"jump_diffusion\", volatility = 0.5, jump_intensity = 10, jump_mean = -0.05, jump_std = 50",
+         &["assets[0].driver.jump_std = 50", "at most 10"]),
+    ];
+    for &(d, parts) in cases {
+        let text = edit(from, &driver(d));
+        check_only(&text, parts);
+    }
+    assert_valid(
+        &edit(
+            from,
+            &driver(
+                "model = \"jump_diffusion\", drift = 0.5, volatility = 1.5, jump_intensity = 1000, jump_mean = -0.2, jump_std = 0.1",
+            ),
+        ),
+        &[],
+    );
+}
