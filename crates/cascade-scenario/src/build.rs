@@ -255,6 +255,16 @@ impl<'a> Builder<'a> {
 
     pub(crate) fn build(mut self, file: ScenarioFile) -> Result<Scenario, ScenarioError> {
         let simulation = self.simulation(&file.simulation);
+        if file.assets.is_empty() {
+            // Everything else names assets: without one, nothing more can be checked.
+            self.fail_bare(
+                &root().key("assets"),
+                "missing: a scenario needs at least one [[assets]] (an asset with a start price)",
+            );
+            return Err(ScenarioError {
+                problems: self.problems,
+            });
+        }
         let (assets, fundamentals, asset_ids) = self.assets(&file.assets, &simulation);
         let (venues, venue_ids) = self.venues(&file.venues, &asset_ids, &assets);
         let venues = self.with_market_makers(&file.venues, venues, &simulation);

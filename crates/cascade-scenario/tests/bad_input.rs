@@ -1770,3 +1770,19 @@ fn price_drivers_that_would_overflow_or_never_finish() {
         &[],
     );
 }
+
+/// A file without `[[assets]]` is refused at `assets` (with venues naming an asset, this
+/// panicked with an index out of bounds in validation).
+#[test]
+fn a_scenario_without_assets() {
+    let text: String = base()
+        .split("\n[")
+        .filter(|section| !section.starts_with("[assets]]"))
+        .collect::<Vec<_>>()
+        .join("\n[");
+    assert!(text.contains("[[venues]]") && !text.contains("[[assets]]"));
+    check_only(
+        &text,
+        &["assets: missing: a scenario needs at least one [[assets]]"],
+    );
+}
