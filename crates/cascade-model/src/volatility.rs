@@ -26,6 +26,9 @@ pub struct RealisedVolatility {
     last: Option<f64>,
 }
 
+/// Returns reserved up front; the window grows past it as observations arrive.
+const PREALLOCATED: usize = 1_024;
+
 impl RealisedVolatility {
     /// A tracker of prices observed every `interval` seconds over a trailing `window` of seconds
     /// (at least one interval).
@@ -35,7 +38,9 @@ impl RealisedVolatility {
         Self {
             capacity,
             interval,
-            returns: VecDeque::with_capacity(capacity + 1),
+            // The window fills one observation at a time: reserve a little and grow, so a
+            // window of 10¹² seconds costs only the observations a run makes, not 133 GB.
+            returns: VecDeque::with_capacity((capacity + 1).min(PREALLOCATED)),
             last: None,
         }
     }
@@ -110,6 +115,16 @@ mod tests {
         }
         assert_eq!(v.len(), 6);
         assert!(close(v.daily(), 1.01f64.ln() * 144f64.sqrt(), 1e-12));
+    }
+
+    #[test]
+    fn a_window_of_a_trillion_seconds_reserves_no_more_than_it_uses() {
+        let mut v = RealisedVolatility::new(1_000_000_000_000, 1);
+        for k in 0..3_000 {
+            v.observe(100.0 + (k % 7) as f64);
+        }
+        assert_eq!(v.returns.len(), 2_999);
+        assert!(v.returns.capacity() < 1 << 16, "{}", v.returns.capacity());
     }
 
     #[test]
