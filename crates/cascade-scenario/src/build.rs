@@ -2833,8 +2833,11 @@ impl<'a> Builder<'a> {
             let sigma_ok = self.check(
                 &at.key("size_sigma"),
                 size_sigma,
-                size_sigma >= 0.0,
-                "a log-normal size dispersion ≥ 0",
+                (0.0..=crate::generate::MAX_SIZE_SIGMA).contains(&size_sigma),
+                &format!(
+                    "a log-normal size dispersion from 0 to {} (beyond it sizes overflow)",
+                    crate::generate::MAX_SIZE_SIGMA
+                ),
             );
             let (Some(count), Some(collateral), Some(c), Some(d), Some(lt), Some(target)) = (
                 count,

@@ -91,6 +91,11 @@ pub struct Population {
     pub size_sigma: f64,
 }
 
+/// The largest σ of log-normal position sizes: at 20 the largest of a million accounts is about
+/// e^100 times the median one, and e^(σ·z) stays far from overflow; at 200 sizes overflow to
+/// infinity and every account's collateral and debt became NaN.
+pub const MAX_SIZE_SIGMA: f64 = 20.0;
+
 /// A distribution ready to draw from: its parameters derived once, not per account.
 enum Sampler {
     Uniform {

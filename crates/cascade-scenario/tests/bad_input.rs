@@ -1786,3 +1786,28 @@ fn a_scenario_without_assets() {
         &["assets: missing: a scenario needs at least one [[assets]]"],
     );
 }
+
+/// `size_sigma` beyond 20 overflows log-normal sizes (at 200 every account's collateral and debt
+/// was NaN and the run spun its round limit every step): refused, for lending and perp books.
+#[test]
+fn a_size_dispersion_that_overflows() {
+    let text = edit(
+        "liquidation_price = { distribution = \"uniform\", low = 1500.0, high = 2000.0 }",
+        "liquidation_price = { distribution = \"uniform\", low = 1500.0, high = 2000.0 }\nsize_sigma = 200.0",
+    );
+    check_only(
+        &text,
+        &[
+            &at(&text, "size_sigma"),
+            "positions[0].size_sigma = 200",
+            "from 0 to 20",
+        ],
+    );
+    let perp = perp();
+    let line = perp
+        .lines()
+        .find(|l| l.trim_start().starts_with("size_sigma"))
+        .expect("the perp example draws log-normal sizes");
+    let text = perp.replacen(line, "size_sigma = 200.0", 1);
+    check_only(&text, &["size_sigma = 200", "from 0 to 20"]);
+}

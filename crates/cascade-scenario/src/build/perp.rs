@@ -886,8 +886,11 @@ impl Builder<'_> {
         let sigma_ok = self.check(
             &at.key("size_sigma"),
             size_sigma,
-            size_sigma >= 0.0,
-            "a log-normal size dispersion ≥ 0",
+            (0.0..=crate::generate::MAX_SIZE_SIGMA).contains(&size_sigma),
+            &format!(
+                "a log-normal size dispersion from 0 to {} (beyond it sizes overflow)",
+                crate::generate::MAX_SIZE_SIGMA
+            ),
         );
         let entry = match &p.entry_price {
             Some(d) => self.distribution(&at.key("entry_price"), d).map(Some),
