@@ -401,7 +401,7 @@ fn out_of_range_values() {
         ("usd_per_unit = 0.002", "usd_per_unit = -0.002", "venues[0].impact.usd_per_unit = -0.002", "expected a positive number"),
         ("usd_per_unit = 0.002 }", "usd_per_unit = 0.002 }\npermanent_fraction = 1.5", "venues[0].permanent_fraction = 1.5", "expected a fraction in [0, 1]"),
         ("sell_on = \"spot\"", "sell_on = \"spot\"\ncapital_usd = -5.0", "keepers[0].capital_usd = -5", "expected USD ≥ 0"),
-        ("count = 10000", "count = 10000\nsize_sigma = inf", "positions[0].size_sigma = inf", "expected a log-normal size dispersion ≥ 0"),
+        ("count = 10000", "count = 10000\nsize_sigma = inf", "positions[0].size_sigma = inf", "expected a log-normal size dispersion from 0 to 20"),
         ("aggregation = \"last\"", "aggregation = \"last\"\nupdate = \"deviation\"\nheartbeat_seconds = 60\ndeviation_threshold = 1.5", "oracles[0].deviation_threshold = 1.5", "expected a fraction in (0, 1)"),
     ];
     check_edits(cases);
